@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // nfdump pins TZ for its golden tests; so do we (also set in the npm script).
+    env: { TZ: "UTC" },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: the end-to-end and fuzz suites are heavy, keep parallelism modest.
+    maxWorkers: 2,
+  },
+});
