@@ -3,3 +3,4 @@
 export * from "./schema.js";
 export * from "./batch.js";
 export * from "./ip.js";
+export * from "./zone.js";
