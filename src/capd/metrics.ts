@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// `--metrics host:port`: Prometheus text exposition via prom-client. Values are read from the collector's own
+// counters at scrape time (collect callbacks), so the receive path pays nothing for metrics.
+
+import { createServer, type Server } from "node:http";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { UsageError } from "../util/errors.js";
+
+export interface ExporterSample {
+  readonly exporter: string;
+  readonly packets: number;
+  readonly flows: number;
+  readonly badPackets: number;
+  readonly sequenceErrors: number;
+  readonly templateMisses: number;
+}
+
+export interface CollectorSample {
+  readonly datagrams: number;
+  readonly notAllowed: number;
+  readonly flowsStored: number;
+  readonly filesWritten: number;
+  readonly exporters: readonly ExporterSample[];
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--metrics: want host:port, got ${text}`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new UsageError(`--metrics: bad port in ${text}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Builds the registry whose gauges read `sample()` when scraped. */
+export function createMetricsRegistry(sample: () => CollectorSample): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "tscapd_process_" });
+  const g = (name: string, help: string, read: (s: CollectorSample) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(sample()));
+      },
+    });
+  };
+  g("tscapd_datagrams_received_total", "datagrams received", (s) => s.datagrams);
+  g("tscapd_datagrams_not_allowed_total", "datagrams from exporters outside the allow-list (dropped)", (s) => s.notAllowed);
+  g("tscapd_flows_stored_total", "flow records written to files", (s) => s.flowsStored);
+  g("tscapd_files_written_total", "flow files closed", (s) => s.filesWritten);
+  const per = (name: string, help: string, read: (e: ExporterSample) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["exporter"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of sample().exporters) this.set({ exporter: e.exporter }, read(e));
+      },
+    });
+  };
+  per("tscapd_exporter_packets_total", "datagrams per exporter", (e) => e.packets);
+  per("tscapd_exporter_flows_total", "flow records per exporter", (e) => e.flows);
+  per("tscapd_exporter_bad_packets_total", "malformed datagrams per exporter", (e) => e.badPackets);
+  per("tscapd_exporter_sequence_errors_total", "sequence gaps per exporter", (e) => e.sequenceErrors);
+  per("tscapd_exporter_template_misses_total", "data sets without a known template per exporter", (e) => e.templateMisses);
+  return registry;
+}
+
+/** Serves GET /metrics; resolves once listening. */
+export async function startMetricsServer(hostPort: string, registry: Registry): Promise<Server> {
+  const { host, port } = parseHostPort(hostPort);
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url !== "/metrics" && req.url !== "/")) {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (err: unknown) => {
+        res.writeHead(500).end(String(err));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return server;
+}
