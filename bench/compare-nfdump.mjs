@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: BSD-3-Clause
+// tsdump vs nfdump on the same flows (issue: tsdump faster than nfdump). Runs each query SAMPLES times with
+// each tool, alternating, and prints median wall time, peak RSS and the ratio of medians as a Markdown table.
+// Every run is self-checked: the two tools must print the same Summary line (flows, bytes, packets).
+//
+//   node bench/compare-nfdump.mjs --nf /work/bench-data/nfcapd --ts /work/bench-data/tscapd [--samples 3] [--only 2]
+//
+// The directories are filled by bench/prepare.mjs (one flowgen stream fed to nfcapd -y and to tscapd).
+// Needs /usr/bin/time (Debian package `time`) for peak RSS.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const nfDir = opt("--nf", "/work/bench-data/nfcapd");
+const tsDir = opt("--ts", "/work/bench-data/tscapd");
+const samples = Number(opt("--samples", "3"));
+const only = opt("--only", undefined);
+const tsdump = join(root, "dist/dump/main.js");
+const TIME = "/usr/bin/time";
+if (!existsSync(TIME)) throw new Error("bench: /usr/bin/time missing (apt-get install -y time)");
+if (!existsSync(tsdump)) throw new Error("bench: run `npm run build` first");
+
+// [label, arguments after -R DIR, output file or null]
+export const QUERIES = [
+  ["scan `-o null`", ["-o", "null"]],
+  ["needle `'src ip 10.0.3.77'`", ["src ip 10.0.3.77"]],
+  ["`-s ip/bytes`", ["-s", "ip/bytes"]],
+  ["`-s dstport/bytes 'proto tcp and bytes > 1000'`", ["-s", "dstport/bytes", "proto tcp and bytes > 1000"]],
+  ["`-s srcas/bytes`", ["-s", "srcas/bytes"]],
+  ["`-A srcip,dstip -O bytes -n 20`", ["-A", "srcip,dstip", "-O", "bytes", "-n", "20"]],
+  ["`-o csv 'dst port 443' > file`", ["-o", "csv", "dst port 443"]],
+];
+
+function runOnce(cmd, argv) {
+  const r = spawnSync(TIME, ["-f", "%e %M", cmd, ...argv], {
+    env: { ...process.env, TZ: "UTC" },
+    maxBuffer: 1 << 30,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`bench: ${cmd} ${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-500)}`);
+  const lines = r.stderr.trim().split("\n");
+  const [wall, rssKb] = lines[lines.length - 1].split(" ").map(Number);
+  const summary = /total flows: (\d+), total bytes: ([\d.]+ ?\w?), total packets: ([\d.]+ ?\w?)/.exec(r.stdout);
+  return { wall, rssMb: rssKb / 1024, summary: summary ? summary.slice(1).join("/") : null, bytes: r.stdout.length };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const rows = [];
+for (const [i, [label, q]] of QUERIES.entries()) {
+  if (only !== undefined && String(i + 1) !== only) continue;
+  const nf = [];
+  const ts = [];
+  for (let s = 0; s < samples; s++) {
+    nf.push(runOnce("nfdump", ["-R", nfDir, ...q]));
+    ts.push(runOnce(process.execPath, [tsdump, "-R", tsDir, ...q]));
+  }
+  const nfSum = nf[0].summary;
+  const tsSum = ts[0].summary;
+  const check = nfSum === null || tsSum === null ? "n/a" : nfSum === tsSum ? "same" : `DIFFERENT nf=${nfSum} ts=${tsSum}`;
+  const row = {
+    label,
+    nf: median(nf.map((r) => r.wall)),
+    ts: median(ts.map((r) => r.wall)),
+    nfRss: Math.max(...nf.map((r) => r.rssMb)),
+    tsRss: Math.max(...ts.map((r) => r.rssMb)),
+    check,
+  };
+  rows.push(row);
+  process.stderr.write(`${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)} ${check}\n`);
+}
+
+const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim();
+console.log(`Machine: ${cpu}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; Node ${process.version}; ` +
+  `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time.\n`);
+console.log("| query | nfdump s | tsdump s | ratio | nfdump RSS MB | tsdump RSS MB | same summary |");
+console.log("|---|---:|---:|---:|---:|---:|---|");
+for (const r of rows) {
+  console.log(`| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} | ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`);
+}

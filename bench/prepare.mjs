@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: BSD-3-Clause
+// Builds the benchmark data set: one seeded flowgen stream (issue figures: 10 M flows, --step 17, 3 exporters)
+// fed at the same rate to nfcapd -y and to tscapd, each on its own loopback port, so both suites store the
+// same flows. Checks that each collector stored every flow.
+//
+//   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000]
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const flows = Number(opt("--flows", "10000000"));
+const out = opt("--out", "/work/bench-data");
+const pps = opt("--pps", "25000");
+const flowgen = join(root, "../shared/tools/flowgen.py");
+const stream = join(out, `flows-${flows}-v9.bin`);
+mkdirSync(out, { recursive: true });
+
+if (!existsSync(stream)) {
+  execFileSync("python3", [flowgen, "--flows", String(flows), "--step", "17", "--exporters", "3", "--out", stream], { stdio: "inherit" });
+}
+
+async function capture(name, cmd, argv, port) {
+  const dir = join(out, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(cmd, [...argv(dir)], { stdio: ["ignore", "inherit", "inherit"] });
+  await new Promise((r) => setTimeout(r, 1000));
+  execFileSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", pps], { stdio: "inherit" });
+  await new Promise((r) => setTimeout(r, 2000));
+  const exited = new Promise((r) => child.on("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+  return dir;
+}
+
+const nf = await capture("nfcapd", "nfcapd", (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"], 40555);
+const ts = await capture("tscapd", process.execPath, (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"], 40556);
+for (const [name, dir, tool] of [["nfcapd", nf, "nfdump"], ["tscapd", ts, process.execPath]]) {
+  const argv = tool === "nfdump" ? ["-R", dir, "-o", "null"] : [join(root, "dist/dump/main.js"), "-R", dir, "-o", "null"];
+  const text = execFileSync(tool, argv, { encoding: "utf8" });
+  const m = /total flows: (\d+)/.exec(text);
+  console.log(`${name}: ${readdirSync(dir).length} entries, stored ${m ? m[1] : "?"} of ${flows} flows`);
+}
