@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The collector: UDP sockets → allow-list → source routing → decoder → RecordBatch → FlowFileWriter, with
+// clock-aligned rotation, template persistence and recovery of files left by a killed collector.
+//
+//   dgram 'message' ──▶ repeat (-R) ──▶ allow-list ──▶ route to a Source (-l / -n / -M)
+//                   ──▶ decodeDatagram(state, source.sink)  [the only try/catch per packet]
+//   source.sink.flush() ──▶ writer.appendBatch (encode now, LZ4 on the libuv pool, write in block order)
+//   slot end ──▶ every source: last batch, footer + fsync + rename to tscapd.YYYYMMDDhhmm, next .current file
+//
+// Receiving never waits for the disk: batches are handed to the writer and decoding goes on; the writer's
+// in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
+
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { isIPv6 } from "node:net";
+import { join, resolve } from "node:path";
+import { decodeDatagram, DecodeStatus, DECODE_STATUS_NAME, DecoderState, type BatchSink, type ExporterCounters } from "../decode/index.js";
+import { RecordBatch } from "../record/batch.js";
+import { parseIPv4, parseIPv6 } from "../record/ip.js";
+import { FlowFileReader, FlowFileWriter, flowFilePath, recover, slotStart, strftime, type Zone } from "../store/index.js";
+import type { Logger } from "../util/log.js";
+import { AllowList } from "./allow.js";
+import { Launcher } from "./launcher.js";
+import type { CollectorOptions, SourceSpec } from "./options.js";
+import { Repeater } from "./repeater.js";
+
+/** Rows per batch = rows per file block. */
+const BATCH_ROWS = 16384;
+/** Blocks a source may have queued at the writer before new batches are dropped (memory bound). */
+const MAX_BLOCKS_IN_FLIGHT = 64;
+/** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
+const MAX_DYNAMIC_SOURCES = 1024;
+const CURRENT_PREFIX = "tscapd.current.";
+const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024;
+
+export interface CollectorCounters {
+  datagrams: number;
+  notAllowed: number;
+  badPackets: number;
+  crashes: number;
+  flowsStored: number;
+  flowsDropped: number;
+  filesWritten: number;
+}
+
+/** A fatal resource failure (bind, directory, disk): the daemon logs it and exits 2. */
+export class FatalError extends Error {}
+
+/** One slot's open file: the writer, its blocks in flight, and the exporter counters at the slot's start. */
+class SlotFile {
+  readonly writer: FlowFileWriter;
+  readonly path: string;
+  readonly slotMs: number;
+  inFlight = 0;
+  /** exporter keys seen in this slot → their counters when the slot began (null: first seen in this slot) */
+  readonly exporters: Map<string, ExporterCounters | null>;
+
+  constructor(writer: FlowFileWriter, path: string, slotMs: number, exporters: Map<string, ExporterCounters | null>) {
+    this.writer = writer;
+    this.path = path;
+    this.slotMs = slotMs;
+    this.exporters = exporters;
+  }
+}
+
+class Source {
+  readonly ident: string;
+  readonly dir: string;
+  readonly allow: AllowList;
+  file: SlotFile | null = null;
+  readonly sink: BatchSink;
+  private readonly collector: Collector;
+  private seq = 0;
+
+  constructor(spec: SourceSpec, collector: Collector) {
+    this.ident = spec.ident;
+    this.dir = resolve(spec.dir);
+    this.allow = new AllowList(spec.prefixes);
+    this.collector = collector;
+    this.sink = {
+      batch: new RecordBatch(BATCH_ROWS),
+      flush: () => {
+        this.handOver();
+      },
+    };
+  }
+
+  /** Opens the `.current` file of the slot holding `nowMs`; returns the file it replaces (to be closed). */
+  open(nowMs: number): SlotFile | null {
+    const old = this.file;
+    this.handOver(); // rows received so far belong to the old slot
+    const path = join(this.dir, `${CURRENT_PREFIX}${process.pid}.${this.seq++}`);
+    let writer: FlowFileWriter;
+    try {
+      writer = FlowFileWriter.open(path, {
+        ident: this.ident,
+        codec: this.collector.options.codec,
+        creator: this.collector.creator,
+        created: nowMs,
+      });
+    } catch (err) {
+      throw new FatalError(`cannot create ${path}: ${(err as Error).message}`);
+    }
+    // the new slot's baseline: every exporter this source has seen, with its counters as they stand now
+    const baseline = new Map<string, ExporterCounters | null>();
+    if (old) for (const key of old.exporters.keys()) baseline.set(key, this.collector.state.exporters.get(key)?.counters() ?? null);
+    this.file = new SlotFile(writer, path, slotStart(nowMs, this.collector.options.interval), baseline);
+    return old;
+  }
+
+  /** Hands the current batch to the writer and starts a fresh one. */
+  handOver(): void {
+    const batch = this.sink.batch;
+    if (batch.length === 0) return;
+    const file = this.file;
+    const c = this.collector;
+    if (file === null || file.inFlight >= MAX_BLOCKS_IN_FLIGHT) {
+      c.counters.flowsDropped += batch.length;
+      c.log.limited("error", `drop:${this.ident}`, `${this.ident}: writer ${file ? "behind" : "closed"}, ${batch.length} flows dropped`);
+      batch.reset();
+      return;
+    }
+    const rows = batch.length;
+    file.inFlight++;
+    // appendBatch copies the rows before it returns, so the batch is reused at once.
+    file.writer.appendBatch(batch).then(
+      () => {
+        file.inFlight--;
+        c.counters.flowsStored += rows;
+      },
+      (err: unknown) => {
+        file.inFlight--;
+        c.fatal(`${this.ident}: ${(err as Error).message}`);
+      },
+    );
+    batch.reset();
+  }
+
+  /** Closes a slot's file: footer with the slot's exporter counters, fsync, rename, -x. */
+  async close(file: SlotFile): Promise<string> {
+    const c = this.collector;
+    const writer = file.writer;
+    for (const [key, base] of file.exporters) {
+      const now = c.state.exporters.get(key)?.counters();
+      if (!now) continue;
+      const d = (a: number, b: number | undefined): number => a - (b ?? 0);
+      writer.addExporterStats({
+        address: now.address,
+        id: now.id,
+        domain: now.domain,
+        version: now.nfVersion,
+        packets: d(now.packets, base?.packets),
+        flows: d(now.records, base?.records),
+        sequenceErrors: d(now.sequenceErrors, base?.sequenceErrors),
+        templateMisses: d(now.templateMisses, base?.templateMisses),
+        badPackets: d(sumMalformed(now), base ? sumMalformed(base) : 0),
+      });
+    }
+    const opts = c.options;
+    const zone: Zone = "local";
+    const target = flowFilePath(this.dir, file.slotMs, {
+      interval: opts.interval,
+      zone,
+      appendZone: opts.zoneInName,
+      subdirLevel: opts.subdirLayout,
+    });
+    try {
+      mkdirSync(join(target, ".."), { recursive: true });
+    } catch {
+      // reported by the rename below
+    }
+    await writer.flush();
+    if (writer.currentStats().rows === 0) writer.setStats({ msecFirst: file.slotMs, msecLast: file.slotMs });
+    const stats = writer.currentStats();
+    const path = await writer.close({ finalPath: target, ifExists: "suffix" });
+    c.counters.filesWritten++;
+    let seqErr = 0;
+    let bad = 0;
+    for (const e of stats.exporters) {
+      seqErr += e.sequenceErrors;
+      bad += e.badPackets;
+    }
+    c.log.info(
+      `Ident: '${this.ident}' Flows: ${stats.totalFlows}, Packets: ${stats.totalPackets}, Bytes: ${stats.totalBytes}, ` +
+        `Sequence Errors: ${seqErr}, Bad Packets: ${bad}`,
+    );
+    c.launcher?.launch({
+      file: path,
+      dir: this.dir,
+      time: strftime(opts.interval < 60 ? "%Y%m%d%H%M%S" : "%Y%m%d%H%M", file.slotMs, zone),
+      unix: file.slotMs / 1000,
+      ident: this.ident,
+    });
+    return path;
+  }
+
+  /** Records that an exporter sent to this source in the current slot. */
+  seen(key: string): void {
+    const f = this.file;
+    if (f !== null && !f.exporters.has(key)) f.exporters.set(key, null);
+  }
+}
+
+function sumMalformed(c: ExporterCounters): number {
+  let n = 0;
+  for (const v of Object.values(c.malformed)) n += v;
+  return n;
+}
+
+export class Collector {
+  readonly options: CollectorOptions;
+  readonly log: Logger;
+  readonly state: DecoderState;
+  readonly counters: CollectorCounters = {
+    datagrams: 0,
+    notAllowed: 0,
+    badPackets: 0,
+    crashes: 0,
+    flowsStored: 0,
+    flowsDropped: 0,
+    filesWritten: 0,
+  };
+  readonly creator: string;
+  readonly launcher: Launcher | null;
+  private readonly sources: Source[] = [];
+  private readonly dynamic = new Map<string, Source>();
+  private readonly allow: AllowList;
+  private readonly repeater: Repeater;
+  private readonly sockets: Socket[] = [];
+  private readonly templatesFile: string;
+  private savedTemplates = "";
+  private templateTraffic = false;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private rotating: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly onFatal: (msg: string) => void;
+  /** last sender address → source (the last-exporter fast path) */
+  private lastAddress = "";
+  private lastSource: Source | null = null;
+  private lastAllowed = false;
+
+  constructor(options: CollectorOptions, log: Logger, creator: string, onFatal: (msg: string) => void) {
+    this.options = options;
+    this.log = log;
+    this.creator = creator;
+    this.onFatal = onFatal;
+    this.state = new DecoderState({ samplingRate: options.sampling === 1 ? 0 : options.sampling });
+    this.allow = new AllowList(options.allow);
+    this.repeater = new Repeater(options.repeaters);
+    this.launcher = options.command
+      ? new Launcher(options.command, { onError: (m) => log.limited("warn", "launcher", m) })
+      : null;
+    for (const spec of options.sources) this.sources.push(new Source(spec, this));
+    const firstDir = options.sources[0]?.dir ?? options.dynamicDir ?? ".";
+    this.templatesFile = resolve(options.templatesFile ?? join(firstDir, ".tscapd-templates.json"));
+  }
+
+  fatal(msg: string): void {
+    this.onFatal(msg);
+  }
+
+  /** Creates directories, recovers leftovers, loads templates, binds, opens the first files. */
+  async start(): Promise<void> {
+    const dirs = [...this.sources.map((s) => s.dir), ...(this.options.dynamicDir ? [resolve(this.options.dynamicDir)] : [])];
+    for (const dir of dirs) {
+      try {
+        mkdirSync(dir, { recursive: true });
+        if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+      } catch (err) {
+        throw new FatalError(`cannot create flow directory ${dir}: ${(err as Error).message}`);
+      }
+      this.recoverLeftovers(dir);
+    }
+    this.loadTemplates();
+    await this.bind();
+    const now = Date.now();
+    for (const s of this.sources) s.open(now);
+    this.scheduleRotation();
+    this.saveTimer = setInterval(() => {
+      this.saveTemplates();
+    }, 2000);
+    this.saveTimer.unref();
+  }
+
+  /** Files `tscapd.current.<pid>.<n>` of dead collectors: rebuild the footer and give them their slot name. */
+  private recoverLeftovers(dir: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(CURRENT_PREFIX)) continue;
+      const pid = Number(name.slice(CURRENT_PREFIX.length).split(".")[0]);
+      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue; // another collector's file
+      const path = join(dir, name);
+      try {
+        const r = recover(path);
+        const reader = FlowFileReader.open(path);
+        const created = reader.header().created;
+        reader.close();
+        const slot = slotStart(created, this.options.interval);
+        const target = flowFilePath(dir, slot, {
+          interval: this.options.interval,
+          zone: "local",
+          appendZone: this.options.zoneInName,
+          subdirLevel: this.options.subdirLayout,
+        });
+        mkdirSync(join(target, ".."), { recursive: true });
+        let final = target;
+        for (let n = 1; existsSync(final); n++) final = `${target}.${n}`;
+        renameSync(path, final);
+        this.log.warn(`recovered ${path}: ${r.blocks} blocks, ${r.rows} flows${r.truncatedBytes ? `, ${r.truncatedBytes} bytes of a partial block cut` : ""} → ${final}`);
+      } catch (err) {
+        this.log.error(`cannot recover ${path}: ${(err as Error).message}; left in place`);
+      }
+    }
+  }
+
+  private loadTemplates(): void {
+    if (!existsSync(this.templatesFile)) return;
+    try {
+      const text = readFileSync(this.templatesFile, "utf8");
+      const n = this.state.templates.load(JSON.parse(text));
+      this.savedTemplates = text;
+      this.log.info(`loaded ${n} templates from ${this.templatesFile}`);
+    } catch (err) {
+      this.log.warn(`ignoring template file ${this.templatesFile}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Writes the template cache when it changed (tmp file + rename, so a crash never leaves half a file). */
+  saveTemplates(): void {
+    if (!this.templateTraffic) return;
+    this.templateTraffic = false;
+    const text = JSON.stringify(this.state.templates.serialize());
+    if (text === this.savedTemplates) return;
+    try {
+      const tmp = `${this.templatesFile}.tmp.${process.pid}`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, this.templatesFile);
+      this.savedTemplates = text;
+    } catch (err) {
+      this.log.limited("error", "templates", `cannot save templates to ${this.templatesFile}: ${(err as Error).message}`);
+    }
+  }
+
+  private async bind(): Promise<void> {
+    const { family, bind, port, socketBuffer, multicast } = this.options;
+    const types: ("udp4" | "udp6")[] = [];
+    if (bind !== undefined) types.push(isIPv6(bind) ? "udp6" : "udp4");
+    else if (multicast !== undefined) types.push(isIPv6(multicast) ? "udp6" : "udp4");
+    else if (family === 4) types.push("udp4");
+    else if (family === 6) types.push("udp6");
+    else types.push("udp6", "udp4");
+    for (const type of types) {
+      const sock = createSocket({ type, reuseAddr: multicast !== undefined, ipv6Only: type === "udp6" && types.length > 1 });
+      sock.on("message", (msg, rinfo) => {
+        this.receive(msg, rinfo);
+      });
+      const address = bind ?? (multicast !== undefined ? undefined : type === "udp6" ? "::" : "0.0.0.0");
+      try {
+        await new Promise<void>((ok, fail) => {
+          sock.once("error", fail);
+          sock.bind({ port, ...(address !== undefined ? { address } : {}) }, () => {
+            sock.off("error", fail);
+            ok();
+          });
+        });
+      } catch (err) {
+        sock.close();
+        // a host without IPv6 still serves IPv4 when no family was asked for
+        if (type === "udp6" && types.length > 1 && (err as NodeJS.ErrnoException).code === "EAFNOSUPPORT") continue;
+        throw new FatalError(`cannot bind UDP ${address ?? "*"}:${port}: ${(err as Error).message}`);
+      }
+      sock.on("error", (err) => {
+        this.log.limited("error", "socket", `socket error: ${err.message}`);
+      });
+      // Without -B ask for 8 MiB: the kernel caps it at net.core.rmem_max, which is still more than the default
+      // and absorbs bursts while the JIT warms up.
+      try {
+        sock.setRecvBufferSize(socketBuffer ?? DEFAULT_RECV_BUFFER);
+      } catch (err) {
+        if (socketBuffer !== undefined) this.log.warn(`-B ${socketBuffer}: ${(err as Error).message}`);
+      }
+      if (multicast !== undefined) sock.addMembership(multicast);
+      this.sockets.push(sock);
+      const a = sock.address();
+      this.log.info(`listening on ${a.address}:${a.port}`);
+    }
+  }
+
+  /** The port actually bound (tests bind port 0). */
+  get port(): number {
+    return this.sockets[0]?.address().port ?? 0;
+  }
+
+  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    this.counters.datagrams++;
+    if (this.repeater.active) this.repeater.repeat(msg);
+    let source: Source | null;
+    if (rinfo.address === this.lastAddress) {
+      if (!this.lastAllowed) {
+        this.counters.notAllowed++;
+        return;
+      }
+      source = this.lastSource;
+    } else {
+      const allowed = this.checkAllowed(rinfo.address);
+      source = allowed ? this.route(rinfo.address) : null;
+      this.lastAddress = rinfo.address;
+      this.lastAllowed = allowed && source !== null;
+      this.lastSource = source;
+      if (!this.lastAllowed) {
+        this.counters.notAllowed++;
+        return;
+      }
+    }
+    if (source === null || source.file === null) {
+      this.counters.flowsDropped++;
+      return;
+    }
+    const address = rinfo.address.startsWith("::ffff:") ? rinfo.address.slice(7) : rinfo.address;
+    let status: DecodeStatus;
+    try {
+      status = decodeDatagram(msg, { address, port: rinfo.port }, Date.now(), this.state, source.sink);
+    } catch (err) {
+      // the safety net for decoder bugs: count, log (rate-limited), keep running
+      this.counters.crashes++;
+      this.counters.badPackets++;
+      this.log.limited("error", "decoder-bug", `decoder failed on a datagram from ${address}: ${(err as Error).stack ?? String(err)}`);
+      return;
+    }
+    const e = this.state.currentExporter();
+    if (e !== null) {
+      source.seen(e.key);
+      if (e.nfVersion === 9 || e.nfVersion === 10) this.templateTraffic = true;
+    }
+    if (status !== DecodeStatus.OK && status !== DecodeStatus.NO_TEMPLATE) {
+      this.counters.badPackets++;
+      this.log.limited("warn", `bad:${address}`, `${DECODE_STATUS_NAME[status] ?? status}: ${this.state.diag.toError().message}`);
+    }
+  }
+
+  private checkAllowed(address: string): boolean {
+    if (this.allow.empty) return true;
+    const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+    const v4 = parseIPv4(plain);
+    if (v4 >= 0) return this.allow.allows(false, v4);
+    const words = new Uint32Array(4);
+    return parseIPv6(plain, words) && this.allow.allows(true, 0, words);
+  }
+
+  /** The source for a sender: -n by prefix, -M by address, else the single -l source. */
+  private route(address: string): Source | null {
+    const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+    if (this.options.dynamicDir !== undefined) {
+      let s = this.dynamic.get(plain);
+      if (s === undefined) {
+        if (this.dynamic.size >= MAX_DYNAMIC_SOURCES) return null;
+        const name = plain.replace(/[.:]/g, "-");
+        s = new Source({ ident: name, prefixes: [], dir: join(this.options.dynamicDir, name) }, this);
+        try {
+          mkdirSync(s.dir, { recursive: true });
+          s.open(Date.now());
+        } catch (err) {
+          this.log.limited("error", "dynamic", `cannot start source for ${plain}: ${(err as Error).message}`);
+          return null;
+        }
+        this.dynamic.set(plain, s);
+        this.sources.push(s);
+      }
+      return s;
+    }
+    if (this.sources.length === 1 && this.sources[0]!.allow.empty) return this.sources[0]!;
+    const v4 = parseIPv4(plain);
+    const words = new Uint32Array(4);
+    const v6 = v4 < 0 && parseIPv6(plain, words);
+    for (const s of this.sources) {
+      if (s.allow.empty || (v4 >= 0 ? s.allow.allows(false, v4) : v6 && s.allow.allows(true, 0, words))) return s;
+    }
+    return null; // -n sources: unlisted exporters are dropped (and counted)
+  }
+
+  private scheduleRotation(): void {
+    const intervalMs = this.options.interval * 1000;
+    const now = Date.now();
+    const next = slotStart(now, this.options.interval) + intervalMs;
+    this.rotateTimer = setTimeout(() => {
+      this.rotating = this.rotating.then(() => this.rotate());
+      this.scheduleRotation();
+    }, next - now + 5);
+  }
+
+  /** Slot end: close every source's file and open the next one. Receiving goes on meanwhile. */
+  private async rotate(): Promise<void> {
+    if (this.stopping) return;
+    const now = Date.now();
+    const closing: Promise<unknown>[] = [];
+    for (const s of this.sources) {
+      const old = s.open(now);
+      if (old === null) continue;
+      closing.push(
+        s.close(old).catch((err: unknown) => {
+          this.fatal(`${s.ident}: ${(err as Error).message}`);
+        }),
+      );
+    }
+    await Promise.all(closing);
+    this.saveTemplates();
+  }
+
+  /** TERM/INT: stop receiving, flush, close and rename every file, save templates. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.rotateTimer) clearTimeout(this.rotateTimer);
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    for (const sock of this.sockets) sock.close();
+    await this.rotating;
+    await Promise.all(
+      this.sources.map(async (s) => {
+        s.handOver();
+        const file = s.file;
+        s.file = null;
+        if (file) await s.close(file);
+      }),
+    );
+    this.templateTraffic = true;
+    this.saveTemplates();
+    if (this.launcher) await this.launcher.idle();
+    this.repeater.close();
+  }
+
+  /** Snapshot for metrics and logs. */
+  sample(): { counters: CollectorCounters; exporters: ExporterCounters[] } {
+    return { counters: this.counters, exporters: this.state.exporterCounters() };
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
