@@ -1,15 +1,53 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// tsdump: query tsflow (and nfdump) flow files with nfdump's option letters.
+// tsdump: query tsflow flow files with nfdump's option letters, filter language and output layouts.
+//
+// Exit codes (DESIGN §5): 0 ok (also "No matching flows" and a closed output pipe), 1 usage, 2 unreadable or
+// corrupt data (reported with file/block/offset, the rest still read), 254 filter error.
 
-import { Command } from "commander";
-import { VERSION } from "../cli/common.js";
+import { CommanderError } from "commander";
+import { EXIT } from "../cli/common.js";
+import { FilterSyntaxError } from "../filter/index.js";
+import { BufferedOutput } from "../format/index.js";
+import { FlowError, UsageError } from "../util/errors.js";
+import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
+import { runQuery } from "./query.js";
 
-const program = new Command("tsdump")
-  .description("filter, list, aggregate and summarise stored flows")
-  .version(VERSION, "-V, --version")
-  .helpOption("-h, --help");
+function main(argv: readonly string[]): number {
+  const program = buildProgram().exitOverride();
+  if (argv.length === 0) {
+    process.stdout.write(program.helpInformation());
+    return EXIT.OK; // nfdump prints its usage and exits 0 without arguments
+  }
+  let options: QueryOptions;
+  try {
+    options = parseQueryOptions(program, argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    process.stderr.write(`tsdump: ${(err as Error).message}\n`);
+    return EXIT.USAGE;
+  }
+  const out = new BufferedOutput(1);
+  try {
+    const code = runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now });
+    out.flush();
+    return code;
+  } catch (err) {
+    out.flush();
+    if (err instanceof FilterSyntaxError) {
+      process.stderr.write(`${err.format()}\n`);
+      return EXIT.FILTER;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`tsdump: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (err instanceof FlowError) {
+      process.stderr.write(`tsdump: ${err.message}\n`);
+      return err.code.startsWith("ERR_STORE") ? EXIT.DATA : EXIT.USAGE;
+    }
+    throw err;
+  }
+}
 
-program.parse();
-process.stderr.write("tsdump: the query engine is not built yet; see the README\n");
-process.exitCode = 1;
+process.exitCode = main(process.argv.slice(2));

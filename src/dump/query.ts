@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// tsdump's query driver: files → reader (zone-map block skipping) → compiled filter → one sink
+// (listing, -s statistics, -A aggregation, -O sort, -w write) → output and nfdump's footer.
+//
+//   select files (-r/-R/-M, -t/-T windows)
+//     └─ per file: FlowFileReader, blocks whose zone map cannot match are skipped undecompressed
+//          └─ per block: filter.scan → selection vector → time window → -c limit → sink.add(batch, sel, n)
+//   sink.finish() → stdout; footer (Summary / Time window / Total / Sys) unless -q
+//
+// Damaged blocks are reported on stderr with file, block and offset; the run goes on and exits 2.
+
+import { cpuUsage, hrtime } from "node:process";
+import { compileFilter, readFilterFile, type CompiledFilter } from "../filter/index.js";
+import {
+  BufferedOutput,
+  createFormatter,
+  csvLegacySummary,
+  formatStatTable,
+  formatStatTableCsv,
+  formatStatTableJson,
+  NO_MATCHING_FLOWS,
+  textFooter,
+  type Formatter,
+  type Output,
+} from "../format/index.js";
+import { RecordBatch } from "../record/batch.js";
+import type { ZoneMap } from "../record/zone.js";
+import {
+  Aggregator,
+  fiveTupleAggregation,
+  MemoryBudget,
+  parseAggregation,
+  parseRecordOrder,
+  parseStatSpecs,
+  RecordSorter,
+  StatAccumulator,
+  type ElementStatSpec,
+  type StatTable,
+} from "../stats/index.js";
+import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
+import { FlowError, UsageError } from "../util/errors.js";
+import { EXIT } from "../cli/common.js";
+import type { QueryOptions } from "./options.js";
+import { printExporters, printInfo, verifyFile } from "./info.js";
+
+export interface QueryIO {
+  /** Where records and tables go (fd 1 in the CLI). */
+  readonly out: Output;
+  /** Diagnostics (stderr). */
+  readonly err: (text: string) => void;
+  readonly now: () => number;
+}
+
+/** Counters of a run, for the footer. */
+interface RunCounts {
+  processed: number;
+  passed: number;
+  blocksSkipped: number;
+  bytesRead: number;
+  flows: number;
+  bytes: number;
+  packets: number;
+  first: number;
+  last: number;
+  /** min/max of the files' statistics records (the Time window line) */
+  fileFirst: number;
+  fileLast: number;
+  damaged: number;
+}
+
+/** What each passing block is handed to. */
+interface Sink {
+  add(batch: RecordBatch, sel: Uint32Array, n: number): void;
+}
+
+/** The files a run reads, in time order. */
+export function selectFiles(o: QueryOptions, window: { start: number; end: number } | undefined): string[] {
+  const opts = window ? { window } : {};
+  if (o.multiDir !== undefined) {
+    const rel = o.readRange !== undefined ? { range: o.readRange } : o.readFile !== undefined ? { file: o.readFile } : {};
+    return listMulti(o.multiDir, rel, opts);
+  }
+  if (o.readRange !== undefined) return listRange(o.readRange, opts);
+  if (o.readFile !== undefined) return listFlowFiles(o.readFile, opts);
+  throw new UsageError("no input: give -r file|dir, -R dir or -M dirs");
+}
+
+function timeWindow(o: QueryOptions, now: number): { start: number; end: number } | undefined {
+  let w = o.timeWindow ? { ...o.timeWindow } : undefined;
+  if (o.lastSeconds !== undefined) {
+    const last = { start: now - o.lastSeconds * 1000, end: now };
+    w = w ? { start: Math.max(w.start, last.start), end: Math.min(w.end, last.end) } : last;
+  }
+  return w;
+}
+
+/** Reads every selected file and hands the passing rows to `sink`. Returns the counts. */
+function scanFiles(
+  files: readonly string[],
+  filter: CompiledFilter,
+  window: { start: number; end: number } | undefined,
+  limit: number | undefined,
+  sink: Sink,
+  io: QueryIO,
+): RunCounts {
+  const counts: RunCounts = {
+    processed: 0,
+    passed: 0,
+    blocksSkipped: 0,
+    bytesRead: 0,
+    flows: 0,
+    bytes: 0,
+    packets: 0,
+    first: Infinity,
+    last: -Infinity,
+    fileFirst: Infinity,
+    fileLast: -Infinity,
+    damaged: 0,
+  };
+  let sel = new Uint32Array(16384);
+  const pred = (z: ZoneMap): boolean => {
+    if (window) {
+      const lo = z.min("msecFirst");
+      const hi = z.max("msecLast");
+      if (hi !== undefined && hi < window.start) return false;
+      if (lo !== undefined && lo > window.end) return false;
+    }
+    return filter.mayMatch(z);
+  };
+  for (const file of files) {
+    if ((limit !== undefined && counts.passed >= limit) || io.out.stopped) break;
+    let reader: FlowFileReader;
+    try {
+      reader = FlowFileReader.open(file, {
+        onError: (err) => {
+          counts.damaged++;
+          io.err(`tsdump: ${err.message}\n`);
+        },
+      });
+    } catch (err) {
+      counts.damaged++;
+      io.err(`tsdump: ${(err as Error).message}\n`);
+      continue;
+    }
+    try {
+      const stats = reader.stats();
+      if (stats.msecFirst > 0 || stats.msecLast > 0) {
+        counts.fileFirst = Math.min(counts.fileFirst, stats.msecFirst);
+        counts.fileLast = Math.max(counts.fileLast, stats.msecLast);
+      }
+      if (window && stats.rows > 0 && (stats.msecLast < window.start || stats.msecFirst > window.end)) continue;
+      const ident = reader.header().ident;
+      const usePred = window !== undefined || !filter.matchesAll;
+      const blocks = reader.blockCount;
+      for (let bi = 0; bi < blocks; bi++) {
+        if (usePred) {
+          const z = reader.zoneMap(bi);
+          if (z === undefined) continue; // damaged: reported through onError
+          if (!pred(z)) {
+            counts.blocksSkipped++;
+            continue;
+          }
+        }
+        const batch = reader.readBlock(bi);
+        if (batch === undefined) continue;
+        counts.bytesRead += reader.blockInfo(bi).length;
+        const n = batch.length;
+        counts.processed += n;
+        if (sel.length < n) sel = new Uint32Array(n);
+        let k = filter.matchesAll ? fillAll(sel, n) : filter.scan(batch, sel, ident);
+        if (window && k > 0) k = applyWindow(batch, sel, k, window.start, window.end);
+        if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;
+        if (k <= 0) continue;
+        counts.passed += k;
+        const c = batch.cols;
+        for (let j = 0; j < k; j++) {
+          const i = sel[j]!;
+          counts.bytes += c.inBytes[i]!;
+          counts.packets += c.inPackets[i]!;
+          counts.flows += c.flows[i]! || 1;
+          const f = c.msecFirst[i]!;
+          const l = c.msecLast[i]!;
+          if (f < counts.first) counts.first = f;
+          if (l > counts.last) counts.last = l;
+        }
+        sink.add(batch, sel, k);
+        if ((limit !== undefined && counts.passed >= limit) || io.out.stopped) break;
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  return counts;
+}
+
+function fillAll(sel: Uint32Array, n: number): number {
+  for (let i = 0; i < n; i++) sel[i] = i;
+  return n;
+}
+
+/** nfdump -t: first seen after the start and last seen before the end (both exclusive). */
+function applyWindow(batch: RecordBatch, sel: Uint32Array, k: number, start: number, end: number): number {
+  const first = batch.cols.msecFirst;
+  const last = batch.cols.msecLast;
+  let m = 0;
+  for (let j = 0; j < k; j++) {
+    const i = sel[j]!;
+    if (first[i]! > start && last[i]! < end) sel[m++] = i;
+  }
+  return m;
+}
+
+function footer(counts: RunCounts, started: { wall: bigint; cpu: NodeJS.CpuUsage }, plain: boolean): string {
+  const wall = Number(hrtime.bigint() - started.wall) / 1e9;
+  const cpu = cpuUsage(started.cpu);
+  const t = {
+    flows: counts.flows,
+    bytes: counts.bytes,
+    packets: counts.packets,
+    firstMs: Number.isFinite(counts.first) ? counts.first : 0,
+    lastMs: Number.isFinite(counts.last) ? counts.last : 0,
+  };
+  const window = {
+    firstMs: Number.isFinite(counts.fileFirst) ? counts.fileFirst : 0,
+    lastMs: Number.isFinite(counts.fileLast) ? counts.fileLast : 0,
+  };
+  return (
+    (counts.passed === 0 ? NO_MATCHING_FLOWS : "") +
+    textFooter(t, window, counts, { sys: cpu.system / 1e6, user: cpu.user / 1e6, wall }, plain)
+  );
+}
+
+function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): Formatter {
+  let name = spec ?? dflt;
+  if (name === "csv" && o.csvLegacy) name = "csv-legacy";
+  return createFormatter(name, { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet });
+}
+
+/** A listing sink: prints every passing row with the formatter. */
+function listingSink(fmt: Formatter, out: Output): Sink {
+  return {
+    add(batch, sel, n) {
+      for (let j = 0; j < n; j++) fmt.record(batch, sel[j]!, out);
+    },
+  };
+}
+
+/** Prints rows of batches in order through the formatter (aggregated or sorted output). */
+function printBatches(batches: Iterable<RecordBatch>, fmt: Formatter, out: Output): void {
+  for (const b of batches) for (let i = 0; i < b.length; i++) fmt.record(b, i, out);
+}
+
+function statRows(table: StatTable): { key: string; proto: number; first: number; last: number; flows: number; packets: number; bytes: number }[] {
+  return table.rows.map((r) => ({
+    key: r.keyText,
+    proto: r.proto,
+    first: r.first,
+    last: r.last,
+    flows: r.flows,
+    packets: r.packets,
+    bytes: r.bytes,
+  }));
+}
+
+/** Runs a query; returns the exit code. */
+export function runQuery(o: QueryOptions, io: QueryIO): number {
+  const started = { wall: hrtime.bigint(), cpu: cpuUsage() };
+  // ── the filter: -f file, or the trailing words ──
+  let filterText = o.filter;
+  if (filterText === "" && o.filterFile !== undefined) filterText = readFilterFile(o.filterFile);
+  const filter = compileFilter(filterText === "" ? "any" : filterText);
+  if (o.checkOnly) return EXIT.OK;
+  if (o.explain) {
+    io.out.write(`${filter.explain}\n${filter.source}\n`);
+    return EXIT.OK;
+  }
+  // ── single-file modes ──
+  if (o.verifyFile !== undefined) return verifyFile(o.verifyFile, io);
+  if (o.exportersFile !== undefined) return printExporters(o.exportersFile, io);
+
+  const window = timeWindow(o, io.now());
+  const files = selectFiles(o, window);
+  if (o.info) return printInfo(files, io);
+
+  const budget = new MemoryBudget();
+  const limit = o.limit;
+  const statSpecs = parseStatSpecs(o.stats);
+  const aggregation =
+    o.aggregate !== undefined
+      ? parseAggregation(o.aggregate, false)
+      : o.aggregateFiveTuple || o.bidirectional > 0
+        ? fiveTupleAggregation()
+        : undefined;
+  const postFilter = o.postFilter !== undefined ? compileFilter(o.postFilter) : undefined;
+  const out = io.out;
+
+  // ── -w: passing (or aggregated) rows into a new tsflow file ──
+  if (o.writeFile !== undefined) {
+    const codec = o.compress === "none" ? "none" : "lz4";
+    const writer = FlowFileWriter.open(`${o.writeFile}.tmp.${process.pid}`, { codec, creator: "tsdump" });
+    const buf = new RecordBatch(16384);
+    const flush = (): void => {
+      if (buf.length > 0) writer.appendBatchSync(buf);
+      buf.reset();
+    };
+    const aggr = aggregation ? new Aggregator(aggregation, budget) : null;
+    const counts = scanFiles(files, filter, window, limit, {
+      add(batch, sel, n) {
+        if (aggr) {
+          aggr.add(batch, sel, n);
+          return;
+        }
+        for (let j = 0; j < n; j++) {
+          if (buf.copyRowFrom(batch, sel[j]!) < 0) {
+            flush();
+            buf.copyRowFrom(batch, sel[j]!);
+          }
+        }
+      },
+    }, io);
+    if (aggr) {
+      for (const e of aggr.entryOrder()) {
+        if (aggr.writeEntry(e, buf) < 0) {
+          flush();
+          aggr.writeEntry(e, buf);
+        }
+      }
+    }
+    flush();
+    writer.closeSync({ finalPath: o.writeFile, ifExists: "replace" });
+    return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
+  }
+
+  // ── -s statistics ──
+  if (statSpecs.length > 0) {
+    const elementSpecs = statSpecs.filter((s): s is ElementStatSpec => s.type === "element");
+    const recordSpecs = statSpecs.filter((s) => s.type === "record");
+    const accs = elementSpecs.map((s) => new StatAccumulator(s, budget));
+    const recordAggr = recordSpecs.length > 0 && aggregation ? new Aggregator(aggregation, budget) : null;
+    const recordSorters = recordSpecs.flatMap((s) => s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)));
+    const counts = scanFiles(files, filter, window, limit, {
+      add(batch, sel, n) {
+        for (const a of accs) a.add(batch, sel, n);
+        if (recordAggr) recordAggr.add(batch, sel, n);
+        else for (const s of recordSorters) s.add(batch, sel, n);
+      },
+    }, io);
+    const topN = o.topN ?? 10;
+    const fmtName = o.format ?? "line";
+    const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
+    const printOpts = { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet };
+    for (const acc of accs) {
+      for (const table of acc.tables(topN)) {
+        const spec = {
+          element: table.element.header,
+          order: table.order.name,
+          topN,
+          isAddress: table.element.kind === "addr",
+          byProto: table.spec.protoSplit,
+        };
+        const rows = statRows(table);
+        if (fmtName === "csv") out.write(formatStatTableCsv(spec, rows, totals, printOpts));
+        else if (fmtName === "json") out.write(formatStatTableJson(spec, rows, totals));
+        else out.write(formatStatTable(spec, rows, totals, printOpts));
+      }
+    }
+    for (const [i, sorter] of recordSorters.entries()) {
+      const fmt = formatterFor(o, o.format, "line");
+      if (!o.quiet) out.write(`Top ${topN} flows ordered by ${sorter.order.name}:\n`);
+      fmt.prolog(out);
+      printBatches(sorter.toBatches(), fmt, out);
+      fmt.epilog(out);
+      if (i < recordSorters.length - 1) out.write("\n");
+    }
+    if (!o.quiet && fmtName !== "csv" && fmtName !== "json") out.write(footer(counts, started, o.plainNumbers));
+    return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
+  }
+
+  // ── -A / -a aggregation (then -O, -n, -P) ──
+  if (aggregation) {
+    if (o.format === "null") throw new UsageError("invalid print format null to aggregate flows");
+    const aggr = new Aggregator(aggregation, budget);
+    const counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io);
+    const order = o.order !== undefined ? parseRecordOrder(o.order) : undefined;
+    const ids = aggr.entryOrder(order?.order, order?.ascending, postFilter ? 0 : (o.topN ?? 0));
+    const fmt = formatterFor(o, o.format, `fmt:${aggregation.fmt}`);
+    fmt.prolog(out);
+    const row = new RecordBatch(1);
+    const sel = new Uint32Array(1);
+    let printed = 0;
+    const max = postFilter && o.topN ? o.topN : Infinity;
+    for (const e of ids) {
+      if (printed >= max) break;
+      row.reset();
+      aggr.writeEntry(e, row);
+      if (postFilter && postFilter.scan(row, sel) === 0) continue;
+      fmt.record(row, 0, out);
+      printed++;
+    }
+    fmt.epilog(out);
+    if (!o.quiet && fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers));
+    return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
+  }
+
+  // ── plain listing, possibly sorted ──
+  const fmt = formatterFor(o, o.format, "line");
+  fmt.prolog(out);
+  let counts: RunCounts;
+  if (o.order !== undefined) {
+    const { order, ascending } = parseRecordOrder(o.order);
+    const sorter = new RecordSorter(order, ascending, o.topN ?? 0, budget);
+    counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
+    printBatches(sorter.toBatches(), fmt, out);
+  } else {
+    counts = scanFiles(files, filter, window, limit, listingSink(fmt, out), io);
+  }
+  fmt.epilog(out);
+  if (!o.quiet) {
+    if (fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers));
+    else if (fmt.summary === "csv-legacy") {
+      out.write(
+        csvLegacySummary({
+          flows: counts.flows,
+          bytes: counts.bytes,
+          packets: counts.packets,
+          firstMs: Number.isFinite(counts.first) ? counts.first : 0,
+          lastMs: Number.isFinite(counts.last) ? counts.last : 0,
+        }),
+      );
+    }
+  }
+  return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
+}
+
+export type { FileStats };
+export { BufferedOutput, FlowError };
