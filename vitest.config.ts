@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/helpers/global-setup.ts"],
     // nfdump pins TZ for its golden tests; so do we (also set in the npm script).
     env: { TZ: "UTC" },
     testTimeout: 60_000,

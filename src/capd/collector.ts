@@ -17,12 +17,13 @@ import { join, resolve } from "node:path";
 import { decodeDatagram, DecodeStatus, DECODE_STATUS_NAME, DecoderState, type BatchSink, type ExporterCounters } from "../decode/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
-import { FlowFileReader, FlowFileWriter, flowFilePath, recover, slotStart, strftime, type Zone } from "../store/index.js";
+import { FlowFileReader, flowFilePath, recover, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
 import type { Logger } from "../util/log.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
 import type { CollectorOptions, SourceSpec } from "./options.js";
 import { Repeater } from "./repeater.js";
+import { WriterThread } from "./writer-thread.js";
 
 /** Rows per batch = rows per file block. */
 const BATCH_ROWS = 16384;
@@ -48,15 +49,16 @@ export class FatalError extends Error {}
 
 /** One slot's open file: the writer, its blocks in flight, and the exporter counters at the slot's start. */
 class SlotFile {
-  readonly writer: FlowFileWriter;
+  /** handle on the writer thread */
+  readonly file: number;
   readonly path: string;
   readonly slotMs: number;
-  inFlight = 0;
+  rows = 0;
   /** exporter keys seen in this slot → their counters when the slot began (null: first seen in this slot) */
   readonly exporters: Map<string, ExporterCounters | null>;
 
-  constructor(writer: FlowFileWriter, path: string, slotMs: number, exporters: Map<string, ExporterCounters | null>) {
-    this.writer = writer;
+  constructor(file: number, path: string, slotMs: number, exporters: Map<string, ExporterCounters | null>) {
+    this.file = file;
     this.path = path;
     this.slotMs = slotMs;
     this.exporters = exporters;
@@ -90,17 +92,12 @@ class Source {
     const old = this.file;
     this.handOver(); // rows received so far belong to the old slot
     const path = join(this.dir, `${CURRENT_PREFIX}${process.pid}.${this.seq++}`);
-    let writer: FlowFileWriter;
-    try {
-      writer = FlowFileWriter.open(path, {
-        ident: this.ident,
-        codec: this.collector.options.codec,
-        creator: this.collector.creator,
-        created: nowMs,
-      });
-    } catch (err) {
-      throw new FatalError(`cannot create ${path}: ${(err as Error).message}`);
-    }
+    const writer = this.collector.writer.open(path, {
+      ident: this.ident,
+      codec: this.collector.options.codec,
+      creator: this.collector.creator,
+      created: nowMs,
+    });
     // the new slot's baseline: every exporter this source has seen, with its counters as they stand now
     const baseline = new Map<string, ExporterCounters | null>();
     if (old) for (const key of old.exporters.keys()) baseline.set(key, this.collector.state.exporters.get(key)?.counters() ?? null);
@@ -114,37 +111,27 @@ class Source {
     if (batch.length === 0) return;
     const file = this.file;
     const c = this.collector;
-    if (file === null || file.inFlight >= MAX_BLOCKS_IN_FLIGHT) {
+    if (file === null || c.writer.blocksInFlight(file.file) >= MAX_BLOCKS_IN_FLIGHT) {
       c.counters.flowsDropped += batch.length;
       c.log.limited("error", `drop:${this.ident}`, `${this.ident}: writer ${file ? "behind" : "closed"}, ${batch.length} flows dropped`);
       batch.reset();
       return;
     }
-    const rows = batch.length;
-    file.inFlight++;
-    // appendBatch copies the rows before it returns, so the batch is reused at once.
-    file.writer.appendBatch(batch).then(
-      () => {
-        file.inFlight--;
-        c.counters.flowsStored += rows;
-      },
-      (err: unknown) => {
-        file.inFlight--;
-        c.fatal(`${this.ident}: ${(err as Error).message}`);
-      },
-    );
+    // the rows are copied to the writer thread, so the batch is reused at once
+    c.writer.append(file.file, batch);
+    file.rows += batch.length;
     batch.reset();
   }
 
   /** Closes a slot's file: footer with the slot's exporter counters, fsync, rename, -x. */
   async close(file: SlotFile): Promise<string> {
     const c = this.collector;
-    const writer = file.writer;
+    const exporters: (Partial<ExporterStats> & { address: string })[] = [];
     for (const [key, base] of file.exporters) {
       const now = c.state.exporters.get(key)?.counters();
       if (!now) continue;
       const d = (a: number, b: number | undefined): number => a - (b ?? 0);
-      writer.addExporterStats({
+      exporters.push({
         address: now.address,
         id: now.id,
         domain: now.domain,
@@ -167,12 +154,9 @@ class Source {
     try {
       mkdirSync(join(target, ".."), { recursive: true });
     } catch {
-      // reported by the rename below
+      // reported by the rename on the writer thread
     }
-    await writer.flush();
-    if (writer.currentStats().rows === 0) writer.setStats({ msecFirst: file.slotMs, msecLast: file.slotMs });
-    const stats = writer.currentStats();
-    const path = await writer.close({ finalPath: target, ifExists: "suffix" });
+    const { path, stats } = await c.writer.close(file.file, target, exporters, file.slotMs);
     c.counters.filesWritten++;
     let seqErr = 0;
     let bad = 0;
@@ -222,6 +206,7 @@ export class Collector {
   };
   readonly creator: string;
   readonly launcher: Launcher | null;
+  readonly writer: WriterThread;
   private readonly sources: Source[] = [];
   private readonly dynamic = new Map<string, Source>();
   private readonly allow: AllowList;
@@ -248,6 +233,13 @@ export class Collector {
     this.state = new DecoderState({ samplingRate: options.sampling === 1 ? 0 : options.sampling });
     this.allow = new AllowList(options.allow);
     this.repeater = new Repeater(options.repeaters);
+    this.writer = new WriterThread();
+    this.writer.onWritten = (_file, rows) => {
+      this.counters.flowsStored += rows;
+    };
+    this.writer.onError = (_file, message) => {
+      this.fatal(message);
+    };
     this.launcher = options.command
       ? new Launcher(options.command, { onError: (m) => log.limited("warn", "launcher", m) })
       : null;
@@ -532,6 +524,7 @@ export class Collector {
     this.saveTemplates();
     if (this.launcher) await this.launcher.idle();
     this.repeater.close();
+    await this.writer.terminate();
   }
 
   /** Snapshot for metrics and logs. */

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The collector's writer thread: encodes, compresses and writes the blocks of every open flow file, so the
+// receiving thread only decodes. Messages come from writer-thread.ts (WriterThread); replies carry the
+// request id.
+
+import { parentPort } from "node:worker_threads";
+import { RecordBatch } from "../record/batch.js";
+import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
+import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
+
+export type WriterRequest =
+  | { readonly op: "open"; readonly req: number; readonly file: number; readonly path: string; readonly options: WriterOptions }
+  | {
+      readonly op: "append";
+      readonly file: number;
+      readonly rows: number;
+      readonly cols: readonly ArrayBufferView[];
+      readonly extraEnd: Uint32Array;
+      readonly extra: Uint8Array;
+    }
+  | {
+      readonly op: "close";
+      readonly req: number;
+      readonly file: number;
+      readonly finalPath: string;
+      readonly exporters: readonly (Partial<ExporterStats> & { address: string })[];
+      readonly idleSlotMs: number;
+    }
+  | { readonly op: "abort"; readonly req: number; readonly file: number };
+
+export type WriterReply =
+  | { readonly op: "ok"; readonly req: number; readonly path?: string; readonly stats?: FileStats }
+  | { readonly op: "error"; readonly req: number; readonly file: number; readonly message: string }
+  | { readonly op: "written"; readonly file: number; readonly rows: number };
+
+const writers = new Map<number, FlowFileWriter>();
+
+function post(msg: WriterReply): void {
+  parentPort!.postMessage(msg);
+}
+
+function handle(msg: WriterRequest): void {
+  switch (msg.op) {
+    case "open": {
+      try {
+        writers.set(msg.file, FlowFileWriter.open(msg.path, msg.options));
+        post({ op: "ok", req: msg.req });
+      } catch (err) {
+        post({ op: "error", req: msg.req, file: msg.file, message: (err as Error).message });
+      }
+      return;
+    }
+    case "append": {
+      const w = writers.get(msg.file);
+      if (w === undefined) return;
+      const cols: Record<string, ArrayBufferView> = {};
+      PHYSICAL_COLUMNS.forEach((pc, i) => {
+        cols[pc.name] = msg.cols[i]!;
+      });
+      const batch = RecordBatch.view(msg.rows, cols as unknown as ColumnArrays);
+      batch.extraEnd = msg.extraEnd;
+      batch.extra = msg.extra;
+      batch.extraLength = msg.rows > 0 ? msg.extraEnd[msg.rows - 1]! : 0;
+      try {
+        w.appendBatchSync(batch);
+        post({ op: "written", file: msg.file, rows: msg.rows });
+      } catch (err) {
+        post({ op: "error", req: -1, file: msg.file, message: (err as Error).message });
+      }
+      return;
+    }
+    case "close": {
+      const w = writers.get(msg.file);
+      writers.delete(msg.file);
+      if (w === undefined) {
+        post({ op: "error", req: msg.req, file: msg.file, message: "no such file" });
+        return;
+      }
+      try {
+        for (const e of msg.exporters) w.addExporterStats(e);
+        if (w.rows === 0) w.setStats({ msecFirst: msg.idleSlotMs, msecLast: msg.idleSlotMs });
+        const stats = w.currentStats();
+        const path = w.closeSync({ finalPath: msg.finalPath, ifExists: "suffix" });
+        post({ op: "ok", req: msg.req, path, stats });
+      } catch (err) {
+        post({ op: "error", req: msg.req, file: msg.file, message: (err as Error).message });
+      }
+      return;
+    }
+    case "abort": {
+      writers.get(msg.file)?.abort();
+      writers.delete(msg.file);
+      post({ op: "ok", req: msg.req });
+      return;
+    }
+  }
+}
+
+parentPort?.on("message", handle);
