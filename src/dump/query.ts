@@ -9,6 +9,7 @@
 //
 // Damaged blocks are reported on stderr with file, block and offset; the run goes on and exits 2.
 
+import { dirname } from "node:path";
 import { cpuUsage, hrtime } from "node:process";
 import { compileFilter, readFilterFile, type CompiledFilter } from "../filter/index.js";
 import {
@@ -24,7 +25,7 @@ import {
   type Output,
 } from "../format/index.js";
 import { RecordBatch } from "../record/batch.js";
-import type { ZoneMap } from "../record/zone.js";
+import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
 import {
   Aggregator,
   fiveTupleAggregation,
@@ -118,6 +119,7 @@ function scanFiles(
     damaged: 0,
   };
   let sel = new Uint32Array(16384);
+  let ident = "";
   const pred = (z: ZoneMap): boolean => {
     if (window) {
       const lo = z.min("msecFirst");
@@ -125,7 +127,7 @@ function scanFiles(
       if (hi !== undefined && hi < window.start) return false;
       if (lo !== undefined && lo > window.end) return false;
     }
-    return filter.mayMatch(z);
+    return filter.mayMatch(z, ident);
   };
   for (const file of files) {
     if ((limit !== undefined && counts.passed >= limit) || io.out.stopped) break;
@@ -149,7 +151,8 @@ function scanFiles(
         counts.fileLast = Math.max(counts.fileLast, stats.msecLast);
       }
       if (window && stats.rows > 0 && (stats.msecLast < window.start || stats.msecFirst > window.end)) continue;
-      const ident = reader.header().ident;
+      ident = reader.header().ident;
+      if (!filter.mayMatch(UNKNOWN_ZONE, ident)) continue; // e.g. `ident X` on another source's file
       const usePred = window !== undefined || !filter.matchesAll;
       const blocks = reader.blockCount;
       for (let bi = 0; bi < blocks; bi++) {
@@ -267,8 +270,12 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
   const started = { wall: hrtime.bigint(), cpu: cpuUsage() };
   // ── the filter: -f file, or the trailing words ──
   let filterText = o.filter;
-  if (filterText === "" && o.filterFile !== undefined) filterText = readFilterFile(o.filterFile);
-  const filter = compileFilter(filterText === "" ? "any" : filterText);
+  let baseDir: string | undefined;
+  if (filterText === "" && o.filterFile !== undefined) {
+    filterText = readFilterFile(o.filterFile);
+    baseDir = dirname(o.filterFile);
+  }
+  const filter = compileFilter(filterText === "" ? "any" : filterText, baseDir !== undefined ? { baseDir } : {});
   if (o.checkOnly) return EXIT.OK;
   if (o.explain) {
     io.out.write(`${filter.explain}\n${filter.source}\n`);
