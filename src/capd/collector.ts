@@ -18,6 +18,7 @@ import { decodeDatagram, DecodeStatus, DECODE_STATUS_NAME, DecoderState, type Ba
 import { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
 import { FlowFileReader, flowFilePath, recover, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
+import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
@@ -168,6 +169,14 @@ class Source {
       `Ident: '${this.ident}' Flows: ${stats.totalFlows}, Packets: ${stats.totalPackets}, Bytes: ${stats.totalBytes}, ` +
         `Sequence Errors: ${seqErr}, Bad Packets: ${bad}`,
     );
+    if (opts.expire) {
+      try {
+        const r = expireDirectory(this.dir, readLimits(this.dir));
+        if (r.deleted > 0) c.log.info(`expired ${r.deleted} files (${r.freed} bytes) in ${this.dir}`);
+      } catch (err) {
+        c.log.limited("warn", "expire", `expire ${this.dir}: ${(err as Error).message}`);
+      }
+    }
     c.launcher?.launch({
       file: path,
       dir: this.dir,
