@@ -223,6 +223,7 @@ export class Collector {
   private readonly sockets: Socket[] = [];
   private readonly templatesFile: string;
   private savedTemplates = "";
+  private savedGeneration = -1;
   private templateTraffic = false;
   private rotateTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
@@ -324,7 +325,7 @@ export class Collector {
     if (!existsSync(this.templatesFile)) return;
     try {
       const text = readFileSync(this.templatesFile, "utf8");
-      const n = this.state.templates.load(JSON.parse(text));
+      const n = this.state.loadState(JSON.parse(text));
       this.savedTemplates = text;
       this.log.info(`loaded ${n} templates from ${this.templatesFile}`);
     } catch (err) {
@@ -334,9 +335,11 @@ export class Collector {
 
   /** Writes the template cache when it changed (tmp file + rename, so a crash never leaves half a file). */
   saveTemplates(): void {
-    if (!this.templateTraffic) return;
+    const generation = this.state.templates.generation;
+    if (!this.templateTraffic && generation === this.savedGeneration) return;
     this.templateTraffic = false;
-    const text = JSON.stringify(this.state.templates.serialize());
+    this.savedGeneration = generation;
+    const text = JSON.stringify(this.state.saveState());
     if (text === this.savedTemplates) return;
     try {
       const tmp = `${this.templatesFile}.tmp.${process.pid}`;
@@ -437,7 +440,6 @@ export class Collector {
     const e = this.state.currentExporter();
     if (e !== null) {
       source.seen(e.key);
-      if (e.nfVersion === 9 || e.nfVersion === 10) this.templateTraffic = true;
     }
     if (status !== DecodeStatus.OK && status !== DecodeStatus.NO_TEMPLATE) {
       this.counters.badPackets++;

@@ -42,7 +42,7 @@ export class RecordBatch {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`record batch: bad capacity ${capacity}`);
     this.capacity = capacity;
     this.length = 0;
-    this.cols = cols ?? allocateColumns(capacity);
+    this.cols = cols ? fastColumns(cols) : allocateColumns(capacity);
     this.extraEnd = new Uint32Array(capacity);
     this.extra = new Uint8Array(0);
     this.extraLength = 0;
@@ -175,10 +175,26 @@ export class RecordBatch {
   }
 }
 
+// An object built key by key with ~80 properties ends up in V8's dictionary mode, and every `cols.srcPort`
+// becomes a hash lookup (measured: decoding 4x slower). An object literal with fixed keys gets a fixed hidden
+// class, so every column object is made by this one generated literal (only schema names are spliced in).
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+for (const pc of PHYSICAL_COLUMNS) if (!SAFE_NAME.test(pc.name)) throw new Error(`record: unsafe column name ${pc.name}`);
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const buildColumns = new Function(
+  "c",
+  `return { ${PHYSICAL_COLUMNS.map((pc) => `${pc.name}: c.${pc.name}`).join(", ")} };`,
+) as (c: Record<string, unknown>) => ColumnArrays;
+
+/** The same arrays in a fast-property object (see above). */
+export function fastColumns(cols: ColumnArrays | Record<string, unknown>): ColumnArrays {
+  return buildColumns(cols as Record<string, unknown>);
+}
+
 export function allocateColumns(capacity: number): ColumnArrays {
   const cols: Record<string, unknown> = {};
   for (const pc of PHYSICAL_COLUMNS) cols[pc.name] = newArray(pc.array, capacity * pc.width);
-  return cols as ColumnArrays;
+  return buildColumns(cols);
 }
 
 function clearRow(cols: ColumnArrays, row: number): void {

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Data sets of NetFlow v9 and IPFIX: records → batch rows through the template's DecodePlan, then the
+// per-record finisher (times, sampling and counter scaling, ICMP, exporter columns). Options data records
+// update the exporter's samplers and system init time. Shared by netflow-v9.ts and ipfix.ts.
+
+import type { RecordBatch } from "../record/batch.js";
+import { V6_BIT } from "../record/schema.js";
+import { fieldSpec, FieldKind, Slot, slotBit } from "./fields.js";
+import type { BatchSink, DecodeContext, DecoderState, ExporterState } from "./state.js";
+import { SamplingSource } from "./state.js";
+import { type DecodePlan, PlanFlag, VARIABLE_LENGTH } from "./templates.js";
+
+const B_FIRST_UP = slotBit(Slot.FIRST_UP);
+const B_LAST_UP = slotBit(Slot.LAST_UP);
+const B_FIRST_ABS = slotBit(Slot.FIRST_ABS);
+const B_LAST_ABS = slotBit(Slot.LAST_ABS);
+const B_FIRST_DELTA = slotBit(Slot.FIRST_DELTA);
+const B_LAST_DELTA = slotBit(Slot.LAST_DELTA);
+const B_SYSINIT = slotBit(Slot.SYSINIT);
+const B_DURATION = slotBit(Slot.DURATION);
+const B_SAMPLER_ID = slotBit(Slot.SAMPLER_ID);
+const B_INTERVAL = slotBit(Slot.INTERVAL);
+const B_SPACE = slotBit(Slot.SPACE);
+const EXPORTER_V6_BIT = V6_BIT.exporterAddr;
+const TIME_BITS = B_FIRST_UP | B_LAST_UP | B_FIRST_ABS | B_LAST_ABS | B_FIRST_DELTA | B_LAST_DELTA | B_DURATION;
+
+/** Writes the per-exporter columns of a fresh row (fields of the record may override some of them). */
+export function writeExporterColumns(c: RecordBatch["cols"], row: number, e: ExporterState, ctx: DecodeContext): void {
+  c.msecReceived[row] = ctx.receivedMs;
+  if (e.addrIsV6) {
+    const w = c.exporterAddr6;
+    const r4 = row * 4;
+    w[r4] = e.addrV6[0]!;
+    w[r4 + 1] = e.addrV6[1]!;
+    w[r4 + 2] = e.addrV6[2]!;
+    w[r4 + 3] = e.addrV6[3]!;
+    c.v6Flags[row] = c.v6Flags[row]! | EXPORTER_V6_BIT;
+  } else {
+    c.exporterAddr[row] = e.addrV4;
+  }
+  c.exporterId[row] = e.id;
+  // rows start zeroed: skip the writes that would store 0
+  if (e.domain !== 0) c.observationDomain[row] = e.domain;
+  if (e.engineType !== 0) c.engineType[row] = e.engineType;
+  if (e.engineId !== 0) c.engineId[row] = e.engineId;
+  c.nfVersion[row] = ctx.nfVersion;
+  c.flows[row] = 1;
+}
+
+/** Resolves a sampling interval and its source, given what the record announced (out = [interval, source]). */
+export function resolveSampling(
+  state: DecoderState,
+  e: ExporterState,
+  plan: DecodePlan,
+  sc: Float64Array,
+  out: Float64Array,
+): void {
+  const rate = state.samplingRate;
+  if (rate < 0) {
+    out[0] = -rate;
+    out[1] = SamplingSource.OVERRIDE;
+    return;
+  }
+  const m = plan.slotMask;
+  if ((m & B_SAMPLER_ID) !== 0) {
+    const s = e.samplers.get(sc[Slot.SAMPLER_ID]!);
+    if (s && s.interval > 0) {
+      out[0] = s.interval;
+      out[1] = SamplingSource.OPTIONS;
+      return;
+    }
+  }
+  if ((m & B_INTERVAL) !== 0) {
+    let iv = sc[Slot.INTERVAL]!;
+    // PSAMP systematic count-based sampling: select `interval` packets out of every interval + space.
+    if ((m & B_SPACE) !== 0 && iv > 0) iv = (iv + sc[Slot.SPACE]!) / iv;
+    if (iv > 0) {
+      out[0] = iv;
+      out[1] = SamplingSource.DATA;
+      return;
+    }
+  }
+  const std = e.samplers.get(-1);
+  if (std && std.interval > 0) {
+    out[0] = std.interval;
+    out[1] = SamplingSource.OPTIONS;
+    return;
+  }
+  if (rate > 0) {
+    out[0] = rate;
+    out[1] = SamplingSource.DEFAULT;
+    return;
+  }
+  out[0] = 1;
+  out[1] = SamplingSource.NONE;
+}
+
+/** [interval, source] of the record being finished; set per set by decodeDataRecords when constant. */
+const samplingOut = new Float64Array(2);
+
+/** Completes a data record: times, sampling + counter scaling, ICMP type/code, record count. */
+export function finishRecord(
+  state: DecoderState,
+  e: ExporterState,
+  plan: DecodePlan,
+  ctx: DecodeContext,
+  c: RecordBatch["cols"],
+  row: number,
+  sc: Float64Array,
+): void {
+  const m = plan.slotMask;
+  const exportMs = ctx.exportSecs * 1000;
+  if ((m & TIME_BITS) !== 0) {
+    let first = -1;
+    let last = -1;
+    if ((m & (B_FIRST_UP | B_LAST_UP)) !== 0) {
+      // sysUpTime-relative: base = systemInitTime (record, then options), else the v9 header's boot time.
+      // No correction against the header's sysUptime: softflowd sends one that would make every flow look
+      // wrapped, and nfdump and tshark both take the values as sent.
+      let base: number;
+      if ((m & B_SYSINIT) !== 0) base = sc[Slot.SYSINIT]!;
+      else if (e.sysInitMs >= 0) base = e.sysInitMs;
+      else if (ctx.sysUptimeMs >= 0) base = exportMs - ctx.sysUptimeMs;
+      else {
+        // IPFIX without systemInitTime: anchor the flow end at the export time (nfdump 1.7.1 stores 0 here,
+        // which loses the flow's place in time; the duration stays exact either way).
+        base = exportMs - ((m & B_LAST_UP) !== 0 ? sc[Slot.LAST_UP]! : sc[Slot.FIRST_UP]!);
+      }
+      const fu = (m & B_FIRST_UP) !== 0 ? sc[Slot.FIRST_UP]! : -1;
+      const lu = (m & B_LAST_UP) !== 0 ? sc[Slot.LAST_UP]! : -1;
+      // Both zero: not set (nfdump stores 0, tshark shows the epoch).
+      if (fu > 0 || lu > 0) {
+        if (fu >= 0) first = base + fu;
+        if (lu >= 0) last = base + lu;
+        // Uptime wrapped between flow start and end (nfdump's rule): the start is from before the wrap.
+        if (fu > lu && lu >= 0) first -= 4294967296;
+      }
+    }
+    if ((m & B_FIRST_ABS) !== 0) first = sc[Slot.FIRST_ABS]!;
+    else if (first < 0 && (m & B_FIRST_DELTA) !== 0) first = exportMs - Math.floor(sc[Slot.FIRST_DELTA]! / 1000);
+    if ((m & B_LAST_ABS) !== 0) last = sc[Slot.LAST_ABS]!;
+    else if (last < 0 && (m & B_LAST_DELTA) !== 0) last = exportMs - Math.floor(sc[Slot.LAST_DELTA]! / 1000);
+    if ((m & B_DURATION) !== 0) {
+      if (first >= 0 && last < 0) last = first + sc[Slot.DURATION]!;
+      else if (last >= 0 && first < 0) first = last - sc[Slot.DURATION]!;
+    }
+    // Only one end known: a zero-length flow at that time; none: 0, as nfdump stores it.
+    if (first < 0) first = last >= 0 ? last : 0;
+    if (last < 0) last = first;
+    c.msecFirst[row] = first;
+    c.msecLast[row] = last;
+  }
+  // No time element at all (e.g. NAT event records): 0 as in nfdump; msecReceived still dates the record.
+
+  // Sampling: per set when the template announces nothing itself (the caller resolved it once).
+  if ((m & (B_SAMPLER_ID | B_INTERVAL)) !== 0) resolveSampling(state, e, plan, sc, samplingOut);
+  const iv = samplingOut[0]!;
+  c.samplingInterval[row] = iv;
+  c.samplingSource[row] = samplingOut[1]!;
+  if (iv > 1) {
+    c.inPackets[row] = c.inPackets[row]! * iv;
+    c.inBytes[row] = c.inBytes[row]! * iv;
+    c.outPackets[row] = c.outPackets[row]! * iv;
+    c.outBytes[row] = c.outBytes[row]! * iv;
+  }
+
+  fixIcmp(c, row, (plan.flags & PlanFlag.ICMP) !== 0);
+}
+
+/**
+ * ICMP: nfdump keeps type*256+code in the destination port of ICMP flows. When the template has ICMP
+ * elements they decide (as in nfdump: the ASA puts an ICMP id in the ports); otherwise the exporter put
+ * type/code in the destination port (the v5 convention) and icmpType/icmpCode are derived from it.
+ */
+export function fixIcmp(c: RecordBatch["cols"], row: number, hasIcmpFields: boolean): void {
+  const p = c.proto[row]!;
+  if (p !== 1 && p !== 58) return;
+  if (hasIcmpFields) {
+    c.dstPort[row] = (c.icmpType[row]! << 8) | c.icmpCode[row]!;
+  } else {
+    const dp = c.dstPort[row]!;
+    c.icmpType[row] = dp >>> 8;
+    c.icmpCode[row] = dp & 0xff;
+  }
+}
+
+/** Outcome of decodeDataRecords. */
+export const DataResult = { OK: 0, TRUNCATED: 1, BAD_TEMPLATE: 2 } as const;
+
+/**
+ * Decodes the data records in buf[start, end) with `plan` into the sink. Trailing bytes shorter than one
+ * record are padding. Returns a DataResult; `ctx.records` counts the rows added.
+ */
+export function decodeDataRecords(
+  state: DecoderState,
+  e: ExporterState,
+  plan: DecodePlan,
+  view: DataView,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  sink: BatchSink,
+): number {
+  const read = plan.read;
+  const min = plan.minLength;
+  // A template whose records take no bytes would loop for ever: refuse it.
+  if (read === null || min === 0) return DataResult.BAD_TEMPLATE;
+  const ctx = state.ctx;
+  const sc = state.scratch;
+  if ((plan.slotMask & (B_SAMPLER_ID | B_INTERVAL)) === 0) resolveSampling(state, e, plan, sc, samplingOut);
+  let batch = sink.batch;
+  let c = state.columns.of(batch);
+  let o = start;
+  while (o + min <= end) {
+    let row = batch.addRow();
+    if (row < 0) {
+      sink.flush();
+      batch = sink.batch;
+      c = state.columns.of(batch);
+      row = batch.addRow();
+      if (row < 0) return DataResult.OK; // a sink that cannot take rows: stop quietly
+    }
+    writeExporterColumns(c, row, e, ctx);
+    const next = read(view, buf, o, end, batch, c, row, sc);
+    if (next < 0) {
+      batch.dropLastRow();
+      return DataResult.TRUNCATED;
+    }
+    finishRecord(state, e, plan, ctx, c, row, sc);
+    ctx.records++;
+    o = next;
+  }
+  return DataResult.OK;
+}
+
+/**
+ * Decodes the options data records in buf[start, end): samplers (ids 48/302 with interval 34/50/305/306 and
+ * algorithm 35/49/304) and systemInitTimeMilliseconds (160). Returns the number of records seen.
+ */
+export function decodeOptionsRecords(
+  state: DecoderState,
+  e: ExporterState,
+  plan: DecodePlan,
+  view: DataView,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  const f = plan.fields;
+  const n = f.id.length;
+  const min = plan.minLength;
+  if (min === 0) return 0;
+  const scopeFields = plan.scopeCount;
+  let o = start;
+  let count = 0;
+  while (o + min <= end) {
+    let samplerId = -1;
+    let interval = 0;
+    let space = -1;
+    let algorithm = 0;
+    let sysInit = -1;
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      let len = f.length[i]!;
+      if (len === VARIABLE_LENGTH) {
+        if (o >= end) {
+          ok = false;
+          break;
+        }
+        len = buf[o++]!;
+        if (len === 255) {
+          if (o + 2 > end) {
+            ok = false;
+            break;
+          }
+          len = view.getUint16(o);
+          o += 2;
+        }
+      }
+      if (o + len > end) {
+        ok = false;
+        break;
+      }
+      // v9 scope fields are a namespace of their own (1 System … 5 Template): not information elements.
+      if (len > 0 && len <= 8 && f.enterprise[i] === 0 && (i >= scopeFields || e.nfVersion !== 9)) {
+        const spec = fieldSpec(0, f.id[i]!);
+        if (spec?.kind === FieldKind.SLOT) {
+          const v = readUint(view, buf, o, len);
+          const sl = spec.slot ?? -1;
+          if (sl === Slot.SAMPLER_ID) samplerId = v;
+          else if (sl === Slot.INTERVAL) interval = v;
+          else if (sl === Slot.SPACE) space = v;
+          else if (sl === Slot.ALGORITHM) algorithm = v;
+          else if (sl === Slot.SYSINIT) sysInit = v;
+        }
+      }
+      o += len;
+    }
+    if (!ok) break;
+    count++;
+    if (space >= 0 && interval > 0) interval = (interval + space) / interval;
+    if (interval > 0 && (e.samplers.size < state.maxSamplers || e.samplers.has(samplerId))) {
+      const s = e.samplers.get(samplerId);
+      if (s) {
+        s.interval = interval;
+        s.algorithm = algorithm;
+      } else {
+        e.samplers.set(samplerId, { interval, algorithm });
+      }
+    }
+    if (sysInit >= 0) e.sysInitMs = sysInit;
+  }
+  e.optionRecords += count;
+  return count;
+}
+
+/** Reads an unsigned big-endian integer of 1..8 bytes. */
+export function readUint(view: DataView, buf: Uint8Array, o: number, len: number): number {
+  switch (len) {
+    case 1:
+      return buf[o]!;
+    case 2:
+      return view.getUint16(o);
+    case 4:
+      return view.getUint32(o);
+    default: {
+      let v = 0;
+      for (let k = 0; k < len; k++) v = v * 256 + buf[o + k]!;
+      return v;
+    }
+  }
+}

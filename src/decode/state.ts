@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Decoder state: the bounded exporter table, per-exporter counters, sampling, held data sets, sFlow counters.
+//
+// One DecoderState per collector. Exporters are keyed (protocol family, sender address, source id /
+// observation domain / engine / sFlow agent+sub-agent); each gets a small collector-assigned `id` (nfdump's
+// SysID) written into the exporterId column. Everything here is bounded: the exporter table (LRU eviction of
+// idle exporters, else the datagram is dropped and counted), templates (TemplateCache), held data sets
+// (count, bytes, age) and stored sFlow counter samples.
+
+import type { RecordBatch } from "../record/batch.js";
+import { parseIPv4, parseIPv6 } from "../record/ip.js";
+import { DECODE_STATUS_COUNT, DecodeDiagnostics } from "./errors.js";
+import { ColumnViewCache } from "./columns.js";
+import { SLOT_COUNT } from "./fields.js";
+import {
+  DEFAULT_TEMPLATE_LIMITS,
+  type ExporterTemplates,
+  type SerializedTemplates,
+  TemplateCache,
+  type TemplateLimits,
+} from "./templates.js";
+
+/** Where decoded rows go. When `batch` is full the decoder calls `flush()`, which must hand the batch over and
+ * put an empty one in `batch` (decoding then continues in the same datagram). */
+export interface BatchSink {
+  batch: RecordBatch;
+  flush(): void;
+}
+
+export interface DatagramSource {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface DecoderOptions {
+  /** nfcapd -s: > 0 default sampling interval when none is announced; < 0 override every announced one. */
+  readonly samplingRate?: number;
+  readonly maxExporters?: number;
+  /** An exporter silent this long may be evicted when the table is full (ms). */
+  readonly exporterIdleMs?: number;
+  readonly templateLimits?: TemplateLimits;
+  readonly maxHeldSets?: number;
+  readonly maxHeldBytes?: number;
+  readonly heldMaxAgeMs?: number;
+  /** sFlow counter samples kept per exporter (one per data source). */
+  readonly maxCounterSamples?: number;
+  /** Samplers (options records) kept per exporter. */
+  readonly maxSamplers?: number;
+}
+
+/** Sampling sources (the samplingSource column). */
+export const SamplingSource = { NONE: 0, HEADER: 1, OPTIONS: 2, DATA: 3, DEFAULT: 4, OVERRIDE: 5 } as const;
+
+export interface SamplerInfo {
+  interval: number;
+  algorithm: number;
+}
+
+/** A data set whose template was unknown when it arrived (copied; decoded when the template arrives). */
+export interface HeldSet {
+  readonly templateId: number;
+  readonly bytes: Uint8Array;
+  readonly receivedMs: number;
+  readonly exportSecs: number;
+  readonly sysUptimeMs: number;
+}
+
+/** An sFlow counter sample as tsdump can show it (plain data; the latest per data source is kept). */
+export interface SflowCounterSample {
+  sourceId: number;
+  sequence: number;
+  receivedMs: number;
+  /** Generic interface counters (record 0:1), or null when the sample had none. */
+  generic: {
+    ifIndex: number;
+    ifType: number;
+    ifSpeed: number;
+    ifDirection: number;
+    ifStatus: number;
+    ifInOctets: number;
+    ifInUcastPkts: number;
+    ifInMulticastPkts: number;
+    ifInBroadcastPkts: number;
+    ifInDiscards: number;
+    ifInErrors: number;
+    ifInUnknownProtos: number;
+    ifOutOctets: number;
+    ifOutUcastPkts: number;
+    ifOutMulticastPkts: number;
+    ifOutBroadcastPkts: number;
+    ifOutDiscards: number;
+    ifOutErrors: number;
+    ifPromiscuousMode: number;
+  } | null;
+  /** Ethernet interface counters (record 0:2), or null. */
+  ethernet: {
+    alignmentErrors: number;
+    fcsErrors: number;
+    singleCollisionFrames: number;
+    multipleCollisionFrames: number;
+    sqeTestErrors: number;
+    deferredTransmissions: number;
+    lateCollisions: number;
+    excessiveCollisions: number;
+    internalMacTransmitErrors: number;
+    carrierSenseErrors: number;
+    frameTooLongs: number;
+    internalMacReceiveErrors: number;
+    symbolErrors: number;
+  } | null;
+}
+
+/** Per-exporter state and counters. */
+export class ExporterState {
+  /** Collector-assigned id (nfdump SysID), 1.. */
+  readonly id: number;
+  readonly key: string;
+  /** Export protocol: 1, 5, 7, 9, 10 or 133 (sFlow v5). */
+  readonly nfVersion: number;
+  /** Key namespace: 5 for v1/v5/v7, else nfVersion. */
+  readonly family: number;
+  /** Sender address as given by the socket. */
+  readonly address: string;
+  /** Source id (v9), observation domain (IPFIX), engineType<<8|engineId (v1/v5/v7), sub-agent id (sFlow). */
+  readonly domain: number;
+  /** exporterAddr column value: IPv4 u32 (v6 = false) or four words. */
+  addrV4 = 0;
+  addrIsV6 = false;
+  readonly addrV6 = new Uint32Array(4);
+  engineType = 0;
+  engineId = 0;
+  firstSeenMs: number;
+  lastSeenMs: number;
+
+  // counters
+  packets = 0;
+  records = 0;
+  sequenceErrors = 0;
+  /** Data sets that arrived without a known template. */
+  templateMisses = 0;
+  /** Records decoded late from held data sets. */
+  heldDecoded = 0;
+  /** Held data sets dropped (bounds or age). */
+  heldDropped = 0;
+  /** Malformed packets by DecodeStatus. */
+  readonly malformed = new Uint32Array(DECODE_STATUS_COUNT);
+  optionRecords = 0;
+
+  // sequence tracking (-1 = nothing seen yet)
+  nextSequence = -1;
+
+  // v9 / IPFIX
+  readonly templates: ExporterTemplates | null;
+  /** Samplers announced in options data, by sampler id; -1 holds the exporter-wide one (no id). */
+  readonly samplers = new Map<number, SamplerInfo>();
+  /** systemInitTimeMilliseconds announced in options data, or -1. */
+  sysInitMs = -1;
+  readonly held: HeldSet[] = [];
+  heldBytes = 0;
+
+  // sFlow
+  readonly counterSamples = new Map<number, SflowCounterSample>();
+  /** sFlow per sub-agent sequence tracking. */
+  sflowSequence = -1;
+
+  constructor(
+    id: number,
+    key: string,
+    nfVersion: number,
+    address: string,
+    domain: number,
+    templates: ExporterTemplates | null,
+    nowMs: number,
+  ) {
+    this.id = id;
+    this.key = key;
+    this.nfVersion = nfVersion;
+    this.family = nfVersion === 1 || nfVersion === 5 || nfVersion === 7 ? 5 : nfVersion;
+    this.address = address;
+    this.domain = domain;
+    this.templates = templates;
+    this.firstSeenMs = nowMs;
+    this.lastSeenMs = nowMs;
+    setExporterAddress(this, address);
+  }
+
+  /** Plain snapshot of the counters (logs, file footer, metrics). */
+  counters(): ExporterCounters {
+    const malformed: Record<string, number> = {};
+    this.malformed.forEach((n, i) => {
+      if (n > 0 && i > 0) malformed[String(i)] = n;
+    });
+    return {
+      id: this.id,
+      address: this.address,
+      nfVersion: this.nfVersion,
+      domain: this.domain,
+      packets: this.packets,
+      records: this.records,
+      sequenceErrors: this.sequenceErrors,
+      templateMisses: this.templateMisses,
+      heldDecoded: this.heldDecoded,
+      heldDropped: this.heldDropped,
+      optionRecords: this.optionRecords,
+      templates: this.templates?.plans.size ?? 0,
+      malformed,
+    };
+  }
+}
+
+/** Serialised decoder state (DecoderState.saveState). */
+export interface SavedDecoderState {
+  readonly format: "tsflow-decoder-state";
+  readonly version: 1;
+  readonly templates: SerializedTemplates;
+  readonly exporters: readonly {
+    readonly key: string;
+    /** [sampler id (-1 = exporter-wide), interval, algorithm] */
+    readonly samplers: readonly (readonly [number, number, number])[];
+    readonly sysInitMs: number;
+  }[];
+}
+
+export interface ExporterCounters {
+  readonly id: number;
+  readonly address: string;
+  readonly nfVersion: number;
+  readonly domain: number;
+  readonly packets: number;
+  readonly records: number;
+  readonly sequenceErrors: number;
+  readonly templateMisses: number;
+  readonly heldDecoded: number;
+  readonly heldDropped: number;
+  readonly optionRecords: number;
+  readonly templates: number;
+  /** Counts by DecodeStatus number (only non-zero ones). */
+  readonly malformed: Readonly<Record<string, number>>;
+}
+
+const V4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+function setExporterAddress(e: ExporterState, address: string): void {
+  const mapped = V4_MAPPED.exec(address);
+  const v4 = parseIPv4(mapped ? mapped[1]! : address);
+  if (v4 >= 0) {
+    e.addrV4 = v4;
+    e.addrIsV6 = false;
+    return;
+  }
+  if (parseIPv6(address, e.addrV6, 0)) e.addrIsV6 = true;
+}
+
+/** Header values of the datagram being decoded (reused). */
+export class DecodeContext {
+  receivedMs = 0;
+  /** Export time in seconds (v5/v9 unix_secs, IPFIX export time). */
+  exportSecs = 0;
+  /** v5 nsecs / 1e6 (ms part of the export time). */
+  exportMsPart = 0;
+  /** v1/v5/v7/v9 header sysUptime in ms; -1 for IPFIX. */
+  sysUptimeMs = -1;
+  nfVersion = 0;
+  /** Records appended for this datagram. */
+  records = 0;
+}
+
+export class DecoderState {
+  readonly templates: TemplateCache;
+  readonly samplingRate: number;
+  readonly maxExporters: number;
+  readonly exporterIdleMs: number;
+  readonly maxHeldSets: number;
+  readonly maxHeldBytes: number;
+  readonly heldMaxAgeMs: number;
+  readonly maxCounterSamples: number;
+  readonly maxSamplers: number;
+  readonly exporters = new Map<string, ExporterState>();
+  /** Datagrams dropped because the exporter table was full. */
+  exporterLimitDrops = 0;
+  /** Datagrams whose version we do not decode (no exporter is created for them). */
+  unknownVersion = 0;
+  readonly diag = new DecodeDiagnostics();
+  /** Record scratch (fields.ts Slot). */
+  readonly scratch = new Float64Array(SLOT_COUNT);
+  readonly ctx = new DecodeContext();
+  /** Fast-property views of the sink's batch columns (see columns.ts). */
+  readonly columns = new ColumnViewCache();
+  /** The exporter of the datagram being decoded (null before the header is read). */
+  current: ExporterState | null = null;
+  /** Options state loaded by loadState(), applied when its exporter first sends (at most maxExporters). */
+  private readonly pendingOptions = new Map<string, { samplers: [number, SamplerInfo][]; sysInitMs: number }>();
+  private nextId = 1;
+  private readonly freeIds: number[] = [];
+  private lastExporter: ExporterState | null = null;
+
+  constructor(options: DecoderOptions = {}) {
+    this.templates = new TemplateCache(options.templateLimits ?? DEFAULT_TEMPLATE_LIMITS);
+    this.samplingRate = options.samplingRate ?? 0;
+    this.maxExporters = options.maxExporters ?? 4096;
+    this.exporterIdleMs = options.exporterIdleMs ?? 3_600_000;
+    this.maxHeldSets = options.maxHeldSets ?? 64;
+    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024;
+    this.heldMaxAgeMs = options.heldMaxAgeMs ?? 120_000;
+    this.maxCounterSamples = options.maxCounterSamples ?? 1024;
+    this.maxSamplers = options.maxSamplers ?? 256;
+  }
+
+  /**
+   * The exporter for (protocol, address, domain), created on first use; null when the table is full and no
+   * exporter has been idle for `exporterIdleMs`.
+   */
+  exporter(nfVersion: number, address: string, domain: number, nowMs: number): ExporterState | null {
+    // v1/v5/v7 share one namespace, as do v9 and IPFIX never (their template ids are separate).
+    const family = nfVersion === 1 || nfVersion === 5 || nfVersion === 7 ? 5 : nfVersion;
+    // Fast path: the same exporter as the previous datagram (no key string built).
+    const last = this.lastExporter;
+    if (last !== null && last.family === family && last.domain === domain && last.address === address) {
+      last.lastSeenMs = nowMs;
+      this.current = last;
+      return last;
+    }
+    const key = `${family}|${address}|${domain}`;
+    let e = this.exporters.get(key);
+    if (!e) {
+      if (this.exporters.size >= this.maxExporters && !this.evictIdle(nowMs)) {
+        this.exporterLimitDrops++;
+        return null;
+      }
+      const id = this.freeIds.pop() ?? this.nextId++;
+      const templates = family === 9 || family === 10 ? this.templates.forExporter(key) : null;
+      e = new ExporterState(id, key, nfVersion, address, domain, templates, nowMs);
+      const saved = this.pendingOptions.get(key);
+      if (saved) {
+        this.pendingOptions.delete(key);
+        for (const [sid, info] of saved.samplers) e.samplers.set(sid, info);
+        e.sysInitMs = saved.sysInitMs;
+      }
+      if (family === 9) {
+        // nfdump derives engine type/id of v9 exporters from the source id (not for IPFIX domains).
+        e.engineType = (domain >>> 8) & 0xff;
+        e.engineId = domain & 0xff;
+      }
+      this.exporters.set(key, e);
+    }
+    e.lastSeenMs = nowMs;
+    this.current = e;
+    this.lastExporter = e;
+    return e;
+  }
+
+  private evictIdle(nowMs: number): boolean {
+    let victim: ExporterState | null = null;
+    for (const e of this.exporters.values()) {
+      if (nowMs - e.lastSeenMs >= this.exporterIdleMs && (!victim || e.lastSeenMs < victim.lastSeenMs)) victim = e;
+    }
+    if (!victim) return false;
+    this.exporters.delete(victim.key);
+    this.templates.dropExporter(victim.key);
+    this.freeIds.push(victim.id);
+    if (this.lastExporter === victim) this.lastExporter = null;
+    return true;
+  }
+
+  /** The exporter of the datagram just decoded, or null (bad header, unknown version, table full). */
+  currentExporter(): ExporterState | null {
+    return this.current;
+  }
+
+  /**
+   * Everything a restarted collector needs to decode at once: the templates plus, per exporter, the samplers
+   * and systemInitTime announced in options data. JSON-serialisable.
+   */
+  saveState(): SavedDecoderState {
+    const exporters: SavedDecoderState["exporters"][number][] = [];
+    for (const e of this.exporters.values()) {
+      if (e.samplers.size === 0 && e.sysInitMs < 0) continue;
+      exporters.push({
+        key: e.key,
+        samplers: [...e.samplers].map(([id, s]) => [id, s.interval, s.algorithm] as const),
+        sysInitMs: e.sysInitMs,
+      });
+    }
+    return { format: "tsflow-decoder-state", version: 1, templates: this.templates.serialize(), exporters };
+  }
+
+  /** Loads `saveState()` output (malformed parts are skipped); returns the number of templates loaded. */
+  loadState(data: unknown): number {
+    if (typeof data !== "object" || data === null) return 0;
+    const d = data as Record<string, unknown>;
+    if (d["format"] !== "tsflow-decoder-state" || d["version"] !== 1) return 0;
+    const n = this.templates.load(d["templates"]);
+    const exporters = d["exporters"];
+    if (Array.isArray(exporters)) {
+      for (const x of exporters as unknown[]) {
+        if (typeof x !== "object" || x === null) continue;
+        const r = x as Record<string, unknown>;
+        const key = r["key"];
+        const samplers = r["samplers"];
+        if (typeof key !== "string" || !Array.isArray(samplers)) continue;
+        const list: [number, SamplerInfo][] = [];
+        for (const s of (samplers as unknown[]).slice(0, this.maxSamplers)) {
+          if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => typeof v === "number" && Number.isFinite(v)))
+            continue;
+          const [id, interval, algorithm] = s as [number, number, number];
+          if (interval > 0) list.push([id, { interval, algorithm }]);
+        }
+        const init = typeof r["sysInitMs"] === "number" ? r["sysInitMs"] : -1;
+        if (this.pendingOptions.size < this.maxExporters)
+          this.pendingOptions.set(key, { samplers: list, sysInitMs: init });
+      }
+    }
+    return n;
+  }
+
+  /** Counter snapshots of all exporters. */
+  exporterCounters(): ExporterCounters[] {
+    return [...this.exporters.values()].map((e) => e.counters());
+  }
+
+  /** Latest sFlow counter samples of every exporter (plain data for tsdump / metrics). */
+  sflowCounters(): { exporter: string; agentDomain: number; samples: SflowCounterSample[] }[] {
+    const out: { exporter: string; agentDomain: number; samples: SflowCounterSample[] }[] = [];
+    for (const e of this.exporters.values()) {
+      if (e.counterSamples.size > 0)
+        out.push({ exporter: e.address, agentDomain: e.domain, samples: [...e.counterSamples.values()] });
+    }
+    return out;
+  }
+}

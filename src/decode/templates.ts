@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// TemplateCache and DecodePlan: NetFlow v9 / IPFIX templates, each compiled once (nfdump's "sequencer").
+//
+// A data template becomes one specialised record reader, generated once per template with `new Function`:
+// straight-line code `c.srcPort[row] = view.getUint16(o + 4); …` with constant offsets up to the first
+// variable-length field, then a running offset with a bounds check per field. Only numeric literals and
+// schema column names (checked against /^[A-Za-z0-9]+$/) are spliced into the source — never packet bytes.
+// Values the record finisher needs (times, sampling) go to scratch slots (fields.ts Slot); elements with no
+// column are appended raw to the batch's extra heap.
+//
+// The cache is keyed (exporter key, template id); the exporter key already contains the exporter address,
+// the protocol and the source id / observation domain. Per exporter it is bounded in entries and bytes:
+// adding past a bound evicts the least recently refreshed template, so template spam cannot grow memory.
+
+import type { RecordBatch } from "../record/batch.js";
+import { V6_BIT, COLUMN, type AddrColumnName } from "../record/schema.js";
+import { FieldKind, fieldSpec, Slot, slotBit } from "./fields.js";
+
+/** Length value that marks an IPFIX variable-length field in a template. */
+export const VARIABLE_LENGTH = 0xffff;
+
+/**
+ * A generated record reader: decodes the record at `o` into `row`; returns the offset after it, or -1 when a
+ * variable-length field runs past `end` (the caller drops the row). The caller guarantees `o + minLength <= end`.
+ */
+export type RecordReader = (
+  view: DataView,
+  buf: Uint8Array,
+  o: number,
+  end: number,
+  batch: RecordBatch,
+  c: RecordBatch["cols"],
+  row: number,
+  sc: Float64Array,
+) => number;
+
+/** Plan flags. */
+export const PlanFlag = {
+  /** The template carries ICMP type/code elements (32, 139, 176..179). */
+  ICMP: 1,
+  /** The template carries a deltaFlowCount (3); the finisher keeps it instead of writing 1. */
+  FLOWS: 2,
+} as const;
+
+export interface TemplateFieldList {
+  readonly enterprise: Uint32Array;
+  readonly id: Uint16Array;
+  readonly length: Uint16Array;
+}
+
+/** A compiled template. Immutable once built; replaced as a whole when the exporter redefines the id. */
+export class DecodePlan {
+  readonly templateId: number;
+  /** Options template (v9 flowset 1 / IPFIX set 3). */
+  readonly options: boolean;
+  /** Number of scope fields (options templates; the first `scopeCount` fields). */
+  readonly scopeCount: number;
+  readonly fields: TemplateFieldList;
+  /** Minimum bytes of one record (fixed lengths + 1 per variable-length field). */
+  readonly minLength: number;
+  /** Record length when the template has no variable-length field, else -1. */
+  readonly fixedLength: number;
+  /** Slot presence bits (fields.ts slotBit). */
+  readonly slotMask: number;
+  readonly flags: number;
+  /** Generated reader, built on first use (templates that never see data cost no compilation). */
+  private reader: RecordReader | null = null;
+  /** Accounting size in bytes (for the per-exporter bound). */
+  readonly bytes: number;
+  /** When the exporter last sent this template (ms). */
+  lastSeenMs: number;
+
+  constructor(templateId: number, options: boolean, scopeCount: number, fields: TemplateFieldList, nowMs: number) {
+    this.templateId = templateId;
+    this.options = options;
+    this.scopeCount = scopeCount;
+    this.fields = fields;
+    let min = 0;
+    let varlen = false;
+    let mask = 0;
+    let flags = 0;
+    const n = fields.id.length;
+    for (let i = 0; i < n; i++) {
+      const len = fields.length[i]!;
+      if (len === VARIABLE_LENGTH) {
+        varlen = true;
+        min += 1;
+        continue;
+      }
+      min += len;
+      const spec = fieldSpec(fields.enterprise[i]!, fields.id[i]!);
+      if (spec?.kind === FieldKind.SLOT && spec.slot !== undefined && slotUsable(spec.conv, len))
+        mask |= slotBit(spec.slot);
+      if (spec && fields.enterprise[i] === 0) {
+        const id = fields.id[i]!;
+        if (id === 32 || id === 139 || (id >= 176 && id <= 179)) flags |= PlanFlag.ICMP;
+        if (id === 3) flags |= PlanFlag.FLOWS;
+      }
+    }
+    this.minLength = min;
+    this.fixedLength = varlen ? -1 : min;
+    this.slotMask = mask;
+    this.flags = flags;
+    this.bytes = 96 + n * 8;
+    this.lastSeenMs = nowMs;
+  }
+
+  /** The record reader of a data template (null for options templates). */
+  get read(): RecordReader | null {
+    if (this.options) return null;
+    this.reader ??= cachedReader(this.fields);
+    return this.reader;
+  }
+
+  /** True when `other` describes the same fields (a refresh, not a replacement). */
+  sameAs(options: boolean, scopeCount: number, fields: TemplateFieldList): boolean {
+    if (options !== this.options || scopeCount !== this.scopeCount) return false;
+    const a = this.fields;
+    const n = a.id.length;
+    if (fields.id.length !== n) return false;
+    for (let i = 0; i < n; i++) {
+      if (a.id[i] !== fields.id[i] || a.length[i] !== fields.length[i] || a.enterprise[i] !== fields.enterprise[i])
+        return false;
+    }
+    return true;
+  }
+}
+
+function slotUsable(conv: string | undefined, len: number): boolean {
+  if (len === 0 || len > 8) return false;
+  return conv !== "ntp" || len === 8;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9]+$/;
+
+function rdExpr(len: number, x: string): string {
+  switch (len) {
+    case 1:
+      return `buf[${x}]`;
+    case 2:
+      return `view.getUint16(${x})`;
+    case 3:
+      return `((buf[${x}] << 16) | view.getUint16(${x} + 1))`;
+    case 4:
+      return `view.getUint32(${x})`;
+    default:
+      return `(${rdExpr(len - 4, x)} * 4294967296 + view.getUint32(${x} + ${len - 4}))`;
+  }
+}
+
+/** Low 32 bits of an unsigned field (for u8/u16/u32 columns; typed-array stores truncate further). */
+function rdLow32(len: number, x: string): string {
+  return len <= 4 ? rdExpr(len, x) : `view.getUint32(${x} + ${len - 4})`;
+}
+
+/** Emits the statement storing one fixed-length field at offset expression `x`, or "" to skip it. */
+function emitField(enterprise: number, id: number, len: number, x: string, both: Set<string>): string {
+  if (len === 0) return "";
+  const raw = `batch.addExtra(${enterprise}, ${id}, buf, ${x}, ${len});`;
+  const spec = fieldSpec(enterprise, id);
+  if (!spec) return raw;
+  const column = spec.column;
+  if (column !== undefined && !SAFE_NAME.test(column)) throw new Error(`decode: unsafe column name ${column}`);
+  switch (spec.kind) {
+    case FieldKind.SKIP:
+      return "";
+    case FieldKind.INT: {
+      if (len > 8 || column === undefined) return raw;
+      const type = COLUMN[column].type;
+      return type === "f64" ? `c.${column}[row] = ${rdExpr(len, x)};` : `c.${column}[row] = ${rdLow32(len, x)};`;
+    }
+    case FieldKind.FIRST_BYTE:
+      return column === undefined ? raw : `c.${column}[row] = buf[${x}];`;
+    case FieldKind.ADDR4: {
+      if (len !== 4 || column === undefined) return raw;
+      const bit = V6_BIT[column as AddrColumnName];
+      if (both.has(column)) {
+        return `{ const v = view.getUint32(${x}); if (v !== 0) { c.${column}[row] = v; c.v6Flags[row] &= ${~bit & 0xff}; } }`;
+      }
+      return `c.${column}[row] = view.getUint32(${x});`;
+    }
+    case FieldKind.ADDR6: {
+      if (len !== 16 || column === undefined) return raw;
+      const bit = V6_BIT[column as AddrColumnName];
+      const w = [0, 4, 8, 12].map((k) => `view.getUint32(${x} + ${k})`);
+      const body =
+        `const w = c.${column}6, r4 = row * 4; w[r4] = w0; w[r4 + 1] = w1; w[r4 + 2] = w2; w[r4 + 3] = w3; ` +
+        `c.${column}[row] = 0; c.v6Flags[row] |= ${bit};`;
+      const reads = `const w0 = ${w[0]!}, w1 = ${w[1]!}, w2 = ${w[2]!}, w3 = ${w[3]!};`;
+      // A template with both an IPv4 and an IPv6 element for one column: IPv6 wins (as in nfdump) unless it is
+      // the unspecified address and the IPv4 element carried a real address.
+      if (both.has(column)) return `{ ${reads} if ((w0 | w1 | w2 | w3) !== 0 || c.${column}[row] === 0) { ${body} } }`;
+      return `{ ${reads} ${body} }`;
+    }
+    case FieldKind.MAC:
+      if (len !== 6 || column === undefined) return raw;
+      return `c.${column}[row] = view.getUint16(${x}) * 4294967296 + view.getUint32(${x} + 2);`;
+    case FieldKind.MPLS:
+      if (len !== 3 || column === undefined) return raw;
+      return `c.${column}[row] = ${rdExpr(3, x)};`;
+    case FieldKind.ICMP_TYPECODE:
+      if (len !== 2) return raw;
+      // As nfdump: a non-zero icmpTypeCode is also the destination port (type*256+code), whatever the
+      // protocol field says (softflowd's IPFIX ICMP template has no protocolIdentifier at all).
+      return `{ const v = view.getUint16(${x}); c.icmpType[row] = v >>> 8; c.icmpCode[row] = v & 255; if (v !== 0) c.dstPort[row] = v; }`;
+    case FieldKind.SLOT: {
+      const s = spec.slot ?? Slot.ALGORITHM;
+      if (!slotUsable(spec.conv, len)) return raw;
+      switch (spec.conv ?? "int") {
+        case "sec":
+          return `sc[${s}] = ${rdExpr(len, x)} * 1000;`;
+        case "us":
+          return `sc[${s}] = ${rdExpr(len, x)} / 1000;`;
+        case "ntp":
+          // NTP 64-bit: seconds since 1900 + binary fraction → ms since 1970 (fraction truncated to ms).
+          return `sc[${s}] = (view.getUint32(${x}) - 2208988800) * 1000 + Math.floor(view.getUint32(${x} + 4) / 4294967.296);`;
+        case "int":
+          return `sc[${s}] = ${rdExpr(len, x)};`;
+      }
+    }
+  }
+}
+
+/**
+ * Readers by template signature, shared by all exporters (many routers send identical templates) and bounded
+ * (oldest dropped first), so template spam costs at most one compilation per distinct layout it sends.
+ */
+const READER_CACHE = new Map<string, RecordReader>();
+const READER_CACHE_MAX = 2048;
+
+function cachedReader(fields: TemplateFieldList): RecordReader {
+  let key = "";
+  const n = fields.id.length;
+  for (let i = 0; i < n; i++) key += `${fields.enterprise[i]!}:${fields.id[i]!}:${fields.length[i]!},`;
+  let r = READER_CACHE.get(key);
+  if (!r) {
+    r = compileReader(fields);
+    if (READER_CACHE.size >= READER_CACHE_MAX) {
+      const first = READER_CACHE.keys().next();
+      if (!first.done) READER_CACHE.delete(first.value);
+    }
+    READER_CACHE.set(key, r);
+  }
+  return r;
+}
+
+/** Builds the record reader of a data template. */
+export function compileReader(fields: TemplateFieldList): RecordReader {
+  const n = fields.id.length;
+  // Columns fed by both an IPv4 and an IPv6 element in this template.
+  const v4 = new Set<string>();
+  const v6 = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const spec = fieldSpec(fields.enterprise[i]!, fields.id[i]!);
+    if (spec?.column === undefined) continue;
+    if (spec.kind === FieldKind.ADDR4 && fields.length[i] === 4) v4.add(spec.column);
+    if (spec.kind === FieldKind.ADDR6 && fields.length[i] === 16) v6.add(spec.column);
+  }
+  const both = new Set([...v4].filter((x) => v6.has(x)));
+  const lines: string[] = ["let q = o;", "let L = 0;"];
+  let fixed = 0;
+  let dynamic = false;
+  for (let i = 0; i < n; i++) {
+    const ent = fields.enterprise[i]!;
+    const id = fields.id[i]!;
+    const len = fields.length[i]!;
+    if (len === VARIABLE_LENGTH) {
+      if (!dynamic) {
+        lines.push(`q = o + ${fixed};`);
+        dynamic = true;
+      }
+      lines.push(
+        "if (q >= end) return -1;",
+        "L = buf[q++];",
+        "if (L === 255) { if (q + 2 > end) return -1; L = view.getUint16(q); q += 2; }",
+        "if (q + L > end) return -1;",
+      );
+      const spec = fieldSpec(ent, id);
+      if (spec?.kind !== FieldKind.SKIP) lines.push(`if (L > 0) batch.addExtra(${ent}, ${id}, buf, q, L);`);
+      lines.push("q += L;");
+      continue;
+    }
+    if (dynamic) {
+      if (len === 0) continue;
+      lines.push(`if (q + ${len} > end) return -1;`);
+      const s = emitField(ent, id, len, "q", both);
+      if (s) lines.push(s);
+      lines.push(`q += ${len};`);
+    } else {
+      const s = emitField(ent, id, len, fixed === 0 ? "o" : `o + ${fixed}`, both);
+      if (s) lines.push(s);
+      fixed += len;
+    }
+  }
+  lines.push(dynamic ? "return q;" : `return o + ${fixed};`);
+  const body = `"use strict";\nreturn function readRecord(view, buf, o, end, batch, c, row, sc) {\n  ${lines.join("\n  ")}\n};`;
+  // Generated once per template from numeric literals and schema column names only (see header comment).
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(body) as () => RecordReader;
+  return make();
+}
+
+// ── cache ──────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface TemplateLimits {
+  /** Templates (data + options) per exporter. */
+  readonly maxTemplates: number;
+  /** Accounted bytes per exporter. */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { maxTemplates: 1024, maxBytes: 1024 * 1024 };
+
+/** The templates of one exporter (one protocol, address and source id / observation domain). */
+export class ExporterTemplates {
+  readonly key: string;
+  readonly plans = new Map<number, DecodePlan>();
+  bytes = 0;
+  added = 0;
+  refreshed = 0;
+  replaced = 0;
+  withdrawn = 0;
+  evicted = 0;
+  private readonly limits: TemplateLimits;
+  private readonly changed: () => void;
+
+  constructor(key: string, limits: TemplateLimits, changed: () => void = () => undefined) {
+    this.key = key;
+    this.limits = limits;
+    this.changed = changed;
+  }
+
+  get(templateId: number): DecodePlan | undefined {
+    return this.plans.get(templateId);
+  }
+
+  /**
+   * Adds or refreshes a template. Returns the plan in the cache (the existing one on refresh).
+   * Evicts least recently refreshed templates while a bound would be exceeded.
+   */
+  define(
+    templateId: number,
+    options: boolean,
+    scopeCount: number,
+    fields: TemplateFieldList,
+    nowMs: number,
+  ): DecodePlan {
+    const old = this.plans.get(templateId);
+    if (old?.sameAs(options, scopeCount, fields)) {
+      old.lastSeenMs = nowMs;
+      this.refreshed++;
+      return old;
+    }
+    const plan = new DecodePlan(templateId, options, scopeCount, fields, nowMs);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.plans.delete(templateId);
+      this.replaced++;
+    } else {
+      this.added++;
+    }
+    while (
+      this.plans.size > 0 &&
+      (this.plans.size + 1 > this.limits.maxTemplates || this.bytes + plan.bytes > this.limits.maxBytes)
+    ) {
+      this.evictOldest();
+    }
+    this.plans.set(templateId, plan);
+    this.bytes += plan.bytes;
+    this.changed();
+    return plan;
+  }
+
+  /** IPFIX template withdrawal of one id; returns true when it existed. */
+  withdraw(templateId: number): boolean {
+    const old = this.plans.get(templateId);
+    if (!old) return false;
+    this.plans.delete(templateId);
+    this.bytes -= old.bytes;
+    this.withdrawn++;
+    this.changed();
+    return true;
+  }
+
+  /** IPFIX "withdraw all" (set 2 or 3 with template id 2 / 3): all data or all options templates. */
+  withdrawAll(options: boolean): number {
+    let k = 0;
+    for (const [id, plan] of this.plans) {
+      if (plan.options === options) {
+        this.plans.delete(id);
+        this.bytes -= plan.bytes;
+        k++;
+      }
+    }
+    this.withdrawn += k;
+    if (k > 0) this.changed();
+    return k;
+  }
+
+  private evictOldest(): void {
+    let oldestId = -1;
+    let oldest = Infinity;
+    for (const [id, plan] of this.plans) {
+      if (plan.lastSeenMs < oldest) {
+        oldest = plan.lastSeenMs;
+        oldestId = id;
+      }
+    }
+    const plan = this.plans.get(oldestId);
+    if (!plan) return;
+    this.plans.delete(oldestId);
+    this.bytes -= plan.bytes;
+    this.evicted++;
+  }
+}
+
+/** Serialised form (JSON) of the cache: tscapd persists it in the flow directory and reloads it at start. */
+export interface SerializedTemplates {
+  readonly format: "tsflow-templates";
+  readonly version: 1;
+  readonly exporters: readonly {
+    readonly key: string;
+    readonly templates: readonly {
+      readonly id: number;
+      readonly options: boolean;
+      readonly scopeCount: number;
+      /** [enterprise, element id, length] per field. */
+      readonly fields: readonly (readonly [number, number, number])[];
+      readonly lastSeenMs: number;
+    }[];
+  }[];
+}
+
+/** All templates, keyed (exporter key, template id). */
+export class TemplateCache {
+  readonly limits: TemplateLimits;
+  /**
+   * Bumped whenever a template is added, replaced, withdrawn or evicted (not on refresh): tscapd persists the
+   * cache when this differs from the value at its last save.
+   */
+  generation = 0;
+  private readonly exporters = new Map<string, ExporterTemplates>();
+  private readonly bump = (): void => {
+    this.generation++;
+  };
+
+  constructor(limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS) {
+    this.limits = limits;
+  }
+
+  /** The template table of an exporter, created on first use. */
+  forExporter(key: string): ExporterTemplates {
+    let t = this.exporters.get(key);
+    if (!t) {
+      t = new ExporterTemplates(key, this.limits, this.bump);
+      this.exporters.set(key, t);
+    }
+    return t;
+  }
+
+  get(key: string, templateId: number): DecodePlan | undefined {
+    return this.exporters.get(key)?.get(templateId);
+  }
+
+  /** Forgets an exporter's templates (exporter evicted from the exporter table). */
+  dropExporter(key: string): void {
+    this.exporters.delete(key);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const t of this.exporters.values()) n += t.plans.size;
+    return n;
+  }
+
+  serialize(): SerializedTemplates {
+    return {
+      format: "tsflow-templates",
+      version: 1,
+      exporters: [...this.exporters.values()].map((t) => ({
+        key: t.key,
+        templates: [...t.plans.values()].map((p) => ({
+          id: p.templateId,
+          options: p.options,
+          scopeCount: p.scopeCount,
+          fields: Array.from(p.fields.id, (id, i) => [p.fields.enterprise[i]!, id, p.fields.length[i]!] as const),
+          lastSeenMs: p.lastSeenMs,
+        })),
+      })),
+    };
+  }
+
+  /**
+   * Loads templates from `serialize()` output (replacing same ids). Malformed entries are skipped; returns the
+   * number of templates loaded.
+   */
+  load(data: unknown): number {
+    let loaded = 0;
+    if (!isObject(data) || data["format"] !== "tsflow-templates" || data["version"] !== 1) return 0;
+    const exporters = data["exporters"];
+    if (!Array.isArray(exporters)) return 0;
+    for (const e of exporters as unknown[]) {
+      if (!isObject(e) || typeof e["key"] !== "string" || !Array.isArray(e["templates"])) continue;
+      const table = this.forExporter(e["key"]);
+      for (const t of e["templates"] as unknown[]) {
+        if (!isObject(t)) continue;
+        const id = t["id"];
+        const fields = t["fields"];
+        const scope = t["scopeCount"];
+        if (typeof id !== "number" || !Number.isInteger(id) || id < 256 || id > 0xffff) continue;
+        if (!Array.isArray(fields) || fields.length === 0 || fields.length > 0xffff) continue;
+        if (typeof scope !== "number" || !Number.isInteger(scope) || scope < 0 || scope > fields.length) continue;
+        const list = fieldList(fields.length);
+        let ok = true;
+        (fields as unknown[]).forEach((f, i) => {
+          if (
+            !Array.isArray(f) ||
+            f.length !== 3 ||
+            !f.every((v) => typeof v === "number" && Number.isInteger(v) && v >= 0)
+          ) {
+            ok = false;
+            return;
+          }
+          const [ent, fid, len] = f as [number, number, number];
+          if (ent > 0xffffffff || fid > 0xffff || len > 0xffff) ok = false;
+          list.enterprise[i] = ent;
+          list.id[i] = fid;
+          list.length[i] = len;
+        });
+        if (!ok) continue;
+        const seen = typeof t["lastSeenMs"] === "number" ? t["lastSeenMs"] : 0;
+        table.define(id, t["options"] === true, scope, list, seen);
+        loaded++;
+      }
+    }
+    return loaded;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Allocates a field list of `n` fields. */
+export function fieldList(n: number): TemplateFieldList {
+  return { enterprise: new Uint32Array(n), id: new Uint16Array(n), length: new Uint16Array(n) };
+}
