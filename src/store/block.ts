@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Block encoding: RecordBatch → transformed columns + zone section → (compressed) → one self-describing block.
+// Used by FlowFileWriter; the layout is documented in format.ts and docs/file-format.md §3–§5.
+//
+// Data part of a block (dataLength bytes, covered by dataCrc):
+//   0 u32 stored column count C   4 u32 reserved
+//   8 C × column entry (24 B): u16 column id, u8 transform, u8 width, u8 flags (bit 0: stored uncompressed),
+//                              u8 0, u16 0, u32 raw length, u32 stored length, f64 base
+//     then the C columns' stored bytes in the same order, each starting on an 8-byte boundary (zero padding):
+//     either the transformed bytes as they are (flag bit 0 or codec none) or u32 LE raw length + LZ4 block.
+
+import { compress, compressSync } from "lz4-napi";
+import type { RecordBatch } from "../record/batch.js";
+import { ARRAY_BYTES, COLUMN, protoClass } from "../record/schema.js";
+import type { PlanScratch } from "./codec.js";
+import { encodePlanned, encodeSparse6, planColumn } from "./codec.js";
+import {
+  BLOCK_HEADER_BYTES,
+  BLOCK_MAGIC,
+  COLUMN_ENTRY_BYTES,
+  EXTRA_COLUMN,
+  EXTRA_END_COLUMN,
+  TRANSFORM,
+  WRITE_DIRECTORY,
+  crcOf,
+  pad8,
+  type CodecName,
+  type FileStats,
+} from "./format.js";
+import type { ZoneBuilder } from "./zone-map.js";
+import { type RangeEntry } from "./zone-map.js";
+
+export const COLUMN_FLAG_UNCOMPRESSED = 1;
+
+export interface EncodedColumn {
+  id: number;
+  transform: number;
+  width: number;
+  base: number;
+  /** transformed bytes (before compression) */
+  raw: Uint8Array;
+  /** stored bytes: LZ4 block, or `raw` itself when uncompressed */
+  stored: Uint8Array;
+  flags: number;
+}
+
+export interface EncodedBlock {
+  rows: number;
+  zone: Uint8Array;
+  columns: EncodedColumn[];
+  msecFirst: number;
+  msecLast: number;
+}
+
+/** name → id in WRITE_DIRECTORY, for the addr `<name>` u32 columns. */
+const ADDR_IDS: ReadonlyMap<string, number> = new Map(
+  WRITE_DIRECTORY.map((c, i) => [c.name, i] as const).filter(
+    ([name]) => (COLUMN as Record<string, { type: string } | undefined>)[name]?.type === "addr",
+  ),
+);
+
+const V6_BITS: ReadonlyMap<string, number> = new Map(
+  WRITE_DIRECTORY.filter((c) => c.width === 4).map((c) => {
+    const def = (COLUMN as Record<string, { v6bit?: number } | undefined>)[c.name.slice(0, -1)];
+    return [c.name, 1 << (def?.v6bit ?? 0)] as const;
+  }),
+);
+
+/**
+ * Transforms the batch's columns (copying: the caller may reset the batch as soon as this returns) and builds the
+ * zone section. Columns that are all zero or listed in `batch.absent` are left out.
+ */
+export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch): EncodedBlock {
+  const n = batch.length;
+  const cols = batch.cols as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array>;
+  const absent = batch.absent as ReadonlySet<string>;
+  const zero8 = new Uint8Array(n);
+  const v6Flags = absent.has("v6Flags") ? zero8 : batch.cols.v6Flags;
+  const columns: EncodedColumn[] = [];
+  const ranges: RangeEntry[] = [];
+  const zero = new Set<string>();
+  let msecFirst = 0;
+  let msecLast = 0;
+  for (let id = 0; id < WRITE_DIRECTORY.length; id++) {
+    const dir = WRITE_DIRECTORY[id]!;
+    if (dir.name === EXTRA_COLUMN) {
+      if (batch.extraLength > 0) {
+        const raw = batch.extra.slice(0, batch.extraLength);
+        columns.push({ id, transform: TRANSFORM.raw, width: 1, base: 0, raw, stored: raw, flags: 0 });
+        ranges.push({ id, noRange: true, min: 0, max: 0 });
+      }
+      continue;
+    }
+    const arr = dir.name === EXTRA_END_COLUMN ? (batch.extraLength > 0 ? batch.extraEnd : undefined) : cols[dir.name];
+    if (arr === undefined || absent.has(dir.name)) continue;
+    // fast path: most schema columns are all zero in a block; a word scan skips them without any analysis
+    if (isAllZero(arr, n * (dir.width === 4 ? 4 : 1))) {
+      zero.add(dir.name);
+      continue;
+    }
+    if (dir.width === 4) {
+      const bit = V6_BITS.get(dir.name) ?? 0;
+      const raw = encodeSparse6(arr as Uint32Array, v6Flags, n, bit);
+      if (raw.length === 0) continue; // no IPv6 row: the column is all zero
+      columns.push({ id, transform: TRANSFORM.sparse6, width: 16, base: 0, raw, stored: raw, flags: 0 });
+      ranges.push({ id, noRange: true, min: 0, max: 0 });
+      continue;
+    }
+    const bytes = ARRAY_BYTES[dir.array];
+    const values = scratch.load(arr, n);
+    const plan = planColumn(values, n, bytes, dir.array === "f64", scratch);
+    if (plan.allZero) continue;
+    if (dir.name === "msecFirst") msecFirst = plan.ranged ? plan.min : 0;
+    if (dir.name === "msecLast") msecLast = plan.ranged ? plan.max : 0;
+    const raw =
+      plan.transform === TRANSFORM.raw
+        ? new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + n * bytes))
+        : encodePlanned(values, n, plan, scratch);
+    columns.push({ id, transform: plan.transform, width: plan.width, base: plan.base, raw, stored: raw, flags: 0 });
+    const addrBit = ADDR_IDS.has(dir.name);
+    if (addrBit) {
+      // addr u32 columns: the range is over the IPv4 rows only
+      const bit = 1 << ((COLUMN as Record<string, { v6bit?: number } | undefined>)[dir.name]?.v6bit ?? 0);
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = 0; i < n; i++) {
+        if ((v6Flags[i]! & bit) === 0) {
+          const v = arr[i]!;
+          if (v < mn) mn = v;
+          if (v > mx) mx = v;
+        }
+      }
+      ranges.push({ id, noRange: mn > mx, min: mn > mx ? 0 : mn, max: mn > mx ? 0 : mx });
+    } else {
+      ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
+    }
+  }
+  const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero);
+  return { rows: n, zone, columns, msecFirst, msecLast };
+}
+
+/** True when the first `len` elements of a column are all zero (scans 32-bit words of its bytes). */
+function isAllZero(a: Uint8Array | Uint16Array | Uint32Array | Float64Array, len: number): boolean {
+  const bytes = len * a.BYTES_PER_ELEMENT;
+  const words = bytes >>> 2;
+  if (words > 0 && a.byteOffset % 4 === 0) {
+    const w = new Uint32Array(a.buffer, a.byteOffset, words);
+    for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
+  } else if (words > 0) {
+    return isAllZeroBytes(new Uint8Array(a.buffer, a.byteOffset, bytes));
+  }
+  return isAllZeroBytes(new Uint8Array(a.buffer, a.byteOffset + words * 4, bytes - words * 4));
+}
+
+function isAllZeroBytes(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Compresses every column in place (synchronously, lz4-napi). */
+export function compressColumnsSync(block: EncodedBlock, codec: CodecName): void {
+  if (codec === "none") return;
+  for (const c of block.columns) setCompressed(c, c.raw.length > 0 ? compressSync(asBuffer(c.raw)) : undefined);
+}
+
+/** Compresses every column on the libuv thread pool (lz4-napi async `compress`). */
+export async function compressColumns(block: EncodedBlock, codec: CodecName): Promise<void> {
+  if (codec === "none") return;
+  const out = await Promise.all(
+    block.columns.map((c) => (c.raw.length > 0 ? compress(c.raw) : Promise.resolve(undefined))),
+  );
+  for (let i = 0; i < block.columns.length; i++) setCompressed(block.columns[i]!, out[i]);
+}
+
+function setCompressed(c: EncodedColumn, lz: Buffer | undefined): void {
+  // Keep LZ4 only when it saves at least 1/4: decompression costs more read time than a few bytes are worth.
+  // lz4-napi output = u32 LE uncompressed size + LZ4 block; stored as is.
+  if (lz !== undefined && lz.length < c.raw.length - (c.raw.length >>> 2)) {
+    c.stored = lz;
+    c.flags = 0;
+  } else {
+    c.stored = c.raw;
+    c.flags = COLUMN_FLAG_UNCOMPRESSED;
+  }
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Lays out header + zone + column table + column data and fills in both CRCs. */
+export function assembleBlock(block: EncodedBlock, number: number): Uint8Array {
+  const zoneLength = pad8(block.zone.length);
+  const tableLength = 8 + block.columns.length * COLUMN_ENTRY_BYTES;
+  let dataLength = pad8(tableLength);
+  for (const c of block.columns) dataLength += pad8(c.stored.length);
+  const total = BLOCK_HEADER_BYTES + zoneLength + dataLength;
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, BLOCK_MAGIC, true);
+  v.setUint32(12, block.rows, true);
+  v.setUint32(16, 0, true);
+  v.setUint32(20, zoneLength, true);
+  v.setUint32(24, dataLength, true);
+  v.setUint32(28, number, true);
+  out.set(block.zone, BLOCK_HEADER_BYTES);
+  const d = BLOCK_HEADER_BYTES + zoneLength;
+  v.setUint32(d, block.columns.length, true);
+  let e = d + 8;
+  let p = d + pad8(tableLength);
+  for (const c of block.columns) {
+    v.setUint16(e, c.id, true);
+    v.setUint8(e + 2, c.transform);
+    v.setUint8(e + 3, c.width);
+    v.setUint8(e + 4, c.flags);
+    v.setUint32(e + 8, c.raw.length, true);
+    v.setUint32(e + 12, c.stored.length, true);
+    v.setFloat64(e + 16, c.base, true);
+    e += COLUMN_ENTRY_BYTES;
+    out.set(c.stored, p);
+    p += pad8(c.stored.length);
+  }
+  // dataCrc first: the header CRC covers it (bytes 8..11)
+  v.setUint32(8, crcOf(out, d, total), true);
+  v.setUint32(4, crcOf(out, 8, BLOCK_HEADER_BYTES + zoneLength), true);
+  return out;
+}
+
+/** Adds the batch's rows to the statistics record (flows, packets, bytes per protocol class; first/last). */
+export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
+  const n = batch.length;
+  const c = batch.cols;
+  // absent columns are all-zero arrays by contract, so no special case is needed
+  const proto = c.proto;
+  const flows = c.flows;
+  const pk = c.inPackets;
+  const by = c.inBytes;
+  const first = c.msecFirst;
+  const last = c.msecLast;
+  let fFirst = stats.msecFirst;
+  let fLast = stats.msecLast;
+  let outP = 0;
+  let outB = 0;
+  for (let i = 0; i < n; i++) {
+    const k = protoClass(proto[i]!);
+    const f = flows[i]! > 0 ? flows[i]! : 1;
+    stats.flows[k] += f;
+    stats.packets[k] += pk[i]!;
+    stats.bytes[k] += by[i]!;
+    outP += c.outPackets[i]!;
+    outB += c.outBytes[i]!;
+    const t0 = first[i]!;
+    const t1 = last[i]!;
+    if (t0 > 0 && (fFirst === 0 || t0 < fFirst)) fFirst = t0;
+    if (t1 > fLast) fLast = t1;
+  }
+  stats.rows += n;
+  stats.outPackets += outP;
+  stats.outBytes += outB;
+  stats.msecFirst = fFirst;
+  stats.msecLast = fLast;
+}

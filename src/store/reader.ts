@@ -1,0 +1,950 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// FlowFileReader: the synchronous read path of flow files (tsdump calls it from worker threads, one file each).
+//
+// open() reads the header and, via the trailer, the footer (statistics record + block index). A file without a
+// valid trailer/footer (collector killed, or a damaged footer) is scanned block by block from the header on; a
+// damaged block is reported and the scan resynchronises on the next block magic whose header CRC holds.
+//
+// readBlock(i) reads one block with readSync into a reusable buffer, checks both CRCs, decompresses every known
+// column into a reusable 8-byte aligned arena and returns a RecordBatch whose columns are zero-copy views of the
+// arena (raw columns) or of reusable scratch arrays (narrowed / delta / sparse columns, decoded in one pass).
+// The batch is valid until the next readBlock()/iteration step on the same reader: copy rows you keep.
+// Columns a block does not store (all zero) are shared zero arrays listed in `batch.absent`: never write to them.
+//
+// Errors inside a block never throw out of iteration: they become StoreErrors {file, block, offset} passed to the
+// onError callback and collected in `errors`, and the reader goes on with the next block.
+
+import * as fs from "node:fs";
+import { uncompressSync } from "lz4-napi";
+import { RecordBatch } from "../record/batch.js";
+import {
+  PHYSICAL_COLUMNS,
+  type ArrayType,
+  type ColumnArrays,
+  type PhysicalName,
+  newArray,
+  ARRAY_BYTES,
+  V6_BIT,
+} from "../record/schema.js";
+import type { ZoneMap } from "../record/zone.js";
+import { accumulateStats, COLUMN_FLAG_UNCOMPRESSED } from "./block.js";
+import {
+  MAX_DICT,
+  copyToU16,
+  copyToU8,
+  dictToF64,
+  dictToU16,
+  dictToU32,
+  dictToU8,
+  forToF64,
+  forToU16,
+  forToU32,
+  decodeSparse6,
+  finishDeltaF64,
+  finishDeltaU32,
+  finishForU32,
+  unshuffle,
+} from "./codec.js";
+import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "./errors.js";
+import {
+  BLOCK_HEADER_BYTES,
+  BLOCK_MAGIC,
+  COLUMN_ENTRY_BYTES,
+  EXTRA_COLUMN,
+  EXTRA_END_COLUMN,
+  FOOTER_MAGIC,
+  HEADER_PREFIX_BYTES,
+  TRAILER_BYTES,
+  TRANSFORM,
+  blockLength,
+  checkHeaderPrefix,
+  crcOf,
+  decodeFooter,
+  decodeHeader,
+  emptyStats,
+  encodeFooter,
+  encodeTrailer,
+  finishTotals,
+  pad8,
+  parseBlockHeader,
+  parseTrailer,
+  type BlockHeader,
+  type BlockInfo,
+  type FileHeader,
+  type FileStats,
+} from "./format.js";
+import { writeAllSync } from "./writer.js";
+import { BlockZoneMap } from "./zone-map.js";
+
+export interface ReaderOptions {
+  /** called for every damaged header, block or footer (the error is also kept in `reader.errors`) */
+  onError?: (err: StoreError) => void;
+}
+
+/** Physical column names to decode (plus `extra` for the raw-element heap). */
+export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
+
+/** Where a file column goes in a RecordBatch. */
+const enum_ = { skip: -1, extraEnd: -2, extra: -3 } as const;
+
+type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+const FIRST_READ = 64 * 1024;
+
+export class FlowFileReader {
+  readonly path: string;
+  /** true when the file was opened through a valid trailer + footer (false: blocks found by scanning) */
+  readonly hasFooter: boolean;
+  /** every damage found so far */
+  readonly errors: StoreError[];
+  /** blocks skipped by a zone-map predicate (never decompressed) */
+  skippedBlocks: number;
+  /** blocks read and decoded */
+  readBlocks: number;
+  /** byte offset just after the last complete block (where recover() puts the footer) */
+  readonly dataEnd: number;
+
+  private fd: number;
+  private readonly size: number;
+  private readonly hdr: FileHeader;
+  private readonly index: BlockInfo[];
+  private footerStats: FileStats | undefined;
+  private readonly onError: ((err: StoreError) => void) | undefined;
+  /** file column id → index in PHYSICAL_COLUMNS, or an enum_ value */
+  private readonly target: Int32Array;
+  private readonly ids: Map<string, number>;
+  private buf: Uint8Array;
+  private tmp: Uint32Array;
+  private readonly dict: Float64Array;
+  private readonly dictInt: Uint32Array;
+  private readonly scratch: Map<string, Column>;
+  private readonly zeros: Map<ArrayType, Column>;
+  private extraEnd: Uint32Array;
+  private lastSelection: ColumnSelection | undefined;
+  private lastExpanded: ReadonlySet<string> | undefined;
+
+  private constructor(file: string, fd: number, size: number, hdr: FileHeader, opts: ReaderOptions) {
+    this.path = file;
+    this.fd = fd;
+    this.size = size;
+    this.hdr = hdr;
+    this.onError = opts.onError;
+    this.errors = [];
+    this.skippedBlocks = 0;
+    this.readBlocks = 0;
+    this.buf = new Uint8Array(FIRST_READ);
+    this.tmp = new Uint32Array(0);
+    this.dict = new Float64Array(MAX_DICT);
+    this.dictInt = new Uint32Array(MAX_DICT);
+    this.scratch = new Map();
+    this.zeros = new Map();
+    this.extraEnd = new Uint32Array(0);
+    this.lastSelection = undefined;
+    this.lastExpanded = undefined;
+    this.ids = new Map();
+    this.target = new Int32Array(hdr.columns.length);
+    const physical = new Map(PHYSICAL_COLUMNS.map((pc, i) => [pc.name, i] as const));
+    for (let id = 0; id < hdr.columns.length; id++) {
+      const col = hdr.columns[id]!;
+      this.ids.set(col.name, id);
+      const k = physical.get(col.name);
+      if (col.name === EXTRA_END_COLUMN && col.width === 1) this.target[id] = enum_.extraEnd;
+      else if (col.name === EXTRA_COLUMN && col.width === 0) this.target[id] = enum_.extra;
+      else if (k !== undefined && PHYSICAL_COLUMNS[k]!.width === col.width) this.target[id] = k;
+      else this.target[id] = enum_.skip; // a column of a newer (or older) schema: skipped
+    }
+    const found = this.loadIndex();
+    this.index = found.index;
+    this.hasFooter = found.footer;
+    this.dataEnd = found.dataEnd;
+  }
+
+  /**
+   * Opens a flow file and loads its block index (footer, or a scan when there is none).
+   * @throws StoreError ERR_STORE_IO, ERR_STORE_BAD_MAGIC, ERR_STORE_VERSION, ERR_STORE_CHECKSUM (header),
+   *         ERR_STORE_TRUNCATED — for damage to the header only; block damage is reported, not thrown.
+   */
+  static open(file: string, opts: ReaderOptions = {}): FlowFileReader {
+    let fd = -1;
+    try {
+      fd = fs.openSync(file, "r");
+      const size = fs.fstatSync(fd).size;
+      const prefix = new Uint8Array(Math.min(size, HEADER_PREFIX_BYTES));
+      readFully(fd, prefix, 0);
+      const length = checkHeaderPrefix(prefix, file);
+      if (size < length) {
+        throw new StoreError(
+          STORE_ERROR.TRUNCATED,
+          `${storeWhere(file, -1, size)}header of ${length} bytes cut at ${size}`,
+          { file, offset: size },
+        );
+      }
+      const hb = new Uint8Array(length);
+      readFully(fd, hb, 0);
+      const hdr = decodeHeader(hb, file);
+      return new FlowFileReader(file, fd, size, hdr, opts);
+    } catch (err) {
+      if (fd >= 0) fs.closeSync(fd);
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(
+        STORE_ERROR.IO,
+        `${storeWhere(file, -1, -1)}cannot read: ${(err as Error).message}`,
+        { file },
+        { cause: err },
+      );
+    }
+  }
+
+  header(): FileHeader {
+    return this.hdr;
+  }
+
+  /** The statistics record: from the footer, or (no footer) computed once by reading every block. */
+  stats(): FileStats {
+    if (this.footerStats === undefined) {
+      const s = emptyStats();
+      for (let i = 0; i < this.index.length; i++) {
+        const b = this.readBlock(i);
+        if (b) accumulateStats(s, b);
+      }
+      finishTotals(s);
+      this.footerStats = s;
+    }
+    return this.footerStats;
+  }
+
+  get blockCount(): number {
+    return this.index.length;
+  }
+
+  blockInfo(i: number): BlockInfo {
+    const b = this.index[i];
+    if (b === undefined) throw new RangeError(`store: block ${i} out of range 0..${this.index.length - 1}`);
+    return b;
+  }
+
+  /** The zone map of block i (reads only its header and zone section); undefined when the block is damaged. */
+  zoneMap(i: number): ZoneMap | undefined {
+    const info = this.blockInfo(i);
+    const h = this.readBlockHead(i, info);
+    if (h === undefined) return undefined;
+    return new BlockZoneMap(
+      h.rows,
+      this.hdr.columns.length,
+      this.ids,
+      this.buf.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + h.zoneLength),
+    );
+  }
+
+  /** Indexes of the blocks whose zone map may match (damaged blocks are reported and left out). */
+  blocksThatMayMatch(pred: (z: ZoneMap) => boolean): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.index.length; i++) {
+      const z = this.zoneMap(i);
+      if (z === undefined) continue;
+      if (pred(z)) out.push(i);
+      else this.skippedBlocks++;
+    }
+    return out;
+  }
+
+  /**
+   * Iterates the readable blocks in file order. With a predicate, blocks whose zone map cannot match are skipped
+   * without reading their column data (counted in `skippedBlocks`). Each batch is valid until the next step.
+   * `columns`: see readBlock.
+   */
+  *batches(pred?: (z: ZoneMap) => boolean, columns?: ColumnSelection): Generator<RecordBatch, void, undefined> {
+    for (let i = 0; i < this.index.length; i++) {
+      if (pred) {
+        const z = this.zoneMap(i);
+        if (z === undefined) continue;
+        if (!pred(z)) {
+          this.skippedBlocks++;
+          continue;
+        }
+      }
+      const b = this.readBlock(i, columns);
+      if (b) yield b;
+    }
+  }
+
+  /**
+   * Reads and decodes block i. Returns undefined (after reporting a StoreError) when the block is damaged.
+   * The batch is valid until the next call on this reader.
+   *
+   * `columns` (optional, fast path for queries): decode only these physical columns (`v6Flags` is added when an
+   * address column is asked for; `extra` brings `extraEnd`). The others are NOT decoded: they read as zero and
+   * are listed in `batch.absent` like stored-as-zero columns, so pass every column the query touches (filter,
+   * statistics and output). CRCs are still checked over the whole block.
+   */
+  readBlock(i: number, columns?: ColumnSelection): RecordBatch | undefined {
+    const info = this.blockInfo(i);
+    if (info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) {
+      this.report(
+        STORE_ERROR.TRUNCATED,
+        i,
+        info.offset,
+        `block of ${info.length} bytes runs past the end of the file (${this.size} bytes)`,
+      );
+      return undefined;
+    }
+    if (this.buf.length < info.length) this.buf = new Uint8Array(Math.max(info.length, this.buf.length * 2));
+    const buf = this.buf;
+    try {
+      readFully(this.fd, buf.subarray(0, info.length), info.offset);
+    } catch (err) {
+      this.report(STORE_ERROR.IO, i, info.offset, `read failed: ${(err as Error).message}`);
+      return undefined;
+    }
+    const h = this.checkHead(buf, i, info.offset, info.length);
+    if (h === undefined) return undefined;
+    const d = BLOCK_HEADER_BYTES + h.zoneLength;
+    const dataCrc = crcOf(buf, d, d + h.dataLength);
+    if (dataCrc !== h.dataCrc) {
+      this.report(
+        STORE_ERROR.CHECKSUM,
+        i,
+        info.offset + d,
+        `data checksum 0x${hex(dataCrc)} does not match stored 0x${hex(h.dataCrc)}`,
+      );
+      return undefined;
+    }
+    const batch = this.decodeData(
+      buf,
+      d,
+      h,
+      i,
+      info.offset,
+      columns === undefined ? undefined : this.selection(columns),
+    );
+    if (batch) this.readBlocks++;
+    return batch;
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private report(code: StoreErrorCode, block: number, offset: number, msg: string): void {
+    const err = new StoreError(code, `${storeWhere(this.path, block, offset)}${msg}`, {
+      file: this.path,
+      block,
+      offset,
+    });
+    this.errors.push(err);
+    this.onError?.(err);
+  }
+
+  /** Reads header + zone section of block i into this.buf and checks the header CRC. */
+  private readBlockHead(i: number, info: BlockInfo): BlockHeader | undefined {
+    const first = Math.min(info.length, FIRST_READ, this.size - info.offset);
+    if (first < BLOCK_HEADER_BYTES) {
+      this.report(STORE_ERROR.TRUNCATED, i, info.offset, "block header runs past the end of the file");
+      return undefined;
+    }
+    if (this.buf.length < first) this.buf = new Uint8Array(FIRST_READ);
+    readFully(this.fd, this.buf.subarray(0, first), info.offset);
+    const p = parseBlockHeader(this.buf, 0);
+    if (typeof p === "string") {
+      this.report(p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH, i, info.offset, p);
+      return undefined;
+    }
+    const headLen = BLOCK_HEADER_BYTES + p.zoneLength;
+    if (blockLength(p) !== info.length) {
+      this.report(
+        STORE_ERROR.BAD_LENGTH,
+        i,
+        info.offset,
+        `block length ${blockLength(p)} does not match the index (${info.length})`,
+      );
+      return undefined;
+    }
+    if (headLen > first) {
+      if (this.buf.length < headLen) {
+        const grown = new Uint8Array(headLen);
+        grown.set(this.buf.subarray(0, first));
+        this.buf = grown;
+      }
+      readFully(this.fd, this.buf.subarray(first, headLen), info.offset + first);
+    }
+    return this.checkHead(this.buf, i, info.offset, info.length);
+  }
+
+  private checkHead(buf: Uint8Array, i: number, offset: number, length: number): BlockHeader | undefined {
+    const p = parseBlockHeader(buf, 0);
+    if (typeof p === "string") {
+      this.report(p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH, i, offset, p);
+      return undefined;
+    }
+    if (blockLength(p) !== length) {
+      this.report(
+        STORE_ERROR.BAD_LENGTH,
+        i,
+        offset,
+        `block length ${blockLength(p)} does not match the index (${length})`,
+      );
+      return undefined;
+    }
+    const crc = crcOf(buf, 8, BLOCK_HEADER_BYTES + p.zoneLength);
+    if (crc !== p.hdrCrc) {
+      this.report(
+        STORE_ERROR.CHECKSUM,
+        i,
+        offset,
+        `header checksum 0x${hex(crc)} does not match stored 0x${hex(p.hdrCrc)}`,
+      );
+      return undefined;
+    }
+    return p;
+  }
+
+  /** Expands a column selection: address columns bring their IPv6 words and v6Flags; extra brings extraEnd. */
+  private selection(columns: ColumnSelection): ReadonlySet<string> {
+    if (this.lastSelection === columns && this.lastExpanded !== undefined) return this.lastExpanded;
+    const set = new Set<string>(columns);
+    for (const name of columns) {
+      if (V6_BIT_BY_NAME.has(name)) {
+        set.add(`${name}6`);
+        set.add("v6Flags");
+      } else if (name.endsWith("6") && V6_BIT_BY_NAME.has(name.slice(0, -1))) set.add("v6Flags");
+      else if (name === EXTRA_COLUMN) set.add(EXTRA_END_COLUMN);
+    }
+    this.lastSelection = columns;
+    this.lastExpanded = set;
+    return set;
+  }
+
+  private decodeData(
+    buf: Uint8Array,
+    d: number,
+    h: BlockHeader,
+    i: number,
+    fileOff: number,
+    wanted: ReadonlySet<string> | undefined,
+  ): RecordBatch | undefined {
+    const n = h.rows;
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const end = d + h.dataLength;
+    const bad = (at: number, msg: string, code: StoreErrorCode = STORE_ERROR.BAD_LENGTH): void => {
+      this.report(code, i, fileOff + at, msg);
+    };
+    if (h.dataLength < 8) {
+      bad(d, `data part of ${h.dataLength} bytes is too short`);
+      return;
+    }
+    const count = v.getUint32(d, true);
+    const tableEnd = d + 8 + count * COLUMN_ENTRY_BYTES;
+    if (count > this.hdr.columns.length || tableEnd > end) {
+      bad(d, `impossible stored column count ${count}`);
+      return;
+    }
+    // pass 1: locate, check, decompress and decode every column this schema knows
+    const cols: Record<string, Column> = {};
+    const present = new Set<string>();
+    let extra: Uint8Array | undefined;
+    let extraEnd: Uint32Array | undefined;
+    let sparse: { name: string; words: Uint32Array }[] | undefined;
+    const tmp = this.tmpOf(n);
+    let pos = pad8(tableEnd);
+    for (let k = 0; k < count; k++) {
+      const e = d + 8 + k * COLUMN_ENTRY_BYTES;
+      const id = v.getUint16(e, true);
+      const transform = v.getUint8(e + 2);
+      const width = v.getUint8(e + 3);
+      const flags = v.getUint8(e + 4);
+      const rawLength = v.getUint32(e + 8, true);
+      const storedLength = v.getUint32(e + 12, true);
+      const base = v.getFloat64(e + 16, true);
+      const at = pos;
+      pos += pad8(storedLength);
+      if (pos > end) {
+        bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`);
+        return;
+      }
+      if (id >= this.hdr.columns.length) {
+        bad(e, `column entry ${k}: unknown column id ${id}`);
+        return;
+      }
+      const tgt = this.target[id]!;
+      if (tgt === enum_.skip) continue; // a column this schema does not know: never decompressed
+      if (wanted !== undefined && !wanted.has(this.hdr.columns[id]!.name)) continue; // not asked for
+      const dir = this.hdr.columns[id]!;
+      const elem = ARRAY_BYTES[dir.array];
+      // the raw length each transform implies
+      let expect: number;
+      if (transform === TRANSFORM.raw) expect = dir.width === 0 ? rawLength : n * dir.width * elem;
+      else if (transform === TRANSFORM.for || transform === TRANSFORM.delta) {
+        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4)) {
+          bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`);
+          return;
+        }
+        expect = n * width;
+      } else if (transform === TRANSFORM.dict) {
+        if (
+          dir.width !== 1 ||
+          (width !== 0 && width !== 1 && width !== 2 && width !== 4) ||
+          !(base >= 1 && base <= MAX_DICT && Number.isInteger(base))
+        ) {
+          bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`);
+          return;
+        }
+        expect = base * 8 + ((n * width + 7) >>> 3);
+      } else if (transform === TRANSFORM.sparse6) {
+        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16) {
+          bad(e, `column ${dir.name}: bad sparse length ${rawLength}`);
+          return;
+        }
+        expect = rawLength;
+      } else {
+        bad(e, `column ${dir.name}: unknown transform ${transform}`);
+        return;
+      }
+      if (rawLength !== expect) {
+        bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`);
+        return;
+      }
+      let src: Uint8Array;
+      let srcOff: number;
+      if ((flags & COLUMN_FLAG_UNCOMPRESSED) !== 0 || this.hdr.codec === "none") {
+        if (storedLength !== rawLength) {
+          bad(e, `column ${dir.name}: stored ${storedLength} bytes uncompressed, expected ${rawLength}`);
+          return;
+        }
+        src = buf;
+        srcOff = at;
+      } else {
+        // u32 LE uncompressed size + LZ4 block (lz4-napi); the size is checked before anything is allocated
+        if (storedLength < 4 || v.getUint32(at, true) !== rawLength) {
+          bad(at, `column ${dir.name}: lz4 size prefix does not match raw length ${rawLength}`, STORE_ERROR.CORRUPT);
+          return;
+        }
+        let out: Buffer;
+        try {
+          out = uncompressSync(buf.subarray(at, at + storedLength));
+        } catch (err) {
+          bad(at, `column ${dir.name}: lz4 data does not decode: ${(err as Error).message}`, STORE_ERROR.CORRUPT);
+          return;
+        }
+        if (out.length !== rawLength) {
+          bad(
+            at,
+            `column ${dir.name}: lz4 data decodes to ${out.length} bytes, expected ${rawLength}`,
+            STORE_ERROR.CORRUPT,
+          );
+          return;
+        }
+        src = new Uint8Array(out.buffer, out.byteOffset, out.length); // one hidden class for the decoders
+        srcOff = 0;
+      }
+      if (tgt === enum_.extra) {
+        extra = src.slice(srcOff, srcOff + rawLength); // kept beyond the next block: the heap is small
+        continue;
+      }
+      if (transform === TRANSFORM.sparse6) {
+        const words =
+          (src.byteOffset + srcOff) % 4 === 0
+            ? new Uint32Array(src.buffer, src.byteOffset + srcOff, rawLength / 4)
+            : new Uint32Array(src.slice(srcOff, srcOff + rawLength).buffer);
+        (sparse ??= []).push({ name: dir.name, words });
+        continue;
+      }
+      const name = tgt === enum_.extraEnd ? EXTRA_END_COLUMN : PHYSICAL_COLUMNS[tgt]!.name;
+      const arrType: ArrayType = tgt === enum_.extraEnd ? "u32" : PHYSICAL_COLUMNS[tgt]!.array;
+      let col: Column;
+      if (transform === TRANSFORM.raw) {
+        // fast path: zero-copy view of the (decompressed) column when the types agree and it is aligned
+        col = viewOf(dir.array, src, srcOff, n * dir.width);
+        if (arrType !== dir.array) {
+          const conv = this.scratchOf(name, arrType, n * dir.width);
+          conv.set(col);
+          col = conv;
+        }
+      } else {
+        const dict = this.dict;
+        if (transform === TRANSFORM.dict) {
+          const dv = new DataView(src.buffer, src.byteOffset + srcOff, base * 8);
+          for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
+        }
+        // fast paths: fused one-pass decoders for what the writer produces
+        if (transform === TRANSFORM.dict && arrType !== "f64") {
+          col = this.scratchOf(name, arrType, n);
+          const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
+          for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
+          if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
+          else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
+          else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
+        } else if (transform === TRANSFORM.dict) {
+          dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+        } else if (transform === TRANSFORM.for && arrType === "f64") {
+          forToF64(src, srcOff, n, width, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+        } else if (transform === TRANSFORM.for && arrType === "u32") {
+          forToU32(src, srcOff, n, width, base, (col = this.scratchOf(name, "u32", n)) as Uint32Array);
+        } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
+          forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
+        } else {
+          // delta, and `for` into a column type the fused decoders do not cover: unshuffle, then finish
+          unshuffle(src, srcOff, n, width, tmp);
+          if (transform === TRANSFORM.for) finishForU32(tmp, n, base);
+          else if (arrType === "f64")
+            finishDeltaF64(tmp, n, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+          else finishDeltaU32(tmp, n, base);
+          if (arrType !== "f64") {
+            col = this.scratchOf(name, arrType, n);
+            if (arrType === "u8") copyToU8(tmp, n, col as Uint8Array);
+            else if (arrType === "u16") copyToU16(tmp, n, col as Uint16Array);
+            else col.set(tmp.subarray(0, n)); // same element type: a memcpy
+          }
+        }
+        col ??= this.scratchOf(name, arrType, n);
+      }
+      if (tgt === enum_.extraEnd) extraEnd = col as Uint32Array;
+      else {
+        cols[name] = col;
+        present.add(name);
+      }
+    }
+    // pass 2: sparse IPv6 words need v6Flags
+    const v6Flags = (cols["v6Flags"] as Uint8Array | undefined) ?? (this.zeroOf("u8", n) as Uint8Array);
+    if (sparse) {
+      for (const s of sparse) {
+        const bit = bitOfAddr(s.name.slice(0, -1));
+        const out = this.scratchOf(s.name, "u32", n * 4) as Uint32Array;
+        if (!decodeSparse6(s.words, s.words.length / 4, v6Flags, n, bit, out)) {
+          bad(
+            d,
+            `column ${s.name}: ${s.words.length / 4} IPv6 rows stored, v6Flags marks a different number`,
+            STORE_ERROR.CORRUPT,
+          );
+          return;
+        }
+        cols[s.name] = out;
+        present.add(s.name);
+      }
+    }
+    const absent: PhysicalName[] = [];
+    for (const pc of PHYSICAL_COLUMNS) {
+      if (!present.has(pc.name)) {
+        cols[pc.name] = this.zeroOf(pc.array, n * pc.width);
+        absent.push(pc.name as PhysicalName);
+      }
+    }
+    const batch = RecordBatch.view(n, cols as unknown as ColumnArrays, absent);
+    if (extra !== undefined && extraEnd !== undefined) {
+      // extraEnd must be non-decreasing and end within the heap, else raw elements would be misattributed
+      let prev = 0;
+      for (let r = 0; r < n; r++) {
+        const x = extraEnd[r]!;
+        if (x < prev || x > extra.length) {
+          bad(d, `raw element offsets are not monotonic at row ${r}`, STORE_ERROR.CORRUPT);
+          return;
+        }
+        prev = x;
+      }
+      batch.extra = extra;
+      batch.extraLength = extra.length;
+      batch.extraEnd = extraEnd.length === n ? extraEnd : extraEnd.subarray(0, n);
+    } else {
+      if (this.extraEnd.length < n) this.extraEnd = new Uint32Array(n);
+      batch.extraEnd = this.extraEnd.subarray(0, Math.max(n, 1));
+    }
+    return batch;
+  }
+
+  private scratchOf(name: string, type: ArrayType, len: number): Column {
+    let a = this.scratch.get(name);
+    if (a === undefined || a.length < len || arrayTypeOf(a) !== type) {
+      a = newArray(type, Math.max(len, 1024));
+      this.scratch.set(name, a);
+    }
+    return a.length === len ? a : a.subarray(0, len);
+  }
+
+  private tmpOf(n: number): Uint32Array {
+    if (this.tmp.length < n) this.tmp = new Uint32Array(Math.max(n, 1024));
+    return this.tmp;
+  }
+
+  private zeroOf(type: ArrayType, len: number): Column {
+    let a = this.zeros.get(type);
+    if (a === undefined || a.length < len) {
+      a = newArray(type, Math.max(len, 1024));
+      this.zeros.set(type, a);
+    }
+    return a.length === len ? a : a.subarray(0, len);
+  }
+
+  /** Finds the blocks: through trailer + footer, else by scanning. */
+  private loadIndex(): { index: BlockInfo[]; footer: boolean; dataEnd: number } {
+    const start = this.hdr.length;
+    if (this.size >= start + TRAILER_BYTES) {
+      const t = new Uint8Array(TRAILER_BYTES);
+      readFully(this.fd, t, this.size - TRAILER_BYTES);
+      const trailer = parseTrailer(t);
+      if (trailer !== undefined) {
+        const fo = trailer.footerOffset;
+        if (fo >= start && fo + trailer.footerLength + TRAILER_BYTES === this.size && trailer.footerLength >= 16) {
+          const fb = new Uint8Array(trailer.footerLength);
+          readFully(this.fd, fb, fo);
+          try {
+            const { stats, blocks } = decodeFooter(fb, this.path, fo);
+            let okIndex = true;
+            let prevEnd = start;
+            for (let i = 0; i < blocks.length; i++) {
+              const b = blocks[i]!;
+              if (b.offset < prevEnd || b.offset % 8 !== 0 || b.offset + b.length > fo) {
+                this.report(
+                  STORE_ERROR.BAD_LENGTH,
+                  i,
+                  fo,
+                  `footer index: block at ${b.offset} (+${b.length}) is impossible`,
+                );
+                okIndex = false;
+                break;
+              }
+              prevEnd = b.offset + b.length;
+            }
+            if (okIndex) {
+              this.footerStats = stats;
+              return { index: blocks, footer: true, dataEnd: fo };
+            }
+          } catch (err) {
+            if (!(err instanceof StoreError)) throw err;
+            this.errors.push(err);
+            this.onError?.(err);
+          }
+        } else {
+          this.report(
+            STORE_ERROR.BAD_LENGTH,
+            -1,
+            this.size - TRAILER_BYTES,
+            `trailer points to a footer at ${fo} (+${trailer.footerLength}) outside the file`,
+          );
+        }
+      }
+    }
+    this.report(
+      STORE_ERROR.NO_FOOTER,
+      -1,
+      this.size,
+      "no valid footer (collector killed or file damaged); blocks found by scanning",
+    );
+    return this.scan(start);
+  }
+
+  /** Walks blocks from `start`; resynchronises on damage; stops at a truncated block. */
+  private scan(start: number): { index: BlockInfo[]; footer: boolean; dataEnd: number } {
+    const index: BlockInfo[] = [];
+    let pos = start;
+    let dataEnd = start;
+    const head = new Uint8Array(BLOCK_HEADER_BYTES);
+    while (pos + BLOCK_HEADER_BYTES <= this.size) {
+      readFully(this.fd, head, pos);
+      const p = parseBlockHeader(head, 0);
+      const bi = index.length;
+      if (typeof p !== "string") {
+        const len = blockLength(p);
+        if (pos + len > this.size) {
+          // a footer can follow the last block; a block cut short is where a killed writer stopped
+          this.report(
+            STORE_ERROR.TRUNCATED,
+            bi,
+            pos,
+            `block of ${len} bytes cut short by the end of the file at ${this.size}`,
+          );
+          break;
+        }
+        const hz = new Uint8Array(BLOCK_HEADER_BYTES + p.zoneLength);
+        readFully(this.fd, hz, pos);
+        const crc = crcOf(hz, 8);
+        if (crc === p.hdrCrc) {
+          const z = new BlockZoneMap(p.rows, this.hdr.columns.length, this.ids, hz.subarray(BLOCK_HEADER_BYTES));
+          index.push({
+            offset: pos,
+            length: len,
+            rows: p.rows,
+            msecFirst: z.min("msecFirst") ?? 0,
+            msecLast: z.max("msecLast") ?? 0,
+          });
+          pos += len;
+          dataEnd = pos;
+          continue;
+        }
+        this.report(
+          STORE_ERROR.CHECKSUM,
+          bi,
+          pos,
+          `header checksum 0x${hex(crc)} does not match stored 0x${hex(p.hdrCrc)}; resynchronising`,
+        );
+      } else {
+        const magic = new DataView(head.buffer).getUint32(0, true);
+        if (magic === FOOTER_MAGIC) break; // a footer whose trailer is missing or damaged
+        this.report(
+          p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH,
+          bi,
+          pos,
+          `${p}; resynchronising`,
+        );
+      }
+      const next = this.resync(pos + 8);
+      if (next < 0) {
+        pos = this.size;
+        break;
+      }
+      pos = next;
+    }
+    if (pos < this.size && pos + BLOCK_HEADER_BYTES > this.size) {
+      const tail = new Uint8Array(Math.min(4, this.size - pos));
+      readFully(this.fd, tail, pos);
+      const isFooter = tail.length === 4 && new DataView(tail.buffer).getUint32(0, true) === FOOTER_MAGIC;
+      if (!isFooter)
+        this.report(
+          STORE_ERROR.TRUNCATED,
+          index.length,
+          pos,
+          `${this.size - pos} trailing bytes: a block header cut short`,
+        );
+    }
+    return { index, footer: false, dataEnd };
+  }
+
+  /** Next 8-aligned offset ≥ from holding a block magic whose header CRC holds; -1 when none. */
+  private resync(from: number): number {
+    const chunk = new Uint8Array(1 << 20);
+    const view = new DataView(chunk.buffer);
+    let base = pad8(from);
+    while (base + BLOCK_HEADER_BYTES <= this.size) {
+      const len = Math.min(chunk.length, this.size - base);
+      readFully(this.fd, chunk.subarray(0, len), base);
+      for (let o = 0; o + 4 <= len; o += 8) {
+        if (view.getUint32(o, true) !== BLOCK_MAGIC) continue;
+        const at = base + o;
+        const head = new Uint8Array(BLOCK_HEADER_BYTES);
+        if (at + BLOCK_HEADER_BYTES > this.size) return -1;
+        readFully(this.fd, head, at);
+        const p = parseBlockHeader(head, 0);
+        if (typeof p === "string" || at + BLOCK_HEADER_BYTES + p.zoneLength > this.size) continue;
+        const hz = new Uint8Array(BLOCK_HEADER_BYTES + p.zoneLength);
+        readFully(this.fd, hz, at);
+        if (crcOf(hz, 8) === p.hdrCrc) return at;
+      }
+      base += len - 8 > 0 ? len - (len % 8 === 0 ? 0 : len % 8) : 8;
+    }
+    return -1;
+  }
+}
+
+/** Outcome of recover(). */
+export interface RecoverResult {
+  path: string;
+  /** false when the file already had a valid footer (nothing was changed) */
+  repaired: boolean;
+  blocks: number;
+  rows: number;
+  /** bytes cut from the end (a partial block) */
+  truncatedBytes: number;
+  errors: StoreError[];
+}
+
+/**
+ * Rebuilds footer + trailer of a file without one (a `.current` file of a killed collector): keeps every block
+ * whose CRCs hold, cuts a partial block off the end, recomputes the statistics record (exporter counters are
+ * lost with the process) and fsyncs. Damaged blocks in the middle stay in the file but leave the index.
+ * @throws StoreError when the header itself is unreadable.
+ */
+export function recover(file: string, opts: ReaderOptions = {}): RecoverResult {
+  const reader = FlowFileReader.open(file, opts);
+  try {
+    if (reader.hasFooter && reader.errors.length === 0) {
+      return {
+        path: file,
+        repaired: false,
+        blocks: reader.blockCount,
+        rows: reader.stats().rows,
+        truncatedBytes: 0,
+        errors: [],
+      };
+    }
+    const stats = emptyStats();
+    const good: BlockInfo[] = [];
+    for (let i = 0; i < reader.blockCount; i++) {
+      const b = reader.readBlock(i);
+      if (b === undefined) continue;
+      accumulateStats(stats, b);
+      good.push(reader.blockInfo(i));
+    }
+    finishTotals(stats);
+    const end = reader.dataEnd;
+    const size = fs.statSync(file).size;
+    const footer = encodeFooter(stats, good);
+    const trailer = encodeTrailer(end, footer.length);
+    const fd = fs.openSync(file, "r+");
+    try {
+      fs.ftruncateSync(fd, end);
+      const tail = new Uint8Array(footer.length + trailer.length);
+      tail.set(footer);
+      tail.set(trailer, footer.length);
+      writeAllSync(fd, tail, end);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return {
+      path: file,
+      repaired: true,
+      blocks: good.length,
+      rows: stats.rows,
+      truncatedBytes: Math.max(0, size - end),
+      errors: reader.errors,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+function readFully(fd: number, into: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new Error(`unexpected end of file at ${position + done}`);
+    done += n;
+  }
+}
+
+function viewOf(type: ArrayType, src: Uint8Array, off: number, len: number): Column {
+  const byteOff = src.byteOffset + off;
+  const bytes = ARRAY_BYTES[type];
+  if (byteOff % 8 === 0) {
+    // fast path: zero-copy view of the decompressed bytes
+    switch (type) {
+      case "u8":
+        return new Uint8Array(src.buffer, byteOff, len);
+      case "u16":
+        return new Uint16Array(src.buffer, byteOff, len);
+      case "u32":
+        return new Uint32Array(src.buffer, byteOff, len);
+      case "f64":
+        return new Float64Array(src.buffer, byteOff, len);
+    }
+  }
+  // unaligned (cannot happen with 8-aligned sections, kept for safety): one copy
+  const copy = newArray(type, len);
+  new Uint8Array(copy.buffer).set(src.subarray(off, off + len * bytes));
+  return copy;
+}
+
+function arrayTypeOf(a: Column): ArrayType {
+  return a instanceof Float64Array ? "f64" : a instanceof Uint32Array ? "u32" : a instanceof Uint16Array ? "u16" : "u8";
+}
+
+function bitOfAddr(name: string): number {
+  return V6_BIT_BY_NAME.get(name) ?? 0;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+const V6_BIT_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(V6_BIT));

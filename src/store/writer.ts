@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// FlowFileWriter: RecordBatch → compressed, self-describing blocks appended to a flow file; on close the footer
+// (statistics record, exporters, block index) and trailer, fsync, and an atomic rename to the final name.
+//
+// Two ways to append:
+//   appendBatchSync(batch)  encode + compress + write on the calling thread (tools: tsdump -w, tsanon, tests)
+//   appendBatch(batch)      encodes (copies) synchronously so the caller can reset the batch at once, then
+//                           compresses on the libuv pool (lz4-napi `compress`) and writes asynchronously, in order.
+//                           At most `maxQueue` blocks are in flight; the returned promise resolves when there is
+//                           room again (back-pressure for the collector, never a stall of its receive loop).
+// Writes go to the path given to open() (the collector passes `.../tscapd.current.<pid>`).
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { RecordBatch } from "../record/batch.js";
+import { accumulateStats, assembleBlock, compressColumns, compressColumnsSync, encodeColumns } from "./block.js";
+import { PlanScratch } from "./codec.js";
+import { STORE_ERROR, StoreError, storeWhere } from "./errors.js";
+import {
+  type BlockInfo,
+  type CodecName,
+  type ExporterStats,
+  type FileStats,
+  emptyStats,
+  encodeFooter,
+  encodeHeader,
+  encodeTrailer,
+  finishTotals,
+} from "./format.js";
+import { DEFAULT_V4_SET_LIMIT, DEFAULT_V6_SET_LIMIT, ZoneBuilder } from "./zone-map.js";
+
+export interface WriterOptions {
+  /** free text naming the source (nfcapd -I ident) */
+  ident?: string;
+  /** block codec; default lz4 */
+  codec?: CodecName;
+  /** program and version that wrote the file, e.g. "tscapd 0.1.0" */
+  creator?: string;
+  /** creation time in ms (default Date.now()) */
+  created?: number;
+  /** blocks in flight in the async path before appendBatch waits (default 4) */
+  maxQueue?: number;
+  /** distinct /24 (IPv4) and /64 (IPv6) prefixes kept per address column and block (default 512 / 256) */
+  v4SetLimit?: number;
+  v6SetLimit?: number;
+  /** fsync on close (default true) */
+  fsync?: boolean;
+}
+
+export interface CloseOptions {
+  /** final name; the file is renamed there atomically after the footer is on disk */
+  finalPath?: string;
+  /**
+   * When the final name exists already (restart inside a slot): "suffix" (default) picks `<name>.1`, `.2`, … so
+   * the earlier file is never destroyed; "replace" overwrites it; "fail" throws ERR_STORE_IO.
+   */
+  ifExists?: "suffix" | "replace" | "fail";
+}
+
+export class FlowFileWriter {
+  readonly path: string;
+  readonly codec: CodecName;
+  private fd: number;
+  private offset: number;
+  private readonly blocks: BlockInfo[];
+  private readonly stats: FileStats;
+  private readonly zones: ZoneBuilder;
+  private readonly scratch: PlanScratch;
+  private readonly maxQueue: number;
+  private readonly doFsync: boolean;
+  private inFlight: number;
+  private tail: Promise<void>;
+  private failure: StoreError | undefined;
+  private waiters: (() => void)[];
+  private closed: boolean;
+  private statsOverride: Partial<Pick<FileStats, "msecFirst" | "msecLast">>;
+
+  private constructor(file: string, fd: number, codec: CodecName, opts: WriterOptions, headerLength: number) {
+    this.path = file;
+    this.fd = fd;
+    this.codec = codec;
+    this.offset = headerLength;
+    this.blocks = [];
+    this.stats = emptyStats();
+    this.zones = new ZoneBuilder(opts.v4SetLimit ?? DEFAULT_V4_SET_LIMIT, opts.v6SetLimit ?? DEFAULT_V6_SET_LIMIT);
+    this.scratch = new PlanScratch();
+    this.maxQueue = Math.max(1, opts.maxQueue ?? 4);
+    this.doFsync = opts.fsync ?? true;
+    this.inFlight = 0;
+    this.tail = Promise.resolve();
+    this.failure = undefined;
+    this.waiters = [];
+    this.closed = false;
+    this.statsOverride = {};
+  }
+
+  /**
+   * Creates (truncates) `file` and writes the header.
+   * @throws StoreError ERR_STORE_IO when the file cannot be created or written.
+   */
+  static open(file: string, opts: WriterOptions = {}): FlowFileWriter {
+    const codec = opts.codec ?? "lz4";
+    const header = encodeHeader({
+      codec,
+      creator: opts.creator ?? "tsflow",
+      created: opts.created ?? Date.now(),
+      ident: opts.ident ?? "",
+    });
+    let fd = -1;
+    try {
+      fd = fs.openSync(file, "w", 0o644);
+      writeAllSync(fd, header, 0);
+    } catch (err) {
+      if (fd >= 0) fs.closeSync(fd);
+      throw ioError(file, 0, "cannot create flow file", err);
+    }
+    return new FlowFileWriter(file, fd, codec, opts, header.length);
+  }
+
+  /** Rows written so far (blocks still in flight included). */
+  get rows(): number {
+    return this.stats.rows;
+  }
+
+  /** Blocks written so far (in flight included). */
+  get blockCount(): number {
+    return this.blocks.length;
+  }
+
+  /** Encodes, compresses and writes one block on the calling thread. */
+  appendBatchSync(batch: RecordBatch): void {
+    this.checkOpen();
+    if (this.inFlight > 0) throw this.stateError("appendBatchSync while asynchronous appends are in flight");
+    const enc = encodeColumns(batch, this.zones, this.scratch);
+    accumulateStats(this.stats, batch);
+    compressColumnsSync(enc, this.codec);
+    const bytes = assembleBlock(enc, this.blocks.length);
+    const at = this.offset;
+    try {
+      writeAllSync(this.fd, bytes, at);
+    } catch (err) {
+      throw ioError(this.path, at, `cannot write block ${this.blocks.length}`, err);
+    }
+    this.blocks.push({
+      offset: at,
+      length: bytes.length,
+      rows: enc.rows,
+      msecFirst: enc.msecFirst,
+      msecLast: enc.msecLast,
+    });
+    this.offset += bytes.length;
+  }
+
+  /**
+   * Copies the batch (the caller may reset it when this returns, before the promise settles), then compresses
+   * and writes it off the calling thread. Resolves when fewer than `maxQueue` blocks are in flight.
+   * @throws (rejects) StoreError ERR_STORE_IO when an earlier write failed.
+   */
+  appendBatch(batch: RecordBatch): Promise<void> {
+    this.checkOpen();
+    const enc = encodeColumns(batch, this.zones, this.scratch);
+    accumulateStats(this.stats, batch);
+    const number = this.blocks.length;
+    const info: BlockInfo = { offset: 0, length: 0, rows: enc.rows, msecFirst: enc.msecFirst, msecLast: enc.msecLast };
+    this.blocks.push(info);
+    this.inFlight++;
+    const compressed = compressColumns(enc, this.codec);
+    // compression of several blocks overlaps; writes happen strictly in block order
+    this.tail = this.tail.then(async () => {
+      try {
+        await compressed;
+        if (this.failure) return;
+        const bytes = assembleBlock(enc, number);
+        info.offset = this.offset;
+        info.length = bytes.length;
+        this.offset += bytes.length;
+        await writeAll(this.fd, bytes, info.offset);
+      } catch (err) {
+        this.failure ??= ioError(this.path, info.offset, `cannot write block ${number}`, err);
+      } finally {
+        this.inFlight--;
+        const w = this.waiters.shift();
+        if (w) w();
+      }
+    });
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlight < this.maxQueue) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Waits until every block handed to appendBatch is on disk (not fsynced). */
+  async flush(): Promise<void> {
+    await this.tail;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Adds one exporter's counters to the footer (the collector's per-exporter table, plain data). */
+  addExporterStats(e: Partial<ExporterStats> & { address: string }): void {
+    this.stats.exporters.push({
+      id: 0,
+      domain: 0,
+      version: 0,
+      packets: 0,
+      flows: 0,
+      sequenceErrors: 0,
+      badPackets: 0,
+      templateMisses: 0,
+      samplingInterval: 0,
+      ...e,
+      extra: { ...(e.extra ?? {}) },
+    });
+  }
+
+  /**
+   * Overrides the computed time window of the statistics record (e.g. an idle slot: first = last = slot start,
+   * as nfcapd does for empty intervals).
+   */
+  setStats(s: Partial<Pick<FileStats, "msecFirst" | "msecLast">>): void {
+    this.statsOverride = { ...this.statsOverride, ...s };
+  }
+
+  /** The statistics record as it would be written now. */
+  currentStats(): FileStats {
+    const s = structuredClone(this.stats);
+    if (this.statsOverride.msecFirst !== undefined) s.msecFirst = this.statsOverride.msecFirst;
+    if (this.statsOverride.msecLast !== undefined) s.msecLast = this.statsOverride.msecLast;
+    finishTotals(s);
+    return s;
+  }
+
+  /**
+   * Writes footer and trailer, fsyncs, closes, and renames to `finalPath` when given. Returns the final path.
+   * @throws StoreError ERR_STORE_IO / ERR_STORE_STATE.
+   */
+  closeSync(opts: CloseOptions = {}): string {
+    this.checkOpen();
+    if (this.inFlight > 0) throw this.stateError("closeSync while asynchronous appends are in flight; use close()");
+    this.finishFile();
+    return this.finishRename(opts);
+  }
+
+  /** Async close: waits for the queued blocks, then as closeSync. */
+  async close(opts: CloseOptions = {}): Promise<string> {
+    this.checkOpen();
+    await this.tail;
+    if (this.failure) {
+      this.abort();
+      throw this.failure;
+    }
+    this.finishFile();
+    return this.finishRename(opts);
+  }
+
+  /** Closes the descriptor without footer or rename (the file stays recoverable). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed or never valid; nothing else to release
+    }
+    this.fd = -1;
+  }
+
+  private finishFile(): void {
+    const footer = encodeFooter(this.currentStats(), this.blocks);
+    const trailer = encodeTrailer(this.offset, footer.length);
+    const tail = new Uint8Array(footer.length + trailer.length);
+    tail.set(footer, 0);
+    tail.set(trailer, footer.length);
+    try {
+      writeAllSync(this.fd, tail, this.offset);
+      fs.ftruncateSync(this.fd, this.offset + tail.length);
+      if (this.doFsync) fs.fsyncSync(this.fd);
+    } catch (err) {
+      this.abort();
+      throw ioError(this.path, this.offset, "cannot write footer", err);
+    }
+    this.abort();
+  }
+
+  private finishRename(opts: CloseOptions): string {
+    if (opts.finalPath === undefined || path.resolve(opts.finalPath) === path.resolve(this.path)) return this.path;
+    const final = renameNoClobber(this.path, opts.finalPath, opts.ifExists ?? "suffix");
+    if (this.doFsync) fsyncDir(path.dirname(final));
+    return final;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw this.stateError("writer is closed");
+  }
+
+  private stateError(msg: string): StoreError {
+    return new StoreError(STORE_ERROR.STATE, `${storeWhere(this.path, -1, -1)}${msg}`, { file: this.path });
+  }
+}
+
+/**
+ * Atomically moves `from` to `to`. With "suffix" an existing `to` is kept and `to.1`, `to.2`, … is used instead;
+ * link(2) fails atomically when the target exists, so two writers never clobber each other.
+ */
+export function renameNoClobber(from: string, to: string, ifExists: "suffix" | "replace" | "fail"): string {
+  if (ifExists === "replace") {
+    try {
+      fs.renameSync(from, to);
+      return to;
+    } catch (err) {
+      throw ioError(from, -1, `cannot rename to ${to}`, err);
+    }
+  }
+  for (let n = 0; n < 1000; n++) {
+    const target = n === 0 ? to : `${to}.${n}`;
+    try {
+      fs.linkSync(from, target);
+      fs.unlinkSync(from);
+      return target;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") {
+        if (ifExists === "fail") throw ioError(from, -1, `cannot rename: ${to} exists`, err);
+        continue;
+      }
+      if (code === "EPERM" || code === "ENOTSUP" || code === "EXDEV" || code === "ENOSYS") {
+        // file systems without hard links: check-then-rename (not atomic against a concurrent writer)
+        if (fs.existsSync(target)) {
+          if (ifExists === "fail") throw ioError(from, -1, `cannot rename: ${to} exists`, err);
+          continue;
+        }
+        try {
+          fs.renameSync(from, target);
+          return target;
+        } catch (err2) {
+          throw ioError(from, -1, `cannot rename to ${target}`, err2);
+        }
+      }
+      throw ioError(from, -1, `cannot rename to ${target}`, err);
+    }
+  }
+  throw ioError(from, -1, `cannot rename: ${to}.1 … ${to}.999 all exist`, undefined);
+}
+
+function fsyncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on directories; the rename itself is already durable enough there
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+export function ioError(file: string, offset: number, msg: string, cause: unknown): StoreError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : "";
+  return new StoreError(STORE_ERROR.IO, `${storeWhere(file, -1, offset)}${msg}${detail}`, { file, offset }, { cause });
+}
+
+export function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done >= bytes.length) {
+        resolve();
+        return;
+      }
+      fs.write(fd, bytes, done, bytes.length - done, position + done, (err, n) => {
+        if (err) reject(err);
+        else step(done + n);
+      });
+    };
+    step(0);
+  });
+}

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Zone maps of a block: building them from a RecordBatch (writer), encoding the zone section, and answering the
+// ZoneMap questions of src/record/zone.ts from a parsed section (reader). Every answer is conservative.
+//
+// Zone section (zoneLength bytes, 8-aligned, covered by the block's hdrCrc):
+//   0 u16 range count R   2 u8 v4Mask   3 u8 v6Mask   4 u16 set count S   6 u16 reserved
+//   8 R × range entry (24 B): u16 column id, u8 flags (bit 0: no range, e.g. NaN in an f64 column), u8 0, u32 0,
+//                             f64 min, f64 max                 — only for stored width-1 columns
+//     S × address set, each 8-aligned:
+//        u16 column id (the `<addr>` u32 column), u8 v4State, u8 v6State, u32 n4, u32 n6, u32 0,
+//        u32 × 4 min/max of the /64 prefix over IPv6 rows (min hi, min lo, max hi, max lo; 0 when no IPv6 row),
+//        n4 × u32 sorted distinct /24 (address >>> 8), zero padding to 8, n6 × (u32 hi, u32 lo) sorted distinct /64
+//   v4Mask / v6Mask: bit `v6bit` of an addr column set when some row of the block holds an IPv4 / IPv6 value.
+//   state: 0 no value of that family, 1 the set is exact, 2 more distinct prefixes than the limit (set omitted;
+//   IPv4 falls back to the column's min/max range, IPv6 to the /64 min/max).
+// For addr columns the range entry is over the IPv4 rows only.
+
+import { ADDR_COLUMNS, COLUMN, type AddrColumnName, type PhysicalName } from "../record/schema.js";
+import type { ZoneMap } from "../record/zone.js";
+
+export const SET_NONE = 0;
+export const SET_EXACT = 1;
+export const SET_OVERFLOW = 2;
+
+/** Default limits of distinct prefixes kept per addr column and block. */
+export const DEFAULT_V4_SET_LIMIT = 512;
+export const DEFAULT_V6_SET_LIMIT = 256;
+
+export const ZONE_NO_RANGE = 1;
+
+/** One block's parsed zone section, with the file's column directory to resolve names. */
+export class BlockZoneMap implements ZoneMap {
+  readonly rows: number;
+  /** min/max by file column id; NaN when the column is absent (all zero) or has no range */
+  private readonly mins: Float64Array;
+  private readonly maxs: Float64Array;
+  /** 0 absent (all zero), 1 range known, 2 stored but no range */
+  private readonly state: Uint8Array;
+  private readonly v4Mask: number;
+  private readonly v6Mask: number;
+  private readonly sets: Map<number, AddrSet>;
+  private readonly ids: ReadonlyMap<string, number>;
+
+  constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array) {
+    this.rows = rows;
+    this.ids = ids;
+    this.mins = new Float64Array(columnCount);
+    this.maxs = new Float64Array(columnCount);
+    this.state = new Uint8Array(columnCount);
+    this.sets = new Map();
+    const v = new DataView(section.buffer, section.byteOffset, section.byteLength);
+    // The caller has checked the CRC; lengths are still checked so a logic error cannot read out of bounds.
+    if (section.length < 8) {
+      this.v4Mask = 0xff;
+      this.v6Mask = 0xff;
+      return;
+    }
+    const nRanges = v.getUint16(0, true);
+    this.v4Mask = v.getUint8(2);
+    this.v6Mask = v.getUint8(3);
+    const nSets = v.getUint16(4, true);
+    let p = 8;
+    for (let i = 0; i < nRanges && p + 24 <= section.length; i++, p += 24) {
+      const id = v.getUint16(p, true);
+      if (id >= columnCount) continue;
+      const flags = v.getUint8(p + 2);
+      this.state[id] = (flags & ZONE_NO_RANGE) !== 0 ? 2 : 1;
+      this.mins[id] = v.getFloat64(p + 8, true);
+      this.maxs[id] = v.getFloat64(p + 16, true);
+    }
+    for (let i = 0; i < nSets && p + 32 <= section.length; i++) {
+      const id = v.getUint16(p, true);
+      const v4State = v.getUint8(p + 2);
+      const v6State = v.getUint8(p + 3);
+      const n4 = v4State === SET_EXACT ? v.getUint32(p + 4, true) : 0;
+      const n6 = v6State === SET_EXACT ? v.getUint32(p + 8, true) : 0;
+      const range6 = new Uint32Array(4);
+      for (let k = 0; k < 4; k++) range6[k] = v.getUint32(p + 16 + 4 * k, true);
+      p += 32;
+      const end4 = p + n4 * 4;
+      const start6 = (end4 + 7) & ~7;
+      const end6 = start6 + n6 * 8;
+      if (end6 > section.length) break;
+      // copies: the section buffer is reused by the reader
+      const set4 = new Uint32Array(n4);
+      for (let k = 0; k < n4; k++) set4[k] = v.getUint32(p + 4 * k, true);
+      const set6 = new Uint32Array(n6 * 2);
+      for (let k = 0; k < n6 * 2; k++) set6[k] = v.getUint32(start6 + 4 * k, true);
+      this.sets.set(id, { v4State, v6State, set4, set6, range6 });
+      p = (end6 + 7) & ~7;
+    }
+  }
+
+  min(column: PhysicalName): number | undefined {
+    return this.bound(column, this.mins);
+  }
+
+  max(column: PhysicalName): number | undefined {
+    return this.bound(column, this.maxs);
+  }
+
+  private bound(column: PhysicalName, arr: Float64Array): number | undefined {
+    const isAddr = (COLUMN as Record<string, { type: string } | undefined>)[column]?.type === "addr";
+    if (isAddr && !this.hasV4(column as AddrColumnName)) return undefined;
+    const id = this.ids.get(column);
+    if (id === undefined) return 0; // column unknown to the file: all zero
+    const st = this.state[id]!;
+    if (st === 0) return 0;
+    if (st === 2) return undefined;
+    return arr[id]!;
+  }
+
+  hasV4(column: AddrColumnName): boolean {
+    return (this.v4Mask & bitOf(column)) !== 0;
+  }
+
+  hasV6(column: AddrColumnName): boolean {
+    return (this.v6Mask & bitOf(column)) !== 0;
+  }
+
+  mayContainV4(column: AddrColumnName, lo: number, hi: number): boolean {
+    if (!this.hasV4(column)) return false;
+    lo = lo >>> 0;
+    hi = hi >>> 0;
+    if (lo > hi) return false;
+    const mn = this.min(column);
+    const mx = this.max(column);
+    if (mn !== undefined && mx !== undefined && (hi < mn || lo > mx)) return false;
+    const id = this.ids.get(column);
+    const s = id === undefined ? undefined : this.sets.get(id);
+    if (s === undefined || s.v4State !== SET_EXACT) return true;
+    // any /24 in [lo >>> 8, hi >>> 8]?
+    const a = s.set4;
+    const plo = lo >>> 8;
+    const phi = hi >>> 8;
+    let l = 0;
+    let h = a.length;
+    while (l < h) {
+      const m = (l + h) >>> 1;
+      if (a[m]! < plo) l = m + 1;
+      else h = m;
+    }
+    return l < a.length && a[l]! <= phi;
+  }
+
+  mayContainV6(column: AddrColumnName, words: ArrayLike<number>, length: number): boolean {
+    if (!this.hasV6(column)) return false;
+    if (length <= 0) return true;
+    const id = this.ids.get(column);
+    const s = id === undefined ? undefined : this.sets.get(id);
+    if (s === undefined) return true;
+    // the prefix as a range of /64 values [lo, hi]
+    const bits = Math.min(length, 64);
+    const w0 = (words[0] ?? 0) >>> 0;
+    const w1 = (words[1] ?? 0) >>> 0;
+    const m0 = bits >= 32 ? 0xffffffff : bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    const m1 = bits <= 32 ? 0 : bits >= 64 ? 0xffffffff : (0xffffffff << (64 - bits)) >>> 0;
+    const lo0 = (w0 & m0) >>> 0;
+    const lo1 = (w1 & m1) >>> 0;
+    const hi0 = (lo0 | ~m0) >>> 0;
+    const hi1 = (lo1 | ~m1) >>> 0;
+    const r = s.range6;
+    // outside [min, max] of the block's /64s?
+    if (cmp64(hi0, hi1, r[0]!, r[1]!) < 0 || cmp64(lo0, lo1, r[2]!, r[3]!) > 0) return false;
+    if (s.v6State !== SET_EXACT) return true;
+    const a = s.set6;
+    let l = 0;
+    let h = a.length >>> 1;
+    while (l < h) {
+      const m = (l + h) >>> 1;
+      if (cmp64(a[2 * m]!, a[2 * m + 1]!, lo0, lo1) < 0) l = m + 1;
+      else h = m;
+    }
+    return l < a.length >>> 1 && cmp64(a[2 * l]!, a[2 * l + 1]!, hi0, hi1) <= 0;
+  }
+}
+
+interface AddrSet {
+  v4State: number;
+  v6State: number;
+  set4: Uint32Array;
+  set6: Uint32Array;
+  range6: Uint32Array;
+}
+
+function bitOf(column: AddrColumnName): number {
+  const def = (COLUMN as Record<string, { v6bit?: number } | undefined>)[column];
+  return def?.v6bit === undefined ? 0 : 1 << def.v6bit;
+}
+
+function cmp64(a0: number, a1: number, b0: number, b1: number): number {
+  return a0 !== b0 ? a0 - b0 : a1 - b1;
+}
+
+// ── building (writer) ────────────────────────────────────────────────────────────────────────────────────
+
+export interface RangeEntry {
+  id: number;
+  noRange: boolean;
+  min: number;
+  max: number;
+}
+
+/** Scratch buffers reused across blocks by one writer. */
+export class ZoneBuilder {
+  private scratch4: Uint32Array;
+  private idx6: Uint32Array;
+  private readonly v4Limit: number;
+  private readonly v6Limit: number;
+
+  constructor(v4Limit = DEFAULT_V4_SET_LIMIT, v6Limit = DEFAULT_V6_SET_LIMIT) {
+    this.v4Limit = v4Limit;
+    this.v6Limit = v6Limit;
+    this.scratch4 = new Uint32Array(0);
+    this.idx6 = new Uint32Array(0);
+  }
+
+  /**
+   * Encodes the zone section: `ranges` (already computed by the column encoder for stored width-1 columns),
+   * plus v4/v6 masks and the address sets computed here from the batch columns.
+   */
+  encode(
+    n: number,
+    cols: Record<string, ArrayLike<number>>,
+    v6Flags: Uint8Array,
+    ranges: readonly RangeEntry[],
+    addrIds: ReadonlyMap<string, number>,
+    zero: ReadonlySet<string>,
+  ): Uint8Array {
+    let v4Mask = 0;
+    let v6Mask = 0;
+    for (const name of ADDR_COLUMNS) {
+      const bit = bitOf(name);
+      let any6 = false;
+      let any4 = false;
+      for (let i = 0; i < n; i++) {
+        if ((v6Flags[i]! & bit) !== 0) any6 = true;
+        else any4 = true;
+        if (any4 && any6) break;
+      }
+      if (any4) v4Mask |= bit;
+      if (any6) v6Mask |= bit;
+    }
+    const parts: Uint8Array[] = [];
+    let setCount = 0;
+    for (const name of ADDR_COLUMNS) {
+      const id = addrIds.get(name);
+      if (id === undefined) continue;
+      const bit = bitOf(name);
+      if (((v4Mask | v6Mask) & bit) === 0) continue;
+      // fast path: an all-zero IPv4 column without IPv6 rows has the one /24 0.0.0.0 (no sort needed)
+      const allZero4 = zero.has(name) && (v6Mask & bit) === 0;
+      parts.push(
+        this.addrSet(allZero4 ? 1 : n, cols[name] as Uint32Array, cols[`${name}6`] as Uint32Array, v6Flags, bit, id),
+      );
+      setCount++;
+    }
+    let size = 8 + ranges.length * 24;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    const v = new DataView(out.buffer);
+    v.setUint16(0, ranges.length, true);
+    v.setUint8(2, v4Mask);
+    v.setUint8(3, v6Mask);
+    v.setUint16(4, setCount, true);
+    let p = 8;
+    for (const r of ranges) {
+      v.setUint16(p, r.id, true);
+      v.setUint8(p + 2, r.noRange ? ZONE_NO_RANGE : 0);
+      v.setFloat64(p + 8, r.min, true);
+      v.setFloat64(p + 16, r.max, true);
+      p += 24;
+    }
+    for (const part of parts) {
+      out.set(part, p);
+      p += part.length;
+    }
+    return out;
+  }
+
+  private addrSet(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+    if (this.scratch4.length < n) {
+      this.scratch4 = new Uint32Array(n);
+      this.idx6 = new Uint32Array(n);
+    }
+    // IPv4 /24s
+    let k4 = 0;
+    let k6 = 0;
+    const s4 = this.scratch4;
+    const i6 = this.idx6;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) !== 0) i6[k6++] = i;
+      else s4[k4++] = a4[i]! >>> 8;
+    }
+    const v4 = s4.subarray(0, k4).sort();
+    let d4 = 0;
+    for (let i = 0; i < k4; i++) if (i === 0 || v4[i] !== v4[d4 - 1]) v4[d4++] = v4[i]!;
+    const v4State = k4 === 0 ? SET_NONE : d4 > this.v4Limit ? SET_OVERFLOW : SET_EXACT;
+    // IPv6 /64s
+    const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));
+    const set6: number[] = [];
+    let overflow6 = false;
+    for (let i = 0; i < k6; i++) {
+      const r = idx[i]! * 4;
+      const h = a6[r]!;
+      const l = a6[r + 1]!;
+      const m = set6.length;
+      if (m > 0 && set6[m - 2] === h && set6[m - 1] === l) continue;
+      if (m / 2 >= this.v6Limit) {
+        overflow6 = true;
+        break;
+      }
+      set6.push(h, l);
+    }
+    const v6State = k6 === 0 ? SET_NONE : overflow6 ? SET_OVERFLOW : SET_EXACT;
+    const n4 = v4State === SET_EXACT ? d4 : 0;
+    const n6 = v6State === SET_EXACT ? set6.length / 2 : 0;
+    const start6 = (32 + n4 * 4 + 7) & ~7;
+    const size = (start6 + n6 * 8 + 7) & ~7;
+    const out = new Uint8Array(size);
+    const v = new DataView(out.buffer);
+    v.setUint16(0, id, true);
+    v.setUint8(2, v4State);
+    v.setUint8(3, v6State);
+    v.setUint32(4, n4, true);
+    v.setUint32(8, n6, true);
+    if (k6 > 0) {
+      const first = idx[0]! * 4;
+      const last = idx[k6 - 1]! * 4;
+      v.setUint32(16, a6[first]!, true);
+      v.setUint32(20, a6[first + 1]!, true);
+      v.setUint32(24, a6[last]!, true);
+      v.setUint32(28, a6[last + 1]!, true);
+    }
+    for (let i = 0; i < n4; i++) v.setUint32(32 + 4 * i, v4[i]!, true);
+    for (let i = 0; i < n6 * 2; i++) v.setUint32(start6 + 4 * i, set6[i]!, true);
+    return out;
+  }
+}

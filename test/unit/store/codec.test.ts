@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Column transforms: the writer's choice per column, exact round trips of edge values, schema evolution.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { crc32 } from "node:zlib";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { RecordBatch } from "../../../src/record/batch.js";
+import { PlanScratch, encodePlanned, planColumn } from "../../../src/store/codec.js";
+import { TRANSFORM } from "../../../src/store/format.js";
+import { FlowFileReader } from "../../../src/store/reader.js";
+import { FlowFileWriter } from "../../../src/store/writer.js";
+import { tempDir } from "./helpers.js";
+
+const dir = tempDir("tsflow-codec-");
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function plan(values: number[], bytes = 8, isFloat = true): ReturnType<typeof planColumn> {
+  const s = new PlanScratch();
+  const v = s.load(new Float64Array(values), values.length);
+  return planColumn(v, values.length, bytes, isFloat, s);
+}
+
+describe("transform choice", () => {
+  it.each([
+    ["constant → dict with 0-bit indexes", [7, 7, 7, 7], TRANSFORM.dict, 0],
+    ["two values → 1 bit", [6, 17, 6, 6, 17], TRANSFORM.dict, 1],
+    ["16 values → 4 bits", Array.from({ length: 64 }, (_, i) => i % 16), TRANSFORM.dict, 4],
+    ["sorted times → delta", Array.from({ length: 400 }, (_, i) => 1.7e12 + Math.floor(i / 3) * 2), TRANSFORM.delta, 1],
+    [
+      "random times in a minute → for, 2 bytes",
+      Array.from({ length: 100 }, (_, i) => 1.7e12 + ((i * 7919) % 60000)),
+      TRANSFORM.for,
+      2,
+    ],
+    [
+      "counters near 2^53 → for",
+      Array.from({ length: 40 }, (_, i) => 2 ** 53 - 1 - ((i * 7919) % 40) * 1000),
+      TRANSFORM.for,
+      2,
+    ],
+    ["fractions → raw", Array.from({ length: 40 }, (_, i) => i / 3), TRANSFORM.raw, 8],
+    ["range ≥ 2^32 → raw", Array.from({ length: 40 }, (_, i) => i * 2 ** 30), TRANSFORM.raw, 8],
+  ] as const)("%s", (_, values, transform, width) => {
+    const p = plan([...values]);
+    expect([p.transform, p.width]).toEqual([transform, width]);
+  });
+
+  it("NaN disables ranges and keeps the raw bytes", () => {
+    const p = plan([1, Number.NaN, 3]);
+    expect(p.transform).toBe(TRANSFORM.raw);
+    expect(p.ranged).toBe(false);
+  });
+
+  it("dict packs indexes LSB first after the f64 values", () => {
+    const s = new PlanScratch();
+    const v = s.load(new Float64Array([5, 9, 9, 5, 9]), 5);
+    const p = planColumn(v, 5, 1, false, s);
+    const bytes = encodePlanned(v, 5, p, s);
+    expect(p).toMatchObject({ transform: TRANSFORM.dict, width: 1, base: 2 });
+    expect(Array.from(bytes)).toEqual([...new Uint8Array(new Float64Array([5, 9]).buffer), 0b10110]);
+  });
+});
+
+describe("exact round trips", () => {
+  it("any f64 and u32 column values survive write + read (property)", () => {
+    const f64 = fc.oneof(
+      fc.double({ noNaN: true }),
+      fc.integer({ min: 0, max: 2 ** 53 - 1 }).map(Number),
+      fc.constantFrom(0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, 1.5),
+    );
+    const col = fc.oneof(
+      fc.array(f64, { minLength: 1, maxLength: 60 }),
+      fc.array(fc.constantFrom(0, 3, 2 ** 40, -7), { minLength: 1, maxLength: 60 }),
+      fc.array(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }), { minLength: 1, maxLength: 60 }),
+    );
+    const u32 = fc.array(
+      fc.oneof(fc.nat(), fc.constantFrom(0, 1, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+      { minLength: 1, maxLength: 60 },
+    );
+    let k = 0;
+    fc.assert(
+      fc.property(col, u32, (bytes, ases) => {
+        const n = Math.min(bytes.length, ases.length);
+        const b = new RecordBatch(n);
+        for (let i = 0; i < n; i++) {
+          b.addRow();
+          b.cols.inBytes[i] = bytes[i]!;
+          b.cols.srcAs[i] = ases[i]!;
+          b.cols.srcPort[i] = ases[i]! & 0xffff;
+        }
+        const f = path.join(dir, `prop-${k++ % 4}`);
+        const w = FlowFileWriter.open(f, { fsync: false });
+        w.appendBatchSync(b);
+        w.closeSync();
+        const r = FlowFileReader.open(f);
+        const got = r.readBlock(0)!;
+        const ok =
+          r.errors.length === 0 &&
+          got.length === n &&
+          Array.from(got.cols.inBytes).every((x, i) => x === b.cols.inBytes[i]) &&
+          Array.from(got.cols.srcAs).every((x, i) => x === b.cols.srcAs[i]) &&
+          Array.from(got.cols.srcPort).every((x, i) => x === b.cols.srcPort[i]);
+        r.close();
+        return ok;
+      }),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+});
+
+describe("schema evolution", () => {
+  it("skips a column unknown to this schema and reads a column missing from the file as zero", () => {
+    const f = path.join(dir, "evolve");
+    const b = new RecordBatch(3);
+    for (let i = 0; i < 3; i++) {
+      b.addRow();
+      b.cols.srcTos[i] = 0x20 + i * 3 + (i === 2 ? 100 : 0);
+      b.cols.dstPort[i] = 443;
+    }
+    const w = FlowFileWriter.open(f);
+    w.appendBatchSync(b);
+    w.closeSync();
+    // rename directory column "srcTos" to "srcToz" (a column of some other schema) and fix the header CRC
+    const data = new Uint8Array(fs.readFileSync(f));
+    const name = Buffer.from("srcTos");
+    const at = Buffer.from(data).indexOf(name);
+    expect(at).toBeGreaterThan(0);
+    data[at + 5] = "z".charCodeAt(0);
+    const dv = new DataView(data.buffer);
+    const len = dv.getUint32(8, true);
+    dv.setUint32(len - 4, crc32(data.subarray(0, len - 4)) >>> 0, true);
+    fs.writeFileSync(f, data);
+    const r = FlowFileReader.open(f);
+    expect(r.header().columns.some((c) => c.name === "srcToz")).toBe(true);
+    const got = r.readBlock(0)!;
+    expect(r.errors).toEqual([]);
+    expect(Array.from(got.cols.srcTos)).toEqual([0, 0, 0]);
+    expect(got.absent.has("srcTos")).toBe(true);
+    expect(Array.from(got.cols.dstPort)).toEqual([443, 443, 443]);
+    r.close();
+  });
+});

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: BSD-3-Clause
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { RecordBatch } from "../../../src/record/batch.js";
+import { FlowFileReader } from "../../../src/store/reader.js";
+import { FlowFileWriter } from "../../../src/store/writer.js";
+import { cloneBatch, expectSameRows, randomBatch, tempDir } from "./helpers.js";
+
+const dir = tempDir();
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function readAll(file: string): { batches: RecordBatch[]; reader: FlowFileReader } {
+  const reader = FlowFileReader.open(file);
+  const batches: RecordBatch[] = [];
+  for (const b of reader.batches()) batches.push(cloneBatch(b)); // a batch is valid until the next step
+  reader.close();
+  return { batches, reader };
+}
+
+describe("store round trip", () => {
+  for (const codec of ["lz4", "none"] as const) {
+    it(`random batches of every column type, IPv4 and IPv6, raw elements (${codec})`, () => {
+      const file = path.join(dir, `all-${codec}`);
+      const w = FlowFileWriter.open(file, { codec, ident: "test", creator: "vitest" });
+      const input = [
+        randomBatch(1, 1000, { allColumns: true, v6: 0.3, extras: true }),
+        randomBatch(2, 1, {}),
+        randomBatch(3, 5000, { v6: 0.1 }),
+        randomBatch(4, 300, { huge: true, fractions: true }),
+      ];
+      for (const b of input) w.appendBatchSync(b);
+      w.closeSync();
+      const { batches, reader } = readAll(file);
+      expect(reader.errors).toEqual([]);
+      expect(reader.hasFooter).toBe(true);
+      expect(reader.header().codec).toBe(codec);
+      expect(reader.header().ident).toBe("test");
+      expect(reader.header().creator).toBe("vitest");
+      const cmp = expectSameRows(batches, input);
+      expect(cmp.mismatches).toEqual([]);
+      expect(cmp.rows).toBe(6301);
+    });
+  }
+
+  it("async appendBatch writes the same blocks in order and the batch may be reused at once", async () => {
+    const file = path.join(dir, "async");
+    const w = FlowFileWriter.open(file, { maxQueue: 2 });
+    const shared = new RecordBatch(2000);
+    const expected: RecordBatch[] = [];
+    for (let k = 0; k < 6; k++) {
+      const src = randomBatch(100 + k, 1500 + k * 10, { v6: 0.2, extras: true });
+      shared.reset();
+      for (let i = 0; i < src.length; i++) shared.copyRowFrom(src, i);
+      const p = w.appendBatch(shared);
+      shared.reset(); // the writer copied the rows synchronously
+      await p;
+      expected.push(src);
+    }
+    const final = await w.close({ finalPath: path.join(dir, "async.final") });
+    expect(final).toBe(path.join(dir, "async.final"));
+    expect(fs.existsSync(file)).toBe(false);
+    const { batches, reader } = readAll(final);
+    expect(reader.blockCount).toBe(6);
+    expect(expectSameRows(batches, expected).mismatches).toEqual([]);
+  });
+
+  it("empty blocks and empty files", () => {
+    const empty = path.join(dir, "empty");
+    FlowFileWriter.open(empty).closeSync();
+    const r = FlowFileReader.open(empty);
+    expect(r.blockCount).toBe(0);
+    expect([...r.batches()]).toEqual([]);
+    expect(r.stats().rows).toBe(0);
+    expect(r.stats().totalFlows).toBe(0);
+    r.close();
+
+    const withEmpty = path.join(dir, "with-empty-block");
+    const w = FlowFileWriter.open(withEmpty);
+    w.appendBatchSync(new RecordBatch(10));
+    const b = randomBatch(7, 10);
+    w.appendBatchSync(b);
+    w.appendBatchSync(new RecordBatch(10));
+    w.closeSync();
+    const r2 = FlowFileReader.open(withEmpty);
+    const lens = [...r2.batches()].map((x) => x.length);
+    expect(lens).toEqual([0, 10, 0]);
+    expect(r2.errors).toEqual([]);
+    r2.close();
+  });
+
+  it("statistics record: flows, packets, bytes per protocol class, first/last, exporters", () => {
+    const file = path.join(dir, "stats");
+    const b = new RecordBatch(8);
+    const rows: [number, number, number, number, number, number][] = [
+      // proto, packets, bytes, flows, first, last
+      [6, 10, 1000, 1, 5000, 6000],
+      [17, 2, 100, 0, 4000, 9000],
+      [1, 1, 84, 1, 7000, 7000],
+      [58, 3, 200, 1, 7000, 7001],
+      [47, 5, 500, 3, 0, 0],
+    ];
+    for (const [proto, pk, by, fl, f, l] of rows) {
+      const i = b.addRow();
+      b.cols.proto[i] = proto;
+      b.cols.inPackets[i] = pk;
+      b.cols.inBytes[i] = by;
+      b.cols.flows[i] = fl;
+      b.cols.msecFirst[i] = f;
+      b.cols.msecLast[i] = l;
+      b.cols.outBytes[i] = 1;
+    }
+    const w = FlowFileWriter.open(file);
+    w.appendBatchSync(b);
+    w.addExporterStats({
+      address: "192.0.2.1",
+      id: 1,
+      packets: 100,
+      flows: 5,
+      sequenceErrors: 2,
+      badPackets: 1,
+      templateMisses: 3,
+      extra: { noTemplate: 7 },
+    });
+    w.closeSync();
+    const r = FlowFileReader.open(file);
+    const s = r.stats();
+    expect(s.flows).toEqual([1, 1, 2, 3]);
+    expect(s.packets).toEqual([10, 2, 4, 5]);
+    expect(s.bytes).toEqual([1000, 100, 284, 500]);
+    expect(s.totalFlows).toBe(7);
+    expect(s.totalBytes).toBe(1884);
+    expect(s.outBytes).toBe(5);
+    expect(s.msecFirst).toBe(4000);
+    expect(s.msecLast).toBe(9000);
+    expect(s.rows).toBe(5);
+    expect(s.exporters).toEqual([
+      {
+        address: "192.0.2.1",
+        id: 1,
+        domain: 0,
+        version: 0,
+        packets: 100,
+        flows: 5,
+        sequenceErrors: 2,
+        badPackets: 1,
+        templateMisses: 3,
+        samplingInterval: 0,
+        extra: { noTemplate: 7 },
+      },
+    ]);
+    expect(r.blockInfo(0)).toMatchObject({ rows: 5, msecFirst: 0, msecLast: 9000 });
+    r.close();
+  });
+
+  it("counters near 2^53 and times survive exactly", () => {
+    const file = path.join(dir, "huge");
+    const b = new RecordBatch(4);
+    const vals = [2 ** 53 - 1, 2 ** 53 - 2, 0, 2 ** 32 + 5];
+    for (const v of vals) {
+      const i = b.addRow();
+      b.cols.inBytes[i] = v;
+      b.cols.inPackets[i] = 2 ** 53 - 1 - v;
+      b.cols.msecFirst[i] = 1_795_435_500_123 + i;
+    }
+    const w = FlowFileWriter.open(file);
+    w.appendBatchSync(b);
+    w.closeSync();
+    const r = FlowFileReader.open(file);
+    const got = r.readBlock(0)!;
+    expect(Array.from(got.cols.inBytes)).toEqual(vals);
+    expect(Array.from(got.cols.inPackets)).toEqual(vals.map((v) => 2 ** 53 - 1 - v));
+    expect(r.stats().bytes[3]).toBe(vals.reduce((a, v) => a + v, 0));
+    r.close();
+  });
+
+  it("absent columns read as zero and are listed in batch.absent", () => {
+    const file = path.join(dir, "absent");
+    const b = new RecordBatch(3);
+    for (let k = 0; k < 3; k++) {
+      const i = b.addRow();
+      b.cols.dstPort[i] = 443;
+    }
+    const w = FlowFileWriter.open(file);
+    w.appendBatchSync(b);
+    w.closeSync();
+    const r = FlowFileReader.open(file);
+    const got = r.readBlock(0)!;
+    expect(Array.from(got.cols.dstPort)).toEqual([443, 443, 443]);
+    expect(Array.from(got.cols.srcPort)).toEqual([0, 0, 0]);
+    expect(got.absent.has("srcPort")).toBe(true);
+    expect(got.absent.has("dstPort")).toBe(false);
+    expect(got.absent.has("srcAddr6")).toBe(true);
+    r.close();
+  });
+});
+
+describe("column selection", () => {
+  it("decodes only the requested columns; the rest read as zero and are listed as absent", () => {
+    const file = path.join(dir, "select");
+    const src = randomBatch(31, 500, { v6: 0.3, extras: true });
+    const w = FlowFileWriter.open(file);
+    w.appendBatchSync(src);
+    w.closeSync();
+    const r = FlowFileReader.open(file);
+    const got = r.readBlock(0, new Set(["dstPort", "srcAddr", "extra"]))!;
+    expect(Array.from(got.cols.dstPort)).toEqual(Array.from(src.cols.dstPort.subarray(0, 500)));
+    expect(Array.from(got.cols.srcAddr)).toEqual(Array.from(src.cols.srcAddr.subarray(0, 500)));
+    expect(Array.from(got.cols.srcAddr6)).toEqual(Array.from(src.cols.srcAddr6.subarray(0, 2000)));
+    expect(Array.from(got.cols.v6Flags)).toEqual(Array.from(src.cols.v6Flags.subarray(0, 500)));
+    expect(Buffer.from(got.extra.subarray(0, got.extraLength))).toEqual(
+      Buffer.from(src.extra.subarray(0, src.extraLength)),
+    );
+    expect(got.absent.has("srcPort")).toBe(true);
+    expect(got.cols.srcPort.every((x) => x === 0)).toBe(true);
+    expect(got.absent.has("dstPort")).toBe(false);
+    const all = r.readBlock(0)!;
+    expect(all.absent.has("srcPort")).toBe(false);
+    r.close();
+  });
+});
+
+describe("writer lifecycle", () => {
+  it("close never replaces an existing slot file: suffix .1, or fail, or replace on request", () => {
+    const final = path.join(dir, "tscapd.202611231205");
+    fs.writeFileSync(final, "earlier");
+    const w1 = FlowFileWriter.open(path.join(dir, "tscapd.current.1"));
+    w1.appendBatchSync(randomBatch(5, 10));
+    expect(w1.closeSync({ finalPath: final })).toBe(`${final}.1`);
+    expect(fs.readFileSync(final, "utf8")).toBe("earlier");
+    expect(fs.existsSync(path.join(dir, "tscapd.current.1"))).toBe(false);
+    const w2 = FlowFileWriter.open(path.join(dir, "tscapd.current.2"));
+    expect(() => w2.closeSync({ finalPath: final, ifExists: "fail" })).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_IO" }),
+    );
+    const w3 = FlowFileWriter.open(path.join(dir, "tscapd.current.3"));
+    expect(w3.closeSync({ finalPath: final, ifExists: "replace" })).toBe(final);
+    const rr = FlowFileReader.open(final);
+    expect(rr.blockCount).toBe(0);
+    rr.close();
+  });
+
+  it("a closed writer refuses further use; sync calls refuse while async blocks are in flight", async () => {
+    const w = FlowFileWriter.open(path.join(dir, "state"));
+    const p = w.appendBatch(randomBatch(6, 100));
+    expect(() => {
+      w.appendBatchSync(randomBatch(7, 10));
+    }).toThrow(expect.objectContaining({ code: "ERR_STORE_STATE" }));
+    await p;
+    await w.close();
+    expect(() => {
+      w.appendBatchSync(randomBatch(7, 10));
+    }).toThrow(expect.objectContaining({ code: "ERR_STORE_STATE" }));
+    expect(w.rows).toBe(100);
+  });
+
+  it("setStats overrides the time window (idle slot) and exporters keep extra counters", () => {
+    const f = path.join(dir, "idle");
+    const w = FlowFileWriter.open(f);
+    w.setStats({ msecFirst: 1_795_435_500_000, msecLast: 1_795_435_500_000 });
+    w.closeSync();
+    const r = FlowFileReader.open(f);
+    expect([r.stats().msecFirst, r.stats().msecLast, r.stats().rows]).toEqual([
+      1_795_435_500_000, 1_795_435_500_000, 0,
+    ]);
+    r.close();
+  });
+});

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Zone maps: pruning must never drop a block that holds a matching row (property test), and must prune when it can.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { RecordBatch } from "../../../src/record/batch.js";
+import type { AddrColumnName, PhysicalName } from "../../../src/record/schema.js";
+import type { ZoneMap } from "../../../src/record/zone.js";
+import { FlowFileReader } from "../../../src/store/reader.js";
+import { FlowFileWriter } from "../../../src/store/writer.js";
+import { cloneBatch, rng, tempDir } from "./helpers.js";
+
+const dir = tempDir();
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const ADDRS: AddrColumnName[] = ["srcAddr", "dstAddr", "nextHop", "exporterAddr"];
+const NUMERIC: PhysicalName[] = ["srcPort", "dstPort", "proto", "msecFirst", "inBytes", "srcAs", "v6Flags", "srcAddr"];
+
+/** Rows with addresses clustered in a few random prefixes, so that pruning has something to prune. */
+function clusteredBatch(seed: number, n: number): RecordBatch {
+  const r = rng(seed);
+  const b = new RecordBatch(Math.max(1, n));
+  const v4bases = Array.from({ length: 3 }, () => Math.floor(r() * 2 ** 32) & 0xffff0000);
+  const v6words = new Uint8Array(16);
+  const v6base = Math.floor(r() * 2 ** 16);
+  for (let i = 0; i < n; i++) {
+    const row = b.addRow();
+    b.cols.srcPort[row] = Math.floor(r() * 2000);
+    b.cols.dstPort[row] = 1000 + Math.floor(r() * 100);
+    b.cols.proto[row] = r() < 0.5 ? 6 : 17;
+    b.cols.msecFirst[row] = 1e12 + seed * 1e5 + Math.floor(r() * 1e5);
+    b.cols.inBytes[row] = Math.floor(r() * 1e6);
+    b.cols.srcAs[row] = Math.floor(r() * 100);
+    for (const col of ADDRS) {
+      if (r() < 0.25) {
+        v6words[0] = 0x20;
+        v6words[1] = 0x01;
+        v6words[2] = v6base >>> 8;
+        v6words[3] = v6base & 0xff;
+        for (let k = 4; k < 16; k++) v6words[k] = k < 7 ? 0 : k === 7 ? Math.floor(r() * 4) : Math.floor(r() * 256);
+        b.setV6(col, row, v6words, 0);
+      } else {
+        b.setV4(col, row, (v4bases[Math.floor(r() * 3)]! + Math.floor(r() * 4096)) >>> 0);
+      }
+    }
+  }
+  return b;
+}
+
+interface Fixture {
+  reader: FlowFileReader;
+  blocks: RecordBatch[];
+}
+
+function writeFixture(name: string, seeds: number[], limits: { v4SetLimit?: number; v6SetLimit?: number }): Fixture {
+  const f = path.join(dir, name);
+  const w = FlowFileWriter.open(f, limits);
+  const blocks = seeds.map((s, k) => clusteredBatch(s, 40 + ((s * 7 + k) % 160)));
+  for (const b of blocks) w.appendBatchSync(b);
+  w.closeSync();
+  return { reader: FlowFileReader.open(f), blocks };
+}
+
+function prefixMatch(words: Uint32Array, o: number, p: readonly number[], len: number): boolean {
+  for (let k = 0; k < 4 && len > 0; k++) {
+    const bits = Math.min(32, len);
+    const mask = bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+    if (((words[o + k]! ^ p[k]!) & mask) >>> 0 !== 0) return false;
+    len -= bits;
+  }
+  return true;
+}
+
+type Query =
+  | { kind: "v4"; col: AddrColumnName; lo: number; hi: number }
+  | { kind: "v6"; col: AddrColumnName; words: number[]; len: number }
+  | { kind: "num"; col: PhysicalName; lo: number; hi: number }
+  | { kind: "fam"; col: AddrColumnName; v6: boolean };
+
+function truth(b: RecordBatch, q: Query): boolean {
+  for (let i = 0; i < b.length; i++) {
+    switch (q.kind) {
+      case "v4":
+        if (!b.isV6(q.col, i) && b.cols[q.col][i]! >= q.lo && b.cols[q.col][i]! <= q.hi) return true;
+        break;
+      case "v6":
+        if (b.isV6(q.col, i) && prefixMatch(b.cols[`${q.col}6`], i * 4, q.words, q.len)) return true;
+        break;
+      case "num": {
+        if (q.col === "srcAddr" && b.isV6("srcAddr", i)) break; // addr ranges are over IPv4 rows
+        const v = b.cols[q.col][i]!;
+        if (v >= q.lo && v <= q.hi) return true;
+        break;
+      }
+      case "fam":
+        if (b.isV6(q.col, i) === q.v6) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+function mayMatch(z: ZoneMap, q: Query): boolean {
+  switch (q.kind) {
+    case "v4":
+      return z.mayContainV4(q.col, q.lo, q.hi);
+    case "v6":
+      return z.mayContainV6(q.col, q.words, q.len);
+    case "num": {
+      const mn = z.min(q.col);
+      const mx = z.max(q.col);
+      if (mn === undefined || mx === undefined) return q.col !== "srcAddr" || z.hasV4("srcAddr");
+      return !(mx < q.lo || mn > q.hi);
+    }
+    case "fam":
+      return q.v6 ? z.hasV6(q.col) : z.hasV4(q.col);
+  }
+}
+
+/** Queries built from values that occur in the data (so that many do match) or random ones. */
+function queryArb(fx: Fixture): fc.Arbitrary<Query> {
+  const pickRow = fc.tuple(fc.nat(fx.blocks.length - 1), fc.nat(10_000)).map(([b, i]) => {
+    const blk = fx.blocks[b]!;
+    return [blk, blk.length === 0 ? 0 : i % blk.length] as const;
+  });
+  const col = fc.constantFrom(...ADDRS);
+  const v4 = fc.tuple(col, pickRow, fc.nat(24), fc.boolean(), fc.nat()).map(([c, [b, i], bits, random, rnd]): Query => {
+    const base = random ? rnd >>> 0 : b.cols[c][i]!;
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    const lo = (base & ~mask) >>> 0;
+    return { kind: "v4", col: c, lo, hi: Math.min(0xffffffff, lo + (1 << Math.min(bits, 30)) - 1) };
+  });
+  const len = fc.oneof(fc.integer({ min: 0, max: 128 }), fc.constantFrom(48, 63, 64, 65, 96, 128));
+  const v6 = fc
+    .tuple(col, pickRow, len, fc.boolean(), fc.array(fc.nat(), { minLength: 4, maxLength: 4 }))
+    .map(([c, [b, i], len, random, rnd]): Query => {
+      let j = i; // the next row holding an IPv6 value in this column, so that many queries match
+      while (j < b.length - 1 && !b.isV6(c, j)) j++;
+      return {
+        kind: "v6",
+        col: c,
+        words: random ? rnd.map((x) => x >>> 0) : Array.from(b.cols[`${c}6`].subarray(j * 4, j * 4 + 4)),
+        len,
+      };
+    });
+  const num = fc
+    .tuple(fc.constantFrom(...NUMERIC), pickRow, fc.nat(5000), fc.integer({ min: -3000, max: 3000 }))
+    .map(([c, [b, i], width, shift]): Query => {
+      const v = b.cols[c][i]! + shift;
+      return { kind: "num", col: c, lo: v, hi: v + width };
+    });
+  const fam = fc.tuple(col, fc.boolean()).map(([c, v]): Query => ({ kind: "fam", col: c, v6: v }));
+  return fc.oneof(v4, v6, num, fam);
+}
+
+describe("zone maps", () => {
+  for (const [name, limits] of [
+    ["exact sets", {}],
+    ["overflowing sets", { v4SetLimit: 8, v6SetLimit: 4 }],
+  ] as const) {
+    it(`never drop a block with a matching row (${name})`, () => {
+      const fx = writeFixture(name.replace(" ", "-"), [1, 2, 3, 4, 5, 6], limits);
+      const zones = Array.from({ length: fx.reader.blockCount }, (_, i) => fx.reader.zoneMap(i)!);
+      let pruned = 0;
+      fc.assert(
+        fc.property(queryArb(fx), (q) => {
+          for (let k = 0; k < fx.blocks.length; k++) {
+            const t = truth(fx.blocks[k]!, q);
+            const m = mayMatch(zones[k]!, q);
+            if (t && !m) return false;
+            if (!m) pruned++;
+          }
+          return true;
+        }),
+        { numRuns: 400, seed: 42 },
+      );
+      expect(pruned).toBeGreaterThan(100); // the maps do prune
+      fx.reader.close();
+    });
+  }
+
+  it("blocksThatMayMatch / batches(pred) skip blocks without reading them and count them", () => {
+    const fx = writeFixture("skip", [11, 12, 13, 14], {});
+    const target = fx.blocks[2]!;
+    const addr = target.isV6("srcAddr", 0) ? -1 : target.cols.srcAddr[0]!;
+    const t = target.cols.msecFirst[0]!;
+    const pred = (z: ZoneMap): boolean => (z.min("msecFirst") ?? 0) <= t && t <= (z.max("msecFirst") ?? Infinity);
+    expect(fx.reader.blocksThatMayMatch(pred)).toEqual([2]);
+    expect(fx.reader.skippedBlocks).toBe(3);
+    const got: RecordBatch[] = [];
+    for (const b of fx.reader.batches(pred)) got.push(cloneBatch(b));
+    expect(got).toHaveLength(1);
+    expect(got[0]!.cols.msecFirst[0]).toBe(t);
+    expect(fx.reader.skippedBlocks).toBe(6);
+    expect(fx.reader.readBlocks).toBe(1);
+    if (addr >= 0) {
+      const hits = fx.reader.blocksThatMayMatch((z) => z.mayContainV4("srcAddr", addr, addr));
+      expect(hits).toContain(2);
+    }
+    fx.reader.close();
+  });
+
+  it("answers exactly for a hand-built block", () => {
+    const b = new RecordBatch(4);
+    const w6 = new Uint8Array(16);
+    w6.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]);
+    for (const [src, port] of [
+      [0xc0000201, 80],
+      [0xc0000305, 443],
+    ] as const) {
+      const i = b.addRow();
+      b.setV4("srcAddr", i, src);
+      b.cols.dstPort[i] = port;
+    }
+    b.setV6("dstAddr", b.addRow(), w6, 0);
+    const f = path.join(dir, "hand");
+    const w = FlowFileWriter.open(f);
+    w.appendBatchSync(b);
+    w.closeSync();
+    const r = FlowFileReader.open(f);
+    const z = r.zoneMap(0)!;
+    expect(z.rows).toBe(3);
+    expect([z.min("dstPort"), z.max("dstPort")]).toEqual([0, 443]);
+    expect([z.min("srcAddr"), z.max("srcAddr")]).toEqual([0, 0xc0000305]);
+    expect(z.min("srcPort")).toBe(0); // absent column
+    expect(z.min("dstAddr")).toBe(0); // two IPv4 rows with 0.0.0.0
+    expect(z.hasV6("dstAddr")).toBe(true);
+    expect(z.hasV6("srcAddr")).toBe(false);
+    expect(z.hasV4("exporterAddr")).toBe(true);
+    expect(z.mayContainV4("srcAddr", 0xc0000200, 0xc00002ff)).toBe(true);
+    expect(z.mayContainV4("srcAddr", 0xc0000400, 0xc00004ff)).toBe(false); // between the two /24s
+    expect(z.mayContainV6("srcAddr", [0, 0, 0, 0], 0)).toBe(false); // no IPv6 row
+    expect(z.mayContainV6("dstAddr", [0x20010db8, 0, 0, 0], 32)).toBe(true);
+    expect(z.mayContainV6("dstAddr", [0x20010db8, 1, 0, 0], 64)).toBe(true);
+    expect(z.mayContainV6("dstAddr", [0x20010db8, 2, 0, 0], 64)).toBe(false);
+    expect(z.mayContainV6("dstAddr", [0x20010db9, 0, 0, 0], 32)).toBe(false);
+    r.close();
+  });
+});
