@@ -1,0 +1,832 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The nfdump `fmt:` engine: a format string of %tokens and literal text, compiled once into an array of small
+// writer functions (one per token, nfdump's token_list), plus the header line nfdump prints above it.
+// `line`, `long`, `extended`, `biline`, `bilong`, `nsel`, `nel` are predefined formats of this engine and
+// `%line` inside a user format expands to its definition (nfdump RecursiveReplace, same quirks).
+//
+// Token matching copies nfdump 1.7.1 ParseOutputFormat(): tokens are tried in table order and a token matches
+// when the next character is not a letter — so `%mpls10` is `%mpls1` followed by the literal `0`, as in nfdump.
+// Widths and texts are output_fmt.c's (1.7.1 NSEL build).
+
+import type { RecordBatch } from "../record/batch.js";
+import { ViewCache, type BatchView } from "./view.js";
+import type { BufferedOutput } from "./out.js";
+import { putAscii, putIPv4Right, putLeft, putRight, putUIntLeft, putUIntRight, putUIntZero } from "./bytes.js";
+import { V6_BIT, type AddrColumnName } from "../record/schema.js";
+import { FormatError } from "./errors.js";
+import {
+  condenseV6,
+  durationString,
+  localDateTime,
+  counter8,
+  durationFast,
+  padNum,
+  port5,
+  durationPlain,
+  durationSeconds,
+  flagsString,
+  formatIPv4,
+  formatIPv6,
+  intString,
+  localTimeMs,
+  macString,
+  maskV4Net,
+  maskV6Net,
+  mplsString,
+  msToSeconds3,
+  protoString,
+  secOf,
+  msPart,
+  truncU64,
+} from "./text.js";
+
+/** Writes one field of row `i`. */
+export type FieldWriter = (b: BatchView, i: number) => string;
+
+export interface FmtOptions {
+  /** -N: plain numbers, numeric protocol, duration in seconds. */
+  readonly plain?: boolean;
+  /** -6 / `line6`: full IPv6 addresses in 39-character columns. */
+  readonly longV6?: boolean;
+}
+
+/** The predefined formats of nfdump 1.7.1 (printmap, NSEL build), in printmap order (matters for `%name`). */
+export const PREDEFINED_FORMATS: readonly (readonly [string, string])[] = [
+  ["line", "%ts %td %pr %sap -> %dap %pkt %byt %fl"],
+  ["long", "%ts %td %pr %sap -> %dap %flg %tos %pkt %byt %fl"],
+  ["extended", "%ts %td %pr %sap -> %dap %flg %tos %pkt %byt %pps %bps %bpp %fl"],
+  ["biline", "%ts %td %pr %sap <-> %dap %opkt %ipkt %obyt %ibyt %fl"],
+  ["bilong", "%ts %td %pr %sap <-> %dap %flg %tos %opkt %ipkt %obyt %ibyt %fl"],
+  ["nsel", "%tevt %evt %xevt %pr %sap -> %dap %xsap -> %xdap %ibyt %obyt"],
+  ["nel", "%tevt %nevt %pr %sap -> %dap %nsap -> %ndap"],
+];
+
+interface Ctx {
+  readonly plain: boolean;
+  readonly longV6: boolean;
+  /** %cnt: running record counter of this formatter. */
+  counter: number;
+}
+
+interface TokenDef {
+  readonly token: string;
+  readonly isAddress: boolean;
+  readonly header: string;
+  readonly make: (ctx: Ctx) => FieldWriter;
+}
+
+// ── address helpers ──────────────────────────────────────────────────────────────────────────────────
+
+function addrText(b: BatchView, col: AddrColumnName, i: number, longV6: boolean): string {
+  const c = b.cols;
+  if ((c.v6Flags[i]! & V6_BIT[col]) !== 0) {
+    const s = formatIPv6(c[`${col}6`], i * 4);
+    return longV6 ? s : condenseV6(s);
+  }
+  return formatIPv4(c[col][i]!);
+}
+
+function isV6(b: BatchView, col: AddrColumnName, i: number): boolean {
+  return (b.cols.v6Flags[i]! & V6_BIT[col]) !== 0;
+}
+
+function addr(col: AddrColumnName): (ctx: Ctx) => FieldWriter {
+  return (ctx) => {
+    const w = ctx.longV6 ? 39 : 16;
+    const lv6 = ctx.longV6;
+    return (b, i) => addrText(b, col, i, lv6).padStart(w);
+  };
+}
+
+function icmpPort(b: BatchView, i: number): string {
+  const c = b.cols;
+  const p = c.proto[i]!;
+  const dp = c.dstPort[i]!;
+  if (p === 1 || p === 58) {
+    if (dp === 0 && (c.icmpType[i]! !== 0 || c.icmpCode[i]! !== 0)) return `${c.icmpType[i]!}.${c.icmpCode[i]!}`;
+    return `${dp >>> 8}.${dp & 0xff}`;
+  }
+  return intString(dp);
+}
+
+/** ICMP type of an ICMP flow (the icmpType column, else the high byte of dstPort); the column otherwise. */
+export function icmpTypeOf(b: BatchView, i: number): number {
+  const c = b.cols;
+  const p = c.proto[i]!;
+  if ((p === 1 || p === 58) && c.icmpType[i]! === 0 && c.icmpCode[i]! === 0) return c.dstPort[i]! >>> 8;
+  return c.icmpType[i]!;
+}
+
+/** ICMP code, same rules as icmpTypeOf. */
+export function icmpCodeOf(b: BatchView, i: number): number {
+  const c = b.cols;
+  const p = c.proto[i]!;
+  if ((p === 1 || p === 58) && c.icmpType[i]! === 0 && c.icmpCode[i]! === 0) return c.dstPort[i]! & 0xff;
+  return c.icmpCode[i]!;
+}
+
+function addrPort(col: AddrColumnName, port: "srcPort" | "dstPort" | "xlateSrcPort" | "xlateDstPort", icmp: boolean) {
+  return (ctx: Ctx): FieldWriter => {
+    const w = ctx.longV6 ? 39 : 16;
+    const lv6 = ctx.longV6;
+    return (b, i) => {
+      if (!icmp) {
+        const p = b.cols[port][i]!;
+        return `${addrText(b, col, i, lv6).padStart(w)}${isV6(b, col, i) ? "." : ":"}${port5(p)}`;
+      }
+      const pt = icmpPort(b, i);
+      return `${addrText(b, col, i, lv6).padStart(w)}${isV6(b, col, i) ? "." : ":"}${pt.length < 5 ? pt.padEnd(5) : pt}`;
+    };
+  };
+}
+
+function net(col: "srcAddr" | "dstAddr", mask: "srcMask" | "dstMask") {
+  return (ctx: Ctx): FieldWriter => {
+    const w = ctx.longV6 ? 39 : 16;
+    const lv6 = ctx.longV6;
+    const tmp = new Uint32Array(4);
+    return (b, i) => {
+      const m = b.cols[mask][i]!;
+      let s: string;
+      if (isV6(b, col, i)) {
+        maskV6Net(b.cols[`${col}6`], i * 4, m, tmp);
+        s = formatIPv6(tmp, 0);
+        if (!lv6) s = condenseV6(s);
+      } else {
+        // nfdump: 0xffffffff << (32 - mask) on a 32-bit int; mask 0 shifts by 32 (a no-op on x86)
+        const v = b.cols[col][i]!;
+        s = formatIPv4(m === 0 ? v : maskV4Net(v, m));
+      }
+      return `${s.padStart(w)}/${String(m).padEnd(2)}`;
+    };
+  };
+}
+
+// ── number helpers ───────────────────────────────────────────────────────────────────────────────────
+
+const u = (width: number, get: (b: BatchView, i: number) => number) => (): FieldWriter => (b, i) =>
+  padNum(get(b, i), width);
+
+const counter =
+  (get: (b: BatchView, i: number) => number) =>
+  (ctx: Ctx): FieldWriter => {
+    const plain = ctx.plain;
+    return (b, i) => counter8(get(b, i), plain);
+  };
+
+const lit = (s: string) => (): FieldWriter => () => s;
+
+function durationMs(b: BatchView, i: number): number {
+  return b.cols.msecLast[i]! - b.cols.msecFirst[i]!;
+}
+
+const FW_EVENT = ["IGNORE", "CREATE", "DELETE", "DENIED", "ALERT", "UPDATE"];
+// prettier-ignore
+const NAT_EVENT = [
+  "INVALID", "ADD", "DELETE", "EXHAUST", "ADD44", "DEL44", "ADD64", "DEL64", "ADD44BIB", "DEL44BIB", "ADD64BIB",
+  "DEL64BIB", "PEXHAUST", "QUOTAEXH", "ADDADDR", "DELADDR", "ADDPBLK", "DELPBLK", "THRESHLD",
+];
+
+function eventText(b: BatchView, i: number): string {
+  const c = b.cols;
+  const xevt = c.fwXEvent[i]!;
+  const ev = c.fwEvent[i]! || c.natEvent[i]!;
+  if (xevt !== 0) return FW_EVENT[ev] ?? "UNKNOWN";
+  return NAT_EVENT[ev] ?? "INVALID";
+}
+
+function xeventText(x: number): string {
+  switch (x) {
+    case 0:
+      return "Ignore";
+    case 1001:
+      return "I-ACL";
+    case 1002:
+      return "E-ACL";
+    case 1003:
+      return "Adap";
+    case 1004:
+      return "No Syn";
+    default:
+      return String(x);
+  }
+}
+
+function nfVersion(v: number): string {
+  if (v === 0) return "FLO";
+  if (v === 133) return "Sv5"; // sFlow v5 (nfdump: 0x80 | 5)
+  if (v & 0x80) return `Sv${v & 0x0f}`;
+  if (v & 0x40) return `Pv${v & 0x0f}`;
+  return `Nv${v & 0x0f}`;
+}
+
+function mpls(k: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10) {
+  const col = `mpls${k}` as const;
+  return (): FieldWriter => (b, i) => mplsString(b.cols[col][i]!, 8);
+}
+
+// ── the token table (nfdump 1.7.1 format_token_list order) ───────────────────────────────────────────
+
+const T = (token: string, isAddress: boolean, header: string, make: (ctx: Ctx) => FieldWriter): TokenDef => ({
+  token,
+  isAddress,
+  header,
+  make,
+});
+
+const firstSeen = (): FieldWriter => (b, i) => localTimeMs(b.cols.msecFirst[i]!);
+const evt = (): FieldWriter => (b, i) => eventText(b, i).padStart(7);
+
+export const FMT_TOKENS: readonly TokenDef[] = [
+  T("%nfv", false, "Ver", () => (b, i) => nfVersion(b.cols.nfVersion[i]!)),
+  T("%cnt", false, "Count", (ctx) => () => String(++ctx.counter).padStart(5)),
+  T("%tfs", false, "Date first seen        ", firstSeen),
+  T("%ts", false, "Date first seen        ", firstSeen),
+  T(
+    "%tsr",
+    false,
+    "Date first seen (raw)    ",
+    () => (b, i) => `${secOf(b.cols.msecFirst[i]!)}.${msPart(b.cols.msecFirst[i]!)}`,
+  ),
+  T("%te", false, "Date last seen         ", () => (b, i) => localTimeMs(b.cols.msecLast[i]!)),
+  // 1.7.1 prints msecLast % 100 here (sic)
+  T(
+    "%ter",
+    false,
+    "Date last seen (raw)     ",
+    () => (b, i) => `${secOf(b.cols.msecLast[i]!)}.${msPart(b.cols.msecLast[i]! % 100)}`,
+  ),
+  T("%tr", false, "Date flow received     ", () => (b, i) => localTimeMs(b.cols.msecReceived[i]!)),
+  T("%trr", false, "Date flow received (raw)  ", () => (b, i) => msToSeconds3(b.cols.msecReceived[i]!)),
+  T("%td", false, "    Duration    ", (ctx) =>
+    ctx.plain ? (b, i) => durationPlain(durationMs(b, i)) : (b, i) => durationFast(durationMs(b, i)),
+  ),
+  T("%tds", false, "    Duration    ", () => (b, i) => durationPlain(durationMs(b, i))),
+  T(
+    "%exp",
+    false,
+    "Exp ID",
+    u(6, (b, i) => b.cols.exporterId[i]!),
+  ),
+  T("%pr", false, "Proto", (ctx) => {
+    const plain = ctx.plain;
+    return (b, i) => protoString(b.cols.proto[i]!, plain).padEnd(5);
+  }),
+  T("%sa", true, "     Src IP Addr", addr("srcAddr")),
+  T("%da", true, "     Dst IP Addr", addr("dstAddr")),
+  T("%sn", true, "        Src Network", net("srcAddr", "srcMask")),
+  T("%dn", true, "        Dst Network", net("dstAddr", "dstMask")),
+  T("%nh", true, "     Next-hop IP", addr("nextHop")),
+  T("%nhb", true, " BGP next-hop IP", addr("bgpNextHop")),
+  T("%ra", true, "       Router IP", addr("exporterAddr")),
+  T("%sap", true, "     Src IP Addr:Port ", addrPort("srcAddr", "srcPort", false)),
+  T("%dap", true, "     Dst IP Addr:Port ", addrPort("dstAddr", "dstPort", true)),
+  T(
+    "%sp",
+    false,
+    "Src Pt",
+    u(6, (b, i) => b.cols.srcPort[i]!),
+  ),
+  T("%dp", false, "Dst Pt", () => (b, i) => {
+    const p = b.cols.proto[i]!;
+    return p === 1 || p === 58 ? icmpPort(b, i).padStart(6) : padNum(b.cols.dstPort[i]!, 6);
+  }),
+  T("%it", false, "ICMP-T", u(6, icmpTypeOf)),
+  T("%ic", false, "ICMP-C", u(6, icmpCodeOf)),
+  T(
+    "%sas",
+    false,
+    "Src AS",
+    u(6, (b, i) => b.cols.srcAs[i]!),
+  ),
+  T(
+    "%das",
+    false,
+    "Dst AS",
+    u(6, (b, i) => b.cols.dstAs[i]!),
+  ),
+  T("%nas", false, "Next AS", () => (b, i) => ` ${intString(b.cols.nextAs[i]!).padStart(6)}`),
+  T("%pas", false, "Prev AS", () => (b, i) => ` ${intString(b.cols.prevAs[i]!).padStart(6)}`),
+  T(
+    "%in",
+    false,
+    " Input",
+    u(6, (b, i) => b.cols.input[i]!),
+  ),
+  T("%inam", false, " Input interface name", lit("")),
+  T(
+    "%out",
+    false,
+    "Output",
+    u(6, (b, i) => b.cols.output[i]!),
+  ),
+  T("%onam", false, "Output interface name", lit("")),
+  T(
+    "%pkt",
+    false,
+    " Packets",
+    counter((b, i) => b.cols.inPackets[i]!),
+  ),
+  T(
+    "%ipkt",
+    false,
+    "  In Pkt",
+    counter((b, i) => b.cols.inPackets[i]!),
+  ),
+  T(
+    "%opkt",
+    false,
+    " Out Pkt",
+    counter((b, i) => b.cols.outPackets[i]!),
+  ),
+  T(
+    "%byt",
+    false,
+    "   Bytes",
+    counter((b, i) => b.cols.inBytes[i]!),
+  ),
+  T(
+    "%ibyt",
+    false,
+    " In Byte",
+    counter((b, i) => b.cols.inBytes[i]!),
+  ),
+  T(
+    "%obyt",
+    false,
+    "Out Byte",
+    counter((b, i) => b.cols.outBytes[i]!),
+  ),
+  T(
+    "%fl",
+    false,
+    "Flows",
+    u(5, (b, i) => b.cols.flows[i]! || 1),
+  ),
+  T("%flg", false, "   Flags", () => (b, i) => flagsString(b.cols.proto[i]! === 6 ? b.cols.tcpFlags[i]! : 0)),
+  T(
+    "%tos",
+    false,
+    "Tos",
+    u(3, (b, i) => b.cols.srcTos[i]!),
+  ),
+  T(
+    "%stos",
+    false,
+    "STos",
+    u(4, (b, i) => b.cols.srcTos[i]!),
+  ),
+  T(
+    "%dtos",
+    false,
+    "DTos",
+    u(4, (b, i) => b.cols.dstTos[i]!),
+  ),
+  T("%dir", false, "Dir", () => (b, i) => (b.cols.direction[i]! ? "  E" : "  I")),
+  T(
+    "%smk",
+    false,
+    "SMask",
+    u(5, (b, i) => b.cols.srcMask[i]!),
+  ),
+  T(
+    "%dmk",
+    false,
+    "DMask",
+    u(5, (b, i) => b.cols.dstMask[i]!),
+  ),
+  T(
+    "%fwd",
+    false,
+    "Fwd",
+    u(3, (b, i) => b.cols.fwdStatus[i]!),
+  ),
+  T(
+    "%bfd",
+    false,
+    "Bfd",
+    u(3, (b, i) => b.cols.biflowDirection[i]!),
+  ),
+  T(
+    "%end",
+    false,
+    "End",
+    u(3, (b, i) => b.cols.flowEndReason[i]!),
+  ),
+  T(
+    "%svln",
+    false,
+    "SVlan",
+    u(5, (b, i) => b.cols.srcVlan[i]!),
+  ),
+  T(
+    "%dvln",
+    false,
+    "DVlan",
+    u(5, (b, i) => b.cols.dstVlan[i]!),
+  ),
+  T("%ismc", false, "  In src MAC Addr", () => (b, i) => macString(b.cols.inSrcMac[i]!)),
+  T("%odmc", false, " Out dst MAC Addr", () => (b, i) => macString(b.cols.outDstMac[i]!)),
+  T("%idmc", false, "  In dst MAC Addr", () => (b, i) => macString(b.cols.inDstMac[i]!)),
+  T("%osmc", false, " Out src MAC Addr", () => (b, i) => macString(b.cols.outSrcMac[i]!)),
+  T("%mpls1", false, " MPLS lbl 1 ", mpls(1)),
+  T("%mpls2", false, " MPLS lbl 2 ", mpls(2)),
+  T("%mpls3", false, " MPLS lbl 3 ", mpls(3)),
+  T("%mpls4", false, " MPLS lbl 4 ", mpls(4)),
+  T("%mpls5", false, " MPLS lbl 5 ", mpls(5)),
+  T("%mpls6", false, " MPLS lbl 6 ", mpls(6)),
+  T("%mpls7", false, " MPLS lbl 7 ", mpls(7)),
+  T("%mpls8", false, " MPLS lbl 8 ", mpls(8)),
+  T("%mpls9", false, " MPLS lbl 9 ", mpls(9)),
+  T("%mpls10", false, " MPLS lbl 10", mpls(10)),
+  T("%mpls", false, `${" ".repeat(47)}MPLS labels 1-10${" ".repeat(67)}`, () => (b, i) => {
+    const c = b.cols;
+    const all = [c.mpls1, c.mpls2, c.mpls3, c.mpls4, c.mpls5, c.mpls6, c.mpls7, c.mpls8, c.mpls9, c.mpls10];
+    let s = "";
+    for (const a of all) s += `${mplsString(a[i]!, 8)} `;
+    return s;
+  }),
+  T("%bps", false, "     bps", (ctx) => {
+    const plain = ctx.plain;
+    return (b, i) => {
+      const d = durationSeconds(durationMs(b, i));
+      return counter8(d !== 0 ? truncU64((b.cols.inBytes[i]! * 8) / d) : 0, plain);
+    };
+  }),
+  T("%pps", false, "     pps", (ctx) => {
+    const plain = ctx.plain;
+    return (b, i) => {
+      const d = durationSeconds(durationMs(b, i));
+      return counter8(d !== 0 ? truncU64(b.cols.inPackets[i]! / d) : 0, plain);
+    };
+  }),
+  T("%bpp", false, "   Bpp", () => (b, i) => {
+    const p = b.cols.inPackets[i]!;
+    return padNum(p ? Math.floor(b.cols.inBytes[i]! / p) % 4294967296 : 0, 6);
+  }),
+  T(
+    "%eng",
+    false,
+    " engine",
+    () => (b, i) => `${intString(b.cols.engineType[i]!).padStart(3)}/${intString(b.cols.engineId[i]!).padEnd(3)}`,
+  ),
+  T("%lbl", false, "           label", lit("          <none>")),
+  T("%sc", false, "SC", lit("..")),
+  T("%dc", false, "DC", lit("..")),
+  T("%sloc", false, "Src IP location info", lit("")),
+  T("%dloc", false, "Dst IP location info", lit("")),
+  T("%n", false, "", lit("\n")),
+  T("%nbid", false, "nbar ID", lit(" 0..0")),
+  T("%ja3", false, "                             ja3", lit(" ".repeat(32))),
+  T("%sni", false, "sni name", lit("      ")),
+  T("%nbnam", false, "nbar name", lit("<no info>")),
+  T("%odid", false, "obsDomainID", () => (b, i) => `0x${b.cols.observationDomain[i]!.toString(16).padStart(9, "0")}`),
+  T("%opid", false, "  obsPointID", lit("0x0000000000")),
+  T(
+    "%vrf",
+    false,
+    "  I-VRF-ID",
+    u(10, (b, i) => b.cols.ingressVrf[i]!),
+  ),
+  T(
+    "%ivrf",
+    false,
+    "  I-VRF-ID",
+    u(10, (b, i) => b.cols.ingressVrf[i]!),
+  ),
+  T("%ivrfnam", false, "  I-VRF-Name", lit("")),
+  T(
+    "%evrf",
+    false,
+    "  E-VRF-ID",
+    u(10, (b, i) => b.cols.egressVrf[i]!),
+  ),
+  T("%evrfnam", false, "  E-VRF-Name", lit("")),
+  T("%nfc", false, "   Conn-ID", lit("         0")),
+  T("%tevt", false, "Event time             ", () => (b, i) => localTimeMs(b.cols.msecEvent[i]!)),
+  T("%evt", false, " Event", evt),
+  T("%xevt", false, " XEvent", () => (b, i) => xeventText(b.cols.fwXEvent[i]!).padStart(7)),
+  T("%sgt", false, "  SGT  ", lit("    0")),
+  T("%msec", false, "   Event Time", () => (b, i) => intString(b.cols.msecEvent[i]!).padStart(13)),
+  T("%iacl", false, "Ingress ACL                     ", lit("0x0        0x0        0x0       ")),
+  T("%eacl", false, "Egress ACL                      ", lit("         0          0          0")),
+  T("%xsa", false, "   X-late Src IP", addr("xlateSrcAddr")),
+  T("%xda", false, "   X-late Dst IP", addr("xlateDstAddr")),
+  T(
+    "%xsp",
+    false,
+    "XsPort",
+    u(6, (b, i) => b.cols.xlateSrcPort[i]!),
+  ),
+  T(
+    "%xdp",
+    false,
+    "XdPort",
+    u(6, (b, i) => b.cols.xlateDstPort[i]!),
+  ),
+  T("%xsap", true, "   X-Src IP Addr:Port ", addrPort("xlateSrcAddr", "xlateSrcPort", false)),
+  T("%xdap", true, "   X-Dst IP Addr:Port ", addrPort("xlateDstAddr", "xlateDstPort", false)),
+  T("%uname", false, "UserName", lit("<empty>")),
+  T("%nevt", false, " Event", evt),
+  T("%nsa", false, "   X-late Src IP", addr("xlateSrcAddr")),
+  T("%nda", false, "   X-late Dst IP", addr("xlateDstAddr")),
+  T(
+    "%nsp",
+    false,
+    "XsPort",
+    u(6, (b, i) => b.cols.xlateSrcPort[i]!),
+  ),
+  T(
+    "%ndp",
+    false,
+    "XdPort",
+    u(6, (b, i) => b.cols.xlateDstPort[i]!),
+  ),
+  T("%nsap", true, "   X-Src IP Addr:Port ", addrPort("xlateSrcAddr", "xlateSrcPort", false)),
+  T("%ndap", true, "   X-Dst IP Addr:Port ", addrPort("xlateDstAddr", "xlateDstPort", false)),
+  T(
+    "%pbstart",
+    false,
+    "Pb-Start",
+    u(7, (b, i) => b.cols.pbStart[i]!),
+  ),
+  T(
+    "%pbend",
+    false,
+    "Pb-End",
+    u(7, (b, i) => b.cols.pbEnd[i]!),
+  ),
+  T(
+    "%pbstep",
+    false,
+    "Pb-Step",
+    u(7, (b, i) => b.cols.pbStep[i]!),
+  ),
+  T(
+    "%pbsize",
+    false,
+    "Pb-Size",
+    u(7, (b, i) => b.cols.pbSize[i]!),
+  ),
+  T("%cl", false, "C Latency", lit("    0.000")),
+  T("%sl", false, "S latency", lit("    0.000")),
+  T("%al", false, "A latency", lit("    0.000")),
+];
+
+// ── byte writers for the hot tokens (everything else goes through its string writer) ─────────────────
+
+/** Writes one field of row `i` straight into the output buffer (room reserved by the caller). */
+export type ByteWriter = (b: BatchView, i: number, o: BufferedOutput) => void;
+
+function timeBytes(col: "msecFirst" | "msecLast" | "msecReceived" | "msecEvent") {
+  return (): ByteWriter => (b, i, o) => {
+    const ms = b.cols[col][i]!;
+    putAscii(o, localDateTime(secOf(ms)));
+    o.buf[o.pos++] = 46;
+    putUIntZero(o, ((ms % 1000) + 1000) % 1000, 3);
+  };
+}
+
+function addrBytes(col: AddrColumnName) {
+  return (ctx: Ctx): ByteWriter => {
+    const w = ctx.longV6 ? 39 : 16;
+    const lv6 = ctx.longV6;
+    const bit = V6_BIT[col];
+    return (b, i, o) => {
+      if ((b.cols.v6Flags[i]! & bit) === 0) putIPv4Right(o, b.cols[col][i]!, w);
+      else putRight(o, addrText(b, col, i, lv6), w);
+    };
+  };
+}
+
+function addrPortBytes(
+  col: AddrColumnName,
+  port: "srcPort" | "dstPort" | "xlateSrcPort" | "xlateDstPort",
+  icmp: boolean,
+) {
+  return (ctx: Ctx): ByteWriter => {
+    const w = ctx.longV6 ? 39 : 16;
+    const lv6 = ctx.longV6;
+    const bit = V6_BIT[col];
+    return (b, i, o) => {
+      const c = b.cols;
+      const v6 = (c.v6Flags[i]! & bit) !== 0;
+      if (!v6) putIPv4Right(o, c[col][i]!, w);
+      else putRight(o, addrText(b, col, i, lv6), w);
+      o.buf[o.pos++] = v6 ? 46 : 58;
+      const p = c.proto[i]!;
+      if (icmp && (p === 1 || p === 58)) putLeft(o, icmpPort(b, i), 5);
+      else putUIntLeft(o, c[port][i]!, 5);
+    };
+  };
+}
+
+function counterBytes(get: (b: BatchView, i: number) => number) {
+  return (ctx: Ctx): ByteWriter => {
+    const plain = ctx.plain;
+    return (b, i, o) => {
+      const n = get(b, i);
+      if (n < 1000000 || plain) putUIntRight(o, n, 8);
+      else putRight(o, counter8(n, false), 8);
+    };
+  };
+}
+
+function uBytes(width: number, get: (b: BatchView, i: number) => number) {
+  return (): ByteWriter => (b, i, o) => {
+    putUIntRight(o, get(b, i), width);
+  };
+}
+
+const BYTE_TOKENS: ReadonlyMap<string, (ctx: Ctx) => ByteWriter> = new Map<string, (ctx: Ctx) => ByteWriter>([
+  ["%ts", timeBytes("msecFirst")],
+  ["%tfs", timeBytes("msecFirst")],
+  ["%te", timeBytes("msecLast")],
+  ["%tr", timeBytes("msecReceived")],
+  [
+    "%td",
+    (ctx) =>
+      ctx.plain
+        ? (b, i, o) => {
+            putAscii(o, durationPlain(durationMs(b, i)));
+          }
+        : (b, i, o) => {
+            const ms = durationMs(b, i);
+            if (ms >= 0 && ms < 86_400_000 && (ms | 0) === ms) {
+              const sec = (ms / 1000) | 0;
+              putAscii(o, "    ");
+              putUIntZero(o, (sec / 3600) | 0, 2);
+              o.buf[o.pos++] = 58;
+              putUIntZero(o, ((sec / 60) | 0) % 60, 2);
+              o.buf[o.pos++] = 58;
+              putUIntZero(o, sec % 60, 2);
+              o.buf[o.pos++] = 46;
+              putUIntZero(o, ms % 1000, 3);
+            } else putAscii(o, durationString(ms));
+          },
+  ],
+  [
+    "%pr",
+    (ctx) => {
+      const plain = ctx.plain;
+      return (b, i, o) => {
+        putLeft(o, protoString(b.cols.proto[i]!, plain), 5);
+      };
+    },
+  ],
+  ["%sa", addrBytes("srcAddr")],
+  ["%da", addrBytes("dstAddr")],
+  ["%nh", addrBytes("nextHop")],
+  ["%ra", addrBytes("exporterAddr")],
+  ["%sap", addrPortBytes("srcAddr", "srcPort", false)],
+  ["%dap", addrPortBytes("dstAddr", "dstPort", true)],
+  ["%pkt", counterBytes((b, i) => b.cols.inPackets[i]!)],
+  ["%ipkt", counterBytes((b, i) => b.cols.inPackets[i]!)],
+  ["%opkt", counterBytes((b, i) => b.cols.outPackets[i]!)],
+  ["%byt", counterBytes((b, i) => b.cols.inBytes[i]!)],
+  ["%ibyt", counterBytes((b, i) => b.cols.inBytes[i]!)],
+  ["%obyt", counterBytes((b, i) => b.cols.outBytes[i]!)],
+  [
+    "%bps",
+    counterBytes((b, i) => {
+      const d = durationSeconds(durationMs(b, i));
+      return d !== 0 ? truncU64((b.cols.inBytes[i]! * 8) / d) : 0;
+    }),
+  ],
+  [
+    "%pps",
+    counterBytes((b, i) => {
+      const d = durationSeconds(durationMs(b, i));
+      return d !== 0 ? truncU64(b.cols.inPackets[i]! / d) : 0;
+    }),
+  ],
+  [
+    "%bpp",
+    uBytes(6, (b, i) => {
+      const p = b.cols.inPackets[i]!;
+      return p ? Math.floor(b.cols.inBytes[i]! / p) % 4294967296 : 0;
+    }),
+  ],
+  ["%fl", uBytes(5, (b, i) => b.cols.flows[i]! || 1)],
+  ["%tos", uBytes(3, (b, i) => b.cols.srcTos[i]!)],
+  ["%sp", uBytes(6, (b, i) => b.cols.srcPort[i]!)],
+  ["%in", uBytes(6, (b, i) => b.cols.input[i]!)],
+  ["%out", uBytes(6, (b, i) => b.cols.output[i]!)],
+  ["%sas", uBytes(6, (b, i) => b.cols.srcAs[i]!)],
+  ["%das", uBytes(6, (b, i) => b.cols.dstAs[i]!)],
+  [
+    "%flg",
+    () => (b, i, o) => {
+      putAscii(o, flagsString(b.cols.proto[i]! === 6 ? b.cols.tcpFlags[i]! : 0));
+    },
+  ],
+]);
+
+function isAlpha(ch: string | undefined): boolean {
+  return ch !== undefined && /[A-Za-z]/.test(ch);
+}
+
+/** nfdump RecursiveReplace(): `%<name>` of a predefined format expands once per name, first occurrence only. */
+export function expandPredefined(format: string): string {
+  let f = format;
+  for (const [name, def] of PREDEFINED_FORMATS) {
+    const s = f.indexOf(name);
+    if (s <= 0) continue;
+    if (isAlpha(f[s + name.length])) continue;
+    if (f[s - 1] !== "%") continue;
+    f = f.slice(0, s - 1) + def + f.slice(s + name.length);
+  }
+  return f;
+}
+
+/** A compiled fmt: the header line and a record function. */
+export interface CompiledFmt {
+  readonly header: string;
+  /** The line for row `i` without the trailing newline. */
+  line(b: RecordBatch | BatchView, i: number): string;
+  /** Writes the line for row `i` plus a newline straight into the output buffer (the fast path). */
+  emit(b: RecordBatch | BatchView, i: number, o: BufferedOutput): void;
+}
+
+/**
+ * Compiles an nfdump format string (`%ts %td %pr …`) into writer functions.
+ * @throws FormatError ERR_FORMAT_TOKEN for an unknown %token (nfdump: "Output format parse error at: …").
+ */
+export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
+  const ctx: Ctx = { plain: opts.plain ?? false, longV6: opts.longV6 ?? false, counter: 0 };
+  const f = expandPredefined(format);
+  const writers: FieldWriter[] = [];
+  const byteWriters: ByteWriter[] = [];
+  // lits[k] is printed before writers[k]; lits[writers.length] after the last one
+  const lits: string[] = [""];
+  let header = "";
+  let c = 0;
+  while (c < f.length) {
+    if (f[c] === "%") {
+      let found: TokenDef | undefined;
+      for (const t of FMT_TOKENS) {
+        const len = t.token.length;
+        if (f.length - c >= len && !isAlpha(f[c + len]) && f.startsWith(t.token, c)) {
+          found = t;
+          break;
+        }
+      }
+      if (!found) throw new FormatError("ERR_FORMAT_TOKEN", `output format parse error at: ${f.slice(c)}`);
+      const sw = found.make(ctx);
+      writers.push(sw);
+      const bw = BYTE_TOKENS.get(found.token);
+      byteWriters.push(
+        bw
+          ? bw(ctx)
+          : (b, i, o) => {
+              putAscii(o, sw(b, i));
+            },
+      );
+      lits.push("");
+      header += ctx.longV6 && found.isAddress ? " ".repeat(23) + found.header : found.header;
+      c += found.token.length;
+    } else {
+      const p = f.indexOf("%", c);
+      const end = p < 0 ? f.length : p;
+      const text = f.slice(c, end);
+      lits[lits.length - 1] = lits[lits.length - 1]! + text;
+      header += " ".repeat(text.length);
+      c = end;
+    }
+  }
+  const n = writers.length;
+  const pre = lits[0]!;
+  const post = lits.slice(1);
+  // Specialised shapes for the common small formats keep the record loop free of array bookkeeping.
+  const views = new ViewCache();
+  const line = (batch: RecordBatch | BatchView, i: number): string => {
+    const b = views.of(batch);
+    let s = pre;
+    for (let k = 0; k < n; k++) s += writers[k]!(b, i) + post[k]!;
+    return s;
+  };
+  // Room one record can take: generous per token (the longest writers are %mpls and IPv6 texts), all literals.
+  const reserve = Math.min(16000, 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2);
+  const preB = Buffer.from(pre, "latin1");
+  const postB = post.map((l) => Buffer.from(l, "latin1"));
+  const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
+    const b = views.of(batch);
+    o.ensure(reserve);
+    const buf = o.buf;
+    if (preB.length > 0) {
+      buf.set(preB, o.pos);
+      o.pos += preB.length;
+    }
+    for (let k = 0; k < n; k++) {
+      byteWriters[k]!(b, i, o);
+      const l = postB[k]!;
+      if (l.length === 1) buf[o.pos++] = l[0]!;
+      else if (l.length > 0) {
+        buf.set(l, o.pos);
+        o.pos += l.length;
+      }
+    }
+    buf[o.pos++] = 10;
+  };
+  return { header, line, emit };
+}

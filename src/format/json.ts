@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// JSON output: nfdump 1.7.1 `-o json` (tab-indented objects in an array, keys only for the extensions a
+// record carries) and `ndjson` (one compact object per line, master-style keys, no array).
+//
+// Built by string concatenation against fixed key prefixes, never JSON.stringify per record (STYLE §9.4).
+// Extension presence: our columns are always there (absent fields are zero), so a group of keys is printed
+// when nfdump would have carried its extension for such a record — always for the generic flow, the
+// addresses, the misc block (interfaces, masks, direction), AS routing and the exporter address; otherwise
+// when one of the group's values is non-zero (out counters, VLAN, next hops, MPLS, MAC, adjacent AS, NAT).
+
+import type { RecordBatch } from "../record/batch.js";
+import { V6_BIT } from "../record/schema.js";
+import { BufferedOutput, type Output } from "./out.js";
+import { ViewCache, type BatchView } from "./view.js";
+import {
+  flagsString,
+  formatIPv4,
+  formatIPv6,
+  intString,
+  localDateTimeT,
+  macString,
+  maskV4Net,
+  msPart,
+  secOf,
+} from "./text.js";
+
+const SRC6 = V6_BIT.srcAddr;
+const NH6 = V6_BIT.nextHop;
+const BGP6 = V6_BIT.bgpNextHop;
+const RA6 = V6_BIT.exporterAddr;
+const XS6 = V6_BIT.xlateSrcAddr;
+
+function timeT(msec: number): string {
+  return `${localDateTimeT(secOf(msec))}.${msPart(msec)}`;
+}
+
+function v6net(words: Uint32Array, off: number, mask: number, tmp: Uint32Array): string {
+  for (let k = 0; k < 4; k++) {
+    const bits = Math.min(32, Math.max(0, mask - 32 * k));
+    tmp[k] = bits === 0 ? 0 : bits === 32 ? words[off + k]! : (words[off + k]! & (0xffffffff << (32 - bits))) >>> 0;
+  }
+  return formatIPv6(tmp, 0);
+}
+
+const NET_TMP = new Uint32Array(4);
+
+/** The key/value pairs of one record, in nfdump 1.7.1 order; `kv(key, rawValue, quoted)` renders each pair. */
+function emitRecord(
+  b: BatchView,
+  i: number,
+  kv: (key: string, value: string, quoted: boolean) => void,
+  legacy: boolean,
+): void {
+  const c = b.cols;
+  const f6 = c.v6Flags[i]!;
+  const proto = c.proto[i]!;
+  kv("type", "FLOW", true);
+  if (legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
+  kv("export_sysid", intString(c.exporterId[i]!), false);
+  kv("first", timeT(c.msecFirst[i]!), true);
+  kv("last", timeT(c.msecLast[i]!), true);
+  kv("received", timeT(c.msecReceived[i]!), true);
+  kv("in_packets", intString(c.inPackets[i]!), false);
+  kv("in_bytes", intString(c.inBytes[i]!), false);
+  kv("proto", intString(proto), false);
+  if (proto === 1 || proto === 58) {
+    const dp = c.dstPort[i]!;
+    const t = c.icmpType[i]! || dp >>> 8;
+    const code = c.icmpType[i]! ? c.icmpCode[i]! : dp & 0xff;
+    kv("icmp_type", intString(t), false);
+    kv("icmp_code", intString(code), false);
+  } else {
+    kv("tcp_flags", flagsString(c.tcpFlags[i]!), true);
+    kv("src_port", intString(c.srcPort[i]!), false);
+    kv("dst_port", intString(c.dstPort[i]!), false);
+  }
+  if (!legacy) kv("fwd_status", intString(c.fwdStatus[i]!), false);
+  kv("src_tos", intString(c.srcTos[i]!), false);
+  const v6 = (f6 & SRC6) !== 0;
+  const sm = c.srcMask[i]!;
+  const dm = c.dstMask[i]!;
+  let snet = "";
+  let dnet = "";
+  if (v6) {
+    kv("src6_addr", formatIPv6(c.srcAddr6, i * 4), true);
+    kv("dst6_addr", formatIPv6(c.dstAddr6, i * 4), true);
+    if (sm || dm) {
+      snet = v6net(c.srcAddr6, i * 4, sm, NET_TMP);
+      dnet = v6net(c.dstAddr6, i * 4, dm, NET_TMP);
+    }
+  } else {
+    kv("src4_addr", formatIPv4(c.srcAddr[i]!), true);
+    kv("dst4_addr", formatIPv4(c.dstAddr[i]!), true);
+    if (sm || dm) {
+      snet = formatIPv4(maskV4Net(c.srcAddr[i]!, sm));
+      dnet = formatIPv4(maskV4Net(c.dstAddr[i]!, dm));
+    }
+  }
+  kv("input_snmp", intString(c.input[i]!), false);
+  kv("output_snmp", intString(c.output[i]!), false);
+  kv("src_mask", intString(sm), false);
+  kv("dst_mask", intString(dm), false);
+  kv("src_net", snet, true);
+  kv("dst_net", dnet, true);
+  if (legacy) kv("fwd_status", intString(c.fwdStatus[i]!), false);
+  kv("direction", intString(c.direction[i]!), false);
+  kv("dst_tos", intString(c.dstTos[i]!), false);
+  if (c.outPackets[i]! || c.outBytes[i]! || c.flows[i]! > 1) {
+    kv("out_packets", intString(c.outPackets[i]!), false);
+    kv("out_bytes", intString(c.outBytes[i]!), false);
+    kv("aggr_flows", intString(c.flows[i]! || 1), false);
+  }
+  if (c.srcVlan[i]! || c.dstVlan[i]!) {
+    kv("src_vlan", intString(c.srcVlan[i]!), false);
+    kv("dst_vlan", intString(c.dstVlan[i]!), false);
+  }
+  // nfcapd stores AS routing for v1/v5/v7 records only when an AS is set; v9/IPFIX templates always carry it
+  const nfv = c.nfVersion[i]!;
+  if (nfv >= 9 || nfv === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0) {
+    kv("src_as", intString(c.srcAs[i]!), false);
+    kv("dst_as", intString(c.dstAs[i]!), false);
+  }
+  if (f6 & BGP6) kv("bgp6_next_hop", formatIPv6(c.bgpNextHop6, i * 4), true);
+  else if (c.bgpNextHop[i]!) kv("bgp4_next_hop", formatIPv4(c.bgpNextHop[i]), true);
+  if (f6 & NH6) kv("ip6_next_hop", formatIPv6(c.nextHop6, i * 4), true);
+  else if (c.nextHop[i]!) kv("ip4_next_hop", formatIPv4(c.nextHop[i]), true);
+  if (f6 & RA6) kv("ip6_router", formatIPv6(c.exporterAddr6, i * 4), true);
+  else kv("ip4_router", formatIPv4(c.exporterAddr[i]!), true);
+  const mpls = [c.mpls1, c.mpls2, c.mpls3, c.mpls4, c.mpls5, c.mpls6, c.mpls7, c.mpls8, c.mpls9, c.mpls10];
+  let anyMpls = false;
+  for (let k = 0; k < 10; k++) if (mpls[k]![i]! !== 0) anyMpls = true;
+  if (anyMpls) {
+    for (let k = 0; k < 10; k++) {
+      const v = mpls[k]![i]!;
+      kv(`mpls_${k + 1}`, `${v >>> 4}-${(v & 0xf) >>> 1}-${v & 1}`, true);
+    }
+  }
+  if (c.inSrcMac[i]! || c.outDstMac[i]! || c.inDstMac[i]! || c.outSrcMac[i]!) {
+    kv("in_src_mac", macString(c.inSrcMac[i]!), true);
+    kv("out_dst_mac", macString(c.outDstMac[i]!), true);
+    kv("in_dst_mac", macString(c.inDstMac[i]!), true);
+    kv("out_src_mac", macString(c.outSrcMac[i]!), true);
+  }
+  if (c.nextAs[i]! || c.prevAs[i]!) {
+    kv("next_as", intString(c.nextAs[i]!), false);
+    kv("prev_as", intString(c.prevAs[i]!), false);
+  }
+  if (c.xlateSrcAddr[i]! || c.xlateDstAddr[i]! || (f6 & XS6) !== 0) {
+    if (f6 & XS6) {
+      kv("src6_xlt_ip", formatIPv6(c.xlateSrcAddr6, i * 4), true);
+      kv("dst6_xlt_ip", formatIPv6(c.xlateDstAddr6, i * 4), true);
+    } else {
+      kv("src4_xlt_ip", formatIPv4(c.xlateSrcAddr[i]!), true);
+      kv("dst4_xlt_ip", formatIPv4(c.xlateDstAddr[i]!), true);
+    }
+  }
+  if (c.xlateSrcPort[i]! || c.xlateDstPort[i]!) {
+    kv("src_xlt_port", intString(c.xlateSrcPort[i]!), true);
+    kv("dst_xlt_port", intString(c.xlateDstPort[i]!), true);
+  }
+  if (c.ingressVrf[i]! || c.egressVrf[i]!) {
+    kv("ingress_vrf", intString(c.ingressVrf[i]!), true);
+    kv("egress_vrf", intString(c.egressVrf[i]!), true);
+  }
+  if (!legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
+}
+
+function jsonString(s: string): string {
+  // every quoted value is produced here from numbers (addresses, dates, flags, MACs, labels): never a quote,
+  // backslash or control character, so no escaping pass per value
+  return `"${s}"`;
+}
+
+/** nfdump 1.7.1 `-o json`: `[`, tab-indented objects separated by `,\n`, `]`. */
+export class JsonFormatter {
+  private count = 0;
+  private acc = "";
+  private readonly views = new ViewCache();
+  private readonly quiet: boolean;
+  private readonly kv: (key: string, value: string, quoted: boolean) => void;
+
+  constructor(quiet = false) {
+    this.quiet = quiet;
+    this.kv = (key, value, quoted) => {
+      this.acc += `\t"${key}" : ${quoted ? jsonString(value) : value},\n`;
+    };
+  }
+
+  prolog(out: Output): void {
+    if (!this.quiet) out.write("[\n");
+  }
+
+  record(batch: RecordBatch, i: number, out: Output): void {
+    this.acc = this.count++ === 0 ? "{\n" : ",\n{\n";
+    emitRecord(this.views.of(batch), i, this.kv, true);
+    const text = `${this.acc}\t"label" : "<none>"\n}`;
+    if (out instanceof BufferedOutput) out.writeAscii(text);
+    else out.write(text);
+  }
+
+  epilog(out: Output): void {
+    if (!this.quiet) out.write(this.count === 0 ? "]\n" : "]\n");
+  }
+}
+
+/** `-o ndjson`: one compact object per line. */
+export class NdjsonFormatter {
+  private acc = "";
+  private readonly views = new ViewCache();
+  private readonly kv: (key: string, value: string, quoted: boolean) => void;
+
+  constructor() {
+    this.kv = (key, value, quoted) => {
+      this.acc += `${this.acc.length > 1 ? "," : ""}"${key}":${quoted ? jsonString(value) : value}`;
+    };
+  }
+
+  prolog(): void {
+    // no header: every line is a complete document
+  }
+
+  record(batch: RecordBatch, i: number, out: Output): void {
+    this.acc = "{";
+    emitRecord(this.views.of(batch), i, this.kv, false);
+    const text = `${this.acc}}\n`;
+    if (out instanceof BufferedOutput) out.writeAscii(text);
+    else out.write(text);
+  }
+
+  epilog(): void {
+    // nothing to close
+  }
+}

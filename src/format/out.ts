@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// BufferedOutput: the one writer every formatter prints through (DESIGN §5, STYLE §9.4).
+//
+// Output goes into a 64 KiB byte buffer and is handed to the sink when full, so a listing of a million flows
+// makes a few thousand write(2) calls, not a million. Hot formatters write ASCII bytes straight into `buf` at
+// `pos` (after `ensure(n)`); others hand over strings with write(). `tsdump … | head` closes the pipe early:
+// the write fails with EPIPE, the output turns itself off (`stopped`), later writes are dropped, and the caller
+// ends the scan and exits 0 — nfdump dies silently on SIGPIPE, we stop quietly instead.
+//
+// Sinks: an fd (fs.writeSync, retrying EAGAIN on non-blocking pipes) or any function (tests, in-memory use).
+
+import { writeSync } from "node:fs";
+
+/** Default chunk size handed to the sink. */
+export const OUTPUT_CHUNK = 64 * 1024;
+
+/** Where the bytes go. Throws an error with `code` "EPIPE" when the reader left. The chunk is reused after. */
+export type OutputSink = (chunk: Uint8Array) => void;
+
+/** The common interface of every output (formatters depend only on this). */
+export interface Output {
+  /** True after the reader went away (EPIPE); callers stop producing and exit 0. */
+  readonly stopped: boolean;
+  write(text: string): void;
+  flush(): void;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** A sink writing synchronously to a file descriptor; waits and retries while a non-blocking pipe is full. */
+export function fdSink(fd: number): OutputSink {
+  return (chunk: Uint8Array): void => {
+    let off = 0;
+    while (off < chunk.length) {
+      let n: number;
+      try {
+        n = writeSync(fd, chunk, off, chunk.length - off);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
+          Atomics.wait(sleepCell, 0, 0, 1); // the pipe is full: give the reader a millisecond
+          continue;
+        }
+        throw err;
+      }
+      off += n;
+    }
+  };
+}
+
+function isEpipe(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
+}
+
+export class BufferedOutput implements Output {
+  /** The byte buffer; hot writers fill `buf[pos…]` after ensure(). */
+  buf: Buffer;
+  pos: number;
+  private readonly sink: OutputSink;
+  private readonly chunk: number;
+  stopped: boolean;
+  /** Bytes handed to the sink so far (diagnostics, tests). */
+  written: number;
+
+  /** `target`: a file descriptor (1 = stdout) or a sink function. */
+  constructor(target: number | OutputSink, chunk: number = OUTPUT_CHUNK) {
+    this.sink = typeof target === "number" ? fdSink(target) : target;
+    this.chunk = Math.max(16, chunk);
+    // room for one maximal record beyond the chunk size, so ensure() never has to grow the buffer
+    this.buf = Buffer.allocUnsafe(this.chunk + 16384);
+    this.pos = 0;
+    this.stopped = false;
+    this.written = 0;
+  }
+
+  /** Makes room for `n` more bytes at `pos` (n ≤ 16 KiB; larger texts go through write()). */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length || this.pos >= this.chunk) this.drain();
+  }
+
+  write(text: string): void {
+    if (this.stopped) return;
+    const max = text.length * 3;
+    if (this.pos + max > this.buf.length) {
+      this.drain();
+      if (max > this.buf.length) {
+        this.emit(Buffer.from(text, "utf8"));
+        return;
+      }
+    }
+    this.pos += this.buf.write(text, this.pos, "utf8");
+    if (this.pos >= this.chunk) this.drain();
+  }
+
+  /** write() for text known to be ASCII (formatter output): skips UTF-8 transcoding. */
+  writeAscii(text: string): void {
+    if (this.stopped) return;
+    if (this.pos + text.length > this.buf.length) {
+      this.drain();
+      if (text.length > this.buf.length) {
+        this.emit(Buffer.from(text, "latin1"));
+        return;
+      }
+    }
+    this.pos += this.buf.write(text, this.pos, "latin1");
+    if (this.pos >= this.chunk) this.drain();
+  }
+
+  /** Hands everything buffered to the sink. Never throws on EPIPE (sets `stopped`). */
+  flush(): void {
+    if (this.pos > 0) this.drain();
+  }
+
+  private drain(): void {
+    const n = this.pos;
+    this.pos = 0;
+    if (this.stopped || n === 0) return;
+    this.emit(this.buf.subarray(0, n));
+  }
+
+  private emit(bytes: Uint8Array): void {
+    try {
+      this.sink(bytes);
+      this.written += bytes.length;
+    } catch (err) {
+      if (isEpipe(err)) {
+        this.stopped = true;
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+/** An output that keeps everything in memory (tests, building a string). */
+export class StringOutput extends BufferedOutput {
+  private parts: string[];
+  constructor() {
+    const parts: string[] = [];
+    super((chunk) => parts.push(Buffer.from(chunk).toString("utf8")));
+    this.parts = parts;
+  }
+  text(): string {
+    this.flush();
+    const s = this.parts.join("");
+    this.parts.length = 0;
+    this.parts.push(s);
+    return s;
+  }
+}
+
+/** Writes formatter text known to be ASCII (latin1 fast path on a BufferedOutput). */
+export function writeAsciiTo(out: Output, text: string): void {
+  if (out instanceof BufferedOutput) out.writeAscii(text);
+  else out.write(text);
+}

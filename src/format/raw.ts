@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// `-o raw`: nfdump 1.7.1's multi-line record dump (output_raw.c), one block per record, one line per field,
+// grouped by the V3 extension the field lives in. Extension presence follows the same rules as JSON (json.ts):
+// always for generic flow, addresses, misc and AS routing, otherwise when a value of the group is non-zero.
+// `Elements` lists the extension ids and `size` the V3 record size nfdump would have stored (nfxV3.h sizes).
+//
+// Known difference: `RecordCount` is the number of the record in this output, nfdump prints its position in
+// the file (equal for unfiltered listings).
+
+import type { RecordBatch } from "../record/batch.js";
+import { V6_BIT } from "../record/schema.js";
+import { writeAsciiTo, type Output } from "./out.js";
+import { ViewCache } from "./view.js";
+import {
+  flagsString,
+  formatIPv4,
+  formatIPv6,
+  intString,
+  localTimeMs,
+  macString,
+  maskV4Net,
+  maskV6Net,
+  protoString,
+} from "./text.js";
+
+const r = (label: string, value: string): string => `  ${label} =${value}\n`;
+const w = (v: number | string, width: number): string => (typeof v === "number" ? intString(v) : v).padStart(width);
+const ad = (s: string): string => `  ${s.padStart(16)}`;
+const hex2 = (v: number): string => (v & 0xff).toString(16).padStart(2, "0");
+
+/** V3 extension ids and their stored sizes in bytes (4-byte element header included). */
+const EXT = {
+  generic: [1, 52],
+  ipv4: [2, 12],
+  ipv6: [3, 36],
+  misc: [4, 20],
+  cnt: [5, 28],
+  vlan: [6, 12],
+  as: [7, 12],
+  bgp4: [8, 8],
+  bgp6: [9, 20],
+  nh4: [10, 8],
+  nh6: [11, 20],
+  ra4: [12, 8],
+  ra6: [13, 20],
+  mpls: [14, 44],
+  mac: [15, 36],
+  asAdj: [16, 12],
+  vrf: [36, 12],
+} as const;
+
+function versionText(v: number): string {
+  if (v === 133) return "SFLOW v5";
+  if (v === 0) return "NETFLOW v0";
+  return `NETFLOW v${v}`;
+}
+
+export class RawFormatter {
+  private count = 0;
+  private readonly views = new ViewCache();
+  private readonly longV6: boolean;
+  private readonly tmp = new Uint32Array(4);
+
+  constructor(longV6 = false) {
+    this.longV6 = longV6;
+  }
+
+  prolog(): void {
+    // no header
+  }
+
+  epilog(): void {
+    // nothing
+  }
+
+  record(batch: RecordBatch, i: number, out: Output): void {
+    const c = this.views.of(batch).cols;
+    const f6 = c.v6Flags[i]!;
+    const v6 = (f6 & V6_BIT.srcAddr) !== 0;
+    const proto = c.proto[i]!;
+    const ids: number[] = [];
+    let size = 12;
+    const add = (e: readonly [number, number]): void => {
+      ids.push(e[0]);
+      size += e[1];
+    };
+    add(EXT.generic);
+    add(v6 ? EXT.ipv6 : EXT.ipv4);
+    add(EXT.misc);
+    const hasCnt = c.outPackets[i]! !== 0 || c.outBytes[i]! !== 0 || c.flows[i]! > 1;
+    if (hasCnt) add(EXT.cnt);
+    const hasVlan = c.srcVlan[i]! !== 0 || c.dstVlan[i]! !== 0;
+    if (hasVlan) add(EXT.vlan);
+    // nfcapd stores AS routing for v1/v5/v7 records only when an AS is set; v9/IPFIX templates always carry it
+    const hasAs = c.nfVersion[i]! >= 9 || c.nfVersion[i]! === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0;
+    if (hasAs) add(EXT.as);
+    const bgp6 = (f6 & V6_BIT.bgpNextHop) !== 0;
+    const hasBgp = bgp6 || c.bgpNextHop[i]! !== 0;
+    if (hasBgp) add(bgp6 ? EXT.bgp6 : EXT.bgp4);
+    const nh6 = (f6 & V6_BIT.nextHop) !== 0;
+    const hasNh = nh6 || c.nextHop[i]! !== 0;
+    if (hasNh) add(nh6 ? EXT.nh6 : EXT.nh4);
+    const ra6 = (f6 & V6_BIT.exporterAddr) !== 0;
+    add(ra6 ? EXT.ra6 : EXT.ra4);
+    const mpls = [c.mpls1, c.mpls2, c.mpls3, c.mpls4, c.mpls5, c.mpls6, c.mpls7, c.mpls8, c.mpls9, c.mpls10];
+    let hasMpls = false;
+    for (const m of mpls) if (m[i]! !== 0) hasMpls = true;
+    if (hasMpls) add(EXT.mpls);
+    const hasMac = c.inSrcMac[i]! !== 0 || c.outDstMac[i]! !== 0 || c.inDstMac[i]! !== 0 || c.outSrcMac[i]! !== 0;
+    if (hasMac) add(EXT.mac);
+    const hasAdj = c.nextAs[i]! !== 0 || c.prevAs[i]! !== 0;
+    if (hasAdj) add(EXT.asAdj);
+    if (c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0) add(EXT.vrf);
+
+    const sampled = c.samplingInterval[i]! > 1;
+    let s = "\nFlow Record: \n";
+    s += r("RecordCount ", w(++this.count, 18));
+    s += r(
+      "Flags       ",
+      `              0x${hex2(sampled ? 4 : 0)} ${versionText(c.nfVersion[i]!)}, ${sampled ? "Sampled" : "Unsampled"}`,
+    );
+    s += r("Elements    ", `${w(ids.length, 18)}: ${ids.join(" ")} `);
+    s += r("size        ", w(size, 18));
+    s += r("engine type ", w(c.engineType[i]!, 18));
+    s += r("engine ID   ", w(c.engineId[i]!, 18));
+    s += r("export sysid", w(c.exporterId[i]!, 18));
+    const t = (ms: number): string => `${w(ms, 18)} [${localTimeMs(ms)}]`;
+    s += r("first       ", t(c.msecFirst[i]!));
+    s += r("last        ", t(c.msecLast[i]!));
+    s += r("received at ", t(c.msecReceived[i]!));
+    s += r("proto       ", `${w(proto, 18)} ${protoString(proto, false)}`);
+    s += r("tcp flags   ", `              0x${hex2(c.tcpFlags[i]!)} ${flagsString(c.tcpFlags[i]!)}`);
+    if (proto === 1 || proto === 58) {
+      const dp = c.dstPort[i]!;
+      const it = c.icmpType[i]! || dp >>> 8;
+      const ic = c.icmpType[i]! ? c.icmpCode[i]! : dp & 0xff;
+      s += r("ICMP        ", `${w(it, 16)}.${String(ic).padEnd(2)} type.code`);
+    } else {
+      s += r("src port    ", w(c.srcPort[i]!, 18));
+      s += r("dst port    ", w(c.dstPort[i]!, 18));
+      s += r("src tos     ", w(c.srcTos[i]!, 18));
+    }
+    s += r("in packets  ", w(c.inPackets[i]!, 18));
+    s += r("in bytes    ", w(c.inBytes[i]!, 18));
+    const sm = c.srcMask[i]!;
+    const dm = c.dstMask[i]!;
+    let snet: string;
+    let dnet: string;
+    if (v6) {
+      s += r("src addr    ", ad(formatIPv6(c.srcAddr6, i * 4)));
+      s += r("dst addr    ", ad(formatIPv6(c.dstAddr6, i * 4)));
+      snet = sm ? this.net6(c.srcAddr6, i * 4, sm) : "";
+      dnet = dm ? this.net6(c.dstAddr6, i * 4, dm) : "";
+    } else {
+      s += r("src addr    ", ad(formatIPv4(c.srcAddr[i]!)));
+      s += r("dst addr    ", ad(formatIPv4(c.dstAddr[i]!)));
+      snet = sm ? formatIPv4(maskV4Net(c.srcAddr[i]!, sm)) : "";
+      dnet = dm ? formatIPv4(maskV4Net(c.dstAddr[i]!, dm)) : "";
+    }
+    s += r("input       ", w(c.input[i]!, 18));
+    s += r("output      ", w(c.output[i]!, 18));
+    s += r("src mask    ", `${w(sm, 18)} ${snet}/${sm}`);
+    s += r("dst mask    ", `${w(dm, 18)} ${dnet}/${dm}`);
+    s += r("fwd status  ", w(c.fwdStatus[i]!, 18));
+    s += r("dst tos     ", w(c.srcTos[i]!, 18)); // 1.7.1 prints the src tos here (sic)
+    s += r("direction   ", w(c.direction[i]!, 18));
+    s += r("biFlow Dir  ", `              0x${hex2(c.biflowDirection[i]!)} `);
+    s += r("end reason  ", `              0x${hex2(c.flowEndReason[i]!)} `);
+    if (hasCnt) {
+      s += r("out packets ", w(c.outPackets[i]!, 18));
+      s += r("out bytes   ", w(c.outBytes[i]!, 18));
+      s += r("aggr flows  ", w(c.flows[i]! || 1, 18));
+    }
+    if (hasVlan) {
+      s += r("src vlan    ", w(c.srcVlan[i]!, 18));
+      s += r("dst vlan    ", w(c.dstVlan[i]!, 18));
+    }
+    if (hasAs) {
+      s += r("src as      ", w(c.srcAs[i]!, 18));
+      s += r("dst as      ", w(c.dstAs[i]!, 18));
+    }
+    const lv = this.longV6;
+    const a6 = (words: Uint32Array): string => (lv ? ad(formatIPv6(words, i * 4)) : ad(formatIPv6(words, i * 4)));
+    if (hasBgp) s += r("bgp next hop", bgp6 ? a6(c.bgpNextHop6) : ad(formatIPv4(c.bgpNextHop[i]!)));
+    if (hasNh) s += r("ip next hop ", nh6 ? a6(c.nextHop6) : ad(formatIPv4(c.nextHop[i]!)));
+    s += r("ip exporter ", ra6 ? a6(c.exporterAddr6) : ad(formatIPv4(c.exporterAddr[i]!)));
+    if (hasMpls) {
+      for (let k = 0; k < 10; k++) {
+        const v = mpls[k]![i]!;
+        if (v === 0) continue; // nfdump lists the labels present only
+        s += `  MPLS Lbl ${String(k + 1).padStart(2)}  =      ${intString(v >>> 4).padStart(8)}-${(v & 0xf) >>> 1}-${v & 1}\n`;
+      }
+    }
+    if (hasMac) {
+      s += r("in src mac  ", ` ${macString(c.inSrcMac[i]!)}`);
+      s += r("out dst mac ", ` ${macString(c.outDstMac[i]!)}`);
+      s += r("in dst mac  ", ` ${macString(c.inDstMac[i]!)}`);
+      s += r("out src mac ", ` ${macString(c.outSrcMac[i]!)}`);
+    }
+    if (hasAdj) {
+      s += r("bgp next as ", w(c.nextAs[i]!, 18));
+      s += r("bgp prev as ", w(c.prevAs[i]!, 18));
+    }
+    if (c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0) {
+      s += r("ingress VRF ", w(c.ingressVrf[i]!, 18));
+      s += r("egress VRF  ", w(c.egressVrf[i]!, 18));
+    }
+    writeAsciiTo(out, s);
+  }
+
+  private net6(words: Uint32Array, off: number, mask: number): string {
+    return formatIPv6(maskV6Net(words, off, mask, this.tmp), 0);
+  }
+}

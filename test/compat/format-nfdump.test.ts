@@ -1,0 +1,233 @@
+// Golden compatibility of the output formats: the same flows in front of nfdump 1.7.1 (an nfcapd file) and of
+// our formatters (the RecordBatch nfdump's own pipe+csv output describes) must print the same bytes.
+//
+// Data: flowgen NetFlow v9 (IPv4 + ~10 % IPv6) and v5 streams, plus real captures from ../shared/testdata fed to
+// nfcapd (IPv6, MAC, MPLS, VLAN, ICMP). nfdump's footer (Summary/Time window/Total/Sys) is cut off and checked
+// separately against summary.ts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RecordBatch } from "../../src/record/batch.js";
+import { createFormatter, type FormatterOptions } from "../../src/format/index.js";
+import { StringOutput } from "../../src/format/out.js";
+import { csvLegacySummary, summaryLine, timeWindowLine, totalLine } from "../../src/format/summary.js";
+import {
+  captureWithNfcapd,
+  flowgenStream,
+  loadNfdumpFlows,
+  nfdump,
+  NFDUMP_MISSING,
+  readDatagramStream,
+  TESTDATA,
+} from "../helpers/nfdump.js";
+
+/** Prints `batch` with our formatter for `spec`. */
+function render(spec: string, batch: RecordBatch, opts: FormatterOptions = {}): string {
+  const out = new StringOutput();
+  const f = createFormatter(spec, opts);
+  f.prolog(out);
+  for (let i = 0; i < batch.length; i++) f.record(batch, i, out);
+  f.epilog(out);
+  return out.text();
+}
+
+/** nfdump's text output without the 4 footer lines. */
+function stripFooter(text: string): string {
+  const lines = text.split("\n");
+  const k = lines.findIndex((l) => l.startsWith("Summary: total flows:"));
+  return k < 0 ? text : `${lines.slice(0, k).join("\n")}\n`;
+}
+
+/** UDP payloads of a pcap (Ethernet / Linux SLL / raw IP / BSD loopback; IPv4 and IPv6). */
+export function pcapPayloads(path: string): Uint8Array[] {
+  const buf = readFileSync(path);
+  const le = buf.readUInt32LE(0) === 0xa1b2c3d4 || buf.readUInt32LE(0) === 0xa1b23c4d;
+  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const linktype = u32(20);
+  const out: Uint8Array[] = [];
+  for (let o = 24; o + 16 <= buf.length;) {
+    const incl = u32(o + 8);
+    const pkt = buf.subarray(o + 16, o + 16 + incl);
+    o += 16 + incl;
+    let p = 0;
+    let ethertype = 0x0800;
+    if (linktype === 1) {
+      ethertype = pkt.readUInt16BE(12);
+      p = 14;
+      while (ethertype === 0x8100) {
+        ethertype = pkt.readUInt16BE(p + 2);
+        p += 4;
+      }
+    } else if (linktype === 113) {
+      ethertype = pkt.readUInt16BE(14);
+      p = 16;
+    } else if (linktype === 0) {
+      p = 4;
+      ethertype = pkt[4]! >> 4 === 6 ? 0x86dd : 0x0800;
+    } else if (linktype === 101 || linktype === 228 || linktype === 229) {
+      ethertype = pkt[0]! >> 4 === 6 ? 0x86dd : 0x0800;
+    } else continue;
+    let proto: number;
+    if (ethertype === 0x0800) {
+      proto = pkt[p + 9]!;
+      p += (pkt[p]! & 0x0f) * 4;
+    } else if (ethertype === 0x86dd) {
+      proto = pkt[p + 6]!;
+      p += 40;
+    } else continue;
+    if (proto !== 17) continue;
+    const len = pkt.readUInt16BE(p + 4);
+    out.push(pkt.subarray(p + 8, p + Math.min(len, pkt.length - p)));
+  }
+  return out;
+}
+
+const TEXT_FORMATS: readonly (readonly [string, readonly string[], FormatterOptions])[] = [
+  ["line", [], {}],
+  ["long", [], {}],
+  ["extended", [], {}],
+  ["biline", [], {}],
+  ["bilong", [], {}],
+  ["line", ["-N"], { plain: true }],
+  ["extended", ["-N"], { plain: true }],
+  ["line6", [], {}],
+  ["extended6", [], {}],
+  ["long", ["-6"], { longV6: true }],
+  [
+    "fmt:%ts %te %tr %tsr %ter %td %tds %pr %sa %da %sp %dp %sas %das %nas %pas %in %out %flg %tos %stos %dtos %dir %smk %dmk %fwd %svln %dvln",
+    [],
+    {},
+  ],
+  [
+    "fmt:%ismc %odmc %idmc %osmc %mpls1 %mpls2 %mpls10 %nh %nhb %ra %eng %exp %sn %dn %it %ic %bps %pps %bpp %fl %opkt %obyt %cnt",
+    [],
+    {},
+  ],
+  ["fmt:%line %ra %nh", [], {}],
+  ["nsel", [], {}], // 1.7.1's default format; no NSEL fields in these flows: INVALID/Ignore and zero X-late
+  ["nel", [], {}],
+  ["fmt:%long|%mpls|%lbl|%odid", [], {}],
+];
+
+async function compareAll(file: string, batch: RecordBatch, skip: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const [spec, extra, opts] of TEXT_FORMATS) {
+    if (skip.has(spec)) continue;
+    const want = stripFooter(await nfdump(["-r", file, "-o", spec, ...extra]));
+    expect(render(spec, batch, opts), `${spec} ${extra.join(" ")}`).toBe(want);
+  }
+  if (!skip.has("pipe")) expect(render("pipe", batch), "pipe").toBe(await nfdump(["-r", file, "-o", "pipe", "-q"]));
+  if (!skip.has("csv-legacy")) {
+    const want = await nfdump(["-r", file, "-o", "csv"]);
+    const body = want.slice(0, want.indexOf("Summary\n"));
+    expect(render("csv-legacy", batch), "csv-legacy").toBe(body);
+  }
+  if (!skip.has("json")) expect(render("json", batch), "json").toBe(await nfdump(["-r", file, "-o", "json"]));
+  if (!skip.has("raw")) expect(render("raw", batch), "raw").toBe(stripFooter(await nfdump(["-r", file, "-o", "raw"])));
+}
+
+function totalsOf(batch: RecordBatch): {
+  flows: number;
+  bytes: number;
+  packets: number;
+  firstMs: number;
+  lastMs: number;
+} {
+  let bytes = 0;
+  let packets = 0;
+  let firstMs = Infinity;
+  let lastMs = 0;
+  for (let i = 0; i < batch.length; i++) {
+    bytes += batch.cols.inBytes[i]!;
+    packets += batch.cols.inPackets[i]!;
+    firstMs = Math.min(firstMs, batch.cols.msecFirst[i]!);
+    lastMs = Math.max(lastMs, batch.cols.msecLast[i]!);
+  }
+  return { flows: batch.length, bytes, packets, firstMs, lastMs };
+}
+
+describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen NetFlow v9", () => {
+  let file = "";
+  let batch: RecordBatch;
+  beforeAll(async () => {
+    const stream = await flowgenStream({ flows: 6000, proto: "v9", seed: 7 });
+    file = await captureWithNfcapd("format-v9-6000-s7", () => readDatagramStream(stream));
+    batch = await loadNfdumpFlows(file);
+    for (let i = 0; i < batch.length; i++) batch.cols.nfVersion[i] = 9;
+  });
+
+  it("line, long, extended, bi*, -N, -6, fmt:, pipe, csv-legacy, json, raw match byte for byte", async () => {
+    expect(batch.length).toBe(6000);
+    await compareAll(file, batch);
+  });
+
+  it("summary, csv summary and the footer lines match", async () => {
+    const t = totalsOf(batch);
+    for (const plain of [false, true]) {
+      const text = await nfdump(["-r", file, "-o", "null", ...(plain ? ["-N"] : [])]);
+      const lines = text.split("\n");
+      expect(summaryLine(t, plain)).toBe(`${lines[0]!}\n`);
+      // the file's stat record spans exactly its flows here
+      expect(timeWindowLine(t.firstMs, t.lastMs)).toBe(`${lines[1]!}\n`);
+      const m = /Bytes read: (\d+)/.exec(lines[2]!)!;
+      expect(totalLine(6000, 6000, 0, Number(m[1]))).toBe(`${lines[2]!}\n`);
+    }
+    const csv = await nfdump(["-r", file, "-o", "csv"]);
+    expect(csv.slice(csv.indexOf("Summary\n"))).toBe(csvLegacySummary(t));
+  });
+
+  it("filtered subsets: ICMP, IPv6 only, big flows", async () => {
+    for (const filter of ["proto icmp", "inet6", "bytes > 100000", "proto 50 or proto 47"]) {
+      const want = stripFooter(await nfdump(["-r", file, "-o", "extended", filter]));
+      // keep the rows nfdump kept: compare against the pipe listing of the filter
+      const pipe = (await nfdump(["-r", file, "-o", "pipe", "-q", filter])).split("\n").filter((l) => l.length > 0);
+      const all = (await nfdump(["-r", file, "-o", "pipe", "-q"])).split("\n").filter((l) => l.length > 0);
+      const keep = new Set(pipe);
+      const out = new StringOutput();
+      const f = createFormatter("extended");
+      f.prolog(out);
+      for (let i = 0; i < all.length; i++) if (keep.has(all[i]!)) f.record(batch, i, out);
+      expect(out.text(), filter).toBe(want);
+    }
+  });
+});
+
+describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen NetFlow v5", () => {
+  it("every format matches", async () => {
+    const stream = await flowgenStream({ flows: 3000, proto: "v5", seed: 3 });
+    const file = await captureWithNfcapd("format-v5-3000-s3", () => readDatagramStream(stream));
+    const batch = await loadNfdumpFlows(file);
+    for (let i = 0; i < batch.length; i++) batch.cols.nfVersion[i] = 5;
+    expect(batch.length).toBeGreaterThan(2000);
+    await compareAll(file, batch);
+  });
+});
+
+// JSON and raw print a key group only when the record carries nfdump's extension; our records carry values,
+// not the exporter's template, so for real exporters whose templates omit AS/interface fields or send zero-valued
+// extensions (or IPv4 *and* IPv6 addresses in one record) the key set differs: those two are compared on the
+// flowgen data above only. TODO(format): per-record extension mask column to close this gap.
+// nsel/nel: the harness does not load NAT/NSEL fields (1.7.1's csv has none), so they are compared on flowgen only.
+const NO_EXT = ["json", "raw", "nsel", "nel"];
+const CAPTURES: readonly (readonly [string, number, readonly string[]])[] = [
+  ["logstash-codec-netflow/ipfix-mikrotik.pcap", 10, NO_EXT], // IPv4 + IPv6 templates
+  ["logstash-codec-netflow/nf9-macaddr.pcap", 9, NO_EXT], // MAC addresses, IPv6
+  ["akvorado/ipfix-mpls.pcap", 10, NO_EXT], // MPLS label stack
+  ["akvorado/ipfix-physical-interfaces.pcap", 10, NO_EXT], // VLAN ids, MACs
+  ["akvorado/nf9-icmp.pcap", 9, NO_EXT], // ICMP type/code
+  ["graylog-plugin-netflow/nf5-pmacctd.pcap", 5, NO_EXT],
+  ["logstash-codec-netflow/ipfix-softflowd.pcap", 10, NO_EXT], // negative durations
+];
+
+describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: real captures", () => {
+  for (const [rel, version, skip] of CAPTURES) {
+    it(rel, async () => {
+      const datagrams = pcapPayloads(join(TESTDATA, rel));
+      const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
+      const file = await captureWithNfcapd(key, () => datagrams);
+      const batch = await loadNfdumpFlows(file);
+      for (let i = 0; i < batch.length; i++) batch.cols.nfVersion[i] = version;
+      expect(batch.length).toBeGreaterThan(0);
+      await compareAll(file, batch, new Set(skip));
+    });
+  }
+});

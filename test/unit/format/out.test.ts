@@ -1,0 +1,57 @@
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BufferedOutput, OUTPUT_CHUNK } from "../../../src/format/out.js";
+
+describe("BufferedOutput", () => {
+  it("hands the sink chunks of about 64 KiB and everything on flush", () => {
+    const chunks: string[] = [];
+    const out = new BufferedOutput((c) => chunks.push(Buffer.from(c).toString("latin1")));
+    const line = `${"x".repeat(99)}\n`;
+    for (let i = 0; i < 2000; i++) out.write(line);
+    expect(chunks.length).toBe(Math.floor((2000 * 100) / OUTPUT_CHUNK));
+    for (const c of chunks) expect(c.length).toBeGreaterThanOrEqual(OUTPUT_CHUNK);
+    out.flush();
+    expect(chunks.join("")).toBe(line.repeat(2000));
+    expect(out.written).toBe(200000);
+  });
+
+  it("turns EPIPE into a quiet stop and drops later writes", () => {
+    let calls = 0;
+    const out = new BufferedOutput(() => {
+      calls++;
+      throw Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+    }, 16);
+    out.write("0123456789abcdefXYZ");
+    expect(out.stopped).toBe(true);
+    out.write("more text that is never written");
+    out.flush();
+    expect(calls).toBe(1);
+  });
+
+  it("other write errors propagate (ENOSPC on /dev/full)", () => {
+    const fd = openSync("/dev/full", "w");
+    try {
+      const out = new BufferedOutput(fd);
+      out.write("hello\n");
+      expect(() => {
+        out.flush();
+      }).toThrow(/ENOSPC/);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("writes UTF-8 to a file descriptor", () => {
+    const path = join(tmpdir(), `tsflow-out-${process.pid}.txt`);
+    const fd = openSync(path, "w");
+    const out = new BufferedOutput(fd, 8);
+    out.write("größe ");
+    out.write("→ 1.0 M\n");
+    out.flush();
+    closeSync(fd);
+    expect(readFileSync(path, "utf8")).toBe("größe → 1.0 M\n");
+    rmSync(path);
+  });
+});
