@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// -A / -a aggregation and -O sorting.
+//
+// `-A keys` (nfdump 1.7.1 aggregation keys, plus later ones): flows with equal keys merge into one record with
+// summed counters, flows = number of merged flows, first = min, last = max. The key columns of the output hold
+// the (masked) key values and every other column is zero, as nfdump 1.7.1 prints them. `-a` is the 5-tuple
+// srcip,dstip,srcport,dstport,proto and keeps the other columns of the group's first flow.
+//
+// Key words (u32) per part: scalar 1, MAC 2 (hi16, lo32), address 4 (IPv4 in the last word); when the key has
+// address parts one more word holds their IPv6 bits, so 10.0.0.1 and ::10.0.0.1 stay apart.
+//
+// Without -O the output keeps first-seen order (nfdump prints hash order). With -O the rows come ordered by
+// the order's value (ties: first-seen order); `-n N` selects N with a heap instead of sorting everything.
+
+import { RecordBatch } from "../record/batch.js";
+import { maskV4 } from "../record/ip.js";
+import { COLUMN, type ColumnArrays, type ColumnName } from "../record/schema.js";
+import { didYouMean, StatsError } from "./errors.js";
+import { selectTop } from "./heap.js";
+import {
+  A_FIRST,
+  A_FLOWS,
+  A_IN_BYTES,
+  A_IN_PACKETS,
+  A_LAST,
+  A_OUT_BYTES,
+  A_OUT_PACKETS,
+  ACC_STRIDE,
+  KeyTable,
+  type KeyTableState,
+  MemoryBudget,
+  stateBuffers,
+} from "./key-table.js";
+import { orderValue, type OrderDef } from "./orders.js";
+import { ROW_CHUNK, ROW_CHUNK_BITS, RowStore } from "./row-store.js";
+
+const CHUNK = 4096;
+/** Output batch size of `toBatches`. */
+export const OUTPUT_BATCH_ROWS = 16384;
+
+type PartKind = "scalar" | "addr" | "mac";
+
+/** One element of an aggregation key. */
+export interface AggrPart {
+  /** The -A name as given (lowercase, without /N). */
+  readonly name: string;
+  readonly column: ColumnName;
+  readonly kind: PartKind;
+  /** IPv4 netmask (u32) applied to IPv4 values; 0xffffffff = none. */
+  readonly v4Mask: number;
+  /** IPv6 prefix length applied to IPv6 values; 128 = none. */
+  readonly v6Prefix: number;
+  /** For srcnet/dstnet: the column holding the flow's own prefix length. */
+  readonly maskColumn: "srcMask" | "dstMask" | null;
+  /** nfdump %token for the automatic output format. */
+  readonly fmt: string;
+}
+
+export interface AggregationSpec {
+  readonly text: string;
+  readonly parts: readonly AggrPart[];
+  /** Keep the non-key columns of each group's first flow (-a); otherwise they are zero (-A). */
+  readonly keepFirst: boolean;
+  /** nfdump's automatic output format for this aggregation: `%ts %td <keys> %pkt %byt %bps %bpp %fl`. */
+  readonly fmt: string;
+  /** Bidirectional (-b = 1, -B = 2: also guess the client/server direction from the ports). */
+  readonly bidir: 0 | 1 | 2;
+}
+
+interface KeyDef {
+  readonly column: ColumnName;
+  readonly fmt: string;
+  /** "4" / "6": the address family a /N applies to; "any": no mask allowed; "net": srcnet/dstnet. */
+  readonly mask: "4" | "6" | "any" | "none" | "net";
+}
+
+const k = (column: ColumnName, fmt: string, mask: KeyDef["mask"] = "none"): KeyDef => ({ column, fmt, mask });
+
+/** nfdump 1.7.1 aggregationTable (+ flags, odid, minttl, maxttl of later versions). */
+const KEYS: Readonly<Record<string, KeyDef>> = {
+  proto: k("proto", "%pr"),
+  srcport: k("srcPort", "%sp"),
+  dstport: k("dstPort", "%dp"),
+  tos: k("srcTos", "%tos"),
+  srctos: k("srcTos", "%stos"),
+  dsttos: k("dstTos", "%dtos"),
+  flags: k("tcpFlags", "%flg"),
+  srcip: k("srcAddr", "%sa", "any"),
+  dstip: k("dstAddr", "%da", "any"),
+  srcip4: k("srcAddr", "%sa", "4"),
+  dstip4: k("dstAddr", "%da", "4"),
+  srcip6: k("srcAddr", "%sa", "6"),
+  dstip6: k("dstAddr", "%da", "6"),
+  srcnet: k("srcAddr", "%sn", "net"),
+  dstnet: k("dstAddr", "%dn", "net"),
+  srcmask: k("srcMask", "%smk"),
+  dstmask: k("dstMask", "%dmk"),
+  srcvlan: k("srcVlan", "%svln"),
+  dstvlan: k("dstVlan", "%dvln"),
+  srcas: k("srcAs", "%sas"),
+  dstas: k("dstAs", "%das"),
+  nextas: k("nextAs", "%nas"),
+  prevas: k("prevAs", "%pas"),
+  inif: k("input", "%in"),
+  outif: k("output", "%out"),
+  next: k("nextHop", "%nh"),
+  bgpnext: k("bgpNextHop", "%nhb"),
+  router: k("exporterAddr", "%ra"),
+  insrcmac: k("inSrcMac", "%ismc"),
+  outdstmac: k("outDstMac", "%odmc"),
+  indstmac: k("inDstMac", "%idmc"),
+  outsrcmac: k("outSrcMac", "%osmc"),
+  mpls1: k("mpls1", "%mpls1"),
+  mpls2: k("mpls2", "%mpls2"),
+  mpls3: k("mpls3", "%mpls3"),
+  mpls4: k("mpls4", "%mpls4"),
+  mpls5: k("mpls5", "%mpls5"),
+  mpls6: k("mpls6", "%mpls6"),
+  mpls7: k("mpls7", "%mpls7"),
+  mpls8: k("mpls8", "%mpls8"),
+  mpls9: k("mpls9", "%mpls9"),
+  mpls10: k("mpls10", "%mpls10"),
+  odid: k("observationDomain", "%odid"),
+  minttl: k("ipMinTtl", "%minttl"),
+  maxttl: k("ipMaxTtl", "%maxttl"),
+  xsrcip: k("xlateSrcAddr", "%xsa"),
+  xdstip: k("xlateDstAddr", "%xda"),
+  xsrcport: k("xlateSrcPort", "%xsp"),
+  xdstport: k("xlateDstPort", "%xdp"),
+};
+
+/** The names `-A` accepts. */
+export const AGGREGATION_KEYS: readonly string[] = Object.keys(KEYS);
+
+/**
+ * Parses `-A key[,key…]` (nfdump names; `srcip4/N dstip4/N srcip6/N dstip6/N` take a prefix length).
+ * @throws StatsError ERR_STATS_UNKNOWN_KEY (with "did you mean"), ERR_STATS_BAD_MASK, ERR_STATS_DUPLICATE_KEY.
+ */
+export function parseAggregation(text: string, keepFirst = false): AggregationSpec {
+  const parts: AggrPart[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split(",")) {
+    const item = raw.trim().toLowerCase();
+    if (item === "") throw new StatsError("ERR_STATS_UNKNOWN_KEY", `aggregation: empty key in '${text}'`);
+    const slash = item.indexOf("/");
+    const name = slash >= 0 ? item.slice(0, slash) : item;
+    const def = KEYS[name];
+    if (!def) {
+      throw new StatsError(
+        "ERR_STATS_UNKNOWN_KEY",
+        `aggregation: unknown key '${name}'${didYouMean(name, AGGREGATION_KEYS)}`,
+      );
+    }
+    if (seen.has(name)) throw new StatsError("ERR_STATS_DUPLICATE_KEY", `aggregation: duplicate key '${name}'`);
+    seen.add(name);
+    let v4Mask = 0xffffffff;
+    let v6Prefix = 128;
+    if (slash >= 0) {
+      const bitsText = item.slice(slash + 1);
+      const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+      if (def.mask === "any") {
+        throw new StatsError(
+          "ERR_STATS_BAD_MASK",
+          `aggregation: need ${name.slice(0, 3)}ip4 or ${name.slice(0, 3)}ip6 for a netmask: '${item}'`,
+        );
+      }
+      if (def.mask === "4" && bits >= 0 && bits <= 32) v4Mask = maskV4(bits);
+      else if (def.mask === "6" && bits >= 0 && bits <= 128) v6Prefix = bits;
+      else if (def.mask === "4" || def.mask === "6") {
+        throw new StatsError(
+          "ERR_STATS_BAD_MASK",
+          `aggregation: bad netmask '/${bitsText}' in '${item}' (0..${def.mask === "4" ? 32 : 128})`,
+        );
+      } else {
+        throw new StatsError("ERR_STATS_BAD_MASK", `aggregation: key '${name}' takes no netmask`);
+      }
+    }
+    const t = COLUMN[def.column].type;
+    parts.push({
+      name,
+      column: def.column,
+      kind: t === "addr" ? "addr" : t === "mac" ? "mac" : "scalar",
+      v4Mask,
+      v6Prefix,
+      maskColumn: def.mask === "net" ? (def.column === "srcAddr" ? "srcMask" : "dstMask") : null,
+      fmt: def.fmt,
+    });
+  }
+  const fmt = `%ts %td ${parts.map((p) => p.fmt).join(" ")} %pkt %byt %bps %bpp %fl`;
+  return { text, parts, keepFirst, fmt, bidir: 0 };
+}
+
+/** `-a`: the 5-tuple, keeping the first flow's other columns. */
+export function fiveTupleAggregation(): AggregationSpec {
+  const spec = parseAggregation("srcip,dstip,srcport,dstport,proto", true);
+  return { ...spec, text: "-a", fmt: "" };
+}
+
+/**
+ * `-b` / `-B`: bidirectional aggregation on the 5-tuple. A flow whose reverse (dst→src) is already a group
+ * is added to that group with its in and out counters swapped (its packets become the group's out packets);
+ * with `guess` (-B) a TCP/UDP flow from a port below 1024 / 32768 / 49152 to a port at or above the same bound
+ * is first turned around, so the client is the source (nfdump NeedSwapGeneric).
+ */
+export function bidirAggregation(guess: boolean): AggregationSpec {
+  const spec = parseAggregation("srcip,dstip,srcport,dstport,proto");
+  return { ...spec, text: guess ? "-B" : "-b", fmt: "", bidir: guess ? 2 : 1 };
+}
+
+/** Transferable partial state of an Aggregator. */
+export interface AggregatorState {
+  readonly text: string;
+  /** Groups whose address keys are all IPv4 (compact keys). */
+  readonly t4: KeyTableState;
+  /** Groups with an IPv6 address key (full keys), or null when the key has no address. */
+  readonly t6: KeyTableState | null;
+  /** Representative rows (-a) of t4 / t6 entries: entry e at row e of RecordBatch chunks of ROW_CHUNK rows. */
+  readonly reps4: readonly ColumnArrays[];
+  readonly reps6: readonly ColumnArrays[];
+}
+
+/** Key layout of one table: word offset per part, total width, the IPv6-bits word (-1 = none). */
+interface Layout {
+  readonly offsets: Int32Array;
+  readonly width: number;
+  readonly flagsWord: number;
+  /** Addresses take 1 word (IPv4 only) instead of 4. */
+  readonly compact: boolean;
+}
+
+function layoutOf(parts: readonly AggrPart[], compact: boolean): Layout {
+  const offsets = new Int32Array(parts.length);
+  let w = 0;
+  let hasAddr = false;
+  parts.forEach((p, i) => {
+    offsets[i] = w;
+    w += p.kind === "addr" ? (compact ? 1 : 4) : p.kind === "mac" ? 2 : 1;
+    if (p.kind === "addr") hasAddr = true;
+  });
+  const flagsWord = hasAddr && !compact ? w++ : -1;
+  return { offsets, width: Math.max(1, w), flagsWord, compact };
+}
+
+/**
+ * Groups flows by an aggregation key. Flows whose address keys are all IPv4 go to a table with compact keys
+ * (one word per address: `-A srcip,dstip` is a 2-word key); the others to a table with full IPv6 keys.
+ * Group ids: t4 entries first (0 .. t4.count), then t6 entries.
+ */
+export class Aggregator {
+  readonly spec: AggregationSpec;
+  readonly budget: MemoryBudget;
+  readonly t4: KeyTable;
+  readonly t6: KeyTable | null;
+  private readonly l4: Layout;
+  private readonly l6: Layout;
+  /** v6Flags bits of the address columns in the key. */
+  private readonly addrBits: number;
+  private readonly keys4: Uint32Array;
+  private readonly keys6: Uint32Array;
+  private readonly rows4: Uint32Array;
+  private readonly rows6: Uint32Array;
+  private readonly idx: Int32Array;
+  private readonly allRows: Uint32Array;
+  private readonly reps4: RowStore | null;
+  private readonly reps6: RowStore | null;
+  private readonly one: Uint32Array;
+
+  constructor(spec: AggregationSpec, budget: MemoryBudget = new MemoryBudget()) {
+    this.spec = spec;
+    this.budget = budget;
+    const addrParts = spec.parts.filter((p) => p.kind === "addr");
+    if (addrParts.length > 8) throw new StatsError("ERR_STATS_BAD_SPEC", "aggregation: too many address keys");
+    this.addrBits = addrParts.reduce((bits, p) => bits | (1 << (COLUMN[p.column] as { v6bit: number }).v6bit), 0);
+    this.l4 = layoutOf(spec.parts, true);
+    this.l6 = layoutOf(spec.parts, false);
+    const name = spec.keepFirst ? "-a" : `-A ${spec.text}`;
+    this.t4 = new KeyTable(this.l4.width, budget, name, 4096);
+    this.t6 = addrParts.length > 0 ? new KeyTable(this.l6.width, budget, `${name} (IPv6)`, 256) : null;
+    this.keys4 = new Uint32Array(CHUNK * this.l4.width);
+    this.keys6 = new Uint32Array(this.t6 ? CHUNK * this.l6.width : 0);
+    this.rows4 = new Uint32Array(CHUNK);
+    this.rows6 = new Uint32Array(CHUNK);
+    this.idx = new Int32Array(CHUNK);
+    this.allRows = new Uint32Array(CHUNK);
+    this.reps4 = spec.keepFirst ? new RowStore(budget, "-a first records") : null;
+    this.reps6 = spec.keepFirst ? new RowStore(budget, "-a first records (IPv6)") : null;
+    this.one = new Uint32Array(1);
+  }
+
+  /** Number of aggregated records so far. */
+  get size(): number {
+    return this.t4.count + (this.t6 ? this.t6.count : 0);
+  }
+
+  memoryBytes(): number {
+    return (
+      this.t4.memoryBytes() +
+      (this.t6 ? this.t6.memoryBytes() : 0) +
+      (this.reps4 ? this.reps4.memoryBytes() : 0) +
+      (this.reps6 ? this.reps6.memoryBytes() : 0)
+    );
+  }
+
+  /**
+   * Merges rows `sel[0..n)` of `batch` (all rows 0..n-1 when `sel` is null).
+   * @throws StatsError ERR_STATS_MEMORY past the memory budget.
+   */
+  add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
+    const c = batch.cols;
+    for (let start = 0; start < n; start += CHUNK) {
+      const m = Math.min(CHUNK, n - start);
+      let rows: Uint32Array;
+      if (sel) {
+        rows = sel.subarray(start, start + m);
+      } else {
+        rows = this.allRows;
+        for (let j = 0; j < m; j++) rows[j] = start + j;
+      }
+      if (this.spec.bidir !== 0) {
+        this.addBidir(c, rows, m);
+        continue;
+      }
+      if (!this.t6) {
+        this.addRows(batch, rows, m, this.t4, this.l4, this.keys4, this.reps4);
+        continue;
+      }
+      const split = splitByFamily(c.v6Flags, this.addrBits, rows, m, this.rows4, this.rows6);
+      const m4 = split & 0xffff;
+      const m6 = split >>> 16;
+      if (m4 > 0) this.addRows(batch, this.rows4, m4, this.t4, this.l4, this.keys4, this.reps4);
+      if (m6 > 0) this.addRows(batch, this.rows6, m6, this.t6, this.l6, this.keys6, this.reps6);
+    }
+  }
+
+  /** -b/-B: one row at a time (find forward, else find reverse, else insert forward). */
+  private addBidir(c: ColumnArrays, rows: Uint32Array, m: number): void {
+    const one = this.one;
+    const guess = this.spec.bidir === 2;
+    for (let j = 0; j < m; j++) {
+      const r = rows[j]!;
+      one[0] = r;
+      const v6 = (c.v6Flags[r]! & this.addrBits) !== 0;
+      const t = v6 ? this.t6! : this.t4;
+      const l = v6 ? this.l6 : this.l4;
+      const kb = v6 ? this.keys6 : this.keys4;
+      this.buildKeys(c, one, 1, l, kb);
+      let crossed = false;
+      if (guess) {
+        const p = c.proto[r]!;
+        const sp = c.srcPort[r]!;
+        const dp = c.dstPort[r]!;
+        // nfdump NeedSwapGeneric: the side on the lower port class (< 1024, < 32768, < 49152) is the server
+        if (
+          (p === 6 || p === 17) &&
+          ((sp < 1024 && dp >= 1024) || (sp < 32768 && dp >= 32768) || (sp < 49152 && dp >= 49152))
+        ) {
+          reverseKey(kb, l);
+          crossed = true;
+        }
+      }
+      let e = t.find(kb, 0);
+      if (e < 0) {
+        reverseKey(kb, l);
+        e = t.find(kb, 0);
+        if (e >= 0) {
+          crossed = !crossed;
+        } else {
+          reverseKey(kb, l);
+          e = t.findOrInsert(kb, 0);
+        }
+      }
+      addOneRow(t.acc, e * ACC_STRIDE, c, r, crossed);
+    }
+  }
+
+  private addRows(
+    batch: RecordBatch,
+    rows: Uint32Array,
+    m: number,
+    t: KeyTable,
+    l: Layout,
+    kb: Uint32Array,
+    reps: RowStore | null,
+  ): void {
+    const c = batch.cols;
+    this.buildKeys(c, rows, m, l, kb);
+    const before = t.count;
+    t.lookupN(kb, m, this.idx);
+    t.accumulate(this.idx, rows, m, c.flows, c.inPackets, c.inBytes, c.outPackets, c.outBytes, c.msecFirst, c.msecLast);
+    if (reps && t.count > before) {
+      // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
+      let next = before;
+      const idx = this.idx;
+      const one = this.one;
+      for (let j = 0; j < m && next < t.count; j++) {
+        if (idx[j] === next) {
+          one[0] = rows[j]!;
+          reps.append(batch, one, 1);
+          next++;
+        }
+      }
+    }
+  }
+
+  private buildKeys(c: ColumnArrays, rows: Uint32Array, m: number, l: Layout, kb: Uint32Array): void {
+    const W = l.width;
+    const fw = l.flagsWord;
+    if (fw >= 0) for (let j = 0; j < m; j++) kb[j * W + fw] = 0;
+    let addrIndex = 0;
+    for (let p = 0; p < this.spec.parts.length; p++) {
+      const part = this.spec.parts[p]!;
+      const o = l.offsets[p]!;
+      switch (part.kind) {
+        case "scalar":
+          buildScalarPart(c[part.column] as Uint8Array | Uint16Array | Uint32Array, rows, m, kb, W, o);
+          break;
+        case "mac":
+          buildMacPart(c[part.column] as Float64Array, rows, m, kb, W, o);
+          break;
+        case "addr": {
+          const col = part.column as "srcAddr";
+          const maskCol = part.maskColumn ? c[part.maskColumn] : null;
+          if (l.compact) {
+            buildAddr4Part(c[col], rows, m, kb, W, o, part.v4Mask, maskCol);
+          } else {
+            const bit = 1 << (COLUMN[col] as { v6bit: number }).v6bit;
+            buildAddrPart(
+              c[col],
+              c[`${col}6`],
+              c.v6Flags,
+              bit,
+              rows,
+              m,
+              kb,
+              W,
+              o,
+              fw,
+              1 << addrIndex,
+              part.v4Mask,
+              part.v6Prefix,
+              maskCol,
+            );
+          }
+          addrIndex++;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Merges another aggregator of the same spec (a worker's partial result, live or posted). */
+  merge(other: Aggregator | AggregatorState): void {
+    const s = other instanceof Aggregator ? other.exportState() : other;
+    if (s.text !== this.spec.text)
+      throw new RangeError(`aggregation: cannot merge '${s.text}' into '${this.spec.text}'`);
+    this.mergeTable(this.t4, s.t4, this.reps4, s.reps4);
+    if (this.t6 && s.t6) this.mergeTable(this.t6, s.t6, this.reps6, s.reps6);
+  }
+
+  private mergeTable(t: KeyTable, o: KeyTableState, reps: RowStore | null, oreps: readonly ColumnArrays[]): void {
+    const W = t.width;
+    for (let e = 0; e < o.count; e++) {
+      const before = t.count;
+      const d = t.findOrInsert(o.keys, e * W);
+      if (d >= before && reps) {
+        const chunk = oreps[e >>> ROW_CHUNK_BITS];
+        if (chunk) {
+          this.one[0] = e & (ROW_CHUNK - 1);
+          reps.appendCols(chunk, this.one, 1);
+        }
+      }
+      t.addEntry(d, o.acc, e);
+    }
+  }
+
+  /** The partial state as plain typed arrays (see `aggregatorTransferList`). */
+  exportState(): AggregatorState {
+    return {
+      text: this.spec.text,
+      t4: this.t4.exportState(),
+      t6: this.t6 ? this.t6.exportState() : null,
+      reps4: this.reps4 ? this.reps4.chunks.map((b) => b.cols) : [],
+      reps6: this.reps6 ? this.reps6.chunks.map((b) => b.cols) : [],
+    };
+  }
+
+  /**
+   * Group ids in output order: insertion order (IPv4 groups, then IPv6 groups) without `order`; else by the
+   * order's value (ties: that insertion order), the best `n` by heap when n > 0.
+   */
+  entryOrder(order?: OrderDef, ascending?: boolean, n = 0): Uint32Array {
+    const c4 = this.t4.count;
+    const count = this.size;
+    const ids = new Uint32Array(count);
+    for (let i = 0; i < count; i++) ids[i] = i;
+    if (!order) return n > 0 && n < count ? ids.subarray(0, n) : ids;
+    const values = new Float64Array(count);
+    fillOrderValues(this.t4, order, values, 0);
+    if (this.t6) fillOrderValues(this.t6, order, values, c4);
+    return selectTop(ids, values, n, ascending ?? order.ascending, (a, b) => a - b);
+  }
+
+  /** Writes group `id` as a new row of `dst`; returns the row or -1 when `dst` is full. */
+  writeEntry(id: number, dst: RecordBatch): number {
+    const row = dst.addRow();
+    if (row < 0) return -1;
+    const c = dst.cols;
+    const c4 = this.t4.count;
+    const v6 = id >= c4;
+    const t = v6 ? this.t6! : this.t4;
+    const e = v6 ? id - c4 : id;
+    const l = v6 ? this.l6 : this.l4;
+    const reps = v6 ? this.reps6 : this.reps4;
+    if (reps) {
+      reps.copyTo(e, dst, row);
+    } else {
+      const keys = t.keys;
+      const base = e * l.width;
+      const flags = l.flagsWord >= 0 ? keys[base + l.flagsWord]! : 0;
+      let addrIndex = 0;
+      for (let p = 0; p < this.spec.parts.length; p++) {
+        const part = this.spec.parts[p]!;
+        const o = base + l.offsets[p]!;
+        switch (part.kind) {
+          case "scalar":
+            (c[part.column] as Uint32Array)[row] = keys[o]!;
+            break;
+          case "mac":
+            (c[part.column] as Float64Array)[row] = keys[o]! * 4294967296 + keys[o + 1]!;
+            break;
+          case "addr": {
+            const col = part.column as "srcAddr";
+            const bit = 1 << (COLUMN[col] as { v6bit: number }).v6bit;
+            if (l.compact) {
+              c[col][row] = keys[o]!;
+            } else if ((flags & (1 << addrIndex)) !== 0) {
+              const w6 = c[`${col}6`];
+              for (let w = 0; w < 4; w++) w6[row * 4 + w] = keys[o + w]!;
+              c.v6Flags[row] = c.v6Flags[row]! | bit;
+            } else {
+              c[col][row] = keys[o + 3]!;
+            }
+            addrIndex++;
+            break;
+          }
+        }
+      }
+    }
+    const a = e * ACC_STRIDE;
+    const acc = t.acc;
+    c.flows[row] = acc[a + A_FLOWS]!;
+    c.inPackets[row] = acc[a + A_IN_PACKETS]!;
+    c.inBytes[row] = acc[a + A_IN_BYTES]!;
+    c.outPackets[row] = acc[a + A_OUT_PACKETS]!;
+    c.outBytes[row] = acc[a + A_OUT_BYTES]!;
+    c.msecFirst[row] = acc[a + A_FIRST]!;
+    c.msecLast[row] = acc[a + A_LAST]!;
+    return row;
+  }
+
+  /** The aggregated records in output order (see entryOrder) as RecordBatches of up to OUTPUT_BATCH_ROWS rows. */
+  *toBatches(order?: OrderDef, ascending?: boolean, n = 0, batchRows = OUTPUT_BATCH_ROWS): Generator<RecordBatch> {
+    const ids = this.entryOrder(order, ascending, n);
+    let out = newBatch(batchRows, ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      if (out.full) {
+        yield out;
+        out = newBatch(batchRows, ids.length - i);
+      }
+      this.writeEntry(ids[i]!, out);
+    }
+    if (out.length > 0) yield out;
+  }
+
+  dispose(): void {
+    this.t4.dispose();
+    if (this.t6) this.t6.dispose();
+    if (this.reps4) this.reps4.dispose();
+    if (this.reps6) this.reps6.dispose();
+  }
+}
+
+/** Swaps the source and destination parts (addresses, ports, their IPv6 bits) of a 5-tuple key in place. */
+function reverseKey(kb: Uint32Array, l: Layout): void {
+  const aw = l.compact ? 1 : 4;
+  const o0 = l.offsets[0]!;
+  const o1 = l.offsets[1]!;
+  for (let i = 0; i < aw; i++) {
+    const x = kb[o0 + i]!;
+    kb[o0 + i] = kb[o1 + i]!;
+    kb[o1 + i] = x;
+  }
+  const p2 = l.offsets[2]!;
+  const p3 = l.offsets[3]!;
+  const x = kb[p2]!;
+  kb[p2] = kb[p3]!;
+  kb[p3] = x;
+  if (l.flagsWord >= 0) {
+    const f = kb[l.flagsWord]!;
+    kb[l.flagsWord] = (f & ~3) | ((f & 1) << 1) | ((f >>> 1) & 1);
+  }
+}
+
+/** Adds one row's counters to the accumulators at `a`; `crossed` swaps in and out. */
+function addOneRow(acc: Float64Array, a: number, c: ColumnArrays, r: number, crossed: boolean): void {
+  const f = c.flows[r]!;
+  acc[a + A_FLOWS] = acc[a + A_FLOWS]! + (f === 0 ? 1 : f);
+  const ip = crossed ? A_OUT_PACKETS : A_IN_PACKETS;
+  const ib = crossed ? A_OUT_BYTES : A_IN_BYTES;
+  const op = crossed ? A_IN_PACKETS : A_OUT_PACKETS;
+  const ob = crossed ? A_IN_BYTES : A_OUT_BYTES;
+  acc[a + ip] = acc[a + ip]! + c.inPackets[r]!;
+  acc[a + ib] = acc[a + ib]! + c.inBytes[r]!;
+  acc[a + op] = acc[a + op]! + c.outPackets[r]!;
+  acc[a + ob] = acc[a + ob]! + c.outBytes[r]!;
+  if (c.msecFirst[r]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = c.msecFirst[r]!;
+  if (c.msecLast[r]! > acc[a + A_LAST]!) acc[a + A_LAST] = c.msecLast[r]!;
+}
+
+function fillOrderValues(t: KeyTable, order: OrderDef, out: Float64Array, off: number): void {
+  const acc = t.acc;
+  for (let e = 0; e < t.count; e++) {
+    const a = e * ACC_STRIDE;
+    out[off + e] = orderValue(
+      order,
+      acc[a + A_FLOWS]!,
+      acc[a + A_IN_PACKETS]!,
+      acc[a + A_IN_BYTES]!,
+      acc[a + A_OUT_PACKETS]!,
+      acc[a + A_OUT_BYTES]!,
+      acc[a + A_FIRST]!,
+      acc[a + A_LAST]!,
+    );
+  }
+}
+
+/** Splits rows into those whose key addresses are all IPv4 (r4) and the others (r6); returns m4 | m6 << 16. */
+function splitByFamily(
+  v6Flags: Uint8Array,
+  bits: number,
+  rows: Uint32Array,
+  m: number,
+  r4: Uint32Array,
+  r6: Uint32Array,
+): number {
+  let m4 = 0;
+  let m6 = 0;
+  for (let j = 0; j < m; j++) {
+    const r = rows[j]!;
+    if ((v6Flags[r]! & bits) === 0) r4[m4++] = r;
+    else r6[m6++] = r;
+  }
+  return m4 | (m6 << 16);
+}
+
+function newBatch(rows: number, left: number): RecordBatch {
+  return new RecordBatch(Math.max(1, Math.min(rows, left)));
+}
+
+/** Buffers of an aggregator state for a postMessage transfer list. */
+export function aggregatorTransferList(s: AggregatorState): ArrayBuffer[] {
+  const out = stateBuffers(s.t4);
+  if (s.t6) out.push(...stateBuffers(s.t6));
+  for (const cols of [...s.reps4, ...s.reps6]) {
+    for (const a of Object.values(cols) as ArrayBufferView[]) out.push(a.buffer as ArrayBuffer);
+  }
+  return out;
+}
+
+// ── hot loops ─────────────────────────────────────────────────────────────────────────────────────────────
+
+function buildScalarPart(
+  a: Uint8Array | Uint16Array | Uint32Array,
+  rows: Uint32Array,
+  m: number,
+  kb: Uint32Array,
+  W: number,
+  o: number,
+): void {
+  for (let j = 0; j < m; j++) kb[j * W + o] = a[rows[j]!]!;
+}
+
+function buildAddr4Part(
+  v4: Uint32Array,
+  rows: Uint32Array,
+  m: number,
+  kb: Uint32Array,
+  W: number,
+  o: number,
+  v4Mask: number,
+  maskCol: Uint8Array | null,
+): void {
+  if (maskCol === null) {
+    for (let j = 0; j < m; j++) kb[j * W + o] = (v4[rows[j]!]! & v4Mask) >>> 0;
+  } else {
+    for (let j = 0; j < m; j++) {
+      const r = rows[j]!;
+      kb[j * W + o] = (v4[r]! & maskV4(maskCol[r]!)) >>> 0;
+    }
+  }
+}
+
+function buildMacPart(a: Float64Array, rows: Uint32Array, m: number, kb: Uint32Array, W: number, o: number): void {
+  for (let j = 0; j < m; j++) {
+    const v = a[rows[j]!]!;
+    kb[j * W + o] = Math.floor(v / 4294967296);
+    kb[j * W + o + 1] = v >>> 0;
+  }
+}
+
+/** u32 mask of word `w` (0..3) of an IPv6 prefix of `bits`. */
+function v6WordMask(bits: number, w: number): number {
+  const b = bits - w * 32;
+  return b >= 32 ? 0xffffffff : b <= 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
+}
+
+function buildAddrPart(
+  v4: Uint32Array,
+  v6w: Uint32Array,
+  v6Flags: Uint8Array,
+  bit: number,
+  rows: Uint32Array,
+  m: number,
+  kb: Uint32Array,
+  W: number,
+  o: number,
+  fw: number,
+  keyBit: number,
+  v4Mask: number,
+  v6Prefix: number,
+  maskCol: Uint8Array | null,
+): void {
+  const m0 = v6WordMask(v6Prefix, 0);
+  const m1 = v6WordMask(v6Prefix, 1);
+  const m2 = v6WordMask(v6Prefix, 2);
+  const m3 = v6WordMask(v6Prefix, 3);
+  for (let j = 0; j < m; j++) {
+    const r = rows[j]!;
+    const d = j * W + o;
+    if ((v6Flags[r]! & bit) === 0) {
+      kb[d] = 0;
+      kb[d + 1] = 0;
+      kb[d + 2] = 0;
+      const mk = maskCol === null ? v4Mask : maskV4(maskCol[r]!);
+      kb[d + 3] = (v4[r]! & mk) >>> 0;
+    } else {
+      const s = r * 4;
+      if (maskCol === null) {
+        kb[d] = (v6w[s]! & m0) >>> 0;
+        kb[d + 1] = (v6w[s + 1]! & m1) >>> 0;
+        kb[d + 2] = (v6w[s + 2]! & m2) >>> 0;
+        kb[d + 3] = (v6w[s + 3]! & m3) >>> 0;
+      } else {
+        const bits = maskCol[r]!;
+        for (let w = 0; w < 4; w++) kb[d + w] = (v6w[s + w]! & v6WordMask(bits, w)) >>> 0;
+      }
+      kb[j * W + fw] = kb[j * W + fw]! | keyBit;
+    }
+  }
+}
+
+/** The state type of the key table, re-exported for workers. */
+export type { KeyTableState };

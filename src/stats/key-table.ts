@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// KeyTable: an open-addressing hash table keyed by a fixed number of u32 words, with parallel Float64Array
+// accumulators (flows, in/out packets and bytes, min first, max last). The engine under -s, -A and -a.
+//
+//   slots   Uint32Array(stride * 2^k) [entry index + 1 (0 = empty), key word (width 1) | both key words (width
+//                                    2, stride 4) | hash (wider)]: one cache line answers a probe without
+//                                    touching `keys`; linear probing, load factor <= 1/2
+//   keys    Uint32Array(cap * width) the key words of entry e at [e * width, (e + 1) * width)
+//   hashes  Uint32Array(cap)         cached 32-bit hash per entry (rehash without touching the keys)
+//   acc     Float64Array(cap * 8)    per entry [flows, inPackets, inBytes, outPackets, outBytes, first, last, -]
+//                                    interleaved so one update touches one 64-byte line (random keys miss cache)
+//
+// Entries are dense and in insertion order, so iterating, merging and posting the state to another thread
+// (`exportState`, plain typed arrays) need no pointer chasing. Growth doubles the slot array and the entry
+// arrays; every allocation is charged to a MemoryBudget that throws ERR_STATS_MEMORY past its limit
+// (nfdump's InitStatHashBits 25 = 32 M slots is the spirit: bounded, but large enough for real archives).
+
+import { StatsError } from "./errors.js";
+
+/** Default memory limit of one query's statistics and aggregation tables: 4 GiB. */
+export const DEFAULT_STATS_MEMORY = 4 * 1024 * 1024 * 1024;
+
+const MIN_SLOTS = 1024;
+/** Accumulator layout: f64 slots per entry and the offset of each counter. */
+export const ACC_STRIDE = 8;
+export const A_FLOWS = 0;
+export const A_IN_PACKETS = 1;
+export const A_IN_BYTES = 2;
+export const A_OUT_PACKETS = 3;
+export const A_OUT_BYTES = 4;
+export const A_FIRST = 5;
+export const A_LAST = 6;
+const BYTES_PER_ENTRY_FIXED = ACC_STRIDE * 8 + 4; // accumulators + cached hash
+
+/** A byte budget shared by all tables of one query. */
+export class MemoryBudget {
+  readonly limit: number;
+  used: number;
+  peak: number;
+
+  constructor(limit: number = DEFAULT_STATS_MEMORY) {
+    if (!(limit > 0)) throw new RangeError(`statistics: bad memory limit ${limit}`);
+    this.limit = limit;
+    this.used = 0;
+    this.peak = 0;
+  }
+
+  /** Charges `bytes` (negative to release); throws ERR_STATS_MEMORY when the limit would be exceeded. */
+  charge(bytes: number, what: string, keys: number): void {
+    if (bytes > 0 && this.used + bytes > this.limit) {
+      throw new StatsError(
+        "ERR_STATS_MEMORY",
+        `statistics: memory limit of ${formatMiB(this.limit)} exceeded by ${what} at ${keys} keys ` +
+          `(${formatMiB(this.used)} in use, ${formatMiB(bytes)} more needed); narrow the filter or raise the limit`,
+      );
+    }
+    this.used += bytes;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+/** The transferable state of a KeyTable: plain typed arrays trimmed to `count` entries. */
+export interface KeyTableState {
+  readonly width: number;
+  readonly count: number;
+  readonly keys: Uint32Array;
+  readonly hashes: Uint32Array;
+  /** count * ACC_STRIDE accumulators (see A_FLOWS …). */
+  readonly acc: Float64Array;
+}
+
+/** 32-bit mix of one word (murmur3 fmix32). */
+export function hashWord(k: number): number {
+  let h = k ^ (k >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Hash of two words (must equal hashWords for width 2). */
+export function hash2(k0: number, k1: number): number {
+  let h = 0x9747b28c ^ 2;
+  let k = Math.imul(k0, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  k = Math.imul(k1, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  return hashWord(h);
+}
+
+/** Hash of `width` words at `keys[off]`. */
+export function hashWords(keys: Uint32Array, off: number, width: number): number {
+  let h = 0x9747b28c ^ width;
+  for (let i = 0; i < width; i++) {
+    let k = Math.imul(keys[off + i]!, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  return hashWord(h);
+}
+
+export class KeyTable {
+  readonly width: number;
+  readonly name: string;
+  readonly budget: MemoryBudget;
+  count: number;
+  capacity: number;
+  /** [entry + 1, key word(s) or hash] per slot; stride * (mask + 1) words. */
+  slots: Uint32Array;
+  /** Words per slot: 4 for width-2 keys (both words inline), else 2. */
+  readonly stride: number;
+  mask: number;
+  keys: Uint32Array;
+  hashes: Uint32Array;
+  /** capacity * ACC_STRIDE accumulators. */
+  acc: Float64Array;
+  /** Bytes currently charged to the budget. */
+  bytes: number;
+
+  constructor(width: number, budget: MemoryBudget, name = "table", initialEntries = 512) {
+    if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`statistics: bad key width ${width}`);
+    this.width = width;
+    this.name = name;
+    this.budget = budget;
+    this.count = 0;
+    this.capacity = Math.max(16, initialEntries);
+    let slots = MIN_SLOTS;
+    while (slots < this.capacity * 2) slots *= 2;
+    this.stride = width === 2 ? 4 : 2;
+    this.bytes = slots * this.stride * 4 + this.capacity * (BYTES_PER_ENTRY_FIXED + width * 4);
+    budget.charge(this.bytes, name, 0);
+    this.slots = new Uint32Array(slots * this.stride);
+    this.mask = slots - 1;
+    this.keys = new Uint32Array(this.capacity * width);
+    this.hashes = new Uint32Array(this.capacity);
+    this.acc = new Float64Array(this.capacity * ACC_STRIDE);
+  }
+
+  /** Bytes held by this table (slots + entries). */
+  memoryBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Looks up `m` keys of width 1 held in `keys[0..m)` and writes their entry indices to `out`, inserting the
+   * missing ones. Fast path of the most common tables (ports, IPv4 addresses, AS numbers …).
+   */
+  lookup1(keys: Uint32Array, m: number, out: Int32Array): void {
+    let slots = this.slots;
+    let mask = this.mask;
+    for (let j = 0; j < m; j++) {
+      const k = keys[j]!;
+      let h = k ^ (k >>> 16);
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h = (h ^ (h >>> 16)) >>> 0;
+      let s = h & mask;
+      for (;;) {
+        const e = slots[2 * s]!;
+        if (e === 0) {
+          const idx = this.insert(s, h, k, 0);
+          this.keys[idx] = k;
+          if (this.count * 2 > mask + 1) {
+            this.growSlots();
+            slots = this.slots;
+            mask = this.mask;
+          }
+          out[j] = idx;
+          break;
+        }
+        if (slots[2 * s + 1] === k) {
+          out[j] = e - 1;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+    }
+  }
+
+  /** As lookup1 for any width: key j is `keys[j * width .. (j + 1) * width)`. */
+  lookupN(keys: Uint32Array, m: number, out: Int32Array): void {
+    const w = this.width;
+    if (w === 1) {
+      this.lookup1(keys, m, out);
+      return;
+    }
+    if (w === 2) {
+      this.lookup2(keys, m, out);
+      return;
+    }
+    let slots = this.slots;
+    let mask = this.mask;
+    let tk = this.keys;
+    for (let j = 0; j < m; j++) {
+      const off = j * w;
+      const h = hashWords(keys, off, w);
+      let s = h & mask;
+      for (;;) {
+        const e = slots[2 * s]!;
+        if (e === 0) {
+          const idx = this.insert(s, h, h, 0);
+          tk = this.keys;
+          for (let i = 0; i < w; i++) tk[idx * w + i] = keys[off + i]!;
+          if (this.count * 2 > mask + 1) {
+            this.growSlots();
+            slots = this.slots;
+            mask = this.mask;
+          }
+          out[j] = idx;
+          break;
+        }
+        if (slots[2 * s + 1] === h) {
+          const eo = (e - 1) * w;
+          let same = true;
+          for (let i = 0; i < w; i++) {
+            if (tk[eo + i] !== keys[off + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) {
+            out[j] = e - 1;
+            break;
+          }
+        }
+        s = (s + 1) & mask;
+      }
+    }
+  }
+
+  /** lookupN for width 2 (IPv4 pairs, 32-bit value + protocol, MACs): hash and compare inlined. */
+  lookup2(keys: Uint32Array, m: number, out: Int32Array): void {
+    let slots = this.slots;
+    let mask = this.mask;
+    let tk = this.keys;
+    for (let j = 0; j < m; j++) {
+      const k0 = keys[2 * j]!;
+      const k1 = keys[2 * j + 1]!;
+      const h = hash2(k0, k1);
+      let s = h & mask;
+      for (;;) {
+        const e = slots[4 * s]!;
+        if (e === 0) {
+          const idx = this.insert(s, h, k0, k1);
+          tk = this.keys;
+          tk[2 * idx] = k0;
+          tk[2 * idx + 1] = k1;
+          if (this.count * 2 > mask + 1) {
+            this.growSlots();
+            slots = this.slots;
+            mask = this.mask;
+          }
+          out[j] = idx;
+          break;
+        }
+        if (slots[4 * s + 1] === k0 && slots[4 * s + 2] === k1) {
+          out[j] = e - 1;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+    }
+  }
+
+  /** Finds one key (words at `keys[off]`) without inserting; returns the entry index or -1. */
+  find(keys: Uint32Array, off: number): number {
+    return this.probe(keys, off, false);
+  }
+
+  /** Finds one key (words at `keys[off]`), inserting it when missing; returns the entry index. */
+  findOrInsert(keys: Uint32Array, off: number): number {
+    return this.probe(keys, off, true);
+  }
+
+  private probe(keys: Uint32Array, off: number, add: boolean): number {
+    const w = this.width;
+    const st = this.stride;
+    const h = w === 1 ? hashWord(keys[off]!) : hashWords(keys, off, w);
+    // what the slot holds besides the entry: the key word(s) for widths 1 and 2, else the hash
+    const tag = w <= 2 ? keys[off]! : h;
+    const tag2 = w === 2 ? keys[off + 1]! : 0;
+    let s = h & this.mask;
+    for (;;) {
+      const e = this.slots[st * s]!;
+      if (e === 0) {
+        if (!add) return -1;
+        const idx = this.insert(s, h, tag, tag2);
+        for (let i = 0; i < w; i++) this.keys[idx * w + i] = keys[off + i]!;
+        if (this.count * 2 > this.mask + 1) this.growSlots();
+        return idx;
+      }
+      if (this.slots[st * s + 1] === tag && (st === 2 || this.slots[st * s + 2] === tag2)) {
+        if (w <= 2) return e - 1;
+        const eo = (e - 1) * w;
+        let same = true;
+        for (let i = 0; i < w; i++) {
+          if (this.keys[eo + i] !== keys[off + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return e - 1;
+      }
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  /** Claims slot `s` for a new entry with hash `h` (tag, tag2: see probe); the caller writes the key. */
+  private insert(s: number, h: number, tag: number, tag2: number): number {
+    if (this.count === this.capacity) this.growEntries();
+    const idx = this.count++;
+    const st = this.stride;
+    this.slots[st * s] = idx + 1;
+    this.slots[st * s + 1] = tag;
+    if (st === 4) this.slots[st * s + 2] = tag2;
+    this.hashes[idx] = h;
+    const a = idx * ACC_STRIDE;
+    this.acc[a + A_FIRST] = Infinity;
+    this.acc[a + A_LAST] = -Infinity;
+    // the caller writes the key, then grows the slots (the rehash reads the keys of width-1/2 tables)
+    return idx;
+  }
+
+  private growEntries(): void {
+    const cap = this.capacity * 2;
+    const extra = this.capacity * (BYTES_PER_ENTRY_FIXED + this.width * 4);
+    this.budget.charge(extra, this.name, this.count);
+    this.bytes += extra;
+    this.keys = grownU32(this.keys, cap * this.width);
+    this.hashes = grownU32(this.hashes, cap);
+    this.acc = grownF64(this.acc, cap * ACC_STRIDE);
+    this.capacity = cap;
+  }
+
+  private growSlots(): void {
+    const old = this.mask + 1;
+    const n = old * 2;
+    const st = this.stride;
+    this.budget.charge(old * st * 4, this.name, this.count);
+    this.bytes += old * st * 4;
+    const slots = new Uint32Array(n * st);
+    const mask = n - 1;
+    const hashes = this.hashes;
+    const keys = this.keys;
+    const w = this.width;
+    for (let e = 0; e < this.count; e++) {
+      const h = hashes[e]!;
+      let s = h & mask;
+      while (slots[st * s] !== 0) s = (s + 1) & mask;
+      slots[st * s] = e + 1;
+      if (w === 1) {
+        slots[st * s + 1] = keys[e]!;
+      } else if (w === 2) {
+        slots[st * s + 1] = keys[2 * e]!;
+        slots[st * s + 2] = keys[2 * e + 1]!;
+      } else {
+        slots[st * s + 1] = h;
+      }
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+
+  /**
+   * Adds the counters of rows `rows[0..m)` (whose entry indices are `idx[0..m)`) from the batch columns.
+   * A flows value of 0 counts as 1 (nfdump: `aggr_flows ? aggr_flows : 1`).
+   */
+  accumulate(
+    idx: Int32Array,
+    rows: Uint32Array,
+    m: number,
+    flowsCol: Float64Array,
+    inPk: Float64Array,
+    inBy: Float64Array,
+    outPk: Float64Array,
+    outBy: Float64Array,
+    firstCol: Float64Array,
+    lastCol: Float64Array,
+  ): void {
+    const acc = this.acc;
+    for (let j = 0; j < m; j++) {
+      const a = idx[j]! * 8;
+      const r = rows[j]!;
+      const f = flowsCol[r]!;
+      acc[a] = acc[a]! + (f === 0 ? 1 : f);
+      acc[a + 1] = acc[a + 1]! + inPk[r]!;
+      acc[a + 2] = acc[a + 2]! + inBy[r]!;
+      acc[a + 3] = acc[a + 3]! + outPk[r]!;
+      acc[a + 4] = acc[a + 4]! + outBy[r]!;
+      const t0 = firstCol[r]!;
+      const t1 = lastCol[r]!;
+      if (t0 < acc[a + 5]!) acc[a + 5] = t0;
+      if (t1 > acc[a + 6]!) acc[a + 6] = t1;
+    }
+  }
+
+  /** Adds the accumulators of entry `e` of `src` (ACC_STRIDE layout) into entry `d`. */
+  addEntry(d: number, src: Float64Array, e: number): void {
+    const acc = this.acc;
+    const a = d * ACC_STRIDE;
+    const b = e * ACC_STRIDE;
+    for (let i = 0; i < 5; i++) acc[a + i] = acc[a + i]! + src[b + i]!;
+    if (src[b + A_FIRST]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = src[b + A_FIRST]!;
+    if (src[b + A_LAST]! > acc[a + A_LAST]!) acc[a + A_LAST] = src[b + A_LAST]!;
+  }
+
+  /** Adds every entry of `other` (same width) into this table. */
+  merge(other: KeyTable | KeyTableState): void {
+    if (other.width !== this.width)
+      throw new RangeError(`statistics: cannot merge key width ${other.width} into ${this.width}`);
+    const w = this.width;
+    for (let e = 0; e < other.count; e++) this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e);
+  }
+
+  /** A copy of the state trimmed to `count` entries (its buffers can go in a postMessage transfer list). */
+  exportState(): KeyTableState {
+    const n = this.count;
+    return {
+      width: this.width,
+      count: n,
+      keys: this.keys.slice(0, n * this.width),
+      hashes: this.hashes.slice(0, n),
+      acc: this.acc.slice(0, n * ACC_STRIDE),
+    };
+  }
+
+  /** Releases the memory charged to the budget (the table must not be used afterwards). */
+  dispose(): void {
+    this.budget.charge(-this.bytes, this.name, this.count);
+    this.bytes = 0;
+  }
+}
+
+/** The ArrayBuffers of a state, for a postMessage transfer list. */
+export function stateBuffers(s: KeyTableState): ArrayBuffer[] {
+  return [s.keys.buffer as ArrayBuffer, s.hashes.buffer as ArrayBuffer, s.acc.buffer as ArrayBuffer];
+}
+
+function grownU32(a: Uint32Array, n: number): Uint32Array {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
+function grownF64(a: Float64Array, n: number): Float64Array {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}

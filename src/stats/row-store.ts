@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// RowStore: an append-only copy of flow rows in RecordBatch chunks (for -O sorting of plain listings and the
+// representative record of each -a group). Rows are gathered column by column (one tight loop per physical
+// column), never through an object per row; every chunk is charged to the MemoryBudget.
+
+import { RecordBatch } from "../record/batch.js";
+import { ARRAY_BYTES, type ColumnArrays, PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
+import type { MemoryBudget } from "./key-table.js";
+
+/** Rows per chunk (a power of two: row r lives in chunk r >> CHUNK_BITS). */
+export const ROW_CHUNK_BITS = 14;
+export const ROW_CHUNK = 1 << ROW_CHUNK_BITS;
+
+/** Bytes one row takes in a RecordBatch (all physical columns). */
+export const ROW_BYTES = PHYSICAL_COLUMNS.reduce((s, pc) => s + ARRAY_BYTES[pc.array] * pc.width, 0);
+
+export class RowStore {
+  readonly chunks: RecordBatch[];
+  readonly budget: MemoryBudget;
+  readonly name: string;
+  length: number;
+
+  constructor(budget: MemoryBudget, name: string) {
+    this.chunks = [];
+    this.budget = budget;
+    this.name = name;
+    this.length = 0;
+  }
+
+  memoryBytes(): number {
+    return this.chunks.length * ROW_CHUNK * ROW_BYTES;
+  }
+
+  private tail(): RecordBatch {
+    const last = this.chunks[this.chunks.length - 1];
+    if (last && !last.full) return last;
+    this.budget.charge(ROW_CHUNK * ROW_BYTES, this.name, this.length);
+    const b = new RecordBatch(ROW_CHUNK);
+    this.chunks.push(b);
+    return b;
+  }
+
+  /** Appends rows `rows[0..m)` of `src`; returns the index of the first appended row. */
+  append(src: RecordBatch, rows: Uint32Array, m: number): number {
+    return this.appendCols(src.cols, rows, m);
+  }
+
+  /** As append, from bare column arrays (e.g. a posted state). */
+  appendCols(src: ColumnArrays, rows: Uint32Array, m: number): number {
+    const start = this.length;
+    let done = 0;
+    while (done < m) {
+      const dst = this.tail();
+      const k = Math.min(m - done, dst.capacity - dst.length);
+      gather(src, dst.cols, rows, done, k, dst.length);
+      dst.length += k;
+      done += k;
+      this.length += k;
+    }
+    return start;
+  }
+
+  /** The chunk and row of stored row `i`. */
+  locate(i: number): [RecordBatch, number] {
+    return [this.chunks[i >>> ROW_CHUNK_BITS]!, i & (ROW_CHUNK - 1)];
+  }
+
+  /** Copies stored row `i` into row `to` of `dst` (all physical columns). */
+  copyTo(i: number, dst: RecordBatch, to: number): void {
+    const [b, r] = this.locate(i);
+    copyRow(b.cols, r, dst.cols, to);
+  }
+
+  dispose(): void {
+    this.budget.charge(-this.memoryBytes(), this.name, this.length);
+    this.chunks.length = 0;
+    this.length = 0;
+  }
+}
+
+/** dst[at + j] = src[rows[from + j]] for every physical column, j < k. */
+function gather(src: ColumnArrays, dst: ColumnArrays, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (const pc of PHYSICAL_COLUMNS) {
+    const s = src[pc.name as PhysicalName];
+    const d = dst[pc.name as PhysicalName];
+    if (pc.width === 1) {
+      for (let j = 0; j < k; j++) d[at + j] = s[rows[from + j]!]!;
+    } else {
+      for (let j = 0; j < k; j++) {
+        const so = rows[from + j]! * 4;
+        const dO = (at + j) * 4;
+        d[dO] = s[so]!;
+        d[dO + 1] = s[so + 1]!;
+        d[dO + 2] = s[so + 2]!;
+        d[dO + 3] = s[so + 3]!;
+      }
+    }
+  }
+}
+
+/** Copies one row between column sets. */
+export function copyRow(src: ColumnArrays, from: number, dst: ColumnArrays, to: number): void {
+  for (const pc of PHYSICAL_COLUMNS) {
+    const s = src[pc.name as PhysicalName];
+    const d = dst[pc.name as PhysicalName];
+    if (pc.width === 1) {
+      d[to] = s[from]!;
+    } else {
+      for (let w = 0; w < 4; w++) d[to * 4 + w] = s[from * 4 + w]!;
+    }
+  }
+}

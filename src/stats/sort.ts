@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// RecordSorter: `-O order` over a plain listing (no -A/-a) and `-s record/order`.
+//
+// With `-n N` only the best N rows are ever kept: a bounded heap over N row slots, so memory is O(N) however
+// many flows pass (nfdump keeps every record). Without a limit all rows are copied (RowStore, charged to the
+// MemoryBudget) and sorted at the end. Ties keep input order (the first flow read comes first).
+
+import { RecordBatch } from "../record/batch.js";
+import type { ColumnArrays } from "../record/schema.js";
+import { MemoryBudget } from "./key-table.js";
+import { orderValue, type OrderDef } from "./orders.js";
+import { copyRow, ROW_BYTES, RowStore } from "./row-store.js";
+import { OUTPUT_BATCH_ROWS } from "./aggregate.js";
+
+export class RecordSorter {
+  readonly order: OrderDef;
+  readonly ascending: boolean;
+  readonly limit: number;
+  readonly budget: MemoryBudget;
+  /** Rows seen. */
+  seen: number;
+  // bounded mode (limit > 0)
+  private readonly slots: RecordBatch | null;
+  private readonly heap: Int32Array;
+  private readonly heapValue: Float64Array;
+  private readonly heapSeq: Float64Array;
+  private size: number;
+  // unbounded mode
+  private readonly store: RowStore | null;
+  private values: Float64Array;
+  private valueBytes: number;
+
+  constructor(
+    order: OrderDef,
+    ascending: boolean = order.ascending,
+    limit = 0,
+    budget: MemoryBudget = new MemoryBudget(),
+  ) {
+    this.order = order;
+    this.ascending = ascending;
+    this.limit = limit > 0 ? limit : 0;
+    this.budget = budget;
+    this.seen = 0;
+    this.size = 0;
+    this.valueBytes = 0;
+    if (this.limit > 0) {
+      budget.charge(this.limit * (ROW_BYTES + 20), "-O top-N", 0);
+      this.slots = new RecordBatch(this.limit);
+      this.slots.length = this.limit;
+      this.heap = new Int32Array(this.limit);
+      this.heapValue = new Float64Array(this.limit);
+      this.heapSeq = new Float64Array(this.limit);
+      this.store = null;
+      this.values = new Float64Array(0);
+    } else {
+      this.slots = null;
+      this.heap = new Int32Array(0);
+      this.heapValue = new Float64Array(0);
+      this.heapSeq = new Float64Array(0);
+      this.store = new RowStore(budget, "-O sort");
+      this.values = new Float64Array(1024);
+    }
+  }
+
+  memoryBytes(): number {
+    return this.slots ? this.limit * (ROW_BYTES + 20) : this.store!.memoryBytes() + this.values.byteLength;
+  }
+
+  /** Adds rows `sel[0..n)` of `batch` (all rows 0..n-1 when `sel` is null). */
+  add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
+    const c = batch.cols;
+    if (this.slots) {
+      for (let j = 0; j < n; j++) this.offer(c, sel ? sel[j]! : j);
+      return;
+    }
+    const store = this.store!;
+    const rows = sel ? sel.subarray(0, n) : identity(n);
+    const at = store.append(batch, rows, n);
+    if (at + n > this.values.length) {
+      let len = this.values.length;
+      while (len < at + n) len *= 2;
+      this.budget.charge((len - this.values.length) * 8, "-O sort", at);
+      this.valueBytes += (len - this.values.length) * 8;
+      const v = new Float64Array(len);
+      v.set(this.values);
+      this.values = v;
+    }
+    const v = this.values;
+    const o = this.order;
+    for (let j = 0; j < n; j++) {
+      const r = rows[j]!;
+      v[at + j] = orderValue(
+        o,
+        c.flows[r]! || 1,
+        c.inPackets[r]!,
+        c.inBytes[r]!,
+        c.outPackets[r]!,
+        c.outBytes[r]!,
+        c.msecFirst[r]!,
+        c.msecLast[r]!,
+      );
+    }
+    this.seen += n;
+  }
+
+  /** a (value va, sequence sa) goes before b? */
+  private before(va: number, sa: number, vb: number, sb: number): boolean {
+    if (va !== vb) return this.ascending ? va < vb : va > vb;
+    return sa < sb;
+  }
+
+  private offer(c: ColumnArrays, r: number): void {
+    const seq = this.seen++;
+    const v = orderValue(
+      this.order,
+      c.flows[r]! || 1,
+      c.inPackets[r]!,
+      c.inBytes[r]!,
+      c.outPackets[r]!,
+      c.outBytes[r]!,
+      c.msecFirst[r]!,
+      c.msecLast[r]!,
+    );
+    const heap = this.heap;
+    const hv = this.heapValue;
+    const hs = this.heapSeq;
+    const slots = this.slots!;
+    if (this.size < this.limit) {
+      // push: slot = size; sift up (worst at the root)
+      const slot = this.size;
+      copyRow(c, r, slots.cols, slot);
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.before(hv[p]!, hs[p]!, v, seq)) break;
+        heap[i] = heap[p]!;
+        hv[i] = hv[p]!;
+        hs[i] = hs[p]!;
+        i = p;
+      }
+      heap[i] = slot;
+      hv[i] = v;
+      hs[i] = seq;
+      return;
+    }
+    if (!this.before(v, seq, hv[0]!, hs[0]!)) return;
+    const slot = heap[0]!;
+    copyRow(c, r, slots.cols, slot);
+    // sift down from the root
+    let i = 0;
+    const size = this.size;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      let w = l;
+      const rr = l + 1;
+      if (rr < size && this.before(hv[l]!, hs[l]!, hv[rr]!, hs[rr]!)) w = rr;
+      if (!this.before(v, seq, hv[w]!, hs[w]!)) break;
+      heap[i] = heap[w]!;
+      hv[i] = hv[w]!;
+      hs[i] = hs[w]!;
+      i = w;
+    }
+    heap[i] = slot;
+    hv[i] = v;
+    hs[i] = seq;
+  }
+
+  /** The sorted rows (best first) as RecordBatches of up to OUTPUT_BATCH_ROWS rows. */
+  *toBatches(batchRows = OUTPUT_BATCH_ROWS): Generator<RecordBatch> {
+    if (this.slots) {
+      const k = this.size;
+      const order = Array.from({ length: k }, (_, i) => i);
+      order.sort((a, b) =>
+        this.before(this.heapValue[a]!, this.heapSeq[a]!, this.heapValue[b]!, this.heapSeq[b]!) ? -1 : 1,
+      );
+      let out = new RecordBatch(Math.max(1, Math.min(batchRows, k)));
+      for (let i = 0; i < k; i++) {
+        if (out.full) {
+          yield out;
+          out = new RecordBatch(Math.max(1, Math.min(batchRows, k - i)));
+        }
+        const row = out.addRow();
+        copyRow(this.slots.cols, this.heap[order[i]!]!, out.cols, row);
+      }
+      if (out.length > 0) yield out;
+      return;
+    }
+    const store = this.store!;
+    const total = store.length;
+    const ids = identity(total);
+    const v = this.values;
+    const asc = this.ascending;
+    ids.sort((a, b) => {
+      const va = v[a]!;
+      const vb = v[b]!;
+      if (va !== vb) return asc ? va - vb : vb - va;
+      return a - b;
+    });
+    let out = new RecordBatch(Math.max(1, Math.min(batchRows, total)));
+    for (let i = 0; i < total; i++) {
+      if (out.full) {
+        yield out;
+        out = new RecordBatch(Math.max(1, Math.min(batchRows, total - i)));
+      }
+      store.copyTo(ids[i]!, out, out.addRow());
+    }
+    if (out.length > 0) yield out;
+  }
+
+  dispose(): void {
+    if (this.slots) this.budget.charge(-this.limit * (ROW_BYTES + 20), "-O top-N", this.seen);
+    if (this.store) {
+      this.store.dispose();
+      this.budget.charge(-this.valueBytes, "-O sort", this.seen);
+      this.valueBytes = 0;
+    }
+  }
+}
+
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
