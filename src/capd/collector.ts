@@ -118,10 +118,10 @@ class Source {
       batch.reset();
       return;
     }
-    // the rows are copied to the writer thread, so the batch is reused at once
+    // the batch's buffers move to the writer thread; decoding goes on in a fresh batch
     c.writer.append(file.file, batch);
     file.rows += batch.length;
-    batch.reset();
+    this.sink.batch = c.writer.takeBatch(BATCH_ROWS);
   }
 
   /** Closes a slot's file: footer with the slot's exporter counters, fsync, rename, -x. */

@@ -31,7 +31,7 @@ export type WriterRequest =
 export type WriterReply =
   | { readonly op: "ok"; readonly req: number; readonly path?: string; readonly stats?: FileStats }
   | { readonly op: "error"; readonly req: number; readonly file: number; readonly message: string }
-  | { readonly op: "written"; readonly file: number; readonly rows: number };
+  | { readonly op: "written"; readonly file: number; readonly rows: number; readonly cols: readonly ArrayBufferView[]; readonly extraEnd: Uint32Array };
 
 const writers = new Map<number, FlowFileWriter>();
 
@@ -61,12 +61,21 @@ function handle(msg: WriterRequest): void {
       batch.extraEnd = msg.extraEnd;
       batch.extra = msg.extra;
       batch.extraLength = msg.rows > 0 ? msg.extraEnd[msg.rows - 1]! : 0;
+      let failure: string | null = null;
       try {
         w.appendBatchSync(batch);
-        post({ op: "written", file: msg.file, rows: msg.rows });
       } catch (err) {
-        post({ op: "error", req: -1, file: msg.file, message: (err as Error).message });
+        failure = (err as Error).message;
       }
+      // zero the used rows here, off the receive thread, and send the buffers back for reuse
+      PHYSICAL_COLUMNS.forEach((pc, i) => {
+        (msg.cols[i] as Uint8Array).fill(0, 0, msg.rows * pc.width);
+      });
+      msg.extraEnd.fill(0, 0, msg.rows);
+      const transfer = [...msg.cols.map((c) => c.buffer as ArrayBuffer), msg.extraEnd.buffer as ArrayBuffer];
+      const reply: WriterReply = { op: "written", file: msg.file, rows: failure === null ? msg.rows : 0, cols: msg.cols, extraEnd: msg.extraEnd };
+      parentPort!.postMessage(reply, transfer);
+      if (failure !== null) post({ op: "error", req: -1, file: msg.file, message: failure });
       return;
     }
     case "close": {
