@@ -3,7 +3,8 @@
 // -v (verify a file block by block).
 
 import { EXIT } from "../cli/common.js";
-import { FlowFileReader, type FileStats } from "../store/index.js";
+import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
+import type { FileStats } from "../store/index.js";
 import type { QueryIO } from "./query.js";
 
 const CLASSES = ["tcp", "udp", "icmp", "other"] as const;
@@ -54,7 +55,7 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
   let damaged = false;
   for (const file of files) {
     try {
-      const r = FlowFileReader.open(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+      const r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
       stats.push(r.stats());
       ident ||= r.header().ident;
       if (r.errors.length > 0) damaged = true;
@@ -88,9 +89,9 @@ const VERSION_NAME: Record<number, string> = { 1: "netflow v1", 5: "netflow v5",
 
 /** -E: the exporters a file records, with their counters for the file's slot. */
 export function printExporters(file: string, io: QueryIO): number {
-  let r: FlowFileReader;
+  let r: FlowFileSource;
   try {
-    r = FlowFileReader.open(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+    r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
   } catch (err) {
     io.err(`tsdump: ${(err as Error).message}\n`);
     return EXIT.DATA;
@@ -112,9 +113,9 @@ export function printExporters(file: string, io: QueryIO): number {
 
 /** -v: header fields, every block read and checked, the footer. */
 export function verifyFile(file: string, io: QueryIO): number {
-  let r: FlowFileReader;
+  let r: FlowFileSource;
   try {
-    r = FlowFileReader.open(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+    r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
   } catch (err) {
     io.err(`tsdump: ${(err as Error).message}\n`);
     return EXIT.DATA;

@@ -3,7 +3,7 @@
 // (listing, -s statistics, -A aggregation, -O sort, -w write) → output and nfdump's footer.
 //
 //   select files (-r/-R/-M, -t/-T windows)
-//     └─ per file: FlowFileReader, blocks whose zone map cannot match are skipped undecompressed
+//     └─ per file: a tsflow or nfdump file (openAnyFlowFile), blocks whose zone map cannot match are skipped undecompressed
 //          └─ per block: filter.scan → selection vector → time window → -c limit → sink.add(batch, sel, n)
 //   sink.finish() → stdout; footer (Summary / Time window / Total / Sys) unless -q
 //
@@ -38,9 +38,10 @@ import {
   type ElementStatSpec,
   type StatTable,
 } from "../stats/index.js";
-import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
+import { FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { EXIT } from "../cli/common.js";
+import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { QueryOptions } from "./options.js";
 import { printExporters, printInfo, verifyFile } from "./info.js";
 
@@ -103,7 +104,10 @@ function scanFiles(
   limit: number | undefined,
   sink: Sink,
   io: QueryIO,
+  columns?: ReadonlySet<string>,
 ): RunCounts {
+  // decode only what the query touches: the filter's columns, the sink's, and the summary's
+  const selection = columns ? new Set<string>([...columns, ...filter.columns, ...SUMMARY_COLUMNS]) : undefined;
   const counts: RunCounts = {
     processed: 0,
     passed: 0,
@@ -131,9 +135,9 @@ function scanFiles(
   };
   for (const file of files) {
     if ((limit !== undefined && counts.passed >= limit) || io.out.stopped) break;
-    let reader: FlowFileReader;
+    let reader: FlowFileSource;
     try {
-      reader = FlowFileReader.open(file, {
+      reader = openAnyFlowFile(file, {
         onError: (err) => {
           counts.damaged++;
           io.err(`tsdump: ${err.message}\n`);
@@ -164,7 +168,7 @@ function scanFiles(
             continue;
           }
         }
-        const batch = reader.readBlock(bi);
+        const batch = reader.readBlock(bi, selection);
         if (batch === undefined) continue;
         counts.bytesRead += reader.blockInfo(bi).length;
         const n = batch.length;
@@ -195,6 +199,9 @@ function scanFiles(
   }
   return counts;
 }
+
+/** Columns the footer's totals read. */
+const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast", "proto"] as const;
 
 function fillAll(sel: Uint32Array, n: number): number {
   for (let i = 0; i < n; i++) sel[i] = i;
@@ -345,13 +352,14 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     const accs = elementSpecs.map((s) => new StatAccumulator(s, budget));
     const recordAggr = recordSpecs.length > 0 && aggregation ? new Aggregator(aggregation, budget) : null;
     const recordSorters = recordSpecs.flatMap((s) => s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)));
+    const statColumns = recordSpecs.length > 0 ? undefined : new Set<string>(elementSpecs.flatMap((sp) => sp.element.columns));
     const counts = scanFiles(files, filter, window, limit, {
       add(batch, sel, n) {
         for (const a of accs) a.add(batch, sel, n);
         if (recordAggr) recordAggr.add(batch, sel, n);
         else for (const s of recordSorters) s.add(batch, sel, n);
       },
-    }, io);
+    }, io, statColumns);
     const topN = o.topN ?? 10;
     const fmtName = o.format ?? "line";
     const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
@@ -387,7 +395,10 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
   if (aggregation) {
     if (o.format === "null") throw new UsageError("invalid print format null to aggregate flows");
     const aggr = new Aggregator(aggregation, budget);
-    const counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io);
+    const aggrColumns = aggregation.keepFirst
+      ? undefined
+      : new Set<string>(aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])));
+    const counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io, aggrColumns);
     const order = o.order !== undefined ? parseRecordOrder(o.order) : undefined;
     const ids = aggr.entryOrder(order?.order, order?.ascending, postFilter ? 0 : (o.topN ?? 0));
     const fmt = formatterFor(o, o.format, `fmt:${aggregation.fmt}`);
@@ -419,7 +430,7 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
     printBatches(sorter.toBatches(), fmt, out);
   } else {
-    counts = scanFiles(files, filter, window, limit, listingSink(fmt, out), io);
+    counts = scanFiles(files, filter, window, limit, listingSink(fmt, out), io, o.format === "null" ? new Set<string>() : undefined);
   }
   fmt.epilog(out);
   if (!o.quiet) {

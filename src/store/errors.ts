@@ -29,6 +29,12 @@ export const STORE_ERROR = {
   STATE: "ERR_STORE_STATE",
   /** A listing argument (-R range, -M dirs, file name) that cannot be resolved. */
   LIST: "ERR_STORE_LIST",
+  /** nfdump 1.6 (layout 1) file: convert it with nfdump 1.7 first. */
+  NFFILE_V1: "ERR_STORE_NFFILE_V1",
+  /** nfdump 1.8 (file format V3): not read yet. */
+  NFFILE_V3: "ERR_STORE_NFFILE_V3",
+  /** Encrypted nffile. */
+  NFFILE_ENCRYPTED: "ERR_STORE_NFFILE_ENCRYPTED",
 } as const;
 
 export type StoreErrorCode = (typeof STORE_ERROR)[keyof typeof STORE_ERROR];

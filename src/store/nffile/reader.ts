@@ -1,0 +1,1102 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// NfdumpFileReader: reads nfdump 1.7.x "layout 2" files (nffile V2) into RecordBatches, with the method surface
+// of FlowFileReader (FlowFileSource), so tsdump queries nfcapd archives directly.
+//
+// Layout (host byte order = little-endian; reference/nfdump.md §5.1, nfdump src/lib/nffileV2.h, nfxV3.h):
+//
+//   0  file header (40 B)  u16 magic 0xA50C | u16 layout 2 | u32 nfdversion | u64 created (time_t)
+//                          u8 compression (0 none 1 LZO 2 BZ2 3 LZ4 4 ZSTD) | u8 encryption | u16 appendixBlocks
+//                          u32 creator | u64 offAppendix | u32 BlockSize | u32 NumBlocks (written on close)
+//   40 data blocks         block header (12 B): u32 NumRecords | u32 size (payload, compressed) | u16 type
+//                          (3 records, 4 array, 2 = 1.6) | u16 flags (bit0 payload stored uncompressed)
+//                          payload: records, each u16 type | u16 size (incl. header) | …
+//      appendix block(s)   at offAppendix: record 0x8001 ident (NUL-terminated), 0x8002 stat record
+//
+// Record 11 (V3 flow): u16 type | u16 size | u16 numElements | u8 engineType | u8 engineID | u16 exporterID
+// (SysID) | u8 flags | u8 nfversion, then numElements × (u16 element id | u16 length incl. 4-B header | payload),
+// mapped onto record/schema columns by decodeV3() below. IPv6 addresses are two host-order u64 (high half
+// first). Record 7 = exporter info, 8 = exporter stats (→ stats().exporters); other records are skipped.
+//
+// nfdump files carry no checksums and no block index: blocks are found by walking the block headers from
+// byte 40. A killed nfcapd leaves NumBlocks 0 and no appendix; such a file is read up to its last complete block
+// (nfdump 1.7 reads nothing). Damage is reported as StoreError (file, block, byte offset) through onError and the
+// walk resynchronises on the next plausible block header, so the rest of the file is still read.
+
+import * as fs from "node:fs";
+import { decompress as zstdDecompress } from "fzstd";
+import { uncompressSync } from "lz4-napi";
+import bunzip from "seek-bzip";
+import { RecordBatch } from "../../record/batch.js";
+import { formatIPv4, formatIPv6 } from "../../record/ip.js";
+import { V6_BIT } from "../../record/schema.js";
+import { UNKNOWN_ZONE, type ZoneMap } from "../../record/zone.js";
+import { accumulateStats } from "../block.js";
+import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "../errors.js";
+import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
+import { decodeLz4Raw } from "./lz4-raw.js";
+import { decodeLzo1x } from "./lzo.js";
+import type { FlowFileSource, FlowSourceHeader, FlowSourceOptions } from "./source.js";
+
+/** The nffile magic, read as a little-endian u16. */
+export const NFFILE_MAGIC = 0xa50c;
+export const NFFILE_HEADER_BYTES = 40;
+export const NFFILE_BLOCK_HEADER_BYTES = 12;
+/** nfdump's BUFFSIZE: no block payload (compressed or not) is larger. */
+export const NFFILE_MAX_BLOCK = 5 * 1024 * 1024;
+
+/** Error codes of the nffile reader (to be added to STORE_ERROR in src/store/errors.ts). */
+export const NFFILE_ERROR = {
+  /** nfdump 1.6 layout 1 file. */
+  V1: "ERR_STORE_NFFILE_V1",
+  /** nfdump 1.8 nffile V3 (layout 3). */
+  V3: "ERR_STORE_NFFILE_V3",
+  /** Encrypted nffile. */
+  ENCRYPTED: "ERR_STORE_NFFILE_ENCRYPTED",
+} as const;
+export type NffileErrorCode = (typeof NFFILE_ERROR)[keyof typeof NFFILE_ERROR];
+
+export const NFFILE_CODEC = ["none", "lzo", "bz2", "lz4", "zstd"] as const;
+export type NffileCodec = (typeof NFFILE_CODEC)[number];
+
+const CREATOR = [
+  "unknown",
+  "nfcapd",
+  "nfpcapd",
+  "sfcapd",
+  "nfdump",
+  "nfanon",
+  "nfprofile",
+  "geolookup",
+  "ft2nfdump",
+  "torlookup",
+];
+
+const RECORD_V3 = 11;
+const RECORD_EXPORTER_INFO = 7;
+const RECORD_EXPORTER_STATS = 8;
+const RECORD_IDENT = 0x8001;
+const RECORD_STAT = 0x8002;
+const BLOCK_TYPE_2 = 2;
+const BLOCK_TYPE_3 = 3;
+const BLOCK_TYPE_4 = 4;
+const FLAG_BLOCK_UNCOMPRESSED = 1;
+const V3_HEADER_BYTES = 12;
+const TWO32 = 4294967296;
+/** Bytes kept free in front of a read payload (the u32 size prefix lz4-napi wants). */
+const RAW_HEADROOM = 4;
+/** Below this compressed size the JS LZ4 decoder beats the native call overhead. */
+const LZ4_NATIVE_MIN = 16 * 1024;
+/** How many blocks stats() scans at most for exporter info records not in the first block. */
+const EXPORTER_SCAN_BLOCKS = 64;
+
+export interface NffileHeader extends FlowSourceHeader {
+  readonly codec: NffileCodec;
+  /** nfdump version that wrote the file, e.g. 0x01070100 for 1.7.1 */
+  readonly nfdVersion: number;
+  /** header fields as written (NumBlocks is 0 in a killed collector's file) */
+  readonly numBlocks: number;
+  readonly offAppendix: number;
+  readonly appendixBlocks: number;
+}
+
+/** Makes a StoreError with an nffile code (StoreErrorCode does not list them yet). */
+function nffileError(code: NffileErrorCode | StoreErrorCode, file: string, offset: number, msg: string): StoreError {
+  return new StoreError(code as StoreErrorCode, `${storeWhere(file, -1, offset)}${msg}`, { file, offset });
+}
+
+function readAt(fd: number, into: Uint8Array, pos: number): number {
+  let done = 0;
+  while (done < into.length) {
+    const n = fs.readSync(fd, into, done, into.length - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+interface NffileBlock extends BlockInfo {
+  /** block type (3 records, 4 array, 2 legacy) */
+  type: number;
+  flags: number;
+}
+
+/**
+ * Checks the 40-byte header; throws a StoreError for anything this reader does not read (layout 1, layout 3,
+ * encryption, unknown codec). `size` is the file size.
+ */
+export function parseNffileHeader(b: Uint8Array, file: string, size: number): NffileHeader {
+  if (b.length < 4)
+    throw nffileError(STORE_ERROR.TRUNCATED, file, b.length, `file of ${b.length} bytes has no nffile header`);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const magic = v.getUint16(0, true);
+  if (magic === 0x0ca5)
+    throw nffileError(STORE_ERROR.BAD_MAGIC, file, 0, "big-endian nfdump file: not supported on this host");
+  if (magic !== NFFILE_MAGIC)
+    throw nffileError(STORE_ERROR.BAD_MAGIC, file, 0, `bad magic 0x${magic.toString(16)}: not an nfdump file`);
+  const layout = v.getUint16(2, true);
+  if (layout === 1) {
+    throw nffileError(
+      NFFILE_ERROR.V1,
+      file,
+      2,
+      "nfdump 1.6 layout 1 file: convert it with nfdump 1.7 -r in -w out first",
+    );
+  }
+  if (layout === 3) {
+    throw nffileError(
+      NFFILE_ERROR.V3,
+      file,
+      2,
+      "nfdump 1.8 nffile V3 (layout 3) file: not supported yet; convert it with nfdump 1.7 or read it with nfdump 1.8",
+    );
+  }
+  if (layout !== 2) throw nffileError(STORE_ERROR.VERSION, file, 2, `unknown nfdump file layout ${layout}`);
+  if (b.length < NFFILE_HEADER_BYTES || size < NFFILE_HEADER_BYTES) {
+    throw nffileError(
+      STORE_ERROR.TRUNCATED,
+      file,
+      Math.min(b.length, size),
+      `nffile header cut at ${Math.min(b.length, size)} bytes`,
+    );
+  }
+  const compression = v.getUint8(16);
+  const encryption = v.getUint8(17);
+  if (encryption !== 0)
+    throw nffileError(
+      NFFILE_ERROR.ENCRYPTED,
+      file,
+      17,
+      `encrypted nfdump file (encryption ${encryption}) not supported`,
+    );
+  const codec = NFFILE_CODEC[compression];
+  if (codec === undefined) throw nffileError(STORE_ERROR.CODEC, file, 16, `unknown nfdump compression ${compression}`);
+  const creator = v.getUint32(20, true);
+  return {
+    version: layout,
+    codec,
+    creator: CREATOR[creator] ?? `creator ${creator}`,
+    created: (v.getUint32(8, true) + v.getUint32(12, true) * TWO32) * 1000,
+    ident: "",
+    nfdVersion: v.getUint32(4, true),
+    appendixBlocks: v.getUint16(18, true),
+    offAppendix: v.getUint32(24, true) + v.getUint32(28, true) * TWO32,
+    numBlocks: v.getUint32(36, true),
+  };
+}
+
+/** True when `b[o..o+12)` looks like a block header nfdump could have written. */
+function plausibleBlockHeader(v: DataView, o: number): boolean {
+  const nrec = v.getUint32(o, true);
+  const size = v.getUint32(o + 4, true);
+  const type = v.getUint16(o + 8, true);
+  const flags = v.getUint16(o + 10, true);
+  return (
+    nrec > 0 &&
+    size > 0 &&
+    size <= NFFILE_MAX_BLOCK &&
+    (type === BLOCK_TYPE_3 || type === BLOCK_TYPE_4) &&
+    flags <= 7 &&
+    nrec <= size * 64
+  );
+}
+
+export class NfdumpFileReader implements FlowFileSource {
+  readonly path: string;
+  readonly hasFooter: boolean;
+  readonly errors: StoreError[];
+  /** blocks read and decoded */
+  readBlocks: number;
+  /** blocks skipped by a predicate (nffile has no zone maps: only a predicate that rejects UNKNOWN_ZONE skips) */
+  skippedBlocks: number;
+
+  private fd: number;
+  private readonly size: number;
+  private hdr: NffileHeader;
+  private readonly index: NffileBlock[];
+  private readonly damaged: Set<number>;
+  private readonly onError: ((err: StoreError) => void) | undefined;
+  private appendixStats: FileStats | undefined;
+  private computedStats: FileStats | undefined;
+  private readonly exporters: Map<number, ExporterStats>;
+  private exportersScanned: boolean;
+  private countingStats: boolean;
+  private raw: Uint8Array;
+  /** the current uncompressed payload (a view of raw, own, or a native decoder's buffer) */
+  private out: Uint8Array;
+  private own: Uint8Array;
+  /** largest LZ4 block output so far: the first output size offered to lz4-napi */
+  private lz4Guess: number;
+  private batch: RecordBatch | undefined;
+  private readonly words: Uint32Array;
+
+  private constructor(file: string, fd: number, size: number, hdr: NffileHeader, opts: FlowSourceOptions) {
+    this.path = file;
+    this.fd = fd;
+    this.size = size;
+    this.hdr = hdr;
+    this.onError = opts.onError;
+    this.errors = [];
+    this.readBlocks = 0;
+    this.skippedBlocks = 0;
+    this.damaged = new Set();
+    this.exporters = new Map();
+    this.exportersScanned = false;
+    this.countingStats = false;
+    this.raw = new Uint8Array(64 * 1024);
+    this.out = new Uint8Array(0);
+    this.own = new Uint8Array(0);
+    this.lz4Guess = 1 << 20;
+    this.batch = undefined;
+    this.words = new Uint32Array(4);
+    const hasAppendix = hdr.offAppendix >= NFFILE_HEADER_BYTES && hdr.offAppendix < size && hdr.appendixBlocks > 0;
+    this.index = this.walkBlocks(hasAppendix ? hdr.offAppendix : size, !hasAppendix);
+    this.hasFooter = hasAppendix;
+    if (hasAppendix) this.readAppendix();
+  }
+
+  /**
+   * Opens an nfdump file and finds its blocks.
+   * @throws StoreError ERR_STORE_IO, ERR_STORE_BAD_MAGIC, ERR_STORE_NFFILE_V1, ERR_STORE_NFFILE_V3,
+   *         ERR_STORE_NFFILE_ENCRYPTED, ERR_STORE_CODEC, ERR_STORE_TRUNCATED (header only; block damage is reported)
+   */
+  static open(file: string, opts: FlowSourceOptions = {}): NfdumpFileReader {
+    let fd = -1;
+    try {
+      fd = fs.openSync(file, "r");
+      const size = fs.fstatSync(fd).size;
+      const hb = new Uint8Array(Math.min(size, NFFILE_HEADER_BYTES));
+      readAt(fd, hb, 0);
+      const hdr = parseNffileHeader(hb, file, size);
+      return new NfdumpFileReader(file, fd, size, hdr, opts);
+    } catch (err) {
+      if (fd >= 0) fs.closeSync(fd);
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(
+        STORE_ERROR.IO,
+        `${storeWhere(file, -1, -1)}cannot read: ${(err as Error).message}`,
+        { file },
+        { cause: err },
+      );
+    }
+  }
+
+  header(): NffileHeader {
+    return this.hdr;
+  }
+
+  get blockCount(): number {
+    return this.index.length;
+  }
+
+  blockInfo(i: number): BlockInfo {
+    const b = this.index[i];
+    if (b === undefined) throw new RangeError(`store: block ${i} out of range 0..${this.index.length - 1}`);
+    return b;
+  }
+
+  /** nffile blocks have no zone maps: UNKNOWN_ZONE (may match anything), undefined for a block found damaged. */
+  zoneMap(i: number): ZoneMap | undefined {
+    this.blockInfo(i);
+    return this.damaged.has(i) ? undefined : UNKNOWN_ZONE;
+  }
+
+  /**
+   * The statistics: class counters and time window from the appendix stat record (what `nfdump -I` prints), or
+   * (no appendix) computed from the rows; exporters from the exporter records (types 7/8) of the first and last
+   * blocks and of every block read so far.
+   */
+  stats(): FileStats {
+    if (this.appendixStats !== undefined) {
+      this.scanExporters();
+      this.appendixStats.exporters = [...this.exporters.values()];
+      return this.appendixStats;
+    }
+    if (this.computedStats === undefined) {
+      const s = emptyStats();
+      this.countingStats = true;
+      for (let i = 0; i < this.index.length; i++) {
+        const b = this.readBlock(i);
+        if (b) accumulateStats(s, b);
+      }
+      this.countingStats = false;
+      finishTotals(s);
+      this.computedStats = s;
+      this.exportersScanned = true;
+    }
+    this.computedStats.exporters = [...this.exporters.values()];
+    return this.computedStats;
+  }
+
+  /**
+   * Reads and decodes block i into a reused batch (valid until the next call). Returns undefined after
+   * reporting a StoreError when the block cannot be read; a block damaged part way returns the rows before
+   * the damage (and reports it).
+   */
+  readBlock(i: number): RecordBatch | undefined {
+    const info = this.index[i];
+    if (info === undefined) throw new RangeError(`store: block ${i} out of range 0..${this.index.length - 1}`);
+    const len = this.loadPayload(i, info);
+    if (len < 0) return undefined;
+    const nrec = info.rows;
+    const need = Math.min(nrec, Math.ceil(len / V3_HEADER_BYTES)) + 1;
+    let batch = this.batch;
+    if (batch === undefined || batch.capacity < need) {
+      batch = new RecordBatch(Math.max(need, batch?.capacity ?? 0, 4096));
+      this.batch = batch;
+    } else batch.reset();
+    if (info.type === BLOCK_TYPE_3) this.decodeRecords(this.out, len, nrec, i, batch);
+    this.readBlocks++;
+    return batch;
+  }
+
+  /** Iterates the readable blocks in file order (a predicate over UNKNOWN_ZONE skips nothing but is honoured). */
+  *batches(pred?: (z: ZoneMap) => boolean): Generator<RecordBatch, void, undefined> {
+    for (let i = 0; i < this.index.length; i++) {
+      if (pred && !pred(UNKNOWN_ZONE)) {
+        this.skippedBlocks++;
+        continue;
+      }
+      const b = this.readBlock(i);
+      if (b) yield b;
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private report(code: StoreErrorCode, block: number, offset: number, msg: string): void {
+    const err = new StoreError(code, `${storeWhere(this.path, block, offset)}${msg}`, {
+      file: this.path,
+      block,
+      offset,
+    });
+    this.errors.push(err);
+    this.onError?.(err);
+  }
+
+  /** Walks the block headers from byte 40 to `end`; resynchronises after damage. */
+  private walkBlocks(end: number, scanning: boolean): NffileBlock[] {
+    const out: NffileBlock[] = [];
+    const hb = new Uint8Array(NFFILE_BLOCK_HEADER_BYTES);
+    const hv = new DataView(hb.buffer);
+    let pos = NFFILE_HEADER_BYTES;
+    while (pos < end) {
+      if (pos + NFFILE_BLOCK_HEADER_BYTES > end) {
+        if (!scanning || !this.allZero(pos, end)) {
+          this.report(
+            STORE_ERROR.TRUNCATED,
+            out.length,
+            pos,
+            `${end - pos} bytes after the last block are not a block header`,
+          );
+        }
+        break;
+      }
+      readAt(this.fd, hb, pos);
+      const nrec = hv.getUint32(0, true);
+      const size = hv.getUint32(4, true);
+      const type = hv.getUint16(8, true);
+      const flags = hv.getUint16(10, true);
+      const okType = type === BLOCK_TYPE_3 || type === BLOCK_TYPE_4 || type === BLOCK_TYPE_2;
+      if (!okType || size === 0 || size > NFFILE_MAX_BLOCK || flags > 7) {
+        // a killed collector's file may end in zeros (never written); anything else is damage
+        if (scanning && nrec === 0 && size === 0 && this.allZero(pos, Math.min(end, pos + 4096))) break;
+        this.report(
+          STORE_ERROR.BAD_LENGTH,
+          out.length,
+          pos,
+          `implausible block header (records ${nrec}, size ${size}, type ${type}, flags ${flags})`,
+        );
+        const next = this.resync(pos + 1, end);
+        if (next < 0) break;
+        pos = next;
+        continue;
+      }
+      if (pos + NFFILE_BLOCK_HEADER_BYTES + size > end) {
+        this.report(
+          STORE_ERROR.TRUNCATED,
+          out.length,
+          pos,
+          `block of ${size} bytes runs past the ${scanning ? "end of the file" : "appendix"} at ${end}`,
+        );
+        break;
+      }
+      out.push({
+        offset: pos,
+        length: NFFILE_BLOCK_HEADER_BYTES + size,
+        rows: nrec,
+        msecFirst: 0,
+        msecLast: 0,
+        type,
+        flags,
+      });
+      pos += NFFILE_BLOCK_HEADER_BYTES + size;
+    }
+    if (!scanning && this.hdr.numBlocks !== out.length && this.errors.length === 0) {
+      this.report(STORE_ERROR.BAD_LENGTH, -1, 36, `header says ${this.hdr.numBlocks} blocks, found ${out.length}`);
+    }
+    return out;
+  }
+
+  private allZero(from: number, to: number): boolean {
+    if (to <= from) return true;
+    const b = new Uint8Array(Math.min(to - from, 4096));
+    const n = readAt(this.fd, b, from);
+    for (let k = 0; k < n; k++) if (b[k] !== 0) return false;
+    return true;
+  }
+
+  /** Finds the next offset ≥ from whose block header chain (up to 3 blocks, or to `end`) is plausible; -1 if none. */
+  private resync(from: number, end: number): number {
+    const WINDOW = 1 << 20;
+    const win = new Uint8Array(WINDOW + NFFILE_BLOCK_HEADER_BYTES);
+    const hb = new Uint8Array(NFFILE_BLOCK_HEADER_BYTES);
+    const hv = new DataView(hb.buffer);
+    for (let base = from; base + NFFILE_BLOCK_HEADER_BYTES <= end; base += WINDOW) {
+      const n = readAt(this.fd, win.subarray(0, Math.min(win.length, end - base)), base);
+      const wv = new DataView(win.buffer, 0, n);
+      for (let k = 0; k + NFFILE_BLOCK_HEADER_BYTES <= n && k < WINDOW; k++) {
+        if (!plausibleBlockHeader(wv, k)) continue;
+        let at = base + k;
+        let ok = true;
+        for (let hop = 0; hop < 3 && ok; hop++) {
+          readAt(this.fd, hb, at);
+          if (!plausibleBlockHeader(hv, 0)) {
+            ok = false;
+            break;
+          }
+          at += NFFILE_BLOCK_HEADER_BYTES + hv.getUint32(4, true);
+          if (at === end) break;
+          if (at + NFFILE_BLOCK_HEADER_BYTES > end) ok = false;
+        }
+        if (ok) return base + k;
+      }
+    }
+    return -1;
+  }
+
+  /** Reads block i's payload and leaves it uncompressed in this.out; returns its length or -1 (reported). */
+  private loadPayload(i: number, info: NffileBlock): number {
+    if (info.type === BLOCK_TYPE_2) {
+      this.damaged.add(i);
+      this.report(
+        STORE_ERROR.CODEC,
+        i,
+        info.offset + 8,
+        "nfdump 1.6 block (type 2) inside a layout 2 file: not supported",
+      );
+      return -1;
+    }
+    const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
+    if (this.raw.length < size + RAW_HEADROOM) this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
+    const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
+    let got: number;
+    try {
+      got = readAt(this.fd, this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size), at);
+    } catch (err) {
+      this.damaged.add(i);
+      this.report(STORE_ERROR.IO, i, at, `read failed: ${(err as Error).message}`);
+      return -1;
+    }
+    if (got < size) {
+      this.damaged.add(i);
+      this.report(STORE_ERROR.TRUNCATED, i, at + got, `block payload of ${size} bytes cut at ${got}`);
+      return -1;
+    }
+    const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
+    const n = this.decompress(codec, this.raw, size);
+    if (n < 0) {
+      this.damaged.add(i);
+      this.report(STORE_ERROR.CORRUPT, i, at, `${codec} payload of ${size} bytes does not decompress`);
+      return -1;
+    }
+    return n;
+  }
+
+  /**
+   * Decompresses the payload raw[RAW_HEADROOM, RAW_HEADROOM + size) and points this.out at the result;
+   * returns its length or -1.
+   */
+  private decompress(codec: NffileCodec, raw: Uint8Array, size: number): number {
+    const H = RAW_HEADROOM;
+    if (codec === "none") {
+      this.out = raw.subarray(H, H + size);
+      return size;
+    }
+    if (this.own.length < NFFILE_MAX_BLOCK) this.own = new Uint8Array(NFFILE_MAX_BLOCK);
+    this.out = this.own;
+    switch (codec) {
+      case "lz4": {
+        // lz4-napi (native, about 2x the JS decoder) reads a u32 size prefix: given the largest block size it
+        // returns the exact output; on an error the JS decoder runs and the damage is reported
+        if (size >= LZ4_NATIVE_MIN) {
+          // first guess: the largest output seen so far (nfcapd writes ≤ 2 MiB blocks), then the format's limit
+          const guess = Math.min(NFFILE_MAX_BLOCK, Math.max(this.lz4Guess, size * 4));
+          for (const cap of guess < NFFILE_MAX_BLOCK ? [guess, NFFILE_MAX_BLOCK] : [NFFILE_MAX_BLOCK]) {
+            new DataView(raw.buffer, raw.byteOffset).setUint32(0, cap, true);
+            try {
+              const res = uncompressSync(Buffer.from(raw.buffer, raw.byteOffset, H + size));
+              if (res.length <= cap) {
+                if (res.length > this.lz4Guess) this.lz4Guess = res.length;
+                this.out = res;
+                return res.length;
+              }
+            } catch {
+              // output larger than cap, or damaged: next cap, then the JS decoder reports
+            }
+          }
+        }
+        return decodeLz4Raw(raw, H, H + size, this.own);
+      }
+      case "lzo":
+        return decodeLzo1x(raw, H, H + size, this.own);
+      case "bz2":
+      case "zstd": {
+        try {
+          const input = raw.subarray(H, H + size);
+          const res =
+            codec === "bz2"
+              ? bunzip.decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength))
+              : zstdDecompress(input);
+          if (res.length > this.out.length) return -1;
+          this.out.set(res);
+          return res.length;
+        } catch {
+          return -1;
+        }
+      }
+    }
+  }
+
+  /** Reads the appendix blocks: ident and stat record. */
+  private readAppendix(): void {
+    let pos = this.hdr.offAppendix;
+    const hb = new Uint8Array(NFFILE_BLOCK_HEADER_BYTES);
+    const hv = new DataView(hb.buffer);
+    for (let k = 0; k < this.hdr.appendixBlocks; k++) {
+      if (pos + NFFILE_BLOCK_HEADER_BYTES > this.size) {
+        this.report(STORE_ERROR.TRUNCATED, -1, pos, "appendix block header cut short");
+        return;
+      }
+      readAt(this.fd, hb, pos);
+      const nrec = hv.getUint32(0, true);
+      const size = hv.getUint32(4, true);
+      const flags = hv.getUint16(10, true);
+      if (size === 0 || size > NFFILE_MAX_BLOCK || pos + NFFILE_BLOCK_HEADER_BYTES + size > this.size) {
+        this.report(STORE_ERROR.BAD_LENGTH, -1, pos, `appendix block of ${size} bytes does not fit the file`);
+        return;
+      }
+      const info: NffileBlock = {
+        offset: pos,
+        length: NFFILE_BLOCK_HEADER_BYTES + size,
+        rows: nrec,
+        msecFirst: 0,
+        msecLast: 0,
+        type: BLOCK_TYPE_3,
+        flags,
+      };
+      const n = this.loadPayload(-1, info);
+      if (n < 0) return;
+      this.parseAppendix(this.out, n, nrec, pos);
+      pos += NFFILE_BLOCK_HEADER_BYTES + size;
+    }
+  }
+
+  private parseAppendix(d: Uint8Array, len: number, nrec: number, blockOff: number): void {
+    const v = new DataView(d.buffer, d.byteOffset, len);
+    let p = 0;
+    for (let r = 0; r < nrec && p + 4 <= len; r++) {
+      const type = v.getUint16(p, true);
+      const size = v.getUint16(p + 2, true);
+      if (size < 4 || p + size > len) {
+        this.report(STORE_ERROR.CORRUPT, -1, blockOff, `appendix record ${r} at payload offset ${p}: bad size ${size}`);
+        return;
+      }
+      if (type === RECORD_IDENT) {
+        let e = p + 4;
+        while (e < p + size && d[e] !== 0) e++;
+        this.hdr = { ...this.hdr, ident: Buffer.from(d.buffer, d.byteOffset + p + 4, e - p - 4).toString("utf8") };
+      } else if (type === RECORD_STAT && size >= 4 + 18 * 8) {
+        const u = (k: number): number => v.getUint32(p + 4 + k * 8, true) + v.getUint32(p + 8 + k * 8, true) * TWO32;
+        const s = emptyStats();
+        for (let c = 0; c < 4; c++) {
+          s.flows[c] = u(3 + c);
+          s.bytes[c] = u(7 + c);
+          s.packets[c] = u(11 + c);
+        }
+        s.rows = u(0);
+        s.msecFirst = u(15);
+        s.msecLast = u(16);
+        finishTotals(s);
+        this.appendixStats = s;
+      }
+      p += size;
+    }
+  }
+
+  /**
+   * Collects exporter records (7/8) without touching the batch: nfcapd writes exporter info (7) when an exporter
+   * is first seen and exporter stats (8) at close, so the first and last blocks hold them, except for exporters
+   * that appeared later: for those the following blocks are scanned until every exporter has its address
+   * (at most EXPORTER_SCAN_BLOCKS blocks; TODO: remember them in a side file instead of scanning).
+   */
+  private scanExporters(): void {
+    if (this.exportersScanned) return;
+    this.exportersScanned = true;
+    const last = this.index.length - 1;
+    this.scanBlockForExporters(0);
+    if (last > 0) this.scanBlockForExporters(last);
+    const missing = (): boolean => [...this.exporters.values()].some((e) => e.address === "");
+    for (let i = 1; i < last && i <= EXPORTER_SCAN_BLOCKS && missing(); i++) this.scanBlockForExporters(i);
+  }
+
+  private scanBlockForExporters(i: number): void {
+    const info = this.index[i];
+    if (info === undefined || info.type !== BLOCK_TYPE_3) return;
+    const len = this.loadPayload(i, info);
+    if (len < 0) return;
+    const v = new DataView(this.out.buffer, this.out.byteOffset, len);
+    let p = 0;
+    for (let r = 0; r < info.rows && p + 4 <= len; r++) {
+      const type = v.getUint16(p, true);
+      const size = v.getUint16(p + 2, true);
+      if (size < 4 || p + size > len) break;
+      // info records are idempotent; stats records add up, so only the last block's are taken
+      if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && i === this.index.length - 1)) this.exporterRecord(v, p, size, type);
+      p += size;
+    }
+  }
+
+  private exporterOf(sysid: number): ExporterStats {
+    let e = this.exporters.get(sysid);
+    if (e === undefined) {
+      e = {
+        address: "",
+        id: sysid,
+        domain: 0,
+        version: 0,
+        packets: 0,
+        flows: 0,
+        sequenceErrors: 0,
+        badPackets: 0,
+        templateMisses: 0,
+        samplingInterval: 0,
+        extra: {},
+      };
+      this.exporters.set(sysid, e);
+    }
+    return e;
+  }
+
+  private exporterRecord(v: DataView, p: number, size: number, type: number): void {
+    if (type === RECORD_EXPORTER_INFO) {
+      if (size < 32) return;
+      const e = this.exporterOf(v.getUint16(p + 26, true));
+      e.version = v.getUint32(p + 4, true);
+      e.domain = v.getUint32(p + 28, true);
+      const family = v.getUint16(p + 24, true);
+      if (family === 10) {
+        const w = this.words;
+        w[0] = v.getUint32(p + 12, true);
+        w[1] = v.getUint32(p + 8, true);
+        w[2] = v.getUint32(p + 20, true);
+        w[3] = v.getUint32(p + 16, true);
+        e.address = formatIPv6(w);
+      } else e.address = formatIPv4(v.getUint32(p + 16, true));
+      return;
+    }
+    const count = v.getUint32(p + 4, true);
+    for (let k = 0; k < count && p + 8 + (k + 1) * 24 <= p + size; k++) {
+      const o = p + 8 + k * 24;
+      const e = this.exporterOf(v.getUint32(o, true));
+      e.sequenceErrors += v.getUint32(o + 4, true);
+      e.packets += v.getUint32(o + 8, true) + v.getUint32(o + 12, true) * TWO32;
+      e.flows += v.getUint32(o + 16, true) + v.getUint32(o + 20, true) * TWO32;
+    }
+  }
+
+  /** Decodes the records of an uncompressed type-3 payload into `batch` (hot loop). */
+  private decodeRecords(d: Uint8Array, len: number, nrec: number, block: number, batch: RecordBatch): void {
+    const v = new DataView(d.buffer, d.byteOffset, len);
+    const c = batch.cols;
+    // column arrays in locals: one property load per block, not per row
+    const bgpNextHopC = c.bgpNextHop;
+    const bgpNextHop6C = c.bgpNextHop6;
+    const biflowDirectionC = c.biflowDirection;
+    const directionC = c.direction;
+    const dstAddrC = c.dstAddr;
+    const dstAddr6C = c.dstAddr6;
+    const dstAsC = c.dstAs;
+    const dstMaskC = c.dstMask;
+    const dstPortC = c.dstPort;
+    const dstTosC = c.dstTos;
+    const dstVlanC = c.dstVlan;
+    const egressVrfC = c.egressVrf;
+    const engineIdC = c.engineId;
+    const engineTypeC = c.engineType;
+    const exporterAddrC = c.exporterAddr;
+    const exporterAddr6C = c.exporterAddr6;
+    const exporterIdC = c.exporterId;
+    const flowEndReasonC = c.flowEndReason;
+    const flowsC = c.flows;
+    const fwEventC = c.fwEvent;
+    const fwXEventC = c.fwXEvent;
+    const fwdStatusC = c.fwdStatus;
+    const icmpCodeC = c.icmpCode;
+    const icmpTypeC = c.icmpType;
+    const inBytesC = c.inBytes;
+    const inDstMacC = c.inDstMac;
+    const inPacketsC = c.inPackets;
+    const inSrcMacC = c.inSrcMac;
+    const ingressVrfC = c.ingressVrf;
+    const inputC = c.input;
+    const ipMaxTtlC = c.ipMaxTtl;
+    const ipMinTtlC = c.ipMinTtl;
+    const mpls1C = c.mpls1;
+    const mpls10C = c.mpls10;
+    const mpls2C = c.mpls2;
+    const mpls3C = c.mpls3;
+    const mpls4C = c.mpls4;
+    const mpls5C = c.mpls5;
+    const mpls6C = c.mpls6;
+    const mpls7C = c.mpls7;
+    const mpls8C = c.mpls8;
+    const mpls9C = c.mpls9;
+    const msecEventC = c.msecEvent;
+    const msecFirstC = c.msecFirst;
+    const msecLastC = c.msecLast;
+    const msecReceivedC = c.msecReceived;
+    const natEventC = c.natEvent;
+    const natPoolIdC = c.natPoolId;
+    const nextAsC = c.nextAs;
+    const nextHopC = c.nextHop;
+    const nextHop6C = c.nextHop6;
+    const nfVersionC = c.nfVersion;
+    const observationDomainC = c.observationDomain;
+    const outBytesC = c.outBytes;
+    const outDstMacC = c.outDstMac;
+    const outPacketsC = c.outPackets;
+    const outSrcMacC = c.outSrcMac;
+    const outputC = c.output;
+    const pbEndC = c.pbEnd;
+    const pbSizeC = c.pbSize;
+    const pbStartC = c.pbStart;
+    const pbStepC = c.pbStep;
+    const prevAsC = c.prevAs;
+    const protoC = c.proto;
+    const srcAddrC = c.srcAddr;
+    const srcAddr6C = c.srcAddr6;
+    const srcAsC = c.srcAs;
+    const srcMaskC = c.srcMask;
+    const srcPortC = c.srcPort;
+    const srcTosC = c.srcTos;
+    const srcVlanC = c.srcVlan;
+    const tcpFlagsC = c.tcpFlags;
+    const v6FlagsC = c.v6Flags;
+    const xlateDstAddrC = c.xlateDstAddr;
+    const xlateDstAddr6C = c.xlateDstAddr6;
+    const xlateDstPortC = c.xlateDstPort;
+    const xlateSrcAddrC = c.xlateSrcAddr;
+    const xlateSrcAddr6C = c.xlateSrcAddr6;
+    const xlateSrcPortC = c.xlateSrcPort;
+    const BIT_SRC = V6_BIT.srcAddr;
+    const BIT_DST = V6_BIT.dstAddr;
+    const BIT_NH = V6_BIT.nextHop;
+    const BIT_BGP = V6_BIT.bgpNextHop;
+    const BIT_EXP = V6_BIT.exporterAddr;
+    const BIT_XSRC = V6_BIT.xlateSrcAddr;
+    const BIT_XDST = V6_BIT.xlateDstAddr;
+    const blockOff = this.index[block]!.offset;
+    let p = 0;
+    for (let r = 0; r < nrec; r++) {
+      if (p + 4 > len) {
+        this.report(
+          STORE_ERROR.CORRUPT,
+          block,
+          blockOff,
+          `record ${r} of ${nrec} starts past the payload end (${len} bytes)`,
+        );
+        this.damaged.add(block);
+        return;
+      }
+      const type = v.getUint16(p, true);
+      const size = v.getUint16(p + 2, true);
+      if (size < 4 || p + size > len) {
+        this.report(STORE_ERROR.CORRUPT, block, blockOff, `record ${r} at payload offset ${p}: bad size ${size}`);
+        this.damaged.add(block);
+        return;
+      }
+      if (type !== RECORD_V3) {
+        // exporter stats (8) add up: taken only in the one pass that computes stats() from the rows
+        if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && this.countingStats)) this.exporterRecord(v, p, size, type);
+        p += size;
+        continue;
+      }
+      if (size < V3_HEADER_BYTES) {
+        this.report(STORE_ERROR.CORRUPT, block, blockOff, `V3 record ${r} at payload offset ${p}: size ${size} < 12`);
+        this.damaged.add(block);
+        return;
+      }
+      const row = batch.addRow();
+      if (row < 0) return; // cannot happen: capacity ≥ records
+      const numEl = v.getUint16(p + 4, true);
+      engineTypeC[row] = d[p + 6]!;
+      engineIdC[row] = d[p + 7]!;
+      exporterIdC[row] = v.getUint16(p + 8, true);
+      nfVersionC[row] = d[p + 11]!;
+      flowsC[row] = 1;
+      const end = p + size;
+      let e = p + V3_HEADER_BYTES;
+      let bad = false;
+      for (let k = 0; k < numEl; k++) {
+        if (e + 4 > end) {
+          bad = true;
+          break;
+        }
+        const id = v.getUint16(e, true);
+        const el = v.getUint16(e + 2, true);
+        if (el < 4 || e + el > end) {
+          bad = true;
+          break;
+        }
+        const q = e + 4;
+        const n = el - 4;
+        switch (id) {
+          case 1: // genericFlow
+            if (n >= 48) {
+              msecFirstC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
+              msecLastC[row] = v.getUint32(q + 8, true) + v.getUint32(q + 12, true) * TWO32;
+              msecReceivedC[row] = v.getUint32(q + 16, true) + v.getUint32(q + 20, true) * TWO32;
+              inPacketsC[row] = v.getUint32(q + 24, true) + v.getUint32(q + 28, true) * TWO32;
+              inBytesC[row] = v.getUint32(q + 32, true) + v.getUint32(q + 36, true) * TWO32;
+              srcPortC[row] = v.getUint16(q + 40, true);
+              const dp = v.getUint16(q + 42, true);
+              dstPortC[row] = dp;
+              const proto = d[q + 44]!;
+              protoC[row] = proto;
+              if (proto === 1 || proto === 58) {
+                icmpTypeC[row] = dp >>> 8;
+                icmpCodeC[row] = dp & 0xff;
+              }
+              tcpFlagsC[row] = d[q + 45]!;
+              fwdStatusC[row] = d[q + 46]!;
+              srcTosC[row] = d[q + 47]!;
+            }
+            break;
+          case 2: // ipv4Flow
+            if (n >= 8) {
+              // nfdump keeps both in one union: of an ipv4Flow and an ipv6Flow element, the later one wins
+              if ((v6FlagsC[row]! & BIT_SRC) !== 0) clearV6(srcAddr6C, dstAddr6C, v6FlagsC, row, BIT_SRC | BIT_DST);
+              srcAddrC[row] = v.getUint32(q, true);
+              dstAddrC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 3: // ipv6Flow
+            if (n >= 32) {
+              setV6(v, q, srcAddr6C, row);
+              setV6(v, q + 16, dstAddr6C, row);
+              srcAddrC[row] = 0;
+              dstAddrC[row] = 0;
+              v6FlagsC[row] = v6FlagsC[row]! | BIT_SRC | BIT_DST;
+            }
+            break;
+          case 4: // flowMisc
+            if (n >= 14) {
+              inputC[row] = v.getUint32(q, true);
+              outputC[row] = v.getUint32(q + 4, true);
+              srcMaskC[row] = d[q + 8]!;
+              dstMaskC[row] = d[q + 9]!;
+              directionC[row] = d[q + 10]!;
+              dstTosC[row] = d[q + 11]!;
+              biflowDirectionC[row] = d[q + 12]!;
+              flowEndReasonC[row] = d[q + 13]!;
+            }
+            break;
+          case 5: // cntFlow
+            if (n >= 24) {
+              flowsC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
+              outPacketsC[row] = v.getUint32(q + 8, true) + v.getUint32(q + 12, true) * TWO32;
+              outBytesC[row] = v.getUint32(q + 16, true) + v.getUint32(q + 20, true) * TWO32;
+            }
+            break;
+          case 6: // vLan
+            if (n >= 8) {
+              srcVlanC[row] = v.getUint32(q, true);
+              dstVlanC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 7: // asRouting
+            if (n >= 8) {
+              srcAsC[row] = v.getUint32(q, true);
+              dstAsC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 8: // bgpNextHopV4
+            if (n >= 4) {
+              if ((v6FlagsC[row]! & BIT_BGP) !== 0) clearV6(bgpNextHop6C, bgpNextHop6C, v6FlagsC, row, BIT_BGP);
+              bgpNextHopC[row] = v.getUint32(q, true);
+            }
+            break;
+          case 9: // bgpNextHopV6
+            if (n >= 16) {
+              setV6(v, q, bgpNextHop6C, row);
+              bgpNextHopC[row] = 0;
+              v6FlagsC[row] = v6FlagsC[row]! | BIT_BGP;
+            }
+            break;
+          case 10: // ipNextHopV4
+            if (n >= 4) {
+              if ((v6FlagsC[row]! & BIT_NH) !== 0) clearV6(nextHop6C, nextHop6C, v6FlagsC, row, BIT_NH);
+              nextHopC[row] = v.getUint32(q, true);
+            }
+            break;
+          case 11: // ipNextHopV6
+            if (n >= 16) {
+              setV6(v, q, nextHop6C, row);
+              nextHopC[row] = 0;
+              v6FlagsC[row] = v6FlagsC[row]! | BIT_NH;
+            }
+            break;
+          case 12: // ipReceivedV4
+            if (n >= 4) {
+              if ((v6FlagsC[row]! & BIT_EXP) !== 0) clearV6(exporterAddr6C, exporterAddr6C, v6FlagsC, row, BIT_EXP);
+              exporterAddrC[row] = v.getUint32(q, true);
+            }
+            break;
+          case 13: // ipReceivedV6
+            if (n >= 16) {
+              setV6(v, q, exporterAddr6C, row);
+              exporterAddrC[row] = 0;
+              v6FlagsC[row] = v6FlagsC[row]! | BIT_EXP;
+            }
+            break;
+          case 14: // mplsLabel
+            if (n >= 40) {
+              mpls1C[row] = v.getUint32(q, true);
+              mpls2C[row] = v.getUint32(q + 4, true);
+              mpls3C[row] = v.getUint32(q + 8, true);
+              mpls4C[row] = v.getUint32(q + 12, true);
+              mpls5C[row] = v.getUint32(q + 16, true);
+              mpls6C[row] = v.getUint32(q + 20, true);
+              mpls7C[row] = v.getUint32(q + 24, true);
+              mpls8C[row] = v.getUint32(q + 28, true);
+              mpls9C[row] = v.getUint32(q + 32, true);
+              mpls10C[row] = v.getUint32(q + 36, true);
+            }
+            break;
+          case 15: // macAddr
+            if (n >= 32) {
+              inSrcMacC[row] = v.getUint32(q, true) + (v.getUint32(q + 4, true) & 0xffff) * TWO32;
+              outDstMacC[row] = v.getUint32(q + 8, true) + (v.getUint32(q + 12, true) & 0xffff) * TWO32;
+              inDstMacC[row] = v.getUint32(q + 16, true) + (v.getUint32(q + 20, true) & 0xffff) * TWO32;
+              outSrcMacC[row] = v.getUint32(q + 24, true) + (v.getUint32(q + 28, true) & 0xffff) * TWO32;
+            }
+            break;
+          case 16: // asAdjacent
+            if (n >= 8) {
+              nextAsC[row] = v.getUint32(q, true);
+              prevAsC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 19: // nselCommon
+            if (n >= 15) {
+              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
+              fwXEventC[row] = v.getUint16(q + 12, true);
+              fwEventC[row] = d[q + 14]!;
+            }
+            break;
+          case 20: // natXlate IPv4
+            if (n >= 8) {
+              xlateSrcAddrC[row] = v.getUint32(q, true);
+              xlateDstAddrC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 21: // natXlate IPv6
+            if (n >= 32) {
+              setV6(v, q, xlateSrcAddr6C, row);
+              setV6(v, q + 16, xlateDstAddr6C, row);
+              v6FlagsC[row] = v6FlagsC[row]! | BIT_XSRC | BIT_XDST;
+            }
+            break;
+          case 22: // natXlate ports
+            if (n >= 4) {
+              xlateSrcPortC[row] = v.getUint16(q, true);
+              xlateDstPortC[row] = v.getUint16(q + 2, true);
+            }
+            break;
+          case 25: // natCommon: 1.7.0/1.7.1 wrote the 24-byte "compat" form with VRFs, later 16 bytes
+            if (n >= 24) {
+              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
+              egressVrfC[row] = v.getUint32(q + 8, true);
+              ingressVrfC[row] = v.getUint32(q + 12, true);
+              natPoolIdC[row] = v.getUint32(q + 16, true);
+              natEventC[row] = d[q + 20]!;
+            } else if (n >= 13) {
+              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
+              natPoolIdC[row] = v.getUint32(q + 8, true);
+              natEventC[row] = d[q + 12]!;
+            }
+            break;
+          case 26: // natPortBlock
+            if (n >= 8) {
+              pbStartC[row] = v.getUint16(q, true);
+              pbEndC[row] = v.getUint16(q + 2, true);
+              pbStepC[row] = v.getUint16(q + 4, true);
+              pbSizeC[row] = v.getUint16(q + 6, true);
+            }
+            break;
+          case 33: // observation: pointID u64, domainID u32
+            if (n >= 12) observationDomainC[row] = v.getUint32(q + 8, true);
+            break;
+          case 36: // vrf
+            if (n >= 8) {
+              egressVrfC[row] = v.getUint32(q, true);
+              ingressVrfC[row] = v.getUint32(q + 4, true);
+            }
+            break;
+          case 42: // ipInfo: fragment flags, min TTL, max TTL
+            if (n >= 3) {
+              ipMinTtlC[row] = d[q + 1]!;
+              ipMaxTtlC[row] = d[q + 2]!;
+            }
+            break;
+          default: // latency, samplerInfo, ACL, user, payload, tunnels, names …: no column (TODO: extra heap)
+            break;
+        }
+        e += el;
+      }
+      if (bad) {
+        batch.dropLastRow();
+        this.report(
+          STORE_ERROR.CORRUPT,
+          block,
+          blockOff,
+          `V3 record ${r} at payload offset ${p}: element runs past the record`,
+        );
+        this.damaged.add(block);
+        return;
+      }
+      p += size;
+    }
+  }
+}
+
+/** Clears the IPv6 words of one or two addr columns of `row` and their v6Flags bits. */
+function clearV6(a: Uint32Array, b: Uint32Array, flags: Uint8Array, row: number, bits: number): void {
+  a.fill(0, row * 4, row * 4 + 4);
+  b.fill(0, row * 4, row * 4 + 4);
+  flags[row] = flags[row]! & ~bits;
+}
+
+/** Stores the IPv6 address at `v[o]` (two host-order u64, high half first) as four big-endian words. */
+function setV6(v: DataView, o: number, words: Uint32Array, row: number): void {
+  const w = row * 4;
+  words[w] = v.getUint32(o + 4, true);
+  words[w + 1] = v.getUint32(o, true);
+  words[w + 2] = v.getUint32(o + 12, true);
+  words[w + 3] = v.getUint32(o + 8, true);
+}

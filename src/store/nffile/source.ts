@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// FlowFileSource: what tsdump needs from a flow file, whatever wrote it. FlowFileReader (tsflow files) and
+// NfdumpFileReader (nfdump nffile V2) both satisfy it structurally; openAnyFlowFile() returns one of them.
+
+import type { RecordBatch } from "../../record/batch.js";
+import type { ZoneMap } from "../../record/zone.js";
+import type { StoreError } from "../errors.js";
+import type { BlockInfo, FileStats } from "../format.js";
+
+export interface FlowSourceHeader {
+  /** format (tsflow) or layout (nffile: 2) version */
+  readonly version: number;
+  /** block codec name: none, lz4 (both); lzo, bz2, zstd (nffile) */
+  readonly codec: string;
+  /** program that wrote the file */
+  readonly creator: string;
+  /** ms since the epoch when the file was created */
+  readonly created: number;
+  readonly ident: string;
+}
+
+export interface FlowSourceOptions {
+  /** called for every damaged header, block or appendix (the error is also kept in `errors`) */
+  onError?: (err: StoreError) => void;
+}
+
+export interface FlowFileSource {
+  readonly path: string;
+  /** false when the file's index/statistics were missing (a killed collector's file): blocks found by scanning */
+  readonly hasFooter: boolean;
+  /** every damage found so far */
+  readonly errors: readonly StoreError[];
+  readonly blockCount: number;
+  header(): FlowSourceHeader;
+  stats(): FileStats;
+  blockInfo(i: number): BlockInfo;
+  /** zone map of block i; undefined when the block is damaged */
+  zoneMap(i: number): ZoneMap | undefined;
+  /** block i as a batch valid until the next call; undefined (after reporting) when damaged */
+  readBlock(i: number, columns?: ReadonlySet<string>): RecordBatch | undefined;
+  /** readable blocks in file order; with a zone-map predicate, blocks that cannot match are skipped */
+  batches(pred?: (z: ZoneMap) => boolean): Generator<RecordBatch, void, undefined>;
+  close(): void;
+}

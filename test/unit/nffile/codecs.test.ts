@@ -1,0 +1,117 @@
+// Block codecs of the nffile reader: raw LZ4 (against lz4-napi's encoder) and LZO1X (hand-assembled streams;
+// real nfcapd -z files are covered by test/compat/nffile.test.ts). Damaged input must return -1, never throw or
+// write out of bounds.
+import { compressSync } from "lz4-napi";
+import { describe, expect, it } from "vitest";
+import { decodeLz4Raw, decodeLzo1x } from "../../../src/store/nffile/index.js";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Flow-record-like data: repeated 124-byte records with a few varying bytes. */
+function sample(n: number, seed: number): Uint8Array {
+  const r = rng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = i % 124 < 40 ? (i % 124) * 3 : r() < 0.3 ? Math.floor(r() * 256) : 0;
+  return out;
+}
+
+/** lz4-napi output is u32 LE size + raw LZ4 block: the block is what nfcapd -y writes. */
+function lz4Raw(data: Uint8Array): Uint8Array {
+  return new Uint8Array(compressSync(Buffer.from(data))).subarray(4);
+}
+
+describe("decodeLz4Raw", () => {
+  for (const [name, data] of [
+    ["records", sample(200_000, 1)],
+    ["random", Uint8Array.from({ length: 5000 }, rng(2)).map((x) => x * 256)],
+    ["zeros", new Uint8Array(70_000)],
+    ["tiny", Uint8Array.of(1, 2, 3)],
+  ] as const) {
+    it(`round-trips ${name}`, () => {
+      const block = lz4Raw(data);
+      const out = new Uint8Array(data.length + 100);
+      const n = decodeLz4Raw(block, 0, block.length, out);
+      expect(n).toBe(data.length);
+      expect(Buffer.from(out.subarray(0, n)).equals(Buffer.from(data))).toBe(true);
+    });
+  }
+
+  it("rejects damage: cut input, output too small, offset before the start", () => {
+    const data = sample(50_000, 3);
+    const block = lz4Raw(data);
+    const out = new Uint8Array(data.length);
+    for (const cut of [1, 7, 100, 1001]) expect(decodeLz4Raw(block, 0, block.length - cut, out)).not.toBe(data.length);
+    expect(decodeLz4Raw(block, 0, block.length, new Uint8Array(1000))).toBe(-1);
+    // a match whose distance points before the output start
+    expect(decodeLz4Raw(Uint8Array.of(0x10, 0x41, 0x05, 0x00), 0, 4, out)).toBe(-1);
+    expect(decodeLz4Raw(Uint8Array.of(0x00, 0x00, 0x00), 0, 3, out)).toBe(-1);
+  });
+
+  it("never throws on random bytes", () => {
+    const r = rng(9);
+    const out = new Uint8Array(4096);
+    for (let k = 0; k < 2000; k++) {
+      const src = Uint8Array.from({ length: 1 + Math.floor(r() * 64) }, () => Math.floor(r() * 256));
+      const n = decodeLz4Raw(src, 0, src.length, out);
+      expect(n).toBeGreaterThanOrEqual(-1);
+      expect(n).toBeLessThanOrEqual(out.length);
+    }
+  });
+});
+
+describe("decodeLzo1x", () => {
+  const text = (b: Uint8Array, n: number): string => Buffer.from(b.subarray(0, n)).toString("latin1");
+
+  it("decodes a literal-only stream (first byte 17 + n, end marker 0x11 0 0)", () => {
+    const src = Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh"), 0x11, 0, 0);
+    const out = new Uint8Array(64);
+    const n = decodeLzo1x(src, 0, src.length, out);
+    expect(text(out, n)).toBe("abcdefgh");
+  });
+
+  it("decodes an M3 match (overlapping copy) after a short first literal run", () => {
+    // 3 literals "abc", then M3 (t = 32 + 7 → 9 bytes) at distance 3, then end of stream
+    const src = Uint8Array.of(20, 97, 98, 99, 39, 8, 0, 0x11, 0, 0);
+    const out = new Uint8Array(64);
+    const n = decodeLzo1x(src, 0, src.length, out);
+    expect(text(out, n)).toBe("abcabcabcabc");
+  });
+
+  it("decodes an M2 match with trailing literals and a long literal run", () => {
+    // "abcd" literals; M2 t = (len-1)<<5 | (dist-1 & 7)<<2 | 2 trailing literals: len 4, dist 4 → t = 0x60 | 0x0c | 2
+    // distance high byte 0; then 2 literals "XY"; then end marker
+    const src = Uint8Array.of(17 + 4, 97, 98, 99, 100, 0x60 | 0x0c | 2, 0, 88, 89, 0x11, 0, 0);
+    const out = new Uint8Array(64);
+    const n = decodeLzo1x(src, 0, src.length, out);
+    expect(text(out, n)).toBe("abcdabcdXY");
+    // a literal run of 0 → 15 + next byte + 3 literals in the main loop: 18 + 0 (no M) then end
+    const lits = Buffer.from("0123456789abcdefghi"); // 19 bytes = 15 + 1 + 3
+    const src2 = Uint8Array.of(0, 1, ...lits, 0x11, 0, 0);
+    const n2 = decodeLzo1x(src2, 0, src2.length, out);
+    expect(text(out, n2)).toBe(lits.toString("latin1"));
+  });
+
+  it("rejects damage: missing end marker, distance before the start, output too small", () => {
+    const out = new Uint8Array(64);
+    expect(decodeLzo1x(Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh")), 0, 9, out)).toBe(-1);
+    expect(decodeLzo1x(Uint8Array.of(20, 97, 98, 99, 39, 0xfc, 0x7f, 0x11, 0, 0), 0, 10, out)).toBe(-1);
+    expect(decodeLzo1x(Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh"), 0x11, 0, 0), 0, 12, new Uint8Array(4))).toBe(-1);
+  });
+
+  it("never throws on random bytes", () => {
+    const r = rng(5);
+    const out = new Uint8Array(4096);
+    for (let k = 0; k < 3000; k++) {
+      const src = Uint8Array.from({ length: 1 + Math.floor(r() * 64) }, () => Math.floor(r() * 256));
+      const n = decodeLzo1x(src, 0, src.length, out);
+      expect(n).toBeGreaterThanOrEqual(-1);
+      expect(n).toBeLessThanOrEqual(out.length);
+    }
+  });
+});

@@ -1,0 +1,302 @@
+// NfdumpFileReader on hand-built nffile V2 files: header checks (layout 1, 1.8 layout 3, encryption, bad
+// magic), V3 record → column mapping (IPv4/IPv6, ICMP, counters, MAC, MPLS, NAT, later-element-wins), the
+// appendix (ident, stat record), a killed collector's file (NumBlocks 0, no appendix, a cut last block) and
+// damaged records. Layout: reference/nfdump.md §5.1.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { FlowFileReader } from "../../../src/store/reader.js";
+import type { StoreError } from "../../../src/store/errors.js";
+import { NfdumpFileReader, openAnyFlowFile, sniffFlowFile, type FlowFileSource } from "../../../src/store/nffile/index.js";
+
+const TMP = mkdtempSync(join(tmpdir(), "nffile-unit-"));
+afterAll(() => {
+  rmSync(TMP, { recursive: true, force: true });
+});
+
+// FlowFileReader must satisfy FlowFileSource structurally (checked by tsc).
+export const asSource: (p: string) => FlowFileSource = (p) => FlowFileReader.open(p);
+
+/** Little-endian byte writer. */
+class W {
+  b: number[] = [];
+  u8(v: number): this {
+    this.b.push(v & 0xff);
+    return this;
+  }
+  u16(v: number): this {
+    return this.u8(v).u8(v >>> 8);
+  }
+  u32(v: number): this {
+    return this.u16(v & 0xffff).u16(v >>> 16);
+  }
+  u64(v: number): this {
+    return this.u32(v % 4294967296).u32(Math.floor(v / 4294967296));
+  }
+  bytes(a: ArrayLike<number>): this {
+    for (let i = 0; i < a.length; i++) this.u8(a[i]!);
+    return this;
+  }
+  get length(): number {
+    return this.b.length;
+  }
+}
+
+function header(o: { layout?: number; compression?: number; encryption?: number; appendixBlocks?: number; offAppendix?: number; numBlocks?: number; magic?: number } = {}): W {
+  return new W()
+    .u16(o.magic ?? 0xa50c)
+    .u16(o.layout ?? 2)
+    .u32(0x01070100)
+    .u64(1795435200)
+    .u8(o.compression ?? 0)
+    .u8(o.encryption ?? 0)
+    .u16(o.appendixBlocks ?? 0)
+    .u32(1)
+    .u64(o.offAppendix ?? 0)
+    .u32(0)
+    .u32(o.numBlocks ?? 0);
+}
+
+function element(id: number, payload: W): W {
+  return new W().u16(id).u16(payload.length + 4).bytes(payload.b);
+}
+
+function v3(elements: W[], o: { engType?: number; engId?: number; sysid?: number; nfv?: number } = {}): W {
+  const body = new W();
+  for (const e of elements) body.bytes(e.b);
+  return new W()
+    .u16(11)
+    .u16(12 + body.length)
+    .u16(elements.length)
+    .u8(o.engType ?? 0)
+    .u8(o.engId ?? 0)
+    .u16(o.sysid ?? 1)
+    .u8(0)
+    .u8(o.nfv ?? 9)
+    .bytes(body.b);
+}
+
+function block(records: W[]): W {
+  const body = new W();
+  for (const r of records) body.bytes(r.b);
+  return new W().u32(records.length).u32(body.length).u16(3).u16(0).bytes(body.b);
+}
+
+const generic = (o: { first: number; last: number; pk: number; by: number; sp: number; dp: number; proto: number; flags?: number }): W =>
+  element(1, new W().u64(o.first).u64(o.last).u64(o.first + 5000).u64(o.pk).u64(o.by).u16(o.sp).u16(o.dp).u8(o.proto).u8(o.flags ?? 0).u8(0).u8(0));
+
+/** IPv6 as nfdump stores it: two host-order u64, high half first. */
+function ipv6(words: [number, number, number, number]): W {
+  return new W().u32(words[1]).u32(words[0]).u32(words[3]).u32(words[2]);
+}
+
+function exporterInfo(sysid: number, v4: number): W {
+  return new W().u16(7).u16(32).u32(9).u64(0).u32(v4).u32(0).u16(2).u16(sysid).u32(42);
+}
+
+function appendix(ident: string, stat: number[]): W {
+  const id = Buffer.from(`${ident}\0`);
+  const idRec = new W().u16(0x8001).u16(4 + id.length + (id.length % 2)).bytes(id);
+  if (id.length % 2) idRec.u8(0);
+  const st = new W().u16(0x8002).u16(4 + 18 * 8);
+  for (let k = 0; k < 18; k++) st.u64(stat[k] ?? 0);
+  return block([idRec, st]);
+}
+
+function write(name: string, parts: W[]): string {
+  const file = join(TMP, name);
+  writeFileSync(file, Uint8Array.from(parts.flatMap((p) => p.b)));
+  return file;
+}
+
+const REC_V4 = v3(
+  [
+    generic({ first: 1795435489403, last: 1795435499403, pk: 10, by: 5000 + 3 * 4294967296, sp: 51234, dp: 443, proto: 6, flags: 0x1b }),
+    element(2, new W().u32(0xc000020a).u32(0xc6336414)),
+    element(4, new W().u32(1).u32(2).u8(24).u8(16).u8(1).u8(7).u8(0).u8(3).u8(0).u8(0)),
+    element(7, new W().u32(64500).u32(64501)),
+    element(10, new W().u32(0xc0000201)),
+    element(12, new W().u32(0x7f000001)),
+    element(99, new W().u32(0xdeadbeef)), // unknown element: skipped by length
+  ],
+  { engType: 1, engId: 2, sysid: 3, nfv: 9 },
+);
+
+const REC_V6 = v3(
+  [
+    element(3, ipv6([0x20010db8, 0, 0, 1]).bytes(ipv6([0x20010db8, 0, 0, 2]).b)),
+    generic({ first: 1795435490000, last: 1795435491000, pk: 1, by: 84, sp: 0, dp: 0x0301, proto: 58 }),
+    element(5, new W().u64(4).u64(7).u64(900)),
+    element(15, new W().u64(0x001122334455).u64(0x66778899aabb).u64(0).u64(0)),
+    element(14, new W().u32((20006 << 4) | 0).u32((524275 << 4) | 1).bytes(new Array<number>(32).fill(0))),
+    element(13, ipv6([0xfe800000, 0, 0, 9])),
+    element(20, new W().u32(0x0a000001).u32(0x0a000002)),
+    element(22, new W().u16(1000).u16(2000)),
+    element(6, new W().u32(100).u32(200)),
+  ],
+  { sysid: 1, nfv: 10 },
+);
+
+describe("NfdumpFileReader: headers", () => {
+  it("rejects a 1.6 layout 1 file with ERR_STORE_NFFILE_V1 and the conversion hint", () => {
+    const file = write("v1", [new W().u16(0xa50c).u16(1).u32(0).u32(0).bytes(new Array<number>(128).fill(0))]);
+    expect(() => NfdumpFileReader.open(file)).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V1", message: expect.stringContaining("nfdump 1.6 layout 1 file: convert it with nfdump 1.7 -r in -w out first") }));
+    expect(() => openAnyFlowFile(file)).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V1" }));
+  });
+
+  it("rejects 1.8 (layout 3), encrypted files, unknown codecs, garbage magic and short files", () => {
+    expect(() => NfdumpFileReader.open(write("v3", [header({ layout: 3 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V3" }));
+    expect(() => NfdumpFileReader.open(write("enc", [header({ encryption: 1 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_ENCRYPTED" }));
+    expect(() => NfdumpFileReader.open(write("codec", [header({ compression: 9 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_CODEC" }));
+    const garbage = write("garbage", [new W().bytes(Buffer.from("hello, this is not a flow file at all......"))]);
+    expect(() => openAnyFlowFile(garbage)).toThrow(expect.objectContaining({ code: "ERR_STORE_BAD_MAGIC", file: garbage }));
+    expect(() => NfdumpFileReader.open(garbage)).toThrow(expect.objectContaining({ code: "ERR_STORE_BAD_MAGIC" }));
+    expect(() => NfdumpFileReader.open(write("short", [new W().u16(0xa50c).u16(2).u32(0)]))).toThrow(expect.objectContaining({ code: "ERR_STORE_TRUNCATED" }));
+    expect(() => openAnyFlowFile(join(TMP, "does-not-exist"))).toThrow(expect.objectContaining({ code: "ERR_STORE_IO" }));
+  });
+
+  it("sniffs tsflow and nffile magics", () => {
+    expect(sniffFlowFile(Buffer.from("TSFL"))).toBe("tsflow");
+    expect(sniffFlowFile(Uint8Array.of(0x0c, 0xa5, 2, 0))).toBe("nffile");
+    expect(sniffFlowFile(Uint8Array.of(1, 2, 3, 4))).toBe("unknown");
+  });
+});
+
+describe("NfdumpFileReader: records", () => {
+  const data = block([exporterInfo(3, 0x7f000001), REC_V4, REC_V6]);
+  const stat = [2, 5000 + 3 * 4294967296 + 84, 11, 1, 0, 1, 0, 5000 + 3 * 4294967296, 0, 84, 0, 10, 0, 1, 0, 1795435489403, 1795435499403, 0];
+  const offAppendix = 40 + data.length;
+  const file = write("good", [header({ appendixBlocks: 1, offAppendix, numBlocks: 1, compression: 0 }), data, appendix("router-a", stat)]);
+
+  it("maps V3 elements onto the schema columns", () => {
+    const r = NfdumpFileReader.open(file);
+    expect(r.hasFooter).toBe(true);
+    expect(r.blockCount).toBe(1);
+    expect(r.blockInfo(0)).toMatchObject({ offset: 40, rows: 3 });
+    const b = r.readBlock(0)!;
+    expect(r.errors).toEqual([]);
+    expect(b.length).toBe(2);
+    const c = b.cols;
+    // row 0: IPv4
+    expect([c.msecFirst[0], c.msecLast[0], c.msecReceived[0]]).toEqual([1795435489403, 1795435499403, 1795435494403]);
+    expect([c.inPackets[0], c.inBytes[0], c.flows[0]]).toEqual([10, 5000 + 3 * 4294967296, 1]);
+    expect([c.srcPort[0], c.dstPort[0], c.proto[0], c.tcpFlags[0]]).toEqual([51234, 443, 6, 0x1b]);
+    expect([c.srcAddr[0], c.dstAddr[0], c.nextHop[0], c.exporterAddr[0], c.v6Flags[0]]).toEqual([0xc000020a, 0xc6336414, 0xc0000201, 0x7f000001, 0]);
+    expect([c.input[0], c.output[0], c.srcMask[0], c.dstMask[0], c.direction[0], c.dstTos[0], c.flowEndReason[0]]).toEqual([1, 2, 24, 16, 1, 7, 3]);
+    expect([c.srcAs[0], c.dstAs[0], c.engineType[0], c.engineId[0], c.exporterId[0], c.nfVersion[0]]).toEqual([64500, 64501, 1, 2, 3, 9]);
+    // row 1: IPv6, ICMPv6 type 3 code 1 kept in dstPort as nfdump does, counters, MAC, MPLS, NAT, VLAN
+    expect(b.isV6("srcAddr", 1) && b.isV6("dstAddr", 1) && b.isV6("exporterAddr", 1)).toBe(true);
+    expect([...c.srcAddr6.subarray(4, 8)]).toEqual([0x20010db8, 0, 0, 1]);
+    expect([...c.dstAddr6.subarray(4, 8)]).toEqual([0x20010db8, 0, 0, 2]);
+    expect([...c.exporterAddr6.subarray(4, 8)]).toEqual([0xfe800000, 0, 0, 9]);
+    expect([c.dstPort[1], c.icmpType[1], c.icmpCode[1]]).toEqual([0x0301, 3, 1]);
+    expect([c.flows[1], c.outPackets[1], c.outBytes[1]]).toEqual([4, 7, 900]);
+    expect([c.inSrcMac[1], c.outDstMac[1]]).toEqual([0x001122334455, 0x66778899aabb]);
+    expect([c.mpls1[1], c.mpls2[1], c.mpls3[1]]).toEqual([20006 << 4, ((524275 << 4) | 1) >>> 0, 0]);
+    expect([c.xlateSrcAddr[1], c.xlateDstAddr[1], c.xlateSrcPort[1], c.xlateDstPort[1]]).toEqual([0x0a000001, 0x0a000002, 1000, 2000]);
+    expect([c.srcVlan[1], c.dstVlan[1], c.nfVersion[1]]).toEqual([100, 200, 10]);
+    expect(r.zoneMap(0)).toBeDefined();
+    expect([...r.batches()].map((x) => x.length)).toEqual([2]);
+    r.close();
+  });
+
+  it("header ident and stats come from the appendix, exporters from record 7", () => {
+    const r = NfdumpFileReader.open(file);
+    expect(r.header()).toMatchObject({ version: 2, codec: "none", creator: "nfcapd", ident: "router-a", created: 1795435200000, nfdVersion: 0x01070100 });
+    const s = r.stats();
+    expect([s.totalFlows, s.totalBytes, s.totalPackets]).toEqual([2, 5000 + 3 * 4294967296 + 84, 11]);
+    expect(s.flows).toEqual([1, 0, 1, 0]);
+    expect([s.msecFirst, s.msecLast]).toEqual([1795435489403, 1795435499403]);
+    expect(s.exporters).toEqual([expect.objectContaining({ address: "127.0.0.1", id: 3, domain: 42, version: 9 })]);
+    r.close();
+  });
+
+  it("the later of an ipv4Flow and an ipv6Flow element wins (nfdump keeps both in one union)", () => {
+    const rec = v3([element(2, new W().u32(0x01020304).u32(0x05060708)), element(3, ipv6([0, 0, 0, 0]).bytes(ipv6([0, 0, 0, 0]).b))]);
+    const f = write("both", [header(), block([rec])]);
+    const r = NfdumpFileReader.open(f);
+    const b = r.readBlock(0)!;
+    expect(b.isV6("srcAddr", 0)).toBe(true);
+    expect(b.cols.srcAddr[0]).toBe(0);
+    r.close();
+  });
+
+  it("a killed collector's file (NumBlocks 0, no appendix, last block cut): whole blocks read, cut located, stats from rows", () => {
+    const b1 = block([REC_V4, REC_V6]);
+    const b2 = block([REC_V4]);
+    const cut = new W().bytes(b2.b.slice(0, 30));
+    const f = write("current", [header(), b1, b2, cut]);
+    const errors: StoreError[] = [];
+    const r = NfdumpFileReader.open(f, { onError: (e) => errors.push(e) });
+    expect(r.hasFooter).toBe(false);
+    expect(r.blockCount).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "ERR_STORE_TRUNCATED", file: f, block: 2, offset: 40 + b1.length + b2.length });
+    expect(errors[0]!.message).toContain(`${f} block 2 offset ${40 + b1.length + b2.length}`);
+    const s = r.stats();
+    expect(s.rows).toBe(3);
+    expect(s.totalFlows).toBe(1 + 4 + 1);
+    expect(s.flows).toEqual([2, 0, 4, 0]);
+    expect(r.header().ident).toBe("");
+    r.close();
+  });
+
+  it("damaged records and blocks: located errors, earlier rows kept, later blocks still read", () => {
+    const badRec = new W().bytes(REC_V4.b);
+    badRec.b[12 + 2] = 0xff; // first element length runs past the record
+    const badSize = new W().bytes(REC_V6.b);
+    const b1 = block([REC_V4, badRec, REC_V4]);
+    const b2 = block([badSize]);
+    b2.b[12 + 2] = 0xff; // record size past the payload
+    b2.b[12 + 3] = 0x7f;
+    const b3 = block([REC_V6]);
+    const bogus = new W().u32(1).u32(0x7fffffff).u16(3).u16(0); // implausible block header: resync on b3
+    const f = write("damaged", [header(), b1, b2, bogus, b3]);
+    const errors: StoreError[] = [];
+    const r = NfdumpFileReader.open(f, { onError: (e) => errors.push(e) });
+    expect(errors).toEqual([expect.objectContaining({ code: "ERR_STORE_BAD_LENGTH", offset: 40 + b1.length + b2.length })]);
+    expect(r.blockCount).toBe(3);
+    const x1 = r.readBlock(0)!;
+    expect(x1.length).toBe(1);
+    expect(errors[1]).toMatchObject({ code: "ERR_STORE_CORRUPT", block: 0, offset: 40 });
+    expect(errors[1]!.message).toContain("record 1 at payload offset");
+    expect(r.zoneMap(0)).toBeUndefined();
+    expect(r.readBlock(1)!.length).toBe(0);
+    expect(errors[2]).toMatchObject({ code: "ERR_STORE_CORRUPT", block: 1 });
+    expect(r.readBlock(2)!.length).toBe(1);
+    expect(errors).toHaveLength(3);
+    r.close();
+  });
+
+  it("a cut compressed payload is reported, not thrown", () => {
+    const body = Buffer.from([0xf0, 1, 2, 3]); // LZ4 token promising 15+ literals, then nothing
+    const blk = new W().u32(1).u32(body.length).u16(3).u16(0).bytes(body);
+    const f = write("lz4bad", [header({ compression: 3 }), blk]);
+    const errors: StoreError[] = [];
+    const r = NfdumpFileReader.open(f, { onError: (e) => errors.push(e) });
+    expect(r.readBlock(0)).toBeUndefined();
+    expect(errors).toEqual([expect.objectContaining({ code: "ERR_STORE_CORRUPT", block: 0, offset: 52 })]);
+    r.close();
+  });
+
+  it("never throws on random byte damage (200 mutants of a 3-block file, every codec id)", () => {
+    const good = [header({ appendixBlocks: 1, numBlocks: 3 }), block([exporterInfo(3, 0x7f000001), REC_V4, REC_V6]), block([REC_V6, REC_V4]), block([REC_V4])];
+    const bytes = Uint8Array.from(good.flatMap((p) => p.b));
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let m = 0; m < 200; m++) {
+      const mutant = bytes.slice(0, 40 + rnd(bytes.length - 40) + 1);
+      for (let k = 0; k < 1 + rnd(6); k++) mutant[40 + rnd(mutant.length - 40)] = rnd(256);
+      mutant[16] = rnd(5);
+      const f = write(`mutant${m}`, [new W().bytes(mutant)]);
+      const r = NfdumpFileReader.open(f, { onError: () => undefined });
+      for (let i = 0; i < r.blockCount; i++) r.readBlock(i);
+      r.stats();
+      r.close();
+    }
+  });
+});
