@@ -13,7 +13,7 @@ import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
 import { runQuery } from "./query.js";
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   if (argv.length === 0) {
     process.stdout.write(program.helpInformation());
@@ -29,7 +29,7 @@ function main(argv: readonly string[]): number {
   }
   const out = new BufferedOutput(1);
   try {
-    const code = runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now });
+    const code = await runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now });
     out.flush();
     return code;
   } catch (err) {
@@ -50,4 +50,12 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`tsdump: ${String((err as Error).stack ?? err)}\n`);
+    process.exitCode = EXIT.DATA;
+  },
+);

@@ -35,9 +35,13 @@ import {
   parseStatSpecs,
   RecordSorter,
   StatAccumulator,
+  type AggregatorState,
   type ElementStatSpec,
+  type StatState,
   type StatTable,
 } from "../stats/index.js";
+import { runParallel } from "./parallel.js";
+import type { ScanConfig } from "./scan-worker.js";
 import { FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { EXIT } from "../cli/common.js";
@@ -272,8 +276,31 @@ function statRows(table: StatTable): { key: string; proto: number; first: number
   }));
 }
 
+/** Scans with -W worker threads; returns the counts in scanFiles' shape plus the workers' partial tables. */
+async function scanParallel(
+  o: QueryOptions,
+  files: readonly string[],
+  filterText: string,
+  baseDir: string | undefined,
+  window: { start: number; end: number } | undefined,
+  columns: ReadonlySet<string> | undefined,
+  extra: Partial<ScanConfig> & Pick<ScanConfig, "mode">,
+  io: QueryIO,
+): Promise<{ counts: RunCounts; stats: unknown[][]; aggregates: unknown[] }> {
+  const config: ScanConfig = {
+    files,
+    filter: filterText,
+    baseDir,
+    window,
+    columns: columns ? [...columns, ...SUMMARY_COLUMNS] : undefined,
+    ...extra,
+  };
+  const r = await runParallel(config, o.workers, io.out, io.err);
+  return { counts: r.counts, stats: r.stats, aggregates: r.aggregates };
+}
+
 /** Runs a query; returns the exit code. */
-export function runQuery(o: QueryOptions, io: QueryIO): number {
+export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   const started = { wall: hrtime.bigint(), cpu: cpuUsage() };
   // ── the filter: -f file, or the trailing words ──
   let filterText = o.filter;
@@ -282,7 +309,8 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     filterText = readFilterFile(o.filterFile);
     baseDir = dirname(o.filterFile);
   }
-  const filter = compileFilter(filterText === "" ? "any" : filterText, baseDir !== undefined ? { baseDir } : {});
+  if (filterText === "") filterText = "any";
+  const filter = compileFilter(filterText, baseDir !== undefined ? { baseDir } : {});
   if (o.checkOnly) return EXIT.OK;
   if (o.explain) {
     io.out.write(`${filter.explain}\n${filter.source}\n`);
@@ -307,6 +335,8 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
         : undefined;
   const postFilter = o.postFilter !== undefined ? compileFilter(o.postFilter) : undefined;
   const out = io.out;
+  // worker threads for every whole-file scan; -c (stop after N) keeps the sequential path
+  const parallel = o.workers > 1 && limit === undefined;
 
   // ── -w: passing (or aggregated) rows into a new tsflow file ──
   if (o.writeFile !== undefined) {
@@ -353,13 +383,20 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     const recordAggr = recordSpecs.length > 0 && aggregation ? new Aggregator(aggregation, budget) : null;
     const recordSorters = recordSpecs.flatMap((s) => s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)));
     const statColumns = recordSpecs.length > 0 ? undefined : new Set<string>(elementSpecs.flatMap((sp) => sp.element.columns));
-    const counts = scanFiles(files, filter, window, limit, {
-      add(batch, sel, n) {
-        for (const a of accs) a.add(batch, sel, n);
-        if (recordAggr) recordAggr.add(batch, sel, n);
-        else for (const s of recordSorters) s.add(batch, sel, n);
-      },
-    }, io, statColumns);
+    let counts: RunCounts;
+    if (parallel && recordSpecs.length === 0) {
+      const r = await scanParallel(o, files, filterText, baseDir, window, statColumns, { mode: "stats", stats: o.stats }, io);
+      counts = r.counts;
+      for (const states of r.stats) states.forEach((st, i) => accs[i]!.merge(st as StatState));
+    } else {
+      counts = scanFiles(files, filter, window, limit, {
+        add(batch, sel, n) {
+          for (const a of accs) a.add(batch, sel, n);
+          if (recordAggr) recordAggr.add(batch, sel, n);
+          else for (const s of recordSorters) s.add(batch, sel, n);
+        },
+      }, io, statColumns);
+    }
     const topN = o.topN ?? 10;
     const fmtName = o.format ?? "line";
     const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
@@ -398,7 +435,15 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     const aggrColumns = aggregation.keepFirst
       ? undefined
       : new Set<string>(aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])));
-    const counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io, aggrColumns);
+    let counts: RunCounts;
+    if (parallel && o.bidirectional === 0) {
+      const extra = o.aggregate !== undefined ? { aggregate: o.aggregate } : { fiveTuple: true };
+      const r = await scanParallel(o, files, filterText, baseDir, window, aggrColumns, { mode: "aggregate", ...extra }, io);
+      counts = r.counts;
+      for (const st of r.aggregates) if (st) aggr.merge(st as AggregatorState);
+    } else {
+      counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io, aggrColumns);
+    }
     const order = o.order !== undefined ? parseRecordOrder(o.order) : undefined;
     const ids = aggr.entryOrder(order?.order, order?.ascending, postFilter ? 0 : (o.topN ?? 0));
     const fmt = formatterFor(o, o.format, `fmt:${aggregation.fmt}`);
@@ -429,6 +474,16 @@ export function runQuery(o: QueryOptions, io: QueryIO): number {
     const sorter = new RecordSorter(order, ascending, o.topN ?? 0, budget);
     counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
     printBatches(sorter.toBatches(), fmt, out);
+  } else if (parallel) {
+    const isNull = o.format === "null";
+    const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
+    counts = (
+      await scanParallel(o, files, filterText, baseDir, window, isNull ? new Set<string>() : undefined, {
+        mode: isNull ? "count" : "list",
+        format,
+        formatOptions: { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet },
+      }, io)
+    ).counts;
   } else {
     counts = scanFiles(files, filter, window, limit, listingSink(fmt, out), io, o.format === "null" ? new Set<string>() : undefined);
   }

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// tsdump's scan worker (worker_threads): reads, decompresses, filters and aggregates the blocks the main
+// thread hands it, one (file, block) at a time. Listings come back as formatted text per block (the main
+// thread prints them in file/block order); statistics and aggregations stay here as typed-array tables and
+// are posted once at the end for the main thread to merge.
+
+import { parentPort } from "node:worker_threads";
+import { compileFilter, type CompiledFilter } from "../filter/index.js";
+import { createFormatter, StringOutput, type Formatter } from "../format/index.js";
+import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
+import { Aggregator, MemoryBudget, parseAggregation, fiveTupleAggregation, StatAccumulator, parseStatSpecs, type ElementStatSpec } from "../stats/index.js";
+import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
+
+export interface ScanConfig {
+  readonly files: readonly string[];
+  readonly filter: string;
+  readonly baseDir: string | undefined;
+  readonly window: { readonly start: number; readonly end: number } | undefined;
+  /** logical columns to decode; undefined = all */
+  readonly columns: readonly string[] | undefined;
+  readonly mode: "count" | "list" | "stats" | "aggregate";
+  readonly format?: string;
+  readonly formatOptions?: { plain: boolean; longV6: boolean; quiet: boolean };
+  readonly stats?: readonly string[];
+  readonly aggregate?: string;
+  readonly fiveTuple?: boolean;
+  readonly memoryLimit?: number;
+}
+
+export type ScanRequest =
+  | { readonly type: "init"; readonly config: ScanConfig }
+  | { readonly type: "block"; readonly seq: number; readonly file: number; readonly block: number }
+  | { readonly type: "finish" };
+
+export interface BlockCounts {
+  processed: number;
+  passed: number;
+  skipped: number;
+  bytesRead: number;
+  flows: number;
+  bytes: number;
+  packets: number;
+  first: number;
+  last: number;
+}
+
+export type ScanReply =
+  | { readonly type: "block"; readonly seq: number; readonly counts: BlockCounts; readonly text: string; readonly errors: readonly string[] }
+  | { readonly type: "final"; readonly stats: readonly unknown[]; readonly aggregate: unknown }
+  | { readonly type: "failed"; readonly message: string };
+
+let config: ScanConfig | null = null;
+let filter: CompiledFilter | null = null;
+let formatter: Formatter | null = null;
+let accs: StatAccumulator[] = [];
+let aggr: Aggregator | null = null;
+let selection: ReadonlySet<string> | undefined;
+let sel = new Uint32Array(16384);
+const readers = new Map<number, FlowFileSource>();
+let errors: string[] = [];
+let lastFile = -1;
+
+function reader(i: number): FlowFileSource | undefined {
+  let r = readers.get(i);
+  if (r === undefined) {
+    // one file open at a time: blocks arrive in file order
+    for (const [k, old] of readers) {
+      old.close();
+      readers.delete(k);
+    }
+    try {
+      r = openAnyFlowFile(config!.files[i]!, { onError: (e) => errors.push(e.message) });
+    } catch (err) {
+      if (lastFile !== i) errors.push((err as Error).message);
+      lastFile = i;
+      return undefined;
+    }
+    readers.set(i, r);
+  }
+  return r;
+}
+
+function init(c: ScanConfig): void {
+  config = c;
+  filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
+  selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
+  const budget = new MemoryBudget(c.memoryLimit);
+  if (c.mode === "list") formatter = createFormatter(c.format!, c.formatOptions);
+  if (c.mode === "stats") {
+    accs = parseStatSpecs(c.stats ?? [])
+      .filter((s): s is ElementStatSpec => s.type === "element")
+      .map((s) => new StatAccumulator(s, budget));
+  }
+  if (c.mode === "aggregate") {
+    aggr = new Aggregator(c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(), budget);
+  }
+}
+
+function scanBlock(seq: number, fileIndex: number, block: number): void {
+  const c = config!;
+  const f = filter!;
+  const counts: BlockCounts = { processed: 0, passed: 0, skipped: 0, bytesRead: 0, flows: 0, bytes: 0, packets: 0, first: Infinity, last: -Infinity };
+  errors = [];
+  let text = "";
+  const r = reader(fileIndex);
+  if (r !== undefined) {
+    const ident = r.header().ident;
+    const w = c.window;
+    const usePred = w !== undefined || !f.matchesAll;
+    let skip = !f.mayMatch(UNKNOWN_ZONE, ident);
+    if (!skip && usePred) {
+      const z: ZoneMap | undefined = r.zoneMap(block);
+      if (z === undefined) skip = true;
+      else {
+        if (w) {
+          const lo = z.min("msecFirst");
+          const hi = z.max("msecLast");
+          if ((hi !== undefined && hi < w.start) || (lo !== undefined && lo > w.end)) skip = true;
+        }
+        if (!skip && !f.mayMatch(z, ident)) skip = true;
+        if (skip) counts.skipped = 1;
+      }
+    }
+    const batch = skip ? undefined : r.readBlock(block, selection);
+    if (batch !== undefined) {
+      counts.bytesRead = r.blockInfo(block).length;
+      const n = batch.length;
+      counts.processed = n;
+      if (sel.length < n) sel = new Uint32Array(n);
+      let k: number;
+      if (f.matchesAll) {
+        for (let i = 0; i < n; i++) sel[i] = i;
+        k = n;
+      } else k = f.scan(batch, sel, ident);
+      if (w && k > 0) {
+        const first = batch.cols.msecFirst;
+        const last = batch.cols.msecLast;
+        let m = 0;
+        for (let j = 0; j < k; j++) {
+          const i = sel[j]!;
+          if (first[i]! > w.start && last[i]! < w.end) sel[m++] = i;
+        }
+        k = m;
+      }
+      if (k > 0) {
+        counts.passed = k;
+        const cols = batch.cols;
+        const inBytes = cols.inBytes;
+        const inPackets = cols.inPackets;
+        const flows = cols.flows;
+        const mf = cols.msecFirst;
+        const ml = cols.msecLast;
+        for (let j = 0; j < k; j++) {
+          const i = sel[j]!;
+          counts.bytes += inBytes[i]!;
+          counts.packets += inPackets[i]!;
+          counts.flows += flows[i]! || 1;
+          if (mf[i]! < counts.first) counts.first = mf[i]!;
+          if (ml[i]! > counts.last) counts.last = ml[i]!;
+        }
+        if (formatter) {
+          const out = new StringOutput();
+          for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
+          text = out.text();
+        }
+        for (const a of accs) a.add(batch, sel, k);
+        aggr?.add(batch, sel, k);
+      }
+    }
+  }
+  const reply: ScanReply = { type: "block", seq, counts, text, errors };
+  parentPort!.postMessage(reply);
+}
+
+function finish(): void {
+  for (const r of readers.values()) r.close();
+  readers.clear();
+  const stats = accs.map((a) => a.exportState());
+  const aggregate = aggr ? aggr.exportState() : null;
+  const reply: ScanReply = { type: "final", stats, aggregate };
+  parentPort!.postMessage(reply);
+}
+
+parentPort?.on("message", (msg: ScanRequest) => {
+  try {
+    if (msg.type === "init") init(msg.config);
+    else if (msg.type === "block") scanBlock(msg.seq, msg.file, msg.block);
+    else finish();
+  } catch (err) {
+    const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };
+    parentPort!.postMessage(reply);
+  }
+});
