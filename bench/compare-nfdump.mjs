@@ -10,7 +10,8 @@
 // Needs /usr/bin/time (Debian package `time`) for peak RSS.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -40,17 +41,27 @@ export const QUERIES = [
   ["`-o csv 'dst port 443' > file`", ["-o", "csv", "dst port 443"]],
 ];
 
+const OUT = join(tmpdir(), `tsflow-bench-${process.pid}.out`);
+
+/** One timed run; stdout goes to a file (as `> file` would), the tail is read back for the Summary line. */
 function runOnce(cmd, argv) {
+  const fd = openSync(OUT, "w");
   const r = spawnSync(TIME, ["-f", "%e %M", cmd, ...argv], {
     env: { ...process.env, TZ: "UTC" },
-    maxBuffer: 1 << 30,
+    stdio: ["ignore", fd, "pipe"],
     encoding: "utf8",
   });
+  closeSync(fd);
   if (r.status !== 0) throw new Error(`bench: ${cmd} ${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-500)}`);
   const lines = r.stderr.trim().split("\n");
   const [wall, rssKb] = lines[lines.length - 1].split(" ").map(Number);
-  const summary = /total flows: (\d+), total bytes: ([\d.]+ ?\w?), total packets: ([\d.]+ ?\w?)/.exec(r.stdout);
-  return { wall, rssMb: rssKb / 1024, summary: summary ? summary.slice(1).join("/") : null, bytes: r.stdout.length };
+  const size = statSync(OUT).size;
+  const tail = Buffer.alloc(Math.min(size, 4096));
+  const tfd = openSync(OUT, "r");
+  readSync(tfd, tail, 0, tail.length, size - tail.length);
+  closeSync(tfd);
+  const summary = /total flows: (\d+), total bytes: ([\d.]+ ?\w?), total packets: ([\d.]+ ?\w?)/.exec(tail.toString());
+  return { wall, rssMb: rssKb / 1024, summary: summary ? summary.slice(1).join("/") : null, bytes: size };
 }
 
 const median = (xs) => {
@@ -69,7 +80,12 @@ for (const [i, [label, q]] of QUERIES.entries()) {
   }
   const nfSum = nf[0].summary;
   const tsSum = ts[0].summary;
-  const check = nfSum === null || tsSum === null ? "n/a" : nfSum === tsSum ? "same" : `DIFFERENT nf=${nfSum} ts=${tsSum}`;
+  const check =
+    nfSum === null || tsSum === null
+      ? `rows: nfdump ${nf[0].bytes} B, tsdump ${ts[0].bytes} B of output`
+      : nfSum === tsSum
+        ? "same Summary line"
+        : `DIFFERENT nf=${nfSum} ts=${tsSum}`;
   const row = {
     label,
     nf: median(nf.map((r) => r.wall)),

@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import { cpuUsage, hrtime } from "node:process";
 import { compileFilter, readFilterFile, type CompiledFilter } from "../filter/index.js";
 import {
+  aggregateFormat,
   BufferedOutput,
   createFormatter,
   csvLegacySummary,
@@ -203,6 +204,9 @@ function scanFiles(
   }
   return counts;
 }
+
+/** Whether -A/-a use the worker threads (see the measurement note at the call). */
+const AGGREGATE_IN_WORKERS = false;
 
 /** Columns the footer's totals read. */
 const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast", "proto"] as const;
@@ -436,7 +440,9 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       ? undefined
       : new Set<string>(aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])));
     let counts: RunCounts;
-    if (parallel && o.bidirectional === 0) {
+    // measured (docs/benchmarks.md): two workers each building a multi-million-key table and merging them is
+    // slower than one table on one thread, so aggregation stays sequential
+    if (parallel && o.bidirectional === 0 && AGGREGATE_IN_WORKERS) {
       const extra = o.aggregate !== undefined ? { aggregate: o.aggregate } : { fiveTuple: true };
       const r = await scanParallel(o, files, filterText, baseDir, window, aggrColumns, { mode: "aggregate", ...extra }, io);
       counts = r.counts;
@@ -446,7 +452,9 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     }
     const order = o.order !== undefined ? parseRecordOrder(o.order) : undefined;
     const ids = aggr.entryOrder(order?.order, order?.ascending, postFilter ? 0 : (o.topN ?? 0));
-    const fmt = formatterFor(o, o.format, `fmt:${aggregation.fmt}`);
+    // -A prints nfdump's automatic key format; -a the default listing, -b/-B the bidirectional one
+    const dflt = o.aggregate !== undefined ? `fmt:${aggregateFormat(o.aggregate.split(","))}` : o.bidirectional > 0 ? "biline" : "line";
+    const fmt = formatterFor(o, o.format, dflt);
     fmt.prolog(out);
     const row = new RecordBatch(1);
     const sel = new Uint32Array(1);
@@ -474,8 +482,9 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const sorter = new RecordSorter(order, ascending, o.topN ?? 0, budget);
     counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel) {
-    const isNull = o.format === "null";
+  } else if (parallel && o.format !== "null") {
+    // -o null only sums: per-block messages cost more than the second thread gains (docs/benchmarks.md)
+    const isNull = false;
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (
       await scanParallel(o, files, filterText, baseDir, window, isNull ? new Set<string>() : undefined, {

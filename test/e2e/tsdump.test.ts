@@ -1,0 +1,102 @@
+// End to end: the real tsdump against the real nfdump 1.7.1 on the same nfcapd file (tsdump reads nfdump's
+// archives), and tsdump's own behaviour a script depends on: exit codes, `| head`, filter errors with a
+// caret, damaged files, -w conversion.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { captureWithNfcapd, flowgenStream, NFDUMP_MISSING, nfdump, readDatagramStream } from "../helpers/nfdump.js";
+import { TSDUMP, tsdump } from "../helpers/programs.js";
+
+/** Drops the lines that measure the run itself (CPU times, bytes read by the reader). */
+const stable = (text: string): string =>
+  text
+    .split("\n")
+    .filter((l) => !l.startsWith("Sys:") && !l.startsWith("Total flows processed:"))
+    .join("\n");
+
+describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfcapd file", () => {
+  let file = "";
+  beforeAll(async () => {
+    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 11 });
+    file = await captureWithNfcapd("tsdump-e2e-v9-20000", () => readDatagramStream(stream), ["-y"]);
+  });
+
+  it.each([
+    [["-o", "line", "-c", "50"]],
+    [["-o", "extended", "proto tcp and dst port 443"]],
+    [["-o", "long", "-N", "src net 10.0.0.0/16 and bytes > 10000"]],
+    [["-o", "line", "-q", "dst port 53"]],
+    [["-o", "csv", "--csv-legacy", "proto udp"], ["-o", "csv", "proto udp"]],
+    [["-o", "null", "not proto tcp"]],
+    [["-o", "pipe", "-q", "inet6"]],
+    [["-s", "dstport/bytes", "-n", "5"]],
+    [["-s", "proto/packets"]],
+    [["-A", "proto,dstport", "-O", "bytes", "-n", "10"]],
+    [["-A", "srcip4/16,dstport", "-O", "flows", "-n", "10", "proto tcp"]],
+    [["-a", "-O", "bytes", "-n", "5"], ["-a", "-O", "bytes", "-n", "5", "-o", "line"]],
+  ])("%j", async (ts, nf = ts) => {
+    const [a, b] = await Promise.all([tsdump(["-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
+    expect(a.code).toBe(0);
+    expect(a.stderr).toBe("");
+    expect(stable(a.stdout)).toBe(stable(b));
+  });
+
+  it("converts the nfcapd file with -w into a tsflow file with the same flows", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "tsflow-w-")), "converted");
+    expect((await tsdump(["-r", file, "-w", out])).code).toBe(0);
+    const [a, b] = await Promise.all([tsdump(["-r", out, "-o", "line", "-q"]), nfdump(["-r", file, "-o", "line", "-q"])]);
+    expect(a.stdout).toBe(b);
+    expect(readFileSync(out).subarray(0, 4).toString("latin1")).toBe("TSFL");
+  });
+
+  it("reports a damaged block with file, block and offset, reads the rest and exits 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-bad-"));
+    const good = join(dir, "good");
+    expect((await tsdump(["-r", file, "-w", good])).code).toBe(0);
+    const bytes = readFileSync(good);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff; // inside a block's column data
+    const bad = join(dir, "bad");
+    writeFileSync(bad, bytes);
+    const r = await tsdump(["-r", bad, "-o", "null"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${bad.replace(/[/.]/g, "\\$&")}.*block \\d+.*offset \\d+`));
+    const flows = Number(/total flows: (\d+)/.exec(r.stdout)![1]);
+    expect(flows).toBeGreaterThan(0);
+    expect(flows).toBeLessThan(20_000);
+  });
+
+  it("exits 0 quietly when the reader of its output goes away (| head)", async () => {
+    const child = spawn(process.execPath, [TSDUMP, "-r", file, "-o", "line"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((ok) => child.stdout.once("data", () => ok()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+  });
+});
+
+describe("tsdump filter errors and checks", () => {
+  it("prints the filter with a caret under the bad token and exits 254", async () => {
+    const r = await tsdump(["-r", "/nonexistent", "src ip 10.0.0.300"]);
+    expect(r.code).toBe(254);
+    const lines = r.stderr.split("\n");
+    const at = lines.findIndex((l) => l.includes("src ip 10.0.0.300"));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 1]).toMatch(/^\s*\^/);
+  });
+
+  it("-Z checks only: 0 for a good filter, 254 for a bad one", async () => {
+    expect((await tsdump(["-Z", "src net 10.0.0.0/8 and dst port in [80 443]"])).code).toBe(0);
+    expect((await tsdump(["-Z", "src port > "])).code).toBe(254);
+  });
+
+  it("a missing input is a data error (2) naming the path", async () => {
+    const r = await tsdump(["-r", "/nonexistent/flows", "-o", "null"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("/nonexistent/flows");
+  });
+});
