@@ -11,7 +11,15 @@
 // time columns can; the check guards free-text columns). `engine: "stringify"` routes rows through
 // csv-stringify instead of the direct writer — kept for the benchmark (bench/format.mjs) and as a fallback.
 
-import { stringify } from "csv-stringify/sync";
+import { createRequire } from "node:module";
+
+// csv-stringify is loaded on first use: most runs never take the stringify engine, and loading it costs
+// startup time on every tsdump run.
+let stringifyFn: ((rows: unknown[][]) => string) | undefined;
+function stringify(rows: unknown[][]): string {
+  stringifyFn ??= (createRequire(import.meta.url)("csv-stringify/sync") as { stringify: (rows: unknown[][]) => string }).stringify;
+  return stringifyFn(rows);
+}
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";

@@ -204,7 +204,12 @@ export function flagsString(flags: number): string {
 
 export { formatIPv4 };
 
-const HEX4: readonly string[] = Array.from({ length: 0x10000 }, (_, i) => i.toString(16));
+// built on the first IPv6 address printed (65536 strings: not worth it for runs that print none)
+let HEX4: readonly string[] = [];
+function hex4(): readonly string[] {
+  if (HEX4.length === 0) HEX4 = Array.from({ length: 0x10000 }, (_, i) => i.toString(16));
+  return HEX4;
+}
 
 /**
  * IPv6 text exactly as glibc inet_ntop prints it: lowercase, the first longest run of ≥ 2 zero groups as
@@ -258,7 +263,7 @@ export function formatIPv6(words: ArrayLike<number>, off: number): string {
       s += formatIPv4(w3);
       break;
     }
-    s += HEX4[g[i]!]!;
+    s += hex4()[g[i]!]!;
   }
   if (bestBase >= 0 && bestBase + bestLen === 8) s += ":";
   return s;

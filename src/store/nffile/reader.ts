@@ -23,9 +23,8 @@
 // walk resynchronises on the next plausible block header, so the rest of the file is still read.
 
 import * as fs from "node:fs";
-import { decompress as zstdDecompress } from "fzstd";
+import { createRequire } from "node:module";
 import { uncompressSync } from "lz4-napi";
-import bunzip from "seek-bzip";
 import { RecordBatch } from "../../record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../record/ip.js";
 import { V6_BIT } from "../../record/schema.js";
@@ -38,6 +37,19 @@ import { decodeLzo1x } from "./lzo.js";
 import type { FlowFileSource, FlowSourceHeader, FlowSourceOptions } from "./source.js";
 
 /** The nffile magic, read as a little-endian u16. */
+// BZ2 and ZSTD decoders are loaded when the first such block is met (most archives are LZ4 or LZO).
+const requireCjs = createRequire(import.meta.url);
+let bzip2Mod: { decode(input: Buffer): Buffer } | undefined;
+let zstdFn: ((input: Uint8Array) => Uint8Array) | undefined;
+function bzip2(): { decode(input: Buffer): Buffer } {
+  bzip2Mod ??= requireCjs("seek-bzip") as { decode(input: Buffer): Buffer };
+  return bzip2Mod;
+}
+function zstd(): (input: Uint8Array) => Uint8Array {
+  zstdFn ??= (requireCjs("fzstd") as { decompress: (input: Uint8Array) => Uint8Array }).decompress;
+  return zstdFn;
+}
+
 export const NFFILE_MAGIC = 0xa50c;
 export const NFFILE_HEADER_BYTES = 40;
 export const NFFILE_BLOCK_HEADER_BYTES = 12;
@@ -560,8 +572,8 @@ export class NfdumpFileReader implements FlowFileSource {
           const input = raw.subarray(H, H + size);
           const res =
             codec === "bz2"
-              ? bunzip.decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength))
-              : zstdDecompress(input);
+              ? bzip2().decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength))
+              : zstd()(input);
           if (res.length > this.out.length) return -1;
           this.out.set(res);
           return res.length;
