@@ -34,6 +34,7 @@ if (!existsSync(tsdump)) throw new Error("bench: run `npm run build` first");
 export const QUERIES = [
   ["scan `-o null`", ["-o", "null"]],
   ["needle `'src ip 10.0.3.77'`", ["src ip 10.0.3.77"]],
+  ["needle in a window `-t 2026/01/01.23:00:00-2026/01/01.23:30:00 'src ip 10.0.3.77'`", ["-t", "2026/01/01.23:00:00-2026/01/01.23:30:00", "src ip 10.0.3.77"]],
   ["`-s ip/bytes`", ["-s", "ip/bytes"]],
   ["`-s dstport/bytes 'proto tcp and bytes > 1000'`", ["-s", "dstport/bytes", "proto tcp and bytes > 1000"]],
   ["`-s srcas/bytes`", ["-s", "srcas/bytes"]],

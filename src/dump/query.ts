@@ -81,8 +81,10 @@ interface Sink {
 }
 
 /** The files a run reads, in time order. */
-export function selectFiles(o: QueryOptions, window: { start: number; end: number } | undefined): string[] {
-  const opts = window ? { window } : {};
+export function selectFiles(o: QueryOptions): string[] {
+  // no name-based window here: a file's slot is when it was collected, not when its flows happened (replays,
+  // late exporters); like nfdump, each file's statistics record decides (scanFiles / runParallel)
+  const opts = {};
   if (o.multiDir !== undefined) {
     const rel = o.readRange !== undefined ? { range: o.readRange } : o.readFile !== undefined ? { file: o.readFile } : {};
     return listMulti(o.multiDir, rel, opts);
@@ -357,7 +359,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   if (o.exportersFile !== undefined) return printExporters(o.exportersFile, io);
 
   const window = timeWindow(o, io.now());
-  const files = selectFiles(o, window);
+  const files = selectFiles(o);
   if (o.info) return printInfo(files, io);
 
   const budget = new MemoryBudget();

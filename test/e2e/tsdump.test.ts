@@ -30,6 +30,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     [["-o", "line", "-q", "dst port 53"]],
     [["-o", "csv", "--csv-legacy", "proto udp"], ["-o", "csv", "proto udp"]],
     [["-o", "null", "not proto tcp"]],
+    [["-o", "line", "-t", "2025/12/31.23:59:30-2026/01/01.00:00:30", "proto udp"]],
     [["-o", "pipe", "-q", "inet6"]],
     [["-s", "dstport/bytes", "-n", "5"]],
     [["-s", "proto/packets"]],
