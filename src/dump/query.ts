@@ -115,6 +115,8 @@ function scanFiles(
 ): RunCounts {
   // decode only what the query touches: the filter's columns, the sink's, and the summary's
   const selection = columns ? new Set<string>([...columns, ...filter.columns, ...SUMMARY_COLUMNS]) : undefined;
+  // a query that needs every column of matching rows first decodes only the filter's columns of a block
+  const probe = selection === undefined && !filter.matchesAll ? new Set<string>(filter.columns) : undefined;
   const counts: RunCounts = {
     processed: 0,
     passed: 0,
@@ -175,12 +177,21 @@ function scanFiles(
             continue;
           }
         }
-        const batch = reader.readBlock(bi, selection);
+        let batch = reader.readBlock(bi, selection ?? probe);
+        if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
         if (batch === undefined) continue;
+        if (probe !== undefined && selection === undefined && filter.scan(batch, sel, ident) > 0) {
+          // late materialisation: the block matched on the filter's columns, now decode all of them
+          batch = reader.readBlock(bi);
+          if (batch === undefined) continue;
+        } else if (probe !== undefined && selection === undefined) {
+          counts.bytesRead += reader.blockInfo(bi).length;
+          counts.processed += batch.length;
+          continue;
+        }
         counts.bytesRead += reader.blockInfo(bi).length;
         const n = batch.length;
         counts.processed += n;
-        if (sel.length < n) sel = new Uint32Array(n);
         let k = filter.matchesAll ? fillAll(sel, n) : filter.scan(batch, sel, ident);
         if (window && k > 0) k = applyWindow(batch, sel, k, window.start, window.end);
         if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;
@@ -262,7 +273,12 @@ function applyWindow(batch: RecordBatch, sel: Uint32Array, k: number, start: num
   return m;
 }
 
-function footer(counts: RunCounts, started: { wall: bigint; cpu: NodeJS.CpuUsage }, plain: boolean): string {
+function footer(
+  counts: RunCounts,
+  started: { wall: bigint; cpu: NodeJS.CpuUsage },
+  plain: boolean,
+  clip?: { start: number; end: number },
+): string {
   const wall = Number(hrtime.bigint() - started.wall) / 1e9;
   const cpu = cpuUsage(started.cpu);
   const t = {
@@ -272,9 +288,16 @@ function footer(counts: RunCounts, started: { wall: bigint; cpu: NodeJS.CpuUsage
     firstMs: Number.isFinite(counts.first) ? counts.first : 0,
     lastMs: Number.isFinite(counts.last) ? counts.last : 0,
   };
+  // the files' time window, clipped to -t/-T as nfdump prints it
+  let fileFirst = counts.fileFirst;
+  let fileLast = counts.fileLast;
+  if (clip && Number.isFinite(fileFirst)) {
+    fileFirst = Math.max(fileFirst, clip.start);
+    fileLast = Math.min(fileLast, clip.end);
+  }
   const window = {
-    firstMs: Number.isFinite(counts.fileFirst) ? counts.fileFirst : 0,
-    lastMs: Number.isFinite(counts.fileLast) ? counts.fileLast : 0,
+    firstMs: Number.isFinite(fileFirst) ? fileFirst : 0,
+    lastMs: Number.isFinite(fileLast) ? fileLast : 0,
   };
   return (
     (counts.passed === 0 ? NO_MATCHING_FLOWS : "") +
@@ -462,7 +485,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       fmt.epilog(out);
       if (i < recordSorters.length - 1) out.write("\n");
     }
-    if (!o.quiet && fmtName !== "csv" && fmtName !== "json") out.write(footer(counts, started, o.plainNumbers));
+    if (!o.quiet && fmtName !== "csv" && fmtName !== "json") out.write(footer(counts, started, o.plainNumbers, window));
     return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
   }
 
@@ -503,7 +526,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       printed++;
     }
     fmt.epilog(out);
-    if (!o.quiet && fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers));
+    if (!o.quiet && fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers, window));
     return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
   }
 
@@ -516,8 +539,10 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const sorter = new RecordSorter(order, ascending, o.topN ?? 0, budget);
     counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel && o.format !== "null") {
-    // -o null only sums: per-block messages cost more than the second thread gains (docs/benchmarks.md)
+  } else if (parallel && o.format !== "null" && window === undefined) {
+    // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
+    // (per-block messages cost more than the second thread gains) and a time window leaves so few blocks
+    // after zone-map pruning that starting workers costs more than it saves
     const isNull = false;
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (
@@ -532,7 +557,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
   fmt.epilog(out);
   if (!o.quiet) {
-    if (fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers));
+    if (fmt.summary === "text") out.write(footer(counts, started, o.plainNumbers, window));
     else if (fmt.summary === "csv-legacy") {
       out.write(
         csvLegacySummary({

@@ -55,6 +55,7 @@ let formatter: Formatter | null = null;
 let accs: StatAccumulator[] = [];
 let aggr: Aggregator | null = null;
 let selection: ReadonlySet<string> | undefined;
+let probe: ReadonlySet<string> | undefined;
 let sel = new Uint32Array(16384);
 const readers = new Map<number, FlowFileSource>();
 let errors: string[] = [];
@@ -84,6 +85,7 @@ function init(c: ScanConfig): void {
   config = c;
   filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
   selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
+  probe = selection === undefined && !filter.matchesAll ? new Set(filter.columns) : undefined;
   const budget = new MemoryBudget(c.memoryLimit);
   if (c.mode === "list") formatter = createFormatter(c.format!, c.formatOptions);
   if (c.mode === "stats") {
@@ -121,7 +123,17 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         if (skip) counts.skipped = 1;
       }
     }
-    const batch = skip ? undefined : r.readBlock(block, selection);
+    let batch = skip ? undefined : r.readBlock(block, selection ?? probe);
+    if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
+    if (batch !== undefined && probe !== undefined) {
+      // late materialisation: decode every column only for blocks that match on the filter's columns
+      if (f.scan(batch, sel, ident) > 0) batch = r.readBlock(block, selection);
+      else {
+        counts.bytesRead = r.blockInfo(block).length;
+        counts.processed = batch.length;
+        batch = undefined;
+      }
+    }
     if (batch !== undefined) {
       counts.bytesRead = r.blockInfo(block).length;
       const n = batch.length;
