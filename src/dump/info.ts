@@ -4,27 +4,14 @@
 
 import { EXIT } from "../cli/common.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
+import { emptyStats } from "../store/format.js";
 import type { FileStats } from "../store/index.js";
 import type { QueryIO } from "./query.js";
 
 const CLASSES = ["tcp", "udp", "icmp", "other"] as const;
 
-function sumStats(all: readonly FileStats[]): FileStats & { ident: string } {
-  const s: FileStats & { ident: string } = {
-    ident: "",
-    rows: 0,
-    totalFlows: 0,
-    totalPackets: 0,
-    totalBytes: 0,
-    outPackets: 0,
-    outBytes: 0,
-    msecFirst: 0,
-    msecLast: 0,
-    flows: [0, 0, 0, 0],
-    packets: [0, 0, 0, 0],
-    bytes: [0, 0, 0, 0],
-    exporters: [],
-  };
+function sumStats(all: readonly FileStats[]): FileStats {
+  const s = emptyStats();
   let first = Infinity;
   let last = -Infinity;
   for (const f of all) {
@@ -85,22 +72,26 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
   return damaged ? EXIT.DATA : EXIT.OK;
 }
 
-const VERSION_NAME: Record<number, string> = { 1: "netflow v1", 5: "netflow v5", 7: "netflow v7", 9: "netflow v9", 10: "ipfix v10", 133: "sflow v5" };
+/** Opens a file for -E / -v, reporting damage on stderr; undefined when it cannot be opened at all. */
+function openReported(file: string, io: QueryIO): FlowFileSource | undefined {
+  try {
+    return openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+  } catch (err) {
+    io.err(`tsdump: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
 
 /** -E: the exporters a file records, with their counters for the file's slot. */
 export function printExporters(file: string, io: QueryIO): number {
-  let r: FlowFileSource;
-  try {
-    r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
-  } catch (err) {
-    io.err(`tsdump: ${(err as Error).message}\n`);
-    return EXIT.DATA;
-  }
+  const r = openReported(file, io);
+  if (r === undefined) return EXIT.DATA;
   const s = r.stats();
-  const lines = ["Exporters:"];
+  const lines = ["Exporters:", ""];
   for (const e of s.exporters) {
     lines.push(
-      `SysID: ${e.id}, IP: ${e.address.padStart(16)}, version: ${VERSION_NAME[e.version] ?? String(e.version)}, ID: ${String(e.domain).padStart(2)}, ` +
+      // nfdump 1.7.1's layout first (scripts parse it), then tsflow's extra counters
+      `SysID: ${e.id}, IP: ${e.address.padStart(16)}, version: ${e.version === 133 ? "sflow5" : String(e.version)}, ID: ${String(e.domain).padStart(2)}, ` +
         `Sequence failures: ${e.sequenceErrors}, packets: ${e.packets}, flows: ${e.flows}, bad packets: ${e.badPackets}, template misses: ${e.templateMisses}`,
     );
   }
@@ -113,13 +104,8 @@ export function printExporters(file: string, io: QueryIO): number {
 
 /** -v: header fields, every block read and checked, the footer. */
 export function verifyFile(file: string, io: QueryIO): number {
-  let r: FlowFileSource;
-  try {
-    r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
-  } catch (err) {
-    io.err(`tsdump: ${(err as Error).message}\n`);
-    return EXIT.DATA;
-  }
+  const r = openReported(file, io);
+  if (r === undefined) return EXIT.DATA;
   const h = r.header();
   let rows = 0;
   for (const b of r.batches()) rows += b.length;

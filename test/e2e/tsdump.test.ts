@@ -44,6 +44,16 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     expect(stable(a.stdout)).toBe(stable(b));
   });
 
+  it("-I prints the statistics record exactly as nfdump -I; -v verifies; -E lists the exporters", async () => {
+    const [a, b] = await Promise.all([tsdump(["-I", "-r", file]), nfdump(["-I", "-r", file])]);
+    expect(a.stdout).toBe(b);
+    const v = await tsdump(["-v", file]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/Records {4}: 20000 \(statistics record: 20000\)/);
+    const e = await tsdump(["-E", file]);
+    expect(e.stdout).toMatch(/^Exporters:\n\nSysID: 1, IP: +127\.0\.0\.1, version: 9, ID: +\d+, Sequence failures: 0, packets: \d+, flows: \d+/);
+  });
+
   it("converts the nfcapd file with -w into a tsflow file with the same flows", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "tsflow-w-")), "converted");
     expect((await tsdump(["-r", file, "-w", out])).code).toBe(0);
