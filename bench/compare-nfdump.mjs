@@ -34,7 +34,10 @@ if (!existsSync(tsdump)) throw new Error("bench: run `npm run build` first");
 export const QUERIES = [
   ["scan `-o null`", ["-o", "null"]],
   ["needle `'src ip 10.0.3.77'`", ["src ip 10.0.3.77"]],
-  ["needle in a window `-t 2026/01/01.23:00:00-2026/01/01.23:30:00 'src ip 10.0.3.77'`", ["-t", "2026/01/01.23:00:00-2026/01/01.23:30:00", "src ip 10.0.3.77"]],
+  [
+    "needle in a window `-t 2026/01/01.23:00:00-2026/01/01.23:30:00 'src ip 10.0.3.77'`",
+    ["-t", "2026/01/01.23:00:00-2026/01/01.23:30:00", "src ip 10.0.3.77"],
+  ],
   ["`-s ip/bytes`", ["-s", "ip/bytes"]],
   ["`-s dstport/bytes 'proto tcp and bytes > 1000'`", ["-s", "dstport/bytes", "proto tcp and bytes > 1000"]],
   ["`-s srcas/bytes`", ["-s", "srcas/bytes"]],
@@ -96,14 +99,22 @@ for (const [i, [label, q]] of QUERIES.entries()) {
     check,
   };
   rows.push(row);
-  process.stderr.write(`${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)} ${check}\n`);
+  process.stderr.write(
+    `${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)} ${check}\n`,
+  );
 }
 
-const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim();
-console.log(`Machine: ${cpu}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; Node ${process.version}; ` +
-  `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time.\n`);
+const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], {
+  encoding: "utf8",
+}).trim();
+console.log(
+  `Machine: ${cpu}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; Node ${process.version}; ` +
+    `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time.\n`,
+);
 console.log("| query | nfdump s | tsdump s | ratio | nfdump RSS MB | tsdump RSS MB | same summary |");
 console.log("|---|---:|---:|---:|---:|---:|---|");
 for (const r of rows) {
-  console.log(`| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} | ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`);
+  console.log(
+    `| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} | ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`,
+  );
 }

@@ -87,7 +87,10 @@ const ipList = `ip in [${list.map(fmt).join(" ")}]`;
 
 const CASES = [
   ["proto tcp", "proto tcp"],
-  ["src net 10/8 and dst port in [80 443 8080] and bytes > 1k", "src net 10.0.0.0/8 and dst port in [80 443 8080] and bytes > 1k"],
+  [
+    "src net 10/8 and dst port in [80 443 8080] and bytes > 1k",
+    "src net 10.0.0.0/8 and dst port in [80 443 8080] and bytes > 1k",
+  ],
   ["ip in [1000 addresses]", ipList],
   ["any", "any"],
   ["not flags AS or port 53", "not flags AS or port 53"],
@@ -100,7 +103,9 @@ const check = new RecordBatch(200_000);
 for (let i = 0; i < 200_000; i++) check.copyRowFrom(batch, i);
 const checkSel = new Uint32Array(check.length);
 
-console.log(`filter scan, ${ROWS} rows, ${RUNS} runs, node ${process.version} (V8 ${process.versions.v8}); batch built in ${buildMs.toFixed(0)} ms`);
+console.log(
+  `filter scan, ${ROWS} rows, ${RUNS} runs, node ${process.version} (V8 ${process.versions.v8}); batch built in ${buildMs.toFixed(0)} ms`,
+);
 console.log(`${"case".padEnd(60)} ${"matched".padStart(9)} ${"median ms".padStart(10)} ${"M rows/s".padStart(9)}`);
 for (const [name, text] of CASES) {
   const f = compileFilter(text);
@@ -118,5 +123,7 @@ for (const [name, text] of CASES) {
     if (r >= 3) times.push(ms);
   }
   const ms = median(times);
-  console.log(`${name.padEnd(60)} ${String(matched).padStart(9)} ${ms.toFixed(2).padStart(10)} ${(ROWS / ms / 1000).toFixed(1).padStart(9)}`);
+  console.log(
+    `${name.padEnd(60)} ${String(matched).padStart(9)} ${ms.toFixed(2).padStart(10)} ${(ROWS / ms / 1000).toFixed(1).padStart(9)}`,
+  );
 }

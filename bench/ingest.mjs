@@ -23,7 +23,19 @@ const flowgen = join(root, "../shared/tools/flowgen.py");
 let stream = opt("--stream", undefined);
 if (stream === undefined) {
   stream = join(tmpdir(), "tsflow-ingest-1m-v9.bin");
-  execFileSync("python3", [flowgen, "--flows", "1000000", "--seed", "7", "--step", "17", "--exporters", "3", "--out", stream]);
+  execFileSync("python3", [
+    flowgen,
+    "--flows",
+    "1000000",
+    "--seed",
+    "7",
+    "--step",
+    "17",
+    "--exporters",
+    "3",
+    "--out",
+    stream,
+  ]);
 }
 const rates = opt("--rates", "10000,20000,28000").split(",").map(Number);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -34,9 +46,15 @@ async function run(kind, rate) {
   const child =
     kind === "nfcapd"
       ? spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", "16000000"], { stdio: "ignore" })
-      : spawn(process.execPath, [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", "16000000"], { stdio: "ignore" });
+      : spawn(
+          process.execPath,
+          [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", "16000000"],
+          { stdio: "ignore" },
+        );
   await sleep(1000);
-  const r = spawnSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", String(rate)], { encoding: "utf8" });
+  const r = spawnSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", String(rate)], {
+    encoding: "utf8",
+  });
   const sent = /\((\d+)\/s\)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? "?";
   await sleep(2000);
   const exited = new Promise((r) => child.on("exit", r));

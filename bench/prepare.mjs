@@ -25,7 +25,9 @@ const stream = join(out, `flows-${flows}-v9.bin`);
 mkdirSync(out, { recursive: true });
 
 if (!existsSync(stream)) {
-  execFileSync("python3", [flowgen, "--flows", String(flows), "--step", "17", "--exporters", "3", "--out", stream], { stdio: "inherit" });
+  execFileSync("python3", [flowgen, "--flows", String(flows), "--step", "17", "--exporters", "3", "--out", stream], {
+    stdio: "inherit",
+  });
 }
 
 async function capture(name, cmd, argv, port) {
@@ -34,7 +36,9 @@ async function capture(name, cmd, argv, port) {
   mkdirSync(dir, { recursive: true });
   const child = spawn(cmd, [...argv(dir)], { stdio: ["ignore", "inherit", "inherit"] });
   await new Promise((r) => setTimeout(r, 1000));
-  execFileSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", pps], { stdio: "inherit" });
+  execFileSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", pps], {
+    stdio: "inherit",
+  });
   await new Promise((r) => setTimeout(r, 2000));
   const exited = new Promise((r) => child.on("exit", r));
   child.kill("SIGTERM");
@@ -42,10 +46,24 @@ async function capture(name, cmd, argv, port) {
   return dir;
 }
 
-const nf = await capture("nfcapd", "nfcapd", (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"], 40555);
-const ts = await capture("tscapd", process.execPath, (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"], 40556);
-for (const [name, dir, tool] of [["nfcapd", nf, "nfdump"], ["tscapd", ts, process.execPath]]) {
-  const argv = tool === "nfdump" ? ["-R", dir, "-o", "null"] : [join(root, "dist/dump/main.js"), "-R", dir, "-o", "null"];
+const nf = await capture(
+  "nfcapd",
+  "nfcapd",
+  (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"],
+  40555,
+);
+const ts = await capture(
+  "tscapd",
+  process.execPath,
+  (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
+  40556,
+);
+for (const [name, dir, tool] of [
+  ["nfcapd", nf, "nfdump"],
+  ["tscapd", ts, process.execPath],
+]) {
+  const argv =
+    tool === "nfdump" ? ["-R", dir, "-o", "null"] : [join(root, "dist/dump/main.js"), "-R", dir, "-o", "null"];
   const text = execFileSync(tool, argv, { encoding: "utf8" });
   const m = /total flows: (\d+)/.exec(text);
   console.log(`${name}: ${readdirSync(dir).length} entries, stored ${m ? m[1] : "?"} of ${flows} flows`);

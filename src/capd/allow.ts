@@ -34,10 +34,10 @@ export function parsePrefix(text: string): Prefix {
 /** Does an address (IPv4 u32, or IPv6 words) fall in the prefix? */
 export function prefixContains(p: Prefix, v6: boolean, v4: number, words?: ArrayLike<number>): boolean {
   if (p.v6 !== v6) return false;
-  if (!v6) return ((v4 & maskV4(p.length)) >>> 0) === p.words[0];
+  if (!v6) return (v4 & maskV4(p.length)) >>> 0 === p.words[0];
   for (let k = 0; k < 4; k++) {
     const m = maskV4(Math.max(0, Math.min(32, p.length - 32 * k)));
-    if (((words![k]! & m) >>> 0) !== p.words[k]) return false;
+    if ((words![k]! & m) >>> 0 !== p.words[k]) return false;
   }
   return true;
 }

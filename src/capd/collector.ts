@@ -14,10 +14,25 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
 import { join, resolve } from "node:path";
-import { decodeDatagram, DecodeStatus, DECODE_STATUS_NAME, DecoderState, type BatchSink, type ExporterCounters } from "../decode/index.js";
+import {
+  decodeDatagram,
+  DecodeStatus,
+  DECODE_STATUS_NAME,
+  DecoderState,
+  type BatchSink,
+  type ExporterCounters,
+} from "../decode/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
-import { FlowFileReader, flowFilePath, recover, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
+import {
+  FlowFileReader,
+  flowFilePath,
+  recover,
+  slotStart,
+  strftime,
+  type ExporterStats,
+  type Zone,
+} from "../store/index.js";
 import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
 import { AllowList } from "./allow.js";
@@ -101,7 +116,9 @@ class Source {
     });
     // the new slot's baseline: every exporter this source has seen, with its counters as they stand now
     const baseline = new Map<string, ExporterCounters | null>();
-    if (old) for (const key of old.exporters.keys()) baseline.set(key, this.collector.state.exporters.get(key)?.counters() ?? null);
+    if (old)
+      for (const key of old.exporters.keys())
+        baseline.set(key, this.collector.state.exporters.get(key)?.counters() ?? null);
     this.file = new SlotFile(writer, path, slotStart(nowMs, this.collector.options.interval), baseline);
     return old;
   }
@@ -114,7 +131,11 @@ class Source {
     const c = this.collector;
     if (file === null || c.writer.blocksInFlight(file.file) >= MAX_BLOCKS_IN_FLIGHT) {
       c.counters.flowsDropped += batch.length;
-      c.log.limited("error", `drop:${this.ident}`, `${this.ident}: writer ${file ? "behind" : "closed"}, ${batch.length} flows dropped`);
+      c.log.limited(
+        "error",
+        `drop:${this.ident}`,
+        `${this.ident}: writer ${file ? "behind" : "closed"}, ${batch.length} flows dropped`,
+      );
       batch.reset();
       return;
     }
@@ -251,7 +272,11 @@ export class Collector {
       this.fatal(message);
     };
     this.launcher = options.command
-      ? new Launcher(options.command, { onError: (m) => log.limited("warn", "launcher", m) })
+      ? new Launcher(options.command, {
+          onError: (m) => {
+            log.limited("warn", "launcher", m);
+          },
+        })
       : null;
     for (const spec of options.sources) this.sources.push(new Source(spec, this));
     const firstDir = options.sources[0]?.dir ?? options.dynamicDir ?? ".";
@@ -264,7 +289,10 @@ export class Collector {
 
   /** Creates directories, recovers leftovers, loads templates, binds, opens the first files. */
   async start(): Promise<void> {
-    const dirs = [...this.sources.map((s) => s.dir), ...(this.options.dynamicDir ? [resolve(this.options.dynamicDir)] : [])];
+    const dirs = [
+      ...this.sources.map((s) => s.dir),
+      ...(this.options.dynamicDir ? [resolve(this.options.dynamicDir)] : []),
+    ];
     for (const dir of dirs) {
       try {
         mkdirSync(dir, { recursive: true });
@@ -314,7 +342,9 @@ export class Collector {
         let final = target;
         for (let n = 1; existsSync(final); n++) final = `${target}.${n}`;
         renameSync(path, final);
-        this.log.warn(`recovered ${path}: ${r.blocks} blocks, ${r.rows} flows${r.truncatedBytes ? `, ${r.truncatedBytes} bytes of a partial block cut` : ""} → ${final}`);
+        this.log.warn(
+          `recovered ${path}: ${r.blocks} blocks, ${r.rows} flows${r.truncatedBytes ? `, ${r.truncatedBytes} bytes of a partial block cut` : ""} → ${final}`,
+        );
       } catch (err) {
         this.log.error(`cannot recover ${path}: ${(err as Error).message}; left in place`);
       }
@@ -347,7 +377,11 @@ export class Collector {
       renameSync(tmp, this.templatesFile);
       this.savedTemplates = text;
     } catch (err) {
-      this.log.limited("error", "templates", `cannot save templates to ${this.templatesFile}: ${(err as Error).message}`);
+      this.log.limited(
+        "error",
+        "templates",
+        `cannot save templates to ${this.templatesFile}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -360,7 +394,11 @@ export class Collector {
     else if (family === 6) types.push("udp6");
     else types.push("udp6", "udp4");
     for (const type of types) {
-      const sock = createSocket({ type, reuseAddr: multicast !== undefined, ipv6Only: type === "udp6" && types.length > 1 });
+      const sock = createSocket({
+        type,
+        reuseAddr: multicast !== undefined,
+        ipv6Only: type === "udp6" && types.length > 1,
+      });
       sock.on("message", (msg, rinfo) => {
         this.receive(msg, rinfo);
       });
@@ -434,7 +472,11 @@ export class Collector {
       // the safety net for decoder bugs: count, log (rate-limited), keep running
       this.counters.crashes++;
       this.counters.badPackets++;
-      this.log.limited("error", "decoder-bug", `decoder failed on a datagram from ${address}: ${(err as Error).stack ?? String(err)}`);
+      this.log.limited(
+        "error",
+        "decoder-bug",
+        `decoder failed on a datagram from ${address}: ${(err as Error).stack ?? String(err)}`,
+      );
       return;
     }
     const e = this.state.currentExporter();
@@ -443,7 +485,11 @@ export class Collector {
     }
     if (status !== DecodeStatus.OK && status !== DecodeStatus.NO_TEMPLATE) {
       this.counters.badPackets++;
-      this.log.limited("warn", `bad:${address}`, `${DECODE_STATUS_NAME[status] ?? status}: ${this.state.diag.toError().message}`);
+      this.log.limited(
+        "warn",
+        `bad:${address}`,
+        `${DECODE_STATUS_NAME[status] ?? status}: ${this.state.diag.toError().message}`,
+      );
     }
   }
 
@@ -491,10 +537,13 @@ export class Collector {
     const intervalMs = this.options.interval * 1000;
     const now = Date.now();
     const next = slotStart(now, this.options.interval) + intervalMs;
-    this.rotateTimer = setTimeout(() => {
-      this.rotating = this.rotating.then(() => this.rotate());
-      this.scheduleRotation();
-    }, next - now + 5);
+    this.rotateTimer = setTimeout(
+      () => {
+        this.rotating = this.rotating.then(() => this.rotate());
+        this.scheduleRotation();
+      },
+      next - now + 5,
+    );
   }
 
   /** Slot end: close every source's file and open the next one. Receiving goes on meanwhile. */

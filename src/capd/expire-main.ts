@@ -8,15 +8,26 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { EXIT, VERSION } from "../cli/common.js";
-import { DEFAULT_WATERMARK, expireDirectory, parseLifetime, parseSize, readLimits, scanDirectory, writeLimits, type ExpireLimits } from "../store/expire.js";
+import {
+  DEFAULT_WATERMARK,
+  expireDirectory,
+  parseLifetime,
+  parseSize,
+  readLimits,
+  scanDirectory,
+  writeLimits,
+  type ExpireLimits,
+} from "../store/expire.js";
 
-const wrap = <T>(f: (s: string) => T) => (s: string): T => {
-  try {
-    return f(s);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+const wrap =
+  <T>(f: (s: string) => T) =>
+  (s: string): T => {
+    try {
+      return f(s);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 
 const two = (n: number): string => String(n).padStart(2, "0");
 function stamp(ms: number): string {
@@ -38,18 +49,30 @@ function main(argv: readonly string[]): number {
     .option("-u, --update <dir>", "store the limits given with -s/-t/-w for tscapd -e")
     .option("-s, --size <size>", "maximum size (binary units b k m g t; 0 = none)", wrap(parseSize))
     .option("-t, --lifetime <time>", "maximum age (w d H M; default unit hours; 0 = none)", wrap(parseLifetime))
-    .option("-w, --watermark <percent>", "expire down to this percentage of the limits", wrap((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error("watermark must be 1..100");
-      return n;
-    }))
+    .option(
+      "-w, --watermark <percent>",
+      "expire down to this percentage of the limits",
+      wrap((s) => {
+        const n = Number(s);
+        if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error("watermark must be 1..100");
+        return n;
+      }),
+    )
     .exitOverride();
   try {
     program.parse([...argv], { from: "user" });
   } catch {
     return argv.includes("-h") || argv.includes("--help") || argv.includes("-V") ? EXIT.OK : EXIT.USAGE;
   }
-  const o = program.opts<{ list?: string; rescan?: string; expire?: string; update?: string; size?: number; lifetime?: number; watermark?: number }>();
+  const o = program.opts<{
+    list?: string;
+    rescan?: string;
+    expire?: string;
+    update?: string;
+    size?: number;
+    lifetime?: number;
+    watermark?: number;
+  }>();
   const merged = (dir: string): ExpireLimits => {
     const stored = readLimits(dir);
     return {

@@ -52,7 +52,8 @@ export function expandCommand(template: string, vars: LaunchVars): { argv: strin
       }
     }),
   );
-  if (argv.join(" ").length > MAX_CHARS) throw new RangeError(`-x: expanded command longer than ${MAX_CHARS} characters`);
+  if (argv.join(" ").length > MAX_CHARS)
+    throw new RangeError(`-x: expanded command longer than ${MAX_CHARS} characters`);
   return { argv, unknown };
 }
 

@@ -101,7 +101,9 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     await collector.start();
   } catch (err) {
-    log.error(err instanceof FatalError || err instanceof FlowError ? err.message : String((err as Error).stack ?? err));
+    log.error(
+      err instanceof FatalError || err instanceof FlowError ? err.message : String((err as Error).stack ?? err),
+    );
     if (options.pidFile !== undefined) removePidFile(options.pidFile);
     return EXIT.DATA;
   }

@@ -46,7 +46,11 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
     });
   };
   g("tscapd_datagrams_received_total", "datagrams received", (s) => s.datagrams);
-  g("tscapd_datagrams_not_allowed_total", "datagrams from exporters outside the allow-list (dropped)", (s) => s.notAllowed);
+  g(
+    "tscapd_datagrams_not_allowed_total",
+    "datagrams from exporters outside the allow-list (dropped)",
+    (s) => s.notAllowed,
+  );
   g("tscapd_flows_stored_total", "flow records written to files", (s) => s.flowsStored);
   g("tscapd_files_written_total", "flow files closed", (s) => s.filesWritten);
   const per = (name: string, help: string, read: (e: ExporterSample) => number): void => {
@@ -65,7 +69,11 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
   per("tscapd_exporter_flows_total", "flow records per exporter", (e) => e.flows);
   per("tscapd_exporter_bad_packets_total", "malformed datagrams per exporter", (e) => e.badPackets);
   per("tscapd_exporter_sequence_errors_total", "sequence gaps per exporter", (e) => e.sequenceErrors);
-  per("tscapd_exporter_template_misses_total", "data sets without a known template per exporter", (e) => e.templateMisses);
+  per(
+    "tscapd_exporter_template_misses_total",
+    "data sets without a known template per exporter",
+    (e) => e.templateMisses,
+  );
   return registry;
 }
 

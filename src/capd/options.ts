@@ -51,17 +51,34 @@ export function buildProgram(): Command {
     .option("-6", "IPv6 only (with -4: both)")
     .option("-l, --flowdir <dir>", "flow directory (created if missing)")
     .addOption(new Option("-w <dir>", "same as -l (nfcapd spelling)"))
-    .option("-t, --interval <seconds>", "rotate files every N seconds, aligned to the clock", parseIntOption(1, 86400 * 7), 300)
+    .option(
+      "-t, --interval <seconds>",
+      "rotate files every N seconds, aligned to the clock",
+      parseIntOption(1, 86400 * 7),
+      300,
+    )
     .option("-S, --subdirs <n>", "sub-directory layout 0-8 as nfcapd (1 = %Y/%m/%d)", parseIntOption(0, 8), 0)
     .option("-I, --ident <ident>", "ident stored in every file", "none")
-    .option("-n, --source <ident,IP,dir>", "a fixed source: packets from IP (or IP/len; ;-separated list) go to dir; repeatable", collect)
+    .option(
+      "-n, --source <ident,IP,dir>",
+      "a fixed source: packets from IP (or IP/len; ;-separated list) go to dir; repeatable",
+      collect,
+    )
     .option("-M, --dynamic <dir>", "one sub-directory per exporter address below dir")
     .option("-B, --buffer <bytes>", "socket receive buffer size", parseIntOption(1024, 1 << 30))
     .option("-P, --pidfile <file>", "write the process id here; refuse to start if it names a running process")
     .option("-D, --daemon", "run in the background")
-    .option("-x, --exec <cmd>", "run cmd after each rotation (%f file, %d dir, %t time, %u unix time, %i ident); no shell")
+    .option(
+      "-x, --exec <cmd>",
+      "run cmd after each rotation (%f file, %d dir, %t time, %u unix time, %i ident); no shell",
+    )
     .option("-e, --expire", "expire old files after each rotation by the limits stored with tsexpire -u")
-    .option("-s, --sampling <rate>", "default sampling rate; negative = override the exporter's", parseIntOption(-10_000_000, 10_000_000), 1)
+    .option(
+      "-s, --sampling <rate>",
+      "default sampling rate; negative = override the exporter's",
+      parseIntOption(-10_000_000, 10_000_000),
+      1,
+    )
     .option("-R, --repeat <host/port>", "repeat every datagram to host/port (up to 8); repeatable", collect)
     .option("-J, --multicast <group>", "join a multicast group")
     .option("-Z", "add the time zone offset to file names")
@@ -94,14 +111,16 @@ function splitSource(text: string): SourceSpec {
 export function parseCollectorOptions(program: Command, argv: readonly string[]): CollectorOptions {
   program.parse([...argv], { from: "user" });
   const o = program.opts<Record<string, unknown>>();
-  const str = (k: string): string | undefined => (typeof o[k] === "string" ? (o[k] as string) : undefined);
+  const str = (k: string): string | undefined => (typeof o[k] === "string" ? o[k] : undefined);
   const flowdir = str("flowdir") ?? str("w");
   const ident = str("ident") ?? "none";
   if (!/^[^\s]{1,128}$/.test(ident)) throw new UsageError(`-I: bad ident '${ident}' (1-128 characters, no blanks)`);
   const named = ((o["source"] as string[] | undefined) ?? []).map(splitSource);
   const dynamicDir = str("dynamic");
-  if (named.length > 0 && flowdir !== undefined) throw new UsageError("-n and -l/-w do not mix: give each source its directory with -n");
-  if (dynamicDir !== undefined && (named.length > 0 || flowdir !== undefined)) throw new UsageError("-M does not mix with -n or -l/-w");
+  if (named.length > 0 && flowdir !== undefined)
+    throw new UsageError("-n and -l/-w do not mix: give each source its directory with -n");
+  if (dynamicDir !== undefined && (named.length > 0 || flowdir !== undefined))
+    throw new UsageError("-M does not mix with -n or -l/-w");
   if (named.length === 0 && flowdir === undefined && dynamicDir === undefined) {
     throw new UsageError("no flow directory: give -l DIR (or -w DIR, -n ident,IP,dir, -M DIR)");
   }

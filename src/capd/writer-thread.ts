@@ -57,7 +57,8 @@ export class WriterThread {
     if (!p) return;
     this.pending.delete(msg.req);
     if (msg.op === "error") p.reject(new Error(msg.message));
-    else p.resolve({ ...(msg.path !== undefined ? { path: msg.path } : {}), ...(msg.stats ? { stats: msg.stats } : {}) });
+    else
+      p.resolve({ ...(msg.path !== undefined ? { path: msg.path } : {}), ...(msg.stats ? { stats: msg.stats } : {}) });
   }
 
   private request(make: (req: number) => WriterRequest): Promise<{ path?: string; stats?: FileStats }> {
@@ -118,7 +119,7 @@ export class WriterThread {
     }
     const extraEnd = batch.extraEnd;
     const extra = batch.extra.slice(0, batch.extraLength);
-    transfer.push(extraEnd.buffer as ArrayBuffer, extra.buffer as ArrayBuffer);
+    transfer.push(extraEnd.buffer as ArrayBuffer, extra.buffer);
     this.inFlight.set(file, (this.inFlight.get(file) ?? 0) + 1);
     const msg: WriterRequest = { op: "append", file, rows: n, cols, extraEnd, extra };
     this.worker.postMessage(msg, transfer);

@@ -9,7 +9,13 @@ import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
 
 export type WriterRequest =
-  | { readonly op: "open"; readonly req: number; readonly file: number; readonly path: string; readonly options: WriterOptions }
+  | {
+      readonly op: "open";
+      readonly req: number;
+      readonly file: number;
+      readonly path: string;
+      readonly options: WriterOptions;
+    }
   | {
       readonly op: "append";
       readonly file: number;
@@ -31,7 +37,13 @@ export type WriterRequest =
 export type WriterReply =
   | { readonly op: "ok"; readonly req: number; readonly path?: string; readonly stats?: FileStats }
   | { readonly op: "error"; readonly req: number; readonly file: number; readonly message: string }
-  | { readonly op: "written"; readonly file: number; readonly rows: number; readonly cols: readonly ArrayBufferView[]; readonly extraEnd: Uint32Array };
+  | {
+      readonly op: "written";
+      readonly file: number;
+      readonly rows: number;
+      readonly cols: readonly ArrayBufferView[];
+      readonly extraEnd: Uint32Array;
+    };
 
 const writers = new Map<number, FlowFileWriter>();
 
@@ -73,7 +85,13 @@ function handle(msg: WriterRequest): void {
       });
       msg.extraEnd.fill(0, 0, msg.rows);
       const transfer = [...msg.cols.map((c) => c.buffer as ArrayBuffer), msg.extraEnd.buffer as ArrayBuffer];
-      const reply: WriterReply = { op: "written", file: msg.file, rows: failure === null ? msg.rows : 0, cols: msg.cols, extraEnd: msg.extraEnd };
+      const reply: WriterReply = {
+        op: "written",
+        file: msg.file,
+        rows: failure === null ? msg.rows : 0,
+        cols: msg.cols,
+        extraEnd: msg.extraEnd,
+      };
       parentPort!.postMessage(reply, transfer);
       if (failure !== null) post({ op: "error", req: -1, file: msg.file, message: failure });
       return;

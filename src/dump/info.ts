@@ -42,7 +42,11 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
   let damaged = false;
   for (const file of files) {
     try {
-      const r = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+      const r = openAnyFlowFile(file, {
+        onError: (e) => {
+          io.err(`tsdump: ${e.message}\n`);
+        },
+      });
       stats.push(r.stats());
       ident ||= r.header().ident;
       if (r.errors.length > 0) damaged = true;
@@ -75,7 +79,11 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
 /** Opens a file for -E / -v, reporting damage on stderr; undefined when it cannot be opened at all. */
 function openReported(file: string, io: QueryIO): FlowFileSource | undefined {
   try {
-    return openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+    return openAnyFlowFile(file, {
+      onError: (e) => {
+        io.err(`tsdump: ${e.message}\n`);
+      },
+    });
   } catch (err) {
     io.err(`tsdump: ${(err as Error).message}\n`);
     return undefined;

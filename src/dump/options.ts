@@ -61,7 +61,8 @@ export function parseTimeSpec(spec: string): number {
   if (!m) throw new InvalidArgumentError(`bad time ${spec} (want YYYY/MM/dd.hh:mm:ss)`);
   const [y, mo, d, h, mi, s] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x)));
   const date = new Date(y!, mo! - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0, 0);
-  if (date.getMonth() !== mo! - 1 || date.getDate() !== (d ?? 1)) throw new InvalidArgumentError(`no such date: ${spec}`);
+  if (date.getMonth() !== mo! - 1 || date.getDate() !== (d ?? 1))
+    throw new InvalidArgumentError(`no such date: ${spec}`);
   return date.getTime();
 }
 
@@ -81,10 +82,22 @@ export function buildProgram(): Command {
     .option("-r, --read <path>", "read a flow file, or every flow file below a directory")
     .option("-R, --range <spec>", "read dir, dir/file (to the end of its directory) or dir/first:last")
     .option("-M, --multi-dir <dirs>", "read the same files from several directories: /base/d1:d2")
-    .option("-t, --time-window <window>", "only flows inside YYYY/MM/dd.hh:mm:ss[-YYYY/MM/dd.hh:mm:ss]", parseTimeWindow)
-    .option("-T, --last <seconds>", "only flows of the last SECONDS before now (tsflow addition)", parseIntOption(1, 2 ** 40))
+    .option(
+      "-t, --time-window <window>",
+      "only flows inside YYYY/MM/dd.hh:mm:ss[-YYYY/MM/dd.hh:mm:ss]",
+      parseTimeWindow,
+    )
+    .option(
+      "-T, --last <seconds>",
+      "only flows of the last SECONDS before now (tsflow addition)",
+      parseIntOption(1, 2 ** 40),
+    )
     .option("-c, --count <n>", "stop after N flows passed the filter", parseIntOption(1, Number.MAX_SAFE_INTEGER))
-    .option("-n, --top <n>", "top N for -s (default 10), line limit for -O and -A (0 = all)", parseIntOption(0, Number.MAX_SAFE_INTEGER))
+    .option(
+      "-n, --top <n>",
+      "top N for -s (default 10), line limit for -O and -A (0 = all)",
+      parseIntOption(0, Number.MAX_SAFE_INTEGER),
+    )
     .option("-s, --stat <stat>", "top-N statistic elem[:p][/order[/order...]]; repeatable", collect)
     .option("-A, --aggregate <keys>", "aggregate flows on a comma list of keys (srcip,dstip,srcip4/24,...)")
     .option("-a", "aggregate on the 5-tuple")
@@ -92,7 +105,10 @@ export function buildProgram(): Command {
     .option("-B", "bidirectional aggregation, server side guessed by port")
     .option("-O, --order <order>", "sort the listed or aggregated flows: bytes, packets, flows, tstart, ...")
     .option("-P, --post-filter <filter>", "filter applied to aggregated or statistic results")
-    .option("-o, --output <format>", "line long extended raw csv csv:<fmt> json ndjson pipe null fmt:<fmt> (6 = full IPv6)")
+    .option(
+      "-o, --output <format>",
+      "line long extended raw csv csv:<fmt> json ndjson pipe null fmt:<fmt> (6 = full IPv6)",
+    )
     .option("--csv-legacy", "-o csv as nfdump 1.7.1: 48 fixed columns and a Summary block")
     .option("-6", "do not condense IPv6 addresses")
     .option("-N", "plain numbers: no k/M/G scaling")
@@ -124,7 +140,7 @@ export function buildProgram(): Command {
 export function parseQueryOptions(program: Command, argv: readonly string[]): QueryOptions {
   program.parse([...argv], { from: "user" });
   const o = program.opts<Record<string, unknown>>();
-  const str = (k: string): string | undefined => (typeof o[k] === "string" ? (o[k] as string) : undefined);
+  const str = (k: string): string | undefined => (typeof o[k] === "string" ? o[k] : undefined);
   const compress = o["y"] === true || o["j"] === true ? "lz4" : o["compress"] === true ? "lz4" : str("compress");
   return {
     readFile: str("read"),

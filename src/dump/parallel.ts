@@ -19,7 +19,12 @@ export interface ParallelResult {
 }
 
 /** Runs a scan over `config.files` with `workers` threads; listing text goes to `out` in order. */
-export async function runParallel(config: ScanConfig, workers: number, out: Output, err: (t: string) => void): Promise<ParallelResult> {
+export async function runParallel(
+  config: ScanConfig,
+  workers: number,
+  out: Output,
+  err: (t: string) => void,
+): Promise<ParallelResult> {
   const counts = {
     processed: 0,
     passed: 0,
@@ -61,7 +66,10 @@ export async function runParallel(config: ScanConfig, workers: number, out: Outp
     }
   });
 
-  const pool = Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, () => new Worker(new URL("./scan-worker.js", import.meta.url)));
+  const pool = Array.from(
+    { length: Math.max(1, Math.min(workers, items.length)) },
+    () => new Worker(new URL("./scan-worker.js", import.meta.url)),
+  );
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
   const stats: unknown[][] = [];
   const aggregates: unknown[] = [];
@@ -136,6 +144,8 @@ export async function runParallel(config: ScanConfig, workers: number, out: Outp
     drain();
   });
   await Promise.all(pool.map((w) => w.terminate()));
-  if (failure !== null) throw failure;
+  // assigned in the callbacks above, which TypeScript's narrowing does not see
+  const failed = failure as Error | null;
+  if (failed !== null) throw failed;
   return { counts, stats, aggregates };
 }

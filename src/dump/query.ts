@@ -86,7 +86,8 @@ export function selectFiles(o: QueryOptions): string[] {
   // late exporters); like nfdump, each file's statistics record decides (scanFiles / runParallel)
   const opts = {};
   if (o.multiDir !== undefined) {
-    const rel = o.readRange !== undefined ? { range: o.readRange } : o.readFile !== undefined ? { file: o.readFile } : {};
+    const rel =
+      o.readRange !== undefined ? { range: o.readRange } : o.readFile !== undefined ? { file: o.readFile } : {};
     return listMulti(o.multiDir, rel, opts);
   }
   if (o.readRange !== undefined) return listRange(o.readRange, opts);
@@ -254,7 +255,16 @@ function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCou
 const AGGREGATE_IN_WORKERS = false;
 
 /** Columns the footer's totals read. */
-const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast", "proto"] as const;
+const SUMMARY_COLUMNS = [
+  "inBytes",
+  "inPackets",
+  "outBytes",
+  "outPackets",
+  "flows",
+  "msecFirst",
+  "msecLast",
+  "proto",
+] as const;
 
 function fillAll(sel: Uint32Array, n: number): number {
   for (let i = 0; i < n; i++) sel[i] = i;
@@ -325,7 +335,9 @@ function printBatches(batches: Iterable<RecordBatch>, fmt: Formatter, out: Outpu
   for (const b of batches) for (let i = 0; i < b.length; i++) fmt.record(b, i, out);
 }
 
-function statRows(table: StatTable): { key: string; proto: number; first: number; last: number; flows: number; packets: number; bytes: number }[] {
+function statRows(
+  table: StatTable,
+): { key: string; proto: number; first: number; last: number; flows: number; packets: number; bytes: number }[] {
   return table.rows.map((r) => ({
     key: r.keyText,
     proto: r.proto,
@@ -409,20 +421,27 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       buf.reset();
     };
     const aggr = aggregation ? new Aggregator(aggregation, budget) : null;
-    const counts = scanFiles(files, filter, window, limit, {
-      add(batch, sel, n) {
-        if (aggr) {
-          aggr.add(batch, sel, n);
-          return;
-        }
-        for (let j = 0; j < n; j++) {
-          if (buf.copyRowFrom(batch, sel[j]!) < 0) {
-            flush();
-            buf.copyRowFrom(batch, sel[j]!);
+    const counts = scanFiles(
+      files,
+      filter,
+      window,
+      limit,
+      {
+        add(batch, sel, n) {
+          if (aggr) {
+            aggr.add(batch, sel, n);
+            return;
           }
-        }
+          for (let j = 0; j < n; j++) {
+            if (buf.copyRowFrom(batch, sel[j]!) < 0) {
+              flush();
+              buf.copyRowFrom(batch, sel[j]!);
+            }
+          }
+        },
       },
-    }, io);
+      io,
+    );
     if (aggr) {
       for (const e of aggr.entryOrder()) {
         if (aggr.writeEntry(e, buf) < 0) {
@@ -442,21 +461,44 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const recordSpecs = statSpecs.filter((s) => s.type === "record");
     const accs = elementSpecs.map((s) => new StatAccumulator(s, budget));
     const recordAggr = recordSpecs.length > 0 && aggregation ? new Aggregator(aggregation, budget) : null;
-    const recordSorters = recordSpecs.flatMap((s) => s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)));
-    const statColumns = recordSpecs.length > 0 ? undefined : new Set<string>(elementSpecs.flatMap((sp) => sp.element.columns));
+    const recordSorters = recordSpecs.flatMap((s) =>
+      s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)),
+    );
+    const statColumns =
+      recordSpecs.length > 0 ? undefined : new Set<string>(elementSpecs.flatMap((sp) => sp.element.columns));
     let counts: RunCounts;
     if (parallel && recordSpecs.length === 0) {
-      const r = await scanParallel(o, files, filterText, baseDir, window, statColumns, { mode: "stats", stats: o.stats }, io);
+      const r = await scanParallel(
+        o,
+        files,
+        filterText,
+        baseDir,
+        window,
+        statColumns,
+        { mode: "stats", stats: o.stats },
+        io,
+      );
       counts = r.counts;
-      for (const states of r.stats) states.forEach((st, i) => accs[i]!.merge(st as StatState));
+      for (const states of r.stats)
+        states.forEach((st, i) => {
+          accs[i]!.merge(st as StatState);
+        });
     } else {
-      counts = scanFiles(files, filter, window, limit, {
-        add(batch, sel, n) {
-          for (const a of accs) a.add(batch, sel, n);
-          if (recordAggr) recordAggr.add(batch, sel, n);
-          else for (const s of recordSorters) s.add(batch, sel, n);
+      counts = scanFiles(
+        files,
+        filter,
+        window,
+        limit,
+        {
+          add(batch, sel, n) {
+            for (const a of accs) a.add(batch, sel, n);
+            if (recordAggr) recordAggr.add(batch, sel, n);
+            else for (const s of recordSorters) s.add(batch, sel, n);
+          },
         },
-      }, io, statColumns);
+        io,
+        statColumns,
+      );
     }
     const topN = o.topN ?? 10;
     const fmtName = o.format ?? "line";
@@ -495,22 +537,50 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const aggr = new Aggregator(aggregation, budget);
     const aggrColumns = aggregation.keepFirst
       ? undefined
-      : new Set<string>(aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])));
+      : new Set<string>(
+          aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])),
+        );
     let counts: RunCounts;
     // measured (docs/benchmarks.md): two workers each building a multi-million-key table and merging them is
     // slower than one table on one thread, so aggregation stays sequential
     if (parallel && o.bidirectional === 0 && AGGREGATE_IN_WORKERS) {
       const extra = o.aggregate !== undefined ? { aggregate: o.aggregate } : { fiveTuple: true };
-      const r = await scanParallel(o, files, filterText, baseDir, window, aggrColumns, { mode: "aggregate", ...extra }, io);
+      const r = await scanParallel(
+        o,
+        files,
+        filterText,
+        baseDir,
+        window,
+        aggrColumns,
+        { mode: "aggregate", ...extra },
+        io,
+      );
       counts = r.counts;
       for (const st of r.aggregates) if (st) aggr.merge(st as AggregatorState);
     } else {
-      counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => aggr.add(b, s, n) }, io, aggrColumns);
+      counts = scanFiles(
+        files,
+        filter,
+        window,
+        limit,
+        {
+          add: (b, s, n) => {
+            aggr.add(b, s, n);
+          },
+        },
+        io,
+        aggrColumns,
+      );
     }
     const order = o.order !== undefined ? parseRecordOrder(o.order) : undefined;
     const ids = aggr.entryOrder(order?.order, order?.ascending, postFilter ? 0 : (o.topN ?? 0));
     // -A prints nfdump's automatic key format; -a the default listing, -b/-B the bidirectional one
-    const dflt = o.aggregate !== undefined ? `fmt:${aggregateFormat(o.aggregate.split(","))}` : o.bidirectional > 0 ? "biline" : "line";
+    const dflt =
+      o.aggregate !== undefined
+        ? `fmt:${aggregateFormat(o.aggregate.split(","))}`
+        : o.bidirectional > 0
+          ? "biline"
+          : "line";
     const fmt = formatterFor(o, o.format, dflt);
     fmt.prolog(out);
     const row = new RecordBatch(1);
@@ -537,7 +607,18 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   if (o.order !== undefined) {
     const { order, ascending } = parseRecordOrder(o.order);
     const sorter = new RecordSorter(order, ascending, o.topN ?? 0, budget);
-    counts = scanFiles(files, filter, window, limit, { add: (b, s, n) => sorter.add(b, s, n) }, io);
+    counts = scanFiles(
+      files,
+      filter,
+      window,
+      limit,
+      {
+        add: (b, s, n) => {
+          sorter.add(b, s, n);
+        },
+      },
+      io,
+    );
     printBatches(sorter.toBatches(), fmt, out);
   } else if (parallel && o.format !== "null" && window === undefined) {
     // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
@@ -546,14 +627,31 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const isNull = false;
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (
-      await scanParallel(o, files, filterText, baseDir, window, isNull ? new Set<string>() : undefined, {
-        mode: isNull ? "count" : "list",
-        format,
-        formatOptions: { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet },
-      }, io)
+      await scanParallel(
+        o,
+        files,
+        filterText,
+        baseDir,
+        window,
+        isNull ? new Set<string>() : undefined,
+        {
+          mode: isNull ? "count" : "list",
+          format,
+          formatOptions: { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet },
+        },
+        io,
+      )
     ).counts;
   } else {
-    counts = scanFiles(files, filter, window, limit, listingSink(fmt, out), io, o.format === "null" ? new Set<string>() : undefined);
+    counts = scanFiles(
+      files,
+      filter,
+      window,
+      limit,
+      listingSink(fmt, out),
+      io,
+      o.format === "null" ? new Set<string>() : undefined,
+    );
   }
   fmt.epilog(out);
   if (!o.quiet) {

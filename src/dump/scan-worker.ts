@@ -8,7 +8,15 @@ import { parentPort } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import { createFormatter, StringOutput, type Formatter } from "../format/index.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
-import { Aggregator, MemoryBudget, parseAggregation, fiveTupleAggregation, StatAccumulator, parseStatSpecs, type ElementStatSpec } from "../stats/index.js";
+import {
+  Aggregator,
+  MemoryBudget,
+  parseAggregation,
+  fiveTupleAggregation,
+  StatAccumulator,
+  parseStatSpecs,
+  type ElementStatSpec,
+} from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 
 export interface ScanConfig {
@@ -45,7 +53,13 @@ export interface BlockCounts {
 }
 
 export type ScanReply =
-  | { readonly type: "block"; readonly seq: number; readonly counts: BlockCounts; readonly text: string; readonly errors: readonly string[] }
+  | {
+      readonly type: "block";
+      readonly seq: number;
+      readonly counts: BlockCounts;
+      readonly text: string;
+      readonly errors: readonly string[];
+    }
   | { readonly type: "final"; readonly stats: readonly unknown[]; readonly aggregate: unknown }
   | { readonly type: "failed"; readonly message: string };
 
@@ -94,14 +108,27 @@ function init(c: ScanConfig): void {
       .map((s) => new StatAccumulator(s, budget));
   }
   if (c.mode === "aggregate") {
-    aggr = new Aggregator(c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(), budget);
+    aggr = new Aggregator(
+      c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(),
+      budget,
+    );
   }
 }
 
 function scanBlock(seq: number, fileIndex: number, block: number): void {
   const c = config!;
   const f = filter!;
-  const counts: BlockCounts = { processed: 0, passed: 0, skipped: 0, bytesRead: 0, flows: 0, bytes: 0, packets: 0, first: Infinity, last: -Infinity };
+  const counts: BlockCounts = {
+    processed: 0,
+    passed: 0,
+    skipped: 0,
+    bytesRead: 0,
+    flows: 0,
+    bytes: 0,
+    packets: 0,
+    first: Infinity,
+    last: -Infinity,
+  };
   errors = [];
   let text = "";
   const r = reader(fileIndex);

@@ -79,7 +79,14 @@ export type FilterNode =
   /** cols[col][i] op v */
   | { readonly t: "cmp"; readonly col: NumColumn; readonly op: CmpOp; readonly v: number }
   /** ((cols[col][i] >>> shift) & mask) op v — MPLS label / exp fields */
-  | { readonly t: "bits"; readonly col: NumColumn; readonly shift: number; readonly mask: number; readonly op: CmpOp; readonly v: number }
+  | {
+      readonly t: "bits";
+      readonly col: NumColumn;
+      readonly shift: number;
+      readonly mask: number;
+      readonly op: CmpOp;
+      readonly v: number;
+    }
   /** TCP flags: all of `mask` set, or (nfdump's rule under an odd number of `not`s) any of them set */
   | { readonly t: "flags"; readonly mask: number; readonly any: boolean }
   /** cols[col][i] is one of `values` (sorted, unique) */
@@ -91,7 +98,12 @@ export type FilterNode =
   /** IPv6 value inside words/len */
   | { readonly t: "prefix6"; readonly col: AddrColumnName; readonly words: readonly number[]; readonly len: number }
   /** value inside any of the prefixes (IPv4 ones apply to IPv4 rows, IPv6 ones to IPv6 rows) */
-  | { readonly t: "list"; readonly col: AddrColumnName; readonly v4: readonly Prefix4[]; readonly v6: readonly Prefix6[] }
+  | {
+      readonly t: "list";
+      readonly col: AddrColumnName;
+      readonly v4: readonly Prefix4[];
+      readonly v6: readonly Prefix6[];
+    }
   | { readonly t: "fn"; readonly fn: DerivedFn; readonly op: CmpOp; readonly v: number }
   /** any of the ten MPLS labels equals v */
   | { readonly t: "mplsAny"; readonly v: number }

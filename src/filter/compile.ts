@@ -113,7 +113,14 @@ function maskOf(len: number): number {
 }
 
 /** One group of a V4Table, with its parameters as arguments (the generated scan passes literals). */
-export function inV4Group(keys: Uint32Array, used: Uint8Array, mask: number, off: number, bits: number, addr: number): boolean {
+export function inV4Group(
+  keys: Uint32Array,
+  used: Uint8Array,
+  mask: number,
+  off: number,
+  bits: number,
+  addr: number,
+): boolean {
   const v = (addr & mask) >>> 0;
   const wrap = (1 << bits) - 1;
   let h = Math.imul(v, HASH_MUL) >>> (32 - bits);
@@ -162,10 +169,10 @@ export function inV6Table(t: Uint32Array, words: Uint32Array, i: number): boolea
   const w3 = words[o + 3]!;
   for (let j = 0; j + 8 <= t.length; j += 8) {
     if (
-      ((w0 & t[j + 4]!) >>> 0) === t[j] &&
-      ((w1 & t[j + 5]!) >>> 0) === t[j + 1] &&
-      ((w2 & t[j + 6]!) >>> 0) === t[j + 2] &&
-      ((w3 & t[j + 7]!) >>> 0) === t[j + 3]
+      (w0 & t[j + 4]!) >>> 0 === t[j] &&
+      (w1 & t[j + 5]!) >>> 0 === t[j + 1] &&
+      (w2 & t[j + 6]!) >>> 0 === t[j + 2] &&
+      (w3 & t[j + 7]!) >>> 0 === t[j + 3]
     )
       return true;
   }
@@ -185,7 +192,18 @@ export function inSorted(tab: ArrayLike<number>, v: number): boolean {
   return false;
 }
 
-const HELPERS = { durationOf, ppsOf, bpsOf, bppOf, mplsEosOf, mplsAnyOf, inV4Table, inV4Group, inV6Table, inSorted } as const;
+const HELPERS = {
+  durationOf,
+  ppsOf,
+  bpsOf,
+  bppOf,
+  mplsEosOf,
+  mplsAnyOf,
+  inV4Table,
+  inV4Group,
+  inV6Table,
+  inSorted,
+} as const;
 
 const MPLS = ["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const;
 
@@ -231,12 +249,14 @@ export function evaluateRow(node: FilterNode, batch: RecordBatch, i: number, ide
     case "family":
       return batch.isV6(node.col, i) === node.v6;
     case "prefix4":
-      return !batch.isV6(node.col, i) && ((c[node.col][i]! & node.mask) >>> 0) === node.net;
+      return !batch.isV6(node.col, i) && (c[node.col][i]! & node.mask) >>> 0 === node.net;
     case "prefix6":
-      return batch.isV6(node.col, i) && inV6Table(buildV6Table([{ words: node.words, len: node.len }]), c[`${node.col}6`], i);
+      return (
+        batch.isV6(node.col, i) && inV6Table(buildV6Table([{ words: node.words, len: node.len }]), c[`${node.col}6`], i)
+      );
     case "list":
       if (batch.isV6(node.col, i)) return inV6Table(buildV6Table(node.v6), c[`${node.col}6`], i);
-      return node.v4.some((p) => ((c[node.col][i]! & maskOf(p.len)) >>> 0) === p.net);
+      return node.v4.some((p) => (c[node.col][i]! & maskOf(p.len)) >>> 0 === p.net);
     case "fn": {
       let v: number;
       switch (node.fn) {
@@ -253,13 +273,20 @@ export function evaluateRow(node: FilterNode, batch: RecordBatch, i: number, ide
           v = bppOf(c.inBytes[i]!, c.inPackets[i]!);
           break;
         case "mplsEos":
-          v = mplsEosOf(MPLS.map((m) => c[m]), i);
+          v = mplsEosOf(
+            MPLS.map((m) => c[m]),
+            i,
+          );
           break;
       }
       return compare(v, node.op, node.v);
     }
     case "mplsAny":
-      return mplsAnyOf(MPLS.map((m) => c[m]), i, node.v);
+      return mplsAnyOf(
+        MPLS.map((m) => c[m]),
+        i,
+        node.v,
+      );
     case "ident":
       return ident === node.value;
   }
@@ -290,7 +317,10 @@ class CodeGen {
   col(name: string): string {
     // only schema column names reach generated code
     const known =
-      name === "v6Flags" || name in COLUMN || (name.endsWith("6") && (COLUMN as Record<string, { type: string } | undefined>)[name.slice(0, -1)]?.type === "addr");
+      name === "v6Flags" ||
+      name in COLUMN ||
+      (name.endsWith("6") &&
+        (COLUMN as Record<string, { type: string } | undefined>)[name.slice(0, -1)]?.type === "addr");
     if (!known) throw new Error(`filter compiler: unknown column ${name}`);
     if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) throw new Error(`filter compiler: bad column name ${name}`);
     let v = this.locals.get(name);
@@ -349,7 +379,12 @@ class CodeGen {
         return n.v6 ? `(${this.isV6(n.col)})` : `!(${this.isV6(n.col)})`;
       case "prefix4": {
         const c = this.col(n.col);
-        const test = n.mask === 0xffffffff ? `${c}[i] === ${lit(n.net)}` : n.mask === 0 ? "true" : `(${c}[i] & ${i32(n.mask)}) === ${i32(n.net)}`;
+        const test =
+          n.mask === 0xffffffff
+            ? `${c}[i] === ${lit(n.net)}`
+            : n.mask === 0
+              ? "true"
+              : `(${c}[i] & ${i32(n.mask)}) === ${i32(n.net)}`;
         // IPv6 rows hold 0 in the u32 column: only a prefix that contains 0.0.0.0 needs the family test
         return n.net === 0 ? `(!(${this.isV6(n.col)}) && ${test})` : `(${test})`;
       }
@@ -360,7 +395,11 @@ class CodeGen {
           const bits = Math.max(0, Math.min(32, n.len - 32 * k));
           if (bits === 0) break;
           const m = maskOf(bits);
-          parts.push(m === 0xffffffff ? `${w}[4 * i + ${k}] === ${lit(n.words[k]!)}` : `(${w}[4 * i + ${k}] & ${i32(m)}) === ${i32(n.words[k]!)}`);
+          parts.push(
+            m === 0xffffffff
+              ? `${w}[4 * i + ${k}] === ${lit(n.words[k]!)}`
+              : `(${w}[4 * i + ${k}] & ${i32(m)}) === ${i32(n.words[k]!)}`,
+          );
         }
         return `(${parts.join(" && ")})`;
       }
@@ -379,7 +418,9 @@ class CodeGen {
             const x = mask === 0xffffffff ? `${c}[i]` : `(${c}[i] & ${i32(mask)})`;
             const h = `Math.imul(${x}, ${i32(HASH_MUL)})`;
             const pre = `(${bm}[${lit((g / 3) * BITMAP_WORDS)} + (${h} >>> 21)] & (1 << ((${h} >>> 16) & 31))) !== 0`;
-            groups.push(`(${pre} && inV4Group(${keys}, ${used}, ${i32(mask)}, ${lit(table.meta[g + 1]!)}, ${lit(table.meta[g + 2]!)}, ${c}[i]))`);
+            groups.push(
+              `(${pre} && inV4Group(${keys}, ${used}, ${i32(mask)}, ${lit(table.meta[g + 1]!)}, ${lit(table.meta[g + 2]!)}, ${c}[i]))`,
+            );
           }
           const test = groups.length === 1 ? groups[0]! : `(${groups.join(" || ")})`;
           const hasZero = n.v4.some((p) => p.net === 0);
@@ -533,7 +574,9 @@ export function zoneMay(n: FilterNode, zone: ZoneMap, want: boolean, ident?: str
     case "list":
       if (!want) return true;
       return (
-        (n.v4.length > 0 && zone.hasV4(n.col) && n.v4.some((p) => zone.mayContainV4(n.col, p.net, (p.net | ~maskOf(p.len)) >>> 0))) ||
+        (n.v4.length > 0 &&
+          zone.hasV4(n.col) &&
+          n.v4.some((p) => zone.mayContainV4(n.col, p.net, (p.net | ~maskOf(p.len)) >>> 0))) ||
         (n.v6.length > 0 && zone.hasV6(n.col) && n.v6.some((p) => zone.mayContainV6(n.col, p.words, p.len)))
       );
     case "ident":

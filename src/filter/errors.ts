@@ -39,7 +39,8 @@ export function locationOf(text: string, start: number, end: number): FilterLoca
   return { start: positionAt(text, start), end: positionAt(text, Math.max(start, end)) };
 }
 
-export type FilterErrorCode = "ERR_FILTER_SYNTAX" | "ERR_FILTER_VALUE" | "ERR_FILTER_UNSUPPORTED" | "ERR_FILTER_INCLUDE";
+export type FilterErrorCode =
+  "ERR_FILTER_SYNTAX" | "ERR_FILTER_VALUE" | "ERR_FILTER_UNSUPPORTED" | "ERR_FILTER_INCLUDE";
 
 export class FilterSyntaxError extends FlowError {
   /** The filter text the location refers to (after @include expansion). */
@@ -77,7 +78,8 @@ export class FilterSyntaxError extends FlowError {
     const { start, end } = this.location;
     const lines = this.text.split("\n");
     const src = lines[start.line - 1] ?? "";
-    const width = end.line === start.line ? Math.max(1, end.column - start.column) : Math.max(1, src.length - start.column + 1);
+    const width =
+      end.line === start.line ? Math.max(1, end.column - start.column) : Math.max(1, src.length - start.column + 1);
     const pad = src.slice(0, start.column - 1).replace(/[^\t]/g, " ");
     let out = `filter: line ${start.line}, column ${start.column}: ${this.message}\n  ${src}\n  ${pad}${"^".repeat(width)}`;
     if (this.suggestion !== undefined) out += `\ndid you mean "${this.suggestion}"?`;

@@ -30,19 +30,48 @@ export const PROTOCOLS: ReadonlyMap<string, number> = (() => {
 export const FWD_STATUS: ReadonlyMap<string, number> = new Map(
   (
     [
-      [0, "Ukwn"], [1, "Forw"], [2, "Frag"], [16, "Drop"], [17, "DaclD"], [18, "Daclp"], [19, "Noroute"], [20, "Dadj"],
-      [21, "Dfrag"], [22, "Dbadh"], [23, "Dbadtlen"], [24, "Dbadhlen"], [25, "DbadTTL"], [26, "Dpolicy"], [27, "Dwred"],
-      [28, "Drpf"], [29, "Dforus"], [30, "DbadOf"], [31, "Dhw"], [128, "Term"], [129, "Tadj"], [130, "TincAdj"], [131, "Tforus"],
+      [0, "Ukwn"],
+      [1, "Forw"],
+      [2, "Frag"],
+      [16, "Drop"],
+      [17, "DaclD"],
+      [18, "Daclp"],
+      [19, "Noroute"],
+      [20, "Dadj"],
+      [21, "Dfrag"],
+      [22, "Dbadh"],
+      [23, "Dbadtlen"],
+      [24, "Dbadhlen"],
+      [25, "DbadTTL"],
+      [26, "Dpolicy"],
+      [27, "Dwred"],
+      [28, "Drpf"],
+      [29, "Dforus"],
+      [30, "DbadOf"],
+      [31, "Dhw"],
+      [128, "Term"],
+      [129, "Tadj"],
+      [130, "TincAdj"],
+      [131, "Tforus"],
     ] as const
   ).map(([id, name]) => [name.toLowerCase(), id]),
 );
 
 /** NSEL firewall events (`asa event NAME`): prefix, minimum prefix length as nfdump's strncasecmp, code. */
 export const ASA_EVENTS: readonly (readonly [string, number])[] = [
-  ["ignore", 0], ["create", 1], ["term", 2], ["delete", 2], ["deny", 3], ["alert", 4], ["update", 5],
+  ["ignore", 0],
+  ["create", 1],
+  ["term", 2],
+  ["delete", 2],
+  ["deny", 3],
+  ["alert", 4],
+  ["update", 5],
 ];
 
 /** NEL NAT events (`nat event NAME`). */
 export const NAT_EVENTS: readonly (readonly [string, number])[] = [
-  ["invalid", 0], ["add", 1], ["create", 1], ["delete", 2],
+  ["invalid", 0],
+  ["add", 1],
+  ["create", 1],
+  ["delete", 2],
 ];

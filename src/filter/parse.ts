@@ -41,7 +41,12 @@ export function readFilterFile(path: string): string {
 function expandIncludes(text: string, baseDir: string | undefined, depth: number): string {
   return text.replace(/@include[ \t]+([^ \t\r\n]+)/g, (whole: string, file: string, offset: number) => {
     if (depth >= MAX_INCLUDE_DEPTH) {
-      throw new FilterSyntaxError("ERR_FILTER_INCLUDE", `@include nested more than ${MAX_INCLUDE_DEPTH} deep`, text, locationOf(text, offset, offset + whole.length));
+      throw new FilterSyntaxError(
+        "ERR_FILTER_INCLUDE",
+        `@include nested more than ${MAX_INCLUDE_DEPTH} deep`,
+        text,
+        locationOf(text, offset, offset + whole.length),
+      );
     }
     const candidates = isAbsolute(file) || baseDir === undefined ? [file] : [file, resolve(baseDir, file)];
     let content: string | undefined;
@@ -57,8 +62,15 @@ function expandIncludes(text: string, baseDir: string | undefined, depth: number
       }
     }
     if (content === undefined) {
-      const code = lastErr instanceof Error && "code" in lastErr ? String((lastErr as { code: unknown }).code) : "unreadable";
-      throw new FilterSyntaxError("ERR_FILTER_INCLUDE", `cannot open include file ${file}: ${code}`, text, locationOf(text, offset, offset + whole.length), { cause: lastErr });
+      const code =
+        lastErr instanceof Error && "code" in lastErr ? String((lastErr as { code: unknown }).code) : "unreadable";
+      throw new FilterSyntaxError(
+        "ERR_FILTER_INCLUDE",
+        `cannot open include file ${file}: ${code}`,
+        text,
+        locationOf(text, offset, offset + whole.length),
+        { cause: lastErr },
+      );
     }
     // keep the included text on its own lines so a trailing `#` comment cannot swallow what follows
     return `\n${expandIncludes(content, dirname(resolve(used)), depth + 1)}\n`;
@@ -83,11 +95,17 @@ function fromPeggy(err: PeggySyntaxError, text: string): FilterSyntaxError {
       : expected.join(", ");
   const message = `syntax error: expected ${what} but ${found} found`;
   const suggestion = token === "" ? undefined : suggest(token, expected);
-  return new FilterSyntaxError("ERR_FILTER_SYNTAX", message, text, locationOf(text, start, start + Math.max(1, token.length)), {
-    expected,
-    suggestion,
-    cause: err,
-  });
+  return new FilterSyntaxError(
+    "ERR_FILTER_SYNTAX",
+    message,
+    text,
+    locationOf(text, start, start + Math.max(1, token.length)),
+    {
+      expected,
+      suggestion,
+      cause: err,
+    },
+  );
 }
 
 function describeExpected(err: PeggySyntaxError): string[] {
@@ -118,7 +136,9 @@ export function suggest(word: string, expected: readonly string[]): string | und
   if (expected.includes("proto") && PROTOCOLS.has(w)) return `proto ${w}`;
   let best: string | undefined;
   let bestD = Infinity;
-  const candidates = expected.includes("direction qualifier") ? [...expected, "src", "dst", "in", "out", "prev", "next"] : expected;
+  const candidates = expected.includes("direction qualifier")
+    ? [...expected, "src", "dst", "in", "out", "prev", "next"]
+    : expected;
   for (const k of candidates) {
     if (!/^[a-z]/.test(k) || k === w) continue;
     // a keyword the word is a prefix of wins ties ("prot" → "proto", not "port")
@@ -136,7 +156,9 @@ export function suggest(word: string, expected: readonly string[]): string | und
 export function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
-  const d: number[][] = Array.from({ length: m + 1 }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: m + 1 }, (_, i) =>
+    Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= m; i++) {
     for (let j = 1; j <= n; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

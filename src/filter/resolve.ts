@@ -8,7 +8,19 @@
 
 import type { AddrColumnName } from "../record/schema.js";
 import { maskV4, parseIPv4, parseIPv6, parseMac } from "../record/ip.js";
-import type { CmpOp, FilterNode, NumColumn, Prefix4, Prefix6, RawExpr, RawNum, RawPrim, RawValue, RawWord, Span } from "./ast.js";
+import type {
+  CmpOp,
+  FilterNode,
+  NumColumn,
+  Prefix4,
+  Prefix6,
+  RawExpr,
+  RawNum,
+  RawPrim,
+  RawValue,
+  RawWord,
+  Span,
+} from "./ast.js";
 import { FilterSyntaxError, FilterUnsupportedError, locationOf } from "./errors.js";
 import { ASA_EVENTS, FWD_STATUS, NAT_EVENTS, PROTOCOLS } from "./names.js";
 import { editDistance } from "./parse.js";
@@ -32,7 +44,18 @@ const MASK: Pair<NumColumn> = { src: "srcMask", dst: "dstMask" };
 const VLAN: Pair<NumColumn> = { src: "srcVlan", dst: "dstVlan" };
 const TOS: Pair<NumColumn> = { src: "srcTos", dst: "dstTos" };
 
-const MPLS_COLS: readonly NumColumn[] = ["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"];
+const MPLS_COLS: readonly NumColumn[] = [
+  "mpls1",
+  "mpls2",
+  "mpls3",
+  "mpls4",
+  "mpls5",
+  "mpls6",
+  "mpls7",
+  "mpls8",
+  "mpls9",
+  "mpls10",
+];
 
 /** Resolves and checks a raw tree; `text` is the filter text the spans refer to. */
 export function resolveFilter(tree: RawExpr, text: string): FilterNode {
@@ -47,7 +70,9 @@ class Resolver {
   }
 
   fail(at: Span, message: string, suggestion?: string): never {
-    throw new FilterSyntaxError("ERR_FILTER_VALUE", message, this.text, locationOf(this.text, at[0], at[1]), { suggestion });
+    throw new FilterSyntaxError("ERR_FILTER_VALUE", message, this.text, locationOf(this.text, at[0], at[1]), {
+      suggestion,
+    });
   }
 
   /** `negated`: an odd number of `not`s encloses this node (nfdump's per-block invert bit). */
@@ -90,7 +115,12 @@ class Resolver {
   }
 
   /** src / dst / src or dst (default) / src and dst. */
-  sides<T>(p: RawPrim, pair: Pair<T>, make: (col: T, side: Side) => FilterNode, extra: readonly string[] = []): FilterNode {
+  sides<T>(
+    p: RawPrim,
+    pair: Pair<T>,
+    make: (col: T, side: Side) => FilterNode,
+    extra: readonly string[] = [],
+  ): FilterNode {
     const d = this.dir(p, ["", "src", "dst", "src or dst", "src and dst", ...extra]);
     switch (d) {
       case "src":
@@ -152,7 +182,8 @@ class Resolver {
       const a = this.address(w);
       const bits = a.v6 ? 128 : 32;
       const len = lenNum === null ? bits : lenNum.v;
-      if (lenNum !== null && len > bits) this.fail(lenNum.at, `too many netbits for this ip address: /${lenNum.text} (max ${bits})`);
+      if (lenNum !== null && len > bits)
+        this.fail(lenNum.at, `too many netbits for this ip address: /${lenNum.text} (max ${bits})`);
       if (a.v6) v6.push({ words: maskWords(a.words, len), len });
       else v4.push({ net: (a.v4 & maskV4(len)) >>> 0, len });
     }
@@ -194,7 +225,11 @@ class Resolver {
         const n = PROTOCOLS.get(w.s.toLowerCase());
         if (n === undefined) {
           const near = closest(w.s.toLowerCase(), [...PROTOCOLS.keys()]);
-          this.fail(w.at, `unknown protocol "${w.s}" (e.g. tcp, udp, icmp, icmp6, gre, esp, ah, sctp, or a number 0..255)`, near && `proto ${near}`);
+          this.fail(
+            w.at,
+            `unknown protocol "${w.s}" (e.g. tcp, udp, icmp, icmp6, gre, esp, ah, sctp, or a number 0..255)`,
+            near && `proto ${near}`,
+          );
         }
         return this.cmpNode("proto", "eq", n);
       }
@@ -209,18 +244,21 @@ class Resolver {
         for (const ch of w.s.toUpperCase()) {
           const bit = "FSRPAUEC".indexOf(ch);
           if (ch === "X") mask |= 63;
-          else if (bit < 0) this.fail(w.at, `unknown tcp flag "${ch}" in "${w.s}" (flags are F S R P A U E C, X = FSRPAU)`);
+          else if (bit < 0)
+            this.fail(w.at, `unknown tcp flag "${ch}" in "${w.s}" (flags are F S R P A U E C, X = FSRPAU)`);
           else mask |= 1 << bit;
         }
         // master: `flags =STR` is an exact match of the whole flags byte
-        const test: FilterNode = p.cmp === "eq" ? this.cmpNode("tcpFlags", "eq", mask) : { t: "flags", mask, any: negated };
+        const test: FilterNode =
+          p.cmp === "eq" ? this.cmpNode("tcpFlags", "eq", mask) : { t: "flags", mask, any: negated };
         return { t: "and", a: [this.cmpNode("proto", "eq", 6), test] };
       }
       case "packets":
       case "bytes": {
         const d = this.dir(p, ["", "in", "out"]);
         const n = this.num(v, p, Number.MAX_VALUE, p.prim);
-        const col: NumColumn = p.prim === "packets" ? (d === "out" ? "outPackets" : "inPackets") : d === "out" ? "outBytes" : "inBytes";
+        const col: NumColumn =
+          p.prim === "packets" ? (d === "out" ? "outPackets" : "inPackets") : d === "out" ? "outBytes" : "inBytes";
         return this.cmpNode(col, this.cmp(p), n);
       }
       case "flows":
@@ -265,7 +303,8 @@ class Resolver {
       case "routerip": {
         noDir();
         const a = this.address(this.word(v, p, "ip address"));
-        const col: AddrColumnName = p.prim === "nextip" ? "nextHop" : p.prim === "bgpnextip" ? "bgpNextHop" : "exporterAddr";
+        const col: AddrColumnName =
+          p.prim === "nextip" ? "nextHop" : p.prim === "bgpnextip" ? "bgpNextHop" : "exporterAddr";
         return this.addrNode(col, a, a.v6 ? 128 : 32);
       }
       case "nextiplist": {
@@ -361,7 +400,11 @@ class Resolver {
         const n = FWD_STATUS.get(w.s.toLowerCase());
         if (n === undefined) {
           const near = closest(w.s.toLowerCase(), [...FWD_STATUS.keys()]);
-          this.fail(w.at, `unknown forwarding status "${w.s}" (e.g. Forw, Drop, Frag, Ukwn, or 0..255)`, near && `fwdstat ${near}`);
+          this.fail(
+            w.at,
+            `unknown forwarding status "${w.s}" (e.g. Forw, Drop, Frag, Ukwn, or 0..255)`,
+            near && `fwdstat ${near}`,
+          );
         }
         return this.cmpNode("fwdStatus", "eq", n);
       }
@@ -372,7 +415,11 @@ class Resolver {
       case "odid":
         return this.cmpNode("observationDomain", this.cmp(p), this.num(v, p, 0xffffffff, "observation domain id"));
       case "vrf":
-        return this.cmpNode(p.sub!.s === "egress" ? "egressVrf" : "ingressVrf", this.cmp(p), this.num(v, p, 0xffffffff, "vrf id"));
+        return this.cmpNode(
+          p.sub!.s === "egress" ? "egressVrf" : "ingressVrf",
+          this.cmp(p),
+          this.num(v, p, 0xffffffff, "vrf id"),
+        );
       case "asaevent":
       case "natevent": {
         const col: NumColumn = p.prim === "asaevent" ? "fwEvent" : "natEvent";
@@ -381,7 +428,11 @@ class Resolver {
         const table = p.prim === "asaevent" ? ASA_EVENTS : NAT_EVENTS;
         const s = w.s.toLowerCase();
         const hit = table.find(([name]) => s.startsWith(name.slice(0, Math.min(name.length, 6))) || s === name);
-        if (hit === undefined) this.fail(w.at, `unknown ${p.prim === "asaevent" ? "asa" : "nat"} event "${w.s}" (${table.map((e) => e[0]).join(", ")})`);
+        if (hit === undefined)
+          this.fail(
+            w.at,
+            `unknown ${p.prim === "asaevent" ? "asa" : "nat"} event "${w.s}" (${table.map((e) => e[0]).join(", ")})`,
+          );
         return this.cmpNode(col, "eq", hit[1]);
       }
       case "asaxevent":

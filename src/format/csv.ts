@@ -17,7 +17,8 @@ import { createRequire } from "node:module";
 // startup time on every tsdump run.
 let stringifyFn: ((rows: unknown[][]) => string) | undefined;
 function stringify(rows: unknown[][]): string {
-  stringifyFn ??= (createRequire(import.meta.url)("csv-stringify/sync") as { stringify: (rows: unknown[][]) => string }).stringify;
+  stringifyFn ??= (createRequire(import.meta.url)("csv-stringify/sync") as { stringify: (rows: unknown[][]) => string })
+    .stringify;
   return stringifyFn(rows);
 }
 import type { RecordBatch } from "../record/batch.js";

@@ -82,7 +82,11 @@ export class RecordBatch {
     const n = this.length;
     if (n > 0) {
       for (const pc of PHYSICAL_COLUMNS) {
-        (this.cols[pc.name as PhysicalName] as { fill(v: number, s: number, e: number): unknown }).fill(0, 0, n * pc.width);
+        (this.cols[pc.name as PhysicalName] as { fill(v: number, s: number, e: number): unknown }).fill(
+          0,
+          0,
+          n * pc.width,
+        );
       }
     }
     this.length = 0;
@@ -179,7 +183,8 @@ export class RecordBatch {
 // becomes a hash lookup (measured: decoding 4x slower). An object literal with fixed keys gets a fixed hidden
 // class, so every column object is made by this one generated literal (only schema names are spliced in).
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
-for (const pc of PHYSICAL_COLUMNS) if (!SAFE_NAME.test(pc.name)) throw new Error(`record: unsafe column name ${pc.name}`);
+for (const pc of PHYSICAL_COLUMNS)
+  if (!SAFE_NAME.test(pc.name)) throw new Error(`record: unsafe column name ${pc.name}`);
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
 const buildColumns = new Function(
   "c",
@@ -188,7 +193,7 @@ const buildColumns = new Function(
 
 /** The same arrays in a fast-property object (see above). */
 export function fastColumns(cols: ColumnArrays | Record<string, unknown>): ColumnArrays {
-  return buildColumns(cols as Record<string, unknown>);
+  return buildColumns(cols);
 }
 
 export function allocateColumns(capacity: number): ColumnArrays {

@@ -109,7 +109,7 @@ export function formatIPv6(words: ArrayLike<number>, off = 0): string {
   }
   let bestStart = -1;
   let bestLen = 1;
-  for (let k = 0; k < 8; ) {
+  for (let k = 0; k < 8;) {
     if (g[k] !== 0) {
       k++;
       continue;
@@ -123,13 +123,20 @@ export function formatIPv6(words: ArrayLike<number>, off = 0): string {
     k = e;
   }
   if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
+  const head = g
+    .slice(0, bestStart)
+    .map((x) => x.toString(16))
+    .join(":");
+  const tail = g
+    .slice(bestStart + bestLen)
+    .map((x) => x.toString(16))
+    .join(":");
   return `${head}::${tail}`;
 }
 
 /** Parsed address: IPv4 as `v4`, IPv6 as four words. */
-export type ParsedAddress = { readonly v6: false; readonly v4: number } | { readonly v6: true; readonly words: Uint32Array };
+export type ParsedAddress =
+  { readonly v6: false; readonly v4: number } | { readonly v6: true; readonly words: Uint32Array };
 
 /** Parses IPv4 or IPv6 text; returns null when it is neither. */
 export function parseAddress(text: string): ParsedAddress | null {
@@ -151,9 +158,10 @@ export function formatMac(v: number): string {
 
 /** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated); returns the 48-bit value or -1. */
 export function parseMac(text: string): number {
-  const m = /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/.exec(
-    text,
-  );
+  const m =
+    /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/.exec(
+      text,
+    );
   if (!m) return -1;
   let v = 0;
   for (let k = 1; k <= 6; k++) v = v * 256 + parseInt(m[k]!, 16);

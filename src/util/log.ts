@@ -18,7 +18,9 @@ export class Logger {
   private readonly windows = new Map<string, { start: number; count: number; skipped: number }>();
   private readonly now: () => number;
 
-  constructor(options: { level?: LogLevel; sink?: LogSink; burst?: number; intervalMs?: number; now?: () => number } = {}) {
+  constructor(
+    options: { level?: LogLevel; sink?: LogSink; burst?: number; intervalMs?: number; now?: () => number } = {},
+  ) {
     this.level = options.level ?? "info";
     this.sink = options.sink ?? { write: (line) => process.stderr.write(line) };
     this.burst = options.burst ?? 10;

@@ -8,7 +8,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compileFilter, FilterSyntaxError, FilterUnsupportedError } from "../../src/filter/index.js";
 import type { RecordBatch } from "../../src/record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../src/record/ip.js";
-import { captureWithNfcapd, flowgenStream, loadNfdumpFlows, nfdump, NFDUMP_MISSING, readDatagramStream, TESTDATA } from "../helpers/nfdump.js";
+import {
+  captureWithNfcapd,
+  flowgenStream,
+  loadNfdumpFlows,
+  nfdump,
+  NFDUMP_MISSING,
+  readDatagramStream,
+  TESTDATA,
+} from "../helpers/nfdump.js";
 
 /** UDP payloads of a pcap (Ethernet / IPv4 or IPv6 / UDP), in file order. */
 function pcapPayloads(path: string): Uint8Array[] {
@@ -17,7 +25,7 @@ function pcapPayloads(path: string): Uint8Array[] {
   const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const linktype = u32(20);
   const out: Uint8Array[] = [];
-  for (let o = 24; o + 16 <= buf.length; ) {
+  for (let o = 24; o + 16 <= buf.length;) {
     const incl = u32(o + 8);
     const p = o + 16;
     o = p + incl;
@@ -100,75 +108,308 @@ function ourFilter(batch: RecordBatch, expr: string, ident: string): Totals {
 // Expressions over the flowgen v9 file (addresses chosen from the generator's prefixes).
 const V9_EXPRS = [
   // protocols
-  "proto tcp", "proto udp", "proto icmp", "proto gre", "proto esp", "proto 6", "proto 17", "proto 47", "proto icmp6",
-  "PROTO TCP", "proto TCP and not proto 6", "proto ah",
+  "proto tcp",
+  "proto udp",
+  "proto icmp",
+  "proto gre",
+  "proto esp",
+  "proto 6",
+  "proto 17",
+  "proto 47",
+  "proto icmp6",
+  "PROTO TCP",
+  "proto TCP and not proto 6",
+  "proto ah",
   // ports
-  "port 443", "port 80", "src port 443", "dst port 53", "port > 1023", "port < 1024", "src port < 1024", "dst port >= 8080",
-  "port le 22", "port ge 60000", "port eq 123", "port == 25", "port = 993", "src port gt 50000", "dst port lt 100",
-  "port in [22 80 443]", "src port in [53 123]", "dst port in [443, 8080 3389]", "port in [1194]",
-  "src and dst port > 1023", "src or dst port 53", "dst and src port < 1024", "dst or src port 22", "port 0",
+  "port 443",
+  "port 80",
+  "src port 443",
+  "dst port 53",
+  "port > 1023",
+  "port < 1024",
+  "src port < 1024",
+  "dst port >= 8080",
+  "port le 22",
+  "port ge 60000",
+  "port eq 123",
+  "port == 25",
+  "port = 993",
+  "src port gt 50000",
+  "dst port lt 100",
+  "port in [22 80 443]",
+  "src port in [53 123]",
+  "dst port in [443, 8080 3389]",
+  "port in [1194]",
+  "src and dst port > 1023",
+  "src or dst port 53",
+  "dst and src port < 1024",
+  "dst or src port 22",
+  "port 0",
   "port >= 80 and port <= 443",
   // addresses, v4
-  "net 10.0.0.0/8", "net 10.0.0.0/16", "src net 10.0.0.0/24", "dst net 10.0.0.0/20", "net 8.8.0.0/16", "src net 10.0.0.0 255.255.0.0",
-  "dst net 142.250.0.0/16", "net 104.16.0.0/12", "net 23.0.0.0/8", "net 198.51.100.0/24", "net 45.76.0.0/14", "net 0.0.0.0/0",
-  "src and dst net 10.0.0.0/8", "src or dst net 8.8.0.0/16", "not net 10.0.0.0/8", "net 192.168.0.0/16",
-  "src net 10.0.0.0/8 and dst port in [80 443 8080] and bytes > 1k", "dst net 10.0.0.0 255.255.255.0",
-  "net 10.0.0.0/31", "net 10.0.0.1/32",
+  "net 10.0.0.0/8",
+  "net 10.0.0.0/16",
+  "src net 10.0.0.0/24",
+  "dst net 10.0.0.0/20",
+  "net 8.8.0.0/16",
+  "src net 10.0.0.0 255.255.0.0",
+  "dst net 142.250.0.0/16",
+  "net 104.16.0.0/12",
+  "net 23.0.0.0/8",
+  "net 198.51.100.0/24",
+  "net 45.76.0.0/14",
+  "net 0.0.0.0/0",
+  "src and dst net 10.0.0.0/8",
+  "src or dst net 8.8.0.0/16",
+  "not net 10.0.0.0/8",
+  "net 192.168.0.0/16",
+  "src net 10.0.0.0/8 and dst port in [80 443 8080] and bytes > 1k",
+  "dst net 10.0.0.0 255.255.255.0",
+  "net 10.0.0.0/31",
+  "net 10.0.0.1/32",
   // addresses, v6
-  "net 2001:db8::/32", "net 2001:db8:1::/48", "src net 2a00::/16", "dst net 2a00::/8", "src net 2001:db8:1::/112",
-  "net 2001:db8::/16", "dst net 2a00:0:0:0:0:0:0:0/128", "src and dst net 2001:db8::/32",
+  "net 2001:db8::/32",
+  "net 2001:db8:1::/48",
+  "src net 2a00::/16",
+  "dst net 2a00::/8",
+  "src net 2001:db8:1::/112",
+  "net 2001:db8::/16",
+  "dst net 2a00:0:0:0:0:0:0:0/128",
+  "src and dst net 2001:db8::/32",
   // flags
-  "flags S", "flags A", "flags SA", "flags AS", "flags F", "flags R", "flags P", "flags U", "flags X", "flags PA", "flags FSA",
-  "not flags S", "not flags AS", "not flags AFRPU", "flags S and not flags AFRPU", "flags 0x12", "flags 0x1b", "flags > 16",
-  "flags < 4", "not (flags S or port 80)", "not not flags AS", "flags 2", "flags 0",
+  "flags S",
+  "flags A",
+  "flags SA",
+  "flags AS",
+  "flags F",
+  "flags R",
+  "flags P",
+  "flags U",
+  "flags X",
+  "flags PA",
+  "flags FSA",
+  "not flags S",
+  "not flags AS",
+  "not flags AFRPU",
+  "flags S and not flags AFRPU",
+  "flags 0x12",
+  "flags 0x1b",
+  "flags > 16",
+  "flags < 4",
+  "not (flags S or port 80)",
+  "not not flags AS",
+  "flags 2",
+  "flags 0",
   // tos
-  "tos 0", "tos 32", "tos > 0", "src tos 184", "dst tos 0", "tos >= 72", "src or dst tos 32", "src and dst tos 0", "tos < 50",
+  "tos 0",
+  "tos 32",
+  "tos > 0",
+  "src tos 184",
+  "dst tos 0",
+  "tos >= 72",
+  "src or dst tos 32",
+  "src and dst tos 0",
+  "tos < 50",
   // counters
-  "packets > 10", "packets < 3", "packets 1", "bytes > 1k", "bytes > 100k", "bytes < 100", "bytes >= 1M", "bytes > 1m",
-  "in bytes > 1000", "out bytes > 0", "out packets = 0", "in packets >= 100", "flows 1", "flows > 1", "bytes > 0x1000",
-  "packets > 1k", "bytes > 2M and bytes < 1G", "packets ge 10 and bytes le 1000", "bytes < 1t",
+  "packets > 10",
+  "packets < 3",
+  "packets 1",
+  "bytes > 1k",
+  "bytes > 100k",
+  "bytes < 100",
+  "bytes >= 1M",
+  "bytes > 1m",
+  "in bytes > 1000",
+  "out bytes > 0",
+  "out packets = 0",
+  "in packets >= 100",
+  "flows 1",
+  "flows > 1",
+  "bytes > 0x1000",
+  "packets > 1k",
+  "bytes > 2M and bytes < 1G",
+  "packets ge 10 and bytes le 1000",
+  "bytes < 1t",
   // derived
-  "pps > 100", "pps < 1", "pps 0", "bps > 1M", "bps > 10k", "bps < 1000", "bpp < 100", "bpp > 1000", "bpp = 1500",
-  "bpp >= 1400", "duration > 5000", "duration < 100", "duration = 0", "duration >= 300000", "duration > 60k",
+  "pps > 100",
+  "pps < 1",
+  "pps 0",
+  "bps > 1M",
+  "bps > 10k",
+  "bps < 1000",
+  "bpp < 100",
+  "bpp > 1000",
+  "bpp = 1500",
+  "bpp >= 1400",
+  "duration > 5000",
+  "duration < 100",
+  "duration = 0",
+  "duration >= 300000",
+  "duration > 60k",
   // interfaces and routing
-  "in if 1", "out if 2", "if 10", "in if 11 and out if 3", "if 7", "src mask 16", "dst mask 24", "mask 24",
-  "src and dst mask 24", "mask 16", "next ip 192.0.2.1", "next ip 192.0.2.2", "next ip 0.0.0.0", "router ip 127.0.0.1",
-  "router ip 127.0.0.2", "bgpnext ip 0.0.0.0",
+  "in if 1",
+  "out if 2",
+  "if 10",
+  "in if 11 and out if 3",
+  "if 7",
+  "src mask 16",
+  "dst mask 24",
+  "mask 24",
+  "src and dst mask 24",
+  "mask 16",
+  "next ip 192.0.2.1",
+  "next ip 192.0.2.2",
+  "next ip 0.0.0.0",
+  "router ip 127.0.0.1",
+  "router ip 127.0.0.2",
+  "bgpnext ip 0.0.0.0",
   // exporter
-  "engine-type 0", "engine-id 0", "engine-id 1", "engine-id > 0", "sysid 1", "sysid 2",
+  "engine-type 0",
+  "engine-id 0",
+  "engine-id 1",
+  "engine-id > 0",
+  "sysid 1",
+  "sysid 2",
   // icmp
-  "icmp-type 8", "icmp-type 3", "icmp-code 3", "icmp-code 0", "icmp-type 11", "proto icmp and icmp-type 0",
+  "icmp-type 8",
+  "icmp-type 3",
+  "icmp-code 3",
+  "icmp-code 0",
+  "icmp-type 11",
+  "proto icmp and icmp-type 0",
   // families, misc
-  "ipv4", "ipv6", "inet", "inet6", "not ipv6", "ipv6 and proto udp", "fwdstat 0", "fwdstat Forw", "flowdir 0",
-  "flowdir ingress", "flowdir egress", "ident none", "ident foo", "any", "not any", "vlan 0", "mac 00:11:22:33:44:55",
+  "ipv4",
+  "ipv6",
+  "inet",
+  "inet6",
+  "not ipv6",
+  "ipv6 and proto udp",
+  "fwdstat 0",
+  "fwdstat Forw",
+  "flowdir 0",
+  "flowdir ingress",
+  "flowdir egress",
+  "ident none",
+  "ident foo",
+  "any",
+  "not any",
+  "vlan 0",
+  "mac 00:11:22:33:44:55",
   // operators
-  "proto udp or proto tcp and port 443", "not proto tcp and port 53", "(proto udp or proto tcp) and port 443", "!(port 53)",
-  "port 80 && proto tcp", "port 80 || port 443", "PROTO TCP AND PORT 80", "not (port 80 or port 443) and proto tcp",
-  "proto tcp and (src port 443 or dst port 443) and not net 10.0.0.0/16", "ip 10.0.0.1 # trailing comment",
+  "proto udp or proto tcp and port 443",
+  "not proto tcp and port 53",
+  "(proto udp or proto tcp) and port 443",
+  "!(port 53)",
+  "port 80 && proto tcp",
+  "port 80 || port 443",
+  "PROTO TCP AND PORT 80",
+  "not (port 80 or port 443) and proto tcp",
+  "proto tcp and (src port 443 or dst port 443) and not net 10.0.0.0/16",
+  "ip 10.0.0.1 # trailing comment",
   "proto tcp\n  and port 443 # multi-line\n  or proto udp",
 ];
 
 // reference §3.5: accepted by `nfdump -Z` (1.7.1) — we accept them too (or name the field as not stored yet) …
 const Z_ACCEPTED = [
-  "src ip 10.0.0.1 and port 443", "host 192.0.2.1", "ip 2001:db8::1", "net 10.0.0.0/8", "src net 10.0.0.0 255.0.0.0",
-  "dst net 2001:db8::/32", "ip in [10.0.0.1 10.0.0.2 192.168.0.0/16]", "src port > 1023 and dst port < 1024",
-  "port in [22 80 443]", "dst port in [53 123] and not src net 10.0.0.0/8", "proto tcp", "proto 17", "proto icmp6",
-  "flags S and not flags AFRPU", "flags 0x12", "packets > 1k", "bytes > 2M and bytes < 1G", "in bytes > 100",
-  "out packets > 10", "pps > 100", "bps > 1M", "bpp < 100", "duration > 5000", "as 64500", "src as 64500 or dst as 64501",
-  "as in [64500 64501]", "next as 3320", "in if 1 and out if 2", "src mask 24", "vlan 100", "in src mac 00:11:22:33:44:55",
-  "mpls label1 100", "mpls eos 2", "mpls exp1 3", "next ip 192.0.2.1", "router ip 127.0.0.1", "engine-type 0", "engine-id 7",
-  "icmp-type 8", "icmp-code 0", "ident testsrc", "flowdir ingress", "flowdir 1", "fwdstat 0", "fwdstat Forw", "any",
-  "not any", "!(port 53)", "port eq 80", "packets ge 10 and bytes le 1000", "PROTO TCP AND PORT 80", "asa event create",
-  "nat event add", "ingress vrf 10", "observation domain id 99", "ip 10.0.0.1 # trailing comment", "port 80 && proto tcp",
-  "port 80 || port 443", "inet", "inet6", "bgpnext ip 192.0.2.1", "sysid 2", "nfversion 9", "src and dst net 192.0.2.0/24",
-  "src or dst port 53", "src xip 10.0.0.1", "src nport 1024", "pblock start > 1000", "count < 5", "ingress acl 10",
-  "client latency > 10", 'payload content "GET"', "tunip 10.0.0.1", "port in pblock",
+  "src ip 10.0.0.1 and port 443",
+  "host 192.0.2.1",
+  "ip 2001:db8::1",
+  "net 10.0.0.0/8",
+  "src net 10.0.0.0 255.0.0.0",
+  "dst net 2001:db8::/32",
+  "ip in [10.0.0.1 10.0.0.2 192.168.0.0/16]",
+  "src port > 1023 and dst port < 1024",
+  "port in [22 80 443]",
+  "dst port in [53 123] and not src net 10.0.0.0/8",
+  "proto tcp",
+  "proto 17",
+  "proto icmp6",
+  "flags S and not flags AFRPU",
+  "flags 0x12",
+  "packets > 1k",
+  "bytes > 2M and bytes < 1G",
+  "in bytes > 100",
+  "out packets > 10",
+  "pps > 100",
+  "bps > 1M",
+  "bpp < 100",
+  "duration > 5000",
+  "as 64500",
+  "src as 64500 or dst as 64501",
+  "as in [64500 64501]",
+  "next as 3320",
+  "in if 1 and out if 2",
+  "src mask 24",
+  "vlan 100",
+  "in src mac 00:11:22:33:44:55",
+  "mpls label1 100",
+  "mpls eos 2",
+  "mpls exp1 3",
+  "next ip 192.0.2.1",
+  "router ip 127.0.0.1",
+  "engine-type 0",
+  "engine-id 7",
+  "icmp-type 8",
+  "icmp-code 0",
+  "ident testsrc",
+  "flowdir ingress",
+  "flowdir 1",
+  "fwdstat 0",
+  "fwdstat Forw",
+  "any",
+  "not any",
+  "!(port 53)",
+  "port eq 80",
+  "packets ge 10 and bytes le 1000",
+  "PROTO TCP AND PORT 80",
+  "asa event create",
+  "nat event add",
+  "ingress vrf 10",
+  "observation domain id 99",
+  "ip 10.0.0.1 # trailing comment",
+  "port 80 && proto tcp",
+  "port 80 || port 443",
+  "inet",
+  "inet6",
+  "bgpnext ip 192.0.2.1",
+  "sysid 2",
+  "nfversion 9",
+  "src and dst net 192.0.2.0/24",
+  "src or dst port 53",
+  "src xip 10.0.0.1",
+  "src nport 1024",
+  "pblock start > 1000",
+  "count < 5",
+  "ingress acl 10",
+  "client latency > 10",
+  'payload content "GET"',
+  "tunip 10.0.0.1",
+  "port in pblock",
 ];
 // … and rejected by it (exit 254) — we reject them with a FilterSyntaxError.
 const Z_REJECTED = [
-  "port 80-443", "portrange 80-443", "tcp and port 80", "ip 10.0.0.256", "net 10.0.0.0/33", "port 70000", "proto foo", "src ip",
-  "port 80 and", "foo", "vlan > 10", "if > 3", "mask > 24", "src ip 10.0.0.1 dst ip 10.0.0.2", "flags 64", "bytes > 1 k",
-  "(port 80", "port 80)", "ip 10.0.0", "proto 256", "prev ip 1.2.3.4", "mpls label11 5",
+  "port 80-443",
+  "portrange 80-443",
+  "tcp and port 80",
+  "ip 10.0.0.256",
+  "net 10.0.0.0/33",
+  "port 70000",
+  "proto foo",
+  "src ip",
+  "port 80 and",
+  "foo",
+  "vlan > 10",
+  "if > 3",
+  "mask > 24",
+  "src ip 10.0.0.1 dst ip 10.0.0.2",
+  "flags 64",
+  "bytes > 1 k",
+  "(port 80",
+  "port 80)",
+  "ip 10.0.0",
+  "proto 256",
+  "prev ip 1.2.3.4",
+  "mpls label11 5",
 ];
 
 async function nfdumpAccepts(expr: string): Promise<boolean> {
@@ -220,7 +461,8 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
       pick.push(v9.isV6("srcAddr", i) ? formatIPv6(v9.cols.srcAddr6, i * 4) : formatIPv4(v9.cols.srcAddr[i]!));
       pick.push(v9.isV6("dstAddr", i) ? formatIPv6(v9.cols.dstAddr6, i * 4) : formatIPv4(v9.cols.dstAddr[i]!));
     }
-    for (let i = 0; i < v9.length && pick.length < 14; i++) if (v9.isV6("srcAddr", i)) pick.push(formatIPv6(v9.cols.srcAddr6, i * 4));
+    for (let i = 0; i < v9.length && pick.length < 14; i++)
+      if (v9.isV6("srcAddr", i)) pick.push(formatIPv6(v9.cols.srcAddr6, i * 4));
     hosts = pick;
   }, 120_000);
 
@@ -242,7 +484,9 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
     exprs.forEach((e, i) => {
       const ours = ourFilter(v9, e, "none");
       if (ours.flows !== ref[i]!.flows || ours.bytes !== ref[i]!.bytes) {
-        mismatches.push(`${JSON.stringify(e)}: nfdump ${ref[i]!.flows} flows/${ref[i]!.bytes} bytes, ours ${ours.flows}/${ours.bytes}`);
+        mismatches.push(
+          `${JSON.stringify(e)}: nfdump ${ref[i]!.flows} flows/${ref[i]!.bytes} bytes, ours ${ours.flows}/${ours.bytes}`,
+        );
       }
     });
     expect(mismatches).toEqual([]);
@@ -253,12 +497,30 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
 
   it("flowgen v5: engine, exporter and counters", async () => {
     const exprs = [
-      "any", "engine-type 0", "engine-id 0", "engine-id 1", "engine-type > 0", "proto tcp and bytes > 10k", "ipv6", "ipv4",
-      "src net 10.0.0.0/16 or dst net 10.0.0.0/16", "next ip 192.0.2.1", "src mask 24", "port in [443 80]", "flags AS",
-      "not flags AS", "duration > 10000 and pps > 10", "bpp > 500", "in if 4 or out if 4", "icmp-type 8", "router ip 127.0.0.1",
+      "any",
+      "engine-type 0",
+      "engine-id 0",
+      "engine-id 1",
+      "engine-type > 0",
+      "proto tcp and bytes > 10k",
+      "ipv6",
+      "ipv4",
+      "src net 10.0.0.0/16 or dst net 10.0.0.0/16",
+      "next ip 192.0.2.1",
+      "src mask 24",
+      "port in [443 80]",
+      "flags AS",
+      "not flags AS",
+      "duration > 10000 and pps > 10",
+      "bpp > 500",
+      "in if 4 or out if 4",
+      "icmp-type 8",
+      "router ip 127.0.0.1",
     ];
     const ref = await pool(exprs, 2, (e) => nfdumpFilter(v5File, e));
-    exprs.forEach((e, i) => { expect(ourFilter(v5, e, "none"), e).toEqual(ref[i]); });
+    exprs.forEach((e, i) => {
+      expect(ourFilter(v5, e, "none"), e).toEqual(ref[i]);
+    });
   }, 60_000);
 
   it("AS numbers give nfdump's -s srcas / -s dstas per-AS flows and bytes", async () => {
@@ -266,43 +528,70 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
     // reference is the statistic instead.
     for (const side of ["src", "dst"] as const) {
       const out = await nfdump(["-r", v9File, "-s", `${side}as`, "-n", "0", "-N", "-q", "-o", "csv"]);
-      const rows = out.split("\n").filter((l) => /^\d{4}-/.test(l)).map((l) => l.split(","));
+      const rows = out
+        .split("\n")
+        .filter((l) => /^\d{4}-/.test(l))
+        .map((l) => l.split(","));
       expect(rows.length).toBeGreaterThan(5);
       for (const r of rows) {
         const asn = Number(r[4]);
-        expect(ourFilter(v9, `${side} as ${asn}`, "none"), `${side} as ${asn}`).toEqual({ flows: Number(r[5]), bytes: Number(r[9]) });
+        expect(ourFilter(v9, `${side} as ${asn}`, "none"), `${side} as ${asn}`).toEqual({
+          flows: Number(r[5]),
+          bytes: Number(r[9]),
+        });
       }
       const top = rows.slice(0, 3).map((r) => Number(r[4]));
-      const sum = rows.slice(0, 3).reduce((s, r) => ({ flows: s.flows + Number(r[5]), bytes: s.bytes + Number(r[9]) }), { flows: 0, bytes: 0 });
+      const sum = rows
+        .slice(0, 3)
+        .reduce((s, r) => ({ flows: s.flows + Number(r[5]), bytes: s.bytes + Number(r[9]) }), { flows: 0, bytes: 0 });
       expect(ourFilter(v9, `${side} as in [${top.join(" ")}]`, "none")).toEqual(sum);
     }
   }, 60_000);
 
-  it.skipIf(!PCAPS.every((p) => existsSync(p)))("real captures: VLAN, MAC and MPLS fields", async () => {
-    const file = await captureWithNfcapd("filter-compat-pcaps", () => PCAPS.flatMap((p) => pcapPayloads(p)));
-    const batch = await loadNfdumpFlows(file);
-    expect(batch.length).toBeGreaterThan(40);
-    const c = batch.cols;
-    const exprs = ["any", "ipv6", "ipv4", "proto udp", "proto tcp", "port 862"];
-    const macs = new Set<number>();
-    const vlans = new Set<number>();
-    for (let i = 0; i < batch.length; i++) {
-      for (const m of [c.inSrcMac[i]!, c.outDstMac[i]!, c.inDstMac[i]!, c.outSrcMac[i]!]) if (m > 0) macs.add(m);
-      for (const v of [c.srcVlan[i]!, c.dstVlan[i]!]) vlans.add(v);
-    }
-    const hex = (m: number): string => (m.toString(16).padStart(12, "0").match(/../g) ?? []).join(":");
-    for (const m of [...macs].slice(0, 4)) {
-      for (const q of ["", "in ", "out ", "src ", "dst ", "in src ", "out dst ", "in dst ", "out src "]) exprs.push(`${q}mac ${hex(m)}`);
-    }
-    for (const v of [...vlans].slice(0, 4)) exprs.push(`vlan ${v}`, `src vlan ${v}`, `dst vlan ${v}`);
-    exprs.push("mpls label1 20005", "mpls label1 > 20005", "mpls label2 524250", "mpls label2 < 524260", "mpls eos 524250");
-    exprs.push("mpls eos > 0", "mpls exp1 0", "mpls exp2 > 0", "mpls label3 0", "mpls any 524275", "in if 0", "out if 0");
-    const ref = await pool(exprs, 2, (e) => nfdumpFilter(file, e));
-    const bad = exprs.filter((e, i) => {
-      const ours = ourFilter(batch, e, "none");
-      return ours.flows !== ref[i]!.flows || ours.bytes !== ref[i]!.bytes;
-    });
-    expect(bad).toEqual([]);
-    expect(ref.filter((r) => r.flows > 0 && r.flows < batch.length).length).toBeGreaterThan(10);
-  }, 60_000);
+  it.skipIf(!PCAPS.every((p) => existsSync(p)))(
+    "real captures: VLAN, MAC and MPLS fields",
+    async () => {
+      const file = await captureWithNfcapd("filter-compat-pcaps", () => PCAPS.flatMap((p) => pcapPayloads(p)));
+      const batch = await loadNfdumpFlows(file);
+      expect(batch.length).toBeGreaterThan(40);
+      const c = batch.cols;
+      const exprs = ["any", "ipv6", "ipv4", "proto udp", "proto tcp", "port 862"];
+      const macs = new Set<number>();
+      const vlans = new Set<number>();
+      for (let i = 0; i < batch.length; i++) {
+        for (const m of [c.inSrcMac[i]!, c.outDstMac[i]!, c.inDstMac[i]!, c.outSrcMac[i]!]) if (m > 0) macs.add(m);
+        for (const v of [c.srcVlan[i]!, c.dstVlan[i]!]) vlans.add(v);
+      }
+      const hex = (m: number): string => (m.toString(16).padStart(12, "0").match(/../g) ?? []).join(":");
+      for (const m of [...macs].slice(0, 4)) {
+        for (const q of ["", "in ", "out ", "src ", "dst ", "in src ", "out dst ", "in dst ", "out src "])
+          exprs.push(`${q}mac ${hex(m)}`);
+      }
+      for (const v of [...vlans].slice(0, 4)) exprs.push(`vlan ${v}`, `src vlan ${v}`, `dst vlan ${v}`);
+      exprs.push(
+        "mpls label1 20005",
+        "mpls label1 > 20005",
+        "mpls label2 524250",
+        "mpls label2 < 524260",
+        "mpls eos 524250",
+      );
+      exprs.push(
+        "mpls eos > 0",
+        "mpls exp1 0",
+        "mpls exp2 > 0",
+        "mpls label3 0",
+        "mpls any 524275",
+        "in if 0",
+        "out if 0",
+      );
+      const ref = await pool(exprs, 2, (e) => nfdumpFilter(file, e));
+      const bad = exprs.filter((e, i) => {
+        const ours = ourFilter(batch, e, "none");
+        return ours.flows !== ref[i]!.flows || ours.bytes !== ref[i]!.bytes;
+      });
+      expect(bad).toEqual([]);
+      expect(ref.filter((r) => r.flows > 0 && r.flows < batch.length).length).toBeGreaterThan(10);
+    },
+    60_000,
+  );
 });

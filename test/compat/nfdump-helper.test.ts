@@ -1,7 +1,14 @@
 // Checks the compatibility harness itself: nfcapd captures a flowgen stream and the loaded batch carries
 // exactly the flows and sums nfdump reports for that file.
 import { describe, expect, it } from "vitest";
-import { captureWithNfcapd, flowgenStream, loadNfdumpFlows, NFDUMP_MISSING, nfdumpTotals, readDatagramStream } from "../helpers/nfdump.js";
+import {
+  captureWithNfcapd,
+  flowgenStream,
+  loadNfdumpFlows,
+  NFDUMP_MISSING,
+  nfdumpTotals,
+  readDatagramStream,
+} from "../helpers/nfdump.js";
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nfdump harness", () => {
   it("loads every flow nfcapd stored, with nfdump's totals", async () => {

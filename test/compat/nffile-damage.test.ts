@@ -35,7 +35,14 @@ function hasZstd(): boolean {
 }
 
 /** Reads all blocks; returns rows, sum of inBytes and the errors reported through onError. */
-function readAll(file: string): { rows: number; bytes: number; packets: number; errors: StoreError[]; blocks: number; reader: NfdumpFileReader } {
+function readAll(file: string): {
+  rows: number;
+  bytes: number;
+  packets: number;
+  errors: StoreError[];
+  blocks: number;
+  reader: NfdumpFileReader;
+} {
   const errors: StoreError[] = [];
   const r = NfdumpFileReader.open(file, { onError: (e) => errors.push(e) });
   let rows = 0;
@@ -62,14 +69,19 @@ function blocksOf(file: string): { offset: number; length: number; rows: number 
   return out;
 }
 
-const v9 = async (flows: number, seed: number): Promise<Uint8Array[]> => readDatagramStream(await flowgenStream({ flows, proto: "v9", seed }));
+const v9 = async (flows: number, seed: number): Promise<Uint8Array[]> =>
+  readDatagramStream(await flowgenStream({ flows, proto: "v9", seed }));
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nffile: damaged and unusual files", () => {
   it("a killed nfcapd's .current file: the flushed blocks are read (nfdump reads nothing)", async () => {
     const dir = join(TMP, "killed");
     mkdirSync(dir, { recursive: true });
     const port = await freeUdpPort();
-    const child = spawn(NFCAPD!, ["-b", "127.0.0.1", "-p", String(port), "-w", dir, "-t", "3600", "-B", "8000000", "-y"], { stdio: "ignore" });
+    const child = spawn(
+      NFCAPD!,
+      ["-b", "127.0.0.1", "-p", String(port), "-w", dir, "-t", "3600", "-B", "8000000", "-y"],
+      { stdio: "ignore" },
+    );
     const exited = new Promise<void>((ok) => {
       child.on("exit", () => {
         ok();
@@ -149,41 +161,44 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nffile: damaged and unusual files
     expect(got.rows).toBeLessThan(whole.rows);
   });
 
-  it.skipIf(!hasZstd())("ZSTD blocks (recompressed from a real uncompressed nfcapd file) read as the original", async () => {
-    const src = await captureWithNfcapd("nffile-damage-v9-none", () => v9(20000, 23));
-    const orig = readFileSync(src);
-    const r = NfdumpFileReader.open(src);
-    expect(r.header().codec).toBe("none");
-    const parts: Buffer[] = [Buffer.from(orig.subarray(0, 40))];
-    let pos = 40;
-    const appendix = r.header().offAppendix;
-    const all = Array.from({ length: r.blockCount }, (_, i) => r.blockInfo(i));
-    r.close();
-    const recompress = (off: number, len: number): void => {
-      const head = Buffer.from(orig.subarray(off, off + 12));
-      const payload = orig.subarray(off + 12, off + len);
-      const z = execFileSync("zstd", ["-3", "-q", "-c"], { input: payload });
-      head.writeUInt32LE(z.length, 4);
-      parts.push(head, z);
-      pos += 12 + z.length;
-    };
-    for (const b of all) recompress(b.offset, b.length);
-    const newAppendix = pos;
-    recompress(appendix, orig.length - appendix);
-    const out = Buffer.concat(parts);
-    out[16] = 4; // ZSTD
-    out.writeUInt32LE(newAppendix, 24);
-    out.writeUInt32LE(0, 28);
-    const file = join(TMP, "zstd.nf");
-    writeFileSync(file, out);
-    const a = readAll(src);
-    const b = readAll(file);
-    expect(b.errors).toEqual([]);
-    expect(b.rows).toBe(a.rows);
-    expect(b.bytes).toBe(a.bytes);
-    const rz = NfdumpFileReader.open(file);
-    expect(rz.header().codec).toBe("zstd");
-    expect(rz.stats().totalFlows).toBe(a.rows);
-    rz.close();
-  });
+  it.skipIf(!hasZstd())(
+    "ZSTD blocks (recompressed from a real uncompressed nfcapd file) read as the original",
+    async () => {
+      const src = await captureWithNfcapd("nffile-damage-v9-none", () => v9(20000, 23));
+      const orig = readFileSync(src);
+      const r = NfdumpFileReader.open(src);
+      expect(r.header().codec).toBe("none");
+      const parts: Buffer[] = [Buffer.from(orig.subarray(0, 40))];
+      let pos = 40;
+      const appendix = r.header().offAppendix;
+      const all = Array.from({ length: r.blockCount }, (_, i) => r.blockInfo(i));
+      r.close();
+      const recompress = (off: number, len: number): void => {
+        const head = Buffer.from(orig.subarray(off, off + 12));
+        const payload = orig.subarray(off + 12, off + len);
+        const z = execFileSync("zstd", ["-3", "-q", "-c"], { input: payload });
+        head.writeUInt32LE(z.length, 4);
+        parts.push(head, z);
+        pos += 12 + z.length;
+      };
+      for (const b of all) recompress(b.offset, b.length);
+      const newAppendix = pos;
+      recompress(appendix, orig.length - appendix);
+      const out = Buffer.concat(parts);
+      out[16] = 4; // ZSTD
+      out.writeUInt32LE(newAppendix, 24);
+      out.writeUInt32LE(0, 28);
+      const file = join(TMP, "zstd.nf");
+      writeFileSync(file, out);
+      const a = readAll(src);
+      const b = readAll(file);
+      expect(b.errors).toEqual([]);
+      expect(b.rows).toBe(a.rows);
+      expect(b.bytes).toBe(a.bytes);
+      const rz = NfdumpFileReader.open(file);
+      expect(rz.header().codec).toBe("zstd");
+      expect(rz.stats().totalFlows).toBe(a.rows);
+      rz.close();
+    },
+  );
 });

@@ -7,23 +7,74 @@ import type { RecordBatch } from "../../src/record/batch.js";
 import { ADDR_COLUMNS, type PhysicalName } from "../../src/record/schema.js";
 import { NfdumpFileReader, openAnyFlowFile } from "../../src/store/nffile/index.js";
 import type { StoreError } from "../../src/store/errors.js";
-import { captureWithNfcapd, flowgenStream, loadNfdumpFlows, nfdump, NFDUMP_MISSING, readDatagramStream, TESTDATA } from "../helpers/nfdump.js";
+import {
+  captureWithNfcapd,
+  flowgenStream,
+  loadNfdumpFlows,
+  nfdump,
+  NFDUMP_MISSING,
+  readDatagramStream,
+  TESTDATA,
+} from "../helpers/nfdump.js";
 import { readPcapFile } from "../helpers/pcap.js";
 
 /** Columns loadNfdumpFlows fills (addr columns compared separately). */
 const COMPARED: PhysicalName[] = [
-  "msecFirst", "msecLast", "msecReceived", "proto", "srcPort", "dstPort", "srcAs", "dstAs", "input", "output",
-  "tcpFlags", "srcTos", "inPackets", "inBytes", "flows", "icmpType", "icmpCode", "fwdStatus", "outPackets", "outBytes",
-  "srcMask", "dstMask", "dstTos", "direction", "srcVlan", "dstVlan", "inSrcMac", "outDstMac", "inDstMac", "outSrcMac",
-  "mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10",
-  "engineType", "engineId", "exporterId",
+  "msecFirst",
+  "msecLast",
+  "msecReceived",
+  "proto",
+  "srcPort",
+  "dstPort",
+  "srcAs",
+  "dstAs",
+  "input",
+  "output",
+  "tcpFlags",
+  "srcTos",
+  "inPackets",
+  "inBytes",
+  "flows",
+  "icmpType",
+  "icmpCode",
+  "fwdStatus",
+  "outPackets",
+  "outBytes",
+  "srcMask",
+  "dstMask",
+  "dstTos",
+  "direction",
+  "srcVlan",
+  "dstVlan",
+  "inSrcMac",
+  "outDstMac",
+  "inDstMac",
+  "outSrcMac",
+  "mpls1",
+  "mpls2",
+  "mpls3",
+  "mpls4",
+  "mpls5",
+  "mpls6",
+  "mpls7",
+  "mpls8",
+  "mpls9",
+  "mpls10",
+  "engineType",
+  "engineId",
+  "exporterId",
 ];
 const ADDRS = ["srcAddr", "dstAddr", "nextHop", "bgpNextHop", "exporterAddr"] as const;
 
-const widthOf = (name: string): number => (name.endsWith("6") && ADDR_COLUMNS.includes(name.slice(0, -1) as never) ? 4 : 1);
+const widthOf = (name: string): number =>
+  name.endsWith("6") && ADDR_COLUMNS.includes(name.slice(0, -1) as never) ? 4 : 1;
 
 /** Reads every block of an nffile into one array of rows per column (copies). */
-function readAll(file: string): { rows: number; get: (col: PhysicalName, row: number, k?: number) => number; errors: StoreError[] } {
+function readAll(file: string): {
+  rows: number;
+  get: (col: PhysicalName, row: number, k?: number) => number;
+  errors: StoreError[];
+} {
   const r = NfdumpFileReader.open(file);
   const cols = new Map<PhysicalName, number[]>();
   let rows = 0;
@@ -67,7 +118,9 @@ async function compareWithNfdump(file: string): Promise<number> {
       const zeroG = gv4 === 0 && g6.every((x) => x === 0);
       if (zeroW && zeroG) continue; // nfdump prints a missing address as 0.0.0.0 or ::
       if (wv6 !== gv6 || wv4 !== gv4 || w6.join() !== g6.join()) {
-        mismatches.push(`row ${row} ${a}: nfdump ${wv6 ? "v6" : "v4"} ${wv4} ${w6.join(":")} ours ${gv6 ? "v6" : "v4"} ${gv4} ${g6.join(":")}`);
+        mismatches.push(
+          `row ${row} ${a}: nfdump ${wv6 ? "v6" : "v4"} ${wv4} ${w6.join(":")} ours ${gv6 ? "v6" : "v4"} ${gv4} ${g6.join(":")}`,
+        );
       }
     }
   }
@@ -123,7 +176,11 @@ const PCAPS = [
 describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1", () => {
   for (const [codec, args] of CODECS) {
     it(`flowgen v9 (${codec}): rows equal nfdump's, stats equal nfdump -I`, async () => {
-      const file = await captureWithNfcapd(`nffile-v9-${codec}`, async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })), args);
+      const file = await captureWithNfcapd(
+        `nffile-v9-${codec}`,
+        async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })),
+        args,
+      );
       const r = NfdumpFileReader.open(file);
       expect(r.header().codec).toBe(codec);
       expect(r.hasFooter).toBe(true);
@@ -135,20 +192,32 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1
 
   it("flowgen v5 (lz4 and none)", async () => {
     for (const [codec, args] of [CODECS[0]!, CODECS[2]!]) {
-      const file = await captureWithNfcapd(`nffile-v5-${codec}`, async () => readDatagramStream(await flowgenStream({ flows: 3000, proto: "v5", seed: 3 })), args);
+      const file = await captureWithNfcapd(
+        `nffile-v5-${codec}`,
+        async () => readDatagramStream(await flowgenStream({ flows: 3000, proto: "v5", seed: 3 })),
+        args,
+      );
       expect(await compareWithNfdump(file)).toBeGreaterThan(2000); // nfcapd may drop a few datagrams
       await checkStats(file);
     }
   });
 
   it("real captures (IPv6, MAC, MPLS, VLAN, ICMP, NAT) with lzo", async () => {
-    const file = await captureWithNfcapd("nffile-pcaps-lzo", () => PCAPS.flatMap((p) => readPcapFile(join(TESTDATA, p)).map((d) => d.payload)), ["-z"]);
+    const file = await captureWithNfcapd(
+      "nffile-pcaps-lzo",
+      () => PCAPS.flatMap((p) => readPcapFile(join(TESTDATA, p)).map((d) => d.payload)),
+      ["-z"],
+    );
     expect(await compareWithNfdump(file)).toBeGreaterThan(20);
     await checkStats(file);
   });
 
   it("header: ident, creator, created; openAnyFlowFile picks the nffile reader", async () => {
-    const file = await captureWithNfcapd("nffile-v9-lz4", async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })), ["-y"]);
+    const file = await captureWithNfcapd(
+      "nffile-v9-lz4",
+      async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })),
+      ["-y"],
+    );
     const r = openAnyFlowFile(file);
     expect(r).toBeInstanceOf(NfdumpFileReader);
     const h = r.header();

@@ -51,7 +51,10 @@ function sums(files: readonly string[]): { flows: number; bytes: number; packets
 }
 
 /** What the decoder yields for the datagrams in-process (the reference for what tscapd must store). */
-function decodeAll(datagrams: readonly UdpDatagram[], senders: Map<string, string>): { flows: number; bytes: number; packets: number } {
+function decodeAll(
+  datagrams: readonly UdpDatagram[],
+  senders: Map<string, string>,
+): { flows: number; bytes: number; packets: number } {
   const state = new DecoderState();
   let flows = 0;
   let bytes = 0;
@@ -69,13 +72,18 @@ function decodeAll(datagrams: readonly UdpDatagram[], senders: Map<string, strin
     },
   };
   let t = 0;
-  for (const d of datagrams) decodeDatagram(d.payload, { address: senders.get(d.srcAddress)!, port: d.srcPort }, ++t, state, sink);
+  for (const d of datagrams)
+    decodeDatagram(d.payload, { address: senders.get(d.srcAddress)!, port: d.srcPort }, ++t, state, sink);
   sink.flush();
   return { flows, bytes, packets };
 }
 
 /** Sends each capture datagram from its own loopback address (127.0.0.2, .3, … per original exporter). */
-async function replayCapture(datagrams: readonly UdpDatagram[], port: number, senders: Map<string, string>): Promise<void> {
+async function replayCapture(
+  datagrams: readonly UdpDatagram[],
+  port: number,
+  senders: Map<string, string>,
+): Promise<void> {
   const socks = new Map<string, ReturnType<typeof createSocket>>();
   for (const d of datagrams) {
     if (!senders.has(d.srcAddress)) senders.set(d.srcAddress, `127.0.0.${senders.size + 2}`);
@@ -87,7 +95,12 @@ async function replayCapture(datagrams: readonly UdpDatagram[], port: number, se
   }
   for (const d of datagrams) {
     const s = socks.get(senders.get(d.srcAddress)!)!;
-    await new Promise<void>((ok, fail) => s.send(d.payload, port, "127.0.0.1", (e) => (e ? fail(e) : ok())));
+    await new Promise<void>((ok, fail) => {
+      s.send(d.payload, port, "127.0.0.1", (e) => {
+        if (e) fail(e);
+        else ok();
+      });
+    });
   }
   await new Promise((r) => setTimeout(r, 200));
   for (const s of socks.values()) s.close();
@@ -96,7 +109,11 @@ async function replayCapture(datagrams: readonly UdpDatagram[], port: number, se
 const captures = existsSync(TESTDATA)
   ? readdirSync(TESTDATA)
       .filter((d) => statSync(join(TESTDATA, d)).isDirectory())
-      .flatMap((d) => readdirSync(join(TESTDATA, d)).filter((f) => f.endsWith(".pcap")).map((f) => join(TESTDATA, d, f)))
+      .flatMap((d) =>
+        readdirSync(join(TESTDATA, d))
+          .filter((f) => f.endsWith(".pcap"))
+          .map((f) => join(TESTDATA, d, f)),
+      )
   : [];
 
 describe.skipIf(captures.length === 0)("tscapd stores every capture of the corpus", () => {
@@ -144,8 +161,20 @@ describe("tscapd", () => {
     const dir = tmp();
     const marks = join(dir, "x.log");
     const script = join(dir, "x.js");
-    writeFileSync(script, `require("fs").appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).join("|") + "\\n")`);
-    const d = await startTscapd(["-l", dir, "-t", "2", "-I", "edge1", "-x", `${process.execPath} ${script} %f %d %t %u %i`]);
+    writeFileSync(
+      script,
+      `require("fs").appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).join("|") + "\\n")`,
+    );
+    const d = await startTscapd([
+      "-l",
+      dir,
+      "-t",
+      "2",
+      "-I",
+      "edge1",
+      "-x",
+      `${process.execPath} ${script} %f %d %t %u %i`,
+    ]);
     const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
     const datagrams = readDatagramStream(stream);
     await sendDatagrams(datagrams.slice(0, 400), d.port, 40);
@@ -219,7 +248,19 @@ describe("tscapd", () => {
     const dir = tmp();
     const d1 = await startTscapd(["-l", dir]);
     const clash = await import("node:child_process").then(({ spawnSync }) =>
-      spawnSync(process.execPath, [join(import.meta.dirname, "../../dist/capd/main.js"), "-b", "127.0.0.1", "-p", String(d1.port), "-l", join(dir, "b")], { encoding: "utf8" }),
+      spawnSync(
+        process.execPath,
+        [
+          join(import.meta.dirname, "../../dist/capd/main.js"),
+          "-b",
+          "127.0.0.1",
+          "-p",
+          String(d1.port),
+          "-l",
+          join(dir, "b"),
+        ],
+        { encoding: "utf8" },
+      ),
     );
     expect(clash.status).toBe(2);
     expect(clash.stderr).toMatch(/cannot bind UDP 127\.0\.0\.1:\d+/);
@@ -230,7 +271,7 @@ describe("tscapd", () => {
 /** True when a v9 datagram carries a template flowset (flowset id 0). */
 function hasTemplateFlowSet(p: Uint8Array): boolean {
   const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  for (let o = 20; o + 4 <= p.length; ) {
+  for (let o = 20; o + 4 <= p.length;) {
     const id = v.getUint16(o);
     const len = v.getUint16(o + 2);
     if (id === 0 || id === 1) return true;

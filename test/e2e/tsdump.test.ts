@@ -28,7 +28,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     [["-o", "extended", "proto tcp and dst port 443"]],
     [["-o", "long", "-N", "src net 10.0.0.0/16 and bytes > 10000"]],
     [["-o", "line", "-q", "dst port 53"]],
-    [["-o", "csv", "--csv-legacy", "proto udp"], ["-o", "csv", "proto udp"]],
+    [
+      ["-o", "csv", "--csv-legacy", "proto udp"],
+      ["-o", "csv", "proto udp"],
+    ],
     [["-o", "null", "not proto tcp"]],
     [["-o", "line", "-t", "2025/12/31.23:59:30-2026/01/01.00:00:30", "proto udp"]],
     [["-o", "pipe", "-q", "inet6"]],
@@ -36,7 +39,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     [["-s", "proto/packets"]],
     [["-A", "proto,dstport", "-O", "bytes", "-n", "10"]],
     [["-A", "srcip4/16,dstport", "-O", "flows", "-n", "10", "proto tcp and ipv4"]], // nfdump garbles /N on IPv6 flows
-    [["-a", "-O", "bytes", "-n", "5"], ["-a", "-O", "bytes", "-n", "5", "-o", "line"]],
+    [
+      ["-a", "-O", "bytes", "-n", "5"],
+      ["-a", "-O", "bytes", "-n", "5", "-o", "line"],
+    ],
   ])("%j", async (ts, nf = ts) => {
     const [a, b] = await Promise.all([tsdump(["-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
     expect(a.code).toBe(0);
@@ -51,13 +57,18 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/Records {4}: 20000 \(statistics record: 20000\)/);
     const e = await tsdump(["-E", file]);
-    expect(e.stdout).toMatch(/^Exporters:\n\nSysID: 1, IP: +127\.0\.0\.1, version: 9, ID: +\d+, Sequence failures: 0, packets: \d+, flows: \d+/);
+    expect(e.stdout).toMatch(
+      /^Exporters:\n\nSysID: 1, IP: +127\.0\.0\.1, version: 9, ID: +\d+, Sequence failures: 0, packets: \d+, flows: \d+/,
+    );
   });
 
   it("converts the nfcapd file with -w into a tsflow file with the same flows", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "tsflow-w-")), "converted");
     expect((await tsdump(["-r", file, "-w", out])).code).toBe(0);
-    const [a, b] = await Promise.all([tsdump(["-r", out, "-o", "line", "-q"]), nfdump(["-r", file, "-o", "line", "-q"])]);
+    const [a, b] = await Promise.all([
+      tsdump(["-r", out, "-o", "line", "-q"]),
+      nfdump(["-r", file, "-o", "line", "-q"]),
+    ]);
     expect(a.stdout).toBe(b);
     expect(readFileSync(out).subarray(0, 4).toString("latin1")).toBe("TSFL");
   });
@@ -82,9 +93,17 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     const child = spawn(process.execPath, [TSDUMP, "-r", file, "-o", "line"], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((ok) => child.stdout.once("data", () => ok()));
+    await new Promise<void>((ok) =>
+      child.stdout.once("data", () => {
+        ok();
+      }),
+    );
     child.stdout.destroy();
-    const code = await new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+    const code = await new Promise<number | null>((ok) =>
+      child.on("exit", (c) => {
+        ok(c);
+      }),
+    );
     expect(code).toBe(0);
     expect(stderr).toBe("");
   });

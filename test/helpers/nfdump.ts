@@ -52,7 +52,7 @@ export async function nfdump(args: readonly string[]): Promise<string> {
 export function readDatagramStream(path: string): Uint8Array[] {
   const buf = readFileSync(path);
   const out: Uint8Array[] = [];
-  for (let o = 0; o + 4 <= buf.length; ) {
+  for (let o = 0; o + 4 <= buf.length;) {
     const len = buf.readUInt32BE(o);
     out.push(buf.subarray(o + 4, o + 4 + len));
     o += 4 + len;
@@ -73,7 +73,21 @@ export async function flowgenStream(opts: {
   const out = join(CACHE, `flowgen-${proto}-${flows}-${seed}-${step}-${exporters}.bin`);
   if (!existsSync(out)) {
     const tmp = `${out}.${process.pid}.tmp`;
-    await run("python3", [FLOWGEN, "--flows", String(flows), "--proto", proto, "--seed", String(seed), "--step", String(step), "--exporters", String(exporters), "--out", tmp]);
+    await run("python3", [
+      FLOWGEN,
+      "--flows",
+      String(flows),
+      "--proto",
+      proto,
+      "--seed",
+      String(seed),
+      "--step",
+      String(step),
+      "--exporters",
+      String(exporters),
+      "--out",
+      tmp,
+    ]);
     const { renameSync } = await import("node:fs");
     renameSync(tmp, out);
   }
@@ -95,7 +109,12 @@ export async function sendDatagrams(datagrams: readonly Uint8Array[], port: numb
   await new Promise<void>((ok) => sock.bind(0, "127.0.0.1", ok));
   try {
     for (let i = 0; i < datagrams.length; i++) {
-      await new Promise<void>((ok, fail) => sock.send(datagrams[i]!, port, "127.0.0.1", (err) => (err ? fail(err) : ok())));
+      await new Promise<void>((ok, fail) => {
+        sock.send(datagrams[i]!, port, "127.0.0.1", (err) => {
+          if (err) fail(err);
+          else ok();
+        });
+      });
       if (i % perMs === perMs - 1) await new Promise((r) => setTimeout(r, 1));
     }
   } finally {
@@ -107,7 +126,11 @@ export async function sendDatagrams(datagrams: readonly Uint8Array[], port: numb
  * Feeds datagrams to a fresh nfcapd 1.7.1 on loopback and returns the path of the single file it wrote.
  * Cached by `key` in the temp dir so a test run captures each data set once.
  */
-export async function captureWithNfcapd(key: string, datagrams: () => Promise<readonly Uint8Array[]> | readonly Uint8Array[], extraArgs: readonly string[] = []): Promise<string> {
+export async function captureWithNfcapd(
+  key: string,
+  datagrams: () => Promise<readonly Uint8Array[]> | readonly Uint8Array[],
+  extraArgs: readonly string[] = [],
+): Promise<string> {
   if (!NFCAPD) throw new Error("nfcapd not installed");
   const dir = join(CACHE, `nfcapd-${key}`);
   const done = join(dir, ".done");
@@ -116,15 +139,23 @@ export async function captureWithNfcapd(key: string, datagrams: () => Promise<re
   for (const f of readdirSync(dir)) if (f.startsWith("nfcapd.")) (await import("node:fs")).rmSync(join(dir, f));
   const port = await freeUdpPort();
   // -t 3600: one file for the whole capture unless the clock crosses an hour boundary (then we merge below)
-  const child = spawn(NFCAPD, ["-b", "127.0.0.1", "-p", String(port), "-w", dir, "-t", "3600", "-B", "8000000", ...extraArgs], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    NFCAPD,
+    ["-b", "127.0.0.1", "-p", String(port), "-w", dir, "-t", "3600", "-B", "8000000", ...extraArgs],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let log = "";
   child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   await new Promise((r) => setTimeout(r, 400));
   await sendDatagrams(await datagrams(), port);
   await new Promise((r) => setTimeout(r, 300));
-  const exited = new Promise<void>((ok) => child.on("exit", () => ok()));
+  const exited = new Promise<void>((ok) =>
+    child.on("exit", () => {
+      ok();
+    }),
+  );
   child.kill("SIGTERM");
   await exited;
   const files = listNfcapdFiles(dir);
@@ -147,7 +178,12 @@ function parseMpls(text: string): number {
   return (((label ?? 0) << 4) | ((exp ?? 0) << 1) | (bos ?? 0)) >>> 0;
 }
 
-function setAddrText(batch: RecordBatch, col: "nextHop" | "bgpNextHop" | "exporterAddr", row: number, text: string): void {
+function setAddrText(
+  batch: RecordBatch,
+  col: "nextHop" | "bgpNextHop" | "exporterAddr",
+  row: number,
+  text: string,
+): void {
   const v4 = parseIPv4(text);
   if (v4 >= 0) {
     batch.setV4(col, row, v4);
@@ -175,7 +211,8 @@ export async function loadNfdumpFlows(file: string): Promise<RecordBatch> {
   const header = csvLines[0]!.split(",");
   const end = csvLines.indexOf("Summary");
   const rows = csvLines.slice(1, end < 0 ? undefined : end).filter((l) => l.includes(","));
-  if (rows.length !== pipeLines.length) throw new Error(`nfdump pipe/csv disagree: ${pipeLines.length} vs ${rows.length}`);
+  if (rows.length !== pipeLines.length)
+    throw new Error(`nfdump pipe/csv disagree: ${pipeLines.length} vs ${rows.length}`);
   const batch = new RecordBatch(Math.max(1, rows.length));
   const idx = (name: string): number => {
     const i = header.indexOf(name);
@@ -183,9 +220,26 @@ export async function loadNfdumpFlows(file: string): Promise<RecordBatch> {
     return i;
   };
   const I = {
-    fwd: idx("fwd"), opkt: idx("opkt"), obyt: idx("obyt"), smk: idx("smk"), dmk: idx("dmk"), dtos: idx("dtos"), dir: idx("dir"),
-    nh: idx("nh"), nhb: idx("nhb"), svln: idx("svln"), dvln: idx("dvln"), ismc: idx("ismc"), odmc: idx("odmc"), idmc: idx("idmc"),
-    osmc: idx("osmc"), mpls1: idx("mpls1"), ra: idx("ra"), eng: idx("eng"), exid: idx("exid"), tr: idx("tr"),
+    fwd: idx("fwd"),
+    opkt: idx("opkt"),
+    obyt: idx("obyt"),
+    smk: idx("smk"),
+    dmk: idx("dmk"),
+    dtos: idx("dtos"),
+    dir: idx("dir"),
+    nh: idx("nh"),
+    nhb: idx("nhb"),
+    svln: idx("svln"),
+    dvln: idx("dvln"),
+    ismc: idx("ismc"),
+    odmc: idx("odmc"),
+    idmc: idx("idmc"),
+    osmc: idx("osmc"),
+    mpls1: idx("mpls1"),
+    ra: idx("ra"),
+    eng: idx("eng"),
+    exid: idx("exid"),
+    tr: idx("tr"),
   };
   const bytes = new Uint8Array(16);
   const dv = new DataView(bytes.buffer);
@@ -219,8 +273,8 @@ export async function loadNfdumpFlows(file: string): Promise<RecordBatch> {
     c.inBytes[row] = p[21]!;
     c.flows[row] = 1;
     if (c.proto[row] === 1 || c.proto[row] === 58) {
-      c.icmpType[row] = c.dstPort[row]! >> 8;
-      c.icmpCode[row] = c.dstPort[row]! & 0xff;
+      c.icmpType[row] = c.dstPort[row] >> 8;
+      c.icmpCode[row] = c.dstPort[row] & 0xff;
     }
     c.fwdStatus[row] = Number(f[I.fwd]);
     c.outPackets[row] = Number(f[I.opkt]);
@@ -250,7 +304,10 @@ export async function loadNfdumpFlows(file: string): Promise<RecordBatch> {
 }
 
 /** The summary numbers nfdump prints for `file` and an optional filter: flows, bytes, packets. */
-export async function nfdumpTotals(file: string, filter?: string): Promise<{ flows: number; bytes: number; packets: number }> {
+export async function nfdumpTotals(
+  file: string,
+  filter?: string,
+): Promise<{ flows: number; bytes: number; packets: number }> {
   const args = ["-r", file, "-o", "csv", "-N"];
   if (filter !== undefined) args.push(filter);
   const out = await nfdump(args);

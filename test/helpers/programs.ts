@@ -24,9 +24,13 @@ export async function startTscapd(args: readonly string[], port?: number): Promi
     env: { ...process.env, TZ: "UTC" },
   });
   let log = "";
-  proc.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((ok) => proc.on("exit", (code) => ok(code)));
+  proc.stdout.on("data", (d: Buffer) => (log += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((ok) =>
+    proc.on("exit", (code) => {
+      ok(code);
+    }),
+  );
   const deadline = Date.now() + 15_000;
   while (!log.includes("listening on")) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`tscapd did not start:\n${log}`);

@@ -56,4 +56,3 @@ export function decodeLz4Raw(src: Uint8Array, start: number, end: number, dst: U
   }
   return op;
 }
-

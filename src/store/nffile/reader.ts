@@ -113,7 +113,7 @@ export interface NffileHeader extends FlowSourceHeader {
 
 /** Makes a StoreError with an nffile code (StoreErrorCode does not list them yet). */
 function nffileError(code: NffileErrorCode | StoreErrorCode, file: string, offset: number, msg: string): StoreError {
-  return new StoreError(code as StoreErrorCode, `${storeWhere(file, -1, offset)}${msg}`, { file, offset });
+  return new StoreError(code, `${storeWhere(file, -1, offset)}${msg}`, { file, offset });
 }
 
 function readAt(fd: number, into: Uint8Array, pos: number): number {
@@ -504,7 +504,8 @@ export class NfdumpFileReader implements FlowFileSource {
       return -1;
     }
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
-    if (this.raw.length < size + RAW_HEADROOM) this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
+    if (this.raw.length < size + RAW_HEADROOM)
+      this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
     const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
     let got: number;
     try {
@@ -678,7 +679,8 @@ export class NfdumpFileReader implements FlowFileSource {
       const size = v.getUint16(p + 2, true);
       if (size < 4 || p + size > len) break;
       // info records are idempotent; stats records add up, so only the last block's are taken
-      if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && i === this.index.length - 1)) this.exporterRecord(v, p, size, type);
+      if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && i === this.index.length - 1))
+        this.exporterRecord(v, p, size, type);
       p += size;
     }
   }
@@ -844,7 +846,8 @@ export class NfdumpFileReader implements FlowFileSource {
       }
       if (type !== RECORD_V3) {
         // exporter stats (8) add up: taken only in the one pass that computes stats() from the rows
-        if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && this.countingStats)) this.exporterRecord(v, p, size, type);
+        if (type === RECORD_EXPORTER_INFO || (type === RECORD_EXPORTER_STATS && this.countingStats))
+          this.exporterRecord(v, p, size, type);
         p += size;
         continue;
       }

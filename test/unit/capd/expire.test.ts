@@ -3,7 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expireDirectory, parseLifetime, parseSize, readLimits, scanDirectory, writeLimits } from "../../../src/store/expire.js";
+import {
+  expireDirectory,
+  parseLifetime,
+  parseSize,
+  readLimits,
+  scanDirectory,
+  writeLimits,
+} from "../../../src/store/expire.js";
 import { flowFilePath } from "../../../src/store/layout.js";
 
 const HOUR = 3_600_000;

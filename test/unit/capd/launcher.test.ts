@@ -6,12 +6,27 @@ import { expandCommand, Launcher } from "../../../src/capd/launcher.js";
 import { AllowList, parsePrefix } from "../../../src/capd/allow.js";
 import { parseRepeatTarget } from "../../../src/capd/repeater.js";
 
-const vars = { file: "/flows/2026/11/23/tscapd.202611231205", dir: "/flows", time: "202611231205", unix: 1795435500, ident: "edge 1" };
+const vars = {
+  file: "/flows/2026/11/23/tscapd.202611231205",
+  dir: "/flows",
+  time: "202611231205",
+  unix: 1795435500,
+  ident: "edge 1",
+};
 
 describe("-x expansion", () => {
   it("expands every placeholder per word without a shell", () => {
     const { argv, unknown } = expandCommand("/bin/process %f --dir=%d %t %u %i 100%% %q", vars);
-    expect(argv).toEqual(["/bin/process", vars.file, "--dir=/flows", "202611231205", "1795435500", "edge 1", "100%", "%q"]);
+    expect(argv).toEqual([
+      "/bin/process",
+      vars.file,
+      "--dir=/flows",
+      "202611231205",
+      "1795435500",
+      "edge 1",
+      "100%",
+      "%q",
+    ]);
     expect(unknown).toEqual(["%q"]);
   });
 
@@ -19,9 +34,12 @@ describe("-x expansion", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsflow-x-"));
     const out = join(dir, "out.txt");
     const errors: string[] = [];
-    const launcher = new Launcher(`${process.execPath} -e require("fs").writeFileSync(process.argv[1],process.argv.slice(2).join("|")) ${out} %f %i`, {
-      onError: (m) => errors.push(m),
-    });
+    const launcher = new Launcher(
+      `${process.execPath} -e require("fs").writeFileSync(process.argv[1],process.argv.slice(2).join("|")) ${out} %f %i`,
+      {
+        onError: (m) => errors.push(m),
+      },
+    );
     launcher.launch({ ...vars, file: "/tmp/a b;$(rm -rf x)" });
     await launcher.idle();
     expect(errors).toEqual([]);

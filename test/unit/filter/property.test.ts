@@ -13,8 +13,21 @@ import { mpls, setAddr } from "./fixture.js";
 const V4 = ["10.0.0.1", "10.0.0.2", "10.1.0.1", "192.168.1.1", "8.8.8.8", "0.0.0.0", "255.255.255.255", "172.16.0.9"];
 const V6 = ["2001:db8::1", "2001:db8::2", "2001:db8:1::1", "fe80::1", "::1", "::", "2a00::5", "::ffff:10.0.0.1"];
 const ADDRS = [...V4, ...V6];
-const PREFIXES = ["10.0.0.0/8", "10.0.0.0/24", "0.0.0.0/0", "0.0.0.0/1", "192.168.0.0/16", "8.8.8.8/32", "2001:db8::/32",
-  "2001:db8:1::/48", "::/0", "fe80::/10", "::/127", "2a00::/8", "10.0.0.0 255.255.0.0"];
+const PREFIXES = [
+  "10.0.0.0/8",
+  "10.0.0.0/24",
+  "0.0.0.0/0",
+  "0.0.0.0/1",
+  "192.168.0.0/16",
+  "8.8.8.8/32",
+  "2001:db8::/32",
+  "2001:db8:1::/48",
+  "::/0",
+  "fe80::/10",
+  "::/127",
+  "2a00::/8",
+  "10.0.0.0 255.255.0.0",
+];
 const PORTS = [0, 53, 80, 443, 1024, 50000, 65535];
 const PROTOS = [1, 6, 17, 47, 58];
 const COUNTS = [0, 1, 2, 10, 100, 1000, 1500, 1e6];
@@ -95,24 +108,66 @@ const cmp = fc.constantFrom("", "= ", "> ", "< ", ">= ", "<= ", "eq ", "gt ", "l
 const dq = fc.constantFrom("", "src ", "dst ", "src and dst ", "src or dst ");
 
 const primArb: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("any", "ipv4", "ipv6", "proto tcp", "proto udp", "proto icmp", "proto 47", "proto icmp6", "ident foo"),
+  fc.constantFrom(
+    "any",
+    "ipv4",
+    "ipv6",
+    "proto tcp",
+    "proto udp",
+    "proto icmp",
+    "proto 47",
+    "proto icmp6",
+    "ident foo",
+  ),
   fc.tuple(dq, fc.constantFrom(...ADDRS)).map(([d, a]) => `${d}ip ${a}`),
   fc.tuple(dq, fc.constantFrom(...PREFIXES)).map(([d, p]) => `${d}net ${p}`),
-  fc.tuple(dq, fc.subarray([...ADDRS, ...PREFIXES.filter((p) => !p.includes(" "))], { minLength: 1, maxLength: 6 })).map(([d, l]) => `${d}ip in [${l.join(" ")}]`),
+  fc
+    .tuple(dq, fc.subarray([...ADDRS, ...PREFIXES.filter((p) => !p.includes(" "))], { minLength: 1, maxLength: 6 }))
+    .map(([d, l]) => `${d}ip in [${l.join(" ")}]`),
   fc.constantFrom("next ip 192.0.2.1", "next ip 2001:db8::fffe", "next ip in [192.0.2.0/24 2001:db8::/32]"),
   fc.tuple(dq, cmp, fc.constantFrom(...PORTS)).map(([d, c, p]) => `${d}port ${c}${p}`),
   fc.tuple(dq, fc.subarray(PORTS, { minLength: 1 })).map(([d, l]) => `${d}port in [${l.join(" ")}]`),
-  fc.constantFrom("flags S", "flags SA", "flags F", "flags X", "flags AFRPU", "flags 0x12", "flags > 16", "flags =SA", "flags EC"),
-  fc.tuple(fc.constantFrom("packets", "bytes", "flows", "duration", "pps", "bps", "bpp", "in bytes", "out packets"), cmp, fc.constantFrom(...COUNTS, 5, 999))
+  fc.constantFrom(
+    "flags S",
+    "flags SA",
+    "flags F",
+    "flags X",
+    "flags AFRPU",
+    "flags 0x12",
+    "flags > 16",
+    "flags =SA",
+    "flags EC",
+  ),
+  fc
+    .tuple(
+      fc.constantFrom("packets", "bytes", "flows", "duration", "pps", "bps", "bpp", "in bytes", "out packets"),
+      cmp,
+      fc.constantFrom(...COUNTS, 5, 999),
+    )
     .map(([f, c, v]) => `${f} ${c}${v}`),
   fc.tuple(cmp, fc.constantFrom("1k", "1M", "2m", "0x10")).map(([c, v]) => `bytes ${c}${v}`),
-  fc.tuple(fc.constantFrom("", "src ", "dst "), cmp, fc.constantFrom(0, 32, 184)).map(([d, c, v]) => `${d}tos ${c}${v}`),
-  fc.tuple(fc.constantFrom("", "src ", "dst ", "prev ", "next "), cmp, fc.constantFrom(0, 15169, 64500, 4_200_000_000)).map(([d, c, v]) => `${d}as ${c}${v}`),
+  fc
+    .tuple(fc.constantFrom("", "src ", "dst "), cmp, fc.constantFrom(0, 32, 184))
+    .map(([d, c, v]) => `${d}tos ${c}${v}`),
+  fc
+    .tuple(fc.constantFrom("", "src ", "dst ", "prev ", "next "), cmp, fc.constantFrom(0, 15169, 64500, 4_200_000_000))
+    .map(([d, c, v]) => `${d}as ${c}${v}`),
   fc.subarray([0, 15169, 64500, 4_200_000_000], { minLength: 1 }).map((l) => `as in [${l.join(",")}]`),
   fc.tuple(fc.constantFrom("", "in ", "out "), fc.integer({ min: 0, max: 5 })).map(([d, v]) => `${d}if ${v}`),
   fc.tuple(fc.constantFrom("", "src ", "dst "), fc.constantFrom(0, 16, 24)).map(([d, v]) => `${d}mask ${v}`),
-  fc.constantFrom("vlan 100", "src vlan 0", "mpls label1 100", "mpls label1 > 99", "mpls exp1 3", "mpls eos 524250", "mpls eos 200",
-    "mpls any 200", "mpls label2 < 300", "icmp-type 0", "icmp-code 8"),
+  fc.constantFrom(
+    "vlan 100",
+    "src vlan 0",
+    "mpls label1 100",
+    "mpls label1 > 99",
+    "mpls exp1 3",
+    "mpls eos 524250",
+    "mpls eos 200",
+    "mpls any 200",
+    "mpls label2 < 300",
+    "icmp-type 0",
+    "icmp-code 8",
+  ),
 );
 
 const exprArb: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
@@ -128,7 +183,15 @@ const exprArb: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
 /** The tightest zone map a block can carry: exact ranges and exact address membership. */
 function exactZone(b: RecordBatch): ZoneMap {
   const c = b.cols as unknown as Record<string, ArrayLike<number>>;
-  const addrCols = new Set(["srcAddr", "dstAddr", "nextHop", "bgpNextHop", "exporterAddr", "xlateSrcAddr", "xlateDstAddr"]);
+  const addrCols = new Set([
+    "srcAddr",
+    "dstAddr",
+    "nextHop",
+    "bgpNextHop",
+    "exporterAddr",
+    "xlateSrcAddr",
+    "xlateDstAddr",
+  ]);
   const range = (col: PhysicalName, hi: boolean): number | undefined => {
     let out: number | undefined;
     for (let i = 0; i < b.length; i++) {
@@ -153,7 +216,7 @@ function exactZone(b: RecordBatch): ZoneMap {
         let ok = true;
         for (let k = 0; k < 4 && ok; k++) {
           const m = maskV4(Math.max(0, Math.min(32, len - 32 * k)));
-          ok = ((w6[4 * i + k]! & m) >>> 0) === ((words[k]! & m) >>> 0);
+          ok = (w6[4 * i + k]! & m) >>> 0 === (words[k]! & m) >>> 0;
         }
         if (ok) return true;
       }
@@ -169,20 +232,25 @@ describe("filter properties", () => {
     let matchedSome = 0;
     let skipped = 0;
     fc.assert(
-      fc.property(fc.array(rowArb, { minLength: 1, maxLength: 40 }), exprArb, fc.constantFrom("foo", "bar"), (rows, expr, ident) => {
-        const batch = toBatch(rows);
-        const f = compileFilter(expr);
-        const sel = new Uint32Array(batch.length);
-        const k = f.scan(batch, sel, ident);
-        const expected: number[] = [];
-        for (let i = 0; i < batch.length; i++) if (f.matchRow(batch, i, ident)) expected.push(i);
-        expect([...sel.subarray(0, k)]).toEqual(expected);
-        const may = f.mayMatch(exactZone(batch));
-        if (k > 0) {
-          matchedSome++;
-          expect(may, `zone map skipped a block with ${k} matches for ${expr}`).toBe(true);
-        } else if (!may) skipped++;
-      }),
+      fc.property(
+        fc.array(rowArb, { minLength: 1, maxLength: 40 }),
+        exprArb,
+        fc.constantFrom("foo", "bar"),
+        (rows, expr, ident) => {
+          const batch = toBatch(rows);
+          const f = compileFilter(expr);
+          const sel = new Uint32Array(batch.length);
+          const k = f.scan(batch, sel, ident);
+          const expected: number[] = [];
+          for (let i = 0; i < batch.length; i++) if (f.matchRow(batch, i, ident)) expected.push(i);
+          expect([...sel.subarray(0, k)]).toEqual(expected);
+          const may = f.mayMatch(exactZone(batch));
+          if (k > 0) {
+            matchedSome++;
+            expect(may, `zone map skipped a block with ${k} matches for ${expr}`).toBe(true);
+          } else if (!may) skipped++;
+        },
+      ),
       { numRuns: 800, seed: 20241111 },
     );
     expect(matchedSome).toBeGreaterThan(150);
@@ -213,7 +281,11 @@ describe("zone-map predicate", () => {
     hasV4: () => v4 !== null,
     hasV6: () => v6,
   });
-  const z = zone({ dstPort: [1000, 2000], proto: [17, 17], inBytes: [0, 500], msecFirst: [10, 20] }, [0x0a000000, 0x0a0000ff], false);
+  const z = zone(
+    { dstPort: [1000, 2000], proto: [17, 17], inBytes: [0, 500], msecFirst: [10, 20] },
+    [0x0a000000, 0x0a0000ff],
+    false,
+  );
 
   it.each([
     ["dst port 80", false],

@@ -29,33 +29,111 @@ function errorOf(text: string): FilterSyntaxError {
 
 // §3.5 "valid on both" — every one compiles, or is a known primitive over a field we do not store.
 const VALID_BOTH = [
-  "src ip 10.0.0.1 and port 443", "host 192.0.2.1", "ip 2001:db8::1", "net 10.0.0.0/8", "src net 10.0.0.0 255.0.0.0",
-  "dst net 2001:db8::/32", "ip in [10.0.0.1 10.0.0.2 192.168.0.0/16]", "src port > 1023 and dst port < 1024",
-  "port in [22 80 443]", "dst port in [53 123] and not src net 10.0.0.0/8", "proto tcp", "proto 17", "proto icmp6",
-  "flags S and not flags AFRPU", "flags 0x12", "packets > 1k", "bytes > 2M and bytes < 1G", "in bytes > 100",
-  "out packets > 10", "pps > 100", "bps > 1M", "bpp < 100", "duration > 5000", "as 64500", "src as 64500 or dst as 64501",
-  "as in [64500 64501]", "next as 3320", "in if 1 and out if 2", "src mask 24", "vlan 100", "in src mac 00:11:22:33:44:55",
-  "mpls label1 100", "mpls eos 2", "mpls exp1 3", "next ip 192.0.2.1", "router ip 127.0.0.1", "engine-type 0", "engine-id 7",
-  "icmp-type 8", "icmp-code 0", "ident testsrc", "flowdir ingress", "flowdir 1", "fwdstat 0", "fwdstat Forw", "any",
-  "not any", "!(port 53)", "port eq 80", "packets ge 10 and bytes le 1000", "PROTO TCP AND PORT 80", "asa event create",
-  "nat event add", "ingress vrf 10", "observation domain id 99", "ip 10.0.0.1 # trailing comment",
+  "src ip 10.0.0.1 and port 443",
+  "host 192.0.2.1",
+  "ip 2001:db8::1",
+  "net 10.0.0.0/8",
+  "src net 10.0.0.0 255.0.0.0",
+  "dst net 2001:db8::/32",
+  "ip in [10.0.0.1 10.0.0.2 192.168.0.0/16]",
+  "src port > 1023 and dst port < 1024",
+  "port in [22 80 443]",
+  "dst port in [53 123] and not src net 10.0.0.0/8",
+  "proto tcp",
+  "proto 17",
+  "proto icmp6",
+  "flags S and not flags AFRPU",
+  "flags 0x12",
+  "packets > 1k",
+  "bytes > 2M and bytes < 1G",
+  "in bytes > 100",
+  "out packets > 10",
+  "pps > 100",
+  "bps > 1M",
+  "bpp < 100",
+  "duration > 5000",
+  "as 64500",
+  "src as 64500 or dst as 64501",
+  "as in [64500 64501]",
+  "next as 3320",
+  "in if 1 and out if 2",
+  "src mask 24",
+  "vlan 100",
+  "in src mac 00:11:22:33:44:55",
+  "mpls label1 100",
+  "mpls eos 2",
+  "mpls exp1 3",
+  "next ip 192.0.2.1",
+  "router ip 127.0.0.1",
+  "engine-type 0",
+  "engine-id 7",
+  "icmp-type 8",
+  "icmp-code 0",
+  "ident testsrc",
+  "flowdir ingress",
+  "flowdir 1",
+  "fwdstat 0",
+  "fwdstat Forw",
+  "any",
+  "not any",
+  "!(port 53)",
+  "port eq 80",
+  "packets ge 10 and bytes le 1000",
+  "PROTO TCP AND PORT 80",
+  "asa event create",
+  "nat event add",
+  "ingress vrf 10",
+  "observation domain id 99",
+  "ip 10.0.0.1 # trailing comment",
 ];
 const UNSUPPORTED_BOTH = [
-  "count < 5", "ingress acl 10", "client latency > 10", 'payload content "GET"', 'payload regex "GET|POST" i',
+  "count < 5",
+  "ingress acl 10",
+  "client latency > 10",
+  'payload content "GET"',
+  'payload regex "GET|POST" i',
   "payload ja3 defined",
 ];
 const VALID_MASTER = [
-  "first seen > 2024-07-11T09:15:00", "last seen <= '2024-07-11T10:00'", "bgp next ip 192.0.2.1", "exporter sysid 2",
-  "engine type 0", "icmp type 8", "min ttl < 5", "src nat ip 10.0.0.1", "nat pblock start > 1000", "flags =S", "flags EC",
-  "proto ipv6", "ip in [10.0.0.1 10.0.0.2, 192.168.0.0/16]",
+  "first seen > 2024-07-11T09:15:00",
+  "last seen <= '2024-07-11T10:00'",
+  "bgp next ip 192.0.2.1",
+  "exporter sysid 2",
+  "engine type 0",
+  "icmp type 8",
+  "min ttl < 5",
+  "src nat ip 10.0.0.1",
+  "nat pblock start > 1000",
+  "flags =S",
+  "flags EC",
+  "proto ipv6",
+  "ip in [10.0.0.1 10.0.0.2, 192.168.0.0/16]",
 ];
 const UNSUPPORTED_MASTER = [
-  "ttl > 10", "ttl equal", "ethertype 0x86dd", "tun ip 10.0.0.1", "port in nat pblock", "asa denied ingress", "asa user bob",
-  "payload dns name example", "payload tls sni example.com", "pf action pass",
+  "ttl > 10",
+  "ttl equal",
+  "ethertype 0x86dd",
+  "tun ip 10.0.0.1",
+  "port in nat pblock",
+  "asa denied ingress",
+  "asa user bob",
+  "payload dns name example",
+  "payload tls sni example.com",
+  "pf action pass",
 ];
 const VALID_171 = [
-  "port 80 && proto tcp", "port 80 || port 443", "inet", "inet6", "bgpnext ip 192.0.2.1", "sysid 2", "nfversion 9",
-  "src and dst net 192.0.2.0/24", "src or dst port 53", "src xip 10.0.0.1", "src nport 1024", "pblock start > 1000",
+  "port 80 && proto tcp",
+  "port 80 || port 443",
+  "inet",
+  "inet6",
+  "bgpnext ip 192.0.2.1",
+  "sysid 2",
+  "nfversion 9",
+  "src and dst net 192.0.2.0/24",
+  "src or dst port 53",
+  "src xip 10.0.0.1",
+  "src nport 1024",
+  "pblock start > 1000",
 ];
 const UNSUPPORTED_171 = ["tunip 10.0.0.1", "port in pblock", "flowlabel abc", "src geo DE", "dst tunip 10.0.0.1"];
 
@@ -105,7 +183,9 @@ describe("reference §3.5 examples", () => {
     // and the compiled filter runs
     const batch = makeBatch(ROWS);
     expect(f.scan(batch, new Uint32Array(batch.length), "testsrc")).toBeGreaterThanOrEqual(0);
-    expect(() => { checkFilter(text); }).not.toThrow();
+    expect(() => {
+      checkFilter(text);
+    }).not.toThrow();
   });
 
   it.each([...UNSUPPORTED_BOTH, ...UNSUPPORTED_MASTER, ...UNSUPPORTED_171])("says %j is not supported yet", (text) => {
@@ -128,8 +208,11 @@ describe("reference §3.5 examples", () => {
 describe("grammar", () => {
   const shape = (text: string): unknown => {
     const strip = (e: RawExpr): unknown =>
-      e.type === "prim" ? `${e.dir ? `${e.dir.s} ` : ""}${e.prim}${e.cmp ? ` ${e.cmp}` : ""}${e.value && e.value.kind !== "list" && e.value.kind !== "prefix" ? ` ${e.value.kind === "num" ? e.value.v : e.value.s}` : ""}`
-      : e.type === "not" ? { not: strip(e.expr) } : { [e.type]: [strip(e.left), strip(e.right)] };
+      e.type === "prim"
+        ? `${e.dir ? `${e.dir.s} ` : ""}${e.prim}${e.cmp ? ` ${e.cmp}` : ""}${e.value && e.value.kind !== "list" && e.value.kind !== "prefix" ? ` ${e.value.kind === "num" ? e.value.v : e.value.s}` : ""}`
+        : e.type === "not"
+          ? { not: strip(e.expr) }
+          : { [e.type]: [strip(e.left), strip(e.right)] };
     return strip(parseFilter(text).tree);
   };
 
@@ -155,7 +238,11 @@ describe("grammar", () => {
 describe("error messages", () => {
   it("puts a caret under the offending value", () => {
     expect(errorOf("src port 70000 and proto tcp").format()).toBe(
-      ["filter: line 1, column 10: port 70000 out of range 0..65535", "  src port 70000 and proto tcp", "           ^^^^^"].join("\n"),
+      [
+        "filter: line 1, column 10: port 70000 out of range 0..65535",
+        "  src port 70000 and proto tcp",
+        "           ^^^^^",
+      ].join("\n"),
     );
   });
 
@@ -163,7 +250,11 @@ describe("error messages", () => {
     const err = errorOf("proto tcp\n  and port 80\n  and net 10.0.0.0/40");
     expect(err.location.start).toEqual({ offset: 43, line: 3, column: 20 });
     expect(err.format()).toBe(
-      ["filter: line 3, column 20: too many netbits for this ip address: /40 (max 32)", "    and net 10.0.0.0/40", "                     ^^"].join("\n"),
+      [
+        "filter: line 3, column 20: too many netbits for this ip address: /40 (max 32)",
+        "    and net 10.0.0.0/40",
+        "                     ^^",
+      ].join("\n"),
     );
   });
 
@@ -171,7 +262,13 @@ describe("error messages", () => {
     const err = errorOf("src port > ");
     expect(err.code).toBe("ERR_FILTER_SYNTAX");
     expect(err.expected).toContain("number");
-    expect(err.format()).toBe(["filter: line 1, column 12: syntax error: expected number but end of filter found", "  src port > ", "             ^"].join("\n"));
+    expect(err.format()).toBe(
+      [
+        "filter: line 1, column 12: syntax error: expected number but end of filter found",
+        "  src port > ",
+        "             ^",
+      ].join("\n"),
+    );
   });
 
   it.each([
@@ -229,7 +326,9 @@ describe("filter files and @include", () => {
     const sel = new Uint32Array(batch.length);
     expect([...sel.subarray(0, f.scan(batch, sel))]).toEqual([0, 1, 4]);
     // from a -f file: relative to its folder
-    expect(compileFilter("@include outer.flt", { baseDir: dir }).tree).toEqual(compileFilter("proto tcp and port 443").tree);
+    expect(compileFilter("@include outer.flt", { baseDir: dir }).tree).toEqual(
+      compileFilter("proto tcp and port 443").tree,
+    );
   });
 
   it("rejects missing and too deeply nested includes", () => {

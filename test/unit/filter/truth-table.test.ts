@@ -222,7 +222,7 @@ const TABLE: [string, number[]][] = [
   ["first seen >= 2024-07-11T09:15:00", but(5)],
   ["first seen < 2024-07-11T09", [5]],
   ["last seen > '2024-07-11T09:18'", [4]],
-  ["first seen > \"2024\"", ALL],
+  ['first seen > "2024"', ALL],
   ["first seen > 2024-07-11T09:14:59.999", but(5)],
   ["min ttl 60", [0]],
   ["max ttl > 63", [0]],
@@ -278,7 +278,8 @@ describe("filter truth tables", () => {
   });
 
   it("is conservative with a zone map that knows nothing", () => {
-    for (const [expr] of TABLE) expect(compileFilter(expr).mayMatch(UNKNOWN_ZONE) || compileFilter(expr).matchesNone, expr).toBe(true);
+    for (const [expr] of TABLE)
+      expect(compileFilter(expr).mayMatch(UNKNOWN_ZONE) || compileFilter(expr).matchesNone, expr).toBe(true);
   });
 
   it("lets the file ident decide in the zone predicate", () => {
@@ -294,15 +295,28 @@ describe("filter truth tables", () => {
   });
 
   it("checkFilter only checks (tsdump -Z)", () => {
-    expect(() => { checkFilter("proto tcp and port 80"); }).not.toThrow();
-    expect(() => { checkFilter("proto tcp and port 80000"); }).toThrow(FilterSyntaxError);
+    expect(() => {
+      checkFilter("proto tcp and port 80");
+    }).not.toThrow();
+    expect(() => {
+      checkFilter("proto tcp and port 80000");
+    }).toThrow(FilterSyntaxError);
   });
 
   it("explains the compiled tree for -X", () => {
     const f = compileFilter("proto tcp and (port 80 or not ip 10.0.0.1)");
     expect(f.explain).toBe(
-      ["AND", "  proto eq 6", "  OR", "    srcPort eq 80", "    dstPort eq 80", "    NOT", "      OR",
-        "        srcAddr & 0xffffffff == 0x0a000001", "        dstAddr & 0xffffffff == 0x0a000001"].join("\n"),
+      [
+        "AND",
+        "  proto eq 6",
+        "  OR",
+        "    srcPort eq 80",
+        "    dstPort eq 80",
+        "    NOT",
+        "      OR",
+        "        srcAddr & 0xffffffff == 0x0a000001",
+        "        dstAddr & 0xffffffff == 0x0a000001",
+      ].join("\n"),
     );
     expect(f.source).toContain("for (let i = 0; i < n; i++)");
   });

@@ -101,7 +101,9 @@ describe("decodeLzo1x", () => {
     const out = new Uint8Array(64);
     expect(decodeLzo1x(Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh")), 0, 9, out)).toBe(-1);
     expect(decodeLzo1x(Uint8Array.of(20, 97, 98, 99, 39, 0xfc, 0x7f, 0x11, 0, 0), 0, 10, out)).toBe(-1);
-    expect(decodeLzo1x(Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh"), 0x11, 0, 0), 0, 12, new Uint8Array(4))).toBe(-1);
+    expect(decodeLzo1x(Uint8Array.of(17 + 8, ...Buffer.from("abcdefgh"), 0x11, 0, 0), 0, 12, new Uint8Array(4))).toBe(
+      -1,
+    );
   });
 
   it("never throws on random bytes", () => {

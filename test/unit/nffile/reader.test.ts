@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import type { StoreError } from "../../../src/store/errors.js";
-import { NfdumpFileReader, openAnyFlowFile, sniffFlowFile, type FlowFileSource } from "../../../src/store/nffile/index.js";
+import {
+  NfdumpFileReader,
+  openAnyFlowFile,
+  sniffFlowFile,
+  type FlowFileSource,
+} from "../../../src/store/nffile/index.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "nffile-unit-"));
 afterAll(() => {
@@ -43,7 +48,17 @@ class W {
   }
 }
 
-function header(o: { layout?: number; compression?: number; encryption?: number; appendixBlocks?: number; offAppendix?: number; numBlocks?: number; magic?: number } = {}): W {
+function header(
+  o: {
+    layout?: number;
+    compression?: number;
+    encryption?: number;
+    appendixBlocks?: number;
+    offAppendix?: number;
+    numBlocks?: number;
+    magic?: number;
+  } = {},
+): W {
   return new W()
     .u16(o.magic ?? 0xa50c)
     .u16(o.layout ?? 2)
@@ -59,7 +74,10 @@ function header(o: { layout?: number; compression?: number; encryption?: number;
 }
 
 function element(id: number, payload: W): W {
-  return new W().u16(id).u16(payload.length + 4).bytes(payload.b);
+  return new W()
+    .u16(id)
+    .u16(payload.length + 4)
+    .bytes(payload.b);
 }
 
 function v3(elements: W[], o: { engType?: number; engId?: number; sysid?: number; nfv?: number } = {}): W {
@@ -83,8 +101,31 @@ function block(records: W[]): W {
   return new W().u32(records.length).u32(body.length).u16(3).u16(0).bytes(body.b);
 }
 
-const generic = (o: { first: number; last: number; pk: number; by: number; sp: number; dp: number; proto: number; flags?: number }): W =>
-  element(1, new W().u64(o.first).u64(o.last).u64(o.first + 5000).u64(o.pk).u64(o.by).u16(o.sp).u16(o.dp).u8(o.proto).u8(o.flags ?? 0).u8(0).u8(0));
+const generic = (o: {
+  first: number;
+  last: number;
+  pk: number;
+  by: number;
+  sp: number;
+  dp: number;
+  proto: number;
+  flags?: number;
+}): W =>
+  element(
+    1,
+    new W()
+      .u64(o.first)
+      .u64(o.last)
+      .u64(o.first + 5000)
+      .u64(o.pk)
+      .u64(o.by)
+      .u16(o.sp)
+      .u16(o.dp)
+      .u8(o.proto)
+      .u8(o.flags ?? 0)
+      .u8(0)
+      .u8(0),
+  );
 
 /** IPv6 as nfdump stores it: two host-order u64, high half first. */
 function ipv6(words: [number, number, number, number]): W {
@@ -97,7 +138,10 @@ function exporterInfo(sysid: number, v4: number): W {
 
 function appendix(ident: string, stat: number[]): W {
   const id = Buffer.from(`${ident}\0`);
-  const idRec = new W().u16(0x8001).u16(4 + id.length + (id.length % 2)).bytes(id);
+  const idRec = new W()
+    .u16(0x8001)
+    .u16(4 + id.length + (id.length % 2))
+    .bytes(id);
   if (id.length % 2) idRec.u8(0);
   const st = new W().u16(0x8002).u16(4 + 18 * 8);
   for (let k = 0; k < 18; k++) st.u64(stat[k] ?? 0);
@@ -112,7 +156,16 @@ function write(name: string, parts: W[]): string {
 
 const REC_V4 = v3(
   [
-    generic({ first: 1795435489403, last: 1795435499403, pk: 10, by: 5000 + 3 * 4294967296, sp: 51234, dp: 443, proto: 6, flags: 0x1b }),
+    generic({
+      first: 1795435489403,
+      last: 1795435499403,
+      pk: 10,
+      by: 5000 + 3 * 4294967296,
+      sp: 51234,
+      dp: 443,
+      proto: 6,
+      flags: 0x1b,
+    }),
     element(2, new W().u32(0xc000020a).u32(0xc6336414)),
     element(4, new W().u32(1).u32(2).u8(24).u8(16).u8(1).u8(7).u8(0).u8(3).u8(0).u8(0)),
     element(7, new W().u32(64500).u32(64501)),
@@ -129,7 +182,13 @@ const REC_V6 = v3(
     generic({ first: 1795435490000, last: 1795435491000, pk: 1, by: 84, sp: 0, dp: 0x0301, proto: 58 }),
     element(5, new W().u64(4).u64(7).u64(900)),
     element(15, new W().u64(0x001122334455).u64(0x66778899aabb).u64(0).u64(0)),
-    element(14, new W().u32((20006 << 4) | 0).u32((524275 << 4) | 1).bytes(new Array<number>(32).fill(0))),
+    element(
+      14,
+      new W()
+        .u32((20006 << 4) | 0)
+        .u32((524275 << 4) | 1)
+        .bytes(new Array<number>(32).fill(0)),
+    ),
     element(13, ipv6([0xfe800000, 0, 0, 9])),
     element(20, new W().u32(0x0a000001).u32(0x0a000002)),
     element(22, new W().u16(1000).u16(2000)),
@@ -141,19 +200,36 @@ const REC_V6 = v3(
 describe("NfdumpFileReader: headers", () => {
   it("rejects a 1.6 layout 1 file with ERR_STORE_NFFILE_V1 and the conversion hint", () => {
     const file = write("v1", [new W().u16(0xa50c).u16(1).u32(0).u32(0).bytes(new Array<number>(128).fill(0))]);
-    expect(() => NfdumpFileReader.open(file)).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V1", message: expect.stringContaining("nfdump 1.6 layout 1 file: convert it with nfdump 1.7 -r in -w out first") }));
+    expect(() => NfdumpFileReader.open(file)).toThrow(
+      expect.objectContaining({
+        code: "ERR_STORE_NFFILE_V1",
+        message: expect.stringContaining("nfdump 1.6 layout 1 file: convert it with nfdump 1.7 -r in -w out first"),
+      }),
+    );
     expect(() => openAnyFlowFile(file)).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V1" }));
   });
 
   it("rejects 1.8 (layout 3), encrypted files, unknown codecs, garbage magic and short files", () => {
-    expect(() => NfdumpFileReader.open(write("v3", [header({ layout: 3 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_V3" }));
-    expect(() => NfdumpFileReader.open(write("enc", [header({ encryption: 1 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_NFFILE_ENCRYPTED" }));
-    expect(() => NfdumpFileReader.open(write("codec", [header({ compression: 9 })]))).toThrow(expect.objectContaining({ code: "ERR_STORE_CODEC" }));
+    expect(() => NfdumpFileReader.open(write("v3", [header({ layout: 3 })]))).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_NFFILE_V3" }),
+    );
+    expect(() => NfdumpFileReader.open(write("enc", [header({ encryption: 1 })]))).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_NFFILE_ENCRYPTED" }),
+    );
+    expect(() => NfdumpFileReader.open(write("codec", [header({ compression: 9 })]))).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_CODEC" }),
+    );
     const garbage = write("garbage", [new W().bytes(Buffer.from("hello, this is not a flow file at all......"))]);
-    expect(() => openAnyFlowFile(garbage)).toThrow(expect.objectContaining({ code: "ERR_STORE_BAD_MAGIC", file: garbage }));
+    expect(() => openAnyFlowFile(garbage)).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_BAD_MAGIC", file: garbage }),
+    );
     expect(() => NfdumpFileReader.open(garbage)).toThrow(expect.objectContaining({ code: "ERR_STORE_BAD_MAGIC" }));
-    expect(() => NfdumpFileReader.open(write("short", [new W().u16(0xa50c).u16(2).u32(0)]))).toThrow(expect.objectContaining({ code: "ERR_STORE_TRUNCATED" }));
-    expect(() => openAnyFlowFile(join(TMP, "does-not-exist"))).toThrow(expect.objectContaining({ code: "ERR_STORE_IO" }));
+    expect(() => NfdumpFileReader.open(write("short", [new W().u16(0xa50c).u16(2).u32(0)]))).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_TRUNCATED" }),
+    );
+    expect(() => openAnyFlowFile(join(TMP, "does-not-exist"))).toThrow(
+      expect.objectContaining({ code: "ERR_STORE_IO" }),
+    );
   });
 
   it("sniffs tsflow and nffile magics", () => {
@@ -165,9 +241,32 @@ describe("NfdumpFileReader: headers", () => {
 
 describe("NfdumpFileReader: records", () => {
   const data = block([exporterInfo(3, 0x7f000001), REC_V4, REC_V6]);
-  const stat = [2, 5000 + 3 * 4294967296 + 84, 11, 1, 0, 1, 0, 5000 + 3 * 4294967296, 0, 84, 0, 10, 0, 1, 0, 1795435489403, 1795435499403, 0];
+  const stat = [
+    2,
+    5000 + 3 * 4294967296 + 84,
+    11,
+    1,
+    0,
+    1,
+    0,
+    5000 + 3 * 4294967296,
+    0,
+    84,
+    0,
+    10,
+    0,
+    1,
+    0,
+    1795435489403,
+    1795435499403,
+    0,
+  ];
   const offAppendix = 40 + data.length;
-  const file = write("good", [header({ appendixBlocks: 1, offAppendix, numBlocks: 1, compression: 0 }), data, appendix("router-a", stat)]);
+  const file = write("good", [
+    header({ appendixBlocks: 1, offAppendix, numBlocks: 1, compression: 0 }),
+    data,
+    appendix("router-a", stat),
+  ]);
 
   it("maps V3 elements onto the schema columns", () => {
     const r = NfdumpFileReader.open(file);
@@ -182,9 +281,21 @@ describe("NfdumpFileReader: records", () => {
     expect([c.msecFirst[0], c.msecLast[0], c.msecReceived[0]]).toEqual([1795435489403, 1795435499403, 1795435494403]);
     expect([c.inPackets[0], c.inBytes[0], c.flows[0]]).toEqual([10, 5000 + 3 * 4294967296, 1]);
     expect([c.srcPort[0], c.dstPort[0], c.proto[0], c.tcpFlags[0]]).toEqual([51234, 443, 6, 0x1b]);
-    expect([c.srcAddr[0], c.dstAddr[0], c.nextHop[0], c.exporterAddr[0], c.v6Flags[0]]).toEqual([0xc000020a, 0xc6336414, 0xc0000201, 0x7f000001, 0]);
-    expect([c.input[0], c.output[0], c.srcMask[0], c.dstMask[0], c.direction[0], c.dstTos[0], c.flowEndReason[0]]).toEqual([1, 2, 24, 16, 1, 7, 3]);
-    expect([c.srcAs[0], c.dstAs[0], c.engineType[0], c.engineId[0], c.exporterId[0], c.nfVersion[0]]).toEqual([64500, 64501, 1, 2, 3, 9]);
+    expect([c.srcAddr[0], c.dstAddr[0], c.nextHop[0], c.exporterAddr[0], c.v6Flags[0]]).toEqual([
+      0xc000020a, 0xc6336414, 0xc0000201, 0x7f000001, 0,
+    ]);
+    expect([
+      c.input[0],
+      c.output[0],
+      c.srcMask[0],
+      c.dstMask[0],
+      c.direction[0],
+      c.dstTos[0],
+      c.flowEndReason[0],
+    ]).toEqual([1, 2, 24, 16, 1, 7, 3]);
+    expect([c.srcAs[0], c.dstAs[0], c.engineType[0], c.engineId[0], c.exporterId[0], c.nfVersion[0]]).toEqual([
+      64500, 64501, 1, 2, 3, 9,
+    ]);
     // row 1: IPv6, ICMPv6 type 3 code 1 kept in dstPort as nfdump does, counters, MAC, MPLS, NAT, VLAN
     expect(b.isV6("srcAddr", 1) && b.isV6("dstAddr", 1) && b.isV6("exporterAddr", 1)).toBe(true);
     expect([...c.srcAddr6.subarray(4, 8)]).toEqual([0x20010db8, 0, 0, 1]);
@@ -194,7 +305,9 @@ describe("NfdumpFileReader: records", () => {
     expect([c.flows[1], c.outPackets[1], c.outBytes[1]]).toEqual([4, 7, 900]);
     expect([c.inSrcMac[1], c.outDstMac[1]]).toEqual([0x001122334455, 0x66778899aabb]);
     expect([c.mpls1[1], c.mpls2[1], c.mpls3[1]]).toEqual([20006 << 4, ((524275 << 4) | 1) >>> 0, 0]);
-    expect([c.xlateSrcAddr[1], c.xlateDstAddr[1], c.xlateSrcPort[1], c.xlateDstPort[1]]).toEqual([0x0a000001, 0x0a000002, 1000, 2000]);
+    expect([c.xlateSrcAddr[1], c.xlateDstAddr[1], c.xlateSrcPort[1], c.xlateDstPort[1]]).toEqual([
+      0x0a000001, 0x0a000002, 1000, 2000,
+    ]);
     expect([c.srcVlan[1], c.dstVlan[1], c.nfVersion[1]]).toEqual([100, 200, 10]);
     expect(r.zoneMap(0)).toBeDefined();
     expect([...r.batches()].map((x) => x.length)).toEqual([2]);
@@ -203,7 +316,14 @@ describe("NfdumpFileReader: records", () => {
 
   it("header ident and stats come from the appendix, exporters from record 7", () => {
     const r = NfdumpFileReader.open(file);
-    expect(r.header()).toMatchObject({ version: 2, codec: "none", creator: "nfcapd", ident: "router-a", created: 1795435200000, nfdVersion: 0x01070100 });
+    expect(r.header()).toMatchObject({
+      version: 2,
+      codec: "none",
+      creator: "nfcapd",
+      ident: "router-a",
+      created: 1795435200000,
+      nfdVersion: 0x01070100,
+    });
     const s = r.stats();
     expect([s.totalFlows, s.totalBytes, s.totalPackets]).toEqual([2, 5000 + 3 * 4294967296 + 84, 11]);
     expect(s.flows).toEqual([1, 0, 1, 0]);
@@ -213,7 +333,10 @@ describe("NfdumpFileReader: records", () => {
   });
 
   it("the later of an ipv4Flow and an ipv6Flow element wins (nfdump keeps both in one union)", () => {
-    const rec = v3([element(2, new W().u32(0x01020304).u32(0x05060708)), element(3, ipv6([0, 0, 0, 0]).bytes(ipv6([0, 0, 0, 0]).b))]);
+    const rec = v3([
+      element(2, new W().u32(0x01020304).u32(0x05060708)),
+      element(3, ipv6([0, 0, 0, 0]).bytes(ipv6([0, 0, 0, 0]).b)),
+    ]);
     const f = write("both", [header(), block([rec])]);
     const r = NfdumpFileReader.open(f);
     const b = r.readBlock(0)!;
@@ -232,7 +355,12 @@ describe("NfdumpFileReader: records", () => {
     expect(r.hasFooter).toBe(false);
     expect(r.blockCount).toBe(2);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: "ERR_STORE_TRUNCATED", file: f, block: 2, offset: 40 + b1.length + b2.length });
+    expect(errors[0]).toMatchObject({
+      code: "ERR_STORE_TRUNCATED",
+      file: f,
+      block: 2,
+      offset: 40 + b1.length + b2.length,
+    });
     expect(errors[0]!.message).toContain(`${f} block 2 offset ${40 + b1.length + b2.length}`);
     const s = r.stats();
     expect(s.rows).toBe(3);
@@ -255,7 +383,9 @@ describe("NfdumpFileReader: records", () => {
     const f = write("damaged", [header(), b1, b2, bogus, b3]);
     const errors: StoreError[] = [];
     const r = NfdumpFileReader.open(f, { onError: (e) => errors.push(e) });
-    expect(errors).toEqual([expect.objectContaining({ code: "ERR_STORE_BAD_LENGTH", offset: 40 + b1.length + b2.length })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ code: "ERR_STORE_BAD_LENGTH", offset: 40 + b1.length + b2.length }),
+    ]);
     expect(r.blockCount).toBe(3);
     const x1 = r.readBlock(0)!;
     expect(x1.length).toBe(1);
@@ -281,7 +411,12 @@ describe("NfdumpFileReader: records", () => {
   });
 
   it("never throws on random byte damage (200 mutants of a 3-block file, every codec id)", () => {
-    const good = [header({ appendixBlocks: 1, numBlocks: 3 }), block([exporterInfo(3, 0x7f000001), REC_V4, REC_V6]), block([REC_V6, REC_V4]), block([REC_V4])];
+    const good = [
+      header({ appendixBlocks: 1, numBlocks: 3 }),
+      block([exporterInfo(3, 0x7f000001), REC_V4, REC_V6]),
+      block([REC_V6, REC_V4]),
+      block([REC_V4]),
+    ];
     const bytes = Uint8Array.from(good.flatMap((p) => p.b));
     let seed = 12345;
     const rnd = (n: number): number => {

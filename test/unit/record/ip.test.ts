@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { formatIPv4, formatIPv6, formatMac, maskV4, parseAddress, parseIPv4, parseIPv6, parseMac, readMac } from "../../../src/record/ip.js";
+import {
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  maskV4,
+  parseAddress,
+  parseIPv4,
+  parseIPv6,
+  parseMac,
+  readMac,
+} from "../../../src/record/ip.js";
 
 describe("IPv4", () => {
   it.each([
@@ -15,7 +25,9 @@ describe("IPv4", () => {
 
   it.each(["", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1..2.3", "a.b.c.d", "1.2.3.4 ", "01.2.3.4", "1.2.3."])(
     "rejects %j",
-    (text) => expect(parseIPv4(text)).toBe(-1),
+    (text) => {
+      expect(parseIPv4(text)).toBe(-1);
+    },
   );
 
   it("round-trips every u32 sample", () => {
@@ -49,7 +61,9 @@ describe("IPv6", () => {
 
   it.each([":", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "g::1", "1:2:3:4:5:6:7:", ":1:2:3:4:5:6:7"])(
     "rejects %j",
-    (text) => expect(parseIPv6(text, w)).toBe(false),
+    (text) => {
+      expect(parseIPv6(text, w)).toBe(false);
+    },
   );
 
   it("round-trips random addresses", () => {
