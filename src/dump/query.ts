@@ -29,6 +29,7 @@ import { RecordBatch } from "../record/batch.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
 import {
   Aggregator,
+  bidirAggregation,
   fiveTupleAggregation,
   MemoryBudget,
   parseAggregation,
@@ -403,9 +404,11 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   const aggregation =
     o.aggregate !== undefined
       ? parseAggregation(o.aggregate, false)
-      : o.aggregateFiveTuple || o.bidirectional > 0
-        ? fiveTupleAggregation()
-        : undefined;
+      : o.bidirectional > 0
+        ? bidirAggregation(o.bidirectional === 2)
+        : o.aggregateFiveTuple
+          ? fiveTupleAggregation()
+          : undefined;
   const postFilter = o.postFilter !== undefined ? compileFilter(o.postFilter) : undefined;
   const out = io.out;
   // worker threads for every whole-file scan; -c (stop after N) keeps the sequential path
