@@ -43,6 +43,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
       ["-a", "-O", "bytes", "-n", "5"],
       ["-a", "-O", "bytes", "-n", "5", "-o", "line"],
     ],
+    [
+      ["-b", "-O", "bytes", "-n", "5"],
+      ["-b", "-O", "bytes", "-n", "5", "-o", "biline"],
+    ],
   ])("%j", async (ts, nf = ts) => {
     const [a, b] = await Promise.all([tsdump(["-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
     expect(a.code).toBe(0);
