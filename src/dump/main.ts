@@ -29,7 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const out = new BufferedOutput(1);
   try {
-    const code = await runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now });
+    const progress = options.progress ?? process.stderr.isTTY;
+    const code = await runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now, progress });
     out.flush();
     return code;
   } catch (err) {

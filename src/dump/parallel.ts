@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { Output } from "../format/index.js";
 import { openAnyFlowFile } from "../store/nffile/index.js";
 import type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scan-worker.js";
+import type { Progress } from "./tty.js";
 
 /** Work items each worker may hold at once (keeps it busy while its last result travels back). */
 const PER_WORKER = 3;
@@ -24,6 +25,7 @@ export async function runParallel(
   workers: number,
   out: Output,
   err: (t: string) => void,
+  progress?: Progress,
 ): Promise<ParallelResult> {
   const counts = {
     processed: 0,
@@ -111,6 +113,7 @@ export async function runParallel(
         if (c.first < counts.first) counts.first = c.first;
         if (c.last > counts.last) counts.last = c.last;
         if (r.text.length > 0) out.write(r.text);
+        progress?.update(written, items.length, counts.processed);
       }
       const done = written >= items.length || failure !== null || out.stopped;
       if (done && finals === 0) {
@@ -143,6 +146,7 @@ export async function runParallel(
     }
     drain();
   });
+  progress?.done();
   await Promise.all(pool.map((w) => w.terminate()));
   // assigned in the callbacks above, which TypeScript's narrowing does not see
   const failed = failure as Error | null;

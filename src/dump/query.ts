@@ -43,6 +43,7 @@ import {
   type StatTable,
 } from "../stats/index.js";
 import { runParallel } from "./parallel.js";
+import { drawStatTable, Progress } from "./tty.js";
 import type { ScanConfig } from "./scan-worker.js";
 import { FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
@@ -57,6 +58,8 @@ export interface QueryIO {
   /** Diagnostics (stderr). */
   readonly err: (text: string) => void;
   readonly now: () => number;
+  /** show a progress line on stderr (--progress, default when stderr is a terminal) */
+  readonly progress?: boolean;
 }
 
 /** Counters of a run, for the footer. */
@@ -144,6 +147,9 @@ function scanFiles(
     }
     return filter.mayMatch(z, ident);
   };
+  const progress = io.progress ? new Progress(io.err) : null;
+  let blocksDone = 0;
+  let blocksTotal = 0;
   for (const file of files) {
     if ((limit !== undefined && counts.passed >= limit) || io.out.stopped) break;
     let reader: FlowFileSource;
@@ -170,7 +176,9 @@ function scanFiles(
       if (!filter.mayMatch(UNKNOWN_ZONE, ident)) continue; // e.g. `ident X` on another source's file
       const usePred = window !== undefined || !filter.matchesAll;
       const blocks = reader.blockCount;
+      blocksTotal += blocks;
       for (let bi = 0; bi < blocks; bi++) {
+        progress?.update(blocksDone++, blocksTotal, counts.processed);
         if (usePred) {
           const z = reader.zoneMap(bi);
           if (z === undefined) continue; // damaged: reported through onError
@@ -207,6 +215,7 @@ function scanFiles(
       reader.close();
     }
   }
+  progress?.done();
   return counts;
 }
 
@@ -369,7 +378,7 @@ async function scanParallel(
     columns: columns ? [...columns, ...SUMMARY_COLUMNS] : undefined,
     ...extra,
   };
-  const r = await runParallel(config, o.workers, io.out, io.err);
+  const r = await runParallel(config, o.workers, io.out, io.err, io.progress ? new Progress(io.err) : undefined);
   return { counts: r.counts, stats: r.stats, aggregates: r.aggregates };
 }
 
@@ -517,7 +526,8 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
           byProto: table.spec.protoSplit,
         };
         const rows = statRows(table);
-        if (fmtName === "csv") out.write(formatStatTableCsv(spec, rows, totals, printOpts));
+        if (o.table) out.write(drawStatTable(table, totals, o.plainNumbers));
+        else if (fmtName === "csv") out.write(formatStatTableCsv(spec, rows, totals, printOpts));
         else if (fmtName === "json") out.write(formatStatTableJson(spec, rows, totals));
         else out.write(formatStatTable(spec, rows, totals, printOpts));
       }

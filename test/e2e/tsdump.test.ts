@@ -66,6 +66,16 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     );
   });
 
+  it("--table draws -s tables with box characters; --progress reports on stderr, --no-progress does not", async () => {
+    const t = await tsdump(["-r", file, "-s", "proto", "--table", "--progress"]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^Top 10 Protocol ordered by flows:\n┌/);
+    expect(t.stdout).toMatch(/│ TCP +│ 6 +│/);
+    expect(t.stderr).toMatch(/\d+\/\d+ blocks, .* flows\/s/);
+    const q = await tsdump(["-r", file, "-s", "proto", "--no-progress"]);
+    expect(q.stderr).toBe("");
+  });
+
   it("converts the nfcapd file with -w into a tsflow file with the same flows", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "tsflow-w-")), "converted");
     expect((await tsdump(["-r", file, "-w", out])).code).toBe(0);
