@@ -45,7 +45,7 @@ import {
 import { runParallel } from "./parallel.js";
 import { drawStatTable, Progress } from "./tty.js";
 import type { ScanConfig } from "./scan-worker.js";
-import { FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
+import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { EXIT } from "../cli/common.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
@@ -217,6 +217,50 @@ function scanFiles(
   }
   progress?.done();
   return counts;
+}
+
+/**
+ * -J codec: rewrites tsflow files in place with another block codec (a temporary file, then an atomic rename;
+ * ident, creation time and exporter counters are kept). nfdump files are converted with -w instead.
+ */
+function recompressFiles(files: readonly string[], codecText: string, io: QueryIO): number {
+  const codec =
+    codecText === "0" || codecText === "none" ? "none" : codecText === "lz4" || codecText === "3" ? "lz4" : undefined;
+  if (codec === undefined) throw new UsageError(`-J: unknown codec '${codecText}' (lz4 or none)`);
+  let code: number = EXIT.OK;
+  for (const file of files) {
+    let reader: FlowFileSource;
+    try {
+      reader = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+    } catch (err) {
+      io.err(`tsdump: ${(err as Error).message}\n`);
+      code = EXIT.DATA;
+      continue;
+    }
+    const h = reader.header();
+    if (!(reader instanceof FlowFileReader)) {
+      io.err(`tsdump: ${file}: an nfdump file; convert it with -r ${file} -w OUT\n`);
+      reader.close();
+      code = EXIT.USAGE;
+      continue;
+    }
+    const writer = FlowFileWriter.open(`${file}.recompress.${process.pid}`, {
+      codec,
+      ident: h.ident,
+      creator: h.creator,
+      created: h.created,
+    });
+    for (const e of reader.stats().exporters) writer.addExporterStats(e);
+    for (let i = 0; i < reader.blockCount; i++) {
+      const batch = reader.readBlock(i);
+      if (batch !== undefined && batch.length > 0) writer.appendBatchSync(batch);
+    }
+    if (reader.errors.length > 0) code = EXIT.DATA;
+    reader.close();
+    writer.closeSync({ finalPath: file, ifExists: "replace" });
+    io.out.write(`${file}: ${h.codec} -> ${codec}\n`);
+  }
+  return code;
 }
 
 /** Adds the selected rows to the footer totals (locals in the loop: no property writes per row). */
@@ -406,6 +450,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   const window = timeWindow(o, io.now());
   const files = selectFiles(o);
   if (o.info) return printInfo(files, io);
+  if (o.recompress !== undefined) return recompressFiles(files, o.recompress, io);
 
   const budget = new MemoryBudget();
   const limit = o.limit;

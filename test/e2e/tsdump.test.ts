@@ -87,6 +87,20 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     expect(readFileSync(out).subarray(0, 4).toString("latin1")).toBe("TSFL");
   });
 
+  it("-J recompresses a tsflow file in place and keeps its flows; nfdump files are pointed to -w", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "tsflow-J-")), "tscapd.202601010000");
+    expect((await tsdump(["-r", file, "-w", out])).code).toBe(0);
+    const before = await tsdump(["-r", out, "-o", "line", "-q"]);
+    const j = await tsdump(["-r", out, "-J", "none"]);
+    expect(j.code).toBe(0);
+    expect(j.stdout).toBe(`${out}: lz4 -> none\n`);
+    expect((await tsdump(["-v", out])).stdout).toMatch(/not compressed/);
+    expect((await tsdump(["-r", out, "-o", "line", "-q"])).stdout).toBe(before.stdout);
+    const nf = await tsdump(["-r", file, "-J", "lz4"]);
+    expect(nf.code).toBe(1);
+    expect(nf.stderr).toMatch(/an nfdump file; convert it with -r .* -w OUT/);
+  });
+
   it("reports a damaged block with file, block and offset, reads the rest and exits 2", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsflow-bad-"));
     const good = join(dir, "good");
