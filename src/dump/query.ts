@@ -231,7 +231,11 @@ function recompressFiles(files: readonly string[], codecText: string, io: QueryI
   for (const file of files) {
     let reader: FlowFileSource;
     try {
-      reader = openAnyFlowFile(file, { onError: (e) => io.err(`tsdump: ${e.message}\n`) });
+      reader = openAnyFlowFile(file, {
+        onError: (e) => {
+          io.err(`tsdump: ${e.message}\n`);
+        },
+      });
     } catch (err) {
       io.err(`tsdump: ${(err as Error).message}\n`);
       code = EXIT.DATA;
