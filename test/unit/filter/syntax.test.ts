@@ -15,7 +15,7 @@ import {
 } from "../../../src/filter/index.js";
 import type { RawExpr } from "../../../src/filter/ast.js";
 import { FlowError } from "../../../src/util/errors.js";
-import { makeBatch, ROWS } from "./fixture.js";
+import { VALID_BOTH, makeBatch, ROWS } from "./fixture.js";
 
 function errorOf(text: string): FilterSyntaxError {
   try {
@@ -27,65 +27,6 @@ function errorOf(text: string): FilterSyntaxError {
   throw new Error(`no error for ${JSON.stringify(text)}`);
 }
 
-// §3.5 "valid on both" — every one compiles, or is a known primitive over a field we do not store.
-const VALID_BOTH = [
-  "src ip 10.0.0.1 and port 443",
-  "host 192.0.2.1",
-  "ip 2001:db8::1",
-  "net 10.0.0.0/8",
-  "src net 10.0.0.0 255.0.0.0",
-  "dst net 2001:db8::/32",
-  "ip in [10.0.0.1 10.0.0.2 192.168.0.0/16]",
-  "src port > 1023 and dst port < 1024",
-  "port in [22 80 443]",
-  "dst port in [53 123] and not src net 10.0.0.0/8",
-  "proto tcp",
-  "proto 17",
-  "proto icmp6",
-  "flags S and not flags AFRPU",
-  "flags 0x12",
-  "packets > 1k",
-  "bytes > 2M and bytes < 1G",
-  "in bytes > 100",
-  "out packets > 10",
-  "pps > 100",
-  "bps > 1M",
-  "bpp < 100",
-  "duration > 5000",
-  "as 64500",
-  "src as 64500 or dst as 64501",
-  "as in [64500 64501]",
-  "next as 3320",
-  "in if 1 and out if 2",
-  "src mask 24",
-  "vlan 100",
-  "in src mac 00:11:22:33:44:55",
-  "mpls label1 100",
-  "mpls eos 2",
-  "mpls exp1 3",
-  "next ip 192.0.2.1",
-  "router ip 127.0.0.1",
-  "engine-type 0",
-  "engine-id 7",
-  "icmp-type 8",
-  "icmp-code 0",
-  "ident testsrc",
-  "flowdir ingress",
-  "flowdir 1",
-  "fwdstat 0",
-  "fwdstat Forw",
-  "any",
-  "not any",
-  "!(port 53)",
-  "port eq 80",
-  "packets ge 10 and bytes le 1000",
-  "PROTO TCP AND PORT 80",
-  "asa event create",
-  "nat event add",
-  "ingress vrf 10",
-  "observation domain id 99",
-  "ip 10.0.0.1 # trailing comment",
-];
 const UNSUPPORTED_BOTH = [
   "count < 5",
   "ingress acl 10",
