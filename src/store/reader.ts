@@ -73,7 +73,7 @@ import {
   type FileHeader,
   type FileStats,
 } from "./format.js";
-import { writeAllSync } from "./writer.js";
+import { ioError, writeAllSync } from "./writer.js";
 import { BlockZoneMap } from "./zone-map.js";
 
 export interface ReaderOptions {
@@ -186,12 +186,7 @@ export class FlowFileReader {
     } catch (err) {
       if (fd >= 0) fs.closeSync(fd);
       if (err instanceof StoreError) throw err;
-      throw new StoreError(
-        STORE_ERROR.IO,
-        `${storeWhere(file, -1, -1)}cannot read: ${(err as Error).message}`,
-        { file },
-        { cause: err },
-      );
+      throw ioError(file, -1, "cannot read", err);
     }
   }
 

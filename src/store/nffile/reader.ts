@@ -31,6 +31,7 @@ import { V6_BIT } from "../../record/schema.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../../record/zone.js";
 import { accumulateStats } from "../block.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "../errors.js";
+import { ioError } from "../writer.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
@@ -283,12 +284,7 @@ export class NfdumpFileReader implements FlowFileSource {
     } catch (err) {
       if (fd >= 0) fs.closeSync(fd);
       if (err instanceof StoreError) throw err;
-      throw new StoreError(
-        STORE_ERROR.IO,
-        `${storeWhere(file, -1, -1)}cannot read: ${(err as Error).message}`,
-        { file },
-        { cause: err },
-      );
+      throw ioError(file, -1, "cannot read", err);
     }
   }
 
