@@ -185,10 +185,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)(
 
     beforeAll(async () => {
       const s9 = await flowgenStream({ flows: 30000, proto: "v9", seed: 7 });
-      v9file = await captureWithNfcapd("stats-s-v9-30000-7", () => readDatagramStream(s9));
+      v9file = await captureWithNfcapd("stats-v9-30000-7", () => readDatagramStream(s9));
       v9 = await loadNfdumpFlows(v9file);
       const s5 = await flowgenStream({ flows: 20000, proto: "v5", seed: 11 });
-      v5file = await captureWithNfcapd("stats-s-v5-20000-11", () => readDatagramStream(s5));
+      v5file = await captureWithNfcapd("stats-v5-20000-11", () => readDatagramStream(s5));
       v5 = await loadNfdumpFlows(v5file);
     }, 120_000);
 

@@ -135,6 +135,39 @@ export async function captureWithNfcapd(
   const dir = join(CACHE, `nfcapd-${key}`);
   const done = join(dir, ".done");
   if (existsSync(done)) return listNfcapdFiles(dir)[0]!;
+  // test files run in parallel worker processes: the first to take the lock captures, the others wait for it
+  mkdirSync(CACHE, { recursive: true });
+  const lock = `${dir}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(done)) return listNfcapdFiles(dir)[0]!;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 300_000)
+          (await import("node:fs")).rmSync(lock, { recursive: true, force: true }); // stale
+      } catch {
+        // the holder just released it
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    if (existsSync(done)) return listNfcapdFiles(dir)[0]!;
+    return await captureLocked(dir, done, datagrams, extraArgs);
+  } finally {
+    (await import("node:fs")).rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function captureLocked(
+  dir: string,
+  done: string,
+  datagrams: () => Promise<readonly Uint8Array[]> | readonly Uint8Array[],
+  extraArgs: readonly string[],
+): Promise<string> {
+  if (!NFCAPD) throw new Error("nfcapd not installed");
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (f.startsWith("nfcapd.")) (await import("node:fs")).rmSync(join(dir, f));
   const port = await freeUdpPort();
