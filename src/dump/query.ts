@@ -99,6 +99,66 @@ export function selectFiles(o: QueryOptions): string[] {
   throw new UsageError("no input: give -r file|dir, -R dir or -M dirs");
 }
 
+/** Candidate blocks above which worker threads pay for their start-up (≈ 0.1–0.2 s here; docs/benchmarks.md). */
+const WORKER_MIN_BLOCKS = 256;
+
+/**
+ * Whether a scan leaves enough blocks after zone-map pruning to be worth worker threads: true at once for a scan
+ * of everything; else the zone maps of tsflow files are consulted until WORKER_MIN_BLOCKS candidates are found,
+ * or more than half of at least 64 blocks seen are candidates. nfdump files have no zone maps: all candidates.
+ */
+function enoughBlocksForWorkers(
+  files: readonly string[],
+  filter: CompiledFilter,
+  window: { start: number; end: number } | undefined,
+): boolean {
+  if (filter.matchesAll && window === undefined) return true;
+  let seen = 0;
+  let candidates = 0;
+  for (const file of files) {
+    let reader: FlowFileSource;
+    try {
+      reader = openAnyFlowFile(file, {});
+    } catch {
+      continue; // reported by the scan itself
+    }
+    try {
+      const blocks = reader.blockCount;
+      if (!(reader instanceof FlowFileReader)) {
+        candidates += blocks;
+        seen += blocks;
+      } else {
+        const stats = reader.stats();
+        if (window && stats.rows > 0 && (stats.msecLast < window.start || stats.msecFirst > window.end)) {
+          seen += blocks;
+          continue;
+        }
+        const ident = reader.header().ident;
+        if (!filter.mayMatch(UNKNOWN_ZONE, ident)) {
+          seen += blocks;
+          continue;
+        }
+        for (let bi = 0; bi < blocks; bi++) {
+          const z = reader.zoneMap(bi);
+          seen++;
+          if (z === undefined) continue;
+          if (window) {
+            const lo = z.min("msecFirst");
+            const hi = z.max("msecLast");
+            if ((hi !== undefined && hi < window.start) || (lo !== undefined && lo > window.end)) continue;
+          }
+          if (filter.mayMatch(z, ident)) candidates++;
+          if (candidates >= WORKER_MIN_BLOCKS || (seen >= 64 && candidates * 2 > seen)) return true;
+        }
+      }
+      if (candidates >= WORKER_MIN_BLOCKS) return true;
+    } finally {
+      reader.close();
+    }
+  }
+  return false;
+}
+
 function timeWindow(o: QueryOptions, now: number): { start: number; end: number } | undefined {
   let w = o.timeWindow ? { ...o.timeWindow } : undefined;
   if (o.lastSeconds !== undefined) {
@@ -187,14 +247,19 @@ function scanFiles(
             continue;
           }
         }
-        let batch = reader.readBlock(bi, selection ?? probe);
+        // late materialisation: a tsflow block decodes the filter's columns now and every other column when the
+        // sink first reads it (a needle prints a dozen columns of a few rows); an nfdump block is probed on the
+        // filter's columns and decoded whole only when a row matched
+        const lazyReader =
+          probe !== undefined && selection === undefined && reader instanceof FlowFileReader ? reader : undefined;
+        const lazy = lazyReader !== undefined;
+        let batch = lazyReader ? lazyReader.readBlockLazy(bi, probe!) : reader.readBlock(bi, selection ?? probe);
         if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
         if (batch === undefined) continue;
-        if (probe !== undefined && selection === undefined && filter.scan(batch, sel, ident) > 0) {
-          // late materialisation: the block matched on the filter's columns, now decode all of them
+        if (!lazy && probe !== undefined && selection === undefined && filter.scan(batch, sel, ident) > 0) {
           batch = reader.readBlock(bi);
           if (batch === undefined) continue;
-        } else if (probe !== undefined && selection === undefined) {
+        } else if (!lazy && probe !== undefined && selection === undefined) {
           counts.bytesRead += reader.blockInfo(bi).length;
           counts.processed += batch.length;
           continue;
@@ -469,8 +534,9 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
           : undefined;
   const postFilter = o.postFilter !== undefined ? compileFilter(o.postFilter) : undefined;
   const out = io.out;
-  // worker threads for every whole-file scan; -c (stop after N) keeps the sequential path
-  const parallel = o.workers > 1 && limit === undefined;
+  // worker threads for every whole-file scan; -c (stop after N) keeps the sequential path, and so does a query
+  // whose zone maps leave few blocks to read (a needle): starting workers would cost more than they save
+  const parallel = o.workers > 1 && limit === undefined && enoughBlocksForWorkers(files, filter, window);
 
   // ── -w: passing (or aggregated) rows into a new tsflow file ──
   if (o.writeFile !== undefined) {

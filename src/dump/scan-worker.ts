@@ -18,6 +18,7 @@ import {
   type ElementStatSpec,
 } from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
+import { FlowFileReader } from "../store/reader.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -150,9 +151,11 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         if (skip) counts.skipped = 1;
       }
     }
-    let batch = skip ? undefined : r.readBlock(block, selection ?? probe);
+    // late materialisation: a tsflow block decodes the filter's columns now and the others when first read
+    const lazy = probe !== undefined && r instanceof FlowFileReader;
+    let batch = skip ? undefined : lazy ? r.readBlockLazy(block, probe!) : r.readBlock(block, selection ?? probe);
     if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
-    if (batch !== undefined && probe !== undefined) {
+    if (batch !== undefined && probe !== undefined && !lazy) {
       // late materialisation: decode every column only for blocks that match on the filter's columns
       if (f.scan(batch, sel, ident) > 0) batch = r.readBlock(block, selection);
       else {

@@ -38,11 +38,11 @@ export class RecordBatch {
   /** Physical columns known to be all zero (set by readers for columns absent from a block). */
   readonly absent: Set<PhysicalName>;
 
-  constructor(capacity: number = DEFAULT_BATCH_ROWS, cols?: ColumnArrays) {
+  constructor(capacity: number = DEFAULT_BATCH_ROWS, cols?: ColumnArrays, asIs = false) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`record batch: bad capacity ${capacity}`);
     this.capacity = capacity;
     this.length = 0;
-    this.cols = cols ? fastColumns(cols) : allocateColumns(capacity);
+    this.cols = cols ? (asIs ? cols : fastColumns(cols)) : allocateColumns(capacity);
     this.extraEnd = new Uint32Array(capacity);
     this.extra = new Uint8Array(0);
     this.extraLength = 0;
@@ -54,6 +54,17 @@ export class RecordBatch {
     const batch = new RecordBatch(Math.max(1, length), cols);
     batch.length = length;
     if (absent) for (const name of absent) batch.absent.add(name);
+    return batch;
+  }
+
+  /**
+   * Wraps a column object as is (not copied into a fast literal): a reader's lazily decoding columns, whose
+   * getters decode a column of the block on first access.
+   */
+  static lazyView(length: number, cols: ColumnArrays, absent: Iterable<PhysicalName>): RecordBatch {
+    const batch = new RecordBatch(Math.max(1, length), cols, true);
+    batch.length = length;
+    for (const name of absent) batch.absent.add(name);
     return batch;
   }
 

@@ -89,6 +89,102 @@ const enum_ = { skip: -1, extraEnd: -2, extra: -3 } as const;
 
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
+/** One stored column of a block, located and checked (see columnTable). */
+interface ColumnEntry {
+  id: number;
+  /** index in PHYSICAL_COLUMNS, or an enum_ value */
+  tgt: number;
+  transform: number;
+  width: number;
+  flags: number;
+  rawLength: number;
+  storedLength: number;
+  base: number;
+  /** offset of the stored bytes in the block buffer */
+  at: number;
+  name: string;
+}
+
+const V6FLAGS_INDEX = PHYSICAL_COLUMNS.findIndex((pc) => pc.name === "v6Flags");
+
+/**
+ * The columns of the block a reader read last with readBlockLazy: every stored column is decoded on its first
+ * access (a getter on the prototype, so the object keeps one shape), the others read as shared zero arrays.
+ */
+class LazyBlock {
+  readonly columns: LazyColumnObject;
+  private reader: FlowFileReader | undefined;
+  private buf: Uint8Array = new Uint8Array(0);
+  private n = 0;
+  private block = 0;
+  private fileOff = 0;
+  private readonly entries: (ColumnEntry | undefined)[] = new Array<ColumnEntry | undefined>(PHYSICAL_COLUMNS.length);
+  private readonly decoded: (Column | undefined)[] = new Array<Column | undefined>(PHYSICAL_COLUMNS.length);
+
+  constructor() {
+    this.columns = new LazyColumnObject(this);
+  }
+
+  begin(
+    reader: FlowFileReader,
+    buf: Uint8Array,
+    stored: readonly ColumnEntry[],
+    n: number,
+    block: number,
+    fileOff: number,
+    eager: Record<string, Column>,
+  ): void {
+    this.reader = reader;
+    this.buf = buf;
+    this.n = n;
+    this.block = block;
+    this.fileOff = fileOff;
+    this.entries.fill(undefined);
+    this.decoded.fill(undefined);
+    for (const e of stored) this.entries[e.tgt] = e;
+    for (let k = 0; k < PHYSICAL_COLUMNS.length; k++) {
+      const c = eager[PHYSICAL_COLUMNS[k]!.name];
+      if (c !== undefined) this.decoded[k] = c;
+    }
+  }
+
+  isStored(name: string): boolean {
+    const k = PHYSICAL_INDEX.get(name);
+    return k !== undefined && this.entries[k] !== undefined;
+  }
+
+  get(k: number): Column {
+    const c = this.decoded[k];
+    if (c !== undefined) return c;
+    const pc = PHYSICAL_COLUMNS[k]!;
+    const e = this.entries[k];
+    const r = this.reader!;
+    const col =
+      e === undefined
+        ? r.zeroColumn(pc.array, this.n * pc.width)
+        : r.lazyDecode(e, this.buf, this.n, this.block, this.fileOff, () => this.get(V6FLAGS_INDEX) as Uint8Array);
+    this.decoded[k] = col;
+    return col;
+  }
+}
+
+const PHYSICAL_INDEX: ReadonlyMap<string, number> = new Map(PHYSICAL_COLUMNS.map((pc, k) => [pc.name, k] as const));
+
+class LazyColumnObject {
+  readonly lazyBlock: LazyBlock;
+  constructor(lazyBlock: LazyBlock) {
+    this.lazyBlock = lazyBlock;
+  }
+}
+for (let k = 0; k < PHYSICAL_COLUMNS.length; k++) {
+  Object.defineProperty(LazyColumnObject.prototype, PHYSICAL_COLUMNS[k]!.name, {
+    get(this: LazyColumnObject): Column {
+      return this.lazyBlock.get(k);
+    },
+    enumerable: true,
+  });
+}
+
 const FIRST_READ = 64 * 1024;
 
 export class FlowFileReader {
@@ -121,6 +217,7 @@ export class FlowFileReader {
   private readonly zeros: Map<ArrayType, Column>;
   private extraEnd: Uint32Array;
   private lastSelection: ColumnSelection | undefined;
+  private readonly lazy = new LazyBlock();
   private lastExpanded: ReadonlySet<string> | undefined;
 
   private constructor(file: string, fd: number, size: number, hdr: FileHeader, opts: ReaderOptions) {
@@ -273,6 +370,20 @@ export class FlowFileReader {
    * statistics and output). CRCs are still checked over the whole block.
    */
   readBlock(i: number, columns?: ColumnSelection): RecordBatch | undefined {
+    return this.read(i, columns, false);
+  }
+
+  /**
+   * Like readBlock, but only the `eager` columns are decoded now; every other stored column is decoded when the
+   * batch's `cols.<name>` is first read. For blocks where only a few rows pass a filter: the output touches a
+   * dozen columns of a few rows, so the block's other columns are never decompressed. Access is through getters
+   * (slower per row than readBlock's arrays): use it when few rows are printed. Valid until the next call.
+   */
+  readBlockLazy(i: number, eager: ColumnSelection): RecordBatch | undefined {
+    return this.read(i, eager, true);
+  }
+
+  private read(i: number, columns: ColumnSelection | undefined, lazy: boolean): RecordBatch | undefined {
     const info = this.blockInfo(i);
     if (info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) {
       this.report(
@@ -311,6 +422,7 @@ export class FlowFileReader {
       i,
       info.offset,
       columns === undefined ? undefined : this.selection(columns),
+      lazy,
     );
     if (batch) this.readBlocks++;
     return batch;
@@ -412,37 +524,29 @@ export class FlowFileReader {
     return set;
   }
 
-  private decodeData(
+  /**
+   * Parses and checks the column table of a block (no decompression). Returns the entries of the columns this
+   * schema knows, or undefined after reporting a damaged table.
+   */
+  private columnTable(
     buf: Uint8Array,
     d: number,
     h: BlockHeader,
     i: number,
     fileOff: number,
-    wanted: ReadonlySet<string> | undefined,
-  ): RecordBatch | undefined {
+  ): ColumnEntry[] | undefined {
     const n = h.rows;
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const end = d + h.dataLength;
-    const bad = (at: number, msg: string, code: StoreErrorCode = STORE_ERROR.BAD_LENGTH): void => {
-      this.report(code, i, fileOff + at, msg);
+    const bad = (at: number, msg: string): undefined => {
+      this.report(STORE_ERROR.BAD_LENGTH, i, fileOff + at, msg);
+      return undefined;
     };
-    if (h.dataLength < 8) {
-      bad(d, `data part of ${h.dataLength} bytes is too short`);
-      return;
-    }
+    if (h.dataLength < 8) { bad(d, `data part of ${h.dataLength} bytes is too short`); return; }
     const count = v.getUint32(d, true);
     const tableEnd = d + 8 + count * COLUMN_ENTRY_BYTES;
-    if (count > this.hdr.columns.length || tableEnd > end) {
-      bad(d, `impossible stored column count ${count}`);
-      return;
-    }
-    // pass 1: locate, check, decompress and decode every column this schema knows
-    const cols: Record<string, Column> = {};
-    const present = new Set<string>();
-    let extra: Uint8Array | undefined;
-    let extraEnd: Uint32Array | undefined;
-    let sparse: { name: string; words: Uint32Array }[] | undefined;
-    const tmp = this.tmpOf(n);
+    if (count > this.hdr.columns.length || tableEnd > end) { bad(d, `impossible stored column count ${count}`); return; }
+    const out: ColumnEntry[] = [];
     let pos = pad8(tableEnd);
     for (let k = 0; k < count; k++) {
       const e = d + 8 + k * COLUMN_ENTRY_BYTES;
@@ -455,169 +559,233 @@ export class FlowFileReader {
       const base = v.getFloat64(e + 16, true);
       const at = pos;
       pos += pad8(storedLength);
-      if (pos > end) {
-        bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`);
-        return;
-      }
-      if (id >= this.hdr.columns.length) {
-        bad(e, `column entry ${k}: unknown column id ${id}`);
-        return;
-      }
+      if (pos > end) { bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`); return; }
+      if (id >= this.hdr.columns.length) { bad(e, `column entry ${k}: unknown column id ${id}`); return; }
       const tgt = this.target[id]!;
       if (tgt === enum_.skip) continue; // a column this schema does not know: never decompressed
-      if (wanted !== undefined && !wanted.has(this.hdr.columns[id]!.name)) continue; // not asked for
       const dir = this.hdr.columns[id]!;
       const elem = ARRAY_BYTES[dir.array];
       // the raw length each transform implies
       let expect: number;
       if (transform === TRANSFORM.raw) expect = dir.width === 0 ? rawLength : n * dir.width * elem;
       else if (transform === TRANSFORM.for || transform === TRANSFORM.delta) {
-        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4)) {
-          bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`);
-          return;
-        }
+        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4))
+          { bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`); return; }
         expect = n * width;
       } else if (transform === TRANSFORM.dict) {
         if (
           dir.width !== 1 ||
           (width !== 0 && width !== 1 && width !== 2 && width !== 4) ||
           !(base >= 1 && base <= MAX_DICT && Number.isInteger(base))
-        ) {
-          bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`);
-          return;
-        }
+        )
+          { bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`); return; }
         expect = base * 8 + ((n * width + 7) >>> 3);
       } else if (transform === TRANSFORM.sparse6) {
-        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16) {
-          bad(e, `column ${dir.name}: bad sparse length ${rawLength}`);
-          return;
-        }
+        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16)
+          { bad(e, `column ${dir.name}: bad sparse length ${rawLength}`); return; }
         expect = rawLength;
-      } else {
-        bad(e, `column ${dir.name}: unknown transform ${transform}`);
-        return;
+      } else { bad(e, `column ${dir.name}: unknown transform ${transform}`); return; }
+      if (rawLength !== expect)
+        { bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`); return; }
+      out.push({ id, tgt, transform, width, flags, rawLength, storedLength, base, at, name: dir.name });
+    }
+    return out;
+  }
+
+  /** Decompresses one column entry: its transformed bytes (src at srcOff), or undefined after a report. */
+  private inflate(
+    buf: Uint8Array,
+    e: ColumnEntry,
+    i: number,
+    fileOff: number,
+  ): { src: Uint8Array; off: number } | undefined {
+    if ((e.flags & COLUMN_FLAG_UNCOMPRESSED) !== 0 || this.hdr.codec === "none") {
+      if (e.storedLength !== e.rawLength) {
+        this.report(
+          STORE_ERROR.BAD_LENGTH,
+          i,
+          fileOff + e.at,
+          `column ${e.name}: stored ${e.storedLength} bytes uncompressed, expected ${e.rawLength}`,
+        );
+        return undefined;
       }
-      if (rawLength !== expect) {
-        bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`);
-        return;
+      return { src: buf, off: e.at };
+    }
+    // u32 LE uncompressed size + LZ4 block (lz4-napi); the size is checked before anything is allocated
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (e.storedLength < 4 || v.getUint32(e.at, true) !== e.rawLength) {
+      this.report(
+        STORE_ERROR.CORRUPT,
+        i,
+        fileOff + e.at,
+        `column ${e.name}: lz4 size prefix does not match raw length ${e.rawLength}`,
+      );
+      return undefined;
+    }
+    let out: Buffer;
+    try {
+      out = uncompressSync(buf.subarray(e.at, e.at + e.storedLength));
+    } catch (err) {
+      this.report(
+        STORE_ERROR.CORRUPT,
+        i,
+        fileOff + e.at,
+        `column ${e.name}: lz4 data does not decode: ${(err as Error).message}`,
+      );
+      return undefined;
+    }
+    if (out.length !== e.rawLength) {
+      this.report(
+        STORE_ERROR.CORRUPT,
+        i,
+        fileOff + e.at,
+        `column ${e.name}: lz4 data decodes to ${out.length} bytes, expected ${e.rawLength}`,
+      );
+      return undefined;
+    }
+    return { src: new Uint8Array(out.buffer, out.byteOffset, out.length), off: 0 }; // one hidden class for the decoders
+  }
+
+  /** Decodes a width-1 or raw column entry (not sparse6, not the heap) of an n-row block into its batch column. */
+  private decodeEntry(src: Uint8Array, srcOff: number, e: ColumnEntry, n: number): Column {
+    const tgt = e.tgt;
+    const dir = this.hdr.columns[e.id]!;
+    const name = tgt === enum_.extraEnd ? EXTRA_END_COLUMN : PHYSICAL_COLUMNS[tgt]!.name;
+    const arrType: ArrayType = tgt === enum_.extraEnd ? "u32" : PHYSICAL_COLUMNS[tgt]!.array;
+    const { transform, width, base } = e;
+    let col: Column | undefined;
+    if (transform === TRANSFORM.raw) {
+      // fast path: zero-copy view of the (decompressed) column when the types agree and it is aligned
+      col = viewOf(dir.array, src, srcOff, n * dir.width);
+      if (arrType !== dir.array) {
+        const conv = this.scratchOf(name, arrType, n * dir.width);
+        conv.set(col);
+        col = conv;
       }
-      let src: Uint8Array;
-      let srcOff: number;
-      if ((flags & COLUMN_FLAG_UNCOMPRESSED) !== 0 || this.hdr.codec === "none") {
-        if (storedLength !== rawLength) {
-          bad(e, `column ${dir.name}: stored ${storedLength} bytes uncompressed, expected ${rawLength}`);
-          return;
-        }
-        src = buf;
-        srcOff = at;
-      } else {
-        // u32 LE uncompressed size + LZ4 block (lz4-napi); the size is checked before anything is allocated
-        if (storedLength < 4 || v.getUint32(at, true) !== rawLength) {
-          bad(at, `column ${dir.name}: lz4 size prefix does not match raw length ${rawLength}`, STORE_ERROR.CORRUPT);
-          return;
-        }
-        let out: Buffer;
-        try {
-          out = uncompressSync(buf.subarray(at, at + storedLength));
-        } catch (err) {
-          bad(at, `column ${dir.name}: lz4 data does not decode: ${(err as Error).message}`, STORE_ERROR.CORRUPT);
-          return;
-        }
-        if (out.length !== rawLength) {
-          bad(
-            at,
-            `column ${dir.name}: lz4 data decodes to ${out.length} bytes, expected ${rawLength}`,
-            STORE_ERROR.CORRUPT,
-          );
-          return;
-        }
-        src = new Uint8Array(out.buffer, out.byteOffset, out.length); // one hidden class for the decoders
-        srcOff = 0;
+      return col;
+    }
+    const dict = this.dict;
+    if (transform === TRANSFORM.dict) {
+      const dv = new DataView(src.buffer, src.byteOffset + srcOff, base * 8);
+      for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
+    }
+    // fast paths: fused one-pass decoders for what the writer produces
+    if (transform === TRANSFORM.dict && arrType !== "f64") {
+      col = this.scratchOf(name, arrType, n);
+      const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
+      for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
+      if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
+      else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
+      else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
+    } else if (transform === TRANSFORM.dict) {
+      dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+    } else if (transform === TRANSFORM.for && arrType === "f64") {
+      forToF64(src, srcOff, n, width, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+    } else if (transform === TRANSFORM.for && arrType === "u32") {
+      forToU32(src, srcOff, n, width, base, (col = this.scratchOf(name, "u32", n)) as Uint32Array);
+    } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
+      forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
+    } else {
+      // delta, and `for` into a column type the fused decoders do not cover: unshuffle, then finish
+      const tmp = this.tmpOf(n);
+      unshuffle(src, srcOff, n, width, tmp);
+      if (transform === TRANSFORM.for) finishForU32(tmp, n, base);
+      else if (arrType === "f64") finishDeltaF64(tmp, n, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+      else finishDeltaU32(tmp, n, base);
+      if (arrType !== "f64") {
+        col = this.scratchOf(name, arrType, n);
+        if (arrType === "u8") copyToU8(tmp, n, col as Uint8Array);
+        else if (arrType === "u16") copyToU16(tmp, n, col as Uint16Array);
+        else col.set(tmp.subarray(0, n)); // same element type: a memcpy
       }
-      if (tgt === enum_.extra) {
-        extra = src.slice(srcOff, srcOff + rawLength); // kept beyond the next block: the heap is small
+    }
+    return col ?? this.scratchOf(name, arrType, n);
+  }
+
+  /** Scatters a sparse6 entry's words into its `<addr>6` column by v6Flags; undefined after a report. */
+  private decodeSparseEntry(
+    src: Uint8Array,
+    srcOff: number,
+    e: ColumnEntry,
+    n: number,
+    v6Flags: Uint8Array,
+    i: number,
+    fileOff: number,
+  ): Column | undefined {
+    const words =
+      (src.byteOffset + srcOff) % 4 === 0
+        ? new Uint32Array(src.buffer, src.byteOffset + srcOff, e.rawLength / 4)
+        : new Uint32Array(src.slice(srcOff, srcOff + e.rawLength).buffer);
+    const bit = bitOfAddr(e.name.slice(0, -1));
+    const out = this.scratchOf(e.name, "u32", n * 4) as Uint32Array;
+    if (!decodeSparse6(words, words.length / 4, v6Flags, n, bit, out)) {
+      this.report(
+        STORE_ERROR.CORRUPT,
+        i,
+        fileOff + e.at,
+        `column ${e.name}: ${words.length / 4} IPv6 rows stored, v6Flags marks a different number`,
+      );
+      return undefined;
+    }
+    return out;
+  }
+
+  private decodeData(
+    buf: Uint8Array,
+    d: number,
+    h: BlockHeader,
+    i: number,
+    fileOff: number,
+    wanted: ReadonlySet<string> | undefined,
+    lazy = false,
+  ): RecordBatch | undefined {
+    const n = h.rows;
+    const entries = this.columnTable(buf, d, h, i, fileOff);
+    if (entries === undefined) return undefined;
+    // pass 1: decompress and decode the wanted columns (all, without a selection); the IPv6 words wait for v6Flags
+    const cols: Record<string, Column> = {};
+    const present = new Set<string>();
+    let extra: Uint8Array | undefined;
+    let extraEnd: Uint32Array | undefined;
+    const sparse: { e: ColumnEntry; src: Uint8Array; off: number }[] = [];
+    const stored: ColumnEntry[] = [];
+    for (const e of entries) {
+      if (e.tgt >= 0) stored.push(e);
+      const eager = wanted === undefined || wanted.has(e.name) || (lazy && e.tgt < 0);
+      if (!eager) continue; // not asked for, or (lazy) decoded on first access
+      const got = this.inflate(buf, e, i, fileOff);
+      if (got === undefined) return undefined;
+      if (e.tgt === enum_.extra) {
+        extra = got.src.slice(got.off, got.off + e.rawLength); // kept beyond the next block: the heap is small
         continue;
       }
-      if (transform === TRANSFORM.sparse6) {
-        const words =
-          (src.byteOffset + srcOff) % 4 === 0
-            ? new Uint32Array(src.buffer, src.byteOffset + srcOff, rawLength / 4)
-            : new Uint32Array(src.slice(srcOff, srcOff + rawLength).buffer);
-        (sparse ??= []).push({ name: dir.name, words });
+      if (e.transform === TRANSFORM.sparse6) {
+        sparse.push({ e, src: got.src, off: got.off });
         continue;
       }
-      const name = tgt === enum_.extraEnd ? EXTRA_END_COLUMN : PHYSICAL_COLUMNS[tgt]!.name;
-      const arrType: ArrayType = tgt === enum_.extraEnd ? "u32" : PHYSICAL_COLUMNS[tgt]!.array;
-      let col: Column;
-      if (transform === TRANSFORM.raw) {
-        // fast path: zero-copy view of the (decompressed) column when the types agree and it is aligned
-        col = viewOf(dir.array, src, srcOff, n * dir.width);
-        if (arrType !== dir.array) {
-          const conv = this.scratchOf(name, arrType, n * dir.width);
-          conv.set(col);
-          col = conv;
-        }
-      } else {
-        const dict = this.dict;
-        if (transform === TRANSFORM.dict) {
-          const dv = new DataView(src.buffer, src.byteOffset + srcOff, base * 8);
-          for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
-        }
-        // fast paths: fused one-pass decoders for what the writer produces
-        if (transform === TRANSFORM.dict && arrType !== "f64") {
-          col = this.scratchOf(name, arrType, n);
-          const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
-          for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
-          if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
-          else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
-          else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
-        } else if (transform === TRANSFORM.dict) {
-          dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
-        } else if (transform === TRANSFORM.for && arrType === "f64") {
-          forToF64(src, srcOff, n, width, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
-        } else if (transform === TRANSFORM.for && arrType === "u32") {
-          forToU32(src, srcOff, n, width, base, (col = this.scratchOf(name, "u32", n)) as Uint32Array);
-        } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
-          forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
-        } else {
-          // delta, and `for` into a column type the fused decoders do not cover: unshuffle, then finish
-          unshuffle(src, srcOff, n, width, tmp);
-          if (transform === TRANSFORM.for) finishForU32(tmp, n, base);
-          else if (arrType === "f64")
-            finishDeltaF64(tmp, n, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
-          else finishDeltaU32(tmp, n, base);
-          if (arrType !== "f64") {
-            col = this.scratchOf(name, arrType, n);
-            if (arrType === "u8") copyToU8(tmp, n, col as Uint8Array);
-            else if (arrType === "u16") copyToU16(tmp, n, col as Uint16Array);
-            else col.set(tmp.subarray(0, n)); // same element type: a memcpy
-          }
-        }
-        col ??= this.scratchOf(name, arrType, n);
-      }
-      if (tgt === enum_.extraEnd) extraEnd = col as Uint32Array;
+      const col = this.decodeEntry(got.src, got.off, e, n);
+      if (e.tgt === enum_.extraEnd) extraEnd = col as Uint32Array;
       else {
-        cols[name] = col;
-        present.add(name);
+        cols[e.name] = col;
+        present.add(e.name);
       }
+    }
+    if (lazy) {
+      // v6Flags first: the IPv6 words of any address column need it
+      const lz = this.lazy;
+      lz.begin(this, buf, stored, n, i, fileOff, cols);
+      const absent: PhysicalName[] = [];
+      for (const pc of PHYSICAL_COLUMNS) if (!lz.isStored(pc.name)) absent.push(pc.name as PhysicalName);
+      const batch = RecordBatch.lazyView(n, lz.columns as unknown as ColumnArrays, absent);
+      return this.attachExtra(batch, extra, extraEnd, n, d, i, fileOff);
     }
     // pass 2: sparse IPv6 words need v6Flags
     const v6Flags = (cols["v6Flags"] as Uint8Array | undefined) ?? (this.zeroOf("u8", n) as Uint8Array);
-    if (sparse) {
-      for (const s of sparse) {
-        const bit = bitOfAddr(s.name.slice(0, -1));
-        const out = this.scratchOf(s.name, "u32", n * 4) as Uint32Array;
-        if (!decodeSparse6(s.words, s.words.length / 4, v6Flags, n, bit, out)) {
-          bad(
-            d,
-            `column ${s.name}: ${s.words.length / 4} IPv6 rows stored, v6Flags marks a different number`,
-            STORE_ERROR.CORRUPT,
-          );
-          return;
-        }
-        cols[s.name] = out;
-        present.add(s.name);
-      }
+    for (const s of sparse) {
+      const out = this.decodeSparseEntry(s.src, s.off, s.e, n, v6Flags, i, fileOff);
+      if (out === undefined) return undefined;
+      cols[s.e.name] = out;
+      present.add(s.e.name);
     }
     const absent: PhysicalName[] = [];
     for (const pc of PHYSICAL_COLUMNS) {
@@ -627,14 +795,26 @@ export class FlowFileReader {
       }
     }
     const batch = RecordBatch.view(n, cols as unknown as ColumnArrays, absent);
+    return this.attachExtra(batch, extra, extraEnd, n, d, i, fileOff);
+  }
+
+  private attachExtra(
+    batch: RecordBatch,
+    extra: Uint8Array | undefined,
+    extraEnd: Uint32Array | undefined,
+    n: number,
+    d: number,
+    i: number,
+    fileOff: number,
+  ): RecordBatch | undefined {
     if (extra !== undefined && extraEnd !== undefined) {
       // extraEnd must be non-decreasing and end within the heap, else raw elements would be misattributed
       let prev = 0;
       for (let r = 0; r < n; r++) {
         const x = extraEnd[r]!;
         if (x < prev || x > extra.length) {
-          bad(d, `raw element offsets are not monotonic at row ${r}`, STORE_ERROR.CORRUPT);
-          return;
+          this.report(STORE_ERROR.CORRUPT, i, fileOff + d, `raw element offsets are not monotonic at row ${r}`);
+          return undefined;
         }
         prev = x;
       }
@@ -646,6 +826,32 @@ export class FlowFileReader {
       batch.extraEnd = this.extraEnd.subarray(0, Math.max(n, 1));
     }
     return batch;
+  }
+
+  /** Lazy decoding of one column of the current lazy block (called by LazyColumns' getters). */
+  lazyDecode(
+    e: ColumnEntry,
+    buf: Uint8Array,
+    n: number,
+    i: number,
+    fileOff: number,
+    v6Flags: () => Uint8Array,
+  ): Column {
+    const pc = PHYSICAL_COLUMNS[e.tgt]!;
+    const got = this.inflate(buf, e, i, fileOff);
+    let col: Column | undefined;
+    if (got !== undefined) {
+      col =
+        e.transform === TRANSFORM.sparse6
+          ? this.decodeSparseEntry(got.src, got.off, e, n, v6Flags(), i, fileOff)
+          : this.decodeEntry(got.src, got.off, e, n);
+    }
+    // damage found this late (after both CRCs held) reads as zero; it was reported with its place
+    return col ?? this.zeroOf(pc.array, n * pc.width);
+  }
+
+  zeroColumn(type: ArrayType, len: number): Column {
+    return this.zeroOf(type, len);
   }
 
   private scratchOf(name: string, type: ArrayType, len: number): Column {

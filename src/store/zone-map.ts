@@ -3,13 +3,17 @@
 // ZoneMap questions of src/record/zone.ts from a parsed section (reader). Every answer is conservative.
 //
 // Zone section (zoneLength bytes, 8-aligned, covered by the block's hdrCrc):
-//   0 u16 range count R   2 u8 v4Mask   3 u8 v6Mask   4 u16 set count S   6 u16 reserved
+//   0 u16 range count R   2 u8 v4Mask   3 u8 v6Mask   4 u16 set count S   6 u16 Bloom filter count B
 //   8 R × range entry (24 B): u16 column id, u8 flags (bit 0: no range, e.g. NaN in an f64 column), u8 0, u32 0,
 //                             f64 min, f64 max                 — only for stored width-1 columns
 //     S × address set, each 8-aligned:
 //        u16 column id (the `<addr>` u32 column), u8 v4State, u8 v6State, u32 n4, u32 n6, u32 0,
 //        u32 × 4 min/max of the /64 prefix over IPv6 rows (min hi, min lo, max hi, max lo; 0 when no IPv6 row),
 //        n4 × u32 sorted distinct /24 (address >>> 8), zero padding to 8, n6 × (u32 hi, u32 lo) sorted distinct /64
+//     B × host Bloom filter (srcAddr, dstAddr), each 8-aligned: u16 column id, u8 probes k, u8 0, u32 bits m
+//        (a multiple of 64), u32 distinct values inserted, u32 0, then m/8 bytes of bits (bit b: byte b >>> 3,
+//        mask 1 << (b & 7)). Every IPv4 value and every IPv6 value of the column in the block is inserted;
+//        see bloomHash4 / bloomHash6 and bloomProbe for the hashing (a host test: `src ip X`, `ip in [..]`).
 //   v4Mask / v6Mask: bit `v6bit` of an addr column set when some row of the block holds an IPv4 / IPv6 value.
 //   state: 0 no value of that family, 1 the set is exact, 2 more distinct prefixes than the limit (set omitted;
 //   IPv4 falls back to the column's min/max range, IPv6 to the /64 min/max).
@@ -28,6 +32,66 @@ export const DEFAULT_V6_SET_LIMIT = 256;
 
 export const ZONE_NO_RANGE = 1;
 
+/** The addr columns that get a host Bloom filter: the two a forensic search names. */
+export const BLOOM_COLUMNS: readonly AddrColumnName[] = ["srcAddr", "dstAddr"];
+/** Bits per distinct value and probes: ≈ 2 % false positives. */
+export const BLOOM_BITS_PER_VALUE = 8;
+export const BLOOM_PROBES = 5;
+/** Ranges of at most this many IPv4 addresses are tested address by address against the Bloom filter. */
+const BLOOM_RANGE_PROBE = 16;
+
+/** murmur3's 32-bit finaliser. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hash of an IPv4 value (u32) for the host Bloom filter. */
+export function bloomHash4(a: number): number {
+  return fmix32((a ^ 0x3c6ef372) >>> 0);
+}
+
+/** Hash of an IPv6 value (four big-endian u32 words) for the host Bloom filter. */
+export function bloomHash6(w0: number, w1: number, w2: number, w3: number): number {
+  return fmix32((w0 ^ fmix32((w1 ^ fmix32((w2 ^ fmix32((w3 ^ 0xa54ff53a) >>> 0)) >>> 0)) >>> 0)) >>> 0);
+}
+
+/**
+ * Bit of probe j (0 ≤ j < k) for hash h in a filter of m bits: double hashing g_j = h + j·h2 (mod 2^32) with
+ * h2 = fmix32(h ^ 0x9e3779b9) | 1, mapped onto [0, m) by ⌊g_j · m / 2^32⌋.
+ */
+export function bloomProbe(h: number, h2: number, j: number, m: number): number {
+  const g = (h + Math.imul(j, h2)) >>> 0;
+  return Math.floor((g * m) / 4294967296);
+}
+
+function bloomTest(bits: Uint8Array, m: number, k: number, h: number): boolean {
+  const h2 = (fmix32((h ^ 0x9e3779b9) >>> 0) | 1) >>> 0;
+  for (let j = 0; j < k; j++) {
+    const b = bloomProbe(h, h2, j, m);
+    if ((bits[b >>> 3]! & (1 << (b & 7))) === 0) return false;
+  }
+  return true;
+}
+
+function bloomSet(bits: Uint8Array, m: number, k: number, h: number): void {
+  const h2 = (fmix32((h ^ 0x9e3779b9) >>> 0) | 1) >>> 0;
+  for (let j = 0; j < k; j++) {
+    const b = bloomProbe(h, h2, j, m);
+    bits[b >>> 3] = bits[b >>> 3]! | (1 << (b & 7));
+  }
+}
+
+interface Bloom {
+  k: number;
+  m: number;
+  bits: Uint8Array;
+}
+
 /** One block's parsed zone section, with the file's column directory to resolve names. */
 export class BlockZoneMap implements ZoneMap {
   readonly rows: number;
@@ -39,6 +103,7 @@ export class BlockZoneMap implements ZoneMap {
   private readonly v4Mask: number;
   private readonly v6Mask: number;
   private readonly sets: Map<number, AddrSet>;
+  private readonly blooms: Map<number, Bloom>;
   private readonly ids: ReadonlyMap<string, number>;
 
   constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array) {
@@ -48,6 +113,7 @@ export class BlockZoneMap implements ZoneMap {
     this.maxs = new Float64Array(columnCount);
     this.state = new Uint8Array(columnCount);
     this.sets = new Map();
+    this.blooms = new Map();
     const v = new DataView(section.buffer, section.byteOffset, section.byteLength);
     // The caller has checked the CRC; lengths are still checked so a logic error cannot read out of bounds.
     if (section.length < 8) {
@@ -59,6 +125,7 @@ export class BlockZoneMap implements ZoneMap {
     this.v4Mask = v.getUint8(2);
     this.v6Mask = v.getUint8(3);
     const nSets = v.getUint16(4, true);
+    const nBlooms = v.getUint16(6, true);
     let p = 8;
     for (let i = 0; i < nRanges && p + 24 <= section.length; i++, p += 24) {
       const id = v.getUint16(p, true);
@@ -88,6 +155,16 @@ export class BlockZoneMap implements ZoneMap {
       for (let k = 0; k < n6 * 2; k++) set6[k] = v.getUint32(start6 + 4 * k, true);
       this.sets.set(id, { v4State, v6State, set4, set6, range6 });
       p = (end6 + 7) & ~7;
+    }
+    for (let i = 0; i < nBlooms && p + 16 <= section.length; i++) {
+      const id = v.getUint16(p, true);
+      const k = v.getUint8(p + 2);
+      const m = v.getUint32(p + 4, true);
+      const end = p + 16 + m / 8;
+      if (m === 0 || m % 64 !== 0 || end > section.length) break;
+      // a copy: the section buffer is reused by the reader; a filter without probes answers nothing (ignored)
+      if (k > 0 && k <= 32) this.blooms.set(id, { k, m, bits: section.slice(p + 16, end) });
+      p = end;
     }
   }
 
@@ -127,6 +204,12 @@ export class BlockZoneMap implements ZoneMap {
     const mx = this.max(column);
     if (mn !== undefined && mx !== undefined && (hi < mn || lo > mx)) return false;
     const id = this.ids.get(column);
+    const bloom = id === undefined ? undefined : this.blooms.get(id);
+    if (bloom !== undefined && hi - lo < BLOOM_RANGE_PROBE) {
+      let any = false;
+      for (let a = lo; a <= hi && !any; a++) any = bloomTest(bloom.bits, bloom.m, bloom.k, bloomHash4(a));
+      if (!any) return false;
+    }
     const s = id === undefined ? undefined : this.sets.get(id);
     if (s === undefined || s.v4State !== SET_EXACT) return true;
     // any /24 in [lo >>> 8, hi >>> 8]?
@@ -147,6 +230,11 @@ export class BlockZoneMap implements ZoneMap {
     if (!this.hasV6(column)) return false;
     if (length <= 0) return true;
     const id = this.ids.get(column);
+    if (length >= 128 && id !== undefined) {
+      const bloom = this.blooms.get(id);
+      const h = bloomHash6(words[0]! >>> 0, words[1]! >>> 0, words[2]! >>> 0, words[3]! >>> 0);
+      if (bloom !== undefined && !bloomTest(bloom.bits, bloom.m, bloom.k, h)) return false;
+    }
     const s = id === undefined ? undefined : this.sets.get(id);
     if (s === undefined) return true;
     // the prefix as a range of /64 values [lo, hi]
@@ -205,14 +293,21 @@ export interface RangeEntry {
 export class ZoneBuilder {
   private scratch4: Uint32Array;
   private idx6: Uint32Array;
+  private prefix4: Uint32Array;
+  private lastD4 = 0;
+  private lastK6 = 0;
   private readonly v4Limit: number;
   private readonly v6Limit: number;
+  private readonly bloom: boolean;
 
-  constructor(v4Limit = DEFAULT_V4_SET_LIMIT, v6Limit = DEFAULT_V6_SET_LIMIT) {
+  /** `bloom`: write host Bloom filters for srcAddr and dstAddr (on by default). */
+  constructor(v4Limit = DEFAULT_V4_SET_LIMIT, v6Limit = DEFAULT_V6_SET_LIMIT, bloom = true) {
     this.v4Limit = v4Limit;
     this.v6Limit = v6Limit;
+    this.bloom = bloom;
     this.scratch4 = new Uint32Array(0);
     this.idx6 = new Uint32Array(0);
+    this.prefix4 = new Uint32Array(0);
   }
 
   /**
@@ -242,6 +337,7 @@ export class ZoneBuilder {
       if (any6) v6Mask |= bit;
     }
     const parts: Uint8Array[] = [];
+    const blooms: Uint8Array[] = [];
     let setCount = 0;
     for (const name of ADDR_COLUMNS) {
       const id = addrIds.get(name);
@@ -250,19 +346,22 @@ export class ZoneBuilder {
       if (((v4Mask | v6Mask) & bit) === 0) continue;
       // fast path: an all-zero IPv4 column without IPv6 rows has the one /24 0.0.0.0 (no sort needed)
       const allZero4 = zero.has(name) && (v6Mask & bit) === 0;
-      parts.push(
-        this.addrSet(allZero4 ? 1 : n, cols[name] as Uint32Array, cols[`${name}6`] as Uint32Array, v6Flags, bit, id),
-      );
+      const a4 = cols[name] as Uint32Array;
+      const a6 = cols[`${name}6`] as Uint32Array;
+      parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
       setCount++;
+      if (this.bloom && BLOOM_COLUMNS.includes(name)) blooms.push(this.bloomOf(a6, id));
     }
     let size = 8 + ranges.length * 24;
     for (const p of parts) size += p.length;
+    for (const p of blooms) size += p.length;
     const out = new Uint8Array(size);
     const v = new DataView(out.buffer);
     v.setUint16(0, ranges.length, true);
     v.setUint8(2, v4Mask);
     v.setUint8(3, v6Mask);
     v.setUint16(4, setCount, true);
+    v.setUint16(6, blooms.length, true);
     let p = 8;
     for (const r of ranges) {
       v.setUint16(p, r.id, true);
@@ -274,6 +373,36 @@ export class ZoneBuilder {
     for (const part of parts) {
       out.set(part, p);
       p += part.length;
+    }
+    for (const part of blooms) {
+      out.set(part, p);
+      p += part.length;
+    }
+    return out;
+  }
+
+  /**
+   * The host Bloom filter of one addr column (uses the sorted IPv4 values addrSet left in scratch4[0, d4) and
+   * the IPv6 row indexes in idx6[0, k6)).
+   */
+  private bloomOf(a6: Uint32Array, id: number): Uint8Array {
+    const d4 = this.lastD4;
+    const k6 = this.lastK6;
+    const distinct = d4 + k6;
+    const m = Math.max(64, Math.ceil((distinct * BLOOM_BITS_PER_VALUE) / 64) * 64);
+    const out = new Uint8Array(16 + m / 8);
+    const v = new DataView(out.buffer);
+    v.setUint16(0, id, true);
+    v.setUint8(2, BLOOM_PROBES);
+    v.setUint32(4, m, true);
+    v.setUint32(8, distinct, true);
+    const bits = out.subarray(16);
+    const s4 = this.scratch4;
+    for (let i = 0; i < d4; i++) bloomSet(bits, m, BLOOM_PROBES, bloomHash4(s4[i]!));
+    const i6 = this.idx6;
+    for (let i = 0; i < k6; i++) {
+      const r = i6[i]! * 4;
+      bloomSet(bits, m, BLOOM_PROBES, bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!));
     }
     return out;
   }
@@ -290,11 +419,21 @@ export class ZoneBuilder {
     const i6 = this.idx6;
     for (let i = 0; i < n; i++) {
       if ((flags[i]! & bit) !== 0) i6[k6++] = i;
-      else s4[k4++] = a4[i]! >>> 8;
+      else s4[k4++] = a4[i]!;
     }
-    const v4 = s4.subarray(0, k4).sort();
+    // sorted distinct hosts stay at the front of scratch4 (for the Bloom filter); the /24s go to their own array
+    const hosts = s4.subarray(0, k4).sort();
+    let dh = 0;
+    for (let i = 0; i < k4; i++) if (i === 0 || hosts[i] !== hosts[dh - 1]) hosts[dh++] = hosts[i]!;
+    this.lastD4 = dh;
+    this.lastK6 = k6;
+    if (this.prefix4.length < dh) this.prefix4 = new Uint32Array(Math.max(dh, 1024));
+    const v4 = this.prefix4;
     let d4 = 0;
-    for (let i = 0; i < k4; i++) if (i === 0 || v4[i] !== v4[d4 - 1]) v4[d4++] = v4[i]!;
+    for (let i = 0; i < dh; i++) {
+      const p = hosts[i]! >>> 8;
+      if (d4 === 0 || v4[d4 - 1] !== p) v4[d4++] = p;
+    }
     const v4State = k4 === 0 ? SET_NONE : d4 > this.v4Limit ? SET_OVERFLOW : SET_EXACT;
     // IPv6 /64s
     const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));

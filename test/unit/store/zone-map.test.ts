@@ -239,4 +239,79 @@ describe("zone maps", () => {
     expect(z.mayContainV6("dstAddr", [0x20010db9, 0, 0, 0], 32)).toBe(false);
     r.close();
   });
+
+  it("host Bloom filters skip blocks whose /24 set holds the prefix but not the host", () => {
+    // 8 blocks of 2000 rows, every block draws hosts from the same /24s; host X is in block 5 only
+    const r = rng(99);
+    const f = path.join(dir, "bloom");
+    const w = FlowFileWriter.open(f);
+    const needle = 0x0a000363; // 10.0.3.99
+    const needle6 = [0x20010db8, 0, 0, 0x99];
+    const blocks: RecordBatch[] = [];
+    for (let k = 0; k < 8; k++) {
+      const b = new RecordBatch(2000);
+      for (let i = 0; i < 2000; i++) {
+        const row = b.addRow();
+        let a = (0x0a000000 + Math.floor(r() * 1024)) >>> 0; // 10.0.0.0/22
+        if (a === needle) a++;
+        b.setV4("srcAddr", row, a);
+        b.setV4("dstAddr", row, (0xc0a80000 + Math.floor(r() * 65536)) >>> 0);
+        if (i % 10 === 0) {
+          const w6 = new Uint8Array(16);
+          new DataView(w6.buffer).setUint32(0, 0x20010db8);
+          new DataView(w6.buffer).setUint32(12, 0x1000 + Math.floor(r() * 500));
+          b.setV6("dstAddr", row, w6, 0);
+        }
+      }
+      if (k === 5) {
+        b.setV4("srcAddr", 77, needle);
+        const w6 = new Uint8Array(16);
+        for (let j = 0; j < 4; j++) new DataView(w6.buffer).setUint32(4 * j, needle6[j]!);
+        b.setV6("dstAddr", 10, w6, 0);
+      }
+      blocks.push(b);
+      w.appendBatchSync(b);
+    }
+    w.closeSync();
+    const rd = FlowFileReader.open(f);
+    // the /24 sets alone cannot exclude anything: 10.0.3.0/24 is in every block
+    for (let k = 0; k < 8; k++) expect(rd.zoneMap(k)!.mayContainV4("srcAddr", 0x0a000300, 0x0a0003ff)).toBe(true);
+    expect(rd.blocksThatMayMatch((z) => z.mayContainV4("srcAddr", needle, needle))).toEqual([5]);
+    expect(rd.blocksThatMayMatch((z) => z.mayContainV6("dstAddr", needle6, 128))).toEqual([5]);
+    expect(rd.blocksThatMayMatch((z) => z.mayContainV4("srcAddr", needle - 1, needle + 1))).toContain(5);
+    // no false negative for any host present in a block, and few false positives for absent hosts
+    let falsePositives = 0;
+    let tests = 0;
+    for (let k = 0; k < 8; k++) {
+      const z = rd.zoneMap(k)!;
+      const present = new Set<number>();
+      for (let i = 0; i < blocks[k]!.length; i++)
+        if (!blocks[k]!.isV6("srcAddr", i)) present.add(blocks[k]!.cols.srcAddr[i]!);
+      for (const a of present) expect(z.mayContainV4("srcAddr", a, a)).toBe(true);
+      for (let a = 0x0a000000; a < 0x0a000400; a++) {
+        if (present.has(a)) continue;
+        tests++;
+        if (z.mayContainV4("srcAddr", a, a)) falsePositives++;
+      }
+    }
+    expect(tests).toBeGreaterThan(500);
+    expect(falsePositives / tests).toBeLessThan(0.06);
+    rd.close();
+  });
+
+  it("files written without Bloom filters still answer host queries from the /24 sets", async () => {
+    const { ZoneBuilder } = await import("../../../src/store/zone-map.js");
+    const b = new RecordBatch(2);
+    b.setV4("srcAddr", b.addRow(), 0x0a000301);
+    b.setV4("srcAddr", b.addRow(), 0x0a000302);
+    const plain = new ZoneBuilder(512, 256, false);
+    const withBloom = new ZoneBuilder();
+    const ids = new Map([["srcAddr", 3]]);
+    const cols = b.cols as unknown as Record<string, ArrayLike<number>>;
+    const a = plain.encode(2, cols, b.cols.v6Flags, [], ids, new Set());
+    const c = withBloom.encode(2, cols, b.cols.v6Flags, [], ids, new Set());
+    expect(new DataView(a.buffer).getUint16(6, true)).toBe(0);
+    expect(new DataView(c.buffer).getUint16(6, true)).toBe(1);
+    expect(c.length).toBeGreaterThan(a.length);
+  });
 });
