@@ -115,6 +115,7 @@ function enoughBlocksForWorkers(
   if (filter.matchesAll && window === undefined) return true;
   let seen = 0;
   let candidates = 0;
+  const plan = new Map<string, Uint8Array>();
   for (const file of files) {
     let reader: FlowFileSource;
     try {
@@ -138,26 +139,38 @@ function enoughBlocksForWorkers(
           seen += blocks;
           continue;
         }
+        const mark = new Uint8Array(blocks); // 1: may match; 2: damaged (left to the scan to report)
         for (let bi = 0; bi < blocks; bi++) {
           const z = reader.zoneMap(bi);
           seen++;
-          if (z === undefined) continue;
+          if (z === undefined) {
+            mark[bi] = 2;
+            continue;
+          }
           if (window) {
             const lo = z.min("msecFirst");
             const hi = z.max("msecLast");
             if ((hi !== undefined && hi < window.start) || (lo !== undefined && lo > window.end)) continue;
           }
-          if (filter.mayMatch(z, ident)) candidates++;
+          if (filter.mayMatch(z, ident)) {
+            candidates++;
+            mark[bi] = 1;
+          }
           if (candidates >= WORKER_MIN_BLOCKS || (seen >= 64 && candidates * 2 > seen)) return true;
         }
+        plan.set(file, mark);
       }
       if (candidates >= WORKER_MIN_BLOCKS) return true;
     } finally {
       reader.close();
     }
   }
+  blockPlans.set(files, plan); // the sequential scan reuses the verdicts instead of reading the zone maps again
   return false;
 }
+
+/** Per file list: zone-map verdicts per block from enoughBlocksForWorkers, for scanFiles. */
+const blockPlans = new WeakMap<readonly string[], Map<string, Uint8Array>>();
 
 function timeWindow(o: QueryOptions, now: number): { start: number; end: number } | undefined {
   let w = o.timeWindow ? { ...o.timeWindow } : undefined;
@@ -207,6 +220,7 @@ function scanFiles(
     }
     return filter.mayMatch(z, ident);
   };
+  const plan = blockPlans.get(files);
   const progress = io.progress ? new Progress(io.err) : null;
   let blocksDone = 0;
   let blocksTotal = 0;
@@ -237,9 +251,14 @@ function scanFiles(
       const usePred = window !== undefined || !filter.matchesAll;
       const blocks = reader.blockCount;
       blocksTotal += blocks;
+      const mark = plan?.get(file);
       for (let bi = 0; bi < blocks; bi++) {
         progress?.update(blocksDone++, blocksTotal, counts.processed);
-        if (usePred) {
+        const verdict = mark?.[bi];
+        if (verdict === 0) {
+          counts.blocksSkipped++;
+          continue;
+        } else if (usePred && verdict !== 1) {
           const z = reader.zoneMap(bi);
           if (z === undefined) continue; // damaged: reported through onError
           if (!pred(z)) {

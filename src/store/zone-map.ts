@@ -32,6 +32,8 @@ export const DEFAULT_V6_SET_LIMIT = 256;
 
 export const ZONE_NO_RANGE = 1;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** The addr columns that get a host Bloom filter: the two a forensic search names. */
 export const BLOOM_COLUMNS: readonly AddrColumnName[] = ["srcAddr", "dstAddr"];
 /** Bits per distinct value and probes: ≈ 2 % false positives. */
@@ -149,10 +151,17 @@ export class BlockZoneMap implements ZoneMap {
       const end6 = start6 + n6 * 8;
       if (end6 > section.length) break;
       // copies: the section buffer is reused by the reader
-      const set4 = new Uint32Array(n4);
-      for (let k = 0; k < n4; k++) set4[k] = v.getUint32(p + 4 * k, true);
-      const set6 = new Uint32Array(n6 * 2);
-      for (let k = 0; k < n6 * 2; k++) set6[k] = v.getUint32(start6 + 4 * k, true);
+      let set4: Uint32Array;
+      let set6: Uint32Array;
+      if (LITTLE_ENDIAN) {
+        set4 = new Uint32Array(section.slice(p, end4).buffer); // one memcpy each
+        set6 = new Uint32Array(section.slice(start6, end6).buffer);
+      } else {
+        set4 = new Uint32Array(n4);
+        for (let k = 0; k < n4; k++) set4[k] = v.getUint32(p + 4 * k, true);
+        set6 = new Uint32Array(n6 * 2);
+        for (let k = 0; k < n6 * 2; k++) set6[k] = v.getUint32(start6 + 4 * k, true);
+      }
       this.sets.set(id, { v4State, v6State, set4, set6, range6 });
       p = (end6 + 7) & ~7;
     }
