@@ -542,10 +542,16 @@ export class FlowFileReader {
       this.report(STORE_ERROR.BAD_LENGTH, i, fileOff + at, msg);
       return undefined;
     };
-    if (h.dataLength < 8) { bad(d, `data part of ${h.dataLength} bytes is too short`); return; }
+    if (h.dataLength < 8) {
+      bad(d, `data part of ${h.dataLength} bytes is too short`);
+      return;
+    }
     const count = v.getUint32(d, true);
     const tableEnd = d + 8 + count * COLUMN_ENTRY_BYTES;
-    if (count > this.hdr.columns.length || tableEnd > end) { bad(d, `impossible stored column count ${count}`); return; }
+    if (count > this.hdr.columns.length || tableEnd > end) {
+      bad(d, `impossible stored column count ${count}`);
+      return;
+    }
     const out: ColumnEntry[] = [];
     let pos = pad8(tableEnd);
     for (let k = 0; k < count; k++) {
@@ -559,8 +565,14 @@ export class FlowFileReader {
       const base = v.getFloat64(e + 16, true);
       const at = pos;
       pos += pad8(storedLength);
-      if (pos > end) { bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`); return; }
-      if (id >= this.hdr.columns.length) { bad(e, `column entry ${k}: unknown column id ${id}`); return; }
+      if (pos > end) {
+        bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`);
+        return;
+      }
+      if (id >= this.hdr.columns.length) {
+        bad(e, `column entry ${k}: unknown column id ${id}`);
+        return;
+      }
       const tgt = this.target[id]!;
       if (tgt === enum_.skip) continue; // a column this schema does not know: never decompressed
       const dir = this.hdr.columns[id]!;
@@ -569,24 +581,35 @@ export class FlowFileReader {
       let expect: number;
       if (transform === TRANSFORM.raw) expect = dir.width === 0 ? rawLength : n * dir.width * elem;
       else if (transform === TRANSFORM.for || transform === TRANSFORM.delta) {
-        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4))
-          { bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`); return; }
+        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4)) {
+          bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`);
+          return;
+        }
         expect = n * width;
       } else if (transform === TRANSFORM.dict) {
         if (
           dir.width !== 1 ||
           (width !== 0 && width !== 1 && width !== 2 && width !== 4) ||
           !(base >= 1 && base <= MAX_DICT && Number.isInteger(base))
-        )
-          { bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`); return; }
+        ) {
+          bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`);
+          return;
+        }
         expect = base * 8 + ((n * width + 7) >>> 3);
       } else if (transform === TRANSFORM.sparse6) {
-        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16)
-          { bad(e, `column ${dir.name}: bad sparse length ${rawLength}`); return; }
+        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16) {
+          bad(e, `column ${dir.name}: bad sparse length ${rawLength}`);
+          return;
+        }
         expect = rawLength;
-      } else { bad(e, `column ${dir.name}: unknown transform ${transform}`); return; }
-      if (rawLength !== expect)
-        { bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`); return; }
+      } else {
+        bad(e, `column ${dir.name}: unknown transform ${transform}`);
+        return;
+      }
+      if (rawLength !== expect) {
+        bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`);
+        return;
+      }
       out.push({ id, tgt, transform, width, flags, rawLength, storedLength, base, at, name: dir.name });
     }
     return out;
