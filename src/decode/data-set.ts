@@ -165,7 +165,26 @@ export function finishRecord(
   }
 
   fixIcmp(c, row, (plan.flags & PlanFlag.ICMP) !== 0);
+  // nfcapd's elements: genericFlow, the address element by family, the template's groups, the exporter's
+  const f6 = c.v6Flags[row]!;
+  c.elements[row] =
+    (plan.elements |
+      EL_GENERIC |
+      ((f6 & SRC_V6_BIT) !== 0 ? EL_IPV6 : EL_IPV4) |
+      ((f6 & EXPORTER_V6_BIT) !== 0 ? EL_RECV6 : EL_RECV4)) >>>
+    0;
 }
+
+/** nfdump V3 element bits (bit k = element id k). */
+export const EL_GENERIC = 1 << 1;
+export const EL_IPV4 = 1 << 2;
+export const EL_IPV6 = 1 << 3;
+export const EL_MISC = 1 << 4;
+export const EL_AS = 1 << 7;
+export const EL_NEXTHOP4 = 1 << 10;
+export const EL_RECV4 = 1 << 12;
+export const EL_RECV6 = 1 << 13;
+const SRC_V6_BIT = V6_BIT.srcAddr;
 
 /**
  * ICMP: nfdump keeps type*256+code in the destination port of ICMP flows. When the template has ICMP

@@ -13,7 +13,7 @@
 // counts flows (next = sequence + count). The v5 header interval scales packets and bytes at ingest.
 
 import { DecodeStatus } from "./errors.js";
-import { fixIcmp } from "./data-set.js";
+import { EL_AS, EL_GENERIC, EL_IPV4, EL_MISC, EL_NEXTHOP4, EL_RECV4, EL_RECV6, fixIcmp } from "./data-set.js";
 import { fail } from "./flowsets.js";
 import { SamplingSource, type BatchSink, type DatagramSource, type DecoderState } from "./state.js";
 import { writeExporterColumns } from "./data-set.js";
@@ -134,6 +134,12 @@ export function decodeNetflowV5(
     c.samplingInterval[row] = interval;
     c.samplingSource[row] = samplingSource;
     fixIcmp(c, row, false);
+    // nfcapd adds flowMisc, asRouting and ipNextHop to a v1/v5/v7 record only when they hold a value
+    let el = EL_GENERIC | EL_IPV4 | (e.addrIsV6 ? EL_RECV6 : EL_RECV4);
+    if (c.input[row]! || c.output[row]! || c.srcMask[row]! || c.dstMask[row]!) el |= EL_MISC;
+    if (c.srcAs[row]! || c.dstAs[row]!) el |= EL_AS;
+    if (c.nextHop[row]!) el |= EL_NEXTHOP4;
+    c.elements[row] = el;
     ctx.records++;
   }
   return DecodeStatus.OK;

@@ -62,6 +62,12 @@ export class DecodePlan {
   readonly fixedLength: number;
   /** Slot presence bits (fields.ts slotBit). */
   readonly slotMask: number;
+  /**
+   * The nfdump V3 elements (bit k = element id k) a record of this template carries, as nfcapd 1.7 adds them:
+   * one per template field group; genericFlow and the family-dependent address and exporter elements are
+   * added per record by the finisher.
+   */
+  readonly elements: number;
   readonly flags: number;
   /** Generated reader, built on first use (templates that never see data cost no compilation). */
   private reader: RecordReader | null = null;
@@ -79,6 +85,7 @@ export class DecodePlan {
     let varlen = false;
     let mask = 0;
     let flags = 0;
+    let elements = 0;
     const n = fields.id.length;
     for (let i = 0; i < n; i++) {
       const len = fields.length[i]!;
@@ -91,6 +98,7 @@ export class DecodePlan {
       const spec = fieldSpec(fields.enterprise[i]!, fields.id[i]!);
       if (spec?.kind === FieldKind.SLOT && spec.slot !== undefined && slotUsable(spec.conv, len))
         mask |= slotBit(spec.slot);
+      if (spec?.column !== undefined) elements |= elementOf(spec.column, spec.kind === FieldKind.ADDR6);
       if (spec && fields.enterprise[i] === 0) {
         const id = fields.id[i]!;
         if (id === 32 || id === 139 || (id >= 176 && id <= 179)) flags |= PlanFlag.ICMP;
@@ -101,6 +109,7 @@ export class DecodePlan {
     this.fixedLength = varlen ? -1 : min;
     this.slotMask = mask;
     this.flags = flags;
+    this.elements = elements >>> 0;
     this.bytes = 96 + n * 8;
     this.lastSeenMs = nowMs;
   }
@@ -123,6 +132,42 @@ export class DecodePlan {
         return false;
     }
     return true;
+  }
+}
+
+/** nfdump V3 element ids of the columns a template field can feed (0: part of genericFlow, or none). */
+const ELEMENT_OF_COLUMN: ReadonlyMap<string, number> = new Map([
+  ...["input", "output", "srcMask", "dstMask", "direction", "dstTos", "biflowDirection", "flowEndReason"].map(
+    (c) => [c, 4] as const,
+  ),
+  ...["flows", "outPackets", "outBytes"].map((c) => [c, 5] as const),
+  ...["srcVlan", "dstVlan"].map((c) => [c, 6] as const),
+  ...["srcAs", "dstAs"].map((c) => [c, 7] as const),
+  ...["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"].map(
+    (c) => [c, 14] as const,
+  ),
+  ...["inSrcMac", "outDstMac", "inDstMac", "outSrcMac"].map((c) => [c, 15] as const),
+  // nextAs/prevAs (128/129): nfcapd 1.7.1 does not store them, so no asAdjacent (16) element
+  ...["fwEvent", "fwXEvent", "msecEvent"].map((c) => [c, 19] as const),
+  ...["xlateSrcPort", "xlateDstPort"].map((c) => [c, 22] as const),
+  ...["natEvent", "natPoolId"].map((c) => [c, 25] as const),
+  ...["pbStart", "pbEnd", "pbStep", "pbSize"].map((c) => [c, 26] as const),
+]);
+
+/** The element bit a template field adds (addresses: by family). */
+function elementOf(column: string, v6: boolean): number {
+  switch (column) {
+    case "bgpNextHop":
+      return v6 ? 1 << 9 : 1 << 8;
+    case "nextHop":
+      return v6 ? 1 << 11 : 1 << 10;
+    case "xlateSrcAddr":
+    case "xlateDstAddr":
+      return v6 ? 1 << 21 : 1 << 20;
+    default: {
+      const k = ELEMENT_OF_COLUMN.get(column);
+      return k === undefined ? 0 : (1 << k) >>> 0;
+    }
   }
 }
 

@@ -30,6 +30,9 @@ const BGP6 = V6_BIT.bgpNextHop;
 const RA6 = V6_BIT.exporterAddr;
 const XS6 = V6_BIT.xlateSrcAddr;
 
+/** The bit of nfdump V3 element id k in the `elements` column. */
+const EL = (k: number): number => (1 << k) >>> 0;
+
 function timeT(msec: number): string {
   return `${localDateTimeT(secOf(msec))}.${msPart(msec)}`;
 }
@@ -54,6 +57,11 @@ function emitRecord(
   const c = b.cols;
   const f6 = c.v6Flags[i]!;
   const proto = c.proto[i]!;
+  // the record's nfdump elements decide which groups print, as in nfdump; 0 (files and records that do not
+  // know them) falls back to printing a group when it holds a value
+  const el = c.elements[i]!;
+  const known = el !== 0;
+  const misc = known ? (el & EL(4)) !== 0 : true;
   kv("type", "FLOW", true);
   if (legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
   kv("export_sysid", intString(c.exporterId[i]!), false);
@@ -74,7 +82,7 @@ function emitRecord(
     kv("src_port", intString(c.srcPort[i]!), false);
     kv("dst_port", intString(c.dstPort[i]!), false);
   }
-  if (!legacy) kv("fwd_status", intString(c.fwdStatus[i]!), false);
+  if (!legacy && misc) kv("fwd_status", intString(c.fwdStatus[i]!), false);
   kv("src_tos", intString(c.srcTos[i]!), false);
   const v6 = (f6 & SRC6) !== 0;
   const sm = c.srcMask[i]!;
@@ -96,52 +104,62 @@ function emitRecord(
       dnet = formatIPv4(maskV4Net(c.dstAddr[i]!, dm));
     }
   }
-  kv("input_snmp", intString(c.input[i]!), false);
-  kv("output_snmp", intString(c.output[i]!), false);
-  kv("src_mask", intString(sm), false);
-  kv("dst_mask", intString(dm), false);
-  kv("src_net", snet, true);
-  kv("dst_net", dnet, true);
-  if (legacy) kv("fwd_status", intString(c.fwdStatus[i]!), false);
-  kv("direction", intString(c.direction[i]!), false);
-  kv("dst_tos", intString(c.dstTos[i]!), false);
-  if (c.outPackets[i]! || c.outBytes[i]! || c.flows[i]! > 1) {
+  if (misc) {
+    kv("input_snmp", intString(c.input[i]!), false);
+    kv("output_snmp", intString(c.output[i]!), false);
+    kv("src_mask", intString(sm), false);
+    kv("dst_mask", intString(dm), false);
+    kv("src_net", snet, true);
+    kv("dst_net", dnet, true);
+    if (legacy) kv("fwd_status", intString(c.fwdStatus[i]!), false);
+    kv("direction", intString(c.direction[i]!), false);
+    kv("dst_tos", intString(c.dstTos[i]!), false);
+  }
+  if (known ? (el & EL(5)) !== 0 : c.outPackets[i]! || c.outBytes[i]! || c.flows[i]! > 1) {
     kv("out_packets", intString(c.outPackets[i]!), false);
     kv("out_bytes", intString(c.outBytes[i]!), false);
     kv("aggr_flows", intString(c.flows[i]! || 1), false);
   }
-  if (c.srcVlan[i]! || c.dstVlan[i]!) {
+  if (known ? (el & EL(6)) !== 0 : c.srcVlan[i]! || c.dstVlan[i]!) {
     kv("src_vlan", intString(c.srcVlan[i]!), false);
     kv("dst_vlan", intString(c.dstVlan[i]!), false);
   }
   // nfcapd stores AS routing for v1/v5/v7 records only when an AS is set; v9/IPFIX templates always carry it
   const nfv = c.nfVersion[i]!;
-  if (nfv >= 9 || nfv === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0) {
+  if (known ? (el & EL(7)) !== 0 : nfv >= 9 || nfv === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0) {
     kv("src_as", intString(c.srcAs[i]!), false);
     kv("dst_as", intString(c.dstAs[i]!), false);
   }
-  if (f6 & BGP6) kv("bgp6_next_hop", formatIPv6(c.bgpNextHop6, i * 4), true);
-  else if (c.bgpNextHop[i]!) kv("bgp4_next_hop", formatIPv4(c.bgpNextHop[i]), true);
-  if (f6 & NH6) kv("ip6_next_hop", formatIPv6(c.nextHop6, i * 4), true);
-  else if (c.nextHop[i]!) kv("ip4_next_hop", formatIPv4(c.nextHop[i]), true);
+  if (known) {
+    // a template may carry both families: nfdump prints each element it has
+    if ((el & EL(8)) !== 0) kv("bgp4_next_hop", formatIPv4(c.bgpNextHop[i]!), true);
+    if ((el & EL(9)) !== 0) kv("bgp6_next_hop", formatIPv6(c.bgpNextHop6, i * 4), true);
+    if ((el & EL(10)) !== 0) kv("ip4_next_hop", formatIPv4(c.nextHop[i]!), true);
+    if ((el & EL(11)) !== 0) kv("ip6_next_hop", formatIPv6(c.nextHop6, i * 4), true);
+  } else {
+    if (f6 & BGP6) kv("bgp6_next_hop", formatIPv6(c.bgpNextHop6, i * 4), true);
+    else if (c.bgpNextHop[i]!) kv("bgp4_next_hop", formatIPv4(c.bgpNextHop[i]), true);
+    if (f6 & NH6) kv("ip6_next_hop", formatIPv6(c.nextHop6, i * 4), true);
+    else if (c.nextHop[i]!) kv("ip4_next_hop", formatIPv4(c.nextHop[i]), true);
+  }
   if (f6 & RA6) kv("ip6_router", formatIPv6(c.exporterAddr6, i * 4), true);
   else kv("ip4_router", formatIPv4(c.exporterAddr[i]!), true);
   const mpls = [c.mpls1, c.mpls2, c.mpls3, c.mpls4, c.mpls5, c.mpls6, c.mpls7, c.mpls8, c.mpls9, c.mpls10];
   let anyMpls = false;
   for (let k = 0; k < 10; k++) if (mpls[k]![i]! !== 0) anyMpls = true;
-  if (anyMpls) {
+  if (known ? (el & EL(14)) !== 0 : anyMpls) {
     for (let k = 0; k < 10; k++) {
       const v = mpls[k]![i]!;
       kv(`mpls_${k + 1}`, `${v >>> 4}-${(v & 0xf) >>> 1}-${v & 1}`, true);
     }
   }
-  if (c.inSrcMac[i]! || c.outDstMac[i]! || c.inDstMac[i]! || c.outSrcMac[i]!) {
+  if (known ? (el & EL(15)) !== 0 : c.inSrcMac[i]! || c.outDstMac[i]! || c.inDstMac[i]! || c.outSrcMac[i]!) {
     kv("in_src_mac", macString(c.inSrcMac[i]!), true);
     kv("out_dst_mac", macString(c.outDstMac[i]!), true);
     kv("in_dst_mac", macString(c.inDstMac[i]!), true);
     kv("out_src_mac", macString(c.outSrcMac[i]!), true);
   }
-  if (c.nextAs[i]! || c.prevAs[i]!) {
+  if (known ? (el & EL(16)) !== 0 : c.nextAs[i]! || c.prevAs[i]!) {
     kv("next_as", intString(c.nextAs[i]!), false);
     kv("prev_as", intString(c.prevAs[i]!), false);
   }

@@ -494,6 +494,16 @@ export const SCHEMA = [
     ie: [],
     doc: "where the interval came from: 0 none, 1 header, 2 options record, 3 data field, 4 -s default, 5 -s override",
   }),
+  c({
+    name: "elements",
+    type: "u32",
+    json: "elements",
+    csv: "elements",
+    fmt: "%elm",
+    filter: [],
+    ie: [],
+    doc: "the nfdump V3 elements (extensions) the record carries, as nfcapd would store it: bit k for element id k (1–31); 0 = not known. JSON prints an element's keys only when its bit is set, as nfdump does",
+  }),
   // ── layer 2 ─────────────────────────────────────────────────────────────────────────────────────────
   c({
     name: "srcVlan",
