@@ -4,7 +4,9 @@
 // fed at the same rate to nfcapd -y and to tscapd, each on its own loopback port, so both suites store the
 // same flows. Checks that each collector stored every flow.
 //
-//   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000]
+//   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000] [--only nfcapd|tscapd]
+//
+// --only rebuilds one collector's directory (e.g. tscapd's after a file-format change); the other is kept.
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -46,18 +48,25 @@ async function capture(name, cmd, argv, port) {
   return dir;
 }
 
-const nf = await capture(
-  "nfcapd",
-  "nfcapd",
-  (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"],
-  40555,
-);
-const ts = await capture(
-  "tscapd",
-  process.execPath,
-  (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
-  40556,
-);
+const only = opt("--only", undefined);
+const nf =
+  only === "tscapd"
+    ? join(out, "nfcapd")
+    : await capture(
+        "nfcapd",
+        "nfcapd",
+        (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"],
+        40555,
+      );
+const ts =
+  only === "nfcapd"
+    ? join(out, "tscapd")
+    : await capture(
+        "tscapd",
+        process.execPath,
+        (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
+        40556,
+      );
 for (const [name, dir, tool] of [
   ["nfcapd", nf, "nfdump"],
   ["tscapd", ts, process.execPath],
