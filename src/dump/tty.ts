@@ -2,7 +2,8 @@
 // Terminal niceties of tsdump: `--progress` (a status line on stderr while files are scanned) and `--table`
 // (-s tables drawn with cli-table3). The default text stays nfdump's, for scripts.
 
-import Table from "cli-table3";
+import { createRequire } from "node:module";
+import type CliTable from "cli-table3";
 import { durationString, fixed1, formatNumber, localTimeMs, protoString } from "../format/text.js";
 import type { StatTable } from "../stats/index.js";
 
@@ -36,13 +37,17 @@ export class Progress {
 }
 
 /** An -s table drawn with box characters (--table). */
+// cli-table3 is loaded on first use (only --table on a TTY draws with it): it costs start-up time on every run
+let TableClass: typeof CliTable | undefined;
+
 export function drawStatTable(
   table: StatTable,
   totals: { flows: number; packets: number; bytes: number },
   plain: boolean,
 ): string {
   const pct = (x: number, t: number): string => (t ? fixed1((x * 100) / t) : "0.0");
-  const t = new Table({
+  TableClass ??= createRequire(import.meta.url)("cli-table3") as typeof CliTable;
+  const t = new TableClass({
     head: [
       "Date first seen",
       "Duration",
