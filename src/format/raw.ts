@@ -49,6 +49,9 @@ const EXT = {
   vrf: [36, 12],
 } as const;
 
+/** V3 sizes (with the 4-byte element header) of nselCommon … natPortBlock (elements 19–26), nfxV3.h. */
+const NAT_SIZES = [24, 12, 36, 8, 28, 72, 16, 12] as const;
+
 function versionText(v: number): string {
   if (v === 133) return "SFLOW v5";
   if (v === 0) return "NETFLOW v0";
@@ -84,33 +87,55 @@ export class RawFormatter {
       ids.push(e[0]);
       size += e[1];
     };
+    // the record's nfdump elements when it knows them (tscapd and nfcapd files); else inferred from the values
+    const el = c.elements[i]!;
+    const known = el !== 0;
+    const bit = (k: number): boolean => (el & ((1 << k) >>> 0)) !== 0;
     add(EXT.generic);
     add(v6 ? EXT.ipv6 : EXT.ipv4);
-    add(EXT.misc);
-    const hasCnt = c.outPackets[i]! !== 0 || c.outBytes[i]! !== 0 || c.flows[i]! > 1;
+    const hasMisc = known ? bit(4) : true;
+    if (hasMisc) add(EXT.misc);
+    const hasCnt = known ? bit(5) : c.outPackets[i]! !== 0 || c.outBytes[i]! !== 0 || c.flows[i]! > 1;
     if (hasCnt) add(EXT.cnt);
-    const hasVlan = c.srcVlan[i]! !== 0 || c.dstVlan[i]! !== 0;
+    const hasVlan = known ? bit(6) : c.srcVlan[i]! !== 0 || c.dstVlan[i]! !== 0;
     if (hasVlan) add(EXT.vlan);
     // nfcapd stores AS routing for v1/v5/v7 records only when an AS is set; v9/IPFIX templates always carry it
-    const hasAs = c.nfVersion[i]! >= 9 || c.nfVersion[i]! === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0;
+    const hasAs = known
+      ? bit(7)
+      : c.nfVersion[i]! >= 9 || c.nfVersion[i]! === 0 || c.srcAs[i]! !== 0 || c.dstAs[i]! !== 0;
     if (hasAs) add(EXT.as);
     const bgp6 = (f6 & V6_BIT.bgpNextHop) !== 0;
-    const hasBgp = bgp6 || c.bgpNextHop[i]! !== 0;
-    if (hasBgp) add(bgp6 ? EXT.bgp6 : EXT.bgp4);
+    // a template may carry both families of a next hop: nfdump lists (and prints) each
+    const hasBgp4 = known ? bit(8) : !bgp6 && c.bgpNextHop[i]! !== 0;
+    const hasBgp6 = known ? bit(9) : bgp6;
+    if (hasBgp4) add(EXT.bgp4);
+    if (hasBgp6) add(EXT.bgp6);
     const nh6 = (f6 & V6_BIT.nextHop) !== 0;
-    const hasNh = nh6 || c.nextHop[i]! !== 0;
-    if (hasNh) add(nh6 ? EXT.nh6 : EXT.nh4);
+    const hasNh4 = known ? bit(10) : !nh6 && c.nextHop[i]! !== 0;
+    const hasNh6 = known ? bit(11) : nh6;
+    if (hasNh4) add(EXT.nh4);
+    if (hasNh6) add(EXT.nh6);
     const ra6 = (f6 & V6_BIT.exporterAddr) !== 0;
     add(ra6 ? EXT.ra6 : EXT.ra4);
     const mpls = [c.mpls1, c.mpls2, c.mpls3, c.mpls4, c.mpls5, c.mpls6, c.mpls7, c.mpls8, c.mpls9, c.mpls10];
     let hasMpls = false;
     for (const m of mpls) if (m[i]! !== 0) hasMpls = true;
+    if (known) hasMpls = bit(14);
     if (hasMpls) add(EXT.mpls);
-    const hasMac = c.inSrcMac[i]! !== 0 || c.outDstMac[i]! !== 0 || c.inDstMac[i]! !== 0 || c.outSrcMac[i]! !== 0;
+    const hasMac = known
+      ? bit(15)
+      : c.inSrcMac[i]! !== 0 || c.outDstMac[i]! !== 0 || c.inDstMac[i]! !== 0 || c.outSrcMac[i]! !== 0;
     if (hasMac) add(EXT.mac);
-    const hasAdj = c.nextAs[i]! !== 0 || c.prevAs[i]! !== 0;
+    const hasAdj = known ? bit(16) : c.nextAs[i]! !== 0 || c.prevAs[i]! !== 0;
     if (hasAdj) add(EXT.asAdj);
-    if (c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0) add(EXT.vrf);
+    // element 36 does not fit the 32-bit mask: bit 31 stands for it (see the schema's `elements`)
+    const hasVrf = known ? bit(31) : c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0;
+    if (hasVrf) add(EXT.vrf);
+    if (known) {
+      // NSEL/NAT elements (19–26) are listed (their fields are not printed here)
+      for (let k = 19; k <= 26; k++) if (bit(k)) add([k, NAT_SIZES[k - 19]!]);
+      ids.sort((a, b) => a - b);
+    }
 
     const sampled = c.samplingInterval[i]! > 1;
     let s = "\nFlow Record: \n";
@@ -157,15 +182,17 @@ export class RawFormatter {
       snet = sm ? formatIPv4(maskV4Net(c.srcAddr[i]!, sm)) : "";
       dnet = dm ? formatIPv4(maskV4Net(c.dstAddr[i]!, dm)) : "";
     }
-    s += r("input       ", w(c.input[i]!, 18));
-    s += r("output      ", w(c.output[i]!, 18));
-    s += r("src mask    ", `${w(sm, 18)} ${snet}/${sm}`);
-    s += r("dst mask    ", `${w(dm, 18)} ${dnet}/${dm}`);
-    s += r("fwd status  ", w(c.fwdStatus[i]!, 18));
-    s += r("dst tos     ", w(c.srcTos[i]!, 18)); // 1.7.1 prints the src tos here (sic)
-    s += r("direction   ", w(c.direction[i]!, 18));
-    s += r("biFlow Dir  ", `              0x${hex2(c.biflowDirection[i]!)} `);
-    s += r("end reason  ", `              0x${hex2(c.flowEndReason[i]!)} `);
+    if (hasMisc) {
+      s += r("input       ", w(c.input[i]!, 18));
+      s += r("output      ", w(c.output[i]!, 18));
+      s += r("src mask    ", `${w(sm, 18)} ${snet}/${sm}`);
+      s += r("dst mask    ", `${w(dm, 18)} ${dnet}/${dm}`);
+      s += r("fwd status  ", w(c.fwdStatus[i]!, 18));
+      s += r("dst tos     ", w(c.srcTos[i]!, 18)); // 1.7.1 prints the src tos here (sic)
+      s += r("direction   ", w(c.direction[i]!, 18));
+      s += r("biFlow Dir  ", `              0x${hex2(c.biflowDirection[i]!)} `);
+      s += r("end reason  ", `              0x${hex2(c.flowEndReason[i]!)} `);
+    }
     if (hasCnt) {
       s += r("out packets ", w(c.outPackets[i]!, 18));
       s += r("out bytes   ", w(c.outBytes[i]!, 18));
@@ -181,8 +208,10 @@ export class RawFormatter {
     }
     const lv = this.longV6;
     const a6 = (words: Uint32Array): string => (lv ? ad(formatIPv6(words, i * 4)) : ad(formatIPv6(words, i * 4)));
-    if (hasBgp) s += r("bgp next hop", bgp6 ? a6(c.bgpNextHop6) : ad(formatIPv4(c.bgpNextHop[i]!)));
-    if (hasNh) s += r("ip next hop ", nh6 ? a6(c.nextHop6) : ad(formatIPv4(c.nextHop[i]!)));
+    if (hasBgp4) s += r("bgp next hop", ad(formatIPv4(c.bgpNextHop[i]!)));
+    if (hasBgp6) s += r("bgp next hop", a6(c.bgpNextHop6));
+    if (hasNh4) s += r("ip next hop ", ad(formatIPv4(c.nextHop[i]!)));
+    if (hasNh6) s += r("ip next hop ", a6(c.nextHop6));
     s += r("ip exporter ", ra6 ? a6(c.exporterAddr6) : ad(formatIPv4(c.exporterAddr[i]!)));
     if (hasMpls) {
       for (let k = 0; k < 10; k++) {
@@ -201,7 +230,7 @@ export class RawFormatter {
       s += r("bgp next as ", w(c.nextAs[i]!, 18));
       s += r("bgp prev as ", w(c.prevAs[i]!, 18));
     }
-    if (c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0) {
+    if (hasVrf) {
       s += r("ingress VRF ", w(c.ingressVrf[i]!, 18));
       s += r("egress VRF  ", w(c.egressVrf[i]!, 18));
     }

@@ -502,7 +502,7 @@ export const SCHEMA = [
     fmt: "%elm",
     filter: [],
     ie: [],
-    doc: "the nfdump V3 elements (extensions) the record carries, as nfcapd would store it: bit k for element id k (1–31); 0 = not known. JSON prints an element's keys only when its bit is set, as nfdump does",
+    doc: "the nfdump V3 elements (extensions) the record carries, as nfcapd would store it: bit k for element id k (1–30), bit 31 for element 36 (vrf); 0 = not known. JSON prints an element's keys only when its bit is set, as nfdump does",
   }),
   // ── layer 2 ─────────────────────────────────────────────────────────────────────────────────────────
   c({

@@ -238,23 +238,40 @@ function jsonKeys(text: string): string[][] {
   return (JSON.parse(text) as Record<string, unknown>[]).map((r) => Object.keys(r));
 }
 
-describe.skipIf(NFDUMP_MISSING !== undefined)("JSON keys vs nfdump 1.7.1: real captures through our decoder", () => {
-  // ipfix-physical-interfaces: we map physical interfaces and dot1q VLANs and keep the IPv4 address of a template
-  // with both families, where 1.7.1 does neither (docs/compatibility.md), so its key set differs by design
-  for (const [rel] of CAPTURES.filter(([r]) => !r.includes("physical-interfaces"))) {
-    it(rel, async () => {
-      const datagrams = pcapPayloads(join(TESTDATA, rel));
-      const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
-      const file = await captureWithNfcapd(key, () => datagrams);
-      const state = new DecoderState({});
-      const sink = { batch: new RecordBatch(65536), flush: (): void => undefined };
-      datagrams.forEach((d, i) => decodeDatagram(d, { address: "127.0.0.1", port: 40000 }, 1e12 + i, state, sink));
-      const ours = jsonKeys(render("json", sink.batch));
-      const theirs = jsonKeys(await nfdump(["-r", file, "-o", "json"]));
-      expect(ours.length).toBe(theirs.length);
-      expect(ours.length).toBeGreaterThan(0);
-      // nfdump prints an element's keys in the record's element order; compare which keys, not their order
-      for (let i = 0; i < ours.length; i++) expect([...ours[i]!].sort(), `record ${i}`).toEqual([...theirs[i]!].sort());
-    });
-  }
-});
+describe.skipIf(NFDUMP_MISSING !== undefined)(
+  "JSON keys and raw elements vs nfdump 1.7.1: real captures through our decoder",
+  () => {
+    // ipfix-physical-interfaces: we map physical interfaces and dot1q VLANs and keep the IPv4 address of a template
+    // with both families, where 1.7.1 does neither (docs/compatibility.md), so its key set differs by design
+    for (const [rel] of CAPTURES.filter(([r]) => !r.includes("physical-interfaces"))) {
+      it(rel, async () => {
+        const datagrams = pcapPayloads(join(TESTDATA, rel));
+        const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
+        const file = await captureWithNfcapd(key, () => datagrams);
+        const state = new DecoderState({});
+        const sink = { batch: new RecordBatch(65536), flush: (): void => undefined };
+        datagrams.forEach((d, i) => decodeDatagram(d, { address: "127.0.0.1", port: 40000 }, 1e12 + i, state, sink));
+        const ours = jsonKeys(render("json", sink.batch));
+        const theirs = jsonKeys(await nfdump(["-r", file, "-o", "json"]));
+        expect(ours.length).toBe(theirs.length);
+        expect(ours.length).toBeGreaterThan(0);
+        // nfdump prints an element's keys in the record's element order; compare which keys, not their order
+        for (let i = 0; i < ours.length; i++)
+          expect([...ours[i]!].sort(), `record ${i}`).toEqual([...theirs[i]!].sort());
+        // and -o raw's Elements line: the same element ids per record
+        const elements = (text: string): string[] =>
+          [...text.matchAll(/Elements += +\d+: ([\d ]+)/g)].map((m) =>
+            m[1]!
+              .trim()
+              .split(" ")
+              .map(Number)
+              .sort((a, b) => a - b)
+              .join(" "),
+          );
+        const ourRaw = elements(render("raw", sink.batch));
+        expect(ourRaw).toHaveLength(ours.length);
+        expect(ourRaw).toEqual(elements(await nfdump(["-r", file, "-o", "raw"])));
+      });
+    }
+  },
+);
