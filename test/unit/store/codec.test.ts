@@ -6,7 +6,7 @@ import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
-import { PlanScratch, encodePlanned, planColumn } from "../../../src/store/codec.js";
+import { PlanScratch, encodeColumn, type ColumnPlan } from "../../../src/store/codec.js";
 import { TRANSFORM } from "../../../src/store/format.js";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import { FlowFileWriter } from "../../../src/store/writer.js";
@@ -17,10 +17,10 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function plan(values: number[], bytes = 8, isFloat = true): ReturnType<typeof planColumn> {
+function plan(values: number[]): ColumnPlan {
   const s = new PlanScratch();
-  const v = s.load(new Float64Array(values), values.length);
-  return planColumn(v, values.length, bytes, isFloat, s);
+  encodeColumn(new Float64Array(values), values.length, s);
+  return s.plan;
 }
 
 describe("transform choice", () => {
@@ -56,9 +56,8 @@ describe("transform choice", () => {
 
   it("dict packs indexes LSB first after the f64 values", () => {
     const s = new PlanScratch();
-    const v = s.load(new Float64Array([5, 9, 9, 5, 9]), 5);
-    const p = planColumn(v, 5, 1, false, s);
-    const bytes = encodePlanned(v, 5, p, s);
+    const bytes = encodeColumn(new Uint8Array([5, 9, 9, 5, 9]), 5, s)!;
+    const p = s.plan;
     expect(p).toMatchObject({ transform: TRANSFORM.dict, width: 1, base: 2 });
     expect(Array.from(bytes)).toEqual([...new Uint8Array(new Float64Array([5, 9]).buffer), 0b10110]);
   });
