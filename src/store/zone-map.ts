@@ -205,6 +205,9 @@ export interface RangeEntry {
 export class ZoneBuilder {
   private scratch4: Uint32Array;
   private idx6: Uint32Array;
+  /** open-addressing set of /24s (value + 1; 0 empty), ≥ 4 × (limit + 1) slots */
+  private readonly hash4: Int32Array;
+  private readonly hashShift: number;
   private readonly v4Limit: number;
   private readonly v6Limit: number;
 
@@ -213,6 +216,10 @@ export class ZoneBuilder {
     this.v6Limit = v6Limit;
     this.scratch4 = new Uint32Array(0);
     this.idx6 = new Uint32Array(0);
+    let bits = 6;
+    while (1 << bits < 4 * (v4Limit + 1)) bits++;
+    this.hash4 = new Int32Array(1 << bits);
+    this.hashShift = 32 - bits;
   }
 
   /**
@@ -288,14 +295,37 @@ export class ZoneBuilder {
     let k6 = 0;
     const s4 = this.scratch4;
     const i6 = this.idx6;
-    for (let i = 0; i < n; i++) {
-      if ((flags[i]! & bit) !== 0) i6[k6++] = i;
-      else s4[k4++] = a4[i]! >>> 8;
-    }
-    const v4 = s4.subarray(0, k4).sort();
+    // distinct /24s through a hash set (a run of one prefix costs a compare), stopping at the limit; only the
+    // distinct ones are sorted (collector hot path: sorting every row cost more than the rest of the zone map)
+    const hash = this.hash4;
+    hash.fill(0);
+    const mask = hash.length - 1;
+    const shift = this.hashShift;
+    const limit = this.v4Limit;
     let d4 = 0;
-    for (let i = 0; i < k4; i++) if (i === 0 || v4[i] !== v4[d4 - 1]) v4[d4++] = v4[i]!;
-    const v4State = k4 === 0 ? SET_NONE : d4 > this.v4Limit ? SET_OVERFLOW : SET_EXACT;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) !== 0) {
+        i6[k6++] = i;
+        continue;
+      }
+      k4++;
+      const p = a4[i]! >>> 8;
+      if (p === last || d4 > limit) continue;
+      last = p;
+      let h = Math.imul(p, 0x9e3779b1) >>> shift;
+      let e = hash[h]!;
+      while (e !== 0 && e !== p + 1) {
+        h = (h + 1) & mask;
+        e = hash[h]!;
+      }
+      if (e === 0) {
+        hash[h] = p + 1;
+        s4[d4++] = p; // d4 ≤ limit + 1 ≤ n: the (limit + 1)th marks the overflow
+      }
+    }
+    const v4 = s4.subarray(0, d4).sort();
+    const v4State = k4 === 0 ? SET_NONE : d4 > limit ? SET_OVERFLOW : SET_EXACT;
     // IPv6 /64s
     const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));
     const set6: number[] = [];
