@@ -6,6 +6,8 @@
 //
 //   npm run build && node bench/ingest.mjs [--stream FILE] [--rates 30000,60000,95000] [--repeat N]
 //   node bench/ingest.mjs --soak 600 [--rate 30000]      # tscapd only: RSS every 10 s over a looped stream
+//   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
+//   for A/B); -B BYTES changes both collectors' socket buffer
 //
 // Without --stream a 3 M-flow flowgen v9 stream is built once in the temp directory (cached). Each repeat
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
@@ -103,9 +105,11 @@ function startCollector(kind, dir, port) {
       stdio: "ignore",
     });
   const nodeArgs = (process.env.TSCAPD_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // "tscapd:DIR" runs the build in DIR (A/B against another dist/)
+  const dist = kind.startsWith("tscapd:") ? kind.slice(7) : join(root, "dist");
   return spawn(
     process.execPath,
-    [...nodeArgs, join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", buffer],
+    [...nodeArgs, join(dist, "capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", buffer],
     { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
   );
 }
@@ -141,7 +145,7 @@ function stored(kind, dir) {
 }
 
 async function run(kind, rate) {
-  const dir = mkdtempSync(join(tmpdir(), `ingest-${kind}-`));
+  const dir = mkdtempSync(join(tmpdir(), `ingest-${kind === "nfcapd" ? "nfcapd" : "tscapd"}-`));
   const port = kind === "nfcapd" ? 40655 : 40656;
   const child = startCollector(kind, dir, port);
   const exited = new Promise((r) => child.on("exit", r));
@@ -197,6 +201,7 @@ if (args.includes("--soak")) {
 } else {
   const rates = opt("--rates", "30000,60000,95000").split(",").map(Number);
   const repeat = Number(opt("--repeat", "1"));
+  const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
     "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | peak RSS |",
@@ -204,7 +209,7 @@ if (args.includes("--soak")) {
   console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
-      const order = k % 2 === 0 ? ["nfcapd", "tscapd"] : ["tscapd", "nfcapd"];
+      const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
