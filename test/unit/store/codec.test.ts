@@ -91,7 +91,7 @@ const TYPES: readonly ArrayType[] = ["u8", "u16", "u32", "f64"];
 const ARRAYS = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array, f64: Float64Array } as const;
 
 describe("collector encoder", () => {
-  it.each(SHAPES.flatMap(([name, f, ...want]) => TYPES.map((t, k) => [name, t, f, want[k]] as const)))(
+  it.each(SHAPES.flatMap(([name, f, ...want]) => TYPES.map((t, k) => [name, t, f, want[k] ?? null] as const)))(
     "%s as %s",
     (_, type, f, want) => {
       if (want === null) return;
