@@ -16,7 +16,7 @@
 // TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -136,6 +136,14 @@ async function settle(pid) {
   }
 }
 
+/** bytes of the flow files under dir (templates and other dot files left out) */
+function bytesOnDisk(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && !e.name.startsWith(".")) n += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  return n;
+}
+
 function stored(kind, dir) {
   const info =
     kind === "nfcapd"
@@ -158,8 +166,9 @@ async function run(kind, rate) {
   child.kill("SIGTERM");
   await exited;
   const flows = stored(kind, dir);
+  const bytes = bytesOnDisk(dir);
   rmSync(dir, { recursive: true, force: true });
-  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, hwmMb: hwmKb / 1024 };
+  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, hwmMb: hwmKb / 1024, bytes };
 }
 
 async function soak(seconds, rate) {
@@ -204,16 +213,16 @@ if (args.includes("--soak")) {
   const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
-    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | peak RSS |",
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | peak RSS | B/flow |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
       const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
-          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.hwmMb.toFixed(0)} MB |`,
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} |`,
         );
       }
     }
