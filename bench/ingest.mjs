@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
 // Ingest loss at fixed rates: one flowgen stream replayed at each rate into nfcapd and into tscapd (one after
-// the other, same sender, same loopback), then the stored flows counted with nfdump -I / tsdump -I.
+// the other in the same run, same sender — bench/replay.mjs — same loopback, same -B), then the stored flows
+// counted with nfdump -I / tsdump -I and reported as stored/sent.
 //
-//   npm run build && node bench/ingest.mjs [--stream FILE --flows N] [--rates 10000,20000,28000]
+//   npm run build && node bench/ingest.mjs [--stream FILE] [--rates 30000,60000,95000] [--repeat N]
+//   node bench/ingest.mjs --soak 600 [--rate 30000]      # tscapd only: RSS every 10 s over a looped stream
+//   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
+//   for A/B); -B BYTES changes both collectors' socket buffer
 //
-// flowgen's Python sender tops out near 28 000 datagrams/s on this machine; higher rates need another sender.
+// Without --stream a 3 M-flow flowgen v9 stream is built once in the temp directory (cached). Each repeat
+// alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
+// collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
+// UDP RcvbufErrors counter during the run (other traffic on the host adds to it).
+// TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,61 +28,203 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const flowgen = join(root, "../shared/tools/flowgen.py");
+const buffer = opt("-B", "16000000");
 let stream = opt("--stream", undefined);
 if (stream === undefined) {
-  stream = join(tmpdir(), "tsflow-ingest-1m-v9.bin");
-  execFileSync("python3", [
-    flowgen,
-    "--flows",
-    "1000000",
-    "--seed",
-    "7",
-    "--step",
-    "17",
-    "--exporters",
-    "3",
-    "--out",
-    stream,
-  ]);
+  stream = join(tmpdir(), "tsflow-ingest-3m-v9.bin");
+  if (!existsSync(stream)) {
+    execFileSync("python3", [
+      flowgen,
+      ...["--flows", "3000000", "--seed", "7", "--step", "17", "--exporters", "3", "--out", stream],
+    ]);
+  }
 }
-const rates = opt("--rates", "10000,20000,28000").split(",").map(Number);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function run(kind, rate) {
-  const dir = mkdtempSync(join(tmpdir(), `ingest-${kind}-`));
-  const port = kind === "nfcapd" ? 40655 : 40656;
-  const child =
-    kind === "nfcapd"
-      ? spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", "16000000"], { stdio: "ignore" })
-      : spawn(
-          process.execPath,
-          [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", "16000000"],
-          { stdio: "ignore" },
-        );
-  await sleep(1000);
-  const r = spawnSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", String(rate)], {
-    encoding: "utf8",
+/** Flows per datagram of the stream (v9: header count minus template records; v5: count; IPFIX: not needed). */
+function flowsPerDatagram(file) {
+  const data = readFileSync(file);
+  const out = [];
+  for (let off = 0; off + 4 <= data.length;) {
+    const len = data.readUInt32BE(off);
+    const p = off + 4;
+    off = p + len;
+    const version = data.readUInt16BE(p);
+    let n = data.readUInt16BE(p + 2);
+    if (version === 9) {
+      // subtract template (set 0) and options template (set 1) records
+      for (let s = p + 20; s + 4 <= p + len;) {
+        const id = data.readUInt16BE(s);
+        const slen = data.readUInt16BE(s + 2);
+        if (slen < 4) break;
+        if (id === 0)
+          for (let t = s + 4; t + 4 <= s + slen;) {
+            n--;
+            t += 4 + 4 * data.readUInt16BE(t + 2);
+          }
+        else if (id === 1) n--;
+        s += slen;
+      }
+    } else if (version !== 5) throw new Error(`ingest: only v9 and v5 streams are counted (version ${version})`);
+    out.push(n);
+  }
+  return out;
+}
+
+const perDatagram = flowsPerDatagram(stream);
+const prefix = new Float64Array(perDatagram.length + 1);
+for (let i = 0; i < perDatagram.length; i++) prefix[i + 1] = prefix[i] + perDatagram[i];
+const total = prefix[perDatagram.length];
+/** flows in the first `sent` datagrams of the (looped) stream */
+const flowsSent = (sent) => Math.floor(sent / perDatagram.length) * total + prefix[sent % perDatagram.length];
+
+function udpRcvbufErrors() {
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
+  const keys = lines[0].split(/\s+/);
+  const vals = lines[1].split(/\s+/);
+  return Number(vals[keys.indexOf("RcvbufErrors")]);
+}
+
+function procStat(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+    return { cpu: Number(f[11]) + Number(f[12]), rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+  } catch {
+    return { cpu: 0, rssKb: 0, hwmKb: 0 };
+  }
+}
+
+function startCollector(kind, dir, port) {
+  if (kind === "nfcapd")
+    return spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", buffer], {
+      stdio: "ignore",
+    });
+  const nodeArgs = (process.env.TSCAPD_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // "tscapd:DIR" runs the build in DIR (A/B against another dist/)
+  const dist = kind.startsWith("tscapd:") ? kind.slice(7) : join(root, "dist");
+  return spawn(
+    process.execPath,
+    [...nodeArgs, join(dist, "capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", buffer],
+    { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
+  );
+}
+
+function send(port, rate, duration) {
+  return new Promise((resolve, reject) => {
+    const a = [join(root, "bench/replay.mjs"), "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", String(rate)];
+    if (duration > 0) a.push("--duration", String(duration));
+    const child = spawn(process.execPath, [...a, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`replay exited ${code}`))));
   });
-  const sent = /\((\d+)\/s\)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? "?";
-  await sleep(2000);
-  const exited = new Promise((r) => child.on("exit", r));
-  child.kill("SIGTERM");
-  await exited;
+}
+
+/** Waits until the process's CPU time grows by less than 2 % of a core over 500 ms (at most 60 s). */
+async function settle(pid) {
+  let last = procStat(pid).cpu;
+  for (let i = 0; i < 120; i++) {
+    await sleep(500);
+    const now = procStat(pid).cpu;
+    if (now - last <= 1) return;
+    last = now;
+  }
+}
+
+/** bytes of the flow files under dir (templates and other dot files left out) */
+function bytesOnDisk(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && !e.name.startsWith(".")) n += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  return n;
+}
+
+function stored(kind, dir) {
   const info =
     kind === "nfcapd"
       ? execFileSync("nfdump", ["-R", dir, "-I"], { encoding: "utf8" })
       : execFileSync(process.execPath, [join(root, "dist/dump/main.js"), "-R", dir, "-I"], { encoding: "utf8" });
-  rmSync(dir, { recursive: true, force: true });
-  return { flows: Number(/^Flows: (\d+)/m.exec(info)?.[1] ?? 0), sent };
+  return Number(/^Flows: (\d+)/m.exec(info)?.[1] ?? 0);
 }
 
-/** flows in the stream (flowgen's default stream has 1 M; give --flows for another) */
-const total = Number(opt("--flows", "1000000"));
-console.log("| datagrams/s asked | sent/s (nfcapd run) | nfcapd stored | sent/s (tscapd run) | tscapd stored |");
-console.log("|---:|---:|---:|---:|---:|");
-for (const rate of rates) {
-  const nf = await run("nfcapd", rate);
-  const ts = await run("tscapd", rate);
-  const pct = (n) => `${((100 * n) / total).toFixed(1)} %`;
-  console.log(`| ${rate} | ${nf.sent} | ${pct(nf.flows)} | ${ts.sent} | ${pct(ts.flows)} |`);
+async function run(kind, rate) {
+  const dir = mkdtempSync(join(tmpdir(), `ingest-${kind === "nfcapd" ? "nfcapd" : "tscapd"}-`));
+  const port = kind === "nfcapd" ? 40655 : 40656;
+  const child = startCollector(kind, dir, port);
+  const exited = new Promise((r) => child.on("exit", r));
+  await sleep(1000);
+  const drops0 = udpRcvbufErrors();
+  const s = await send(port, rate, 0);
+  await settle(child.pid);
+  const drops = udpRcvbufErrors() - drops0;
+  const { hwmKb } = procStat(child.pid);
+  child.kill("SIGTERM");
+  await exited;
+  const flows = stored(kind, dir);
+  const bytes = bytesOnDisk(dir);
+  rmSync(dir, { recursive: true, force: true });
+  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, hwmMb: hwmKb / 1024, bytes };
+}
+
+async function soak(seconds, rate) {
+  const dir = mkdtempSync(join(tmpdir(), "ingest-soak-"));
+  const port = 40657;
+  const child = startCollector("tscapd", dir, port);
+  const exited = new Promise((r) => child.on("exit", r));
+  await sleep(1000);
+  const samples = [];
+  const t0 = Date.now();
+  const sampler = setInterval(() => {
+    const { rssKb } = procStat(child.pid);
+    samples.push(rssKb / 1024);
+    console.log(`t=${Math.round((Date.now() - t0) / 1000)}s rss=${(rssKb / 1024).toFixed(0)} MB`);
+  }, 10_000);
+  const s = await send(port, rate, seconds);
+  clearInterval(sampler);
+  await settle(child.pid);
+  child.kill("SIGTERM");
+  await exited;
+  const flows = stored("tscapd", dir);
+  rmSync(dir, { recursive: true, force: true });
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mb = (x) => `${x.toFixed(0)} MB`;
+  const sent = flowsSent(s.sent);
+  console.log(
+    `soak ${seconds}s at ${rate}/s (achieved ${s.rate}/s): sent ${sent} flows, stored ${flows} ` +
+      `(${((100 * flows) / sent).toFixed(2)} %); RSS start ${mb(samples[0])}, median ${mb(sorted[sorted.length >> 1])}, ` +
+      `max ${mb(sorted[sorted.length - 1])}, end ${mb(samples[samples.length - 1])} (${samples.length} samples)`,
+  );
+}
+
+const rmemMax = readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim();
+console.log(
+  `stream ${stream}: ${perDatagram.length} datagrams, ${total} flows; -B ${buffer} (net.core.rmem_max = ${rmemMax})`,
+);
+if (args.includes("--soak")) {
+  await soak(Number(opt("--soak", "600")), Number(opt("--rate", "30000")));
+} else {
+  const rates = opt("--rates", "30000,60000,95000").split(",").map(Number);
+  const repeat = Number(opt("--repeat", "1"));
+  const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
+  const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
+  console.log(
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | peak RSS | B/flow |",
+  );
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (let k = 0; k < repeat; k++) {
+    for (const rate of rates) {
+      const order = k % 2 === 0 ? collectors : [...collectors].reverse();
+      for (const kind of order) {
+        const r = await run(kind, rate);
+        console.log(
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} |`,
+        );
+      }
+    }
+  }
 }

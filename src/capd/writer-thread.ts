@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// WriterThread: the receiving thread's handle on the writer worker (writer-worker.ts). `append` copies the
-// used part of a batch's columns into fresh buffers and transfers them (about a millisecond for a full
-// 16 K-row batch), so the batch is reused at once and encoding, LZ4 and disk writes happen on the other thread.
-// Blocks in flight per file are counted so the collector can bound them.
+// WriterThread: the receiving thread's handle on the writer worker (writer-worker.ts). `append` transfers a
+// batch's column buffers to the writer thread (no copy), which encodes, compresses and writes the block, zeroes
+// the used rows and sends the buffers back for reuse. The receiving thread takes its next batch from that pool;
+// when the pool runs low the writer thread allocates spare column sets, so the receive thread never spends
+// milliseconds on 5 MB of fresh pages in a burst. Blocks in flight per file are counted so the collector can
+// bound them.
 
 import { Worker } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
@@ -15,8 +17,15 @@ interface Pending {
   reject(err: Error): void;
 }
 
-/** Zeroed column sets kept for reuse (each ~5 MB for 16 K rows). */
-const MAX_POOL = 8;
+/**
+ * Zeroed column sets kept for reuse (each ~5 MB for 16 K rows). As many as may be in flight: a burst that
+ * queued blocks at the writer is followed by another, and allocating a set on the receive thread costs
+ * milliseconds (5 MB of fresh pages).
+ */
+const MAX_POOL = 72;
+/** When the pool runs below this, the writer thread allocates SPARE_BATCH more (off the receive thread). */
+const POOL_LOW = 4;
+const SPARE_BATCH = 4;
 
 export class WriterThread {
   private readonly worker: Worker;
@@ -25,6 +34,8 @@ export class WriterThread {
   private readonly inFlight = new Map<number, number>();
   private nextReq = 1;
   private nextFile = 1;
+  /** column sets asked from the writer thread and not yet arrived */
+  private spareDue = 0;
   /** Called when a block of a file is on disk (rows), and when a write fails asynchronously. */
   onWritten: (file: number, rows: number) => void = () => undefined;
   onError: (file: number, message: string) => void = () => undefined;
@@ -43,6 +54,11 @@ export class WriterThread {
   }
 
   private receive(msg: WriterReply): void {
+    if (msg.op === "spare") {
+      this.spareDue--;
+      if (this.pool.length < MAX_POOL) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
+      return;
+    }
     if (msg.op === "written") {
       this.inFlight.set(msg.file, (this.inFlight.get(msg.file) ?? 1) - 1);
       if (this.pool.length < MAX_POOL) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
@@ -92,6 +108,10 @@ export class WriterThread {
 
   /** An empty batch of `rows` capacity: zeroed buffers back from the writer thread when there are some. */
   takeBatch(rows: number): RecordBatch {
+    if (this.pool.length + this.spareDue < POOL_LOW) {
+      this.spareDue += SPARE_BATCH;
+      this.worker.postMessage({ op: "spare", count: SPARE_BATCH, rows } satisfies WriterRequest);
+    }
     const reuse = this.pool.pop();
     if (reuse === undefined || reuse.extraEnd.length !== rows) return new RecordBatch(rows);
     const cols: Record<string, unknown> = {};

@@ -5,7 +5,7 @@
 
 import { parentPort } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
-import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
+import { PHYSICAL_COLUMNS, newArray, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
 
 export type WriterRequest =
@@ -32,7 +32,9 @@ export type WriterRequest =
       readonly exporters: readonly (Partial<ExporterStats> & { address: string })[];
       readonly idleSlotMs: number;
     }
-  | { readonly op: "abort"; readonly req: number; readonly file: number };
+  | { readonly op: "abort"; readonly req: number; readonly file: number }
+  /** allocate `count` empty column sets of `rows` rows here (zero pages touched off the receive thread) */
+  | { readonly op: "spare"; readonly count: number; readonly rows: number };
 
 export type WriterReply =
   | { readonly op: "ok"; readonly req: number; readonly path?: string; readonly stats?: FileStats }
@@ -43,7 +45,8 @@ export type WriterReply =
       readonly rows: number;
       readonly cols: readonly ArrayBufferView[];
       readonly extraEnd: Uint32Array;
-    };
+    }
+  | { readonly op: "spare"; readonly cols: readonly ArrayBufferView[]; readonly extraEnd: Uint32Array };
 
 const writers = new Map<number, FlowFileWriter>();
 
@@ -118,6 +121,19 @@ function handle(msg: WriterRequest): void {
       writers.get(msg.file)?.abort();
       writers.delete(msg.file);
       post({ op: "ok", req: msg.req });
+      return;
+    }
+    case "spare": {
+      for (let k = 0; k < msg.count; k++) {
+        const cols = PHYSICAL_COLUMNS.map((pc) => {
+          const a = newArray(pc.array, msg.rows * pc.width);
+          a.fill(0); // touch the pages here, not in the decoder
+          return a;
+        });
+        const extraEnd = new Uint32Array(msg.rows).fill(0);
+        const transfer = [...cols.map((c) => c.buffer as ArrayBuffer), extraEnd.buffer];
+        parentPort!.postMessage({ op: "spare", cols, extraEnd } satisfies WriterReply, transfer);
+      }
       return;
     }
   }

@@ -13,7 +13,7 @@ import { compress, compressSync } from "lz4-napi";
 import type { RecordBatch } from "../record/batch.js";
 import { ARRAY_BYTES, COLUMN, protoClass } from "../record/schema.js";
 import type { PlanScratch } from "./codec.js";
-import { encodePlanned, encodeSparse6, planColumn } from "./codec.js";
+import { encodeColumn, encodeSparse6 } from "./codec.js";
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
@@ -107,15 +107,12 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
       continue;
     }
     const bytes = ARRAY_BYTES[dir.array];
-    const values = scratch.load(arr, n);
-    const plan = planColumn(values, n, bytes, dir.array === "f64", scratch);
+    const coded = encodeColumn(arr, n, scratch);
+    const plan = scratch.plan;
     if (plan.allZero) continue;
     if (dir.name === "msecFirst") msecFirst = plan.ranged ? plan.min : 0;
     if (dir.name === "msecLast") msecLast = plan.ranged ? plan.max : 0;
-    const raw =
-      plan.transform === TRANSFORM.raw
-        ? new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + n * bytes))
-        : encodePlanned(values, n, plan, scratch);
+    const raw = coded ?? new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + n * bytes));
     columns.push({ id, transform: plan.transform, width: plan.width, base: plan.base, raw, stored: raw, flags: 0 });
     const addrBit = ADDR_IDS.has(dir.name);
     if (addrBit) {

@@ -9,7 +9,17 @@
 //   for    value − block minimum, 1/2/4 bytes, byte-shuffled                         (times, counters, addresses)
 //   raw    the array's bytes (u8 columns with many values, fractional or NaN f64, ranges ≥ 2^32)
 // `<addr>6` columns keep only the IPv6 rows' words (sparse6). Byte-shuffling (all low bytes, then all second
-// bytes …) hands LZ4 long runs of equal high bytes. The writer keeps the LZ4 output only when it saves ≥ 1/8.
+// bytes …) hands LZ4 long runs of equal high bytes. The writer keeps the LZ4 output only when it saves ≥ 1/4.
+//
+// Encoding (collector hot path, ≈ 30 stored columns × 16 K rows per block): at most three passes over the column
+// in its own typed array, no conversion to f64 and no trial encodings. Pass 1a collects the distinct values while
+// there are ≤ 16 (a 64-slot hash, u8 columns a 256-entry table; a run of equal values costs one compare) and
+// writes each row's dictionary index; most columns of a block are dictionary columns and end here. A column with
+// more values leaves pass 1a after a few rows; pass 1b then gathers min, max, sum, max |step| and sum |step|, and
+// the transform follows from those numbers alone; pass 2 writes it. The delta width comes from 2·max|step|, an
+// upper bound of the largest zig-zag value, so it is never too narrow. f64 columns are checked for NaN in pass 1
+// and for integral values in pass 2 (a fraction anywhere: raw).
+// One function per array type keeps every loop's inline caches monomorphic.
 //
 // Hot-path note: the decoders are split so that every loop sees one typed-array type (V8 inline caches stay
 // monomorphic): unpack into a Uint32Array scratch, then finish into Float64Array by a dedicated loop, or in
@@ -17,7 +27,7 @@
 
 import { TRANSFORM } from "./format.js";
 
-/** Analysis of one width-1 column of a block. */
+/** The transform chosen for one width-1 column of a block (PlanScratch.plan, overwritten per column). */
 export interface ColumnPlan {
   transform: number;
   /** for/delta: bytes per element (1, 2, 4); dict: bits per index (0, 1, 2, 4); raw: element size */
@@ -35,157 +45,547 @@ export const MAX_DICT = 16;
 
 const widthFor = (range: number): number => (range < 0x100 ? 1 : range < 0x10000 ? 2 : range < 0x100000000 ? 4 : 0);
 
-/** Writer scratch, reused across columns and blocks. */
+/** Hash slots for the distinct-value count (≤ 16 values: load ≤ 1/4). */
+const SLOTS = 64;
+const SLOT_SHIFT = 26; // 32 − log2(SLOTS)
+
+/** Writer scratch, reused across columns and blocks (one per writer; not shared between threads). */
 export class PlanScratch {
-  values: Float64Array;
+  /** the last column's plan */
+  readonly plan: ColumnPlan;
+  /** per-row dictionary index of the last column (valid when plan.transform is dict) */
   index: Uint8Array;
   readonly dict: Float64Array;
-  dictSize: number;
+  /** open addressing: dictionary index + 1, 0 = empty */
+  readonly slots: Int8Array;
+  /** u8 columns: value → dictionary index + 1 */
+  readonly byteSlots: Int8Array;
+  // pass-1 statistics of the last column
+  min: number;
+  max: number;
+  sum: number;
+  maxStep: number;
+  sumStep: number;
+  /** distinct values (≤ MAX_DICT), 0 when there are more */
+  distinct: number;
+  nan: boolean;
+
   constructor() {
-    this.values = new Float64Array(0);
+    this.plan = { transform: 0, width: 0, base: 0, min: 0, max: 0, ranged: true, allZero: false };
     this.index = new Uint8Array(0);
     this.dict = new Float64Array(MAX_DICT);
-    this.dictSize = 0;
+    this.slots = new Int8Array(SLOTS);
+    this.byteSlots = new Int8Array(256);
+    this.min = 0;
+    this.max = 0;
+    this.sum = 0;
+    this.maxStep = 0;
+    this.sumStep = 0;
+    this.distinct = 0;
+    this.nan = false;
   }
-  load(a: Uint8Array | Uint16Array | Uint32Array | Float64Array, n: number): Float64Array {
-    if (this.values.length < n) {
-      this.values = new Float64Array(n);
-      this.index = new Uint8Array(n);
-    }
-    const v = this.values.subarray(0, n);
-    v.set(a.subarray(0, n)); // one C++ conversion loop; the analysis below then sees only Float64Array
-    return v;
+
+  /** Sets the plan (also used by tests to check the choice without encoding). */
+  setPlan(transform: number, width: number, base: number): ColumnPlan {
+    const p = this.plan;
+    p.transform = transform;
+    p.width = width;
+    p.base = base;
+    p.min = this.nan ? 0 : this.min;
+    p.max = this.nan ? 0 : this.max;
+    p.ranged = !this.nan;
+    p.allZero = false;
+    return p;
+  }
+
+  /** Sizes the index scratch for n rows. */
+  prepare(n: number): void {
+    if (this.index.length < n) this.index = new Uint8Array(Math.max(n, 1024));
   }
 }
 
-/** Chooses the transform of a width-1 column of `n` rows (values already loaded into the scratch). */
-export function planColumn(
-  v: Float64Array,
+/**
+ * Encodes the first `n` rows of a width-1 column. Returns the transformed bytes (for, delta or dict), or null
+ * when the column is to be stored raw (the caller copies its bytes); `s.plan` holds the choice, min and max.
+ * An all-zero column (or n = 0) gives null with `plan.allZero` set.
+ */
+export function encodeColumn(
+  a: Uint8Array | Uint16Array | Uint32Array | Float64Array,
   n: number,
-  elementBytes: number,
-  isFloat: boolean,
   s: PlanScratch,
-): ColumnPlan {
-  let min = Infinity;
-  let max = -Infinity;
-  let integral = true;
-  let nan = false;
-  let allZero = true;
-  let sumDelta = 0;
-  let maxZz = 0;
-  let prev = n > 0 ? v[0]! : 0;
-  for (let i = 0; i < n; i++) {
-    const x = v[i]!;
-    if (x !== 0) allZero = false;
-    if (x < min) min = x;
-    if (x > max) max = x;
-    if (x !== x) nan = true;
-    else if (isFloat && Math.floor(x) !== x) integral = false;
-    const d = x - prev;
-    const zz = d >= 0 ? 2 * d : -2 * d - 1;
-    if (zz > maxZz) maxZz = zz;
-    sumDelta += zz;
-    prev = x;
+): Uint8Array | null {
+  s.prepare(n);
+  if (a instanceof Float64Array) return encodeF64(a, n, s);
+  if (a instanceof Uint32Array) return encodeU32(a, n, s);
+  if (a instanceof Uint16Array) return encodeU16(a, n, s);
+  return encodeU8(a, n, s);
+}
+
+/**
+ * The transform for pass-1 statistics: dict when ≤ 16 values need fewer bits than the element, else delta when it
+ * needs fewer bytes than for (or as many, but much smaller values: sorted columns), else for, else raw.
+ */
+function choose(s: PlanScratch, n: number, elementBytes: number): ColumnPlan {
+  const p = s.plan;
+  // all zero (-0 counts as zero, as before: such a column is not stored)
+  if (n === 0 || (s.distinct === 1 && s.dict[0] === 0)) {
+    p.transform = TRANSFORM.raw;
+    p.width = elementBytes;
+    p.base = 0;
+    p.min = 0;
+    p.max = 0;
+    p.ranged = true;
+    p.allZero = true;
+    return p;
   }
-  if (n === 0 || allZero) {
-    return { transform: TRANSFORM.raw, width: elementBytes, base: 0, min: 0, max: 0, ranged: true, allZero: true };
-  }
-  if (nan) {
-    return { transform: TRANSFORM.raw, width: elementBytes, base: 0, min: 0, max: 0, ranged: false, allZero: false };
-  }
-  const raw: ColumnPlan = {
-    transform: TRANSFORM.raw,
-    width: elementBytes,
-    base: 0,
-    min,
-    max,
-    ranged: true,
-    allZero: false,
-  };
-  // dictionary of ≤ 16 distinct values (exact for any f64, also fractions; -0 is kept as +0 … see dict note)
-  const k = distinct(v, n, s);
+  if (s.nan) return s.setPlan(TRANSFORM.raw, elementBytes, 0);
+  const k = s.distinct;
   if (k > 0) {
     const bits = k === 1 ? 0 : k === 2 ? 1 : k <= 4 ? 2 : 4;
-    if (bits < elementBytes * 8)
-      return { transform: TRANSFORM.dict, width: bits, base: k, min, max, ranged: true, allZero: false };
+    if (bits < elementBytes * 8) return s.setPlan(TRANSFORM.dict, bits, k);
   }
-  if (elementBytes === 1 || !integral) return raw;
-  let sumFor = 0;
-  for (let i = 0; i < n; i++) sumFor += v[i]! - min;
-  const wFor = widthFor(max - min);
-  const wDelta = maxZz < 0x80000000 ? widthFor(maxZz) : 0;
-  // delta when it needs fewer bytes, or the same bytes but much smaller values (sorted columns)
-  if (wDelta !== 0 && (wFor === 0 || wDelta < wFor || (wDelta === wFor && sumDelta * 4 < sumFor))) {
-    return { transform: TRANSFORM.delta, width: wDelta, base: v[0]!, min, max, ranged: true, allZero: false };
-  }
-  if (wFor === 0 || wFor > elementBytes) return raw;
-  return { transform: TRANSFORM.for, width: wFor, base: min, min, max, ranged: true, allZero: false };
+  if (elementBytes === 1) return s.setPlan(TRANSFORM.raw, 1, 0);
+  const wFor = widthFor(s.max - s.min);
+  const zzMax = 2 * s.maxStep; // ≥ every zig-zag delta
+  const wDelta = zzMax < 0x80000000 ? widthFor(zzMax) : 0;
+  const sumFor = s.sum - n * s.min;
+  const sumDelta = 2 * s.sumStep;
+  if (wDelta !== 0 && (wFor === 0 || wDelta < wFor || (wDelta === wFor && sumDelta * 4 < sumFor)))
+    return s.setPlan(TRANSFORM.delta, wDelta, Number.NaN); // base: the first value, set by the caller
+  if (wFor === 0 || wFor > elementBytes) return s.setPlan(TRANSFORM.raw, elementBytes, 0);
+  return s.setPlan(TRANSFORM.for, wFor, s.min);
 }
 
-/** Distinct values (≤ MAX_DICT) into s.dict and per-row indexes into s.index; 0 when there are more. */
-function distinct(v: Float64Array, n: number, s: PlanScratch): number {
-  const dict = s.dict;
+/** dict: the f64 values, then the indexes packed LSB first. */
+function packDict(s: PlanScratch, n: number): Uint8Array {
+  const k = s.plan.base;
+  const bits = s.plan.width;
+  const out = new Uint8Array(k * 8 + ((n * bits + 7) >>> 3));
+  new Float64Array(out.buffer, 0, k).set(s.dict.subarray(0, k));
+  const off = k * 8;
   const index = s.index;
-  let k = 0;
-  let last = 0;
-  for (let i = 0; i < n; i++) {
-    const x = v[i]!;
-    if (k > 0 && dict[last] === x) {
-      index[i] = last;
-      continue;
-    }
-    let j = 0;
-    while (j < k && dict[j] !== x) j++;
-    if (j === k) {
-      if (k === MAX_DICT) return 0;
-      dict[k++] = x;
-    }
-    index[i] = j;
-    last = j;
+  // one output byte per step: 8, 4 or 2 indexes (fewer in the last byte)
+  const per = bits === 0 ? 0 : 8 / bits;
+  for (let b = 0, i = 0; i < n && per > 0; b++, i += per) {
+    let x = 0;
+    const m = Math.min(per, n - i);
+    for (let j = 0; j < m; j++) x |= index[i + j]! << (j * bits);
+    out[off + b] = x;
   }
-  s.dictSize = k;
+  return out;
+}
+
+/** Finds or adds x in the dictionary; returns its index, or -1 when it would be the 17th value. */
+function dictSlot(x: number, h: number, s: PlanScratch): number {
+  const slots = s.slots;
+  const dict = s.dict;
+  let e = slots[h]!;
+  while (e !== 0 && dict[e - 1] !== x) {
+    h = (h + 1) & (SLOTS - 1);
+    e = slots[h]!;
+  }
+  if (e !== 0) return e - 1;
+  const k = s.distinct;
+  if (k === MAX_DICT) return -1;
+  dict[k] = x;
+  s.distinct = k + 1;
+  slots[h] = k + 1;
   return k;
 }
 
-/** Applies a `for`, `delta` or `dict` plan to the loaded values. */
-export function encodePlanned(v: Float64Array, n: number, plan: ColumnPlan, s: PlanScratch): Uint8Array {
-  if (plan.transform === TRANSFORM.dict) {
-    const k = plan.base;
-    const bits = plan.width;
-    const out = new Uint8Array(k * 8 + ((n * bits + 7) >>> 3));
-    const dv = new DataView(out.buffer);
-    for (let j = 0; j < k; j++) dv.setFloat64(j * 8, s.dict[j]!, true);
-    if (bits > 0) {
-      const per = 8 / bits;
-      const index = s.index;
-      for (let i = 0; i < n; i++) {
-        const p = k * 8 + Math.floor(i / per);
-        out[p] = out[p]! | (index[i]! << ((i % per) * bits));
-      }
-    }
-    return out;
+/** min/max (and NaN) from the dictionary when every row is in it: no per-row statistics needed. */
+function dictStats(s: PlanScratch): void {
+  const dict = s.dict;
+  let min = Infinity;
+  let max = -Infinity;
+  let nan = false;
+  for (let j = 0; j < s.distinct; j++) {
+    const x = dict[j]!;
+    if (x !== x) nan = true;
+    if (x < min) min = x;
+    if (x > max) max = x;
   }
-  const w = plan.width;
-  const out = new Uint8Array(n * w);
-  const delta = plan.transform === TRANSFORM.delta;
-  let prev = plan.base;
-  const base = plan.base;
-  for (let i = 0; i < n; i++) {
+  s.min = min;
+  s.max = max;
+  s.sum = 0;
+  s.maxStep = 0;
+  s.sumStep = 0;
+  s.nan = nan;
+}
+
+// ── u8 ──
+
+function encodeU8(v: Uint8Array, n: number, s: PlanScratch): Uint8Array | null {
+  const table = s.byteSlots;
+  table.fill(0);
+  const index = s.index;
+  const dict = s.dict;
+  let k = 0;
+  let i = 0;
+  for (; i < n; i++) {
     const x = v[i]!;
-    let u: number;
-    if (delta) {
+    let e = table[x]!;
+    if (e === 0) {
+      if (k === MAX_DICT) break;
+      dict[k] = x;
+      e = ++k;
+      table[x] = e;
+    }
+    index[i] = e - 1;
+  }
+  let min = 255;
+  let max = 0;
+  if (i < n) {
+    k = 0; // more than 16 values: raw
+    for (let j = 0; j < n; j++) {
+      const x = v[j]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  } else {
+    for (let j = 0; j < k; j++) {
+      const x = dict[j]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  }
+  s.min = min;
+  s.max = max;
+  s.sum = 0;
+  s.maxStep = 0;
+  s.sumStep = 0;
+  s.distinct = k;
+  s.nan = false;
+  const p = choose(s, n, 1);
+  return p.transform === TRANSFORM.dict ? packDict(s, n) : null;
+}
+
+// ── u16 ──
+
+function encodeU16(v: Uint16Array, n: number, s: PlanScratch): Uint8Array | null {
+  if (n === 0) return (choose(s, 0, 2), null);
+  // pass 1a: the dictionary while there are ≤ 16 values (high-cardinality columns leave after a few rows)
+  s.slots.fill(0);
+  s.distinct = 0;
+  const index = s.index;
+  let last = -1;
+  let lastJ = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const x = v[i]!;
+    if (x !== last) {
+      const j = dictSlot(x, Math.imul(x, 0x9e3779b1) >>> SLOT_SHIFT, s);
+      if (j < 0) break;
+      last = x;
+      lastJ = j;
+    }
+    index[i] = lastJ;
+  }
+  if (i === n) {
+    dictStats(s);
+  } else {
+    s.distinct = 0;
+    // pass 1b: range and steps
+    let min = v[0]!;
+    let max = v[0]!;
+    let sum = 0;
+    let prev = v[0]!;
+    let maxStep = 0;
+    let sumStep = 0;
+    for (let r = 0; r < n; r++) {
+      const x = v[r]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+      sum += x;
+      const st = Math.abs(x - prev);
+      prev = x;
+      if (st > maxStep) maxStep = st;
+      sumStep += st;
+    }
+    s.min = min;
+    s.max = max;
+    s.sum = sum;
+    s.maxStep = maxStep;
+    s.sumStep = sumStep;
+    s.nan = false;
+  }
+  const p = choose(s, n, 2);
+  if (p.transform === TRANSFORM.dict) return packDict(s, n);
+  if (p.transform === TRANSFORM.delta) {
+    p.base = v[0]!;
+    return deltaU16(v, n, p.width);
+  }
+  if (p.transform === TRANSFORM.for) return forU16(v, n, p.base, p.width);
+  return null;
+}
+
+function forU16(v: Uint16Array, n: number, base: number, w: number): Uint8Array {
+  const out = new Uint8Array(n * w);
+  if (w === 1) for (let i = 0; i < n; i++) out[i] = v[i]! - base;
+  else
+    for (let i = 0; i < n; i++) {
+      const u = v[i]! - base;
+      out[i] = u;
+      out[n + i] = u >>> 8;
+    }
+  return out;
+}
+
+function deltaU16(v: Uint16Array, n: number, w: number): Uint8Array {
+  const out = new Uint8Array(n * w);
+  let prev = v[0]!;
+  if (w === 1)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
       const d = x - prev;
       prev = x;
-      u = d >= 0 ? 2 * d : -2 * d - 1;
-    } else {
-      u = x - base;
+      out[i] = (d << 1) ^ (d >> 31);
     }
-    out[i] = u & 0xff;
+  else if (w === 2)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const d = x - prev;
+      prev = x;
+      const z = (d << 1) ^ (d >> 31);
+      out[i] = z;
+      out[n + i] = z >>> 8;
+    }
+  else
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const d = x - prev;
+      prev = x;
+      const z = (d << 1) ^ (d >> 31);
+      out[i] = z;
+      out[n + i] = z >>> 8;
+      out[2 * n + i] = z >>> 16;
+      out[3 * n + i] = z >>> 24;
+    }
+  return out;
+}
+
+// ── u32 ──
+
+function encodeU32(v: Uint32Array, n: number, s: PlanScratch): Uint8Array | null {
+  if (n === 0) return (choose(s, 0, 4), null);
+  // pass 1a: the dictionary while there are ≤ 16 values (high-cardinality columns leave after a few rows)
+  s.slots.fill(0);
+  s.distinct = 0;
+  const index = s.index;
+  let last = -1;
+  let lastJ = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const x = v[i]!;
+    if (x !== last) {
+      const j = dictSlot(x, Math.imul(x, 0x9e3779b1) >>> SLOT_SHIFT, s);
+      if (j < 0) break;
+      last = x;
+      lastJ = j;
+    }
+    index[i] = lastJ;
+  }
+  if (i === n) {
+    dictStats(s);
+  } else {
+    s.distinct = 0;
+    // pass 1b: range and steps
+    let min = v[0]!;
+    let max = v[0]!;
+    let sum = 0;
+    let prev = v[0]!;
+    let maxStep = 0;
+    let sumStep = 0;
+    for (let r = 0; r < n; r++) {
+      const x = v[r]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+      sum += x;
+      const st = Math.abs(x - prev);
+      prev = x;
+      if (st > maxStep) maxStep = st;
+      sumStep += st;
+    }
+    s.min = min;
+    s.max = max;
+    s.sum = sum;
+    s.maxStep = maxStep;
+    s.sumStep = sumStep;
+    s.nan = false;
+  }
+  const p = choose(s, n, 4);
+  if (p.transform === TRANSFORM.dict) return packDict(s, n);
+  if (p.transform === TRANSFORM.delta) {
+    p.base = v[0]!;
+    return deltaU32(v, n, p.width);
+  }
+  if (p.transform === TRANSFORM.for) return forU32(v, n, p.base, p.width);
+  return null;
+}
+
+function forU32(v: Uint32Array, n: number, base: number, w: number): Uint8Array {
+  const out = new Uint8Array(n * w);
+  if (w === 1) for (let i = 0; i < n; i++) out[i] = v[i]! - base;
+  else if (w === 2)
+    for (let i = 0; i < n; i++) {
+      const u = v[i]! - base;
+      out[i] = u;
+      out[n + i] = u >>> 8;
+    }
+  else
+    for (let i = 0; i < n; i++) {
+      const u = v[i]! - base;
+      out[i] = u;
+      out[n + i] = u >>> 8;
+      out[2 * n + i] = u >>> 16;
+      out[3 * n + i] = u >>> 24;
+    }
+  return out;
+}
+
+/** |step| < 2^30 (choose() guarantees it), so the step fits an int32 and zig-zags without branches. */
+function deltaU32(v: Uint32Array, n: number, w: number): Uint8Array {
+  const out = new Uint8Array(n * w);
+  let prev = v[0]!;
+  if (w === 1)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const d = (x - prev) | 0;
+      prev = x;
+      out[i] = (d << 1) ^ (d >> 31);
+    }
+  else if (w === 2)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const d = (x - prev) | 0;
+      prev = x;
+      const z = (d << 1) ^ (d >> 31);
+      out[i] = z;
+      out[n + i] = z >>> 8;
+    }
+  else
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const d = (x - prev) | 0;
+      prev = x;
+      const z = (d << 1) ^ (d >> 31);
+      out[i] = z;
+      out[n + i] = z >>> 8;
+      out[2 * n + i] = z >>> 16;
+      out[3 * n + i] = z >>> 24;
+    }
+  return out;
+}
+
+// ── f64 (times and counters) ──
+
+function encodeF64(v: Float64Array, n: number, s: PlanScratch): Uint8Array | null {
+  if (n === 0) return (choose(s, 0, 8), null);
+  // pass 1a: the dictionary while there are ≤ 16 values (high-cardinality columns leave after a few rows)
+  s.slots.fill(0);
+  s.distinct = 0;
+  const index = s.index;
+  let last = Number.NaN;
+  let lastJ = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const x = v[i]!;
+    if (x !== last) {
+      // ToInt32 of any double (NaN → 0) hashes; equality is checked on the f64 values
+      const j = dictSlot(x, Math.imul(x | 0, 0x9e3779b1) >>> SLOT_SHIFT, s);
+      if (j < 0) break;
+      last = x;
+      lastJ = j;
+    }
+    index[i] = lastJ;
+  }
+  if (i === n) {
+    dictStats(s);
+  } else {
+    s.distinct = 0;
+    // pass 1b: range and steps
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    let prev = v[0]!;
+    let maxStep = 0;
+    let sumStep = 0;
+    let nan = false;
+    for (let r = 0; r < n; r++) {
+      const x = v[r]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+      if (x !== x) nan = true;
+      sum += x;
+      const st = Math.abs(x - prev);
+      prev = x;
+      if (st > maxStep) maxStep = st;
+      sumStep += st;
+    }
+    s.min = min;
+    s.max = max;
+    s.sum = sum;
+    s.maxStep = maxStep;
+    s.sumStep = sumStep;
+    s.nan = nan;
+  }
+  const p = choose(s, n, 8);
+  if (p.transform === TRANSFORM.dict) return packDict(s, n);
+  let out: Uint8Array | null = null;
+  if (p.transform === TRANSFORM.delta) {
+    p.base = v[0]!;
+    out = deltaF64(v, n, p.width);
+  } else if (p.transform === TRANSFORM.for) out = forF64(v, n, p.base, p.width);
+  if (out === null && p.transform !== TRANSFORM.raw) s.setPlan(TRANSFORM.raw, 8, 0); // a fraction: raw
+  return out;
+}
+
+/** null when some value is not an integer (for/delta keep integers only). */
+function forF64(v: Float64Array, n: number, base: number, w: number): Uint8Array | null {
+  const out = new Uint8Array(n * w);
+  if (w === 1)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      if (Math.floor(x) !== x) return null;
+      out[i] = x - base;
+    }
+  else if (w === 2)
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      if (Math.floor(x) !== x) return null;
+      const u = x - base;
+      out[i] = u;
+      out[n + i] = u >>> 8;
+    }
+  else
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      if (Math.floor(x) !== x) return null;
+      const u = x - base;
+      out[i] = u;
+      out[n + i] = u >>> 8;
+      out[2 * n + i] = u >>> 16;
+      out[3 * n + i] = u >>> 24;
+    }
+  return out;
+}
+
+function deltaF64(v: Float64Array, n: number, w: number): Uint8Array | null {
+  const out = new Uint8Array(n * w);
+  let prev = v[0]!;
+  if (Math.floor(prev) !== prev) return null;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (Math.floor(x) !== x) return null;
+    const d = (x - prev) | 0; // |d| < 2^30, exact
+    prev = x;
+    const z = (d << 1) ^ (d >> 31);
+    out[i] = z;
     if (w > 1) {
-      out[n + i] = (u >>> 8) & 0xff;
+      out[n + i] = z >>> 8;
       if (w > 2) {
-        out[2 * n + i] = (u >>> 16) & 0xff;
-        out[3 * n + i] = u >>> 24;
+        out[2 * n + i] = z >>> 16;
+        out[3 * n + i] = z >>> 24;
       }
     }
   }

@@ -302,9 +302,16 @@ export interface RangeEntry {
 export class ZoneBuilder {
   private scratch4: Uint32Array;
   private idx6: Uint32Array;
-  private prefix4: Uint32Array;
-  private lastD4 = 0;
+  /** open-addressing set of /24s (value + 1; 0 empty), ≥ 4 × (limit + 1) slots */
+  private readonly hash4: Int32Array;
+  private readonly hashShift: number;
+  /** IPv6 rows of the last addrSet (their indexes stay in idx6), for the Bloom filter */
   private lastK6 = 0;
+  /** distinct IPv4 hosts for the Bloom filter: open addressing, a slot is used when its stamp is `hostGen` */
+  private hostKeys = new Uint32Array(0);
+  private hostStamp = new Uint32Array(0);
+  private hostList = new Uint32Array(0);
+  private hostGen = 0;
   private readonly v4Limit: number;
   private readonly v6Limit: number;
   private readonly bloom: boolean;
@@ -316,7 +323,10 @@ export class ZoneBuilder {
     this.bloom = bloom;
     this.scratch4 = new Uint32Array(0);
     this.idx6 = new Uint32Array(0);
-    this.prefix4 = new Uint32Array(0);
+    let bits = 6;
+    while (1 << bits < 4 * (v4Limit + 1)) bits++;
+    this.hash4 = new Int32Array(1 << bits);
+    this.hashShift = 32 - bits;
   }
 
   /**
@@ -359,7 +369,8 @@ export class ZoneBuilder {
       const a6 = cols[`${name}6`] as Uint32Array;
       parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
       setCount++;
-      if (this.bloom && BLOOM_COLUMNS.includes(name)) blooms.push(this.bloomOf(a6, id));
+      if (this.bloom && BLOOM_COLUMNS.includes(name))
+        blooms.push(this.bloomOf(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
     }
     let size = 8 + ranges.length * 24;
     for (const p of parts) size += p.length;
@@ -391,13 +402,46 @@ export class ZoneBuilder {
   }
 
   /**
-   * The host Bloom filter of one addr column (uses the sorted IPv4 values addrSet left in scratch4[0, d4) and
-   * the IPv6 row indexes in idx6[0, k6)).
+   * The host Bloom filter of one addr column: its distinct IPv4 hosts (through a hash set) and its IPv6 rows
+   * (their indexes left in idx6 by addrSet, which runs first).
    */
-  private bloomOf(a6: Uint32Array, id: number): Uint8Array {
-    const d4 = this.lastD4;
+  private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+    let size = 64;
+    while (size < 2 * n) size *= 2;
+    if (this.hostKeys.length < size) {
+      this.hostKeys = new Uint32Array(size);
+      this.hostStamp = new Uint32Array(size);
+      this.hostList = new Uint32Array(size);
+      this.hostGen = 0;
+    }
+    if (++this.hostGen === 0xffffffff) {
+      this.hostStamp.fill(0);
+      this.hostGen = 1;
+    }
+    const gen = this.hostGen;
+    const keys = this.hostKeys;
+    const stamp = this.hostStamp;
+    const list = this.hostList;
+    const mask = size - 1;
+    let shift = 32;
+    for (let s = size; s > 1; s >>>= 1) shift--;
+    let d = 0;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) !== 0) continue;
+      const a = a4[i]!;
+      if (a === last) continue;
+      last = a;
+      let h = Math.imul(a, 0x9e3779b1) >>> shift;
+      while (stamp[h] === gen && keys[h] !== a) h = (h + 1) & mask;
+      if (stamp[h] !== gen) {
+        stamp[h] = gen;
+        keys[h] = a;
+        list[d++] = a;
+      }
+    }
     const k6 = this.lastK6;
-    const distinct = d4 + k6;
+    const distinct = d + k6;
     const m = Math.max(64, Math.ceil((distinct * BLOOM_BITS_PER_VALUE) / 64) * 64);
     const out = new Uint8Array(16 + m / 8);
     const v = new DataView(out.buffer);
@@ -406,8 +450,7 @@ export class ZoneBuilder {
     v.setUint32(4, m, true);
     v.setUint32(8, distinct, true);
     const bits = out.subarray(16);
-    const s4 = this.scratch4;
-    for (let i = 0; i < d4; i++) bloomSet(bits, m, BLOOM_PROBES, bloomHash4(s4[i]!));
+    for (let i = 0; i < d; i++) bloomSet(bits, m, BLOOM_PROBES, bloomHash4(list[i]!));
     const i6 = this.idx6;
     for (let i = 0; i < k6; i++) {
       const r = i6[i]! * 4;
@@ -426,24 +469,38 @@ export class ZoneBuilder {
     let k6 = 0;
     const s4 = this.scratch4;
     const i6 = this.idx6;
-    for (let i = 0; i < n; i++) {
-      if ((flags[i]! & bit) !== 0) i6[k6++] = i;
-      else s4[k4++] = a4[i]!;
-    }
-    // sorted distinct hosts stay at the front of scratch4 (for the Bloom filter); the /24s go to their own array
-    const hosts = s4.subarray(0, k4).sort();
-    let dh = 0;
-    for (let i = 0; i < k4; i++) if (i === 0 || hosts[i] !== hosts[dh - 1]) hosts[dh++] = hosts[i]!;
-    this.lastD4 = dh;
-    this.lastK6 = k6;
-    if (this.prefix4.length < dh) this.prefix4 = new Uint32Array(Math.max(dh, 1024));
-    const v4 = this.prefix4;
+    // distinct /24s through a hash set (a run of one prefix costs a compare), stopping at the limit; only the
+    // distinct ones are sorted (collector hot path: sorting every row cost more than the rest of the zone map)
+    const hash = this.hash4;
+    hash.fill(0);
+    const mask = hash.length - 1;
+    const shift = this.hashShift;
+    const limit = this.v4Limit;
     let d4 = 0;
-    for (let i = 0; i < dh; i++) {
-      const p = hosts[i]! >>> 8;
-      if (d4 === 0 || v4[d4 - 1] !== p) v4[d4++] = p;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) !== 0) {
+        i6[k6++] = i;
+        continue;
+      }
+      k4++;
+      const p = a4[i]! >>> 8;
+      if (p === last || d4 > limit) continue;
+      last = p;
+      let h = Math.imul(p, 0x9e3779b1) >>> shift;
+      let e = hash[h]!;
+      while (e !== 0 && e !== p + 1) {
+        h = (h + 1) & mask;
+        e = hash[h]!;
+      }
+      if (e === 0) {
+        hash[h] = p + 1;
+        s4[d4++] = p; // d4 ≤ limit + 1 ≤ n: the (limit + 1)th marks the overflow
+      }
     }
-    const v4State = k4 === 0 ? SET_NONE : d4 > this.v4Limit ? SET_OVERFLOW : SET_EXACT;
+    this.lastK6 = k6;
+    const v4 = s4.subarray(0, d4).sort();
+    const v4State = k4 === 0 ? SET_NONE : d4 > limit ? SET_OVERFLOW : SET_EXACT;
     // IPv6 /64s
     const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));
     const set6: number[] = [];
