@@ -10,10 +10,10 @@
 //        u16 column id (the `<addr>` u32 column), u8 v4State, u8 v6State, u32 n4, u32 n6, u32 0,
 //        u32 × 4 min/max of the /64 prefix over IPv6 rows (min hi, min lo, max hi, max lo; 0 when no IPv6 row),
 //        n4 × u32 sorted distinct /24 (address >>> 8), zero padding to 8, n6 × (u32 hi, u32 lo) sorted distinct /64
-//     B × host Bloom filter (srcAddr, dstAddr), each 8-aligned: u16 column id, u8 probes k, u8 0, u32 bits m
-//        (a multiple of 64), u32 distinct values inserted, u32 0, then m/8 bytes of bits (bit b: byte b >>> 3,
-//        mask 1 << (b & 7)). Every IPv4 value and every IPv6 value of the column in the block is inserted;
-//        see bloomHash4 / bloomHash6 and bloomProbe for the hashing (a host test: `src ip X`, `ip in [..]`).
+//     B × host Bloom filter (srcAddr, dstAddr), each 8-aligned: u16 column id, u8 probes k, u8 layout (1 =
+//        blocked: one u32 word per value), u32 bits m (32 × a power of two ≥ 64), u32 distinct values (an
+//        estimate), u32 0, then m/8 bytes: m/32 little-endian u32 words. Value hash h (bloomHash4/bloomHash6)
+//        picks word h & (m/32 − 1); k bit positions from h2 = fmix32(h ^ 0x9e3779b9), 5 bits each (bloomMask).
 //   v4Mask / v6Mask: bit `v6bit` of an addr column set when some row of the block holds an IPv4 / IPv6 value.
 //   state: 0 no value of that family, 1 the set is exact, 2 more distinct prefixes than the limit (set omitted;
 //   IPv4 falls back to the column's min/max range, IPv6 to the /64 min/max).
@@ -62,36 +62,29 @@ export function bloomHash6(w0: number, w1: number, w2: number, w3: number): numb
   return fmix32((w0 ^ fmix32((w1 ^ fmix32((w2 ^ fmix32((w3 ^ 0xa54ff53a) >>> 0)) >>> 0)) >>> 0)) >>> 0);
 }
 
-/**
- * Bit of probe j (0 ≤ j < k) for hash h in a filter of m bits: double hashing g_j = h + j·h2 (mod 2^32) with
- * h2 = fmix32(h ^ 0x9e3779b9) | 1, mapped onto [0, m) by ⌊g_j · m / 2^32⌋.
- */
-export function bloomProbe(h: number, h2: number, j: number, m: number): number {
-  const g = (h + Math.imul(j, h2)) >>> 0;
-  return Math.floor((g * m) / 4294967296);
+/** The k-bit mask of a value in its word: bit positions (h2 >>> 5j) & 31, h2 = fmix32(h ^ 0x9e3779b9). */
+export function bloomMask(h: number, k: number): number {
+  const h2 = fmix32((h ^ 0x9e3779b9) >>> 0);
+  let mask = 0;
+  for (let j = 0; j < k; j++) mask |= 1 << ((h2 >>> (5 * j)) & 31);
+  return mask >>> 0;
 }
 
-function bloomTest(bits: Uint8Array, m: number, k: number, h: number): boolean {
-  const h2 = (fmix32((h ^ 0x9e3779b9) >>> 0) | 1) >>> 0;
-  for (let j = 0; j < k; j++) {
-    const b = bloomProbe(h, h2, j, m);
-    if ((bits[b >>> 3]! & (1 << (b & 7))) === 0) return false;
-  }
-  return true;
+function bloomTest(words: Uint32Array, k: number, h: number): boolean {
+  const mask = bloomMask(h, k);
+  return (words[h & (words.length - 1)]! & mask) >>> 0 === mask;
 }
 
-function bloomSet(bits: Uint8Array, m: number, k: number, h: number): void {
-  const h2 = (fmix32((h ^ 0x9e3779b9) >>> 0) | 1) >>> 0;
-  for (let j = 0; j < k; j++) {
-    const b = bloomProbe(h, h2, j, m);
-    bits[b >>> 3] = bits[b >>> 3]! | (1 << (b & 7));
-  }
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 interface Bloom {
   k: number;
-  m: number;
-  bits: Uint8Array;
+  /** m/32 words (a power of two) */
+  words: Uint32Array;
 }
 
 /** One block's parsed zone section, with the file's column directory to resolve names. */
@@ -168,11 +161,18 @@ export class BlockZoneMap implements ZoneMap {
     for (let i = 0; i < nBlooms && p + 16 <= section.length; i++) {
       const id = v.getUint16(p, true);
       const k = v.getUint8(p + 2);
+      const layout = v.getUint8(p + 3);
       const m = v.getUint32(p + 4, true);
+      const w = m / 32;
       const end = p + 16 + m / 8;
-      if (m === 0 || m % 64 !== 0 || end > section.length) break;
-      // a copy: the section buffer is reused by the reader; a filter without probes answers nothing (ignored)
-      if (k > 0 && k <= 32) this.blooms.set(id, { k, m, bits: section.slice(p + 16, end) });
+      if (m < 64 || (w & (w - 1)) !== 0 || end > section.length) break;
+      // a copy (the section buffer is reused by the reader); a layout or probe count we do not know is ignored
+      if (layout === 1 && k > 0 && k <= 6) {
+        const words = new Uint32Array(w);
+        if (LITTLE_ENDIAN) new Uint8Array(words.buffer).set(section.subarray(p + 16, end));
+        else for (let q = 0; q < w; q++) words[q] = v.getUint32(p + 16 + 4 * q, true);
+        this.blooms.set(id, { k, words });
+      }
       p = end;
     }
   }
@@ -216,7 +216,7 @@ export class BlockZoneMap implements ZoneMap {
     const bloom = id === undefined ? undefined : this.blooms.get(id);
     if (bloom !== undefined && hi - lo < BLOOM_RANGE_PROBE) {
       let any = false;
-      for (let a = lo; a <= hi && !any; a++) any = bloomTest(bloom.bits, bloom.m, bloom.k, bloomHash4(a));
+      for (let a = lo; a <= hi && !any; a++) any = bloomTest(bloom.words, bloom.k, bloomHash4(a));
       if (!any) return false;
     }
     const s = id === undefined ? undefined : this.sets.get(id);
@@ -242,7 +242,7 @@ export class BlockZoneMap implements ZoneMap {
     if (length >= 128 && id !== undefined) {
       const bloom = this.blooms.get(id);
       const h = bloomHash6(words[0]! >>> 0, words[1]! >>> 0, words[2]! >>> 0, words[3]! >>> 0);
-      if (bloom !== undefined && !bloomTest(bloom.bits, bloom.m, bloom.k, h)) return false;
+      if (bloom !== undefined && !bloomTest(bloom.words, bloom.k, h)) return false;
     }
     const s = id === undefined ? undefined : this.sets.get(id);
     if (s === undefined) return true;
@@ -307,11 +307,8 @@ export class ZoneBuilder {
   private readonly hashShift: number;
   /** IPv6 rows of the last addrSet (their indexes stay in idx6), for the Bloom filter */
   private lastK6 = 0;
-  /** distinct IPv4 hosts for the Bloom filter: open addressing, a slot is used when its stamp is `hostGen` */
-  private hostKeys = new Uint32Array(0);
-  private hostStamp = new Uint32Array(0);
-  private hostList = new Uint32Array(0);
-  private hostGen = 0;
+  /** the Bloom filter being built (folded in place) */
+  private bloomWords = new Uint32Array(0);
   private readonly v4Limit: number;
   private readonly v6Limit: number;
   private readonly bloom: boolean;
@@ -402,60 +399,52 @@ export class ZoneBuilder {
   }
 
   /**
-   * The host Bloom filter of one addr column: its distinct IPv4 hosts (through a hash set) and its IPv6 rows
-   * (their indexes left in idx6 by addrSet, which runs first).
+   * The host Bloom filter of one addr column (IPv6 rows: their indexes left in idx6 by addrSet, which runs first).
+   * Every row goes into a filter sized for all rows being distinct; the share of set bits then estimates the
+   * distinct values and the filter is folded (halves OR-ed: word index = h mod size) down to 8 bits per value.
    */
   private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
-    let size = 64;
-    while (size < 2 * n) size *= 2;
-    if (this.hostKeys.length < size) {
-      this.hostKeys = new Uint32Array(size);
-      this.hostStamp = new Uint32Array(size);
-      this.hostList = new Uint32Array(size);
-      this.hostGen = 0;
-    }
-    if (++this.hostGen === 0xffffffff) {
-      this.hostStamp.fill(0);
-      this.hostGen = 1;
-    }
-    const gen = this.hostGen;
-    const keys = this.hostKeys;
-    const stamp = this.hostStamp;
-    const list = this.hostList;
-    const mask = size - 1;
-    let shift = 32;
-    for (let s = size; s > 1; s >>>= 1) shift--;
-    let d = 0;
+    const k = BLOOM_PROBES;
+    let w = 2;
+    while (w * 32 < n * BLOOM_BITS_PER_VALUE) w *= 2;
+    if (this.bloomWords.length < w) this.bloomWords = new Uint32Array(w);
+    const words = this.bloomWords.subarray(0, w);
+    words.fill(0);
+    const wm = w - 1;
     let last = -1;
     for (let i = 0; i < n; i++) {
       if ((flags[i]! & bit) !== 0) continue;
       const a = a4[i]!;
-      if (a === last) continue;
+      if (a === last) continue; // runs of one host cost a compare
       last = a;
-      let h = Math.imul(a, 0x9e3779b1) >>> shift;
-      while (stamp[h] === gen && keys[h] !== a) h = (h + 1) & mask;
-      if (stamp[h] !== gen) {
-        stamp[h] = gen;
-        keys[h] = a;
-        list[d++] = a;
-      }
+      const h = bloomHash4(a);
+      words[h & wm] = words[h & wm]! | bloomMask(h, k);
     }
-    const k6 = this.lastK6;
-    const distinct = d + k6;
-    const m = Math.max(64, Math.ceil((distinct * BLOOM_BITS_PER_VALUE) / 64) * 64);
-    const out = new Uint8Array(16 + m / 8);
-    const v = new DataView(out.buffer);
-    v.setUint16(0, id, true);
-    v.setUint8(2, BLOOM_PROBES);
-    v.setUint32(4, m, true);
-    v.setUint32(8, distinct, true);
-    const bits = out.subarray(16);
-    for (let i = 0; i < d; i++) bloomSet(bits, m, BLOOM_PROBES, bloomHash4(list[i]!));
     const i6 = this.idx6;
+    const k6 = this.lastK6;
     for (let i = 0; i < k6; i++) {
       const r = i6[i]! * 4;
-      bloomSet(bits, m, BLOOM_PROBES, bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!));
+      const h = bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!);
+      words[h & wm] = words[h & wm]! | bloomMask(h, k);
     }
+    // distinct values from the share of set bits (each value sets ≤ k of 32·w bits)
+    let ones = 0;
+    for (let q = 0; q < w; q++) ones += popcount32(words[q]!);
+    const bits = 32 * w;
+    const distinct = ones >= bits ? n : Math.round((-bits / k) * Math.log(1 - ones / bits));
+    let size = w;
+    while (size > 2 && (size / 2) * 32 >= distinct * BLOOM_BITS_PER_VALUE) {
+      size /= 2;
+      for (let q = 0; q < size; q++) words[q] = words[q]! | words[q + size]!;
+    }
+    const out = new Uint8Array(16 + size * 4);
+    const v = new DataView(out.buffer);
+    v.setUint16(0, id, true);
+    v.setUint8(2, k);
+    v.setUint8(3, 1);
+    v.setUint32(4, size * 32, true);
+    v.setUint32(8, distinct, true);
+    for (let q = 0; q < size; q++) v.setUint32(16 + 4 * q, words[q]!, true);
     return out;
   }
 
