@@ -11,9 +11,9 @@
 //        u32 × 4 min/max of the /64 prefix over IPv6 rows (min hi, min lo, max hi, max lo; 0 when no IPv6 row),
 //        n4 × u32 sorted distinct /24 (address >>> 8), zero padding to 8, n6 × (u32 hi, u32 lo) sorted distinct /64
 //     B × host Bloom filter (srcAddr, dstAddr), each 8-aligned: u16 column id, u8 probes k, u8 layout (1 =
-//        blocked: one u32 word per value), u32 bits m (32 × a power of two ≥ 64), u32 distinct values (an
-//        estimate), u32 0, then m/8 bytes: m/32 little-endian u32 words. Value hash h (bloomHash4/bloomHash6)
-//        picks word h & (m/32 − 1); k bit positions from h2 = fmix32(h ^ 0x9e3779b9), 5 bits each (bloomMask).
+//        blocked: one u32 word per value), u32 bits m (a multiple of 32, ≥ 64), u32 distinct values (an
+//        estimate), u32 0, then m/8 bytes: W = m/32 little-endian u32 words. Value hash h (bloomHash4/bloomHash6)
+//        picks word ⌊h·W/2^32⌋ (bloomWord); k bit positions from h2 = fmix32(h ^ 0x9e3779b9) (bloomMask).
 //   v4Mask / v6Mask: bit `v6bit` of an addr column set when some row of the block holds an IPv4 / IPv6 value.
 //   state: 0 no value of that family, 1 the set is exact, 2 more distinct prefixes than the limit (set omitted;
 //   IPv4 falls back to the column's min/max range, IPv6 to the /64 min/max).
@@ -65,14 +65,28 @@ export function bloomHash6(w0: number, w1: number, w2: number, w3: number): numb
 /** The k-bit mask of a value in its word: bit positions (h2 >>> 5j) & 31, h2 = fmix32(h ^ 0x9e3779b9). */
 export function bloomMask(h: number, k: number): number {
   const h2 = fmix32((h ^ 0x9e3779b9) >>> 0);
+  if (k === 5)
+    return (
+      ((1 << (h2 & 31)) |
+        (1 << ((h2 >>> 5) & 31)) |
+        (1 << ((h2 >>> 10) & 31)) |
+        (1 << ((h2 >>> 15) & 31)) |
+        (1 << ((h2 >>> 20) & 31))) >>>
+      0
+    );
   let mask = 0;
   for (let j = 0; j < k; j++) mask |= 1 << ((h2 >>> (5 * j)) & 31);
   return mask >>> 0;
 }
 
+/** The word of hash h in a filter of w words: ⌊h · w / 2^32⌋. */
+export function bloomWord(h: number, w: number): number {
+  return Math.floor((h * w) / 4294967296);
+}
+
 function bloomTest(words: Uint32Array, k: number, h: number): boolean {
   const mask = bloomMask(h, k);
-  return (words[h & (words.length - 1)]! & mask) >>> 0 === mask;
+  return (words[bloomWord(h, words.length)]! & mask) >>> 0 === mask;
 }
 
 function popcount32(x: number): number {
@@ -165,7 +179,7 @@ export class BlockZoneMap implements ZoneMap {
       const m = v.getUint32(p + 4, true);
       const w = m / 32;
       const end = p + 16 + m / 8;
-      if (m < 64 || (w & (w - 1)) !== 0 || end > section.length) break;
+      if (m < 64 || m % 32 !== 0 || end > section.length) break;
       // a copy (the section buffer is reused by the reader); a layout or probe count we do not know is ignored
       if (layout === 1 && k > 0 && k <= 6) {
         const words = new Uint32Array(w);
@@ -307,8 +321,10 @@ export class ZoneBuilder {
   private readonly hashShift: number;
   /** IPv6 rows of the last addrSet (their indexes stay in idx6), for the Bloom filter */
   private lastK6 = 0;
-  /** the Bloom filter being built (folded in place) */
+  /** linear-counting bitmap of the Bloom filter's first pass */
   private bloomWords = new Uint32Array(0);
+  /** hashes of the IPv4 rows, from the first pass to the second */
+  private bloomHashes = new Uint32Array(0);
   private readonly v4Limit: number;
   private readonly v6Limit: number;
   private readonly bloom: boolean;
@@ -400,17 +416,24 @@ export class ZoneBuilder {
 
   /**
    * The host Bloom filter of one addr column (IPv6 rows: their indexes left in idx6 by addrSet, which runs first).
-   * Every row goes into a filter sized for all rows being distinct; the share of set bits then estimates the
-   * distinct values and the filter is folded (halves OR-ed: word index = h mod size) down to 8 bits per value.
+   * Two passes over the rows: the distinct values are estimated first (linear counting on a one-bit-per-row
+   * bitmap), then the filter is built at 8 bits per distinct value.
    */
   private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
     const k = BLOOM_PROBES;
-    let w = 2;
-    while (w * 32 < n * BLOOM_BITS_PER_VALUE) w *= 2;
-    if (this.bloomWords.length < w) this.bloomWords = new Uint32Array(w);
-    const words = this.bloomWords.subarray(0, w);
-    words.fill(0);
-    const wm = w - 1;
+    const i6 = this.idx6;
+    const k6 = this.lastK6;
+    // pass 1: linear counting
+    let bm = 64;
+    while (bm < n) bm *= 2;
+    const bw = bm >>> 5;
+    if (this.bloomWords.length < bw) this.bloomWords = new Uint32Array(bw);
+    const seen = this.bloomWords.subarray(0, bw);
+    seen.fill(0);
+    const bmask = bm - 1;
+    if (this.bloomHashes.length < n) this.bloomHashes = new Uint32Array(Math.max(n, 1024));
+    const hashes = this.bloomHashes;
+    let d = 0;
     let last = -1;
     for (let i = 0; i < n; i++) {
       if ((flags[i]! & bit) !== 0) continue;
@@ -418,33 +441,36 @@ export class ZoneBuilder {
       if (a === last) continue; // runs of one host cost a compare
       last = a;
       const h = bloomHash4(a);
-      words[h & wm] = words[h & wm]! | bloomMask(h, k);
+      hashes[d++] = h;
+      const b = h & bmask;
+      seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
     }
-    const i6 = this.idx6;
-    const k6 = this.lastK6;
-    for (let i = 0; i < k6; i++) {
-      const r = i6[i]! * 4;
-      const h = bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!);
-      words[h & wm] = words[h & wm]! | bloomMask(h, k);
-    }
-    // distinct values from the share of set bits (each value sets ≤ k of 32·w bits)
     let ones = 0;
-    for (let q = 0; q < w; q++) ones += popcount32(words[q]!);
-    const bits = 32 * w;
-    const distinct = ones >= bits ? n : Math.round((-bits / k) * Math.log(1 - ones / bits));
-    let size = w;
-    while (size > 2 && (size / 2) * 32 >= distinct * BLOOM_BITS_PER_VALUE) {
-      size /= 2;
-      for (let q = 0; q < size; q++) words[q] = words[q]! | words[q + size]!;
-    }
-    const out = new Uint8Array(16 + size * 4);
+    for (let q = 0; q < bw; q++) ones += popcount32(seen[q]!);
+    const distinct4 = ones >= bm ? n : Math.round(-bm * Math.log(1 - ones / bm));
+    const distinct = Math.max(1, distinct4 + k6);
+    // pass 2: the filter
+    const w = Math.max(2, Math.ceil((distinct * BLOOM_BITS_PER_VALUE) / 32));
+    const out = new Uint8Array(16 + w * 4);
     const v = new DataView(out.buffer);
     v.setUint16(0, id, true);
     v.setUint8(2, k);
     v.setUint8(3, 1);
-    v.setUint32(4, size * 32, true);
+    v.setUint32(4, w * 32, true);
     v.setUint32(8, distinct, true);
-    for (let q = 0; q < size; q++) v.setUint32(16 + 4 * q, words[q]!, true);
+    const words = new Uint32Array(w);
+    for (let i = 0; i < d; i++) {
+      const h = hashes[i]!;
+      const q = bloomWord(h, w);
+      words[q] = words[q]! | bloomMask(h, k);
+    }
+    for (let i = 0; i < k6; i++) {
+      const r = i6[i]! * 4;
+      const h = bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!);
+      const q = bloomWord(h, w);
+      words[q] = words[q]! | bloomMask(h, k);
+    }
+    for (let q = 0; q < w; q++) v.setUint32(16 + 4 * q, words[q]!, true);
     return out;
   }
 
