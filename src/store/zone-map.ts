@@ -12,7 +12,7 @@
 //        n4 × u32 sorted distinct /24 (address >>> 8), zero padding to 8, n6 × (u32 hi, u32 lo) sorted distinct /64
 //     B × host Bloom filter (srcAddr, dstAddr), each 8-aligned: u16 column id, u8 probes k, u8 layout (1 =
 //        blocked: one u32 word per value), u32 bits m (a multiple of 32, ≥ 64), u32 distinct values (an
-//        estimate), u32 0, then m/8 bytes: W = m/32 little-endian u32 words. Value hash h (bloomHash4/bloomHash6)
+//        estimate), u32 seed, then m/8 bytes: W = m/32 little-endian u32 words. Value hash h (bloomHash4/bloomHash6)
 //        picks word ⌊h·W/2^32⌋ (bloomWord); k bit positions from h2 = fmix32(h ^ 0x9e3779b9) (bloomMask).
 //   v4Mask / v6Mask: bit `v6bit` of an addr column set when some row of the block holds an IPv4 / IPv6 value.
 //   state: 0 no value of that family, 1 the set is exact, 2 more distinct prefixes than the limit (set omitted;
@@ -52,14 +52,17 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Hash of an IPv4 value (u32) for the host Bloom filter. */
-export function bloomHash4(a: number): number {
-  return fmix32((a ^ 0x3c6ef372) >>> 0);
+/**
+ * Hash of an IPv4 value (u32) for the host Bloom filter of a block. `seed` differs per block, so that a host the
+ * filter of one block wrongly admits is not admitted by every block holding the same neighbours.
+ */
+export function bloomHash4(a: number, seed: number): number {
+  return fmix32((a ^ seed ^ 0x3c6ef372) >>> 0);
 }
 
-/** Hash of an IPv6 value (four big-endian u32 words) for the host Bloom filter. */
-export function bloomHash6(w0: number, w1: number, w2: number, w3: number): number {
-  return fmix32((w0 ^ fmix32((w1 ^ fmix32((w2 ^ fmix32((w3 ^ 0xa54ff53a) >>> 0)) >>> 0)) >>> 0)) >>> 0);
+/** Hash of an IPv6 value (four big-endian u32 words) for the host Bloom filter of a block. */
+export function bloomHash6(w0: number, w1: number, w2: number, w3: number, seed: number): number {
+  return fmix32((w0 ^ fmix32((w1 ^ fmix32((w2 ^ fmix32((w3 ^ seed ^ 0xa54ff53a) >>> 0)) >>> 0)) >>> 0)) >>> 0);
 }
 
 /** The k-bit mask of a value in its word: bit positions (h2 >>> 5j) & 31, h2 = fmix32(h ^ 0x9e3779b9). */
@@ -97,6 +100,7 @@ function popcount32(x: number): number {
 
 interface Bloom {
   k: number;
+  seed: number;
   /** m/32 words (a power of two) */
   words: Uint32Array;
 }
@@ -185,7 +189,7 @@ export class BlockZoneMap implements ZoneMap {
         const words = new Uint32Array(w);
         if (LITTLE_ENDIAN) new Uint8Array(words.buffer).set(section.subarray(p + 16, end));
         else for (let q = 0; q < w; q++) words[q] = v.getUint32(p + 16 + 4 * q, true);
-        this.blooms.set(id, { k, words });
+        this.blooms.set(id, { k, seed: v.getUint32(p + 12, true), words });
       }
       p = end;
     }
@@ -230,7 +234,7 @@ export class BlockZoneMap implements ZoneMap {
     const bloom = id === undefined ? undefined : this.blooms.get(id);
     if (bloom !== undefined && hi - lo < BLOOM_RANGE_PROBE) {
       let any = false;
-      for (let a = lo; a <= hi && !any; a++) any = bloomTest(bloom.words, bloom.k, bloomHash4(a));
+      for (let a = lo; a <= hi && !any; a++) any = bloomTest(bloom.words, bloom.k, bloomHash4(a, bloom.seed));
       if (!any) return false;
     }
     const s = id === undefined ? undefined : this.sets.get(id);
@@ -255,8 +259,10 @@ export class BlockZoneMap implements ZoneMap {
     const id = this.ids.get(column);
     if (length >= 128 && id !== undefined) {
       const bloom = this.blooms.get(id);
-      const h = bloomHash6(words[0]! >>> 0, words[1]! >>> 0, words[2]! >>> 0, words[3]! >>> 0);
-      if (bloom !== undefined && !bloomTest(bloom.words, bloom.k, h)) return false;
+      if (bloom !== undefined) {
+        const h = bloomHash6(words[0]! >>> 0, words[1]! >>> 0, words[2]! >>> 0, words[3]! >>> 0, bloom.seed);
+        if (!bloomTest(bloom.words, bloom.k, h)) return false;
+      }
     }
     const s = id === undefined ? undefined : this.sets.get(id);
     if (s === undefined) return true;
@@ -323,6 +329,8 @@ export class ZoneBuilder {
   private lastK6 = 0;
   /** linear-counting bitmap of the Bloom filter's first pass */
   private bloomWords = new Uint32Array(0);
+  /** blocks encoded, for the Bloom filters' per-block seed */
+  private blocksBuilt = 0;
   /** hashes of the IPv4 rows, from the first pass to the second */
   private bloomHashes = new Uint32Array(0);
   private readonly v4Limit: number;
@@ -421,6 +429,8 @@ export class ZoneBuilder {
    */
   private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
     const k = BLOOM_PROBES;
+    // a seed per block: deterministic, and different per block and per file (block counter and sample values)
+    const seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ n ^ a4[0]! ^ a4[n >>> 1]!) >>> 0);
     const i6 = this.idx6;
     const k6 = this.lastK6;
     // pass 1: linear counting
@@ -440,7 +450,7 @@ export class ZoneBuilder {
       const a = a4[i]!;
       if (a === last) continue; // runs of one host cost a compare
       last = a;
-      const h = bloomHash4(a);
+      const h = bloomHash4(a, seed);
       hashes[d++] = h;
       const b = h & bmask;
       seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
@@ -458,6 +468,7 @@ export class ZoneBuilder {
     v.setUint8(3, 1);
     v.setUint32(4, w * 32, true);
     v.setUint32(8, distinct, true);
+    v.setUint32(12, seed, true);
     const words = new Uint32Array(w);
     for (let i = 0; i < d; i++) {
       const h = hashes[i]!;
@@ -466,7 +477,7 @@ export class ZoneBuilder {
     }
     for (let i = 0; i < k6; i++) {
       const r = i6[i]! * 4;
-      const h = bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!);
+      const h = bloomHash6(a6[r]!, a6[r + 1]!, a6[r + 2]!, a6[r + 3]!, seed);
       const q = bloomWord(h, w);
       words[q] = words[q]! | bloomMask(h, k);
     }

@@ -299,6 +299,31 @@ describe("zone maps", () => {
     rd.close();
   });
 
+  it("blocks holding the same hosts do not share their Bloom false positives (a seed per block)", () => {
+    const f = path.join(dir, "bloom-seed");
+    const w = FlowFileWriter.open(f);
+    const hosts = Array.from({ length: 3000 }, (_, i) => (0x0a000000 + 2 * i) >>> 0); // even addresses only
+    for (let k = 0; k < 8; k++) {
+      const b = new RecordBatch(3000);
+      for (const a of hosts) b.setV4("srcAddr", b.addRow(), a);
+      w.appendBatchSync(b);
+    }
+    w.closeSync();
+    const rd = FlowFileReader.open(f);
+    const zones = Array.from({ length: 8 }, (_, k) => rd.zoneMap(k)!);
+    let admittedSomewhere = 0;
+    let admittedEverywhere = 0;
+    for (let i = 0; i < 3000; i++) {
+      const absent = (0x0a000001 + 2 * i) >>> 0; // odd: never stored
+      const n = zones.filter((z) => z.mayContainV4("srcAddr", absent, absent)).length;
+      if (n > 0) admittedSomewhere++;
+      if (n === 8) admittedEverywhere++;
+    }
+    expect(admittedSomewhere).toBeGreaterThan(100); // the filters do have false positives…
+    expect(admittedEverywhere).toBeLessThan(3); // …but independent ones (the same hash everywhere: ≈ 4 % of 3000)
+    rd.close();
+  });
+
   it("files written without Bloom filters still answer host queries from the /24 sets", async () => {
     const { ZoneBuilder } = await import("../../../src/store/zone-map.js");
     const b = new RecordBatch(2);
