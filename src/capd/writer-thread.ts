@@ -3,7 +3,7 @@
 // batch's column buffers to the writer thread (no copy), which encodes, compresses and writes the block, zeroes
 // the used rows and sends the buffers back for reuse. The receiving thread takes its next batch from that pool;
 // when the pool runs low the writer thread allocates spare column sets, so the receive thread never spends
-// milliseconds on 5 MB of fresh pages in a burst. Blocks in flight per file are counted so the collector can
+// milliseconds on 6 MB of fresh pages in a burst. Blocks in flight per file are counted so the collector can
 // bound them.
 
 import { Worker } from "node:worker_threads";
@@ -18,7 +18,7 @@ interface Pending {
 }
 
 /**
- * Column sets (each ~5 MB for 16 K rows) alive at once, pooled or in flight: the collector's 64 blocks in flight
+ * Column sets (each ~6 MB for 16 K rows) alive at once, pooled or in flight: the collector's 64 blocks in flight
  * plus a few. A returned set goes back to the pool while the two together stay below this, so a burst that queued
  * blocks at the writer is followed by reuse, not by allocation on the receive thread, and memory stays bounded.
  */
@@ -129,7 +129,7 @@ export class WriterThread {
   /**
    * Hands the batch's column buffers to the writer thread (transferred, not copied). The batch is unusable
    * afterwards: the caller continues with a fresh one (a new batch costs a few zero-page allocations, less
-   * than copying or zeroing 5 MB on the receive thread).
+   * than copying or zeroing 6 MB on the receive thread).
    */
   append(file: number, batch: RecordBatch): void {
     const n = batch.length;
