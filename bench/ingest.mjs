@@ -171,10 +171,10 @@ async function run(kind, rate) {
   return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, hwmMb: hwmKb / 1024, bytes };
 }
 
-async function soak(seconds, rate) {
+async function soak(seconds, rate, kind) {
   const dir = mkdtempSync(join(tmpdir(), "ingest-soak-"));
   const port = 40657;
-  const child = startCollector("tscapd", dir, port);
+  const child = startCollector(kind, dir, port);
   const exited = new Promise((r) => child.on("exit", r));
   await sleep(1000);
   const samples = [];
@@ -189,7 +189,7 @@ async function soak(seconds, rate) {
   await settle(child.pid);
   child.kill("SIGTERM");
   await exited;
-  const flows = stored("tscapd", dir);
+  const flows = stored(kind, dir);
   rmSync(dir, { recursive: true, force: true });
   const sorted = [...samples].sort((a, b) => a - b);
   const mb = (x) => `${x.toFixed(0)} MB`;
@@ -206,7 +206,7 @@ console.log(
   `stream ${stream}: ${perDatagram.length} datagrams, ${total} flows; -B ${buffer} (net.core.rmem_max = ${rmemMax})`,
 );
 if (args.includes("--soak")) {
-  await soak(Number(opt("--soak", "600")), Number(opt("--rate", "30000")));
+  await soak(Number(opt("--soak", "600")), Number(opt("--rate", "30000")), opt("--collectors", "tscapd"));
 } else {
   const rates = opt("--rates", "30000,60000,95000").split(",").map(Number);
   const repeat = Number(opt("--repeat", "1"));

@@ -3,7 +3,7 @@
 // batch's column buffers to the writer thread (no copy), which encodes, compresses and writes the block, zeroes
 // the used rows and sends the buffers back for reuse. The receiving thread takes its next batch from that pool;
 // when the pool runs low the writer thread allocates spare column sets, so the receive thread never spends
-// milliseconds on 5 MB of fresh pages in a burst. Blocks in flight per file are counted so the collector can
+// milliseconds on 6 MB of fresh pages in a burst. Blocks in flight per file are counted so the collector can
 // bound them.
 
 import { Worker } from "node:worker_threads";
@@ -18,11 +18,11 @@ interface Pending {
 }
 
 /**
- * Zeroed column sets kept for reuse (each ~5 MB for 16 K rows). As many as may be in flight: a burst that
- * queued blocks at the writer is followed by another, and allocating a set on the receive thread costs
- * milliseconds (5 MB of fresh pages).
+ * Column sets (each ~6 MB for 16 K rows) alive at once, pooled or in flight: the collector's 64 blocks in flight
+ * plus a few. A returned set goes back to the pool while the two together stay below this, so a burst that queued
+ * blocks at the writer is followed by reuse, not by allocation on the receive thread, and memory stays bounded.
  */
-const MAX_POOL = 72;
+const MAX_SETS = 72;
 /** When the pool runs below this, the writer thread allocates SPARE_BATCH more (off the receive thread). */
 const POOL_LOW = 4;
 const SPARE_BATCH = 4;
@@ -36,6 +36,8 @@ export class WriterThread {
   private nextFile = 1;
   /** column sets asked from the writer thread and not yet arrived */
   private spareDue = 0;
+  /** blocks handed to the writer thread and not yet written, all files */
+  private totalInFlight = 0;
   /** Called when a block of a file is on disk (rows), and when a write fails asynchronously. */
   onWritten: (file: number, rows: number) => void = () => undefined;
   onError: (file: number, message: string) => void = () => undefined;
@@ -56,12 +58,13 @@ export class WriterThread {
   private receive(msg: WriterReply): void {
     if (msg.op === "spare") {
       this.spareDue--;
-      if (this.pool.length < MAX_POOL) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
+      if (this.pool.length + this.totalInFlight < MAX_SETS) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
       return;
     }
     if (msg.op === "written") {
       this.inFlight.set(msg.file, (this.inFlight.get(msg.file) ?? 1) - 1);
-      if (this.pool.length < MAX_POOL) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
+      this.totalInFlight--;
+      if (this.pool.length + this.totalInFlight < MAX_SETS) this.pool.push({ cols: msg.cols, extraEnd: msg.extraEnd });
       this.onWritten(msg.file, msg.rows);
       return;
     }
@@ -126,7 +129,7 @@ export class WriterThread {
   /**
    * Hands the batch's column buffers to the writer thread (transferred, not copied). The batch is unusable
    * afterwards: the caller continues with a fresh one (a new batch costs a few zero-page allocations, less
-   * than copying or zeroing 5 MB on the receive thread).
+   * than copying or zeroing 6 MB on the receive thread).
    */
   append(file: number, batch: RecordBatch): void {
     const n = batch.length;
@@ -141,6 +144,7 @@ export class WriterThread {
     const extra = batch.extra.slice(0, batch.extraLength);
     transfer.push(extraEnd.buffer as ArrayBuffer, extra.buffer);
     this.inFlight.set(file, (this.inFlight.get(file) ?? 0) + 1);
+    this.totalInFlight++;
     const msg: WriterRequest = { op: "append", file, rows: n, cols, extraEnd, extra };
     this.worker.postMessage(msg, transfer);
   }

@@ -85,7 +85,7 @@ export class PlanScratch {
     this.nan = false;
   }
 
-  /** Sets the plan (also used by tests to check the choice without encoding). */
+  /** Sets the plan from the statistics gathered for the column. */
   setPlan(transform: number, width: number, base: number): ColumnPlan {
     const p = this.plan;
     p.transform = transform;
