@@ -189,14 +189,25 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         const flows = cols.flows;
         const mf = cols.msecFirst;
         const ml = cols.msecLast;
+        // locals in the loop: no property writes per row
+        let bytes = 0;
+        let packets = 0;
+        let nflows = 0;
+        let first = counts.first;
+        let last = counts.last;
         for (let j = 0; j < k; j++) {
           const i = sel[j]!;
-          counts.bytes += inBytes[i]!;
-          counts.packets += inPackets[i]!;
-          counts.flows += flows[i]! || 1;
-          if (mf[i]! < counts.first) counts.first = mf[i]!;
-          if (ml[i]! > counts.last) counts.last = ml[i]!;
+          bytes += inBytes[i]!;
+          packets += inPackets[i]!;
+          nflows += flows[i]! || 1;
+          if (mf[i]! < first) first = mf[i]!;
+          if (ml[i]! > last) last = ml[i]!;
         }
+        counts.bytes = bytes;
+        counts.packets = packets;
+        counts.flows = nflows;
+        counts.first = first;
+        counts.last = last;
         if (formatter) {
           const out = new StringOutput();
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);

@@ -34,6 +34,7 @@ import { ioError } from "../writer.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
+import { createLz4Wasm, LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, type Lz4Wasm } from "./lz4-wasm.js";
 import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
 import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
@@ -268,6 +269,8 @@ export class NfdumpFileReader implements FlowFileSource {
   >();
   private readonly absents = new WeakMap<ReadonlySet<string>, readonly PhysicalName[]>();
   private layouts: V3LayoutCache | undefined;
+  /** the WebAssembly LZ4 decoder (made on the first LZ4 block; null when WebAssembly is missing) */
+  private lz4w: Lz4Wasm | null | undefined;
   private readonly words: Uint32Array;
 
   private constructor(file: string, fd: number, size: number, hdr: NffileHeader, opts: FlowSourceOptions) {
@@ -293,6 +296,7 @@ export class NfdumpFileReader implements FlowFileSource {
     this.outBlock = -1;
     this.outLength = 0;
     this.layouts = undefined;
+    this.lz4w = undefined;
     this.words = new Uint32Array(4);
     const hasAppendix = hdr.offAppendix >= NFFILE_HEADER_BYTES && hdr.offAppendix < size && hdr.appendixBlocks > 0;
     this.index = this.walkBlocks(hasAppendix ? hdr.offAppendix : size, !hasAppendix);
@@ -641,12 +645,20 @@ export class NfdumpFileReader implements FlowFileSource {
       return -1;
     }
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
-    if (this.raw.length < size + RAW_HEADROOM)
+    const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
+    // LZ4: read straight into the WebAssembly decoder's memory (lz4-wasm.ts); the others into this.raw
+    if (codec === "lz4" && this.lz4w === undefined) this.lz4w = createLz4Wasm() ?? null;
+    const w = codec === "lz4" && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
+    if (w === null && this.raw.length < size + RAW_HEADROOM)
       this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
     const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
     let got: number;
     try {
-      got = readAt(this.fd, this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size), at);
+      const into =
+        w !== null
+          ? w.bytes.subarray(LZ4_WASM_SRC, LZ4_WASM_SRC + size)
+          : this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size);
+      got = readAt(this.fd, into, at);
     } catch (err) {
       this.damaged.add(i);
       this.report(STORE_ERROR.IO, i, at, `read failed: ${(err as Error).message}`);
@@ -657,9 +669,12 @@ export class NfdumpFileReader implements FlowFileSource {
       this.report(STORE_ERROR.TRUNCATED, i, at + got, `block payload of ${size} bytes cut at ${got}`);
       return -1;
     }
-    const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
     this.outBlock = -1;
-    const n = this.decompress(codec, this.raw, size);
+    let n: number;
+    if (w !== null) {
+      n = w.decode(size);
+      this.out = w.bytes.subarray(LZ4_WASM_DST);
+    } else n = this.decompress(codec, this.raw, size);
     if (n >= 0 && i >= 0) {
       this.outBlock = i;
       this.outLength = n;
