@@ -104,16 +104,18 @@ export function printExporters(file: string, io: QueryIO): number {
         `Sequence failures: ${e.sequenceErrors}, packets: ${e.packets}, flows: ${e.flows}, bad packets: ${e.badPackets}, template misses: ${e.templateMisses}`,
     );
     for (const sm of samplers) {
-      const tail = `algorithm: ${sm.algorithm}, packet interval: ${sm.packetInterval}, packet space: ${sm.spaceInterval}`;
+      // nfdump's sampler line: ids < 0 are the collector's (-s) samplers
       const kind =
         sm.id === -3
-          ? "Static overwrite Sampler"
+          ? "Static overwrite Sampler: "
           : sm.id === -2
-            ? "Static default Sampler"
+            ? "Static default Sampler: "
             : sm.id === -1
-              ? "Generic Sampler"
-              : `Assigned Sampler: id: ${sm.id}`;
-      lines.push(`    Sampler: ${kind}, ${tail}`);
+              ? "Generic Sampler: "
+              : `Assigned Sampler: id: ${sm.id}, `;
+      lines.push(
+        `    Sampler: ${kind}algorithm: ${sm.algorithm}, packet interval: ${sm.packetInterval}, packet space: ${sm.spaceInterval}`,
+      );
     }
   }
   if (list.length === 0) lines.push("  none recorded");

@@ -682,11 +682,11 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       io,
     );
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel && (o.format !== "null" || nffileInput(files)) && window === undefined) {
+  } else if (parallel && ((o.format !== "null" && window === undefined) || nffileInput(files))) {
     // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
     // (per-block messages cost more than the second thread gains) and a time window leaves so few blocks
     // after zone-map pruning that starting workers costs more than it saves. nfdump files are the exception to
-    // the first: their blocks cost an LZ4 decompression and a row-by-row decode, so -o null goes parallel too
+    // both: their blocks cost an LZ4 decompression and a row-by-row decode, and they have no zone maps
     const isNull = o.format === "null";
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (

@@ -154,7 +154,9 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
     if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
     if (batch !== undefined && probe !== undefined) {
       // late materialisation: decode every column only for blocks that match on the filter's columns
-      if (f.scan(batch, sel, ident) > 0) batch = r.readBlock(block, selection);
+      const k0 = f.scan(batch, sel, ident);
+      // nfdump files decode row by row: only the passing rows are completed
+      if (k0 > 0) batch = r.readRows ? r.readRows(block, sel, k0) : r.readBlock(block, selection);
       else {
         counts.bytesRead = r.blockInfo(block).length;
         counts.processed = batch.length;

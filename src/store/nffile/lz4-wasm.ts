@@ -115,16 +115,24 @@ const extend = (x: number): number[] => [
   op.end,
 ];
 
-/** copies `len` bytes from `from` to OP in 8-byte steps (may write up to 7 bytes past; see SLACK) */
+/**
+ * Copies `len` bytes from `from` to OP, 16 per step as two 8-byte moves in order (may write up to 15 bytes
+ * past; see SLACK). Correct for overlapping matches whose offset is at least 8: each 8-byte load reads only
+ * bytes already written.
+ */
+const move8 = (from: number, at: number): number[] => [
+  ...[...get(OP), ...get(K), op.add, ...(at ? [...k(at), op.add] : [])],
+  ...[...get(from), ...get(K), op.add, ...(at ? [...k(at), op.add] : []), ...mem(op.i64load)],
+  ...mem(op.i64store),
+];
 const wildCopy = (from: number, len: number): number[] => [
   ...k(0),
   ...set(K),
   op.loop,
   VOID,
-  ...[...get(OP), ...get(K), op.add],
-  ...[...get(from), ...get(K), op.add, ...mem(op.i64load)],
-  ...mem(op.i64store),
-  ...[...get(K), ...k(8), op.add, ...tee(K), ...get(len), op.ltU, op.brIf, 0],
+  ...move8(from, 0),
+  ...move8(from, 8),
+  ...[...get(K), ...k(16), op.add, ...tee(K), ...get(len), op.ltU, op.brIf, 0],
   op.end,
 ];
 

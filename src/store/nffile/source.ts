@@ -54,6 +54,11 @@ export interface FlowFileSource {
   readBlock(i: number, columns?: ReadonlySet<string>): RecordBatch | undefined;
   /** readable blocks in file order; with a zone-map predicate, blocks that cannot match are skipped */
   batches(pred?: (z: ZoneMap) => boolean): Generator<RecordBatch, void, undefined>;
+  /**
+   * after readBlock(i, columns): decode every column of the listed rows only (late materialisation when a
+   * filter passed few rows; nfdump files, whose rows are decoded one by one)
+   */
+  readRows?(i: number, rows: Uint32Array, n: number): RecordBatch | undefined;
   /** every exporter record of the file, walked like `nfdump -E` (nfdump files; tsflow files: stats().exporters) */
   listExporters?(): ExporterListing[];
   close(): void;
