@@ -37,7 +37,14 @@ export interface ScanConfig {
 
 export type ScanRequest =
   | { readonly type: "init"; readonly config: ScanConfig }
-  | { readonly type: "block"; readonly seq: number; readonly file: number; readonly block: number }
+  | {
+      readonly type: "block";
+      readonly seq: number;
+      readonly file: number;
+      readonly block: number;
+      /** consecutive blocks from `block` (default 1) */
+      readonly count?: number;
+    }
   | { readonly type: "finish" };
 
 export interface BlockCounts {
@@ -115,9 +122,8 @@ function init(c: ScanConfig): void {
   }
 }
 
-function scanBlock(seq: number, fileIndex: number, block: number): void {
-  const c = config!;
-  const f = filter!;
+/** Scans `count` consecutive blocks of a file and replies once with their summed counts and text. */
+function scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
   const counts: BlockCounts = {
     processed: 0,
     passed: 0,
@@ -130,6 +136,16 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
     last: -Infinity,
   };
   errors = [];
+  let text = "";
+  for (let b = block; b < block + count; b++) text += scanBlock(counts, fileIndex, b);
+  const reply: ScanReply = { type: "block", seq, counts, text, errors };
+  parentPort!.postMessage(reply);
+}
+
+/** Scans one block: adds to `counts`, returns its listing text. */
+function scanBlock(counts: BlockCounts, fileIndex: number, block: number): string {
+  const c = config!;
+  const f = filter!;
   let text = "";
   const r = reader(fileIndex);
   if (r !== undefined) {
@@ -147,7 +163,7 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
           if ((hi !== undefined && hi < w.start) || (lo !== undefined && lo > w.end)) skip = true;
         }
         if (!skip && !f.mayMatch(z, ident)) skip = true;
-        if (skip) counts.skipped = 1;
+        if (skip) counts.skipped++;
       }
     }
     let batch = skip ? undefined : r.readBlock(block, selection ?? probe);
@@ -158,15 +174,15 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
       // nfdump files decode row by row: only the passing rows are completed
       if (k0 > 0) batch = r.readRows ? r.readRows(block, sel, k0) : r.readBlock(block, selection);
       else {
-        counts.bytesRead = r.blockInfo(block).length;
-        counts.processed = batch.length;
+        counts.bytesRead += r.blockInfo(block).length;
+        counts.processed += batch.length;
         batch = undefined;
       }
     }
     if (batch !== undefined) {
-      counts.bytesRead = r.blockInfo(block).length;
+      counts.bytesRead += r.blockInfo(block).length;
       const n = batch.length;
-      counts.processed = n;
+      counts.processed += n;
       if (sel.length < n) sel = new Uint32Array(n);
       let k: number;
       if (f.matchesAll) {
@@ -184,7 +200,7 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         k = m;
       }
       if (k > 0) {
-        counts.passed = k;
+        counts.passed += k;
         const cols = batch.cols;
         const inBytes = cols.inBytes;
         const inPackets = cols.inPackets;
@@ -205,9 +221,9 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
           if (mf[i]! < first) first = mf[i]!;
           if (ml[i]! > last) last = ml[i]!;
         }
-        counts.bytes = bytes;
-        counts.packets = packets;
-        counts.flows = nflows;
+        counts.bytes += bytes;
+        counts.packets += packets;
+        counts.flows += nflows;
         counts.first = first;
         counts.last = last;
         if (formatter) {
@@ -220,8 +236,7 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
       }
     }
   }
-  const reply: ScanReply = { type: "block", seq, counts, text, errors };
-  parentPort!.postMessage(reply);
+  return text;
 }
 
 function finish(): void {
@@ -236,7 +251,7 @@ function finish(): void {
 parentPort?.on("message", (msg: ScanRequest) => {
   try {
     if (msg.type === "init") init(msg.config);
-    else if (msg.type === "block") scanBlock(msg.seq, msg.file, msg.block);
+    else if (msg.type === "block") scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
     else finish();
   } catch (err) {
     const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };

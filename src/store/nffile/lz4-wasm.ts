@@ -6,7 +6,7 @@
 // memory per reader: the compressed payload is read straight into it, decompressed into a second region of it,
 // and the record decoder reads the output there; nothing is allocated per block.
 //
-// Memory layout (one instance per reader, 162 pages = 10.1 MiB):
+// Memory layout (one instance per thread, shared by its readers; 162 pages = 10.1 MiB):
 //   [SRC, SRC + MAX_BLOCK + SLACK)   compressed payload (fs.readSync writes here)
 //   [DST, DST + MAX_BLOCK + SLACK)   decompressed payload
 // SLACK lets the copy loops move 8 bytes at a time past the end of a literal run or match ("wild copy", as
@@ -209,6 +209,8 @@ function assemble(): Uint8Array {
 export interface Lz4Wasm {
   /** the instance's memory: compressed input at LZ4_WASM_SRC, output at LZ4_WASM_DST */
   readonly bytes: Uint8Array;
+  /** who decompressed last (a shared instance's output belongs to that reader until the next call) */
+  owner: unknown;
   /** decompresses bytes[LZ4_WASM_SRC, +size) to bytes[LZ4_WASM_DST…); returns the output length or -1 */
   decode(size: number): number;
 }
@@ -238,9 +240,21 @@ export function createLz4Wasm(): Lz4Wasm | undefined {
   const bytes = new Uint8Array(memory.buffer);
   return {
     bytes,
+    owner: undefined,
     decode(size: number): number {
       if (size < 0 || size > MAX_BLOCK) return -1;
       return fn(LZ4_WASM_SRC, LZ4_WASM_SRC + size, LZ4_WASM_DST, LZ4_WASM_DST + LZ4_WASM_CAPACITY);
     },
   };
+}
+
+let shared: Lz4Wasm | null | undefined;
+
+/**
+ * The thread's shared instance (readers open one after another reuse its 10 MiB instead of making their own);
+ * a reader checks `owner` before reusing output it left there.
+ */
+export function sharedLz4Wasm(): Lz4Wasm | undefined {
+  if (shared === undefined) shared = createLz4Wasm() ?? null;
+  return shared ?? undefined;
 }

@@ -34,7 +34,7 @@ import { ioError } from "../writer.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
-import { createLz4Wasm, LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, type Lz4Wasm } from "./lz4-wasm.js";
+import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./lz4-wasm.js";
 import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
 import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
@@ -394,7 +394,7 @@ export class NfdumpFileReader implements FlowFileSource {
     if (i === this.batchBlock && this.batch !== undefined && covers(this.batchSel, physical)) return this.batch;
     this.batchBlock = -1;
     let len: number;
-    if (i === this.outBlock) len = this.outLength;
+    if (i === this.outBlock && this.ownsOut()) len = this.outLength;
     else {
       len = this.loadPayload(i, info);
       if (len < 0) return undefined;
@@ -431,7 +431,7 @@ export class NfdumpFileReader implements FlowFileSource {
     if (i !== this.batchBlock || batch === undefined) return this.readBlock(i);
     if (this.batchSel === undefined) return batch;
     let len = this.outLength;
-    if (this.outBlock !== i) {
+    if (this.outBlock !== i || !this.ownsOut()) {
       len = this.loadPayload(i, this.index[i]!);
       if (len < 0) return undefined;
     }
@@ -531,6 +531,13 @@ export class NfdumpFileReader implements FlowFileSource {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** False when this.out lies in the thread's shared LZ4 memory and another reader decompressed since. */
+  private ownsOut(): boolean {
+    return this.lz4w === undefined || this.lz4w === null || this.out.buffer !== this.lz4w.bytes.buffer
+      ? true
+      : this.lz4w.owner === this;
+  }
 
   /** Logical column names → physical ones (addr columns bring `<name>6` and v6Flags); cached per set. */
   private physicalOf(columns: ReadonlySet<string>): ReadonlySet<string> {
@@ -682,7 +689,7 @@ export class NfdumpFileReader implements FlowFileSource {
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
     const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
     // LZ4: read straight into the WebAssembly decoder's memory (lz4-wasm.ts); the others into this.raw
-    if (codec === "lz4" && this.lz4w === undefined) this.lz4w = createLz4Wasm() ?? null;
+    if (codec === "lz4" && this.lz4w === undefined) this.lz4w = sharedLz4Wasm() ?? null;
     const w = codec === "lz4" && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
     if (w === null && this.raw.length < size + RAW_HEADROOM)
       this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
@@ -707,6 +714,7 @@ export class NfdumpFileReader implements FlowFileSource {
     this.outBlock = -1;
     let n: number;
     if (w !== null) {
+      w.owner = this;
       n = w.decode(size);
       this.out = w.bytes.subarray(LZ4_WASM_DST);
     } else n = this.decompress(codec, this.raw, size);

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compressSync } from "lz4-napi";
 import { afterAll, describe, expect, it } from "vitest";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import type { StoreError } from "../../../src/store/errors.js";
@@ -493,6 +494,34 @@ describe("NfdumpFileReader.readRows (late materialisation of the rows a filter p
     expect([all.cols.srcAs[0], all.cols.srcAs[2], all.cols.flows[0]]).toEqual([64500, 64500, 1]);
     expect(r.readBlocks).toBe(2);
     r.close();
+  });
+});
+
+describe("NfdumpFileReader: LZ4 files (one WebAssembly memory per thread, shared by the readers)", () => {
+  /** an LZ4 block: lz4-napi's output without its u32 size prefix is what nfcapd -y writes */
+  const lz4Block = (records: W[]): W => {
+    const body = new W();
+    for (const r of records) body.bytes(r.b);
+    const packed = new Uint8Array(compressSync(Buffer.from(body.b))).subarray(4);
+    return new W().u32(records.length).u32(packed.length).u16(3).u16(0).bytes(packed);
+  };
+
+  it("two readers interleaved: each one's kept payload stays its own", () => {
+    const a = NfdumpFileReader.open(write("lz4-a", [header({ compression: 3 }), lz4Block([REC_V4, REC_V4])]));
+    const b = NfdumpFileReader.open(write("lz4-b", [header({ compression: 3 }), lz4Block([REC_V6])]));
+    expect(a.readBlock(0, new Set(["dstPort"]))!.cols.dstPort[1]).toBe(443);
+    expect(b.readBlock(0)!.cols.outBytes[0]).toBe(900); // decompresses into the shared memory
+    const rows = a.readRows(0, Uint32Array.of(0, 1), 2)!; // must read a's payload again
+    expect([rows.cols.srcAs[0], rows.cols.srcAs[1], rows.cols.outBytes[1], rows.isV6("srcAddr", 1)]).toEqual([
+      64500,
+      64500,
+      0,
+      false,
+    ]);
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    a.close();
+    b.close();
   });
 });
 
