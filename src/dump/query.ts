@@ -682,12 +682,12 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       io,
     );
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel && ((o.format !== "null" && window === undefined) || nffileInput(files))) {
+  } else if (parallel && o.format !== "null" && (window === undefined || nffileInput(files))) {
     // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
-    // (per-block messages cost more than the second thread gains) and a time window leaves so few blocks
-    // after zone-map pruning that starting workers costs more than it saves. nfdump files are the exception to
-    // both: their blocks cost an LZ4 decompression and a row-by-row decode, and they have no zone maps
-    const isNull = o.format === "null";
+    // (per-block messages cost more than the second thread gains, on nfdump files too) and a time window leaves
+    // so few blocks after zone-map pruning that starting workers costs more than it saves (nfdump files have
+    // no zone maps: there the window does not change the plan)
+    const isNull = false;
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (
       await scanParallel(
