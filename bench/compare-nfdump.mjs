@@ -5,6 +5,11 @@
 // Every run is self-checked: the two tools must print the same Summary line (flows, bytes, packets).
 //
 //   node bench/compare-nfdump.mjs --nf /work/bench-data/nfcapd --ts /work/bench-data/tscapd [--samples 3] [--only 2]
+//     [--queries 1,2,4]   run these queries (1-based, as listed below)
+//     [--cpu]             also report the median CPU time (user + sys) of each tool: on a shared machine wall
+//                         times swing with the neighbours' load, CPU seconds much less
+//   --ts may name the nfcapd directory too: tsdump then reads the nfdump files (docs/benchmarks.md,
+//   "tsdump on nfcapd files vs nfdump").
 //
 // The directories are filled by bench/prepare.mjs (one flowgen stream fed to nfcapd -y and to tscapd).
 // Needs /usr/bin/time (Debian package `time`) for peak RSS.
@@ -25,6 +30,8 @@ const nfDir = opt("--nf", "/work/bench-data/nfcapd");
 const tsDir = opt("--ts", "/work/bench-data/tscapd");
 const samples = Number(opt("--samples", "3"));
 const only = opt("--only", undefined);
+const queries = opt("--queries", undefined)?.split(",");
+const withCpu = args.includes("--cpu");
 const tsdump = join(root, "dist/dump/main.js");
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME)) throw new Error("bench: /usr/bin/time missing (apt-get install -y time)");
@@ -50,7 +57,7 @@ const OUT = join(tmpdir(), `tsflow-bench-${process.pid}.out`);
 /** One timed run; stdout goes to a file (as `> file` would), the tail is read back for the Summary line. */
 function runOnce(cmd, argv) {
   const fd = openSync(OUT, "w");
-  const r = spawnSync(TIME, ["-f", "%e %M", cmd, ...argv], {
+  const r = spawnSync(TIME, ["-f", "%e %M %U %S", cmd, ...argv], {
     env: { ...process.env, TZ: "UTC" },
     stdio: ["ignore", fd, "pipe"],
     encoding: "utf8",
@@ -58,14 +65,20 @@ function runOnce(cmd, argv) {
   closeSync(fd);
   if (r.status !== 0) throw new Error(`bench: ${cmd} ${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-500)}`);
   const lines = r.stderr.trim().split("\n");
-  const [wall, rssKb] = lines[lines.length - 1].split(" ").map(Number);
+  const [wall, rssKb, user, sys] = lines[lines.length - 1].split(" ").map(Number);
   const size = statSync(OUT).size;
   const tail = Buffer.alloc(Math.min(size, 4096));
   const tfd = openSync(OUT, "r");
   readSync(tfd, tail, 0, tail.length, size - tail.length);
   closeSync(tfd);
   const summary = /total flows: (\d+), total bytes: ([\d.]+ ?\w?), total packets: ([\d.]+ ?\w?)/.exec(tail.toString());
-  return { wall, rssMb: rssKb / 1024, summary: summary ? summary.slice(1).join("/") : null, bytes: size };
+  return {
+    wall,
+    cpu: user + sys,
+    rssMb: rssKb / 1024,
+    summary: summary ? summary.slice(1).join("/") : null,
+    bytes: size,
+  };
 }
 
 const median = (xs) => {
@@ -76,6 +89,7 @@ const median = (xs) => {
 const rows = [];
 for (const [i, [label, q]] of QUERIES.entries()) {
   if (only !== undefined && String(i + 1) !== only) continue;
+  if (queries !== undefined && !queries.includes(String(i + 1))) continue;
   const nf = [];
   const ts = [];
   for (let s = 0; s < samples; s++) {
@@ -94,13 +108,16 @@ for (const [i, [label, q]] of QUERIES.entries()) {
     label,
     nf: median(nf.map((r) => r.wall)),
     ts: median(ts.map((r) => r.wall)),
+    nfCpu: median(nf.map((r) => r.cpu)),
+    tsCpu: median(ts.map((r) => r.cpu)),
     nfRss: Math.max(...nf.map((r) => r.rssMb)),
     tsRss: Math.max(...ts.map((r) => r.rssMb)),
     check,
   };
   rows.push(row);
   process.stderr.write(
-    `${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)} ${check}\n`,
+    `${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)}` +
+      `${withCpu ? ` cpu nfdump ${row.nfCpu.toFixed(2)}s tsdump ${row.tsCpu.toFixed(2)}s` : ""} ${check}\n`,
   );
 }
 
@@ -111,10 +128,12 @@ console.log(
   `Machine: ${cpu}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; Node ${process.version}; ` +
     `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time.\n`,
 );
-console.log("| query | nfdump s | tsdump s | ratio | nfdump RSS MB | tsdump RSS MB | same summary |");
-console.log("|---|---:|---:|---:|---:|---:|---|");
+const cpuHead = withCpu ? " nfdump CPU s | tsdump CPU s | CPU ratio |" : "";
+console.log(`| query | nfdump s | tsdump s | ratio |${cpuHead} nfdump RSS MB | tsdump RSS MB | same summary |`);
+console.log(`|---|---:|---:|---:|${withCpu ? "---:|---:|---:|" : ""}---:|---:|---|`);
 for (const r of rows) {
+  const cpu = withCpu ? ` ${r.nfCpu.toFixed(2)} | ${r.tsCpu.toFixed(2)} | ${(r.tsCpu / r.nfCpu).toFixed(2)} |` : "";
   console.log(
-    `| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} | ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`,
+    `| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} |${cpu} ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`,
   );
 }

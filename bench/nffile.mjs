@@ -4,7 +4,8 @@
 // RecordBatches, plus a checksum over bytes and ports so nothing is optimised away) vs `nfdump -r FILE -o null`.
 //
 //   npm run build && node bench/nffile.mjs [--file /work/bench-data/nfcapd/nfcapd.202611231300] [--no-nfdump]
-//   (TSFLOW_DIST=/other/dist to load a different build)
+//     [--columns inBytes,dstPort]   decode only these columns (what a query asks for; default: every column)
+//   (TSFLOW_DIST=/other/dist to load a different build). One thread: tsdump's workers split the blocks.
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,6 +22,9 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const file = opt("--file", "/work/bench-data/nfcapd/nfcapd.202611231300");
+const columnsArg = opt("--columns", undefined);
+// the checksum below reads inBytes and dstPort: always decoded
+const columns = columnsArg === undefined ? undefined : new Set([...columnsArg.split(","), "inBytes", "dstPort"]);
 const size = fs.statSync(file).size;
 
 function readOnce() {
@@ -30,7 +34,7 @@ function readOnce() {
   let bytes = 0;
   let ports = 0;
   for (let i = 0; i < r.blockCount; i++) {
-    const b = r.readBlock(i);
+    const b = r.readBlock(i, columns);
     if (!b) continue;
     const by = b.cols.inBytes;
     const dp = b.cols.dstPort;
@@ -44,13 +48,16 @@ function readOnce() {
   const blocks = r.blockCount;
   r.close();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { rows, bytes, ports, s, codec, blocks };
+  const cpu = process.cpuUsage();
+  return { rows, bytes, ports, s, codec, blocks, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 const res = readOnce();
 console.log(
   `tsflow NfdumpFileReader: ${res.rows} rows in ${res.s.toFixed(2)} s = ${(res.rows / res.s / 1e6).toFixed(2)} M rows/s, ` +
-    `${(size / res.s / 1e6).toFixed(0)} MB/s (${res.codec}, ${res.blocks} blocks, ${(size / 1e6).toFixed(0)} MB; bytes ${res.bytes}, ports ${res.ports})`,
+    `${(size / res.s / 1e6).toFixed(0)} MB/s (${res.codec}, ${res.blocks} blocks, ${(size / 1e6).toFixed(0)} MB; ` +
+    `${columns ? `columns ${[...columns].join(",")}` : "every column"}; process CPU ${res.cpu.toFixed(2)} s; ` +
+    `bytes ${res.bytes}, ports ${res.ports})`,
 );
 
 if (!args.includes("--no-nfdump")) {

@@ -94,16 +94,31 @@ function openReported(file: string, io: QueryIO): FlowFileSource | undefined {
 export function printExporters(file: string, io: QueryIO): number {
   const r = openReported(file, io);
   if (r === undefined) return EXIT.DATA;
-  const s = r.stats();
+  // nfdump files: every exporter, statistics and sampler record of the file, as nfdump -E walks it
+  const list = r.listExporters?.() ?? r.stats().exporters.map((exporter) => ({ exporter, samplers: [] }));
   const lines = ["Exporters:", ""];
-  for (const e of s.exporters) {
+  for (const { exporter: e, samplers } of list) {
     lines.push(
       // nfdump 1.7.1's layout first (scripts parse it), then tsflow's extra counters
       `SysID: ${e.id}, IP: ${e.address.padStart(16)}, version: ${e.version === 133 ? "sflow5" : String(e.version)}, ID: ${String(e.domain).padStart(2)}, ` +
         `Sequence failures: ${e.sequenceErrors}, packets: ${e.packets}, flows: ${e.flows}, bad packets: ${e.badPackets}, template misses: ${e.templateMisses}`,
     );
+    for (const sm of samplers) {
+      // nfdump's sampler line: ids < 0 are the collector's (-s) samplers
+      const kind =
+        sm.id === -3
+          ? "Static overwrite Sampler: "
+          : sm.id === -2
+            ? "Static default Sampler: "
+            : sm.id === -1
+              ? "Generic Sampler: "
+              : `Assigned Sampler: id: ${sm.id}, `;
+      lines.push(
+        `    Sampler: ${kind}algorithm: ${sm.algorithm}, packet interval: ${sm.packetInterval}, packet space: ${sm.spaceInterval}`,
+      );
+    }
   }
-  if (s.exporters.length === 0) lines.push("  none recorded");
+  if (list.length === 0) lines.push("  none recorded");
   io.out.write(`${lines.join("\n")}\n`);
   const bad = r.errors.length > 0;
   r.close();

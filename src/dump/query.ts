@@ -48,7 +48,7 @@ import type { ScanConfig } from "./scan-worker.js";
 import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { EXIT } from "../cli/common.js";
-import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
+import { nffileInput, openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { QueryOptions } from "./options.js";
 import { printExporters, printInfo, verifyFile } from "./info.js";
 
@@ -767,10 +767,11 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       io,
     );
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel && o.format !== "null" && window === undefined) {
+  } else if (parallel && o.format !== "null" && (window === undefined || nffileInput(files))) {
     // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
-    // (per-block messages cost more than the second thread gains) and a time window leaves so few blocks
-    // after zone-map pruning that starting workers costs more than it saves
+    // (per-block messages cost more than the second thread gains, on nfdump files too) and a time window leaves
+    // so few blocks after zone-map pruning that starting workers costs more than it saves (nfdump files have
+    // no zone maps: there the window does not change the plan)
     const isNull = false;
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (

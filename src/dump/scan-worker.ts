@@ -38,7 +38,14 @@ export interface ScanConfig {
 
 export type ScanRequest =
   | { readonly type: "init"; readonly config: ScanConfig }
-  | { readonly type: "block"; readonly seq: number; readonly file: number; readonly block: number }
+  | {
+      readonly type: "block";
+      readonly seq: number;
+      readonly file: number;
+      readonly block: number;
+      /** consecutive blocks from `block` (default 1) */
+      readonly count?: number;
+    }
   | { readonly type: "finish" };
 
 export interface BlockCounts {
@@ -116,9 +123,8 @@ function init(c: ScanConfig): void {
   }
 }
 
-function scanBlock(seq: number, fileIndex: number, block: number): void {
-  const c = config!;
-  const f = filter!;
+/** Scans `count` consecutive blocks of a file and replies once with their summed counts and text. */
+function scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
   const counts: BlockCounts = {
     processed: 0,
     passed: 0,
@@ -131,6 +137,16 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
     last: -Infinity,
   };
   errors = [];
+  let text = "";
+  for (let b = block; b < block + count; b++) text += scanBlock(counts, fileIndex, b);
+  const reply: ScanReply = { type: "block", seq, counts, text, errors };
+  parentPort!.postMessage(reply);
+}
+
+/** Scans one block: adds to `counts`, returns its listing text. */
+function scanBlock(counts: BlockCounts, fileIndex: number, block: number): string {
+  const c = config!;
+  const f = filter!;
   let text = "";
   const r = reader(fileIndex);
   if (r !== undefined) {
@@ -148,7 +164,7 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
           if ((hi !== undefined && hi < w.start) || (lo !== undefined && lo > w.end)) skip = true;
         }
         if (!skip && !f.mayMatch(z, ident)) skip = true;
-        if (skip) counts.skipped = 1;
+        if (skip) counts.skipped++;
       }
     }
     // late materialisation: a tsflow block decodes the filter's columns now and the others when first read
@@ -157,17 +173,19 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
     if (batch !== undefined && sel.length < batch.length) sel = new Uint32Array(batch.length);
     if (batch !== undefined && probe !== undefined && !lazy) {
       // late materialisation: decode every column only for blocks that match on the filter's columns
-      if (f.scan(batch, sel, ident) > 0) batch = r.readBlock(block, selection);
+      const k0 = f.scan(batch, sel, ident);
+      // nfdump files decode row by row: only the passing rows are completed
+      if (k0 > 0) batch = r.readRows ? r.readRows(block, sel, k0) : r.readBlock(block, selection);
       else {
-        counts.bytesRead = r.blockInfo(block).length;
-        counts.processed = batch.length;
+        counts.bytesRead += r.blockInfo(block).length;
+        counts.processed += batch.length;
         batch = undefined;
       }
     }
     if (batch !== undefined) {
-      counts.bytesRead = r.blockInfo(block).length;
+      counts.bytesRead += r.blockInfo(block).length;
       const n = batch.length;
-      counts.processed = n;
+      counts.processed += n;
       if (sel.length < n) sel = new Uint32Array(n);
       let k: number;
       if (f.matchesAll) {
@@ -185,21 +203,32 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         k = m;
       }
       if (k > 0) {
-        counts.passed = k;
+        counts.passed += k;
         const cols = batch.cols;
         const inBytes = cols.inBytes;
         const inPackets = cols.inPackets;
         const flows = cols.flows;
         const mf = cols.msecFirst;
         const ml = cols.msecLast;
+        // locals in the loop: no property writes per row
+        let bytes = 0;
+        let packets = 0;
+        let nflows = 0;
+        let first = counts.first;
+        let last = counts.last;
         for (let j = 0; j < k; j++) {
           const i = sel[j]!;
-          counts.bytes += inBytes[i]!;
-          counts.packets += inPackets[i]!;
-          counts.flows += flows[i]! || 1;
-          if (mf[i]! < counts.first) counts.first = mf[i]!;
-          if (ml[i]! > counts.last) counts.last = ml[i]!;
+          bytes += inBytes[i]!;
+          packets += inPackets[i]!;
+          nflows += flows[i]! || 1;
+          if (mf[i]! < first) first = mf[i]!;
+          if (ml[i]! > last) last = ml[i]!;
         }
+        counts.bytes += bytes;
+        counts.packets += packets;
+        counts.flows += nflows;
+        counts.first = first;
+        counts.last = last;
         if (formatter) {
           const out = new StringOutput();
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
@@ -210,8 +239,7 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
       }
     }
   }
-  const reply: ScanReply = { type: "block", seq, counts, text, errors };
-  parentPort!.postMessage(reply);
+  return text;
 }
 
 function finish(): void {
@@ -226,7 +254,7 @@ function finish(): void {
 parentPort?.on("message", (msg: ScanRequest) => {
   try {
     if (msg.type === "init") init(msg.config);
-    else if (msg.type === "block") scanBlock(msg.seq, msg.file, msg.block);
+    else if (msg.type === "block") scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
     else finish();
   } catch (err) {
     const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };

@@ -18,7 +18,7 @@ export {
   type NffileErrorCode,
   type NffileHeader,
 } from "./reader.js";
-export type { FlowFileSource, FlowSourceHeader, FlowSourceOptions } from "./source.js";
+export type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
 export { decodeLzo1x } from "./lzo.js";
 export { decodeLz4Raw } from "./lz4-raw.js";
 
@@ -29,6 +29,30 @@ export function sniffFlowFile(head: Uint8Array): "tsflow" | "nffile" | "unknown"
   if (head.length >= 2 && (head[0]! | (head[1]! << 8)) === NFFILE_MAGIC) return "nffile";
   if (head.length >= 2 && head[0] === 0xa5 && head[1] === 0x0c) return "nffile"; // big-endian nffile: the reader rejects it clearly
   return "unknown";
+}
+
+/** Reads the first bytes of a file; an unreadable file gives an empty array (the reader reports it later). */
+function headOf(file: string): Uint8Array {
+  const head = new Uint8Array(4);
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      return head.subarray(0, fs.readSync(fd, head, 0, 4, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return head.subarray(0, 0);
+  }
+}
+
+/**
+ * True when any of the first `probe` files is an nfdump file (query planning: their blocks cost more to decode
+ * than tsflow blocks, which changes where worker threads pay off).
+ */
+export function nffileInput(files: readonly string[], probe = 8): boolean {
+  for (let i = 0; i < files.length && i < probe; i++) if (sniffFlowFile(headOf(files[i]!)) === "nffile") return true;
+  return false;
 }
 
 /**

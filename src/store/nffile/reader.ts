@@ -27,7 +27,6 @@ import { createRequire } from "node:module";
 import { uncompressSync } from "lz4-napi";
 import { RecordBatch } from "../../record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../record/ip.js";
-import { V6_BIT } from "../../record/schema.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../../record/zone.js";
 import { accumulateStats } from "../block.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "../errors.js";
@@ -35,7 +34,10 @@ import { ioError } from "../writer.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
-import type { FlowFileSource, FlowSourceHeader, FlowSourceOptions } from "./source.js";
+import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./lz4-wasm.js";
+import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
+import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
+import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
 
 /** The nffile magic, read as a little-endian u16. */
 // BZ2 and ZSTD decoders are loaded when the first such block is met (most archives are LZ4 or LZO).
@@ -87,6 +89,8 @@ const CREATOR = [
 const RECORD_V3 = 11;
 const RECORD_EXPORTER_INFO = 7;
 const RECORD_EXPORTER_STATS = 8;
+const RECORD_SAMPLER_LEGACY = 9;
+const RECORD_SAMPLER = 15;
 const RECORD_IDENT = 0x8001;
 const RECORD_STAT = 0x8002;
 const BLOCK_TYPE_2 = 2;
@@ -197,6 +201,18 @@ export function parseNffileHeader(b: Uint8Array, file: string, size: number): Nf
   };
 }
 
+const PHYSICAL_NAMES: ReadonlySet<string> = new Set(PHYSICAL_COLUMNS.map((pc) => pc.name));
+const V6_BIT_NAMES: ReadonlySet<string> = new Set(Object.keys(V6_BIT));
+
+/** True when a read of `have` (undefined = every column) holds every column of `want`. */
+function covers(have: ReadonlySet<string> | undefined, want: ReadonlySet<string> | undefined): boolean {
+  if (have === undefined) return true;
+  if (want === undefined) return false;
+  if (have === want) return true;
+  for (const name of want) if (!have.has(name)) return false;
+  return true;
+}
+
 /** True when `b[o..o+12)` looks like a block header nfdump could have written. */
 function plausibleBlockHeader(v: DataView, o: number): boolean {
   const nrec = v.getUint32(o, true);
@@ -240,6 +256,24 @@ export class NfdumpFileReader implements FlowFileSource {
   /** largest LZ4 block output so far: the first output size offered to lz4-napi */
   private lz4Guess: number;
   private batch: RecordBatch | undefined;
+  /** the block the batch holds, -1 when none, and the physical columns decoded (undefined = all) */
+  private batchBlock: number;
+  private batchSel: ReadonlySet<string> | undefined;
+  /** the block whose uncompressed payload is in this.out (-1 none), and its length */
+  private outBlock: number;
+  private outLength: number;
+  /** column selections seen: logical set → physical set and the physical columns left out */
+  private readonly selections = new WeakMap<
+    ReadonlySet<string>,
+    { physical: ReadonlySet<string>; absent: readonly PhysicalName[] }
+  >();
+  private readonly absents = new WeakMap<ReadonlySet<string>, readonly PhysicalName[]>();
+  private layouts: V3LayoutCache | undefined;
+  /** payload offset and layout of each decoded row (for readRows) */
+  private rowOff = new Uint32Array(0);
+  private readonly rowLayout: V3Layout[] = [];
+  /** the WebAssembly LZ4 decoder (made on the first LZ4 block; null when WebAssembly is missing) */
+  private lz4w: Lz4Wasm | null | undefined;
   private readonly words: Uint32Array;
 
   private constructor(file: string, fd: number, size: number, hdr: NffileHeader, opts: FlowSourceOptions) {
@@ -260,6 +294,12 @@ export class NfdumpFileReader implements FlowFileSource {
     this.own = new Uint8Array(0);
     this.lz4Guess = 1 << 20;
     this.batch = undefined;
+    this.batchBlock = -1;
+    this.batchSel = undefined;
+    this.outBlock = -1;
+    this.outLength = 0;
+    this.layouts = undefined;
+    this.lz4w = undefined;
     this.words = new Uint32Array(4);
     const hasAppendix = hdr.offAppendix >= NFFILE_HEADER_BYTES && hdr.offAppendix < size && hdr.appendixBlocks > 0;
     this.index = this.walkBlocks(hasAppendix ? hdr.offAppendix : size, !hasAppendix);
@@ -322,6 +362,7 @@ export class NfdumpFileReader implements FlowFileSource {
     if (this.computedStats === undefined) {
       const s = emptyStats();
       this.countingStats = true;
+      this.batchBlock = -1; // every block decoded again, its exporter records counted
       for (let i = 0; i < this.index.length; i++) {
         const b = this.readBlock(i);
         if (b) accumulateStats(s, b);
@@ -339,21 +380,75 @@ export class NfdumpFileReader implements FlowFileSource {
    * Reads and decodes block i into a reused batch (valid until the next call). Returns undefined after
    * reporting a StoreError when the block cannot be read; a block damaged part way returns the rows before
    * the damage (and reports it).
+   *
+   * `columns` (optional, as FlowFileReader.readBlock): decode only these logical columns (an address column
+   * brings its IPv6 words and v6Flags). The other physical columns are listed in `batch.absent` and hold
+   * whatever an earlier read left there: pass every column the query touches. Reading the same block again
+   * with more columns decodes the kept payload again (no second read or decompression); with the same or
+   * fewer columns it returns the batch as it is.
    */
-  readBlock(i: number): RecordBatch | undefined {
+  readBlock(i: number, columns?: ReadonlySet<string>): RecordBatch | undefined {
     const info = this.index[i];
     if (info === undefined) throw new RangeError(`store: block ${i} out of range 0..${this.index.length - 1}`);
-    const len = this.loadPayload(i, info);
-    if (len < 0) return undefined;
+    const physical = columns === undefined ? undefined : this.physicalOf(columns);
+    if (i === this.batchBlock && this.batch !== undefined && covers(this.batchSel, physical)) return this.batch;
+    this.batchBlock = -1;
+    let len: number;
+    if (i === this.outBlock && this.ownsOut()) len = this.outLength;
+    else {
+      len = this.loadPayload(i, info);
+      if (len < 0) return undefined;
+    }
     const nrec = info.rows;
     const need = Math.min(nrec, Math.ceil(len / V3_HEADER_BYTES)) + 1;
     let batch = this.batch;
     if (batch === undefined || batch.capacity < need) {
       batch = new RecordBatch(Math.max(need, batch?.capacity ?? 0, 4096));
       this.batch = batch;
-    } else batch.reset();
+      this.layouts = new V3LayoutCache(batch.cols);
+    }
+    // no zeroing: every decoded row has all its selected columns written (v3-layout.ts)
+    batch.length = 0;
+    batch.extraLength = 0;
+    batch.absent.clear();
+    if (physical !== undefined) for (const name of this.absentOf(physical)) batch.absent.add(name);
+    this.layouts!.select(physical);
     if (info.type === BLOCK_TYPE_3) this.decodeRecords(this.out, len, nrec, i, batch);
     this.readBlocks++;
+    this.batchBlock = i;
+    this.batchSel = physical;
+    return batch;
+  }
+
+  /**
+   * Completes rows of block i after a readBlock with a column selection (late materialisation): every column
+   * of the `n` rows listed in `rows` is decoded into the same batch, the other rows keep only the selected
+   * columns. Cheaper than readBlock(i) when a filter passed few rows. Falls back to readBlock(i) when block i
+   * is not the one in the batch.
+   */
+  readRows(i: number, rows: Uint32Array, n: number): RecordBatch | undefined {
+    const batch = this.batch;
+    if (i !== this.batchBlock || batch === undefined) return this.readBlock(i);
+    if (this.batchSel === undefined) return batch;
+    let len = this.outLength;
+    if (this.outBlock !== i || !this.ownsOut()) {
+      len = this.loadPayload(i, this.index[i]!);
+      if (len < 0) return undefined;
+    }
+    const d = this.out;
+    const v = new DataView(d.buffer, d.byteOffset, len);
+    const cache = this.layouts!;
+    cache.select(undefined);
+    const rowOff = this.rowOff;
+    const rowLayout = this.rowLayout;
+    for (let j = 0; j < n; j++) {
+      const r = rows[j]!;
+      const layout = rowLayout[r]!;
+      if (layout.gen !== cache.generation) cache.refresh(layout);
+      layout.fn(v, d, rowOff[r]!, r);
+    }
+    batch.absent.clear();
+    this.batchBlock = -1; // only some rows are whole: the next read decodes again
     return batch;
   }
 
@@ -369,12 +464,104 @@ export class NfdumpFileReader implements FlowFileSource {
     }
   }
 
+  /**
+   * Every exporter of the file as `nfdump -E` lists it: the whole file is walked (flow records skipped, nothing
+   * decoded) for exporter info (7), exporter statistics (8, added up) and sampler records (15, and the legacy
+   * 9 converted as nfdump does: packet interval 1, space interval - 1). Like nfdump, statistics and samplers
+   * count only for an exporter whose info record came first; identical samplers are listed once. Sorted by SysID.
+   */
+  listExporters(): ExporterListing[] {
+    const found = new Map<number, { exporter: ExporterStats; samplers: SamplerInfo[] }>();
+    const of = (sysid: number): ExporterStats | undefined => found.get(sysid)?.exporter;
+    for (let i = 0; i < this.index.length; i++) {
+      const info = this.index[i]!;
+      if (info.type !== BLOCK_TYPE_3) continue;
+      this.batchBlock = -1;
+      const len = this.loadPayload(i, info);
+      if (len < 0) continue;
+      const v = new DataView(this.out.buffer, this.out.byteOffset, len);
+      let p = 0;
+      for (let r = 0; r < info.rows && p + 4 <= len; r++) {
+        const type = v.getUint16(p, true);
+        const size = v.getUint16(p + 2, true);
+        if (size < 4 || p + size > len) break; // the flow reader reports damage; -E lists what it can
+        if (type === RECORD_EXPORTER_INFO && size >= 32) {
+          const sysid = v.getUint16(p + 26, true);
+          let x = found.get(sysid);
+          if (x === undefined) {
+            x = { exporter: newExporter(sysid), samplers: [] };
+            found.set(sysid, x);
+          }
+          setExporterInfo(x.exporter, v, p, this.words);
+        } else if (type === RECORD_EXPORTER_STATS && size >= 8) {
+          const count = v.getUint32(p + 4, true);
+          for (let k = 0; k < count && 8 + (k + 1) * 24 <= size; k++) {
+            const o = p + 8 + k * 24;
+            const e = of(v.getUint32(o, true));
+            if (e === undefined) continue; // nfdump: "Exporter SysID: n not found! - Skip stat record"
+            e.sequenceErrors += v.getUint32(o + 4, true);
+            e.packets += v.getUint32(o + 8, true) + v.getUint32(o + 12, true) * TWO32;
+            e.flows += v.getUint32(o + 16, true) + v.getUint32(o + 20, true) * TWO32;
+          }
+        } else if (type === RECORD_SAMPLER || type === RECORD_SAMPLER_LEGACY) {
+          const smp = readSampler(v, p, size, type);
+          const x = smp === undefined ? undefined : found.get(smp.sysid);
+          if (smp !== undefined && x !== undefined) {
+            const s0 = smp.sampler;
+            const same = x.samplers.some(
+              (s1) =>
+                s1.id === s0.id &&
+                s1.algorithm === s0.algorithm &&
+                s1.packetInterval === s0.packetInterval &&
+                s1.spaceInterval === s0.spaceInterval,
+            );
+            if (!same) x.samplers.push(s0);
+            if (x.exporter.samplingInterval === 0) x.exporter.samplingInterval = s0.packetInterval + s0.spaceInterval;
+          }
+        }
+        p += size;
+      }
+    }
+    return [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+  }
+
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** False when this.out lies in the thread's shared LZ4 memory and another reader decompressed since. */
+  private ownsOut(): boolean {
+    return this.lz4w === undefined || this.lz4w === null || this.out.buffer !== this.lz4w.bytes.buffer
+      ? true
+      : this.lz4w.owner === this;
+  }
+
+  /** Logical column names → physical ones (addr columns bring `<name>6` and v6Flags); cached per set. */
+  private physicalOf(columns: ReadonlySet<string>): ReadonlySet<string> {
+    let x = this.selections.get(columns);
+    if (x === undefined) {
+      const set = new Set<string>();
+      for (const name of columns) {
+        if (PHYSICAL_NAMES.has(name)) set.add(name);
+        if (V6_BIT_NAMES.has(name)) {
+          set.add(`${name}6`);
+          set.add("v6Flags");
+        }
+      }
+      const absent = PHYSICAL_COLUMNS.filter((pc) => !set.has(pc.name)).map((pc) => pc.name as PhysicalName);
+      x = { physical: set, absent };
+      this.selections.set(columns, x);
+      this.absents.set(set, absent);
+    }
+    return x.physical;
+  }
+
+  private absentOf(physical: ReadonlySet<string>): readonly PhysicalName[] {
+    return this.absents.get(physical) ?? [];
+  }
 
   private report(code: StoreErrorCode, block: number, offset: number, msg: string): void {
     const err = new StoreError(code, `${storeWhere(this.path, block, offset)}${msg}`, {
@@ -500,12 +687,20 @@ export class NfdumpFileReader implements FlowFileSource {
       return -1;
     }
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
-    if (this.raw.length < size + RAW_HEADROOM)
+    const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
+    // LZ4: read straight into the WebAssembly decoder's memory (lz4-wasm.ts); the others into this.raw
+    if (codec === "lz4" && this.lz4w === undefined) this.lz4w = sharedLz4Wasm() ?? null;
+    const w = codec === "lz4" && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
+    if (w === null && this.raw.length < size + RAW_HEADROOM)
       this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
     const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
     let got: number;
     try {
-      got = readAt(this.fd, this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size), at);
+      const into =
+        w !== null
+          ? w.bytes.subarray(LZ4_WASM_SRC, LZ4_WASM_SRC + size)
+          : this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size);
+      got = readAt(this.fd, into, at);
     } catch (err) {
       this.damaged.add(i);
       this.report(STORE_ERROR.IO, i, at, `read failed: ${(err as Error).message}`);
@@ -516,8 +711,17 @@ export class NfdumpFileReader implements FlowFileSource {
       this.report(STORE_ERROR.TRUNCATED, i, at + got, `block payload of ${size} bytes cut at ${got}`);
       return -1;
     }
-    const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
-    const n = this.decompress(codec, this.raw, size);
+    this.outBlock = -1;
+    let n: number;
+    if (w !== null) {
+      w.owner = this;
+      n = w.decode(size);
+      this.out = w.bytes.subarray(LZ4_WASM_DST);
+    } else n = this.decompress(codec, this.raw, size);
+    if (n >= 0 && i >= 0) {
+      this.outBlock = i;
+      this.outLength = n;
+    }
     if (n < 0) {
       this.damaged.add(i);
       this.report(STORE_ERROR.CORRUPT, i, at, `${codec} payload of ${size} bytes does not decompress`);
@@ -684,19 +888,7 @@ export class NfdumpFileReader implements FlowFileSource {
   private exporterOf(sysid: number): ExporterStats {
     let e = this.exporters.get(sysid);
     if (e === undefined) {
-      e = {
-        address: "",
-        id: sysid,
-        domain: 0,
-        version: 0,
-        packets: 0,
-        flows: 0,
-        sequenceErrors: 0,
-        badPackets: 0,
-        templateMisses: 0,
-        samplingInterval: 0,
-        extra: {},
-      };
+      e = newExporter(sysid);
       this.exporters.set(sysid, e);
     }
     return e;
@@ -705,18 +897,7 @@ export class NfdumpFileReader implements FlowFileSource {
   private exporterRecord(v: DataView, p: number, size: number, type: number): void {
     if (type === RECORD_EXPORTER_INFO) {
       if (size < 32) return;
-      const e = this.exporterOf(v.getUint16(p + 26, true));
-      e.version = v.getUint32(p + 4, true);
-      e.domain = v.getUint32(p + 28, true);
-      const family = v.getUint16(p + 24, true);
-      if (family === 10) {
-        const w = this.words;
-        w[0] = v.getUint32(p + 12, true);
-        w[1] = v.getUint32(p + 8, true);
-        w[2] = v.getUint32(p + 20, true);
-        w[3] = v.getUint32(p + 16, true);
-        e.address = formatIPv6(w);
-      } else e.address = formatIPv4(v.getUint32(p + 16, true));
+      setExporterInfo(this.exporterOf(v.getUint16(p + 26, true)), v, p, this.words);
       return;
     }
     const count = v.getUint32(p + 4, true);
@@ -729,98 +910,16 @@ export class NfdumpFileReader implements FlowFileSource {
     }
   }
 
-  /** Decodes the records of an uncompressed type-3 payload into `batch` (hot loop). */
+  /** Decodes the records of an uncompressed type-3 payload into `batch` (hot loop; see v3-layout.ts). */
   private decodeRecords(d: Uint8Array, len: number, nrec: number, block: number, batch: RecordBatch): void {
     const v = new DataView(d.buffer, d.byteOffset, len);
-    const c = batch.cols;
-    // column arrays in locals: one property load per block, not per row
-    const bgpNextHopC = c.bgpNextHop;
-    const bgpNextHop6C = c.bgpNextHop6;
-    const biflowDirectionC = c.biflowDirection;
-    const directionC = c.direction;
-    const dstAddrC = c.dstAddr;
-    const dstAddr6C = c.dstAddr6;
-    const dstAsC = c.dstAs;
-    const dstMaskC = c.dstMask;
-    const dstPortC = c.dstPort;
-    const dstTosC = c.dstTos;
-    const dstVlanC = c.dstVlan;
-    const egressVrfC = c.egressVrf;
-    const engineIdC = c.engineId;
-    const engineTypeC = c.engineType;
-    const exporterAddrC = c.exporterAddr;
-    const exporterAddr6C = c.exporterAddr6;
-    const exporterIdC = c.exporterId;
-    const flowEndReasonC = c.flowEndReason;
-    const flowsC = c.flows;
-    const fwEventC = c.fwEvent;
-    const fwXEventC = c.fwXEvent;
-    const fwdStatusC = c.fwdStatus;
-    const icmpCodeC = c.icmpCode;
-    const icmpTypeC = c.icmpType;
-    const inBytesC = c.inBytes;
-    const inDstMacC = c.inDstMac;
-    const inPacketsC = c.inPackets;
-    const inSrcMacC = c.inSrcMac;
-    const ingressVrfC = c.ingressVrf;
-    const inputC = c.input;
-    const ipMaxTtlC = c.ipMaxTtl;
-    const ipMinTtlC = c.ipMinTtl;
-    const mpls1C = c.mpls1;
-    const mpls10C = c.mpls10;
-    const mpls2C = c.mpls2;
-    const mpls3C = c.mpls3;
-    const mpls4C = c.mpls4;
-    const mpls5C = c.mpls5;
-    const mpls6C = c.mpls6;
-    const mpls7C = c.mpls7;
-    const mpls8C = c.mpls8;
-    const mpls9C = c.mpls9;
-    const msecEventC = c.msecEvent;
-    const msecFirstC = c.msecFirst;
-    const msecLastC = c.msecLast;
-    const msecReceivedC = c.msecReceived;
-    const natEventC = c.natEvent;
-    const natPoolIdC = c.natPoolId;
-    const nextAsC = c.nextAs;
-    const nextHopC = c.nextHop;
-    const nextHop6C = c.nextHop6;
-    const nfVersionC = c.nfVersion;
-    const observationDomainC = c.observationDomain;
-    const outBytesC = c.outBytes;
-    const outDstMacC = c.outDstMac;
-    const outPacketsC = c.outPackets;
-    const outSrcMacC = c.outSrcMac;
-    const outputC = c.output;
-    const pbEndC = c.pbEnd;
-    const pbSizeC = c.pbSize;
-    const pbStartC = c.pbStart;
-    const pbStepC = c.pbStep;
-    const prevAsC = c.prevAs;
-    const protoC = c.proto;
-    const srcAddrC = c.srcAddr;
-    const srcAddr6C = c.srcAddr6;
-    const srcAsC = c.srcAs;
-    const srcMaskC = c.srcMask;
-    const srcPortC = c.srcPort;
-    const srcTosC = c.srcTos;
-    const srcVlanC = c.srcVlan;
-    const tcpFlagsC = c.tcpFlags;
-    const v6FlagsC = c.v6Flags;
-    const xlateDstAddrC = c.xlateDstAddr;
-    const xlateDstAddr6C = c.xlateDstAddr6;
-    const xlateDstPortC = c.xlateDstPort;
-    const xlateSrcAddrC = c.xlateSrcAddr;
-    const xlateSrcAddr6C = c.xlateSrcAddr6;
-    const xlateSrcPortC = c.xlateSrcPort;
-    const BIT_SRC = V6_BIT.srcAddr;
-    const BIT_DST = V6_BIT.dstAddr;
-    const BIT_NH = V6_BIT.nextHop;
-    const BIT_BGP = V6_BIT.bgpNextHop;
-    const BIT_EXP = V6_BIT.exporterAddr;
-    const BIT_XSRC = V6_BIT.xlateSrcAddr;
-    const BIT_XDST = V6_BIT.xlateDstAddr;
+    const cache = this.layouts!;
+    const recent = cache.recent;
+    if (this.rowOff.length < batch.capacity) this.rowOff = new Uint32Array(batch.capacity);
+    const rowOff = this.rowOff;
+    const rowLayout = this.rowLayout;
     const blockOff = this.index[block]!.offset;
+    let row = batch.length;
     let p = 0;
     for (let r = 0; r < nrec; r++) {
       if (p + 4 > len) {
@@ -831,14 +930,14 @@ export class NfdumpFileReader implements FlowFileSource {
           `record ${r} of ${nrec} starts past the payload end (${len} bytes)`,
         );
         this.damaged.add(block);
-        return;
+        break;
       }
       const type = v.getUint16(p, true);
       const size = v.getUint16(p + 2, true);
       if (size < 4 || p + size > len) {
         this.report(STORE_ERROR.CORRUPT, block, blockOff, `record ${r} at payload offset ${p}: bad size ${size}`);
         this.damaged.add(block);
-        return;
+        break;
       }
       if (type !== RECORD_V3) {
         // exporter stats (8) add up: taken only in the one pass that computes stats() from the rows
@@ -850,238 +949,27 @@ export class NfdumpFileReader implements FlowFileSource {
       if (size < V3_HEADER_BYTES) {
         this.report(STORE_ERROR.CORRUPT, block, blockOff, `V3 record ${r} at payload offset ${p}: size ${size} < 12`);
         this.damaged.add(block);
-        return;
+        break;
       }
-      const row = batch.addRow();
-      if (row < 0) return; // cannot happen: capacity ≥ records
       const numEl = v.getUint16(p + 4, true);
-      engineTypeC[row] = d[p + 6]!;
-      engineIdC[row] = d[p + 7]!;
-      exporterIdC[row] = v.getUint16(p + 8, true);
-      nfVersionC[row] = d[p + 11]!;
-      flowsC[row] = 1;
-      const end = p + size;
-      let e = p + V3_HEADER_BYTES;
-      let bad = false;
-      for (let k = 0; k < numEl; k++) {
-        if (e + 4 > end) {
-          bad = true;
-          break;
+      // the layout: one of the recently used ones (element headers compared in place), else looked up/compiled
+      let layout: V3Layout | null = null;
+      for (let j = 0; j < recent.length && layout === null; j++) {
+        const l = recent[j]!;
+        if (l.numEl !== numEl || V3_HEADER_BYTES + l.total > size) continue;
+        const words = l.words;
+        let e = p + V3_HEADER_BYTES;
+        let k = 0;
+        for (; k < numEl; k++) {
+          const word = v.getUint32(e, true);
+          if (word !== words[k]) break;
+          e += word >>> 16;
         }
-        const id = v.getUint16(e, true);
-        const el = v.getUint16(e + 2, true);
-        if (el < 4 || e + el > end) {
-          bad = true;
-          break;
-        }
-        const q = e + 4;
-        const n = el - 4;
-        switch (id) {
-          case 1: // genericFlow
-            if (n >= 48) {
-              msecFirstC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
-              msecLastC[row] = v.getUint32(q + 8, true) + v.getUint32(q + 12, true) * TWO32;
-              msecReceivedC[row] = v.getUint32(q + 16, true) + v.getUint32(q + 20, true) * TWO32;
-              inPacketsC[row] = v.getUint32(q + 24, true) + v.getUint32(q + 28, true) * TWO32;
-              inBytesC[row] = v.getUint32(q + 32, true) + v.getUint32(q + 36, true) * TWO32;
-              srcPortC[row] = v.getUint16(q + 40, true);
-              const dp = v.getUint16(q + 42, true);
-              dstPortC[row] = dp;
-              const proto = d[q + 44]!;
-              protoC[row] = proto;
-              if (proto === 1 || proto === 58) {
-                icmpTypeC[row] = dp >>> 8;
-                icmpCodeC[row] = dp & 0xff;
-              }
-              tcpFlagsC[row] = d[q + 45]!;
-              fwdStatusC[row] = d[q + 46]!;
-              srcTosC[row] = d[q + 47]!;
-            }
-            break;
-          case 2: // ipv4Flow
-            if (n >= 8) {
-              // nfdump keeps both in one union: of an ipv4Flow and an ipv6Flow element, the later one wins
-              if ((v6FlagsC[row]! & BIT_SRC) !== 0) clearV6(srcAddr6C, dstAddr6C, v6FlagsC, row, BIT_SRC | BIT_DST);
-              srcAddrC[row] = v.getUint32(q, true);
-              dstAddrC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 3: // ipv6Flow
-            if (n >= 32) {
-              setV6(v, q, srcAddr6C, row);
-              setV6(v, q + 16, dstAddr6C, row);
-              srcAddrC[row] = 0;
-              dstAddrC[row] = 0;
-              v6FlagsC[row] = v6FlagsC[row]! | BIT_SRC | BIT_DST;
-            }
-            break;
-          case 4: // flowMisc
-            if (n >= 14) {
-              inputC[row] = v.getUint32(q, true);
-              outputC[row] = v.getUint32(q + 4, true);
-              srcMaskC[row] = d[q + 8]!;
-              dstMaskC[row] = d[q + 9]!;
-              directionC[row] = d[q + 10]!;
-              dstTosC[row] = d[q + 11]!;
-              biflowDirectionC[row] = d[q + 12]!;
-              flowEndReasonC[row] = d[q + 13]!;
-            }
-            break;
-          case 5: // cntFlow
-            if (n >= 24) {
-              flowsC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
-              outPacketsC[row] = v.getUint32(q + 8, true) + v.getUint32(q + 12, true) * TWO32;
-              outBytesC[row] = v.getUint32(q + 16, true) + v.getUint32(q + 20, true) * TWO32;
-            }
-            break;
-          case 6: // vLan
-            if (n >= 8) {
-              srcVlanC[row] = v.getUint32(q, true);
-              dstVlanC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 7: // asRouting
-            if (n >= 8) {
-              srcAsC[row] = v.getUint32(q, true);
-              dstAsC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 8: // bgpNextHopV4
-            if (n >= 4) {
-              if ((v6FlagsC[row]! & BIT_BGP) !== 0) clearV6(bgpNextHop6C, bgpNextHop6C, v6FlagsC, row, BIT_BGP);
-              bgpNextHopC[row] = v.getUint32(q, true);
-            }
-            break;
-          case 9: // bgpNextHopV6
-            if (n >= 16) {
-              setV6(v, q, bgpNextHop6C, row);
-              bgpNextHopC[row] = 0;
-              v6FlagsC[row] = v6FlagsC[row]! | BIT_BGP;
-            }
-            break;
-          case 10: // ipNextHopV4
-            if (n >= 4) {
-              if ((v6FlagsC[row]! & BIT_NH) !== 0) clearV6(nextHop6C, nextHop6C, v6FlagsC, row, BIT_NH);
-              nextHopC[row] = v.getUint32(q, true);
-            }
-            break;
-          case 11: // ipNextHopV6
-            if (n >= 16) {
-              setV6(v, q, nextHop6C, row);
-              nextHopC[row] = 0;
-              v6FlagsC[row] = v6FlagsC[row]! | BIT_NH;
-            }
-            break;
-          case 12: // ipReceivedV4
-            if (n >= 4) {
-              if ((v6FlagsC[row]! & BIT_EXP) !== 0) clearV6(exporterAddr6C, exporterAddr6C, v6FlagsC, row, BIT_EXP);
-              exporterAddrC[row] = v.getUint32(q, true);
-            }
-            break;
-          case 13: // ipReceivedV6
-            if (n >= 16) {
-              setV6(v, q, exporterAddr6C, row);
-              exporterAddrC[row] = 0;
-              v6FlagsC[row] = v6FlagsC[row]! | BIT_EXP;
-            }
-            break;
-          case 14: // mplsLabel
-            if (n >= 40) {
-              mpls1C[row] = v.getUint32(q, true);
-              mpls2C[row] = v.getUint32(q + 4, true);
-              mpls3C[row] = v.getUint32(q + 8, true);
-              mpls4C[row] = v.getUint32(q + 12, true);
-              mpls5C[row] = v.getUint32(q + 16, true);
-              mpls6C[row] = v.getUint32(q + 20, true);
-              mpls7C[row] = v.getUint32(q + 24, true);
-              mpls8C[row] = v.getUint32(q + 28, true);
-              mpls9C[row] = v.getUint32(q + 32, true);
-              mpls10C[row] = v.getUint32(q + 36, true);
-            }
-            break;
-          case 15: // macAddr
-            if (n >= 32) {
-              inSrcMacC[row] = v.getUint32(q, true) + (v.getUint32(q + 4, true) & 0xffff) * TWO32;
-              outDstMacC[row] = v.getUint32(q + 8, true) + (v.getUint32(q + 12, true) & 0xffff) * TWO32;
-              inDstMacC[row] = v.getUint32(q + 16, true) + (v.getUint32(q + 20, true) & 0xffff) * TWO32;
-              outSrcMacC[row] = v.getUint32(q + 24, true) + (v.getUint32(q + 28, true) & 0xffff) * TWO32;
-            }
-            break;
-          case 16: // asAdjacent
-            if (n >= 8) {
-              nextAsC[row] = v.getUint32(q, true);
-              prevAsC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 19: // nselCommon
-            if (n >= 15) {
-              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
-              fwXEventC[row] = v.getUint16(q + 12, true);
-              fwEventC[row] = d[q + 14]!;
-            }
-            break;
-          case 20: // natXlate IPv4
-            if (n >= 8) {
-              xlateSrcAddrC[row] = v.getUint32(q, true);
-              xlateDstAddrC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 21: // natXlate IPv6
-            if (n >= 32) {
-              setV6(v, q, xlateSrcAddr6C, row);
-              setV6(v, q + 16, xlateDstAddr6C, row);
-              v6FlagsC[row] = v6FlagsC[row]! | BIT_XSRC | BIT_XDST;
-            }
-            break;
-          case 22: // natXlate ports
-            if (n >= 4) {
-              xlateSrcPortC[row] = v.getUint16(q, true);
-              xlateDstPortC[row] = v.getUint16(q + 2, true);
-            }
-            break;
-          case 25: // natCommon: 1.7.0/1.7.1 wrote the 24-byte "compat" form with VRFs, later 16 bytes
-            if (n >= 24) {
-              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
-              egressVrfC[row] = v.getUint32(q + 8, true);
-              ingressVrfC[row] = v.getUint32(q + 12, true);
-              natPoolIdC[row] = v.getUint32(q + 16, true);
-              natEventC[row] = d[q + 20]!;
-            } else if (n >= 13) {
-              msecEventC[row] = v.getUint32(q, true) + v.getUint32(q + 4, true) * TWO32;
-              natPoolIdC[row] = v.getUint32(q + 8, true);
-              natEventC[row] = d[q + 12]!;
-            }
-            break;
-          case 26: // natPortBlock
-            if (n >= 8) {
-              pbStartC[row] = v.getUint16(q, true);
-              pbEndC[row] = v.getUint16(q + 2, true);
-              pbStepC[row] = v.getUint16(q + 4, true);
-              pbSizeC[row] = v.getUint16(q + 6, true);
-            }
-            break;
-          case 33: // observation: pointID u64, domainID u32
-            if (n >= 12) observationDomainC[row] = v.getUint32(q + 8, true);
-            break;
-          case 36: // vrf
-            if (n >= 8) {
-              egressVrfC[row] = v.getUint32(q, true);
-              ingressVrfC[row] = v.getUint32(q + 4, true);
-            }
-            break;
-          case 42: // ipInfo: fragment flags, min TTL, max TTL
-            if (n >= 3) {
-              ipMinTtlC[row] = d[q + 1]!;
-              ipMaxTtlC[row] = d[q + 2]!;
-            }
-            break;
-          default: // latency, samplerInfo, ACL, user, payload, tunnels, names …: no column (TODO: extra heap)
-            break;
-        }
-        e += el;
+        if (k === numEl) layout = l;
       }
-      if (bad) {
-        batch.dropLastRow();
+      if (layout === null) layout = cache.layoutOf(v, p, size, numEl);
+      else if (layout.gen !== cache.generation) cache.refresh(layout);
+      if (layout === null) {
         this.report(
           STORE_ERROR.CORRUPT,
           block,
@@ -1089,25 +977,79 @@ export class NfdumpFileReader implements FlowFileSource {
           `V3 record ${r} at payload offset ${p}: element runs past the record`,
         );
         this.damaged.add(block);
-        return;
+        break;
       }
+      layout.fn(v, d, p, row);
+      rowOff[row] = p;
+      rowLayout[row] = layout;
+      row++;
       p += size;
     }
+    batch.length = row;
   }
 }
 
-/** Clears the IPv6 words of one or two addr columns of `row` and their v6Flags bits. */
-function clearV6(a: Uint32Array, b: Uint32Array, flags: Uint8Array, row: number, bits: number): void {
-  a.fill(0, row * 4, row * 4 + 4);
-  b.fill(0, row * 4, row * 4 + 4);
-  flags[row] = flags[row]! & ~bits;
+function newExporter(sysid: number): ExporterStats {
+  return {
+    address: "",
+    id: sysid,
+    domain: 0,
+    version: 0,
+    packets: 0,
+    flows: 0,
+    sequenceErrors: 0,
+    badPackets: 0,
+    templateMisses: 0,
+    samplingInterval: 0,
+    extra: {},
+  };
 }
 
-/** Stores the IPv6 address at `v[o]` (two host-order u64, high half first) as four big-endian words. */
-function setV6(v: DataView, o: number, words: Uint32Array, row: number): void {
-  const w = row * 4;
-  words[w] = v.getUint32(o + 4, true);
-  words[w + 1] = v.getUint32(o, true);
-  words[w + 2] = v.getUint32(o + 12, true);
-  words[w + 3] = v.getUint32(o + 8, true);
+/** Exporter info record (7): u32 version | 16 B address (v4 in the last word) | u16 family | u16 sysid | u32 id. */
+function setExporterInfo(e: ExporterStats, v: DataView, p: number, w: Uint32Array): void {
+  e.version = v.getUint32(p + 4, true);
+  e.domain = v.getUint32(p + 28, true);
+  const family = v.getUint16(p + 24, true);
+  if (family === 10) {
+    w[0] = v.getUint32(p + 12, true);
+    w[1] = v.getUint32(p + 8, true);
+    w[2] = v.getUint32(p + 20, true);
+    w[3] = v.getUint32(p + 16, true);
+    e.address = formatIPv6(w);
+  } else e.address = formatIPv4(v.getUint32(p + 16, true));
+}
+
+/**
+ * Sampler record, current (15, 24 B): u16 sysid | u16 algorithm | i64 selector id | u32 packet interval |
+ * u32 packet space; legacy (9, 16 B): i32 id | u32 interval | u16 algorithm | u16 sysid, read as packet
+ * interval 1 and space interval - 1 (nfdump's conversion). Undefined when the size is wrong.
+ */
+function readSampler(
+  v: DataView,
+  p: number,
+  size: number,
+  type: number,
+): { sysid: number; sampler: SamplerInfo } | undefined {
+  if (type === RECORD_SAMPLER) {
+    if (size < 24) return undefined;
+    return {
+      sysid: v.getUint16(p + 4, true),
+      sampler: {
+        id: v.getUint32(p + 8, true) + v.getInt32(p + 12, true) * TWO32,
+        algorithm: v.getUint16(p + 6, true),
+        packetInterval: v.getUint32(p + 16, true),
+        spaceInterval: v.getUint32(p + 20, true),
+      },
+    };
+  }
+  if (size !== 16) return undefined;
+  return {
+    sysid: v.getUint16(p + 14, true),
+    sampler: {
+      id: v.getInt32(p + 4, true),
+      algorithm: v.getUint16(p + 12, true),
+      packetInterval: 1,
+      spaceInterval: (v.getUint32(p + 8, true) - 1) >>> 0,
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import type { RecordBatch } from "../../record/batch.js";
 import type { ZoneMap } from "../../record/zone.js";
 import type { StoreError } from "../errors.js";
-import type { BlockInfo, FileStats } from "../format.js";
+import type { BlockInfo, ExporterStats, FileStats } from "../format.js";
 
 export interface FlowSourceHeader {
   /** format (tsflow) or layout (nffile: 2) version */
@@ -17,6 +17,20 @@ export interface FlowSourceHeader {
   /** ms since the epoch when the file was created */
   readonly created: number;
   readonly ident: string;
+}
+
+/** A sampler an exporter announced (nfdump sampler record; id < 0: -1 generic, -2 static default, -3 overwrite). */
+export interface SamplerInfo {
+  readonly id: number;
+  readonly algorithm: number;
+  readonly packetInterval: number;
+  readonly spaceInterval: number;
+}
+
+/** One exporter as `-E` lists it: its info and counters, and its samplers. */
+export interface ExporterListing {
+  readonly exporter: ExporterStats;
+  readonly samplers: readonly SamplerInfo[];
 }
 
 export interface FlowSourceOptions {
@@ -40,5 +54,12 @@ export interface FlowFileSource {
   readBlock(i: number, columns?: ReadonlySet<string>): RecordBatch | undefined;
   /** readable blocks in file order; with a zone-map predicate, blocks that cannot match are skipped */
   batches(pred?: (z: ZoneMap) => boolean): Generator<RecordBatch, void, undefined>;
+  /**
+   * after readBlock(i, columns): decode every column of the listed rows only (late materialisation when a
+   * filter passed few rows; nfdump files, whose rows are decoded one by one)
+   */
+  readRows?(i: number, rows: Uint32Array, n: number): RecordBatch | undefined;
+  /** every exporter record of the file, walked like `nfdump -E` (nfdump files; tsflow files: stats().exporters) */
+  listExporters?(): ExporterListing[];
   close(): void;
 }

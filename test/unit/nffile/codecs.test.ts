@@ -1,9 +1,11 @@
-// Block codecs of the nffile reader: raw LZ4 (against lz4-napi's encoder) and LZO1X (hand-assembled streams;
+// Block codecs of the nffile reader: raw LZ4 (against lz4-napi's encoder; the JS decoder and the WebAssembly one
+// the reader uses must agree byte for byte, also on damage) and LZO1X (hand-assembled streams;
 // real nfcapd -z files are covered by test/compat/nffile.test.ts). Damaged input must return -1, never throw or
 // write out of bounds.
 import { compressSync } from "lz4-napi";
 import { describe, expect, it } from "vitest";
 import { decodeLz4Raw, decodeLzo1x } from "../../../src/store/nffile/index.js";
+import { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } from "../../../src/store/nffile/lz4-wasm.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -62,6 +64,45 @@ describe("decodeLz4Raw", () => {
       expect(n).toBeGreaterThanOrEqual(-1);
       expect(n).toBeLessThanOrEqual(out.length);
     }
+  });
+});
+
+describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
+  const w = createLz4Wasm()!;
+  /** decodes with the wasm decoder; the output (or -1) */
+  const run = (block: Uint8Array): Uint8Array | -1 => {
+    w.bytes.set(block, LZ4_WASM_SRC);
+    const n = w.decode(block.length);
+    return n < 0 ? -1 : w.bytes.slice(LZ4_WASM_DST, LZ4_WASM_DST + n);
+  };
+
+  it("is available and decodes what lz4-napi encodes: records, random, zeros, short repeats, long runs", () => {
+    expect(w).toBeDefined();
+    // repeats with offsets below 8 (byte copies), 8 to 15 (overlapping 16-byte steps) and 16+
+    const period = (p: number): Uint8Array => Uint8Array.from({ length: 10_000 }, (_, i) => (i % p) * 17 + 1);
+    const longLit = Uint8Array.from({ length: 70_000 }, rng(4)).map((x) => x * 256);
+    const repeats = [1, 3, 7, 8, 9, 12, 15, 16, 23].map(period);
+    for (const data of [sample(1_048_000, 1), longLit, new Uint8Array(300_000), ...repeats, Uint8Array.of(9)]) {
+      const out = run(lz4Raw(data));
+      expect(out).not.toBe(-1);
+      expect(Buffer.from(out as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    }
+  });
+
+  it("agrees with decodeLz4Raw on damaged blocks (cut, flipped bytes): same length or both -1", () => {
+    const r = rng(11);
+    const good = lz4Raw(sample(60_000, 5));
+    const out = new Uint8Array(5 * 1024 * 1024);
+    for (let t = 0; t < 400; t++) {
+      const m = good.slice(0, 1 + Math.floor(r() * good.length));
+      for (let j = 0; j < 1 + Math.floor(r() * 6); j++) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
+      const js = decodeLz4Raw(m, 0, m.length, out);
+      const wa = run(m);
+      if (js < 0) expect(wa).toBe(-1);
+      else expect(Buffer.from(wa as Uint8Array).equals(Buffer.from(out.subarray(0, js)))).toBe(true);
+    }
+    expect(run(Uint8Array.of(0x10, 0x41, 0x05, 0x00))).toBe(-1); // distance before the output start
+    expect(w.decode(6 * 1024 * 1024)).toBe(-1); // larger than any nffile block
   });
 });
 

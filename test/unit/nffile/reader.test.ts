@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compressSync } from "lz4-napi";
 import { afterAll, describe, expect, it } from "vitest";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import type { StoreError } from "../../../src/store/errors.js";
@@ -433,5 +434,169 @@ describe("NfdumpFileReader: records", () => {
       r.stats();
       r.close();
     }
+  });
+});
+
+describe("NfdumpFileReader: generated layout decoders and column selection", () => {
+  it("a row of a smaller layout reads zeros where an earlier block's layout wrote (no batch zeroing)", () => {
+    // block 0: the IPv6 record with MAC, MPLS, NAT, VLAN, counters; block 1: the IPv4 record without them
+    const f = write("layouts", [header(), block([REC_V6, REC_V6]), block([REC_V4])]);
+    const r = NfdumpFileReader.open(f);
+    r.readBlock(0);
+    const b = r.readBlock(1)!;
+    const fresh = NfdumpFileReader.open(write("layouts-v4", [header(), block([REC_V4])])).readBlock(0)!;
+    for (const [name, arr] of Object.entries(b.cols)) {
+      const want = (fresh.cols as unknown as Record<string, ArrayLike<number>>)[name]!;
+      const width = name.endsWith("6") && !name.startsWith("mpls") ? 4 : 1;
+      for (let k = 0; k < width; k++) expect([name, arr[k]]).toEqual([name, want[k]]);
+    }
+    expect([b.cols.inSrcMac[0], b.cols.mpls1[0], b.cols.srcVlan[0], b.cols.xlateSrcPort[0]]).toEqual([0, 0, 0, 0]);
+    expect([b.cols.flows[0], b.cols.outBytes[0], b.isV6("srcAddr", 0), b.isV6("exporterAddr", 0)]).toEqual([
+      1,
+      0,
+      false,
+      false,
+    ]);
+    r.close();
+  });
+
+  it("decodes only the selected columns, lists the rest as absent, and a wider second read fills them in", () => {
+    const f = write("select", [header(), block([REC_V4, REC_V6, REC_V4])]);
+    const r = NfdumpFileReader.open(f);
+    const few = r.readBlock(0, new Set(["dstPort", "srcAddr"]))!;
+    expect(few.length).toBe(3);
+    expect([...few.cols.dstPort.subarray(0, 3)]).toEqual([443, 0x0301, 443]);
+    expect([few.cols.srcAddr[0], few.isV6("srcAddr", 1)]).toEqual([0xc000020a, true]);
+    expect(few.absent.has("inBytes") && few.absent.has("srcAs") && !few.absent.has("srcAddr6")).toBe(true);
+    expect(r.readBlock(0, new Set(["dstPort"]))).toBe(few); // fewer columns of the same block: as it is
+    const all = r.readBlock(0)!;
+    expect(all.absent.size).toBe(0);
+    const ref = NfdumpFileReader.open(f).readBlock(0)!;
+    expect([...all.cols.inBytes.subarray(0, 3)]).toEqual([...ref.cols.inBytes.subarray(0, 3)]);
+    expect([...all.cols.srcAs.subarray(0, 3)]).toEqual([64500, 0, 64500]);
+    expect(r.readBlocks).toBe(2); // one read + decompression, two decodes
+    r.close();
+  });
+});
+
+describe("NfdumpFileReader.readRows (late materialisation of the rows a filter passed)", () => {
+  it("completes every column of the listed rows; the next read decodes the block again", () => {
+    const f = write("rows", [header(), block([REC_V4, REC_V6, REC_V4])]);
+    const r = NfdumpFileReader.open(f);
+    expect(r.readBlock(0, new Set(["dstPort"]))!.absent.has("outBytes")).toBe(true);
+    const b = r.readRows(0, Uint32Array.of(1), 1)!;
+    expect(b.absent.size).toBe(0);
+    expect([b.cols.outBytes[1], b.cols.inSrcMac[1], b.cols.flows[1], b.cols.srcVlan[1]]).toEqual([
+      900, 0x001122334455, 4, 100,
+    ]);
+    expect([...b.cols.dstPort.subarray(0, 3)]).toEqual([443, 0x0301, 443]);
+    const all = r.readBlock(0)!;
+    expect([all.cols.srcAs[0], all.cols.srcAs[2], all.cols.flows[0]]).toEqual([64500, 64500, 1]);
+    expect(r.readBlocks).toBe(2);
+    r.close();
+  });
+});
+
+describe("NfdumpFileReader: LZ4 files (one WebAssembly memory per thread, shared by the readers)", () => {
+  /** an LZ4 block: lz4-napi's output without its u32 size prefix is what nfcapd -y writes */
+  const lz4Block = (records: W[]): W => {
+    const body = new W();
+    for (const r of records) body.bytes(r.b);
+    const packed = new Uint8Array(compressSync(Buffer.from(body.b))).subarray(4);
+    return new W().u32(records.length).u32(packed.length).u16(3).u16(0).bytes(packed);
+  };
+
+  it("two readers interleaved: each one's kept payload stays its own", () => {
+    const a = NfdumpFileReader.open(write("lz4-a", [header({ compression: 3 }), lz4Block([REC_V4, REC_V4])]));
+    const b = NfdumpFileReader.open(write("lz4-b", [header({ compression: 3 }), lz4Block([REC_V6])]));
+    expect(a.readBlock(0, new Set(["dstPort"]))!.cols.dstPort[1]).toBe(443);
+    expect(b.readBlock(0)!.cols.outBytes[0]).toBe(900); // decompresses into the shared memory
+    const rows = a.readRows(0, Uint32Array.of(0, 1), 2)!; // must read a's payload again
+    expect([rows.cols.srcAs[0], rows.cols.srcAs[1], rows.cols.outBytes[1], rows.isV6("srcAddr", 1)]).toEqual([
+      64500,
+      64500,
+      0,
+      false,
+    ]);
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    a.close();
+    b.close();
+  });
+});
+
+/** Exporter statistics record (8): per exporter u32 sysid | u32 sequence failures | u64 packets | u64 flows. */
+function exporterStats(stats: [number, number, number, number][]): W {
+  const w = new W()
+    .u16(8)
+    .u16(8 + 24 * stats.length)
+    .u32(stats.length);
+  for (const [sysid, seq, pk, fl] of stats) w.u32(sysid).u32(seq).u64(pk).u64(fl);
+  return w;
+}
+
+/** Sampler record (15): u16 sysid | u16 algorithm | i64 id | u32 packet interval | u32 packet space. */
+function sampler(sysid: number, alg: number, id: number, pi: number, ps: number): W {
+  return new W()
+    .u16(15)
+    .u16(24)
+    .u16(sysid)
+    .u16(alg)
+    .u32(id >>> 0)
+    .u32(id < 0 ? 0xffffffff : 0)
+    .u32(pi)
+    .u32(ps);
+}
+
+/** Legacy sampler record (9): i32 id | u32 interval | u16 algorithm | u16 sysid. */
+function samplerLegacy(sysid: number, alg: number, id: number, interval: number): W {
+  return new W()
+    .u16(9)
+    .u16(16)
+    .u32(id >>> 0)
+    .u32(interval)
+    .u16(alg)
+    .u16(sysid);
+}
+
+describe("NfdumpFileReader.listExporters (tsdump -E)", () => {
+  // exporter 3 is first seen in block 70: a scan of the first and last blocks (and a few after the first)
+  // does not find its info record
+  const blocks: W[] = [block([exporterInfo(1, 0x7f000001), exporterInfo(2, 0x7f000002), REC_V4])];
+  for (let i = 1; i < 70; i++) blocks.push(block([REC_V4]));
+  blocks.push(block([exporterInfo(3, 0x0a000003), sampler(3, 0, -1, 1, 99), REC_V6]));
+  blocks.push(
+    block([
+      samplerLegacy(1, 2, 5, 100), // → packet interval 1, space 99
+      sampler(3, 0, -1, 1, 99), // the same sampler again: listed once
+      sampler(9, 0, 1, 1, 9), // unknown exporter: skipped (nfdump: "not found")
+      REC_V4,
+    ]),
+  );
+  blocks.push(
+    block([
+      exporterStats([
+        [1, 0, 10, 70],
+        [2, 1, 20, 0],
+        [3, 2, 30, 1],
+        [7, 0, 1, 1],
+      ]),
+    ]),
+  );
+  const file = write("exporters", [header(), ...blocks]);
+
+  it("walks every block: all three exporters with their counters and samplers, sorted by SysID", () => {
+    const r = NfdumpFileReader.open(file);
+    const list = r.listExporters();
+    expect(list.map((x) => [x.exporter.id, x.exporter.address, x.exporter.flows, x.exporter.packets])).toEqual([
+      [1, "127.0.0.1", 70, 10],
+      [2, "127.0.0.2", 0, 20],
+      [3, "10.0.0.3", 1, 30],
+    ]);
+    expect(list[1]!.exporter.sequenceErrors).toBe(1);
+    expect(list[0]!.samplers).toEqual([{ id: 5, algorithm: 2, packetInterval: 1, spaceInterval: 99 }]);
+    expect(list[2]!.samplers).toEqual([{ id: -1, algorithm: 0, packetInterval: 1, spaceInterval: 99 }]);
+    expect(list[2]!.exporter.samplingInterval).toBe(100);
+    r.close();
   });
 });
