@@ -89,17 +89,22 @@ function emitRecord(
   const dm = c.dstMask[i]!;
   let snet = "";
   let dnet = "";
-  if (v6) {
-    kv("src6_addr", formatIPv6(c.srcAddr6, i * 4), true);
-    kv("dst6_addr", formatIPv6(c.dstAddr6, i * 4), true);
-    if (sm || dm) {
-      snet = v6net(c.srcAddr6, i * 4, sm, NET_TMP);
-      dnet = v6net(c.dstAddr6, i * 4, dm, NET_TMP);
-    }
-  } else {
+  // a record with both address elements (a template with IPv4 and IPv6 fields): nfdump prints both, 4 first
+  const print4 = !v6 || (known && (el & EL(2)) !== 0);
+  const print6 = v6 || (known && (el & EL(3)) !== 0);
+  if (print4) {
     kv("src4_addr", formatIPv4(c.srcAddr[i]!), true);
     kv("dst4_addr", formatIPv4(c.dstAddr[i]!), true);
-    if (sm || dm) {
+  }
+  if (print6) {
+    kv("src6_addr", formatIPv6(c.srcAddr6, i * 4), true);
+    kv("dst6_addr", formatIPv6(c.dstAddr6, i * 4), true);
+  }
+  if (sm || dm) {
+    if (v6) {
+      snet = v6net(c.srcAddr6, i * 4, sm, NET_TMP);
+      dnet = v6net(c.dstAddr6, i * 4, dm, NET_TMP);
+    } else {
       snet = formatIPv4(maskV4Net(c.srcAddr[i]!, sm));
       dnet = formatIPv4(maskV4Net(c.dstAddr[i]!, dm));
     }

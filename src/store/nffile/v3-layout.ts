@@ -362,6 +362,14 @@ export class V3LayoutCache {
     }
     let bits = 0;
     for (const [bit, val] of bitVal) if (val === 1) bits |= bit;
+    // the record's elements, for -o json / raw (schema `elements`: bit k = element k, bit 31 = vrf (36))
+    let elements = 0;
+    for (let k = 0; k < layout.numEl; k++) {
+      const id = layout.words[k]! & 0xffff;
+      if (id >= 1 && id <= 30) elements |= 1 << id;
+      else if (id === 36) elements |= 1 << 31;
+    }
+    put("elements", String(elements >>> 0));
     return { cols, bits };
   }
 
