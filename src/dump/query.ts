@@ -309,6 +309,28 @@ function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCou
   counts.last = last;
 }
 
+/**
+ * Upper bound of the rows a scan of `files` reads (their statistics records; files outside the window count 0),
+ * to size aggregation tables once. Unreadable files count 0: the scan reports them.
+ */
+function rowsToScan(files: readonly string[], window: { start: number; end: number } | undefined): number {
+  let rows = 0;
+  for (const file of files) {
+    try {
+      const r = openAnyFlowFile(file);
+      try {
+        const s = r.stats();
+        if (!(window && s.rows > 0 && (s.msecLast < window.start || s.msecFirst > window.end))) rows += s.rows;
+      } finally {
+        r.close();
+      }
+    } catch {
+      // reported by the scan
+    }
+  }
+  return rows;
+}
+
 /** Whether -A/-a use the worker threads (see the measurement note at the call). */
 const AGGREGATE_IN_WORKERS = false;
 
@@ -597,6 +619,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   if (aggregation) {
     if (o.format === "null") throw new UsageError("invalid print format null to aggregate flows");
     const aggr = new Aggregator(aggregation, budget);
+    aggr.reserve(Math.min(limit ?? Infinity, rowsToScan(files, window)));
     const aggrColumns = aggregation.keepFirst
       ? undefined
       : new Set<string>(

@@ -292,6 +292,14 @@ export class Aggregator {
     return this.t4.count + (this.t6 ? this.t6.count : 0);
   }
 
+  /**
+   * Sets aside room for `rows` groups when that bound is known (the rows to scan): see KeyTable.reserve. The
+   * IPv4 table only; the IPv6 one (usually far fewer groups) grows as needed.
+   */
+  reserve(rows: number): void {
+    this.t4.reserve(rows);
+  }
+
   memoryBytes(): number {
     return (
       this.t4.memoryBytes() +

@@ -21,6 +21,10 @@ import { StatsError } from "./errors.js";
 export const DEFAULT_STATS_MEMORY = 4 * 1024 * 1024 * 1024;
 
 const MIN_SLOTS = 1024;
+/** Most entries `reserve` sets aside (a hint: more still fit, by doubling). */
+export const MAX_RESERVE = 1 << 24;
+/** Highest load factor of a reserved slot array (growth otherwise keeps it at most 1/2). */
+const RESERVED_LOAD = 0.75;
 /** Accumulator layout: f64 slots per entry and the offset of each counter. */
 export const ACC_STRIDE = 8;
 export const A_FLOWS = 0;
@@ -126,8 +130,12 @@ export class KeyTable {
   hashes: Uint32Array;
   /** capacity * ACC_STRIDE accumulators. */
   acc: Float64Array;
-  /** Bytes currently charged to the budget. */
+  /** Bytes currently charged to the budget: the slot array and the `committed` entries. */
   bytes: number;
+  /** Entries charged to the budget so far (<= capacity; the arrays' untouched tail is only address space). */
+  committed: number;
+  /** The slot array doubles when count exceeds this. */
+  growAt: number;
 
   constructor(width: number, budget: MemoryBudget, name = "table", initialEntries = 512) {
     if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`statistics: bad key width ${width}`);
@@ -139,10 +147,12 @@ export class KeyTable {
     let slots = MIN_SLOTS;
     while (slots < this.capacity * 2) slots *= 2;
     this.stride = width === 2 ? 4 : 2;
+    this.committed = this.capacity;
     this.bytes = slots * this.stride * 4 + this.capacity * (BYTES_PER_ENTRY_FIXED + width * 4);
     budget.charge(this.bytes, name, 0);
     this.slots = new Uint32Array(slots * this.stride);
     this.mask = slots - 1;
+    this.growAt = slots / 2;
     this.keys = new Uint32Array(this.capacity * width);
     this.hashes = new Uint32Array(this.capacity);
     this.acc = new Float64Array(this.capacity * ACC_STRIDE);
@@ -151,6 +161,31 @@ export class KeyTable {
   /** Bytes held by this table (slots + entries). */
   memoryBytes(): number {
     return this.bytes;
+  }
+
+  /**
+   * Sets aside room for `n` entries (at most MAX_RESERVE) when an upper bound of the number of keys is known
+   * (e.g. the rows to scan): the entry arrays are allocated once at that size and the slot array at a load
+   * factor of at most 3/4, so the table neither copies nor rehashes while it fills. Only the slot array is
+   * charged now; entries are charged as they are used (allocated but untouched pages are not resident).
+   * A hint: when the slots would not fit in the budget, nothing happens and the table grows by doubling.
+   */
+  reserve(n: number): void {
+    n = Math.min(Math.floor(n), MAX_RESERVE);
+    if (!(n > this.capacity)) return;
+    const st = this.stride;
+    let slots = this.mask + 1;
+    while (slots * RESERVED_LOAD < n) slots *= 2;
+    const slotBytes = (slots - (this.mask + 1)) * st * 4;
+    if (this.budget.used + slotBytes > this.budget.limit) return;
+    this.budget.charge(slotBytes, this.name, this.count);
+    this.bytes += slotBytes;
+    this.keys = grownU32(this.keys, n * this.width);
+    this.hashes = grownU32(this.hashes, n);
+    this.acc = grownF64(this.acc, n * ACC_STRIDE);
+    this.capacity = n;
+    if (slots !== this.mask + 1) this.rehash(slots);
+    this.growAt = Math.max(slots / 2, Math.min(n, Math.floor(slots * RESERVED_LOAD)));
   }
 
   /**
@@ -173,7 +208,7 @@ export class KeyTable {
         if (e === 0) {
           const idx = this.insert(s, h, k, 0);
           this.keys[idx] = k;
-          if (this.count * 2 > mask + 1) {
+          if (this.count > this.growAt) {
             this.growSlots();
             slots = this.slots;
             mask = this.mask;
@@ -214,7 +249,7 @@ export class KeyTable {
           const idx = this.insert(s, h, h, 0);
           tk = this.keys;
           for (let i = 0; i < w; i++) tk[idx * w + i] = keys[off + i]!;
-          if (this.count * 2 > mask + 1) {
+          if (this.count > this.growAt) {
             this.growSlots();
             slots = this.slots;
             mask = this.mask;
@@ -258,7 +293,7 @@ export class KeyTable {
           tk = this.keys;
           tk[2 * idx] = k0;
           tk[2 * idx + 1] = k1;
-          if (this.count * 2 > mask + 1) {
+          if (this.count > this.growAt) {
             this.growSlots();
             slots = this.slots;
             mask = this.mask;
@@ -299,7 +334,7 @@ export class KeyTable {
         if (!add) return -1;
         const idx = this.insert(s, h, tag, tag2);
         for (let i = 0; i < w; i++) this.keys[idx * w + i] = keys[off + i]!;
-        if (this.count * 2 > this.mask + 1) this.growSlots();
+        if (this.count > this.growAt) this.growSlots();
         return idx;
       }
       if (this.slots[st * s + 1] === tag && (st === 2 || this.slots[st * s + 2] === tag2)) {
@@ -320,7 +355,7 @@ export class KeyTable {
 
   /** Claims slot `s` for a new entry with hash `h` (tag, tag2: see probe); the caller writes the key. */
   private insert(s: number, h: number, tag: number, tag2: number): number {
-    if (this.count === this.capacity) this.growEntries();
+    if (this.count === this.committed) this.commit();
     const idx = this.count++;
     const st = this.stride;
     this.slots[st * s] = idx + 1;
@@ -334,23 +369,34 @@ export class KeyTable {
     return idx;
   }
 
-  private growEntries(): void {
-    const cap = this.capacity * 2;
-    const extra = this.capacity * (BYTES_PER_ENTRY_FIXED + this.width * 4);
+  /** Charges the next entries to the budget, doubling the entry arrays when all are in use. */
+  private commit(): void {
+    if (this.committed === this.capacity) {
+      const cap = this.capacity * 2;
+      this.keys = grownU32(this.keys, cap * this.width);
+      this.hashes = grownU32(this.hashes, cap);
+      this.acc = grownF64(this.acc, cap * ACC_STRIDE);
+      this.capacity = cap;
+    }
+    const step = Math.min(this.capacity - this.committed, Math.max(4096, this.committed >>> 3));
+    const extra = step * (BYTES_PER_ENTRY_FIXED + this.width * 4);
     this.budget.charge(extra, this.name, this.count);
     this.bytes += extra;
-    this.keys = grownU32(this.keys, cap * this.width);
-    this.hashes = grownU32(this.hashes, cap);
-    this.acc = grownF64(this.acc, cap * ACC_STRIDE);
-    this.capacity = cap;
+    this.committed += step;
   }
 
   private growSlots(): void {
     const old = this.mask + 1;
-    const n = old * 2;
     const st = this.stride;
     this.budget.charge(old * st * 4, this.name, this.count);
     this.bytes += old * st * 4;
+    this.rehash(old * 2);
+    this.growAt = old;
+  }
+
+  /** Rebuilds the slot array with `n` slots from the cached hashes (and the keys of width-1/2 tables). */
+  private rehash(n: number): void {
+    const st = this.stride;
     const slots = new Uint32Array(n * st);
     const mask = n - 1;
     const hashes = this.hashes;
