@@ -2,7 +2,9 @@
 // Parallel scan: `-W` worker threads (scan-worker.ts) pull (file, block) work items from the main thread;
 // each reads, filters and aggregates its blocks. Listing text returns per block and is written strictly in
 // file/block order (out-of-order results wait, at most a few per worker); statistics and aggregation tables
-// are merged once at the end.
+// are merged once at the end. Hash-partitioned aggregation (`config.partition`) instead hands every block to
+// every worker; each keeps the groups of its own partition, so the tables are disjoint and nothing is merged
+// but each partition's best N.
 
 import { Worker } from "node:worker_threads";
 import type { Output } from "../format/index.js";
@@ -68,8 +70,10 @@ export async function runParallel(
     }
   });
 
+  // hash-partitioned aggregation: every worker gets every block (in order) and keeps its partition's groups
+  const broadcast = config.partition !== undefined;
   const pool = Array.from(
-    { length: Math.max(1, Math.min(workers, items.length)) },
+    { length: broadcast ? Math.max(1, config.partition!.count) : Math.max(1, Math.min(workers, items.length)) },
     () => new Worker(new URL("./scan-worker.js", import.meta.url)),
   );
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
@@ -116,7 +120,7 @@ export async function runParallel(
         progress?.update(written, items.length, counts.processed);
       }
       const done = written >= items.length || failure !== null || out.stopped;
-      if (done && finals === 0) {
+      if (done && finals === 0 && !broadcast) {
         finals = -1; // finishing
         for (const w of pool) send(w, { type: "finish" });
       }
@@ -125,12 +129,15 @@ export async function runParallel(
     for (const w of pool) {
       w.on("message", (msg: ScanReply) => {
         if (msg.type === "block") {
+          // broadcast: the workers count the same rows; worker 0's counts and errors stand for all
+          if (broadcast && w !== pool[0]) return;
           results.set(msg.seq, msg);
-          feed(w);
+          if (!broadcast) feed(w);
           drain();
         } else if (msg.type === "final") {
           stats.push([...msg.stats]);
-          aggregates.push(msg.aggregate);
+          if (broadcast) aggregates[msg.index] = msg.aggregate;
+          else aggregates.push(msg.aggregate);
           if (--remaining === 0) resolve();
         } else {
           failure ??= new Error(msg.message);
@@ -141,6 +148,15 @@ export async function runParallel(
         failure ??= e;
         if (--remaining === 0) resolve();
       });
+      if (broadcast) {
+        // every block to every worker at once (a few bytes each): no worker waits for another's results
+        send(w, { type: "init", config: { ...config, partition: { ...config.partition!, index: pool.indexOf(w) } } });
+        items.forEach((it, seq) => {
+          send(w, { type: "block", seq, file: it.file, block: it.block });
+        });
+        send(w, { type: "finish" });
+        continue;
+      }
       send(w, { type: "init", config });
       for (let k = 0; k < PER_WORKER; k++) feed(w);
     }

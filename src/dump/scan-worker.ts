@@ -10,7 +10,12 @@ import { createFormatter, StringOutput, type Formatter } from "../format/index.j
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
 import {
   Aggregator,
+  type AggregatorPart,
+  type AggregatorState,
   MemoryBudget,
+  ORDINAL_BLOCK,
+  parseRecordOrder,
+  partTransferList,
   parseAggregation,
   fiveTupleAggregation,
   StatAccumulator,
@@ -33,6 +38,18 @@ export interface ScanConfig {
   readonly aggregate?: string;
   readonly fiveTuple?: boolean;
   readonly memoryLimit?: number;
+  /**
+   * Hash-partitioned aggregation: every worker is handed every block and keeps the groups of its partition
+   * (`index` of `count`, set per worker by runParallel); `rows` bounds the rows it may see (table sizing).
+   * At the end it posts only its best `topN` groups by `order` when topN > 0, else all of them.
+   */
+  readonly partition?: {
+    readonly index: number;
+    readonly count: number;
+    readonly rows: number;
+    readonly order?: string;
+    readonly topN: number;
+  };
 }
 
 export type ScanRequest =
@@ -60,7 +77,7 @@ export type ScanReply =
       readonly text: string;
       readonly errors: readonly string[];
     }
-  | { readonly type: "final"; readonly stats: readonly unknown[]; readonly aggregate: unknown }
+  | { readonly type: "final"; readonly index: number; readonly stats: readonly unknown[]; readonly aggregate: unknown }
   | { readonly type: "failed"; readonly message: string };
 
 let config: ScanConfig | null = null;
@@ -112,6 +129,11 @@ function init(c: ScanConfig): void {
       c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(),
       budget,
     );
+    if (c.partition) {
+      aggr.partition(c.partition.index, c.partition.count);
+      // hash partitions get about rows / count groups at most; a little slack, the table grows past it if not
+      aggr.reserve(Math.ceil((c.partition.rows / c.partition.count) * 1.05) + 4096);
+    }
   }
 }
 
@@ -203,7 +225,10 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
           text = out.text();
         }
         for (const a of accs) a.add(batch, sel, k);
-        aggr?.add(batch, sel, k);
+        if (aggr) {
+          aggr.ordinalBase = seq * ORDINAL_BLOCK;
+          aggr.add(batch, sel, k);
+        }
       }
     }
   }
@@ -215,9 +240,21 @@ function finish(): void {
   for (const r of readers.values()) r.close();
   readers.clear();
   const stats = accs.map((a) => a.exportState());
-  const aggregate = aggr ? aggr.exportState() : null;
-  const reply: ScanReply = { type: "final", stats, aggregate };
-  parentPort!.postMessage(reply);
+  const part = config!.partition;
+  let aggregate: AggregatorState | AggregatorPart | null = null;
+  let transfer: ArrayBuffer[] = [];
+  if (aggr && part) {
+    let ids: Uint32Array | undefined;
+    if (part.topN > 0) {
+      const o = part.order !== undefined ? parseRecordOrder(part.order) : undefined;
+      ids = Uint32Array.from(aggr.entryOrder(o?.order, o?.ascending, part.topN)).sort();
+    }
+    const p = aggr.exportPart(ids);
+    aggregate = p;
+    transfer = partTransferList(p);
+  } else if (aggr) aggregate = aggr.exportState();
+  const reply: ScanReply = { type: "final", index: part ? part.index : 0, stats, aggregate };
+  parentPort!.postMessage(reply, transfer);
 }
 
 parentPort?.on("message", (msg: ScanRequest) => {

@@ -26,6 +26,9 @@ import {
   A_OUT_BYTES,
   A_OUT_PACKETS,
   ACC_STRIDE,
+  hash2,
+  hashWord,
+  hashWords,
   KeyTable,
   type KeyTableState,
   MemoryBudget,
@@ -219,6 +222,22 @@ export interface AggregatorState {
   readonly reps6: readonly ColumnArrays[];
 }
 
+/**
+ * One hash partition of an aggregation (see Aggregator.partition): its groups, each with the ordinal of its
+ * first flow, in first-seen order per table. Partitions hold disjoint groups; `Aggregator.fromParts` merges them.
+ */
+export interface AggregatorPart {
+  readonly text: string;
+  readonly t4: KeyTableState;
+  readonly t6: KeyTableState | null;
+  /** Ordinal of each t4 / t6 entry's first flow (ascending). */
+  readonly ords4: Float64Array;
+  readonly ords6: Float64Array;
+}
+
+/** Rows per block an ordinal can tell apart: ordinal = block sequence * ORDINAL_BLOCK + row. */
+export const ORDINAL_BLOCK = 2 ** 24;
+
 /** Key layout of one table: word offset per part, total width, the IPv6-bits word (-1 = none). */
 interface Layout {
   readonly offsets: Int32Array;
@@ -264,6 +283,15 @@ export class Aggregator {
   private readonly reps4: RowStore | null;
   private readonly reps6: RowStore | null;
   private readonly one: Uint32Array;
+  /** This aggregator keeps only the groups whose key hash falls in partition `partIndex` of `partCount`. */
+  private partIndex = 0;
+  private partCount = 1;
+  /** Partitioned: ordinal of each entry's first flow (`ordinalBase` + its row). */
+  private ords4: Float64Array = new Float64Array(0);
+  private ords6: Float64Array = new Float64Array(0);
+  private readonly keep: Uint32Array;
+  /** Partitioned: the ordinal of row 0 of the rows passed to the next `add` (block sequence * ORDINAL_BLOCK). */
+  ordinalBase = 0;
 
   constructor(spec: AggregationSpec, budget: MemoryBudget = new MemoryBudget()) {
     this.spec = spec;
@@ -285,6 +313,21 @@ export class Aggregator {
     this.reps4 = spec.keepFirst ? new RowStore(budget, "-a first records") : null;
     this.reps6 = spec.keepFirst ? new RowStore(budget, "-a first records (IPv6)") : null;
     this.one = new Uint32Array(1);
+    this.keep = new Uint32Array(CHUNK);
+  }
+
+  /**
+   * Makes this aggregator one of `count` hash partitions (index 0..count-1): `add` keeps only the rows whose
+   * group falls in partition `index`, so threads that each see every row build disjoint tables, and records
+   * the ordinal of each group's first flow so that `fromParts` can restore first-seen order. Not for -a or
+   * -b/-B. Call before the first `add`.
+   */
+  partition(index: number, count: number): void {
+    if (this.spec.keepFirst || this.spec.bidir !== 0) throw new RangeError("aggregation: -a/-b/-B do not partition");
+    if (!(Number.isInteger(count) && count >= 1 && index >= 0 && index < count && count <= 256))
+      throw new RangeError(`aggregation: bad partition ${index} of ${count}`);
+    this.partIndex = index;
+    this.partCount = count;
   }
 
   /** Number of aggregated records so far. */
@@ -315,6 +358,7 @@ export class Aggregator {
    */
   add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
     const c = batch.cols;
+    if (this.partCount > 1 && batch.length > ORDINAL_BLOCK) throw new RangeError("aggregation: block too large");
     for (let start = 0; start < n; start += CHUNK) {
       const m = Math.min(CHUNK, n - start);
       let rows: Uint32Array;
@@ -392,9 +436,15 @@ export class Aggregator {
   ): void {
     const c = batch.cols;
     this.buildKeys(c, rows, m, l, kb);
+    if (this.partCount > 1) {
+      m = keepPartition(kb, l.width, rows, m, this.keep, this.partIndex, this.partCount);
+      rows = this.keep;
+      if (m === 0) return;
+    }
     const before = t.count;
     t.lookupN(kb, m, this.idx);
     t.accumulate(this.idx, rows, m, c.flows, c.inPackets, c.inBytes, c.outPackets, c.outBytes, c.msecFirst, c.msecLast);
+    if (this.partCount > 1 && t.count > before) this.recordOrdinals(t, before, rows, m);
     if (reps && t.count > before) {
       // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
       let next = before;
@@ -408,6 +458,86 @@ export class Aggregator {
         }
       }
     }
+  }
+
+  /** Partitioned: the ordinals of the entries `before .. t.count` created by the last lookup of `rows`. */
+  private recordOrdinals(t: KeyTable, before: number, rows: Uint32Array, m: number): void {
+    const v6 = t !== this.t4;
+    let ords = v6 ? this.ords6 : this.ords4;
+    if (ords.length < t.count) {
+      const n = Math.max(t.count, Math.min(t.capacity, 2 * ords.length), 1024);
+      this.budget.charge((n - ords.length) * 8, `${t.name} (order)`, t.count);
+      const grown = new Float64Array(n);
+      grown.set(ords);
+      ords = grown;
+      if (v6) this.ords6 = ords;
+      else this.ords4 = ords;
+    }
+    // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
+    let next = before;
+    const idx = this.idx;
+    const base = this.ordinalBase;
+    for (let j = 0; j < m && next < t.count; j++) {
+      if (idx[j] === next) {
+        ords[next] = base + rows[j]!;
+        next++;
+      }
+    }
+  }
+
+  /**
+   * The partition's groups for `fromParts`: all of them (views of the tables, no copy), or only `ids`
+   * (ascending group ids, e.g. this partition's top N: with ties broken by first-seen order the global top N
+   * is among the partitions' top N).
+   */
+  exportPart(ids?: Uint32Array): AggregatorPart {
+    const c4 = this.t4.count;
+    if (!ids) {
+      return {
+        text: this.spec.text,
+        t4: tableView(this.t4, c4),
+        t6: this.t6 ? tableView(this.t6, this.t6.count) : null,
+        ords4: this.ords4.subarray(0, c4),
+        ords6: this.ords6.subarray(0, this.t6 ? this.t6.count : 0),
+      };
+    }
+    let n4 = 0;
+    while (n4 < ids.length && ids[n4]! < c4) n4++;
+    const g4 = gatherEntries(this.t4, this.ords4, ids.subarray(0, n4), 0);
+    const g6 = this.t6 ? gatherEntries(this.t6, this.ords6, ids.subarray(n4), c4) : null;
+    return {
+      text: this.spec.text,
+      t4: g4.state,
+      t6: g6 ? g6.state : null,
+      ords4: g4.ords,
+      ords6: g6 ? g6.ords : new Float64Array(0),
+    };
+  }
+
+  /**
+   * A read-only aggregator holding the union of disjoint partitions (exportPart of each), groups in
+   * first-seen order per table: what one aggregator fed every row would hold, for entryOrder / writeEntry.
+   */
+  static fromParts(spec: AggregationSpec, budget: MemoryBudget, parts: readonly AggregatorPart[]): Aggregator {
+    const a = new Aggregator(spec, budget);
+    for (const p of parts) {
+      if (p.text !== spec.text) throw new RangeError(`aggregation: cannot merge '${p.text}' into '${spec.text}'`);
+    }
+    const merged4 = mergeByOrdinal(
+      parts.map((p) => p.t4),
+      parts.map((p) => p.ords4),
+    );
+    a.t4.dispose();
+    (a as { t4: KeyTable }).t4 = KeyTable.fromEntries(merged4, budget, a.t4.name);
+    if (a.t6) {
+      const merged6 = mergeByOrdinal(
+        parts.map((p) => p.t6!),
+        parts.map((p) => p.ords6),
+      );
+      a.t6.dispose();
+      (a as { t6: KeyTable }).t6 = KeyTable.fromEntries(merged6, budget, a.t6.name);
+    }
+    return a;
   }
 
   private buildKeys(c: ColumnArrays, rows: Uint32Array, m: number, l: Layout, kb: Uint32Array): void {
@@ -588,6 +718,91 @@ export class Aggregator {
   }
 }
 
+/** The first `n` entries of `t` as a state of views (no copy). */
+function tableView(t: KeyTable, n: number): KeyTableState {
+  return {
+    width: t.width,
+    count: n,
+    keys: t.keys.subarray(0, n * t.width),
+    hashes: t.hashes.subarray(0, n),
+    acc: t.acc.subarray(0, n * ACC_STRIDE),
+  };
+}
+
+/** Copies entries `ids[k] - off` (ascending) of `t` and their ordinals. */
+function gatherEntries(
+  t: KeyTable,
+  ords: Float64Array,
+  ids: Uint32Array,
+  off: number,
+): { state: KeyTableState; ords: Float64Array } {
+  const n = ids.length;
+  const w = t.width;
+  const keys = new Uint32Array(n * w);
+  const hashes = new Uint32Array(n);
+  const acc = new Float64Array(n * ACC_STRIDE);
+  const o = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = ids[i]! - off;
+    keys.set(t.keys.subarray(e * w, (e + 1) * w), i * w);
+    hashes[i] = t.hashes[e]!;
+    acc.set(t.acc.subarray(e * ACC_STRIDE, (e + 1) * ACC_STRIDE), i * ACC_STRIDE);
+    o[i] = ords[e]!;
+  }
+  return { state: { width: w, count: n, keys, hashes, acc }, ords: o };
+}
+
+/** Merges states whose entries are in ascending ordinal order into one state in ascending ordinal order. */
+function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64Array[]): KeyTableState {
+  const w = states[0]!.width;
+  let n = 0;
+  for (const s of states) n += s.count;
+  const keys = new Uint32Array(n * w);
+  const hashes = new Uint32Array(n);
+  const acc = new Float64Array(n * ACC_STRIDE);
+  const pos = new Int32Array(states.length);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let bestOrd = Infinity;
+    for (let p = 0; p < states.length; p++) {
+      const e = pos[p]!;
+      if (e < states[p]!.count && ords[p]![e]! < bestOrd) {
+        bestOrd = ords[p]![e]!;
+        best = p;
+      }
+    }
+    const s = states[best]!;
+    const e = pos[best]!++;
+    for (let k = 0; k < w; k++) keys[i * w + k] = s.keys[e * w + k]!;
+    hashes[i] = s.hashes[e]!;
+    for (let k = 0; k < ACC_STRIDE; k++) acc[i * ACC_STRIDE + k] = s.acc[e * ACC_STRIDE + k]!;
+  }
+  return { width: w, count: n, keys, hashes, acc };
+}
+
+/**
+ * Keeps the keys (width `W`, in `kb`) of partition `index` of `count`, compacting them in place and their
+ * rows into `out`; returns how many. The partition comes from the hash's high bits, the slot from its low ones.
+ */
+function keepPartition(
+  kb: Uint32Array,
+  W: number,
+  rows: Uint32Array,
+  m: number,
+  out: Uint32Array,
+  index: number,
+  count: number,
+): number {
+  let k = 0;
+  for (let j = 0; j < m; j++) {
+    const h = W === 1 ? hashWord(kb[j]!) : W === 2 ? hash2(kb[2 * j]!, kb[2 * j + 1]!) : hashWords(kb, j * W, W);
+    if ((Math.imul(h >>> 16, count) >>> 16) !== index) continue;
+    if (k !== j) for (let i = 0; i < W; i++) kb[k * W + i] = kb[j * W + i]!;
+    out[k++] = rows[j]!;
+  }
+  return k;
+}
+
 /** Swaps the source and destination parts (addresses, ports, their IPv6 bits) of a 5-tuple key in place. */
 function reverseKey(kb: Uint32Array, l: Layout): void {
   const aw = l.compact ? 1 : 4;
@@ -663,6 +878,13 @@ function splitByFamily(
 
 function newBatch(rows: number, left: number): RecordBatch {
   return new RecordBatch(Math.max(1, Math.min(rows, left)));
+}
+
+/** Buffers of a partition (exportPart) for a postMessage transfer list (distinct buffers, each once). */
+export function partTransferList(p: AggregatorPart): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>([...stateBuffers(p.t4), p.ords4.buffer as ArrayBuffer, p.ords6.buffer as ArrayBuffer]);
+  if (p.t6) for (const b of stateBuffers(p.t6)) out.add(b);
+  return [...out];
 }
 
 /** Buffers of an aggregator state for a postMessage transfer list. */

@@ -136,6 +136,8 @@ export class KeyTable {
   committed: number;
   /** The slot array doubles when count exceeds this. */
   growAt: number;
+  /** A table loaded by `fromEntries`: entries only, no slots; it is read, never added to. */
+  sealed = false;
 
   constructor(width: number, budget: MemoryBudget, name = "table", initialEntries = 512) {
     if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`statistics: bad key width ${width}`);
@@ -369,8 +371,28 @@ export class KeyTable {
     return idx;
   }
 
+  /**
+   * A read-only table holding the entries of `s` (adopted, not copied): for results merged elsewhere, which
+   * are iterated and printed but never looked up. Charged to `budget` like a filled table.
+   */
+  static fromEntries(s: KeyTableState, budget: MemoryBudget, name = "table"): KeyTable {
+    const t = new KeyTable(s.width, budget, name, 16);
+    const extra = s.count * (BYTES_PER_ENTRY_FIXED + s.width * 4);
+    budget.charge(extra, name, s.count);
+    t.bytes += extra;
+    t.keys = s.keys;
+    t.hashes = s.hashes;
+    t.acc = s.acc;
+    t.count = s.count;
+    t.capacity = s.count;
+    t.committed = s.count;
+    t.sealed = true;
+    return t;
+  }
+
   /** Charges the next entries to the budget, doubling the entry arrays when all are in use. */
   private commit(): void {
+    if (this.sealed) throw new RangeError(`statistics: ${this.name} is read-only`);
     if (this.committed === this.capacity) {
       const cap = this.capacity * 2;
       this.keys = grownU32(this.keys, cap * this.width);
