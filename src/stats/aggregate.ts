@@ -23,8 +23,6 @@ import {
   A_IN_BYTES,
   A_IN_PACKETS,
   A_LAST,
-  A_OUT_BYTES,
-  A_OUT_PACKETS,
   ACC_STRIDE,
   hash2,
   hashWord,
@@ -32,6 +30,7 @@ import {
   KeyTable,
   type KeyTableState,
   MemoryBudget,
+  OUT_STRIDE,
   stateBuffers,
 } from "./key-table.js";
 import { orderValue, type OrderDef } from "./orders.js";
@@ -421,7 +420,7 @@ export class Aggregator {
           e = t.findOrInsert(kb, 0);
         }
       }
-      addOneRow(t.acc, e * ACC_STRIDE, c, r, crossed);
+      addOneRow(t.acc, t.ensureOut(), e, c, r, crossed);
     }
   }
 
@@ -465,7 +464,8 @@ export class Aggregator {
     const v6 = t !== this.t4;
     let ords = v6 ? this.ords6 : this.ords4;
     if (ords.length < t.count) {
-      const n = Math.max(t.count, Math.min(t.capacity, 2 * ords.length), 1024);
+      // as long as the table's entry arrays: pages past `count` stay untouched (not resident)
+      const n = Math.max(t.count, t.capacity);
       this.budget.charge((n - ords.length) * 8, `${t.name} (order)`, t.count);
       const grown = new Float64Array(n);
       grown.set(ords);
@@ -607,7 +607,7 @@ export class Aggregator {
           reps.appendCols(chunk, this.one, 1);
         }
       }
-      t.addEntry(d, o.acc, e);
+      t.addEntry(d, o.acc, e, o.accOut);
     }
   }
 
@@ -689,8 +689,8 @@ export class Aggregator {
     c.flows[row] = acc[a + A_FLOWS]!;
     c.inPackets[row] = acc[a + A_IN_PACKETS]!;
     c.inBytes[row] = acc[a + A_IN_BYTES]!;
-    c.outPackets[row] = acc[a + A_OUT_PACKETS]!;
-    c.outBytes[row] = acc[a + A_OUT_BYTES]!;
+    c.outPackets[row] = t.outPackets(e);
+    c.outBytes[row] = t.outBytes(e);
     c.msecFirst[row] = acc[a + A_FIRST]!;
     c.msecLast[row] = acc[a + A_LAST]!;
     return row;
@@ -726,6 +726,7 @@ function tableView(t: KeyTable, n: number): KeyTableState {
     keys: t.keys.subarray(0, n * t.width),
     hashes: t.hashes.subarray(0, n),
     acc: t.acc.subarray(0, n * ACC_STRIDE),
+    accOut: t.accOut ? t.accOut.subarray(0, n * OUT_STRIDE) : null,
   };
 }
 
@@ -739,17 +740,19 @@ function gatherEntries(
   const n = ids.length;
   const w = t.width;
   const keys = new Uint32Array(n * w);
-  const hashes = new Uint32Array(n);
+  const hashes = new Uint32Array(w > 2 ? n : 0);
   const acc = new Float64Array(n * ACC_STRIDE);
+  const accOut = t.accOut ? new Float64Array(n * OUT_STRIDE) : null;
   const o = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const e = ids[i]! - off;
     keys.set(t.keys.subarray(e * w, (e + 1) * w), i * w);
-    hashes[i] = t.hashes[e]!;
+    if (w > 2) hashes[i] = t.hashes[e]!;
     acc.set(t.acc.subarray(e * ACC_STRIDE, (e + 1) * ACC_STRIDE), i * ACC_STRIDE);
+    if (accOut) accOut.set(t.accOut!.subarray(e * OUT_STRIDE, (e + 1) * OUT_STRIDE), i * OUT_STRIDE);
     o[i] = ords[e]!;
   }
-  return { state: { width: w, count: n, keys, hashes, acc }, ords: o };
+  return { state: { width: w, count: n, keys, hashes, acc, accOut }, ords: o };
 }
 
 /** Merges states whose entries are in ascending ordinal order into one state in ascending ordinal order. */
@@ -758,8 +761,9 @@ function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64
   let n = 0;
   for (const s of states) n += s.count;
   const keys = new Uint32Array(n * w);
-  const hashes = new Uint32Array(n);
+  const hashes = new Uint32Array(w > 2 ? n : 0);
   const acc = new Float64Array(n * ACC_STRIDE);
+  const accOut = states.some((s) => s.accOut !== null) ? new Float64Array(n * OUT_STRIDE) : null;
   const pos = new Int32Array(states.length);
   for (let i = 0; i < n; i++) {
     let best = -1;
@@ -774,10 +778,14 @@ function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64
     const s = states[best]!;
     const e = pos[best]!++;
     for (let k = 0; k < w; k++) keys[i * w + k] = s.keys[e * w + k]!;
-    hashes[i] = s.hashes[e]!;
+    if (w > 2) hashes[i] = s.hashes[e]!;
     for (let k = 0; k < ACC_STRIDE; k++) acc[i * ACC_STRIDE + k] = s.acc[e * ACC_STRIDE + k]!;
+    if (accOut && s.accOut) {
+      accOut[i * OUT_STRIDE] = s.accOut[e * OUT_STRIDE]!;
+      accOut[i * OUT_STRIDE + 1] = s.accOut[e * OUT_STRIDE + 1]!;
+    }
   }
-  return { width: w, count: n, keys, hashes, acc };
+  return { width: w, count: n, keys, hashes, acc, accOut };
 }
 
 /**
@@ -824,18 +832,20 @@ function reverseKey(kb: Uint32Array, l: Layout): void {
   }
 }
 
-/** Adds one row's counters to the accumulators at `a`; `crossed` swaps in and out. */
-function addOneRow(acc: Float64Array, a: number, c: ColumnArrays, r: number, crossed: boolean): void {
+/** Adds one row's counters to entry `e` (accumulators and out counters); `crossed` swaps in and out. */
+function addOneRow(acc: Float64Array, out: Float64Array, e: number, c: ColumnArrays, r: number, crossed: boolean): void {
+  const a = e * ACC_STRIDE;
+  const o = e * OUT_STRIDE;
   const f = c.flows[r]!;
   acc[a + A_FLOWS] = acc[a + A_FLOWS]! + (f === 0 ? 1 : f);
-  const ip = crossed ? A_OUT_PACKETS : A_IN_PACKETS;
-  const ib = crossed ? A_OUT_BYTES : A_IN_BYTES;
-  const op = crossed ? A_IN_PACKETS : A_OUT_PACKETS;
-  const ob = crossed ? A_IN_BYTES : A_OUT_BYTES;
-  acc[a + ip] = acc[a + ip]! + c.inPackets[r]!;
-  acc[a + ib] = acc[a + ib]! + c.inBytes[r]!;
-  acc[a + op] = acc[a + op]! + c.outPackets[r]!;
-  acc[a + ob] = acc[a + ob]! + c.outBytes[r]!;
+  const inP = c.inPackets[r]!;
+  const inB = c.inBytes[r]!;
+  const outP = c.outPackets[r]!;
+  const outB = c.outBytes[r]!;
+  acc[a + A_IN_PACKETS] = acc[a + A_IN_PACKETS]! + (crossed ? outP : inP);
+  acc[a + A_IN_BYTES] = acc[a + A_IN_BYTES]! + (crossed ? outB : inB);
+  out[o] = out[o]! + (crossed ? inP : outP);
+  out[o + 1] = out[o + 1]! + (crossed ? inB : outB);
   if (c.msecFirst[r]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = c.msecFirst[r]!;
   if (c.msecLast[r]! > acc[a + A_LAST]!) acc[a + A_LAST] = c.msecLast[r]!;
 }
@@ -849,8 +859,8 @@ function fillOrderValues(t: KeyTable, order: OrderDef, out: Float64Array, off: n
       acc[a + A_FLOWS]!,
       acc[a + A_IN_PACKETS]!,
       acc[a + A_IN_BYTES]!,
-      acc[a + A_OUT_PACKETS]!,
-      acc[a + A_OUT_BYTES]!,
+      t.outPackets(e),
+      t.outBytes(e),
       acc[a + A_FIRST]!,
       acc[a + A_LAST]!,
     );

@@ -3,12 +3,17 @@
 // accumulators (flows, in/out packets and bytes, min first, max last). The engine under -s, -A and -a.
 //
 //   slots   Uint32Array(stride * 2^k) [entry index + 1 (0 = empty), key word (width 1) | both key words (width
-//                                    2, stride 4) | hash (wider)]: one cache line answers a probe without
-//                                    touching `keys`; linear probing, load factor <= 1/2
+//                                    2, stride 3) | hash (wider)]: one cache line answers a probe without
+//                                    touching `keys`; linear probing, load factor <= 1/2 (<= 3/4 reserved).
+//                                    Lookups first hash a chunk of keys and load each home slot (independent
+//                                    loads overlap their cache/TLB misses), then probe
 //   keys    Uint32Array(cap * width) the key words of entry e at [e * width, (e + 1) * width)
-//   hashes  Uint32Array(cap)         cached 32-bit hash per entry (rehash without touching the keys)
-//   acc     Float64Array(cap * 8)    per entry [flows, inPackets, inBytes, outPackets, outBytes, first, last, -]
-//                                    interleaved so one update touches one 64-byte line (random keys miss cache)
+//   hashes  Uint32Array(cap)         cached 32-bit hash per entry, keys wider than 2 words only (rehash without
+//                                    touching the keys; narrower keys are rehashed from the keys)
+//   acc     Float64Array(cap * 5)    per entry [flows, inPackets, inBytes, first, last], interleaved so one
+//                                    update touches one or two cache lines (random keys miss cache)
+//   accOut  Float64Array(cap * 2)    per entry [outPackets, outBytes]; allocated at the first non-zero out
+//                                    counter (most exporters send unidirectional flows), else null
 //
 // Entries are dense and in insertion order, so iterating, merging and posting the state to another thread
 // (`exportState`, plain typed arrays) need no pointer chasing. Growth doubles the slot array and the entry
@@ -26,15 +31,19 @@ export const MAX_RESERVE = 1 << 24;
 /** Highest load factor of a reserved slot array (growth otherwise keeps it at most 1/2). */
 const RESERVED_LOAD = 0.75;
 /** Accumulator layout: f64 slots per entry and the offset of each counter. */
-export const ACC_STRIDE = 8;
+export const ACC_STRIDE = 5;
 export const A_FLOWS = 0;
 export const A_IN_PACKETS = 1;
 export const A_IN_BYTES = 2;
-export const A_OUT_PACKETS = 3;
-export const A_OUT_BYTES = 4;
-export const A_FIRST = 5;
-export const A_LAST = 6;
-const BYTES_PER_ENTRY_FIXED = ACC_STRIDE * 8 + 4; // accumulators + cached hash
+export const A_FIRST = 3;
+export const A_LAST = 4;
+/** accOut layout: f64 slots per entry, [outPackets, outBytes]. */
+export const OUT_STRIDE = 2;
+
+/** Bytes per entry of a table of `width`-word keys (keys, accumulators, the cached hash of wide keys). */
+function entryBytes(width: number): number {
+  return width * 4 + ACC_STRIDE * 8 + (width > 2 ? 4 : 0);
+}
 
 /** A byte budget shared by all tables of one query. */
 export class MemoryBudget {
@@ -72,9 +81,12 @@ export interface KeyTableState {
   readonly width: number;
   readonly count: number;
   readonly keys: Uint32Array;
+  /** Empty for keys of 1–2 words. */
   readonly hashes: Uint32Array;
   /** count * ACC_STRIDE accumulators (see A_FLOWS …). */
   readonly acc: Float64Array;
+  /** count * OUT_STRIDE out counters, or null when all are zero. */
+  readonly accOut: Float64Array | null;
 }
 
 /** 32-bit mix of one word (murmur3 fmix32). */
@@ -123,13 +135,16 @@ export class KeyTable {
   capacity: number;
   /** [entry + 1, key word(s) or hash] per slot; stride * (mask + 1) words. */
   slots: Uint32Array;
-  /** Words per slot: 4 for width-2 keys (both words inline), else 2. */
+  /** Words per slot: 3 for width-2 keys (both words inline), else 2. */
   readonly stride: number;
   mask: number;
   keys: Uint32Array;
+  /** capacity hashes when width > 2, else empty. */
   hashes: Uint32Array;
   /** capacity * ACC_STRIDE accumulators. */
   acc: Float64Array;
+  /** capacity * OUT_STRIDE out counters once one is non-zero (see ensureOut), else null. */
+  accOut: Float64Array | null = null;
   /** Bytes currently charged to the budget: the slot array and the `committed` entries. */
   bytes: number;
   /** Entries charged to the budget so far (<= capacity; the arrays' untouched tail is only address space). */
@@ -138,6 +153,10 @@ export class KeyTable {
   growAt: number;
   /** A table loaded by `fromEntries`: entries only, no slots; it is read, never added to. */
   sealed = false;
+  /** Per-lookup scratch: the hashes of a chunk of keys. */
+  private hs = new Uint32Array(0);
+  /** Where the lookups' slot-touching loads go (so that they are not optimised away). */
+  touched = 0;
 
   constructor(width: number, budget: MemoryBudget, name = "table", initialEntries = 512) {
     if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`statistics: bad key width ${width}`);
@@ -148,16 +167,21 @@ export class KeyTable {
     this.capacity = Math.max(16, initialEntries);
     let slots = MIN_SLOTS;
     while (slots < this.capacity * 2) slots *= 2;
-    this.stride = width === 2 ? 4 : 2;
+    this.stride = width === 2 ? 3 : 2;
     this.committed = this.capacity;
-    this.bytes = slots * this.stride * 4 + this.capacity * (BYTES_PER_ENTRY_FIXED + width * 4);
+    this.bytes = slots * this.stride * 4 + this.capacity * entryBytes(width);
     budget.charge(this.bytes, name, 0);
     this.slots = new Uint32Array(slots * this.stride);
     this.mask = slots - 1;
     this.growAt = slots / 2;
     this.keys = new Uint32Array(this.capacity * width);
-    this.hashes = new Uint32Array(this.capacity);
+    this.hashes = new Uint32Array(width > 2 ? this.capacity : 0);
     this.acc = new Float64Array(this.capacity * ACC_STRIDE);
+  }
+
+  private scratch(m: number): Uint32Array {
+    if (this.hs.length < m) this.hs = new Uint32Array(Math.max(m, 4096));
+    return this.hs;
   }
 
   /** Bytes held by this table (slots + entries). */
@@ -182,10 +206,7 @@ export class KeyTable {
     if (this.budget.used + slotBytes > this.budget.limit) return;
     this.budget.charge(slotBytes, this.name, this.count);
     this.bytes += slotBytes;
-    this.keys = grownU32(this.keys, n * this.width);
-    this.hashes = grownU32(this.hashes, n);
-    this.acc = grownF64(this.acc, n * ACC_STRIDE);
-    this.capacity = n;
+    this.resizeEntries(n);
     if (slots !== this.mask + 1) this.rehash(slots);
     this.growAt = Math.max(slots / 2, Math.min(n, Math.floor(slots * RESERVED_LOAD)));
   }
@@ -197,6 +218,10 @@ export class KeyTable {
   lookup1(keys: Uint32Array, m: number, out: Int32Array): void {
     let slots = this.slots;
     let mask = this.mask;
+    const hs = this.scratch(m);
+    // first the hashes and one load of each key's home slot: independent loads, whose cache and TLB misses
+    // the CPU overlaps, where the probe loop below (a branch on every load) would take them one at a time
+    let touch = 0;
     for (let j = 0; j < m; j++) {
       const k = keys[j]!;
       let h = k ^ (k >>> 16);
@@ -204,6 +229,13 @@ export class KeyTable {
       h ^= h >>> 13;
       h = Math.imul(h, 0xc2b2ae35);
       h = (h ^ (h >>> 16)) >>> 0;
+      hs[j] = h;
+      touch |= slots[2 * (h & mask)]!;
+    }
+    this.touched = touch;
+    for (let j = 0; j < m; j++) {
+      const k = keys[j]!;
+      const h = hs[j]!;
       let s = h & mask;
       for (;;) {
         const e = slots[2 * s]!;
@@ -241,9 +273,17 @@ export class KeyTable {
     let slots = this.slots;
     let mask = this.mask;
     let tk = this.keys;
+    const hs = this.scratch(m);
+    let touch = 0; // see lookup1
+    for (let j = 0; j < m; j++) {
+      const h = hashWords(keys, j * w, w);
+      hs[j] = h;
+      touch |= slots[2 * (h & mask)]!;
+    }
+    this.touched = touch;
     for (let j = 0; j < m; j++) {
       const off = j * w;
-      const h = hashWords(keys, off, w);
+      const h = hs[j]!;
       let s = h & mask;
       for (;;) {
         const e = slots[2 * s]!;
@@ -283,13 +323,21 @@ export class KeyTable {
     let slots = this.slots;
     let mask = this.mask;
     let tk = this.keys;
+    const hs = this.scratch(m);
+    let touch = 0; // see lookup1
+    for (let j = 0; j < m; j++) {
+      const h = hash2(keys[2 * j]!, keys[2 * j + 1]!);
+      hs[j] = h;
+      touch |= slots[3 * (h & mask)]!;
+    }
+    this.touched = touch;
     for (let j = 0; j < m; j++) {
       const k0 = keys[2 * j]!;
       const k1 = keys[2 * j + 1]!;
-      const h = hash2(k0, k1);
+      const h = hs[j]!;
       let s = h & mask;
       for (;;) {
-        const e = slots[4 * s]!;
+        const e = slots[3 * s]!;
         if (e === 0) {
           const idx = this.insert(s, h, k0, k1);
           tk = this.keys;
@@ -303,7 +351,7 @@ export class KeyTable {
           out[j] = idx;
           break;
         }
-        if (slots[4 * s + 1] === k0 && slots[4 * s + 2] === k1) {
+        if (slots[3 * s + 1] === k0 && slots[3 * s + 2] === k1) {
           out[j] = e - 1;
           break;
         }
@@ -362,8 +410,8 @@ export class KeyTable {
     const st = this.stride;
     this.slots[st * s] = idx + 1;
     this.slots[st * s + 1] = tag;
-    if (st === 4) this.slots[st * s + 2] = tag2;
-    this.hashes[idx] = h;
+    if (st === 3) this.slots[st * s + 2] = tag2;
+    if (this.width > 2) this.hashes[idx] = h;
     const a = idx * ACC_STRIDE;
     this.acc[a + A_FIRST] = Infinity;
     this.acc[a + A_LAST] = -Infinity;
@@ -377,12 +425,13 @@ export class KeyTable {
    */
   static fromEntries(s: KeyTableState, budget: MemoryBudget, name = "table"): KeyTable {
     const t = new KeyTable(s.width, budget, name, 16);
-    const extra = s.count * (BYTES_PER_ENTRY_FIXED + s.width * 4);
+    const extra = s.count * (entryBytes(s.width) + (s.accOut ? OUT_STRIDE * 8 : 0));
     budget.charge(extra, name, s.count);
     t.bytes += extra;
     t.keys = s.keys;
     t.hashes = s.hashes;
     t.acc = s.acc;
+    t.accOut = s.accOut;
     t.count = s.count;
     t.capacity = s.count;
     t.committed = s.count;
@@ -393,18 +442,41 @@ export class KeyTable {
   /** Charges the next entries to the budget, doubling the entry arrays when all are in use. */
   private commit(): void {
     if (this.sealed) throw new RangeError(`statistics: ${this.name} is read-only`);
-    if (this.committed === this.capacity) {
-      const cap = this.capacity * 2;
-      this.keys = grownU32(this.keys, cap * this.width);
-      this.hashes = grownU32(this.hashes, cap);
-      this.acc = grownF64(this.acc, cap * ACC_STRIDE);
-      this.capacity = cap;
-    }
+    if (this.committed === this.capacity) this.resizeEntries(this.capacity * 2);
     const step = Math.min(this.capacity - this.committed, Math.max(4096, this.committed >>> 3));
-    const extra = step * (BYTES_PER_ENTRY_FIXED + this.width * 4);
+    const extra = step * (entryBytes(this.width) + (this.accOut ? OUT_STRIDE * 8 : 0));
     this.budget.charge(extra, this.name, this.count);
     this.bytes += extra;
     this.committed += step;
+  }
+
+  /** Reallocates the entry arrays for `cap` entries (the caller charges the budget). */
+  private resizeEntries(cap: number): void {
+    this.keys = grownU32(this.keys, cap * this.width);
+    if (this.width > 2) this.hashes = grownU32(this.hashes, cap);
+    this.acc = grownF64(this.acc, cap * ACC_STRIDE);
+    if (this.accOut) this.accOut = grownF64(this.accOut, cap * OUT_STRIDE);
+    this.capacity = cap;
+  }
+
+  /** Allocates the out counters (zero) when they are still null. */
+  ensureOut(): Float64Array {
+    if (this.accOut === null) {
+      const extra = this.committed * OUT_STRIDE * 8;
+      this.budget.charge(extra, this.name, this.count);
+      this.bytes += extra;
+      this.accOut = new Float64Array(this.capacity * OUT_STRIDE);
+    }
+    return this.accOut;
+  }
+
+  /** Out packets / bytes of entry `e` (0 while no out counter was non-zero). */
+  outPackets(e: number): number {
+    return this.accOut ? this.accOut[e * OUT_STRIDE]! : 0;
+  }
+
+  outBytes(e: number): number {
+    return this.accOut ? this.accOut[e * OUT_STRIDE + 1]! : 0;
   }
 
   private growSlots(): void {
@@ -416,7 +488,7 @@ export class KeyTable {
     this.growAt = old;
   }
 
-  /** Rebuilds the slot array with `n` slots from the cached hashes (and the keys of width-1/2 tables). */
+  /** Rebuilds the slot array with `n` slots from the keys (width 1–2) or the cached hashes. */
   private rehash(n: number): void {
     const st = this.stride;
     const slots = new Uint32Array(n * st);
@@ -425,7 +497,7 @@ export class KeyTable {
     const keys = this.keys;
     const w = this.width;
     for (let e = 0; e < this.count; e++) {
-      const h = hashes[e]!;
+      const h = w === 1 ? hashWord(keys[e]!) : w === 2 ? hash2(keys[2 * e]!, keys[2 * e + 1]!) : hashes[e]!;
       let s = h & mask;
       while (slots[st * s] !== 0) s = (s + 1) & mask;
       slots[st * s] = e + 1;
@@ -460,29 +532,53 @@ export class KeyTable {
   ): void {
     const acc = this.acc;
     for (let j = 0; j < m; j++) {
-      const a = idx[j]! * 8;
+      const a = idx[j]! * 5;
       const r = rows[j]!;
       const f = flowsCol[r]!;
       acc[a] = acc[a]! + (f === 0 ? 1 : f);
       acc[a + 1] = acc[a + 1]! + inPk[r]!;
       acc[a + 2] = acc[a + 2]! + inBy[r]!;
-      acc[a + 3] = acc[a + 3]! + outPk[r]!;
-      acc[a + 4] = acc[a + 4]! + outBy[r]!;
       const t0 = firstCol[r]!;
       const t1 = lastCol[r]!;
-      if (t0 < acc[a + 5]!) acc[a + 5] = t0;
-      if (t1 > acc[a + 6]!) acc[a + 6] = t1;
+      if (t0 < acc[a + 3]!) acc[a + 3] = t0;
+      if (t1 > acc[a + 4]!) acc[a + 4] = t1;
+    }
+    let out = this.accOut;
+    if (out === null) {
+      let any = 0;
+      for (let j = 0; j < m; j++) {
+        const r = rows[j]!;
+        if (outPk[r]! !== 0 || outBy[r]! !== 0) {
+          any = 1;
+          break;
+        }
+      }
+      if (any === 0) return;
+      out = this.ensureOut();
+    }
+    for (let j = 0; j < m; j++) {
+      const o = idx[j]! * 2;
+      const r = rows[j]!;
+      out[o] = out[o]! + outPk[r]!;
+      out[o + 1] = out[o + 1]! + outBy[r]!;
     }
   }
 
-  /** Adds the accumulators of entry `e` of `src` (ACC_STRIDE layout) into entry `d`. */
-  addEntry(d: number, src: Float64Array, e: number): void {
+  /** Adds the accumulators of entry `e` of `src` (ACC_STRIDE layout; out counters `srcOut`) into entry `d`. */
+  addEntry(d: number, src: Float64Array, e: number, srcOut: Float64Array | null = null): void {
     const acc = this.acc;
     const a = d * ACC_STRIDE;
     const b = e * ACC_STRIDE;
-    for (let i = 0; i < 5; i++) acc[a + i] = acc[a + i]! + src[b + i]!;
+    for (let i = 0; i < 3; i++) acc[a + i] = acc[a + i]! + src[b + i]!;
     if (src[b + A_FIRST]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = src[b + A_FIRST]!;
     if (src[b + A_LAST]! > acc[a + A_LAST]!) acc[a + A_LAST] = src[b + A_LAST]!;
+    if (srcOut !== null) {
+      const out = this.ensureOut();
+      const o = d * OUT_STRIDE;
+      const q = e * OUT_STRIDE;
+      out[o] = out[o]! + srcOut[q]!;
+      out[o + 1] = out[o + 1]! + srcOut[q + 1]!;
+    }
   }
 
   /** Adds every entry of `other` (same width) into this table. */
@@ -490,7 +586,7 @@ export class KeyTable {
     if (other.width !== this.width)
       throw new RangeError(`statistics: cannot merge key width ${other.width} into ${this.width}`);
     const w = this.width;
-    for (let e = 0; e < other.count; e++) this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e);
+    for (let e = 0; e < other.count; e++) this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e, other.accOut);
   }
 
   /** A copy of the state trimmed to `count` entries (its buffers can go in a postMessage transfer list). */
@@ -500,8 +596,9 @@ export class KeyTable {
       width: this.width,
       count: n,
       keys: this.keys.slice(0, n * this.width),
-      hashes: this.hashes.slice(0, n),
+      hashes: this.hashes.slice(0, this.width > 2 ? n : 0),
       acc: this.acc.slice(0, n * ACC_STRIDE),
+      accOut: this.accOut ? this.accOut.slice(0, n * OUT_STRIDE) : null,
     };
   }
 
@@ -514,7 +611,9 @@ export class KeyTable {
 
 /** The ArrayBuffers of a state, for a postMessage transfer list. */
 export function stateBuffers(s: KeyTableState): ArrayBuffer[] {
-  return [s.keys.buffer as ArrayBuffer, s.hashes.buffer as ArrayBuffer, s.acc.buffer as ArrayBuffer];
+  const out = [s.keys.buffer as ArrayBuffer, s.hashes.buffer as ArrayBuffer, s.acc.buffer as ArrayBuffer];
+  if (s.accOut) out.push(s.accOut.buffer as ArrayBuffer);
+  return out;
 }
 
 function grownU32(a: Uint32Array, n: number): Uint32Array {
