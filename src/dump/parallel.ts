@@ -73,7 +73,7 @@ export async function runParallel(
   // hash-partitioned aggregation: every worker gets every block (in order) and keeps its partition's groups
   const broadcast = config.partition !== undefined;
   const pool = Array.from(
-    { length: broadcast ? Math.max(1, config.partition!.count) : Math.max(1, Math.min(workers, items.length)) },
+    { length: broadcast ? Math.max(1, config.partition.count) : Math.max(1, Math.min(workers, items.length)) },
     () => new Worker(new URL("./scan-worker.js", import.meta.url)),
   );
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
@@ -129,8 +129,6 @@ export async function runParallel(
     for (const w of pool) {
       w.on("message", (msg: ScanReply) => {
         if (msg.type === "block") {
-          // broadcast: the workers count the same rows; worker 0's counts and errors stand for all
-          if (broadcast && w !== pool[0]) return;
           results.set(msg.seq, msg);
           if (!broadcast) feed(w);
           drain();
@@ -150,7 +148,7 @@ export async function runParallel(
       });
       if (broadcast) {
         // every block to every worker at once (a few bytes each): no worker waits for another's results
-        send(w, { type: "init", config: { ...config, partition: { ...config.partition!, index: pool.indexOf(w) } } });
+        send(w, { type: "init", config: { ...config, partition: { ...config.partition, index: pool.indexOf(w) } } });
         items.forEach((it, seq) => {
           send(w, { type: "block", seq, file: it.file, block: it.block });
         });

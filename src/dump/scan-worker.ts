@@ -232,6 +232,8 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
       }
     }
   }
+  // partitioned aggregation: every worker scans every block and worker 0's counts stand for all
+  if (c.partition && c.partition.index > 0) return;
   const reply: ScanReply = { type: "block", seq, counts, text, errors };
   parentPort!.postMessage(reply);
 }

@@ -804,7 +804,7 @@ function keepPartition(
   let k = 0;
   for (let j = 0; j < m; j++) {
     const h = W === 1 ? hashWord(kb[j]!) : W === 2 ? hash2(kb[2 * j]!, kb[2 * j + 1]!) : hashWords(kb, j * W, W);
-    if ((Math.imul(h >>> 16, count) >>> 16) !== index) continue;
+    if (Math.imul(h >>> 16, count) >>> 16 !== index) continue;
     if (k !== j) for (let i = 0; i < W; i++) kb[k * W + i] = kb[j * W + i]!;
     out[k++] = rows[j]!;
   }
@@ -833,7 +833,14 @@ function reverseKey(kb: Uint32Array, l: Layout): void {
 }
 
 /** Adds one row's counters to entry `e` (accumulators and out counters); `crossed` swaps in and out. */
-function addOneRow(acc: Float64Array, out: Float64Array, e: number, c: ColumnArrays, r: number, crossed: boolean): void {
+function addOneRow(
+  acc: Float64Array,
+  out: Float64Array,
+  e: number,
+  c: ColumnArrays,
+  r: number,
+  crossed: boolean,
+): void {
   const a = e * ACC_STRIDE;
   const o = e * OUT_STRIDE;
   const f = c.flows[r]!;
@@ -892,7 +899,11 @@ function newBatch(rows: number, left: number): RecordBatch {
 
 /** Buffers of a partition (exportPart) for a postMessage transfer list (distinct buffers, each once). */
 export function partTransferList(p: AggregatorPart): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>([...stateBuffers(p.t4), p.ords4.buffer as ArrayBuffer, p.ords6.buffer as ArrayBuffer]);
+  const out = new Set<ArrayBuffer>([
+    ...stateBuffers(p.t4),
+    p.ords4.buffer as ArrayBuffer,
+    p.ords6.buffer as ArrayBuffer,
+  ]);
   if (p.t6) for (const b of stateBuffers(p.t6)) out.add(b);
   return [...out];
 }

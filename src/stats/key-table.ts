@@ -26,6 +26,8 @@ import { StatsError } from "./errors.js";
 export const DEFAULT_STATS_MEMORY = 4 * 1024 * 1024 * 1024;
 
 const MIN_SLOTS = 1024;
+/** Keys per run of a lookup's first pass (hash, load the home slot) before their probes (see lookup1). */
+const TOUCH_RUN = 256;
 /** Most entries `reserve` sets aside (a hint: more still fit, by doubling). */
 export const MAX_RESERVE = 1 << 24;
 /** Highest load factor of a reserved slot array (growth otherwise keeps it at most 1/2). */
@@ -219,21 +221,25 @@ export class KeyTable {
     let slots = this.slots;
     let mask = this.mask;
     const hs = this.scratch(m);
-    // first the hashes and one load of each key's home slot: independent loads, whose cache and TLB misses
-    // the CPU overlaps, where the probe loop below (a branch on every load) would take them one at a time
     let touch = 0;
     for (let j = 0; j < m; j++) {
-      const k = keys[j]!;
-      let h = k ^ (k >>> 16);
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h = (h ^ (h >>> 16)) >>> 0;
-      hs[j] = h;
-      touch |= slots[2 * (h & mask)]!;
-    }
-    this.touched = touch;
-    for (let j = 0; j < m; j++) {
+      if (j % TOUCH_RUN === 0) {
+        // first the hashes of the next run of keys and one load of each home slot: independent loads, whose
+        // cache and TLB misses the CPU overlaps, where the probe loop (a branch on every load) would take
+        // them one at a time; runs short enough that their TLB entries are still there for the probes
+        const end = Math.min(m, j + TOUCH_RUN);
+        for (let i = j; i < end; i++) {
+          const k = keys[i]!;
+          let h = k ^ (k >>> 16);
+          h = Math.imul(h, 0x85ebca6b);
+          h ^= h >>> 13;
+          h = Math.imul(h, 0xc2b2ae35);
+          h = (h ^ (h >>> 16)) >>> 0;
+          hs[i] = h;
+          touch |= slots[2 * (h & mask)]!;
+        }
+        this.touched = touch;
+      }
       const k = keys[j]!;
       const h = hs[j]!;
       let s = h & mask;
@@ -276,12 +282,15 @@ export class KeyTable {
     const hs = this.scratch(m);
     let touch = 0; // see lookup1
     for (let j = 0; j < m; j++) {
-      const h = hashWords(keys, j * w, w);
-      hs[j] = h;
-      touch |= slots[2 * (h & mask)]!;
-    }
-    this.touched = touch;
-    for (let j = 0; j < m; j++) {
+      if (j % TOUCH_RUN === 0) {
+        const end = Math.min(m, j + TOUCH_RUN);
+        for (let i = j; i < end; i++) {
+          const h = hashWords(keys, i * w, w);
+          hs[i] = h;
+          touch |= slots[2 * (h & mask)]!;
+        }
+        this.touched = touch;
+      }
       const off = j * w;
       const h = hs[j]!;
       let s = h & mask;
@@ -326,12 +335,15 @@ export class KeyTable {
     const hs = this.scratch(m);
     let touch = 0; // see lookup1
     for (let j = 0; j < m; j++) {
-      const h = hash2(keys[2 * j]!, keys[2 * j + 1]!);
-      hs[j] = h;
-      touch |= slots[3 * (h & mask)]!;
-    }
-    this.touched = touch;
-    for (let j = 0; j < m; j++) {
+      if (j % TOUCH_RUN === 0) {
+        const end = Math.min(m, j + TOUCH_RUN);
+        for (let i = j; i < end; i++) {
+          const h = hash2(keys[2 * i]!, keys[2 * i + 1]!);
+          hs[i] = h;
+          touch |= slots[3 * (h & mask)]!;
+        }
+        this.touched = touch;
+      }
       const k0 = keys[2 * j]!;
       const k1 = keys[2 * j + 1]!;
       const h = hs[j]!;
@@ -586,7 +598,8 @@ export class KeyTable {
     if (other.width !== this.width)
       throw new RangeError(`statistics: cannot merge key width ${other.width} into ${this.width}`);
     const w = this.width;
-    for (let e = 0; e < other.count; e++) this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e, other.accOut);
+    for (let e = 0; e < other.count; e++)
+      this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e, other.accOut);
   }
 
   /** A copy of the state trimmed to `count` entries (its buffers can go in a postMessage transfer list). */
