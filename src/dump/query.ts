@@ -310,6 +310,14 @@ function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCou
 }
 
 /**
+ * The part of the hash space (the share of the groups) of the worker that reads the blocks in partitioned
+ * aggregation: it also decodes every block and forwards the other partitions' rows, so it aggregates less.
+ */
+function readerShare(workers: number): number {
+  return workers <= 1 ? 1 : Math.max(0.05, (1 - 0.2 * (workers - 1)) / workers);
+}
+
+/**
  * Upper bound of the rows a scan of `files` reads (their statistics records; files outside the window count 0),
  * to size aggregation tables once. Unreadable files count 0: the scan reports them.
  */
@@ -642,6 +650,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
           partition: {
             index: 0,
             count: o.workers,
+            share0: readerShare(o.workers),
             rows,
             topN,
             ...(o.order !== undefined ? { order: o.order } : {}),

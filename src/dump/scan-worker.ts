@@ -2,9 +2,10 @@
 // tsdump's scan worker (worker_threads): reads, decompresses, filters and aggregates the blocks the main
 // thread hands it, one (file, block) at a time. Listings come back as formatted text per block (the main
 // thread prints them in file/block order); statistics and aggregations stay here as typed-array tables and
-// are posted once at the end for the main thread to merge.
+// are posted once at the end for the main thread to merge. Partitioned aggregation (-A): worker 0 reads the
+// blocks and forwards each other partition's rows to its worker through a MessagePort (see parallel.ts).
 
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import { createFormatter, StringOutput, type Formatter } from "../format/index.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
@@ -13,6 +14,8 @@ import {
   type AggregatorPart,
   type AggregatorState,
   MemoryBudget,
+  type ForwardedRows,
+  forwardedTransferList,
   ORDINAL_BLOCK,
   parseRecordOrder,
   partTransferList,
@@ -39,13 +42,16 @@ export interface ScanConfig {
   readonly fiveTuple?: boolean;
   readonly memoryLimit?: number;
   /**
-   * Hash-partitioned aggregation: every worker is handed every block and keeps the groups of its partition
-   * (`index` of `count`, set per worker by runParallel); `rows` bounds the rows it may see (table sizing).
-   * At the end it posts only its best `topN` groups by `order` when topN > 0, else all of them.
+   * Hash-partitioned aggregation: worker 0 is handed every block, keeps the groups of its partition and
+   * forwards the other rows to the worker of their partition (`index` of `count`, set per worker by
+   * runParallel); partition 0 covers `share0` of the hash space (worker 0 also reads and decodes). `rows`
+   * bounds the rows of the scan (table sizing). At the end each posts only its best `topN` groups by `order`
+   * when topN > 0, else all of them.
    */
   readonly partition?: {
     readonly index: number;
     readonly count: number;
+    readonly share0: number;
     readonly rows: number;
     readonly order?: string;
     readonly topN: number;
@@ -53,9 +59,23 @@ export interface ScanConfig {
 }
 
 export type ScanRequest =
-  | { readonly type: "init"; readonly config: ScanConfig }
+  | {
+      readonly type: "init";
+      readonly config: ScanConfig;
+      /** Partitioned, worker 0: a port to worker i + 1; `flow` counts what each worker has aggregated. */
+      readonly peers?: readonly MessagePort[];
+      /** Partitioned, other workers: where worker 0's forwarded rows arrive. */
+      readonly source?: MessagePort;
+      readonly flow?: Int32Array;
+    }
   | { readonly type: "block"; readonly seq: number; readonly file: number; readonly block: number }
   | { readonly type: "finish" };
+
+/** What worker 0 sends another partition's worker. */
+type PeerMessage = { readonly type: "rows"; readonly rows: ForwardedRows } | { readonly type: "end" };
+
+/** Forwarded messages a worker may have queued but not aggregated (bounds their memory). */
+const FORWARD_AHEAD = 8;
 
 export interface BlockCounts {
   processed: number;
@@ -90,6 +110,9 @@ let probe: ReadonlySet<string> | undefined;
 let sel = new Uint32Array(16384);
 const readers = new Map<number, FlowFileSource>();
 let errors: string[] = [];
+let peers: readonly MessagePort[] = [];
+let flow: Int32Array | null = null;
+let sent: number[] = [];
 let lastFile = -1;
 
 function reader(i: number): FlowFileSource | undefined {
@@ -112,7 +135,8 @@ function reader(i: number): FlowFileSource | undefined {
   return r;
 }
 
-function init(c: ScanConfig): void {
+function init(msg: Extract<ScanRequest, { type: "init" }>): void {
+  const c = msg.config;
   config = c;
   filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
   selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
@@ -129,10 +153,36 @@ function init(c: ScanConfig): void {
       c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(),
       budget,
     );
-    if (c.partition) {
-      aggr.partition(c.partition.index, c.partition.count);
-      // hash partitions get about rows / count groups at most; a little slack, the table grows past it if not
-      aggr.reserve(Math.ceil((c.partition.rows / c.partition.count) * 1.05) + 4096);
+    const p = c.partition;
+    if (p) {
+      const a = aggr;
+      a.partition(p.index, p.count, { forward: p.index === 0 && p.count > 1, share0: p.share0 });
+      // a partition gets its share of the rows (hashing splits millions of rows very evenly) and at most as
+      // many groups; the table grows if not
+      const share = p.count === 1 ? 1 : p.index === 0 ? p.share0 : (1 - p.share0) / (p.count - 1);
+      a.reserve(Math.ceil(p.rows * share) + 4096);
+      peers = msg.peers ?? [];
+      sent = peers.map(() => 0);
+      flow = msg.flow ?? null;
+      const source = msg.source;
+      if (source) {
+        const fl = flow!;
+        source.on("message", (m: PeerMessage) => {
+          try {
+            if (m.type === "rows") {
+              a.addForwarded(m.rows);
+              Atomics.add(fl, p.index, 1);
+              Atomics.notify(fl, p.index);
+            } else {
+              source.close();
+              finish();
+            }
+          } catch (err) {
+            const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };
+            parentPort!.postMessage(reply);
+          }
+        });
+      }
     }
   }
 }
@@ -228,17 +278,37 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
         if (aggr) {
           aggr.ordinalBase = seq * ORDINAL_BLOCK;
           aggr.add(batch, sel, k);
+          if (peers.length > 0) forward(aggr);
         }
       }
     }
   }
-  // partitioned aggregation: every worker scans every block and worker 0's counts stand for all
-  if (c.partition && c.partition.index > 0) return;
   const reply: ScanReply = { type: "block", seq, counts, text, errors };
   parentPort!.postMessage(reply);
 }
 
+/** Partitioned, worker 0: posts the other partitions' rows of the last block, waiting while a peer lags. */
+function forward(a: Aggregator): void {
+  for (const f of a.takeForwarded()) {
+    const msg: PeerMessage = { type: "rows", rows: f };
+    peers[f.part - 1]!.postMessage(msg, forwardedTransferList(f));
+    sent[f.part - 1]!++;
+  }
+  const fl = flow!;
+  for (let i = 0; i < peers.length; i++) {
+    for (;;) {
+      const done = Atomics.load(fl, i + 1);
+      if (sent[i]! - done <= FORWARD_AHEAD) break;
+      Atomics.wait(fl, i + 1, done, 100);
+    }
+  }
+}
+
 function finish(): void {
+  for (const port of peers) {
+    const msg: PeerMessage = { type: "end" };
+    port.postMessage(msg);
+  }
   for (const r of readers.values()) r.close();
   readers.clear();
   const stats = accs.map((a) => a.exportState());
@@ -261,7 +331,7 @@ function finish(): void {
 
 parentPort?.on("message", (msg: ScanRequest) => {
   try {
-    if (msg.type === "init") init(msg.config);
+    if (msg.type === "init") init(msg);
     else if (msg.type === "block") scanBlock(msg.seq, msg.file, msg.block);
     else finish();
   } catch (err) {

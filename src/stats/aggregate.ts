@@ -16,7 +16,7 @@ import { RecordBatch } from "../record/batch.js";
 import { maskV4 } from "../record/ip.js";
 import { COLUMN, type ColumnArrays, type ColumnName } from "../record/schema.js";
 import { didYouMean, StatsError } from "./errors.js";
-import { selectTop } from "./heap.js";
+import { selectTop, selectTopOf } from "./heap.js";
 import {
   A_FIRST,
   A_FLOWS,
@@ -234,6 +234,100 @@ export interface AggregatorPart {
   readonly ords6: Float64Array;
 }
 
+/**
+ * Rows of one partition and table (IPv4-only or IPv6 keys) that another thread forwards (Aggregator.partition
+ * with `forward`): built keys, their hashes, counters and ordinals, `m` of each; plain typed arrays to post.
+ */
+export interface ForwardedRows {
+  readonly part: number;
+  readonly v6: boolean;
+  readonly m: number;
+  readonly keys: Uint32Array;
+  readonly hashes: Uint32Array;
+  readonly flows: Float64Array;
+  readonly inPackets: Float64Array;
+  readonly inBytes: Float64Array;
+  readonly outPackets: Float64Array;
+  readonly outBytes: Float64Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+  readonly ords: Float64Array;
+}
+
+/** Rows staged during one `add` for another partition (see ForwardedRows). */
+class Outbox {
+  m = 0;
+  rows = new Uint32Array(1024);
+  keys: Uint32Array;
+  hashes = new Uint32Array(1024);
+  readonly part: number;
+  readonly v6: boolean;
+  readonly width: number;
+
+  constructor(part: number, v6: boolean, width: number) {
+    this.part = part;
+    this.v6 = v6;
+    this.width = width;
+    this.keys = new Uint32Array(1024 * width);
+  }
+
+  push(row: number, kb: Uint32Array, off: number, h: number): void {
+    const m = this.m;
+    if (m === this.rows.length) {
+      const rows = new Uint32Array(2 * m);
+      rows.set(this.rows);
+      this.rows = rows;
+      const hashes = new Uint32Array(2 * m);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+      const keys = new Uint32Array(2 * m * this.width);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    const W = this.width;
+    for (let i = 0; i < W; i++) this.keys[m * W + i] = kb[off + i]!;
+    this.hashes[m] = h;
+    this.rows[m] = row;
+    this.m = m + 1;
+  }
+
+  /** The staged rows with their counters from `c` (the batch they came from); empties the outbox. */
+  take(c: ColumnArrays, base: number): ForwardedRows {
+    const m = this.m;
+    const rows = this.rows;
+    const gather = (col: Float64Array): Float64Array => {
+      const out = new Float64Array(m);
+      for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
+      return out;
+    };
+    const ords = new Float64Array(m);
+    for (let j = 0; j < m; j++) ords[j] = base + rows[j]!;
+    this.m = 0;
+    return {
+      part: this.part,
+      v6: this.v6,
+      m,
+      keys: this.keys.slice(0, m * this.width),
+      hashes: this.hashes.slice(0, m),
+      flows: gather(c.flows),
+      inPackets: gather(c.inPackets),
+      inBytes: gather(c.inBytes),
+      outPackets: gather(c.outPackets),
+      outBytes: gather(c.outBytes),
+      first: gather(c.msecFirst),
+      last: gather(c.msecLast),
+      ords,
+    };
+  }
+}
+
+/** Buffers of forwarded rows for a postMessage transfer list. */
+export function forwardedTransferList(f: ForwardedRows): ArrayBuffer[] {
+  return [f.keys, f.hashes, f.flows, f.inPackets, f.inBytes, f.outPackets, f.outBytes, f.first, f.last, f.ords].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}
+
 /** Rows per block an ordinal can tell apart: ordinal = block sequence * ORDINAL_BLOCK + row. */
 export const ORDINAL_BLOCK = 2 ** 24;
 
@@ -285,10 +379,16 @@ export class Aggregator {
   /** This aggregator keeps only the groups whose key hash falls in partition `partIndex` of `partCount`. */
   private partIndex = 0;
   private partCount = 1;
+  /** Partition q holds the hashes whose high 16 bits are below bounds[q] (and not below bounds[q - 1]). */
+  private bounds: Uint32Array = new Uint32Array([65536]);
+  /** Forwarding: staged rows of the other partitions per [partition * 2 + (IPv6 ? 1 : 0)], else empty. */
+  private outboxes: (Outbox | null)[] = [];
+  private forwarded: ForwardedRows[] = [];
   /** Partitioned: ordinal of each entry's first flow (`ordinalBase` + its row). */
   private ords4: Float64Array = new Float64Array(0);
   private ords6: Float64Array = new Float64Array(0);
   private readonly keep: Uint32Array;
+  private readonly keepHashes: Uint32Array;
   /** Partitioned: the ordinal of row 0 of the rows passed to the next `add` (block sequence * ORDINAL_BLOCK). */
   ordinalBase = 0;
 
@@ -313,20 +413,66 @@ export class Aggregator {
     this.reps6 = spec.keepFirst ? new RowStore(budget, "-a first records (IPv6)") : null;
     this.one = new Uint32Array(1);
     this.keep = new Uint32Array(CHUNK);
+    this.keepHashes = new Uint32Array(CHUNK);
   }
 
   /**
    * Makes this aggregator one of `count` hash partitions (index 0..count-1): `add` keeps only the rows whose
-   * group falls in partition `index`, so threads that each see every row build disjoint tables, and records
-   * the ordinal of each group's first flow so that `fromParts` can restore first-seen order. Not for -a or
-   * -b/-B. Call before the first `add`.
+   * group falls in partition `index` and records the ordinal of each group's first flow, so that `fromParts`
+   * can restore first-seen order. Rows of the other partitions are dropped (every thread sees every row), or
+   * with `forward` staged for `takeForwarded` (one thread reads, the others get their rows by `addForwarded`).
+   * `share0`: the fraction of the hash space of partition 0 (the others share the rest equally), so that the
+   * reading thread can do less aggregation. Not for -a or -b/-B. Call before the first `add`.
    */
-  partition(index: number, count: number): void {
+  partition(index: number, count: number, opts: { forward?: boolean; share0?: number } = {}): void {
     if (this.spec.keepFirst || this.spec.bidir !== 0) throw new RangeError("aggregation: -a/-b/-B do not partition");
     if (!(Number.isInteger(count) && count >= 1 && index >= 0 && index < count && count <= 256))
       throw new RangeError(`aggregation: bad partition ${index} of ${count}`);
     this.partIndex = index;
     this.partCount = count;
+    this.bounds = partitionBounds(count, opts.share0 ?? 1 / count);
+    this.outboxes = [];
+    if (opts.forward) {
+      for (let q = 0; q < count; q++) {
+        this.outboxes.push(q === index ? null : new Outbox(q, false, this.l4.width));
+        this.outboxes.push(q === index || !this.t6 ? null : new Outbox(q, true, this.l6.width));
+      }
+    }
+  }
+
+  /** Forwarding: the rows of other partitions staged by the `add` calls since the last take. */
+  takeForwarded(): ForwardedRows[] {
+    const f = this.forwarded;
+    this.forwarded = [];
+    return f;
+  }
+
+  /** Adds rows another partition's `add` forwarded to this one (see partition). */
+  addForwarded(f: ForwardedRows): void {
+    const t = f.v6 ? this.t6 : this.t4;
+    if (t === null || f.part !== this.partIndex) throw new RangeError("aggregation: forwarded rows of another table");
+    const W = t.width;
+    const rows = this.allRows;
+    for (let j = 0; j < CHUNK; j++) rows[j] = j;
+    for (let start = 0; start < f.m; start += CHUNK) {
+      const m = Math.min(CHUNK, f.m - start);
+      const end = start + m;
+      const before = t.count;
+      t.lookupN(f.keys.subarray(start * W, end * W), m, this.idx, f.hashes.subarray(start, end));
+      t.accumulate(
+        this.idx,
+        rows,
+        m,
+        f.flows.subarray(start, end),
+        f.inPackets.subarray(start, end),
+        f.inBytes.subarray(start, end),
+        f.outPackets.subarray(start, end),
+        f.outBytes.subarray(start, end),
+        f.first.subarray(start, end),
+        f.last.subarray(start, end),
+      );
+      if (t.count > before) this.recordOrdinals(t, before, rows, m, f.ords.subarray(start, end));
+    }
   }
 
   /** Number of aggregated records so far. */
@@ -381,6 +527,8 @@ export class Aggregator {
       if (m4 > 0) this.addRows(batch, this.rows4, m4, this.t4, this.l4, this.keys4, this.reps4);
       if (m6 > 0) this.addRows(batch, this.rows6, m6, this.t6, this.l6, this.keys6, this.reps6);
     }
+    // forwarding: the other partitions' rows of this batch, with their counters while the batch is valid
+    for (const ob of this.outboxes) if (ob !== null && ob.m > 0) this.forwarded.push(ob.take(c, this.ordinalBase));
   }
 
   /** -b/-B: one row at a time (find forward, else find reverse, else insert forward). */
@@ -436,14 +584,15 @@ export class Aggregator {
     const c = batch.cols;
     this.buildKeys(c, rows, m, l, kb);
     if (this.partCount > 1) {
-      m = keepPartition(kb, l.width, rows, m, this.keep, this.partIndex, this.partCount);
+      const fwd = this.outboxes.length > 0 ? this.outboxes : null;
+      m = keepPartition(kb, l.width, rows, m, this.keep, this.keepHashes, this.partIndex, this.bounds, fwd, l.compact);
       rows = this.keep;
       if (m === 0) return;
     }
     const before = t.count;
-    t.lookupN(kb, m, this.idx);
+    t.lookupN(kb, m, this.idx, this.partCount > 1 ? this.keepHashes : null);
     t.accumulate(this.idx, rows, m, c.flows, c.inPackets, c.inBytes, c.outPackets, c.outBytes, c.msecFirst, c.msecLast);
-    if (this.partCount > 1 && t.count > before) this.recordOrdinals(t, before, rows, m);
+    if (this.partCount > 1 && t.count > before) this.recordOrdinals(t, before, rows, m, null);
     if (reps && t.count > before) {
       // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
       let next = before;
@@ -459,8 +608,11 @@ export class Aggregator {
     }
   }
 
-  /** Partitioned: the ordinals of the entries `before .. t.count` created by the last lookup of `rows`. */
-  private recordOrdinals(t: KeyTable, before: number, rows: Uint32Array, m: number): void {
+  /**
+   * Partitioned: the ordinals of the entries `before .. t.count` created by the last lookup of `rows`
+   * (`ordinalBase` + row, or `given[j]` for row j).
+   */
+  private recordOrdinals(t: KeyTable, before: number, rows: Uint32Array, m: number, given: Float64Array | null): void {
     const v6 = t !== this.t4;
     let ords = v6 ? this.ords6 : this.ords4;
     if (ords.length < t.count) {
@@ -479,7 +631,7 @@ export class Aggregator {
     const base = this.ordinalBase;
     for (let j = 0; j < m && next < t.count; j++) {
       if (idx[j] === next) {
-        ords[next] = base + rows[j]!;
+        ords[next] = given !== null ? given[j]! : base + rows[j]!;
         next++;
       }
     }
@@ -629,9 +781,32 @@ export class Aggregator {
   entryOrder(order?: OrderDef, ascending?: boolean, n = 0): Uint32Array {
     const c4 = this.t4.count;
     const count = this.size;
+    if (order && n > 0 && n < count) {
+      // the best n by a heap, values computed on the fly (no arrays of all groups)
+      const t4 = this.t4;
+      const t6 = this.t6;
+      const value = (id: number): number => {
+        const t = id < c4 ? t4 : t6!;
+        const e = id < c4 ? id : id - c4;
+        const a = e * ACC_STRIDE;
+        const acc = t.acc;
+        return orderValue(
+          order,
+          acc[a + A_FLOWS]!,
+          acc[a + A_IN_PACKETS]!,
+          acc[a + A_IN_BYTES]!,
+          t.outPackets(e),
+          t.outBytes(e),
+          acc[a + A_FIRST]!,
+          acc[a + A_LAST]!,
+        );
+      };
+      return selectTopOf(count, value, n, ascending ?? order.ascending);
+    }
+    if (!order && n > 0 && n < count) return Uint32Array.from({ length: n }, (_, i) => i);
     const ids = new Uint32Array(count);
     for (let i = 0; i < count; i++) ids[i] = i;
-    if (!order) return n > 0 && n < count ? ids.subarray(0, n) : ids;
+    if (!order) return ids;
     const values = new Float64Array(count);
     fillOrderValues(this.t4, order, values, 0);
     if (this.t6) fillOrderValues(this.t6, order, values, c4);
@@ -789,8 +964,8 @@ function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64
 }
 
 /**
- * Keeps the keys (width `W`, in `kb`) of partition `index` of `count`, compacting them in place and their
- * rows into `out`; returns how many. The partition comes from the hash's high bits, the slot from its low ones.
+ * Keeps the keys (width `W`, in `kb`) of partition `index` of `count`, compacting them in place, their rows
+ * into `out` and their hashes (the table's) into `hashes`; returns how many. The partition comes from the hash's high bits, the slot from its low ones.
  */
 function keepPartition(
   kb: Uint32Array,
@@ -798,17 +973,36 @@ function keepPartition(
   rows: Uint32Array,
   m: number,
   out: Uint32Array,
+  hashes: Uint32Array,
   index: number,
-  count: number,
+  bounds: Uint32Array,
+  outboxes: readonly (Outbox | null)[] | null,
+  compact: boolean,
 ): number {
   let k = 0;
   for (let j = 0; j < m; j++) {
     const h = W === 1 ? hashWord(kb[j]!) : W === 2 ? hash2(kb[2 * j]!, kb[2 * j + 1]!) : hashWords(kb, j * W, W);
-    if (Math.imul(h >>> 16, count) >>> 16 !== index) continue;
+    const x = h >>> 16;
+    let q = 0;
+    while (x >= bounds[q]!) q++;
+    if (q !== index) {
+      if (outboxes !== null) outboxes[2 * q + (compact ? 0 : 1)]!.push(rows[j]!, kb, j * W, h);
+      continue;
+    }
     if (k !== j) for (let i = 0; i < W; i++) kb[k * W + i] = kb[j * W + i]!;
+    hashes[k] = h;
     out[k++] = rows[j]!;
   }
   return k;
+}
+
+/** Upper bounds (exclusive) of the high 16 hash bits of each partition; partition 0 gets `share0`. */
+function partitionBounds(count: number, share0: number): Uint32Array {
+  const b = new Uint32Array(count);
+  const first = count === 1 ? 65536 : Math.max(1, Math.min(65535, Math.round(share0 * 65536)));
+  for (let q = 0; q < count; q++)
+    b[q] = q === count - 1 ? 65536 : first + Math.round(((65536 - first) * q) / (count - 1));
+  return b;
 }
 
 /** Swaps the source and destination parts (addresses, ports, their IPv6 bits) of a 5-tuple key in place. */

@@ -217,7 +217,7 @@ export class KeyTable {
    * Looks up `m` keys of width 1 held in `keys[0..m)` and writes their entry indices to `out`, inserting the
    * missing ones. Fast path of the most common tables (ports, IPv4 addresses, AS numbers …).
    */
-  lookup1(keys: Uint32Array, m: number, out: Int32Array): void {
+  lookup1(keys: Uint32Array, m: number, out: Int32Array, hashes: Uint32Array | null = null): void {
     let slots = this.slots;
     let mask = this.mask;
     const hs = this.scratch(m);
@@ -229,12 +229,17 @@ export class KeyTable {
         // them one at a time; runs short enough that their TLB entries are still there for the probes
         const end = Math.min(m, j + TOUCH_RUN);
         for (let i = j; i < end; i++) {
-          const k = keys[i]!;
-          let h = k ^ (k >>> 16);
-          h = Math.imul(h, 0x85ebca6b);
-          h ^= h >>> 13;
-          h = Math.imul(h, 0xc2b2ae35);
-          h = (h ^ (h >>> 16)) >>> 0;
+          let h: number;
+          if (hashes !== null) {
+            h = hashes[i]!;
+          } else {
+            const k = keys[i]!;
+            h = k ^ (k >>> 16);
+            h = Math.imul(h, 0x85ebca6b);
+            h ^= h >>> 13;
+            h = Math.imul(h, 0xc2b2ae35);
+            h = (h ^ (h >>> 16)) >>> 0;
+          }
           hs[i] = h;
           touch |= slots[2 * (h & mask)]!;
         }
@@ -265,15 +270,18 @@ export class KeyTable {
     }
   }
 
-  /** As lookup1 for any width: key j is `keys[j * width .. (j + 1) * width)`. */
-  lookupN(keys: Uint32Array, m: number, out: Int32Array): void {
+  /**
+   * As lookup1 for any width: key j is `keys[j * width .. (j + 1) * width)`. `hashes`: the keys' hashes when
+   * the caller has them (hashWord / hash2 / hashWords of each key).
+   */
+  lookupN(keys: Uint32Array, m: number, out: Int32Array, hashes: Uint32Array | null = null): void {
     const w = this.width;
     if (w === 1) {
-      this.lookup1(keys, m, out);
+      this.lookup1(keys, m, out, hashes);
       return;
     }
     if (w === 2) {
-      this.lookup2(keys, m, out);
+      this.lookup2(keys, m, out, hashes);
       return;
     }
     let slots = this.slots;
@@ -285,7 +293,7 @@ export class KeyTable {
       if (j % TOUCH_RUN === 0) {
         const end = Math.min(m, j + TOUCH_RUN);
         for (let i = j; i < end; i++) {
-          const h = hashWords(keys, i * w, w);
+          const h = hashes !== null ? hashes[i]! : hashWords(keys, i * w, w);
           hs[i] = h;
           touch |= slots[2 * (h & mask)]!;
         }
@@ -328,7 +336,7 @@ export class KeyTable {
   }
 
   /** lookupN for width 2 (IPv4 pairs, 32-bit value + protocol, MACs): hash and compare inlined. */
-  lookup2(keys: Uint32Array, m: number, out: Int32Array): void {
+  lookup2(keys: Uint32Array, m: number, out: Int32Array, hashes: Uint32Array | null = null): void {
     let slots = this.slots;
     let mask = this.mask;
     let tk = this.keys;
@@ -338,7 +346,7 @@ export class KeyTable {
       if (j % TOUCH_RUN === 0) {
         const end = Math.min(m, j + TOUCH_RUN);
         for (let i = j; i < end; i++) {
-          const h = hash2(keys[2 * i]!, keys[2 * i + 1]!);
+          const h = hashes !== null ? hashes[i]! : hash2(keys[2 * i]!, keys[2 * i + 1]!);
           hs[i] = h;
           touch |= slots[3 * (h & mask)]!;
         }

@@ -5,6 +5,7 @@ import { RecordBatch } from "../../../src/record/batch.js";
 import {
   Aggregator,
   type AggregatorPart,
+  forwardedTransferList,
   ORDINAL_BLOCK,
   parseAggregation,
   partTransferList,
@@ -111,26 +112,41 @@ function blocks(flows: readonly Flow[], cuts: readonly number[]): Flow[][] {
   return out;
 }
 
-/** Every partition sees every block (as each worker does) and exports `ids(p)` or everything. */
+/**
+ * The partitions of `bs`: every partition sees every block (`forward` false), or partition 0 reads the blocks
+ * and forwards the other rows, as tsdump's workers do (`share0` of the hash space for partition 0). Each then
+ * exports `pick(p)` or everything.
+ */
 function partitioned(
   keys: string,
   parts: number,
   bs: readonly Flow[][],
   pick?: (a: Aggregator) => Uint32Array,
+  forward = false,
+  share0 = 1 / parts,
 ): AggregatorPart[] {
-  const out: AggregatorPart[] = [];
-  for (let p = 0; p < parts; p++) {
+  const aggs = Array.from({ length: parts }, (_, p) => {
     const a = new Aggregator(parseAggregation(keys));
-    a.partition(p, parts);
-    bs.forEach((flows, seq) => {
+    a.partition(p, parts, { forward: forward && p === 0, share0 });
+    return a;
+  });
+  bs.forEach((flows, seq) => {
+    for (const [p, a] of aggs.entries()) {
+      if (forward && p > 0) continue;
       a.ordinalBase = seq * ORDINAL_BLOCK;
       a.add(makeBatch(flows), null, flows.length);
-    });
+    }
+    if (forward) {
+      for (const f of aggs[0]!.takeForwarded()) {
+        aggs[f.part]!.addForwarded(structuredClone(f, { transfer: forwardedTransferList(f) }));
+      }
+    }
+  });
+  return aggs.map((a) => {
     const part = a.exportPart(pick ? pick(a) : undefined);
     // the part crosses a thread boundary in tsdump: the transfer list must be valid
-    out.push(structuredClone(part, { transfer: partTransferList(part) }));
-  }
-  return out;
+    return structuredClone(part, { transfer: partTransferList(part) });
+  });
 }
 
 const KEYS = ["srcip,dstip", "proto,dstport", "srcip4/28,dstport", "dstip6/120,proto", "srcip"];
@@ -143,11 +159,17 @@ describe("stats: hash-partitioned aggregation", () => {
         fc.array(fc.nat(), { maxLength: 4 }),
         fc.integer({ min: 2, max: 4 }),
         fc.constantFrom(...KEYS),
-        (flows, cuts, parts, keys) => {
+        fc.boolean(),
+        fc.double({ min: 0.05, max: 0.9, noNaN: true }),
+        (flows, cuts, parts, keys, forward, share0) => {
           const bs = blocks(flows, cuts);
           const one = new Aggregator(parseAggregation(keys));
           for (const b of bs) one.add(makeBatch(b), null, b.length);
-          const merged = Aggregator.fromParts(parseAggregation(keys), new MemoryBudget(), partitioned(keys, parts, bs));
+          const merged = Aggregator.fromParts(
+            parseAggregation(keys),
+            new MemoryBudget(),
+            partitioned(keys, parts, bs, undefined, forward, share0),
+          );
           expect(merged.size).toBe(one.size);
           expect(dump(merged.toBatches())).toEqual(dump(one.toBatches()));
           const bytes = findOrder("bytes", true);
@@ -168,7 +190,8 @@ describe("stats: hash-partitioned aggregation", () => {
         fc.constantFrom(...KEYS),
         fc.constantFrom("bytes", "flows", "packets", "tstart", "bpp"),
         fc.boolean(),
-        (flows, cuts, parts, n, keys, orderName, asc) => {
+        fc.boolean(),
+        (flows, cuts, parts, n, keys, orderName, asc, forward) => {
           const bs = blocks(flows, cuts);
           const order = findOrder(orderName, true);
           const one = new Aggregator(parseAggregation(keys));
@@ -177,7 +200,7 @@ describe("stats: hash-partitioned aggregation", () => {
           const merged = Aggregator.fromParts(
             parseAggregation(keys),
             new MemoryBudget(),
-            partitioned(keys, parts, bs, top),
+            partitioned(keys, parts, bs, top, forward),
           );
           expect(dump(merged.toBatches(order, asc, n))).toEqual(dump(one.toBatches(order, asc, n)));
           // without -O: the first N groups in first-seen order
@@ -185,7 +208,7 @@ describe("stats: hash-partitioned aggregation", () => {
           const mergedFirst = Aggregator.fromParts(
             parseAggregation(keys),
             new MemoryBudget(),
-            partitioned(keys, parts, bs, firstN),
+            partitioned(keys, parts, bs, firstN, forward),
           );
           expect(dump(mergedFirst.toBatches(undefined, undefined, n))).toEqual(
             dump(one.toBatches(undefined, undefined, n)),
