@@ -72,10 +72,12 @@ export type ScanRequest =
   | { readonly type: "finish" };
 
 /** What worker 0 sends another partition's worker. */
-type PeerMessage = { readonly type: "rows"; readonly rows: ForwardedRows } | { readonly type: "end" };
+type PeerMessage = { readonly type: "rows"; readonly rows: readonly ForwardedRows[] } | { readonly type: "end" };
 
 /** Forwarded messages a worker may have queued but not aggregated (bounds their memory). */
-const FORWARD_AHEAD = 8;
+const FORWARD_AHEAD = 4;
+/** Rows per forwarded message: few messages (each wakes the other thread), a few MB each. */
+const FORWARD_ROWS = 65536;
 
 export interface BlockCounts {
   processed: number;
@@ -113,6 +115,8 @@ let errors: string[] = [];
 let peers: readonly MessagePort[] = [];
 let flow: Int32Array | null = null;
 let sent: number[] = [];
+let pending: ForwardedRows[][] = [];
+let pendingRows: number[] = [];
 let lastFile = -1;
 
 function reader(i: number): FlowFileSource | undefined {
@@ -163,6 +167,8 @@ function init(msg: Extract<ScanRequest, { type: "init" }>): void {
       a.reserve(Math.ceil(p.rows * share) + 4096);
       peers = msg.peers ?? [];
       sent = peers.map(() => 0);
+      pending = peers.map(() => []);
+      pendingRows = peers.map(() => 0);
       flow = msg.flow ?? null;
       const source = msg.source;
       if (source) {
@@ -170,7 +176,7 @@ function init(msg: Extract<ScanRequest, { type: "init" }>): void {
         source.on("message", (m: PeerMessage) => {
           try {
             if (m.type === "rows") {
-              a.addForwarded(m.rows);
+              for (const f of m.rows) a.addForwarded(f);
               Atomics.add(fl, p.index, 1);
               Atomics.notify(fl, p.index);
             } else {
@@ -287,12 +293,26 @@ function scanBlock(seq: number, fileIndex: number, block: number): void {
   parentPort!.postMessage(reply);
 }
 
-/** Partitioned, worker 0: posts the other partitions' rows of the last block, waiting while a peer lags. */
-function forward(a: Aggregator): void {
+/**
+ * Partitioned, worker 0: collects the other partitions' rows of the last block and posts them once there are
+ * FORWARD_ROWS (or all of them with `flush`), waiting while a peer lags.
+ */
+function forward(a: Aggregator, flush = false): void {
   for (const f of a.takeForwarded()) {
-    const msg: PeerMessage = { type: "rows", rows: f };
-    peers[f.part - 1]!.postMessage(msg, forwardedTransferList(f));
-    sent[f.part - 1]!++;
+    pending[f.part - 1]!.push(f);
+    pendingRows[f.part - 1]! += f.m;
+  }
+  for (let i = 0; i < peers.length; i++) {
+    if (pendingRows[i]! === 0 || (!flush && pendingRows[i]! < FORWARD_ROWS)) continue;
+    const rows = pending[i]!;
+    const msg: PeerMessage = { type: "rows", rows };
+    peers[i]!.postMessage(
+      msg,
+      rows.flatMap((f) => forwardedTransferList(f)),
+    );
+    sent[i]!++;
+    pending[i] = [];
+    pendingRows[i] = 0;
   }
   const fl = flow!;
   for (let i = 0; i < peers.length; i++) {
@@ -305,6 +325,7 @@ function forward(a: Aggregator): void {
 }
 
 function finish(): void {
+  if (aggr && peers.length > 0) forward(aggr, true);
   for (const port of peers) {
     const msg: PeerMessage = { type: "end" };
     port.postMessage(msg);

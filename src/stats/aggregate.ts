@@ -291,24 +291,35 @@ class Outbox {
     this.m = m + 1;
   }
 
-  /** The staged rows with their counters from `c` (the batch they came from); empties the outbox. */
+  /**
+   * The staged rows with their counters from `c` (the batch they came from), as views of one ArrayBuffer
+   * (one transfer per message); empties the outbox.
+   */
   take(c: ColumnArrays, base: number): ForwardedRows {
     const m = this.m;
+    const W = this.width;
     const rows = this.rows;
-    const gather = (col: Float64Array): Float64Array => {
-      const out = new Float64Array(m);
-      for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
+    const words = m * (W + 1) + ((m * (W + 1)) & 1); // u32 part, padded to 8 bytes
+    const buf = new ArrayBuffer(words * 4 + m * 8 * 8);
+    const keys = new Uint32Array(buf, 0, m * W);
+    keys.set(this.keys.subarray(0, m * W));
+    const hashes = new Uint32Array(buf, m * W * 4, m);
+    hashes.set(this.hashes.subarray(0, m));
+    let off = words * 4;
+    const gather = (col: Float64Array | null): Float64Array => {
+      const out = new Float64Array(buf, off, m);
+      off += m * 8;
+      if (col === null) for (let j = 0; j < m; j++) out[j] = base + rows[j]!;
+      else for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
       return out;
     };
-    const ords = new Float64Array(m);
-    for (let j = 0; j < m; j++) ords[j] = base + rows[j]!;
     this.m = 0;
     return {
       part: this.part,
       v6: this.v6,
       m,
-      keys: this.keys.slice(0, m * this.width),
-      hashes: this.hashes.slice(0, m),
+      keys,
+      hashes,
       flows: gather(c.flows),
       inPackets: gather(c.inPackets),
       inBytes: gather(c.inBytes),
@@ -316,16 +327,29 @@ class Outbox {
       outBytes: gather(c.outBytes),
       first: gather(c.msecFirst),
       last: gather(c.msecLast),
-      ords,
+      ords: gather(null),
     };
   }
 }
 
-/** Buffers of forwarded rows for a postMessage transfer list. */
+/** Buffers of forwarded rows for a postMessage transfer list (the one buffer of all its arrays). */
 export function forwardedTransferList(f: ForwardedRows): ArrayBuffer[] {
-  return [f.keys, f.hashes, f.flows, f.inPackets, f.inBytes, f.outPackets, f.outBytes, f.first, f.last, f.ords].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [
+    ...new Set(
+      [
+        f.keys,
+        f.hashes,
+        f.flows,
+        f.inPackets,
+        f.inBytes,
+        f.outPackets,
+        f.outBytes,
+        f.first,
+        f.last,
+        f.ords,
+      ].map((a) => a.buffer as ArrayBuffer),
+    ),
+  ];
 }
 
 /** Rows per block an ordinal can tell apart: ordinal = block sequence * ORDINAL_BLOCK + row. */
