@@ -336,18 +336,9 @@ class Outbox {
 export function forwardedTransferList(f: ForwardedRows): ArrayBuffer[] {
   return [
     ...new Set(
-      [
-        f.keys,
-        f.hashes,
-        f.flows,
-        f.inPackets,
-        f.inBytes,
-        f.outPackets,
-        f.outBytes,
-        f.first,
-        f.last,
-        f.ords,
-      ].map((a) => a.buffer as ArrayBuffer),
+      [f.keys, f.hashes, f.flows, f.inPackets, f.inBytes, f.outPackets, f.outBytes, f.first, f.last, f.ords].map(
+        (a) => a.buffer as ArrayBuffer,
+      ),
     ),
   ];
 }
