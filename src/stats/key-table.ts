@@ -159,6 +159,7 @@ export class KeyTable {
   private hs = new Uint32Array(0);
   /** Where the lookups' slot-touching loads go (so that they are not optimised away). */
   touched = 0;
+  touchedAcc = 0;
 
   constructor(width: number, budget: MemoryBudget, name = "table", initialEntries = 512) {
     if (!Number.isInteger(width) || width < 1 || width > 64) throw new RangeError(`statistics: bad key width ${width}`);
@@ -551,7 +552,14 @@ export class KeyTable {
     lastCol: Float64Array,
   ): void {
     const acc = this.acc;
+    let touch = 0;
     for (let j = 0; j < m; j++) {
+      if (j % TOUCH_RUN === 0) {
+        // load the run's accumulators first (independent loads overlap their misses; see lookup1)
+        const end = Math.min(m, j + TOUCH_RUN);
+        for (let i = j; i < end; i++) touch += acc[idx[i]! * 5 + 4]!;
+        this.touchedAcc = touch;
+      }
       const a = idx[j]! * 5;
       const r = rows[j]!;
       const f = flowsCol[r]!;
