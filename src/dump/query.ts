@@ -314,7 +314,7 @@ function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCou
  * aggregation: it also decodes every block and forwards the other partitions' rows, so it aggregates less.
  */
 function readerShare(workers: number): number {
-  return workers <= 1 ? 1 : Math.max(0.05, (1 - 0.2 * (workers - 1)) / workers);
+  return workers <= 1 ? 1 : Math.max(0.05, (1 - 0.4 * (workers - 1)) / workers);
 }
 
 /**

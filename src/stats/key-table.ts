@@ -31,7 +31,7 @@ const TOUCH_RUN = 256;
 /** Most entries `reserve` sets aside (a hint: more still fit, by doubling). */
 export const MAX_RESERVE = 1 << 24;
 /** Highest load factor of a reserved slot array (growth otherwise keeps it at most 1/2). */
-const RESERVED_LOAD = 0.75;
+const RESERVED_LOAD = 0.85;
 /** Accumulator layout: f64 slots per entry and the offset of each counter. */
 export const ACC_STRIDE = 5;
 export const A_FLOWS = 0;
