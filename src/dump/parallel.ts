@@ -2,10 +2,13 @@
 // Parallel scan: `-W` worker threads (scan-worker.ts) pull (file, block) work items from the main thread;
 // each reads, filters and aggregates its blocks. Listing text returns per block and is written strictly in
 // file/block order (out-of-order results wait, at most a few per worker); statistics and aggregation tables
-// are merged once at the end.
+// are merged once at the end. Hash-partitioned aggregation (`config.partition`, -A) instead hands every block
+// to worker 0, which keeps the groups of its hash partition and forwards the other rows (keys, hashes,
+// counters) straight to the worker owning their partition: the tables are disjoint, every block is decoded
+// once, and only each partition's best N come back to be merged.
 
-import { Worker } from "node:worker_threads";
 import type { Output } from "../format/index.js";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
 import type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scan-worker.js";
 import type { Progress } from "./tty.js";
@@ -73,8 +76,10 @@ export async function runParallel(
     }
   });
 
+  // hash-partitioned aggregation: worker 0 reads every block and forwards the other partitions' rows
+  const pipeline = config.partition !== undefined;
   const pool = Array.from(
-    { length: Math.max(1, Math.min(workers, items.length)) },
+    { length: pipeline ? Math.max(1, config.partition.count) : Math.max(1, Math.min(workers, items.length)) },
     () => new Worker(new URL("./scan-worker.js", import.meta.url)),
   );
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
@@ -86,8 +91,8 @@ export async function runParallel(
   let failure: Error | null = null;
 
   await new Promise<void>((resolve) => {
-    const send = (w: Worker, msg: ScanRequest): void => {
-      w.postMessage(msg);
+    const send = (w: Worker, msg: ScanRequest, transfer: MessagePort[] = []): void => {
+      w.postMessage(msg, transfer);
     };
     const feed = (w: Worker): void => {
       if (failure !== null || out.stopped) return;
@@ -121,7 +126,7 @@ export async function runParallel(
         progress?.update(written, items.length, counts.processed);
       }
       const done = written >= items.length || failure !== null || out.stopped;
-      if (done && finals === 0) {
+      if (done && finals === 0 && !pipeline) {
         finals = -1; // finishing
         for (const w of pool) send(w, { type: "finish" });
       }
@@ -131,11 +136,12 @@ export async function runParallel(
       w.on("message", (msg: ScanReply) => {
         if (msg.type === "block") {
           results.set(msg.seq, msg);
-          feed(w);
+          if (!pipeline) feed(w);
           drain();
         } else if (msg.type === "final") {
           stats.push([...msg.stats]);
-          aggregates.push(msg.aggregate);
+          if (pipeline) aggregates[msg.index] = msg.aggregate;
+          else aggregates.push(msg.aggregate);
           if (--remaining === 0) resolve();
         } else {
           failure ??= new Error(msg.message);
@@ -146,8 +152,27 @@ export async function runParallel(
         failure ??= e;
         if (--remaining === 0) resolve();
       });
-      send(w, { type: "init", config });
-      for (let k = 0; k < PER_WORKER; k++) feed(w);
+      if (!pipeline) {
+        send(w, { type: "init", config });
+        for (let k = 0; k < PER_WORKER; k++) feed(w);
+      }
+    }
+    if (pipeline) {
+      // worker 0 gets every block at once (a few bytes each) and a port to each other worker, which gets the
+      // rows of its partition through that port; `flow[i]`: forwarded messages worker i has aggregated
+      const flow = new Int32Array(new SharedArrayBuffer(4 * pool.length));
+      const channels = pool.slice(1).map(() => new MessageChannel());
+      const p = config.partition;
+      const part = (index: number): ScanConfig => ({ ...config, partition: { ...p, index } });
+      const peers = channels.map((ch) => ch.port1);
+      send(pool[0]!, { type: "init", config: part(0), peers, flow }, peers);
+      channels.forEach((ch, i) => {
+        send(pool[i + 1]!, { type: "init", config: part(i + 1), source: ch.port2, flow }, [ch.port2]);
+      });
+      items.forEach((it, seq) => {
+        send(pool[0]!, { type: "block", seq, file: it.file, block: it.block, count: it.count });
+      });
+      send(pool[0]!, { type: "finish" });
     }
     drain();
   });

@@ -37,7 +37,7 @@ import {
   parseStatSpecs,
   RecordSorter,
   StatAccumulator,
-  type AggregatorState,
+  type AggregatorPart,
   type ElementStatSpec,
   type StatState,
   type StatTable,
@@ -393,8 +393,35 @@ function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCou
   counts.last = last;
 }
 
-/** Whether -A/-a use the worker threads (see the measurement note at the call). */
-const AGGREGATE_IN_WORKERS = false;
+/**
+ * The part of the hash space (the share of the groups) of the worker that reads the blocks in partitioned
+ * aggregation: it also decodes every block and forwards the other partitions' rows, so it aggregates less.
+ */
+function readerShare(workers: number): number {
+  return workers <= 1 ? 1 : Math.max(0.05, (1 - 0.4 * (workers - 1)) / workers);
+}
+
+/**
+ * Upper bound of the rows a scan of `files` reads (their statistics records; files outside the window count 0),
+ * to size aggregation tables once. Unreadable files count 0: the scan reports them.
+ */
+function rowsToScan(files: readonly string[], window: { start: number; end: number } | undefined): number {
+  let rows = 0;
+  for (const file of files) {
+    try {
+      const r = openAnyFlowFile(file);
+      try {
+        const s = r.stats();
+        if (!(window && s.rows > 0 && (s.msecLast < window.start || s.msecFirst > window.end))) rows += s.rows;
+      } finally {
+        r.close();
+      }
+    } catch {
+      // reported by the scan
+    }
+  }
+  return rows;
+}
 
 /** Columns the footer's totals read. */
 const SUMMARY_COLUMNS = [
@@ -681,17 +708,20 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   // ── -A / -a aggregation (then -O, -n, -P) ──
   if (aggregation) {
     if (o.format === "null") throw new UsageError("invalid print format null to aggregate flows");
-    const aggr = new Aggregator(aggregation, budget);
     const aggrColumns = aggregation.keepFirst
       ? undefined
       : new Set<string>(
           aggregation.parts.flatMap((part) => (part.maskColumn ? [part.column, part.maskColumn] : [part.column])),
         );
+    const rows = Math.min(limit ?? Infinity, rowsToScan(files, window));
+    let aggr: Aggregator;
     let counts: RunCounts;
-    // measured (docs/benchmarks.md): two workers each building a multi-million-key table and merging them is
-    // slower than one table on one thread, so aggregation stays sequential
-    if (parallel && o.bidirectional === 0 && AGGREGATE_IN_WORKERS) {
-      const extra = o.aggregate !== undefined ? { aggregate: o.aggregate } : { fiveTuple: true };
+    if (parallel && o.bidirectional === 0 && !aggregation.keepFirst && o.aggregate !== undefined) {
+      // hash-partitioned (docs/benchmarks.md): each worker reads every block and keeps the groups of its hash
+      // partition, so the tables are disjoint, each half the size, and only each partition's best N come back;
+      // building two full tables and merging them measured slower than one thread
+      // the first N by -O (or in first-seen order) of all groups are among the first N of each partition
+      const topN = postFilter ? 0 : (o.topN ?? 0);
       const r = await scanParallel(
         o,
         files,
@@ -699,12 +729,25 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
         baseDir,
         window,
         aggrColumns,
-        { mode: "aggregate", ...extra },
+        {
+          mode: "aggregate",
+          aggregate: o.aggregate,
+          partition: {
+            index: 0,
+            count: o.workers,
+            share0: readerShare(o.workers),
+            rows,
+            topN,
+            ...(o.order !== undefined ? { order: o.order } : {}),
+          },
+        },
         io,
       );
       counts = r.counts;
-      for (const st of r.aggregates) if (st) aggr.merge(st as AggregatorState);
+      aggr = Aggregator.fromParts(aggregation, budget, r.aggregates as AggregatorPart[]);
     } else {
+      aggr = new Aggregator(aggregation, budget);
+      aggr.reserve(rows);
       counts = scanFiles(
         files,
         filter,

@@ -2,15 +2,23 @@
 // tsdump's scan worker (worker_threads): reads, decompresses, filters and aggregates the blocks the main
 // thread hands it, one (file, block) at a time. Listings come back as formatted text per block (the main
 // thread prints them in file/block order); statistics and aggregations stay here as typed-array tables and
-// are posted once at the end for the main thread to merge.
+// are posted once at the end for the main thread to merge. Partitioned aggregation (-A): worker 0 reads the
+// blocks and forwards each other partition's rows to its worker through a MessagePort (see parallel.ts).
 
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import { createFormatter, StringOutput, type Formatter } from "../format/index.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
 import {
   Aggregator,
+  type AggregatorPart,
+  type AggregatorState,
   MemoryBudget,
+  type ForwardedRows,
+  forwardedTransferList,
+  ORDINAL_BLOCK,
+  parseRecordOrder,
+  partTransferList,
   parseAggregation,
   fiveTupleAggregation,
   StatAccumulator,
@@ -34,19 +42,50 @@ export interface ScanConfig {
   readonly aggregate?: string;
   readonly fiveTuple?: boolean;
   readonly memoryLimit?: number;
+  /**
+   * Hash-partitioned aggregation: worker 0 is handed every block, keeps the groups of its partition and
+   * forwards the other rows to the worker of their partition (`index` of `count`, set per worker by
+   * runParallel); partition 0 covers `share0` of the hash space (worker 0 also reads and decodes). `rows`
+   * bounds the rows of the scan (table sizing). At the end each posts only its best `topN` groups by `order`
+   * when topN > 0, else all of them.
+   */
+  readonly partition?: {
+    readonly index: number;
+    readonly count: number;
+    readonly share0: number;
+    readonly rows: number;
+    readonly order?: string;
+    readonly topN: number;
+  };
 }
 
 export type ScanRequest =
-  | { readonly type: "init"; readonly config: ScanConfig }
+  | {
+      readonly type: "init";
+      readonly config: ScanConfig;
+      /** Partitioned, worker 0: a port to worker i + 1; `flow` counts what each worker has aggregated. */
+      readonly peers?: readonly MessagePort[];
+      /** Partitioned, other workers: where worker 0's forwarded rows arrive. */
+      readonly source?: MessagePort;
+      readonly flow?: Int32Array;
+    }
   | {
       readonly type: "block";
       readonly seq: number;
       readonly file: number;
       readonly block: number;
-      /** consecutive blocks from `block` (default 1) */
+      /** consecutive blocks from `block` (default 1, at most ITEM_BLOCKS_MAX) */
       readonly count?: number;
     }
   | { readonly type: "finish" };
+
+/** What worker 0 sends another partition's worker. */
+type PeerMessage = { readonly type: "rows"; readonly rows: readonly ForwardedRows[] } | { readonly type: "end" };
+
+/** Forwarded messages a worker may have queued but not aggregated (bounds their memory). */
+const FORWARD_AHEAD = 4;
+/** Rows per forwarded message: few messages (each wakes the other thread), a few MB each. */
+const FORWARD_ROWS = 65536;
 
 export interface BlockCounts {
   processed: number;
@@ -68,7 +107,7 @@ export type ScanReply =
       readonly text: string;
       readonly errors: readonly string[];
     }
-  | { readonly type: "final"; readonly stats: readonly unknown[]; readonly aggregate: unknown }
+  | { readonly type: "final"; readonly index: number; readonly stats: readonly unknown[]; readonly aggregate: unknown }
   | { readonly type: "failed"; readonly message: string };
 
 let config: ScanConfig | null = null;
@@ -81,6 +120,11 @@ let probe: ReadonlySet<string> | undefined;
 let sel = new Uint32Array(16384);
 const readers = new Map<number, FlowFileSource>();
 let errors: string[] = [];
+let peers: readonly MessagePort[] = [];
+let flow: Int32Array | null = null;
+let sent: number[] = [];
+let pending: ForwardedRows[][] = [];
+let pendingRows: number[] = [];
 let lastFile = -1;
 
 function reader(i: number): FlowFileSource | undefined {
@@ -103,7 +147,8 @@ function reader(i: number): FlowFileSource | undefined {
   return r;
 }
 
-function init(c: ScanConfig): void {
+function init(msg: Extract<ScanRequest, { type: "init" }>): void {
+  const c = msg.config;
   config = c;
   filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
   selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
@@ -120,8 +165,44 @@ function init(c: ScanConfig): void {
       c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(),
       budget,
     );
+    const p = c.partition;
+    if (p) {
+      const a = aggr;
+      a.partition(p.index, p.count, { forward: p.index === 0 && p.count > 1, share0: p.share0 });
+      // a partition gets its share of the rows (hashing splits millions of rows very evenly) and at most as
+      // many groups; the table grows if not
+      const share = p.count === 1 ? 1 : p.index === 0 ? p.share0 : (1 - p.share0) / (p.count - 1);
+      a.reserve(Math.ceil(p.rows * share) + 4096);
+      peers = msg.peers ?? [];
+      sent = peers.map(() => 0);
+      pending = peers.map(() => []);
+      pendingRows = peers.map(() => 0);
+      flow = msg.flow ?? null;
+      const source = msg.source;
+      if (source) {
+        const fl = flow!;
+        source.on("message", (m: PeerMessage) => {
+          try {
+            if (m.type === "rows") {
+              for (const f of m.rows) a.addForwarded(f);
+              Atomics.add(fl, p.index, 1);
+              Atomics.notify(fl, p.index);
+            } else {
+              source.close();
+              finish();
+            }
+          } catch (err) {
+            const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };
+            parentPort!.postMessage(reply);
+          }
+        });
+      }
+    }
   }
 }
+
+/** Most blocks one work item may carry (parallel.ts hands out nfdump blocks a few at a time). */
+const ITEM_BLOCKS_MAX = 8;
 
 /** Scans `count` consecutive blocks of a file and replies once with their summed counts and text. */
 function scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
@@ -138,13 +219,16 @@ function scanBlocks(seq: number, fileIndex: number, block: number, count: number
   };
   errors = [];
   let text = "";
-  for (let b = block; b < block + count; b++) text += scanBlock(counts, fileIndex, b);
+  if (count > ITEM_BLOCKS_MAX) throw new RangeError(`scan worker: ${count} blocks in one item`);
+  // ordinals (first-seen order of -A groups) stay increasing in file order: item sequence, then block in item
+  for (let b = block; b < block + count; b++)
+    text += scanBlock(counts, fileIndex, b, seq * ITEM_BLOCKS_MAX + (b - block));
   const reply: ScanReply = { type: "block", seq, counts, text, errors };
   parentPort!.postMessage(reply);
 }
 
 /** Scans one block: adds to `counts`, returns its listing text. */
-function scanBlock(counts: BlockCounts, fileIndex: number, block: number): string {
+function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: number): string {
   const c = config!;
   const f = filter!;
   let text = "";
@@ -235,25 +319,77 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number): strin
           text = out.text();
         }
         for (const a of accs) a.add(batch, sel, k);
-        aggr?.add(batch, sel, k);
+        if (aggr) {
+          aggr.ordinalBase = seq * ORDINAL_BLOCK;
+          aggr.add(batch, sel, k);
+          if (peers.length > 0) forward(aggr);
+        }
       }
     }
   }
   return text;
 }
 
+/**
+ * Partitioned, worker 0: collects the other partitions' rows of the last block and posts them once there are
+ * FORWARD_ROWS (or all of them with `flush`), waiting while a peer lags.
+ */
+function forward(a: Aggregator, flush = false): void {
+  for (const f of a.takeForwarded()) {
+    pending[f.part - 1]!.push(f);
+    pendingRows[f.part - 1]! += f.m;
+  }
+  for (let i = 0; i < peers.length; i++) {
+    if (pendingRows[i]! === 0 || (!flush && pendingRows[i]! < FORWARD_ROWS)) continue;
+    const rows = pending[i]!;
+    const msg: PeerMessage = { type: "rows", rows };
+    peers[i]!.postMessage(
+      msg,
+      rows.flatMap((f) => forwardedTransferList(f)),
+    );
+    sent[i]!++;
+    pending[i] = [];
+    pendingRows[i] = 0;
+  }
+  const fl = flow!;
+  for (let i = 0; i < peers.length; i++) {
+    for (;;) {
+      const done = Atomics.load(fl, i + 1);
+      if (sent[i]! - done <= FORWARD_AHEAD) break;
+      Atomics.wait(fl, i + 1, done, 100);
+    }
+  }
+}
+
 function finish(): void {
+  if (aggr && peers.length > 0) forward(aggr, true);
+  for (const port of peers) {
+    const msg: PeerMessage = { type: "end" };
+    port.postMessage(msg);
+  }
   for (const r of readers.values()) r.close();
   readers.clear();
   const stats = accs.map((a) => a.exportState());
-  const aggregate = aggr ? aggr.exportState() : null;
-  const reply: ScanReply = { type: "final", stats, aggregate };
-  parentPort!.postMessage(reply);
+  const part = config!.partition;
+  let aggregate: AggregatorState | AggregatorPart | null = null;
+  let transfer: ArrayBuffer[] = [];
+  if (aggr && part) {
+    let ids: Uint32Array | undefined;
+    if (part.topN > 0) {
+      const o = part.order !== undefined ? parseRecordOrder(part.order) : undefined;
+      ids = Uint32Array.from(aggr.entryOrder(o?.order, o?.ascending, part.topN)).sort();
+    }
+    const p = aggr.exportPart(ids);
+    aggregate = p;
+    transfer = partTransferList(p);
+  } else if (aggr) aggregate = aggr.exportState();
+  const reply: ScanReply = { type: "final", index: part ? part.index : 0, stats, aggregate };
+  parentPort!.postMessage(reply, transfer);
 }
 
 parentPort?.on("message", (msg: ScanRequest) => {
   try {
-    if (msg.type === "init") init(msg.config);
+    if (msg.type === "init") init(msg);
     else if (msg.type === "block") scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
     else finish();
   } catch (err) {

@@ -16,19 +16,21 @@ import { RecordBatch } from "../record/batch.js";
 import { maskV4 } from "../record/ip.js";
 import { COLUMN, type ColumnArrays, type ColumnName } from "../record/schema.js";
 import { didYouMean, StatsError } from "./errors.js";
-import { selectTop } from "./heap.js";
+import { selectTop, selectTopOf } from "./heap.js";
 import {
   A_FIRST,
   A_FLOWS,
   A_IN_BYTES,
   A_IN_PACKETS,
   A_LAST,
-  A_OUT_BYTES,
-  A_OUT_PACKETS,
   ACC_STRIDE,
+  hash2,
+  hashWord,
+  hashWords,
   KeyTable,
   type KeyTableState,
   MemoryBudget,
+  OUT_STRIDE,
   stateBuffers,
 } from "./key-table.js";
 import { orderValue, type OrderDef } from "./orders.js";
@@ -219,6 +221,131 @@ export interface AggregatorState {
   readonly reps6: readonly ColumnArrays[];
 }
 
+/**
+ * One hash partition of an aggregation (see Aggregator.partition): its groups, each with the ordinal of its
+ * first flow, in first-seen order per table. Partitions hold disjoint groups; `Aggregator.fromParts` merges them.
+ */
+export interface AggregatorPart {
+  readonly text: string;
+  readonly t4: KeyTableState;
+  readonly t6: KeyTableState | null;
+  /** Ordinal of each t4 / t6 entry's first flow (ascending). */
+  readonly ords4: Float64Array;
+  readonly ords6: Float64Array;
+}
+
+/**
+ * Rows of one partition and table (IPv4-only or IPv6 keys) that another thread forwards (Aggregator.partition
+ * with `forward`): built keys, their hashes, counters and ordinals, `m` of each; plain typed arrays to post.
+ */
+export interface ForwardedRows {
+  readonly part: number;
+  readonly v6: boolean;
+  readonly m: number;
+  readonly keys: Uint32Array;
+  readonly hashes: Uint32Array;
+  readonly flows: Float64Array;
+  readonly inPackets: Float64Array;
+  readonly inBytes: Float64Array;
+  readonly outPackets: Float64Array;
+  readonly outBytes: Float64Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+  readonly ords: Float64Array;
+}
+
+/** Rows staged during one `add` for another partition (see ForwardedRows). */
+class Outbox {
+  m = 0;
+  rows = new Uint32Array(1024);
+  keys: Uint32Array;
+  hashes = new Uint32Array(1024);
+  readonly part: number;
+  readonly v6: boolean;
+  readonly width: number;
+
+  constructor(part: number, v6: boolean, width: number) {
+    this.part = part;
+    this.v6 = v6;
+    this.width = width;
+    this.keys = new Uint32Array(1024 * width);
+  }
+
+  push(row: number, kb: Uint32Array, off: number, h: number): void {
+    const m = this.m;
+    if (m === this.rows.length) {
+      const rows = new Uint32Array(2 * m);
+      rows.set(this.rows);
+      this.rows = rows;
+      const hashes = new Uint32Array(2 * m);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+      const keys = new Uint32Array(2 * m * this.width);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    const W = this.width;
+    for (let i = 0; i < W; i++) this.keys[m * W + i] = kb[off + i]!;
+    this.hashes[m] = h;
+    this.rows[m] = row;
+    this.m = m + 1;
+  }
+
+  /**
+   * The staged rows with their counters from `c` (the batch they came from), as views of one ArrayBuffer
+   * (one transfer per message); empties the outbox.
+   */
+  take(c: ColumnArrays, base: number): ForwardedRows {
+    const m = this.m;
+    const W = this.width;
+    const rows = this.rows;
+    const words = m * (W + 1) + ((m * (W + 1)) & 1); // u32 part, padded to 8 bytes
+    const buf = new ArrayBuffer(words * 4 + m * 8 * 8);
+    const keys = new Uint32Array(buf, 0, m * W);
+    keys.set(this.keys.subarray(0, m * W));
+    const hashes = new Uint32Array(buf, m * W * 4, m);
+    hashes.set(this.hashes.subarray(0, m));
+    let off = words * 4;
+    const gather = (col: Float64Array | null): Float64Array => {
+      const out = new Float64Array(buf, off, m);
+      off += m * 8;
+      if (col === null) for (let j = 0; j < m; j++) out[j] = base + rows[j]!;
+      else for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
+      return out;
+    };
+    this.m = 0;
+    return {
+      part: this.part,
+      v6: this.v6,
+      m,
+      keys,
+      hashes,
+      flows: gather(c.flows),
+      inPackets: gather(c.inPackets),
+      inBytes: gather(c.inBytes),
+      outPackets: gather(c.outPackets),
+      outBytes: gather(c.outBytes),
+      first: gather(c.msecFirst),
+      last: gather(c.msecLast),
+      ords: gather(null),
+    };
+  }
+}
+
+/** Buffers of forwarded rows for a postMessage transfer list (the one buffer of all its arrays). */
+export function forwardedTransferList(f: ForwardedRows): ArrayBuffer[] {
+  return [
+    ...new Set(
+      [f.keys, f.hashes, f.flows, f.inPackets, f.inBytes, f.outPackets, f.outBytes, f.first, f.last, f.ords].map(
+        (a) => a.buffer as ArrayBuffer,
+      ),
+    ),
+  ];
+}
+
+/** Rows per block an ordinal can tell apart: ordinal = block sequence * ORDINAL_BLOCK + row. */
+export const ORDINAL_BLOCK = 2 ** 24;
+
 /** Key layout of one table: word offset per part, total width, the IPv6-bits word (-1 = none). */
 interface Layout {
   readonly offsets: Int32Array;
@@ -264,6 +391,21 @@ export class Aggregator {
   private readonly reps4: RowStore | null;
   private readonly reps6: RowStore | null;
   private readonly one: Uint32Array;
+  /** This aggregator keeps only the groups whose key hash falls in partition `partIndex` of `partCount`. */
+  private partIndex = 0;
+  private partCount = 1;
+  /** Partition q holds the hashes whose high 16 bits are below bounds[q] (and not below bounds[q - 1]). */
+  private bounds: Uint32Array = new Uint32Array([65536]);
+  /** Forwarding: staged rows of the other partitions per [partition * 2 + (IPv6 ? 1 : 0)], else empty. */
+  private outboxes: (Outbox | null)[] = [];
+  private forwarded: ForwardedRows[] = [];
+  /** Partitioned: ordinal of each entry's first flow (`ordinalBase` + its row). */
+  private ords4: Float64Array = new Float64Array(0);
+  private ords6: Float64Array = new Float64Array(0);
+  private readonly keep: Uint32Array;
+  private readonly keepHashes: Uint32Array;
+  /** Partitioned: the ordinal of row 0 of the rows passed to the next `add` (block sequence * ORDINAL_BLOCK). */
+  ordinalBase = 0;
 
   constructor(spec: AggregationSpec, budget: MemoryBudget = new MemoryBudget()) {
     this.spec = spec;
@@ -285,11 +427,80 @@ export class Aggregator {
     this.reps4 = spec.keepFirst ? new RowStore(budget, "-a first records") : null;
     this.reps6 = spec.keepFirst ? new RowStore(budget, "-a first records (IPv6)") : null;
     this.one = new Uint32Array(1);
+    this.keep = new Uint32Array(CHUNK);
+    this.keepHashes = new Uint32Array(CHUNK);
+  }
+
+  /**
+   * Makes this aggregator one of `count` hash partitions (index 0..count-1): `add` keeps only the rows whose
+   * group falls in partition `index` and records the ordinal of each group's first flow, so that `fromParts`
+   * can restore first-seen order. Rows of the other partitions are dropped (every thread sees every row), or
+   * with `forward` staged for `takeForwarded` (one thread reads, the others get their rows by `addForwarded`).
+   * `share0`: the fraction of the hash space of partition 0 (the others share the rest equally), so that the
+   * reading thread can do less aggregation. Not for -a or -b/-B. Call before the first `add`.
+   */
+  partition(index: number, count: number, opts: { forward?: boolean; share0?: number } = {}): void {
+    if (this.spec.keepFirst || this.spec.bidir !== 0) throw new RangeError("aggregation: -a/-b/-B do not partition");
+    if (!(Number.isInteger(count) && count >= 1 && index >= 0 && index < count && count <= 256))
+      throw new RangeError(`aggregation: bad partition ${index} of ${count}`);
+    this.partIndex = index;
+    this.partCount = count;
+    this.bounds = partitionBounds(count, opts.share0 ?? 1 / count);
+    this.outboxes = [];
+    if (opts.forward) {
+      for (let q = 0; q < count; q++) {
+        this.outboxes.push(q === index ? null : new Outbox(q, false, this.l4.width));
+        this.outboxes.push(q === index || !this.t6 ? null : new Outbox(q, true, this.l6.width));
+      }
+    }
+  }
+
+  /** Forwarding: the rows of other partitions staged by the `add` calls since the last take. */
+  takeForwarded(): ForwardedRows[] {
+    const f = this.forwarded;
+    this.forwarded = [];
+    return f;
+  }
+
+  /** Adds rows another partition's `add` forwarded to this one (see partition). */
+  addForwarded(f: ForwardedRows): void {
+    const t = f.v6 ? this.t6 : this.t4;
+    if (t === null || f.part !== this.partIndex) throw new RangeError("aggregation: forwarded rows of another table");
+    const W = t.width;
+    const rows = this.allRows;
+    for (let j = 0; j < CHUNK; j++) rows[j] = j;
+    for (let start = 0; start < f.m; start += CHUNK) {
+      const m = Math.min(CHUNK, f.m - start);
+      const end = start + m;
+      const before = t.count;
+      t.lookupN(f.keys.subarray(start * W, end * W), m, this.idx, f.hashes.subarray(start, end));
+      t.accumulate(
+        this.idx,
+        rows,
+        m,
+        f.flows.subarray(start, end),
+        f.inPackets.subarray(start, end),
+        f.inBytes.subarray(start, end),
+        f.outPackets.subarray(start, end),
+        f.outBytes.subarray(start, end),
+        f.first.subarray(start, end),
+        f.last.subarray(start, end),
+      );
+      if (t.count > before) this.recordOrdinals(t, before, rows, m, f.ords.subarray(start, end));
+    }
   }
 
   /** Number of aggregated records so far. */
   get size(): number {
     return this.t4.count + (this.t6 ? this.t6.count : 0);
+  }
+
+  /**
+   * Sets aside room for `rows` groups when that bound is known (the rows to scan): see KeyTable.reserve. The
+   * IPv4 table only; the IPv6 one (usually far fewer groups) grows as needed.
+   */
+  reserve(rows: number): void {
+    this.t4.reserve(rows);
   }
 
   memoryBytes(): number {
@@ -307,6 +518,7 @@ export class Aggregator {
    */
   add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
     const c = batch.cols;
+    if (this.partCount > 1 && batch.length > ORDINAL_BLOCK) throw new RangeError("aggregation: block too large");
     for (let start = 0; start < n; start += CHUNK) {
       const m = Math.min(CHUNK, n - start);
       let rows: Uint32Array;
@@ -330,6 +542,8 @@ export class Aggregator {
       if (m4 > 0) this.addRows(batch, this.rows4, m4, this.t4, this.l4, this.keys4, this.reps4);
       if (m6 > 0) this.addRows(batch, this.rows6, m6, this.t6, this.l6, this.keys6, this.reps6);
     }
+    // forwarding: the other partitions' rows of this batch, with their counters while the batch is valid
+    for (const ob of this.outboxes) if (ob !== null && ob.m > 0) this.forwarded.push(ob.take(c, this.ordinalBase));
   }
 
   /** -b/-B: one row at a time (find forward, else find reverse, else insert forward). */
@@ -369,7 +583,7 @@ export class Aggregator {
           e = t.findOrInsert(kb, 0);
         }
       }
-      addOneRow(t.acc, e * ACC_STRIDE, c, r, crossed);
+      addOneRow(t.acc, t.ensureOut(), e, c, r, crossed);
     }
   }
 
@@ -384,9 +598,16 @@ export class Aggregator {
   ): void {
     const c = batch.cols;
     this.buildKeys(c, rows, m, l, kb);
+    if (this.partCount > 1) {
+      const fwd = this.outboxes.length > 0 ? this.outboxes : null;
+      m = keepPartition(kb, l.width, rows, m, this.keep, this.keepHashes, this.partIndex, this.bounds, fwd, l.compact);
+      rows = this.keep;
+      if (m === 0) return;
+    }
     const before = t.count;
-    t.lookupN(kb, m, this.idx);
+    t.lookupN(kb, m, this.idx, this.partCount > 1 ? this.keepHashes : null);
     t.accumulate(this.idx, rows, m, c.flows, c.inPackets, c.inBytes, c.outPackets, c.outBytes, c.msecFirst, c.msecLast);
+    if (this.partCount > 1 && t.count > before) this.recordOrdinals(t, before, rows, m, null);
     if (reps && t.count > before) {
       // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
       let next = before;
@@ -400,6 +621,90 @@ export class Aggregator {
         }
       }
     }
+  }
+
+  /**
+   * Partitioned: the ordinals of the entries `before .. t.count` created by the last lookup of `rows`
+   * (`ordinalBase` + row, or `given[j]` for row j).
+   */
+  private recordOrdinals(t: KeyTable, before: number, rows: Uint32Array, m: number, given: Float64Array | null): void {
+    const v6 = t !== this.t4;
+    let ords = v6 ? this.ords6 : this.ords4;
+    if (ords.length < t.count) {
+      // as long as the table's entry arrays: pages past `count` stay untouched (not resident)
+      const n = Math.max(t.count, t.capacity);
+      this.budget.charge((n - ords.length) * 8, `${t.name} (order)`, t.count);
+      const grown = new Float64Array(n);
+      grown.set(ords);
+      ords = grown;
+      if (v6) this.ords6 = ords;
+      else this.ords4 = ords;
+    }
+    // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
+    let next = before;
+    const idx = this.idx;
+    const base = this.ordinalBase;
+    for (let j = 0; j < m && next < t.count; j++) {
+      if (idx[j] === next) {
+        ords[next] = given !== null ? given[j]! : base + rows[j]!;
+        next++;
+      }
+    }
+  }
+
+  /**
+   * The partition's groups for `fromParts`: all of them (views of the tables, no copy), or only `ids`
+   * (ascending group ids, e.g. this partition's top N: with ties broken by first-seen order the global top N
+   * is among the partitions' top N).
+   */
+  exportPart(ids?: Uint32Array): AggregatorPart {
+    const c4 = this.t4.count;
+    if (!ids) {
+      return {
+        text: this.spec.text,
+        t4: tableView(this.t4, c4),
+        t6: this.t6 ? tableView(this.t6, this.t6.count) : null,
+        ords4: this.ords4.subarray(0, c4),
+        ords6: this.ords6.subarray(0, this.t6 ? this.t6.count : 0),
+      };
+    }
+    let n4 = 0;
+    while (n4 < ids.length && ids[n4]! < c4) n4++;
+    const g4 = gatherEntries(this.t4, this.ords4, ids.subarray(0, n4), 0);
+    const g6 = this.t6 ? gatherEntries(this.t6, this.ords6, ids.subarray(n4), c4) : null;
+    return {
+      text: this.spec.text,
+      t4: g4.state,
+      t6: g6 ? g6.state : null,
+      ords4: g4.ords,
+      ords6: g6 ? g6.ords : new Float64Array(0),
+    };
+  }
+
+  /**
+   * A read-only aggregator holding the union of disjoint partitions (exportPart of each), groups in
+   * first-seen order per table: what one aggregator fed every row would hold, for entryOrder / writeEntry.
+   */
+  static fromParts(spec: AggregationSpec, budget: MemoryBudget, parts: readonly AggregatorPart[]): Aggregator {
+    const a = new Aggregator(spec, budget);
+    for (const p of parts) {
+      if (p.text !== spec.text) throw new RangeError(`aggregation: cannot merge '${p.text}' into '${spec.text}'`);
+    }
+    const merged4 = mergeByOrdinal(
+      parts.map((p) => p.t4),
+      parts.map((p) => p.ords4),
+    );
+    a.t4.dispose();
+    (a as { t4: KeyTable }).t4 = KeyTable.fromEntries(merged4, budget, a.t4.name);
+    if (a.t6) {
+      const merged6 = mergeByOrdinal(
+        parts.map((p) => p.t6!),
+        parts.map((p) => p.ords6),
+      );
+      a.t6.dispose();
+      (a as { t6: KeyTable }).t6 = KeyTable.fromEntries(merged6, budget, a.t6.name);
+    }
+    return a;
   }
 
   private buildKeys(c: ColumnArrays, rows: Uint32Array, m: number, l: Layout, kb: Uint32Array): void {
@@ -469,7 +774,7 @@ export class Aggregator {
           reps.appendCols(chunk, this.one, 1);
         }
       }
-      t.addEntry(d, o.acc, e);
+      t.addEntry(d, o.acc, e, o.accOut);
     }
   }
 
@@ -491,9 +796,32 @@ export class Aggregator {
   entryOrder(order?: OrderDef, ascending?: boolean, n = 0): Uint32Array {
     const c4 = this.t4.count;
     const count = this.size;
+    if (order && n > 0 && n < count) {
+      // the best n by a heap, values computed on the fly (no arrays of all groups)
+      const t4 = this.t4;
+      const t6 = this.t6;
+      const value = (id: number): number => {
+        const t = id < c4 ? t4 : t6!;
+        const e = id < c4 ? id : id - c4;
+        const a = e * ACC_STRIDE;
+        const acc = t.acc;
+        return orderValue(
+          order,
+          acc[a + A_FLOWS]!,
+          acc[a + A_IN_PACKETS]!,
+          acc[a + A_IN_BYTES]!,
+          t.outPackets(e),
+          t.outBytes(e),
+          acc[a + A_FIRST]!,
+          acc[a + A_LAST]!,
+        );
+      };
+      return selectTopOf(count, value, n, ascending ?? order.ascending);
+    }
+    if (!order && n > 0 && n < count) return Uint32Array.from({ length: n }, (_, i) => i);
     const ids = new Uint32Array(count);
     for (let i = 0; i < count; i++) ids[i] = i;
-    if (!order) return n > 0 && n < count ? ids.subarray(0, n) : ids;
+    if (!order) return ids;
     const values = new Float64Array(count);
     fillOrderValues(this.t4, order, values, 0);
     if (this.t6) fillOrderValues(this.t6, order, values, c4);
@@ -551,8 +879,8 @@ export class Aggregator {
     c.flows[row] = acc[a + A_FLOWS]!;
     c.inPackets[row] = acc[a + A_IN_PACKETS]!;
     c.inBytes[row] = acc[a + A_IN_BYTES]!;
-    c.outPackets[row] = acc[a + A_OUT_PACKETS]!;
-    c.outBytes[row] = acc[a + A_OUT_BYTES]!;
+    c.outPackets[row] = t.outPackets(e);
+    c.outBytes[row] = t.outBytes(e);
     c.msecFirst[row] = acc[a + A_FIRST]!;
     c.msecLast[row] = acc[a + A_LAST]!;
     return row;
@@ -580,6 +908,118 @@ export class Aggregator {
   }
 }
 
+/** The first `n` entries of `t` as a state of views (no copy). */
+function tableView(t: KeyTable, n: number): KeyTableState {
+  return {
+    width: t.width,
+    count: n,
+    keys: t.keys.subarray(0, n * t.width),
+    hashes: t.hashes.subarray(0, n),
+    acc: t.acc.subarray(0, n * ACC_STRIDE),
+    accOut: t.accOut ? t.accOut.subarray(0, n * OUT_STRIDE) : null,
+  };
+}
+
+/** Copies entries `ids[k] - off` (ascending) of `t` and their ordinals. */
+function gatherEntries(
+  t: KeyTable,
+  ords: Float64Array,
+  ids: Uint32Array,
+  off: number,
+): { state: KeyTableState; ords: Float64Array } {
+  const n = ids.length;
+  const w = t.width;
+  const keys = new Uint32Array(n * w);
+  const hashes = new Uint32Array(w > 2 ? n : 0);
+  const acc = new Float64Array(n * ACC_STRIDE);
+  const accOut = t.accOut ? new Float64Array(n * OUT_STRIDE) : null;
+  const o = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = ids[i]! - off;
+    keys.set(t.keys.subarray(e * w, (e + 1) * w), i * w);
+    if (w > 2) hashes[i] = t.hashes[e]!;
+    acc.set(t.acc.subarray(e * ACC_STRIDE, (e + 1) * ACC_STRIDE), i * ACC_STRIDE);
+    if (accOut) accOut.set(t.accOut!.subarray(e * OUT_STRIDE, (e + 1) * OUT_STRIDE), i * OUT_STRIDE);
+    o[i] = ords[e]!;
+  }
+  return { state: { width: w, count: n, keys, hashes, acc, accOut }, ords: o };
+}
+
+/** Merges states whose entries are in ascending ordinal order into one state in ascending ordinal order. */
+function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64Array[]): KeyTableState {
+  const w = states[0]!.width;
+  let n = 0;
+  for (const s of states) n += s.count;
+  const keys = new Uint32Array(n * w);
+  const hashes = new Uint32Array(w > 2 ? n : 0);
+  const acc = new Float64Array(n * ACC_STRIDE);
+  const accOut = states.some((s) => s.accOut !== null) ? new Float64Array(n * OUT_STRIDE) : null;
+  const pos = new Int32Array(states.length);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let bestOrd = Infinity;
+    for (let p = 0; p < states.length; p++) {
+      const e = pos[p]!;
+      if (e < states[p]!.count && ords[p]![e]! < bestOrd) {
+        bestOrd = ords[p]![e]!;
+        best = p;
+      }
+    }
+    const s = states[best]!;
+    const e = pos[best]!++;
+    for (let k = 0; k < w; k++) keys[i * w + k] = s.keys[e * w + k]!;
+    if (w > 2) hashes[i] = s.hashes[e]!;
+    for (let k = 0; k < ACC_STRIDE; k++) acc[i * ACC_STRIDE + k] = s.acc[e * ACC_STRIDE + k]!;
+    if (accOut && s.accOut) {
+      accOut[i * OUT_STRIDE] = s.accOut[e * OUT_STRIDE]!;
+      accOut[i * OUT_STRIDE + 1] = s.accOut[e * OUT_STRIDE + 1]!;
+    }
+  }
+  return { width: w, count: n, keys, hashes, acc, accOut };
+}
+
+/**
+ * Keeps the keys (width `W`, in `kb`) of partition `index` of `count`, compacting them in place, their rows
+ * into `out` and their hashes (the table's) into `hashes`; returns how many. The partition comes from the hash's high bits, the slot from its low ones.
+ */
+function keepPartition(
+  kb: Uint32Array,
+  W: number,
+  rows: Uint32Array,
+  m: number,
+  out: Uint32Array,
+  hashes: Uint32Array,
+  index: number,
+  bounds: Uint32Array,
+  outboxes: readonly (Outbox | null)[] | null,
+  compact: boolean,
+): number {
+  let k = 0;
+  for (let j = 0; j < m; j++) {
+    const h = W === 1 ? hashWord(kb[j]!) : W === 2 ? hash2(kb[2 * j]!, kb[2 * j + 1]!) : hashWords(kb, j * W, W);
+    const x = h >>> 16;
+    let q = 0;
+    while (x >= bounds[q]!) q++;
+    if (q !== index) {
+      if (outboxes !== null) outboxes[2 * q + (compact ? 0 : 1)]!.push(rows[j]!, kb, j * W, h);
+      continue;
+    }
+    if (k !== j) for (let i = 0; i < W; i++) kb[k * W + i] = kb[j * W + i]!;
+    hashes[k] = h;
+    out[k++] = rows[j]!;
+  }
+  return k;
+}
+
+/** Upper bounds (exclusive) of the high 16 hash bits of each partition; partition 0 gets `share0`. */
+function partitionBounds(count: number, share0: number): Uint32Array {
+  const b = new Uint32Array(count);
+  const first = count === 1 ? 65536 : Math.max(1, Math.min(65535, Math.round(share0 * 65536)));
+  for (let q = 0; q < count; q++)
+    b[q] = q === count - 1 ? 65536 : first + Math.round(((65536 - first) * q) / (count - 1));
+  return b;
+}
+
 /** Swaps the source and destination parts (addresses, ports, their IPv6 bits) of a 5-tuple key in place. */
 function reverseKey(kb: Uint32Array, l: Layout): void {
   const aw = l.compact ? 1 : 4;
@@ -601,18 +1041,27 @@ function reverseKey(kb: Uint32Array, l: Layout): void {
   }
 }
 
-/** Adds one row's counters to the accumulators at `a`; `crossed` swaps in and out. */
-function addOneRow(acc: Float64Array, a: number, c: ColumnArrays, r: number, crossed: boolean): void {
+/** Adds one row's counters to entry `e` (accumulators and out counters); `crossed` swaps in and out. */
+function addOneRow(
+  acc: Float64Array,
+  out: Float64Array,
+  e: number,
+  c: ColumnArrays,
+  r: number,
+  crossed: boolean,
+): void {
+  const a = e * ACC_STRIDE;
+  const o = e * OUT_STRIDE;
   const f = c.flows[r]!;
   acc[a + A_FLOWS] = acc[a + A_FLOWS]! + (f === 0 ? 1 : f);
-  const ip = crossed ? A_OUT_PACKETS : A_IN_PACKETS;
-  const ib = crossed ? A_OUT_BYTES : A_IN_BYTES;
-  const op = crossed ? A_IN_PACKETS : A_OUT_PACKETS;
-  const ob = crossed ? A_IN_BYTES : A_OUT_BYTES;
-  acc[a + ip] = acc[a + ip]! + c.inPackets[r]!;
-  acc[a + ib] = acc[a + ib]! + c.inBytes[r]!;
-  acc[a + op] = acc[a + op]! + c.outPackets[r]!;
-  acc[a + ob] = acc[a + ob]! + c.outBytes[r]!;
+  const inP = c.inPackets[r]!;
+  const inB = c.inBytes[r]!;
+  const outP = c.outPackets[r]!;
+  const outB = c.outBytes[r]!;
+  acc[a + A_IN_PACKETS] = acc[a + A_IN_PACKETS]! + (crossed ? outP : inP);
+  acc[a + A_IN_BYTES] = acc[a + A_IN_BYTES]! + (crossed ? outB : inB);
+  out[o] = out[o]! + (crossed ? inP : outP);
+  out[o + 1] = out[o + 1]! + (crossed ? inB : outB);
   if (c.msecFirst[r]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = c.msecFirst[r]!;
   if (c.msecLast[r]! > acc[a + A_LAST]!) acc[a + A_LAST] = c.msecLast[r]!;
 }
@@ -626,8 +1075,8 @@ function fillOrderValues(t: KeyTable, order: OrderDef, out: Float64Array, off: n
       acc[a + A_FLOWS]!,
       acc[a + A_IN_PACKETS]!,
       acc[a + A_IN_BYTES]!,
-      acc[a + A_OUT_PACKETS]!,
-      acc[a + A_OUT_BYTES]!,
+      t.outPackets(e),
+      t.outBytes(e),
       acc[a + A_FIRST]!,
       acc[a + A_LAST]!,
     );
@@ -655,6 +1104,17 @@ function splitByFamily(
 
 function newBatch(rows: number, left: number): RecordBatch {
   return new RecordBatch(Math.max(1, Math.min(rows, left)));
+}
+
+/** Buffers of a partition (exportPart) for a postMessage transfer list (distinct buffers, each once). */
+export function partTransferList(p: AggregatorPart): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>([
+    ...stateBuffers(p.t4),
+    p.ords4.buffer as ArrayBuffer,
+    p.ords6.buffer as ArrayBuffer,
+  ]);
+  if (p.t6) for (const b of stateBuffers(p.t6)) out.add(b);
+  return [...out];
 }
 
 /** Buffers of an aggregator state for a postMessage transfer list. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Top-N selection with a bounded binary heap (never a sort of everything): O(E log N) for E candidates.
+// selectTopOf does it without the arrays of all candidates and values (aggregation: millions of groups).
 //
 // Candidates are integers (entry ids); `value[id]` is the order value and `tie(a, b)` breaks equal values
 // (negative = a first). The heap keeps the N best seen so far with the worst at the root.
@@ -72,4 +73,52 @@ export function selectTop(
   const out = heap.subarray(0, size);
   out.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
   return out;
+}
+
+/**
+ * selectTop over the ids 0..count-1 whose values come from `value(id)` (computed once each), ties to the
+ * smaller id: the best `n` (1 <= n) without an array of all ids and values.
+ */
+export function selectTopOf(count: number, value: (id: number) => number, n: number, ascending: boolean): Uint32Array {
+  const cap = Math.max(0, Math.min(n, count));
+  const ids = new Uint32Array(cap);
+  const vals = new Float64Array(cap);
+  let size = 0;
+  // (va, a) before (vb, b)?
+  const before = (va: number, a: number, vb: number, b: number): boolean =>
+    va !== vb ? (ascending ? va < vb : va > vb) : a < b;
+  for (let id = 0; id < count; id++) {
+    const v = value(id);
+    let i: number;
+    if (size < cap) {
+      // sift up: the root stays the worst kept
+      i = size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!before(vals[p]!, ids[p]!, v, id)) break;
+        ids[i] = ids[p]!;
+        vals[i] = vals[p]!;
+        i = p;
+      }
+    } else if (cap > 0 && before(v, id, vals[0]!, ids[0]!)) {
+      // replace the root, sift down
+      i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= size) break;
+        let w = l;
+        if (l + 1 < size && before(vals[l]!, ids[l]!, vals[l + 1]!, ids[l + 1]!)) w = l + 1;
+        if (!before(v, id, vals[w]!, ids[w]!)) break;
+        ids[i] = ids[w]!;
+        vals[i] = vals[w]!;
+        i = w;
+      }
+    } else continue;
+    ids[i] = id;
+    vals[i] = v;
+  }
+  const order = Array.from({ length: size }, (_, k) => k).sort((x, y) =>
+    before(vals[x]!, ids[x]!, vals[y]!, ids[y]!) ? -1 : 1,
+  );
+  return Uint32Array.from(order, (k) => ids[k]!);
 }

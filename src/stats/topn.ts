@@ -26,8 +26,6 @@ import {
   A_IN_BYTES,
   A_IN_PACKETS,
   A_LAST,
-  A_OUT_BYTES,
-  A_OUT_PACKETS,
   ACC_STRIDE,
   KeyTable,
   type KeyTableState,
@@ -441,8 +439,8 @@ export class StatAccumulator {
     const [value, proto] = this.decode(t, e, v6, words);
     const inPackets = t.acc[e * ACC_STRIDE + A_IN_PACKETS]!;
     const inBytes = t.acc[e * ACC_STRIDE + A_IN_BYTES]!;
-    const outPackets = t.acc[e * ACC_STRIDE + A_OUT_PACKETS]!;
-    const outBytes = t.acc[e * ACC_STRIDE + A_OUT_BYTES]!;
+    const outPackets = t.outPackets(e);
+    const outBytes = t.outBytes(e);
     const first = t.acc[e * ACC_STRIDE + A_FIRST]!;
     const last = t.acc[e * ACC_STRIDE + A_LAST]!;
     const packets = order.inout === IN ? inPackets : order.inout === OUT ? outPackets : inPackets + outPackets;
@@ -632,8 +630,8 @@ function fillValues(t: KeyTable, order: OrderDef, out: Float64Array, off: number
       t.acc[e * ACC_STRIDE + A_FLOWS]!,
       t.acc[e * ACC_STRIDE + A_IN_PACKETS]!,
       t.acc[e * ACC_STRIDE + A_IN_BYTES]!,
-      t.acc[e * ACC_STRIDE + A_OUT_PACKETS]!,
-      t.acc[e * ACC_STRIDE + A_OUT_BYTES]!,
+      t.outPackets(e),
+      t.outBytes(e),
       t.acc[e * ACC_STRIDE + A_FIRST]!,
       t.acc[e * ACC_STRIDE + A_LAST]!,
     );

@@ -6,7 +6,7 @@ import { RecordBatch } from "../../../src/record/batch.js";
 import { Aggregator, bidirAggregation, parseAggregation } from "../../../src/stats/aggregate.js";
 import { parseStatSpec, parseStatSpecs, type ElementStatSpec } from "../../../src/stats/elements.js";
 import { StatsError } from "../../../src/stats/errors.js";
-import { selectTop } from "../../../src/stats/heap.js";
+import { selectTop, selectTopOf } from "../../../src/stats/heap.js";
 import { hash2, hashWords, KeyTable, MemoryBudget } from "../../../src/stats/key-table.js";
 import { findOrder, parseRecordOrder } from "../../../src/stats/orders.js";
 import { RecordSorter } from "../../../src/stats/sort.js";
@@ -286,6 +286,7 @@ describe("stats: KeyTable and heap", () => {
           const ids = Uint32Array.from(vals.map((_, i) => i));
           const full = [...ids].sort((a, b) => (asc ? values[a]! - values[b]! : values[b]! - values[a]!) || a - b);
           expect([...selectTop(ids, values, n, asc, (a, b) => a - b)]).toEqual(full.slice(0, n));
+          expect([...selectTopOf(ids.length, (id) => values[id]!, n, asc)]).toEqual(full.slice(0, n));
         },
       ),
     );
