@@ -1,7 +1,8 @@
 // Hash-partitioned aggregation (tsdump -A with workers), table reservation and lazy out counters.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RecordBatch } from "../../../src/record/batch.js";
+import type { RecordBatch } from "../../../src/record/batch.js";
+import { makeBatch, type TestFlow } from "./flows.js";
 import {
   Aggregator,
   type AggregatorPart,
@@ -13,18 +14,7 @@ import {
 import { KeyTable, MemoryBudget } from "../../../src/stats/key-table.js";
 import { findOrder } from "../../../src/stats/orders.js";
 
-interface Flow {
-  src: number;
-  dst: number;
-  v6: boolean;
-  dp: number;
-  proto: number;
-  pkts: number;
-  bytes: number;
-  out: number;
-  first: number;
-  dur: number;
-}
+type Flow = TestFlow;
 
 // few distinct values: many equal order values, so the tie rule (first-seen order) decides
 const flowArb: fc.Arbitrary<Flow> = fc.record({
@@ -39,37 +29,6 @@ const flowArb: fc.Arbitrary<Flow> = fc.record({
   first: fc.integer({ min: 1_700_000_000_000, max: 1_700_000_000_100 }),
   dur: fc.integer({ min: 0, max: 50 }),
 });
-
-function makeBatch(flows: readonly Flow[]): RecordBatch {
-  const b = new RecordBatch(Math.max(1, flows.length));
-  const bytes = new Uint8Array(16);
-  for (const f of flows) {
-    const r = b.addRow();
-    const c = b.cols;
-    if (f.v6) {
-      bytes.fill(0);
-      bytes[0] = 0x20;
-      bytes[1] = 0x01;
-      bytes[15] = f.src;
-      b.setV6("srcAddr", r, bytes, 0);
-      bytes[15] = f.dst;
-      b.setV6("dstAddr", r, bytes, 0);
-    } else {
-      b.setV4("srcAddr", r, 0x0a000000 + f.src);
-      b.setV4("dstAddr", r, 0x0a000000 + f.dst);
-    }
-    c.dstPort[r] = f.dp;
-    c.proto[r] = f.proto;
-    c.inPackets[r] = f.pkts;
-    c.inBytes[r] = f.bytes;
-    c.outPackets[r] = f.out;
-    c.outBytes[r] = f.out * 10;
-    c.msecFirst[r] = f.first;
-    c.msecLast[r] = f.first + f.dur;
-    c.flows[r] = 1;
-  }
-  return b;
-}
 
 /** The rows of `batches` in order, as text. */
 function dump(batches: Iterable<RecordBatch>): string[] {

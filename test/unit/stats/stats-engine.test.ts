@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
+import { makeBatch, type TestFlow } from "./flows.js";
 import { Aggregator, bidirAggregation, parseAggregation } from "../../../src/stats/aggregate.js";
 import { parseStatSpec, parseStatSpecs, type ElementStatSpec } from "../../../src/stats/elements.js";
 import { StatsError } from "../../../src/stats/errors.js";
@@ -13,19 +14,7 @@ import { RecordSorter } from "../../../src/stats/sort.js";
 import { StatsQuery } from "../../../src/stats/query.js";
 import { StatAccumulator, type StatTable, transferList } from "../../../src/stats/topn.js";
 
-interface Flow {
-  src: number;
-  dst: number;
-  v6: boolean;
-  sp: number;
-  dp: number;
-  proto: number;
-  pkts: number;
-  bytes: number;
-  first: number;
-  dur: number;
-  as: number;
-}
+type Flow = TestFlow;
 
 const flowArb: fc.Arbitrary<Flow> = fc.record({
   src: fc.integer({ min: 0, max: 40 }),
@@ -40,40 +29,6 @@ const flowArb: fc.Arbitrary<Flow> = fc.record({
   dur: fc.integer({ min: 0, max: 60_000 }),
   as: fc.integer({ min: 0, max: 5 }),
 });
-
-function makeBatch(flows: readonly Flow[]): RecordBatch {
-  const b = new RecordBatch(Math.max(1, flows.length));
-  const bytes = new Uint8Array(16);
-  for (const f of flows) {
-    const r = b.addRow();
-    const c = b.cols;
-    if (f.v6) {
-      bytes.fill(0);
-      bytes[0] = 0x20;
-      bytes[1] = 0x01;
-      bytes[15] = f.src;
-      b.setV6("srcAddr", r, bytes, 0);
-      bytes[15] = f.dst;
-      b.setV6("dstAddr", r, bytes, 0);
-    } else {
-      b.setV4("srcAddr", r, 0x0a000000 + f.src);
-      b.setV4("dstAddr", r, 0x0a000000 + f.dst);
-    }
-    c.srcPort[r] = f.sp;
-    c.dstPort[r] = f.dp;
-    c.proto[r] = f.proto;
-    c.inPackets[r] = f.pkts;
-    c.inBytes[r] = f.bytes;
-    c.outPackets[r] = f.pkts >> 1;
-    c.outBytes[r] = f.bytes >> 2;
-    c.msecFirst[r] = f.first;
-    c.msecLast[r] = f.first + f.dur;
-    c.srcAs[r] = f.as;
-    c.dstAs[r] = f.as * 7;
-    c.flows[r] = 1;
-  }
-  return b;
-}
 
 function elementSpec(text: string): ElementStatSpec {
   const s = parseStatSpec(text);
