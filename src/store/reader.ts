@@ -112,7 +112,8 @@ const V6FLAGS_INDEX = PHYSICAL_COLUMNS.findIndex((pc) => pc.name === "v6Flags");
  * access (a getter on the prototype, so the object keeps one shape), the others read as shared zero arrays.
  */
 class LazyBlock {
-  readonly columns: LazyColumnObject;
+  /** a new object per block: consumers that cache per `cols` identity (formatters' views) see a new block */
+  columns: LazyColumnObject;
   private reader: FlowFileReader | undefined;
   private buf: Uint8Array = new Uint8Array(0);
   private n = 0;
@@ -134,6 +135,7 @@ class LazyBlock {
     fileOff: number,
     eager: Record<string, Column>,
   ): void {
+    this.columns = new LazyColumnObject(this);
     this.reader = reader;
     this.buf = buf;
     this.n = n;

@@ -221,6 +221,31 @@ describe("column selection", () => {
     r.close();
   });
 
+  it("readBlockLazy: a formatter that caches its view per batch prints each block's own rows", async () => {
+    const { createFormatter, StringOutput } = await import("../../../src/format/index.js");
+    const file = path.join(dir, "lazy-format");
+    // blocks of equal size: the reader's scratch arrays are the same objects from block to block
+    const input = [randomBatch(51, 1100, { v6: 0.2 }), randomBatch(52, 1100, { v6: 0.2 }), randomBatch(53, 1100)];
+    const w = FlowFileWriter.open(file);
+    for (const b of input) w.appendBatchSync(b);
+    w.closeSync();
+    const render = (read: (r: FlowFileReader, i: number) => RecordBatch): string => {
+      const r = FlowFileReader.open(file);
+      const f = createFormatter("extended");
+      const out = new StringOutput();
+      for (let i = 0; i < r.blockCount; i++) {
+        const b = read(r, i);
+        for (let k = 0; k < b.length; k += 7) f.record(b, k, out);
+      }
+      r.close();
+      return out.text();
+    };
+    const eager = render((r, i) => r.readBlock(i)!);
+    const lazy = render((r, i) => r.readBlockLazy(i, new Set(["srcAddr"]))!);
+    expect(lazy.split("\n").length).toBeGreaterThan(200);
+    expect(lazy).toBe(eager);
+  });
+
   it("readBlockLazy: every column equals readBlock's, in any order of first access, IPv6 words included", () => {
     for (const codec of ["lz4", "none"] as const) {
       const file = path.join(dir, `lazy-${codec}`);
