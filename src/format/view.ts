@@ -29,6 +29,8 @@ export class ViewCache {
 
   /** The fast view of `b` (rebuilt when the batch's column arrays change). */
   of(b: RecordBatch | BatchView): BatchView {
+    // a lazily decoding batch (few rows of a block passed a filter): its getters decode only the columns read
+    if ((b as Partial<RecordBatch>).lazyColumns === true) return b;
     const c = b.cols;
     if (c !== this.lastCols || c.msecFirst !== this.lastFirst) {
       this.lastCols = c;

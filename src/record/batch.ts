@@ -37,6 +37,8 @@ export class RecordBatch {
   extraLength: number;
   /** Physical columns known to be all zero (set by readers for columns absent from a block). */
   readonly absent: Set<PhysicalName>;
+  /** `cols` decodes each column on first access (lazyView): read it directly, never copy every column out. */
+  lazyColumns = false;
 
   constructor(capacity: number = DEFAULT_BATCH_ROWS, cols?: ColumnArrays, asIs = false) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`record batch: bad capacity ${capacity}`);
@@ -64,6 +66,7 @@ export class RecordBatch {
   static lazyView(length: number, cols: ColumnArrays, absent: Iterable<PhysicalName>): RecordBatch {
     const batch = new RecordBatch(Math.max(1, length), cols, true);
     batch.length = length;
+    batch.lazyColumns = true;
     for (const name of absent) batch.absent.add(name);
     return batch;
   }
