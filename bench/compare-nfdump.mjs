@@ -32,7 +32,7 @@ const samples = Number(opt("--samples", "3"));
 const only = opt("--only", undefined);
 const queries = opt("--queries", undefined)?.split(",");
 const withCpu = args.includes("--cpu");
-const tsdump = join(root, "dist/dump/main.js");
+const tsdump = join(root, "dist/bin/tsdump.js");
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME)) throw new Error("bench: /usr/bin/time missing (apt-get install -y time)");
 if (!existsSync(tsdump)) throw new Error("bench: run `npm run build` first");

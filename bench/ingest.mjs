@@ -148,7 +148,7 @@ function stored(kind, dir) {
   const info =
     kind === "nfcapd"
       ? execFileSync("nfdump", ["-R", dir, "-I"], { encoding: "utf8" })
-      : execFileSync(process.execPath, [join(root, "dist/dump/main.js"), "-R", dir, "-I"], { encoding: "utf8" });
+      : execFileSync(process.execPath, [join(root, "dist/bin/tsdump.js"), "-R", dir, "-I"], { encoding: "utf8" });
   return Number(/^Flows: (\d+)/m.exec(info)?.[1] ?? 0);
 }
 

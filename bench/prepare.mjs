@@ -64,7 +64,7 @@ const ts =
     : await capture(
         "tscapd",
         process.execPath,
-        (d) => [join(root, "dist/capd/main.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
+        (d) => [join(root, "dist/bin/tscapd.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
         40556,
       );
 for (const [name, dir, tool] of [
@@ -72,7 +72,7 @@ for (const [name, dir, tool] of [
   ["tscapd", ts, process.execPath],
 ]) {
   const argv =
-    tool === "nfdump" ? ["-R", dir, "-o", "null"] : [join(root, "dist/dump/main.js"), "-R", dir, "-o", "null"];
+    tool === "nfdump" ? ["-R", dir, "-o", "null"] : [join(root, "dist/bin/tsdump.js"), "-R", dir, "-o", "null"];
   const text = execFileSync(tool, argv, { encoding: "utf8" });
   const m = /total flows: (\d+)/.exec(text);
   console.log(`${name}: ${readdirSync(dir).length} entries, stored ${m ? m[1] : "?"} of ${flows} flows`);

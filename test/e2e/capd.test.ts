@@ -251,7 +251,7 @@ describe("tscapd", () => {
       spawnSync(
         process.execPath,
         [
-          join(import.meta.dirname, "../../dist/capd/main.js"),
+          join(import.meta.dirname, "../../dist/bin/tscapd.js"),
           "-b",
           "127.0.0.1",
           "-p",

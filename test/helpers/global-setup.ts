@@ -1,5 +1,5 @@
 // Builds dist/ (Peggy grammar + tsc) once before the tests: the end-to-end tests run the real programs
-// (dist/capd/main.js, dist/dump/main.js), and the filter tests import the generated parser.
+// (dist/bin/tscapd.js, dist/bin/tsdump.js), and the filter tests import the generated parser.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 

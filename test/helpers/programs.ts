@@ -5,8 +5,8 @@ import { promisify } from "node:util";
 import { freeUdpPort, REPO_ROOT } from "./nfdump.js";
 
 const run = promisify(execFile);
-export const TSCAPD = join(REPO_ROOT, "dist/capd/main.js");
-export const TSDUMP = join(REPO_ROOT, "dist/dump/main.js");
+export const TSCAPD = join(REPO_ROOT, "dist/bin/tscapd.js");
+export const TSDUMP = join(REPO_ROOT, "dist/bin/tsdump.js");
 
 export interface Daemon {
   readonly port: number;

@@ -71,7 +71,7 @@ describe("expiry", () => {
 
   it("tsexpire -u then -e works from the command line", () => {
     const dir = tree(48, Date.now());
-    const bin = join(import.meta.dirname, "../../../dist/capd/expire-main.js");
+    const bin = join(import.meta.dirname, "../../../dist/bin/tsexpire.js");
     execFileSync(process.execPath, [bin, "-u", dir, "-t", "12", "-w", "100"]);
     const out = execFileSync(process.execPath, [bin, "-e", dir], { encoding: "utf8" });
     expect(out).toMatch(/^Expired 36 files/);
