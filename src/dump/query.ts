@@ -290,6 +290,7 @@ function scanFiles(
         if (window && k > 0) k = applyWindow(batch, sel, k, window.start, window.end);
         if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;
         if (k <= 0) continue;
+        if (lazy) lazyReader.lazyRows(sel, k); // the sink reads only these rows: few of them decode row by row
         counts.passed += k;
         sumRows(batch, sel, k, counts);
         sink.add(batch, sel, k);

@@ -793,3 +793,58 @@ export function forToF64(src: Uint8Array, off: number, n: number, w: number, bas
       out[i] = base + ((src[off + i]! | (src[o1 + i]! << 8) | (src[o2 + i]! << 16) | (src[o3 + i]! << 24)) >>> 0);
   }
 }
+
+// ── row-sparse decoders: only the rows a filter passed (late materialisation of a needle's output columns) ──
+
+/**
+ * for → the rows `rows[0, k)` of the column (other rows of `out` are left as they were). The stored bytes are
+ * random access (byte-shuffled planes of n bytes each), so a needle that passed 2 rows of 16 K reads 2 values.
+ */
+export function forRows(
+  src: Uint8Array,
+  off: number,
+  n: number,
+  w: number,
+  base: number,
+  rows: Uint32Array,
+  k: number,
+  out: Uint8Array | Uint16Array | Uint32Array | Float64Array,
+): void {
+  const o1 = off + n;
+  const o2 = o1 + n;
+  const o3 = o2 + n;
+  for (let j = 0; j < k; j++) {
+    const i = rows[j]!;
+    const v =
+      w === 1
+        ? src[off + i]!
+        : w === 2
+          ? src[off + i]! | (src[o1 + i]! << 8)
+          : (src[off + i]! | (src[o1 + i]! << 8) | (src[o2 + i]! << 16) | (src[o3 + i]! << 24)) >>> 0;
+    out[i] = base + v;
+  }
+}
+
+/** dict → the rows `rows[0, k)` of the column (indices of `bits` bits after the dictionary). */
+export function dictRows(
+  src: Uint8Array,
+  off: number,
+  bits: number,
+  dict: Float64Array,
+  rows: Uint32Array,
+  k: number,
+  out: Uint8Array | Uint16Array | Uint32Array | Float64Array,
+): void {
+  for (let j = 0; j < k; j++) {
+    const i = rows[j]!;
+    const x =
+      bits === 0
+        ? 0
+        : bits === 1
+          ? (src[off + (i >>> 3)]! >>> (i & 7)) & 1
+          : bits === 2
+            ? (src[off + (i >>> 2)]! >>> ((i & 3) << 1)) & 3
+            : (src[off + (i >>> 1)]! >>> ((i & 1) << 2)) & 15;
+    out[i] = dict[x]!;
+  }
+}

@@ -40,6 +40,8 @@ import {
   forToU16,
   forToU32,
   decodeSparse6,
+  dictRows,
+  forRows,
   finishDeltaF64,
   finishDeltaU32,
   finishForU32,
@@ -121,6 +123,9 @@ class LazyBlock {
   private fileOff = 0;
   private readonly entries: (ColumnEntry | undefined)[] = new Array<ColumnEntry | undefined>(PHYSICAL_COLUMNS.length);
   private readonly decoded: (Column | undefined)[] = new Array<Column | undefined>(PHYSICAL_COLUMNS.length);
+  /** set by FlowFileReader.lazyRows: the only rows the consumer will read from columns decoded from now on */
+  private rows: Uint32Array | undefined;
+  private rowCount = 0;
 
   constructor() {
     this.columns = new LazyColumnObject(this);
@@ -143,6 +148,8 @@ class LazyBlock {
     this.fileOff = fileOff;
     this.entries.fill(undefined);
     this.decoded.fill(undefined);
+    this.rows = undefined;
+    this.rowCount = 0;
     for (const e of stored) this.entries[e.tgt] = e;
     for (let k = 0; k < PHYSICAL_COLUMNS.length; k++) {
       const c = eager[PHYSICAL_COLUMNS[k]!.name];
@@ -155,16 +162,25 @@ class LazyBlock {
     return k !== undefined && this.entries[k] !== undefined;
   }
 
+  restrict(rows: Uint32Array, count: number): void {
+    this.rows = rows;
+    this.rowCount = count;
+  }
+
   get(k: number): Column {
     const c = this.decoded[k];
     if (c !== undefined) return c;
     const pc = PHYSICAL_COLUMNS[k]!;
     const e = this.entries[k];
     const r = this.reader!;
+    const rows = this.rows;
     const col =
       e === undefined
         ? r.zeroColumn(pc.array, this.n * pc.width)
-        : r.lazyDecode(e, this.buf, this.n, this.block, this.fileOff, () => this.get(V6FLAGS_INDEX) as Uint8Array);
+        : ((rows !== undefined
+            ? r.lazyDecodeRows(e, this.buf, this.n, this.block, this.fileOff, rows, this.rowCount)
+            : undefined) ??
+          r.lazyDecode(e, this.buf, this.n, this.block, this.fileOff, () => this.get(V6FLAGS_INDEX) as Uint8Array));
     this.decoded[k] = col;
     return col;
   }
@@ -199,6 +215,8 @@ export class FlowFileReader {
   skippedBlocks: number;
   /** blocks read and decoded */
   readBlocks: number;
+  /** columns decoded row by row after lazyRows (only the passing rows) */
+  rowDecodedColumns = 0;
   /** byte offset just after the last complete block (where recover() puts the footer) */
   readonly dataEnd: number;
 
@@ -851,6 +869,46 @@ export class FlowFileReader {
       batch.extraEnd = this.extraEnd.subarray(0, Math.max(n, 1));
     }
     return batch;
+  }
+
+  /**
+   * After readBlockLazy: the consumer will read only rows `rows[0, count)` (ascending) of the block's columns
+   * not decoded yet — a filter's passing rows. When they are few (≤ 1/8 of the block), `for` and `dict`
+   * columns then decode just those rows (the other rows of the returned arrays hold stale values). A needle
+   * search prints a dozen columns of one or two rows per block: this skips decoding 16 K values per column.
+   */
+  lazyRows(rows: Uint32Array, count: number): void {
+    this.lazy.restrict(rows, count);
+  }
+
+  /** Row-sparse lazy decoding (see lazyRows); undefined when the column is decoded whole instead. */
+  lazyDecodeRows(
+    e: ColumnEntry,
+    buf: Uint8Array,
+    n: number,
+    i: number,
+    fileOff: number,
+    rows: Uint32Array,
+    count: number,
+  ): Column | undefined {
+    // v6Flags stays whole: the sparse IPv6 words are scattered by it over every row of the block
+    if (count * 8 > n || e.tgt < 0 || e.tgt === V6FLAGS_INDEX) return undefined;
+    const { transform, width, base } = e;
+    if (transform !== TRANSFORM.for && transform !== TRANSFORM.dict) return undefined;
+    const pc = PHYSICAL_COLUMNS[e.tgt]!;
+    if (pc.width !== 1) return undefined;
+    const got = this.inflate(buf, e, i, fileOff);
+    if (got === undefined) return this.zeroOf(pc.array, n); // reported with its place, reads as zero
+    const col = this.scratchOf(pc.name, pc.array, n) as Uint8Array | Uint16Array | Uint32Array | Float64Array;
+    if (transform === TRANSFORM.for) forRows(got.src, got.off, n, width, base, rows, count, col);
+    else {
+      const dict = this.dict;
+      const dv = new DataView(got.src.buffer, got.src.byteOffset + got.off, base * 8);
+      for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
+      dictRows(got.src, got.off + base * 8, width, dict, rows, count, col);
+    }
+    this.rowDecodedColumns++;
+    return col;
   }
 
   /** Lazy decoding of one column of the current lazy block (called by LazyColumns' getters). */
