@@ -899,7 +899,7 @@ export class FlowFileReader {
     if (pc.width !== 1) return undefined;
     const got = this.inflate(buf, e, i, fileOff);
     if (got === undefined) return this.zeroOf(pc.array, n); // reported with its place, reads as zero
-    const col = this.scratchOf(pc.name, pc.array, n) as Uint8Array | Uint16Array | Uint32Array | Float64Array;
+    const col = this.scratchOf(pc.name, pc.array, n);
     if (transform === TRANSFORM.for) forRows(got.src, got.off, n, width, base, rows, count, col);
     else {
       const dict = this.dict;
