@@ -287,7 +287,7 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         k = m;
       }
       if (k > 0) {
-        if (lazy) (r as FlowFileReader).lazyRows(sel, k); // the sink reads only these rows (few: row by row)
+        if (lazy) (r).lazyRows(sel, k); // the sink reads only these rows (few: row by row)
         counts.passed += k;
         const cols = batch.cols;
         const inBytes = cols.inBytes;
