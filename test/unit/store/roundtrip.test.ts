@@ -12,6 +12,26 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A file of three blocks: every column with IPv6 and raw elements, some IPv6 rows, huge and fractional values. */
+function mixedFile(
+  name: string,
+  codec: "lz4" | "none",
+  seed: number,
+  sizes: readonly [number, number, number],
+  v6: number,
+): { input: RecordBatch[]; r: FlowFileReader } {
+  const file = path.join(dir, name);
+  const input = [
+    randomBatch(seed, sizes[0], { allColumns: true, v6: 0.3, extras: true }),
+    randomBatch(seed + 1, sizes[1], { v6 }),
+    randomBatch(seed + 2, sizes[2], { huge: true, fractions: true }),
+  ];
+  const w = FlowFileWriter.open(file, { codec });
+  for (const b of input) w.appendBatchSync(b);
+  w.closeSync();
+  return { input, r: FlowFileReader.open(file) };
+}
+
 function readAll(file: string): { batches: RecordBatch[]; reader: FlowFileReader } {
   const reader = FlowFileReader.open(file);
   const batches: RecordBatch[] = [];
@@ -248,16 +268,7 @@ describe("column selection", () => {
 
   it("readBlockLazy: every column equals readBlock's, in any order of first access, IPv6 words included", () => {
     for (const codec of ["lz4", "none"] as const) {
-      const file = path.join(dir, `lazy-${codec}`);
-      const input = [
-        randomBatch(41, 700, { allColumns: true, v6: 0.3, extras: true }),
-        randomBatch(42, 300, { v6: 0.5 }),
-        randomBatch(43, 200, { huge: true, fractions: true }),
-      ];
-      const w = FlowFileWriter.open(file, { codec });
-      for (const b of input) w.appendBatchSync(b);
-      w.closeSync();
-      const r = FlowFileReader.open(file);
+      const { input, r } = mixedFile(`lazy-${codec}`, codec, 41, [700, 300, 200], 0.5);
       const lazy: RecordBatch[] = [];
       for (let i = 0; i < r.blockCount; i++) {
         const b = r.readBlockLazy(i, new Set(["dstPort"]))!;
@@ -281,16 +292,7 @@ describe("column selection", () => {
 describe("row-sparse lazy decoding", () => {
   it("lazyRows: the passing rows of every column equal readBlock's; few rows decode row by row, many whole", () => {
     for (const codec of ["lz4", "none"] as const) {
-      const file = path.join(dir, `rows-${codec}`);
-      const input = [
-        randomBatch(61, 4000, { allColumns: true, v6: 0.3, extras: true }),
-        randomBatch(62, 3000, { v6: 0.1 }),
-        randomBatch(63, 2000, { huge: true, fractions: true }),
-      ];
-      const w = FlowFileWriter.open(file, { codec });
-      for (const b of input) w.appendBatchSync(b);
-      w.closeSync();
-      const r = FlowFileReader.open(file);
+      const { input, r } = mixedFile(`rows-${codec}`, codec, 61, [4000, 3000, 2000], 0.1);
       const names = Object.keys(input[0]!.cols) as (keyof RecordBatch["cols"])[];
       for (const step of [97, 3]) {
         const before = r.rowDecodedColumns;
