@@ -5,15 +5,17 @@
 // AS numbers, large interface indices) are handed back as "spilled" rows for the hash table.
 //
 //   acc  Float64Array(domain * ACC_STRIDE)  per key [flows, inPackets, inBytes, first, last] (KeyTable's
-//                                           layout); a key is present when its flows counter is > 0 (every
-//                                           counted row adds at least 1: a flows value of 0 counts as 1)
+//                                           layout), all zero at first; a key is present when its flows
+//                                           counter is > 0 (every counted row adds at least 1: a flows value of
+//                                           0 counts as 1), and its first row sets first and last (so the
+//                                           arrays need no ±Infinity fill)
 //   out  Float64Array(domain * OUT_STRIDE)  per key [outPackets, outBytes], allocated at the first non-zero
 //                                           out counter, else null
 //
 // `settleInto` moves the keys into a KeyTable (ascending key order; merges, exports and top-N read the table
 // only) and clears the arrays. Memory is charged to the query's MemoryBudget like a table's.
 
-import { A_FIRST, A_LAST, ACC_STRIDE, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
+import { ACC_STRIDE, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
 
 /** Sums of the counted rows (a StatAccumulator's totals). */
 export interface DenseTotals {
@@ -44,7 +46,6 @@ export class DenseCounts {
     this.bytes = domain * ACC_STRIDE * 8;
     budget.charge(this.bytes, name, 0);
     this.acc = new Float64Array(domain * ACC_STRIDE);
-    clearTimes(this.acc, domain);
   }
 
   /** Bytes charged for the dense arrays. */
@@ -104,11 +105,18 @@ export class DenseCounts {
         continue;
       }
       const a = k * 5;
-      acc[a] = acc[a]! + f;
+      const fl = acc[a]! + f;
+      acc[a] = fl;
       acc[a + 1] = acc[a + 1]! + p;
       acc[a + 2] = acc[a + 2]! + b;
-      if (t0 < acc[a + 3]!) acc[a + 3] = t0;
-      if (t1 > acc[a + 4]!) acc[a + 4] = t1;
+      if (fl === f) {
+        // the key's first row (its flows counter was 0)
+        acc[a + 3] = t0;
+        acc[a + 4] = t1;
+      } else {
+        if (t0 < acc[a + 3]!) acc[a + 3] = t0;
+        if (t1 > acc[a + 4]!) acc[a + 4] = t1;
+      }
       if (op !== 0 || ob !== 0) {
         out ??= this.ensureOut();
         const o = k * 2;
@@ -153,7 +161,6 @@ export class DenseCounts {
       }
     }
     acc.fill(0);
-    clearTimes(acc, this.domain);
     if (out) out.fill(0);
     this.dirty = false;
   }
@@ -162,12 +169,5 @@ export class DenseCounts {
   dispose(): void {
     this.budget.charge(-this.bytes, this.name, 0);
     this.bytes = 0;
-  }
-}
-
-function clearTimes(acc: Float64Array, n: number): void {
-  for (let v = 0; v < n; v++) {
-    acc[v * ACC_STRIDE + A_FIRST] = Infinity;
-    acc[v * ACC_STRIDE + A_LAST] = -Infinity;
   }
 }
