@@ -286,7 +286,22 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         }
         k = m;
       }
-      if (k > 0) {
+      if (k > 0 && accs.length > 0) {
+        // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
+        // own pass, the same sums the summary needs; its totals grow by exactly this block's (integer sums)
+        counts.passed += k;
+        const t = accs[0]!.totals;
+        const flows0 = t.flows;
+        const packets0 = t.inPackets;
+        const bytes0 = t.inBytes;
+        for (const a of accs) a.add(batch, sel, k);
+        counts.flows += t.flows - flows0;
+        counts.packets += t.inPackets - packets0;
+        counts.bytes += t.inBytes - bytes0;
+        // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
+        if (t.first < counts.first) counts.first = t.first;
+        if (t.last > counts.last) counts.last = t.last;
+      } else if (k > 0) {
         counts.passed += k;
         const cols = batch.cols;
         const inBytes = cols.inBytes;
@@ -318,7 +333,6 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
           text = out.text();
         }
-        for (const a of accs) a.add(batch, sel, k);
         if (aggr) {
           aggr.ordinalBase = seq * ORDINAL_BLOCK;
           aggr.add(batch, sel, k);
