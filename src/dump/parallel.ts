@@ -10,7 +10,7 @@
 import type { Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
-import type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scan-worker.js";
+import type { BlockCounts, ScanConfig, ScanReply, ScanRequest, WorkerData } from "./scan-worker.js";
 import type { Progress } from "./tty.js";
 
 /** Work items each worker may hold at once (keeps it busy while its last result travels back). */
@@ -80,7 +80,10 @@ export async function runParallel(
   const pipeline = config.partition !== undefined;
   const pool = Array.from(
     { length: pipeline ? Math.max(1, config.partition.count) : Math.max(1, Math.min(workers, items.length)) },
-    () => new Worker(new URL("./scan-worker.js", import.meta.url)),
+    () => {
+      const workerData: WorkerData = { list: config.mode === "list" };
+      return new Worker(new URL("./scan-worker.js", import.meta.url), { workerData });
+    },
   );
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
   const stats: unknown[][] = [];

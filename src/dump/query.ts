@@ -425,16 +425,7 @@ function rowsToScan(files: readonly string[], window: { start: number; end: numb
 }
 
 /** Columns the footer's totals read. */
-const SUMMARY_COLUMNS = [
-  "inBytes",
-  "inPackets",
-  "outBytes",
-  "outPackets",
-  "flows",
-  "msecFirst",
-  "msecLast",
-  "proto",
-] as const;
+const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast"] as const;
 
 function fillAll(sel: Uint32Array, n: number): number {
   for (let i = 0; i < n; i++) sel[i] = i;
@@ -638,8 +629,15 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     const recordSorters = recordSpecs.flatMap((s) =>
       s.orders.map((ord) => new RecordSorter(ord, ord.ascending, o.topN ?? 10, budget)),
     );
+    // the elements' columns, and the protocol only for a split by protocol (`:p`, `proto`)
     const statColumns =
-      recordSpecs.length > 0 ? undefined : new Set<string>(elementSpecs.flatMap((sp) => sp.element.columns));
+      recordSpecs.length > 0
+        ? undefined
+        : new Set<string>(
+            elementSpecs.flatMap((sp): string[] =>
+              sp.protoSplit ? [...sp.element.columns, "proto"] : [...sp.element.columns],
+            ),
+          );
     let counts: RunCounts;
     if (parallel && recordSpecs.length === 0) {
       const r = await scanParallel(

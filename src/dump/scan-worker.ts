@@ -5,9 +5,9 @@
 // are posted once at the end for the main thread to merge. Partitioned aggregation (-A): worker 0 reads the
 // blocks and forwards each other partition's rows to its worker through a MessagePort (see parallel.ts).
 
-import { type MessagePort, parentPort } from "node:worker_threads";
+import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
-import { createFormatter, StringOutput, type Formatter } from "../format/index.js";
+import type { Formatter } from "../format/index.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
 import {
   Aggregator,
@@ -57,6 +57,12 @@ export interface ScanConfig {
     readonly order?: string;
     readonly topN: number;
   };
+}
+
+/** `new Worker(…, { workerData })`: what the worker loads at start-up. */
+export interface WorkerData {
+  /** The worker will format a listing (loads the output formats). */
+  readonly list: boolean;
 }
 
 export type ScanRequest =
@@ -113,6 +119,11 @@ export type ScanReply =
 let config: ScanConfig | null = null;
 let filter: CompiledFilter | null = null;
 let formatter: Formatter | null = null;
+/**
+ * The output formats, loaded only by a listing's workers (`workerData.list`, set by runParallel): their module
+ * graph and tables are a good part of a worker's start-up, which statistics and aggregation do not need.
+ */
+const format = (workerData as WorkerData | null)?.list === true ? await import("../format/index.js") : null;
 let accs: StatAccumulator[] = [];
 let aggr: Aggregator | null = null;
 let selection: ReadonlySet<string> | undefined;
@@ -154,7 +165,10 @@ function init(msg: Extract<ScanRequest, { type: "init" }>): void {
   selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
   probe = selection === undefined && !filter.matchesAll ? new Set(filter.columns) : undefined;
   const budget = new MemoryBudget(c.memoryLimit);
-  if (c.mode === "list") formatter = createFormatter(c.format!, c.formatOptions);
+  if (c.mode === "list") {
+    if (format === null) throw new Error("scan worker: a listing needs a worker started with workerData.list");
+    formatter = format.createFormatter(c.format!, c.formatOptions);
+  }
   if (c.mode === "stats") {
     accs = parseStatSpecs(c.stats ?? [])
       .filter((s): s is ElementStatSpec => s.type === "element")
@@ -286,8 +300,23 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         }
         k = m;
       }
-      if (k > 0) {
-        if (lazy) (r).lazyRows(sel, k); // the sink reads only these rows (few: row by row)
+      if (k > 0 && lazy) r.lazyRows(sel, k); // the sink reads only these rows (few: row by row)
+      if (k > 0 && accs.length > 0) {
+        // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
+        // own pass, the same sums the summary needs; its totals grow by exactly this block's (integer sums)
+        counts.passed += k;
+        const t = accs[0]!.totals;
+        const flows0 = t.flows;
+        const packets0 = t.inPackets;
+        const bytes0 = t.inBytes;
+        for (const a of accs) a.add(batch, sel, k);
+        counts.flows += t.flows - flows0;
+        counts.packets += t.inPackets - packets0;
+        counts.bytes += t.inBytes - bytes0;
+        // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
+        if (t.first < counts.first) counts.first = t.first;
+        if (t.last > counts.last) counts.last = t.last;
+      } else if (k > 0) {
         counts.passed += k;
         const cols = batch.cols;
         const inBytes = cols.inBytes;
@@ -315,11 +344,10 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         counts.first = first;
         counts.last = last;
         if (formatter) {
-          const out = new StringOutput();
+          const out = new format!.StringOutput();
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
           text = out.text();
         }
-        for (const a of accs) a.add(batch, sel, k);
         if (aggr) {
           aggr.ordinalBase = seq * ORDINAL_BLOCK;
           aggr.add(batch, sel, k);

@@ -9,6 +9,10 @@
 //   MAC (48 bit)     [hi16 | proto << 16, lo32]       2 words
 // Rows are processed a chunk at a time: build the chunk's keys (one tight loop per key shape), look them up
 // (KeyTable.lookup1 / lookupN), then add the counters (KeyTable.accumulate). Nothing is allocated per row.
+// Small-domain fast path: a scalar key without :p (ports, protocol, ToS, AS numbers, interfaces …) is counted
+// straight into dense arrays indexed by its value (DenseCounts, one pass that also sums the totals); values
+// at or above the domain (4-byte AS numbers …) take the hash table, and the dense keys are moved into the
+// table before anything reads it (settle).
 //
 // Ties: nfdump 1.7.1 orders equal values by its khash bucket order and an unstable quicksort (blocksort.c), i.e.
 // no stable rule; we break ties by key (IPv4 before IPv6, then numerically, then protocol) so results do not
@@ -18,6 +22,7 @@ import type { RecordBatch } from "../record/batch.js";
 import { formatIPv4, formatIPv6, formatMac } from "../record/ip.js";
 import { COLUMN, type ColumnArrays } from "../record/schema.js";
 import { columnKind, type ElementStatSpec, type KeyKind, type StatElement } from "./elements.js";
+import { DenseCounts } from "./dense.js";
 import { StatsError } from "./errors.js";
 import { selectTop } from "./heap.js";
 import {
@@ -36,6 +41,8 @@ import { IN, type InOut, type OrderDef, orderValue, OUT } from "./orders.js";
 
 /** Rows per processing chunk. */
 const CHUNK = 4096;
+/** Dense domain of 32-bit scalar keys (2-byte AS numbers, most interface indices); larger values are hashed. */
+export const DENSE_U32_DOMAIN = 65536;
 
 type Shape = "packed" | "scalar32" | "addr" | "mac";
 
@@ -125,8 +132,15 @@ export class StatAccumulator {
   private readonly rows6: Uint32Array;
   private readonly idx: Int32Array;
   private readonly allRows: Uint32Array;
+  /** Domain of the dense fast path (0 = none) and its counters once the first rows came. */
+  private denseDomain: number;
+  private dense: DenseCounts | null = null;
+  private readonly spill: Uint32Array;
 
-  constructor(spec: ElementStatSpec, budget: MemoryBudget = new MemoryBudget()) {
+  /**
+   * `opts.dense: false` turns the small-domain fast path off (every key is hashed; tests compare both paths).
+   */
+  constructor(spec: ElementStatSpec, budget: MemoryBudget = new MemoryBudget(), opts: { dense?: boolean } = {}) {
     this.spec = spec;
     this.budget = budget;
     const cols = spec.element.columns;
@@ -165,16 +179,47 @@ export class StatAccumulator {
     this.rows6 = new Uint32Array(this.t6 ? CHUNK : 0);
     this.idx = new Int32Array(CHUNK);
     this.allRows = new Uint32Array(CHUNK);
+    const small = cols.every((col) => COLUMN[col].type === "u8");
+    this.denseDomain =
+      opts.dense === false || this.split || (this.shape !== "packed" && this.shape !== "scalar32")
+        ? 0
+        : this.shape === "scalar32"
+          ? DENSE_U32_DOMAIN
+          : small
+            ? 256
+            : 65536;
+    this.spill = new Uint32Array(this.denseDomain > 0 ? CHUNK : 0);
   }
 
   /** Number of distinct keys so far. */
   get size(): number {
+    this.settle();
     return this.t4.count + (this.t6 ? this.t6.count : 0);
   }
 
-  /** Bytes held by the hash tables. */
+  /** Bytes held by the hash tables and the dense counters. */
   memoryBytes(): number {
-    return this.t4.memoryBytes() + (this.t6 ? this.t6.memoryBytes() : 0);
+    return this.t4.memoryBytes() + (this.t6 ? this.t6.memoryBytes() : 0) + (this.dense ? this.dense.memoryBytes() : 0);
+  }
+
+  /** True when the dense fast path counts this statistic's keys below its domain (see DenseCounts). */
+  get usesDense(): boolean {
+    return this.denseDomain > 0;
+  }
+
+  /** Moves the dense counters into the table (t4 holds every key afterwards). */
+  private settle(): void {
+    if (this.dense) this.dense.settleInto(this.t4);
+  }
+
+  /** The dense counters, allocated at the first rows; null when the budget has no room for them. */
+  private denseCounts(): DenseCounts | null {
+    if (this.dense === null && this.denseDomain > 0) {
+      const bytes = this.denseDomain * ACC_STRIDE * 8;
+      if (this.budget.used + bytes > this.budget.limit) this.denseDomain = 0;
+      else this.dense = new DenseCounts(this.denseDomain, this.budget, `-s ${this.spec.text} (dense)`);
+    }
+    return this.dense;
   }
 
   /**
@@ -182,8 +227,10 @@ export class StatAccumulator {
    * @throws StatsError ERR_STATS_MEMORY when the tables outgrow the memory budget.
    */
   add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
+    if (n <= 0) return;
     const c = batch.cols;
     const t = this.totals;
+    const dense = this.denseCounts();
     for (let start = 0; start < n; start += CHUNK) {
       const m = Math.min(CHUNK, n - start);
       let rows: Uint32Array;
@@ -192,6 +239,28 @@ export class StatAccumulator {
       } else {
         rows = this.allRows;
         for (let j = 0; j < m; j++) rows[j] = start + j;
+      }
+      if (dense !== null) {
+        const cols = this.spec.element.columns;
+        for (let i = 0; i < cols.length; i++) {
+          const col = cols[i]!;
+          const k = dense.accumulate(
+            c[col] as Uint8Array | Uint16Array | Uint32Array,
+            rows,
+            m,
+            c.flows,
+            c.inPackets,
+            c.inBytes,
+            c.outPackets,
+            c.outBytes,
+            c.msecFirst,
+            c.msecLast,
+            i === 0 ? t : null,
+            this.spill,
+          );
+          if (k > 0) this.addSide(c, col, this.spill, k);
+        }
+        continue;
       }
       addTotals(t, c, rows, m);
       for (const col of this.spec.element.columns) this.addSide(c, col, rows, m);
@@ -338,6 +407,7 @@ export class StatAccumulator {
 
   /** The partial state as plain typed arrays (see `transferList`). */
   exportState(): StatState {
+    this.settle();
     return {
       text: this.spec.text,
       t4: this.t4.exportState(),
@@ -348,6 +418,7 @@ export class StatAccumulator {
 
   /** The top `n` rows (0 = all) under `order` (default: the spec's orders, one table each). */
   top(n: number, order: OrderDef, ascending: boolean = this.spec.ascending): StatTable {
+    this.settle();
     const c4 = this.t4.count;
     const c6 = this.t6 ? this.t6.count : 0;
     const total = c4 + c6;
@@ -382,6 +453,7 @@ export class StatAccumulator {
   dispose(): void {
     this.t4.dispose();
     if (this.t6) this.t6.dispose();
+    if (this.dense) this.dense.dispose();
   }
 
   // ── key decoding ───────────────────────────────────────────────────────────────────────────────────────

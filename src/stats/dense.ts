@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// DenseCounts: the small-domain fast path of a statistic. Keys below `domain` (ports, protocol, ToS, 2-byte AS
+// numbers, interface indices …) index Float64Array accumulators directly — no hashing, no probing, no entry
+// indices — in one pass over the rows that also sums the statistic's totals. Keys at or above `domain` (4-byte
+// AS numbers, large interface indices) are handed back as "spilled" rows for the hash table.
+//
+//   acc  Float64Array(domain * ACC_STRIDE)  per key [flows, inPackets, inBytes, first, last] (KeyTable's
+//                                           layout), all zero at first; a key is present when its flows
+//                                           counter is > 0 (every counted row adds at least 1: a flows value of
+//                                           0 counts as 1), and its first row sets first and last (so the
+//                                           arrays need no ±Infinity fill)
+//   out  Float64Array(domain * OUT_STRIDE)  per key [outPackets, outBytes], allocated at the first non-zero
+//                                           out counter, else null
+//
+// `settleInto` moves the keys into a KeyTable (ascending key order; merges, exports and top-N read the table
+// only) and clears the arrays. Memory is charged to the query's MemoryBudget like a table's.
+
+import { ACC_STRIDE, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
+
+/** Sums of the counted rows (a StatAccumulator's totals). */
+export interface DenseTotals {
+  flows: number;
+  inPackets: number;
+  inBytes: number;
+  outPackets: number;
+  outBytes: number;
+  first: number;
+  last: number;
+}
+
+export class DenseCounts {
+  readonly domain: number;
+  readonly name: string;
+  readonly budget: MemoryBudget;
+  acc: Float64Array;
+  out: Float64Array | null = null;
+  /** Some key was counted since the last settle. */
+  dirty = false;
+  private bytes: number;
+  private readonly key = new Uint32Array(1);
+
+  constructor(domain: number, budget: MemoryBudget, name: string) {
+    this.domain = domain;
+    this.name = name;
+    this.budget = budget;
+    this.bytes = domain * ACC_STRIDE * 8;
+    budget.charge(this.bytes, name, 0);
+    this.acc = new Float64Array(domain * ACC_STRIDE);
+  }
+
+  /** Bytes charged for the dense arrays. */
+  memoryBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Counts rows `rows[0..m)` whose key `keyCol[row]` is below the domain; the others go to `spill` (returns
+   * how many). Adds every row (also the spilled ones) to `totals` when given.
+   */
+  accumulate(
+    keyCol: Uint8Array | Uint16Array | Uint32Array,
+    rows: Uint32Array,
+    m: number,
+    flowsCol: Float64Array,
+    inPk: Float64Array,
+    inBy: Float64Array,
+    outPk: Float64Array,
+    outBy: Float64Array,
+    firstCol: Float64Array,
+    lastCol: Float64Array,
+    totals: DenseTotals | null,
+    spill: Uint32Array,
+  ): number {
+    const acc = this.acc;
+    const domain = this.domain;
+    let out = this.out;
+    let tf = 0;
+    let tp = 0;
+    let tb = 0;
+    let top = 0;
+    let tob = 0;
+    let tfirst = Infinity;
+    let tlast = -Infinity;
+    let s = 0;
+    for (let j = 0; j < m; j++) {
+      const r = rows[j]!;
+      const f0 = flowsCol[r]!;
+      const f = f0 === 0 ? 1 : f0;
+      const p = inPk[r]!;
+      const b = inBy[r]!;
+      const op = outPk[r]!;
+      const ob = outBy[r]!;
+      const t0 = firstCol[r]!;
+      const t1 = lastCol[r]!;
+      tf += f;
+      tp += p;
+      tb += b;
+      top += op;
+      tob += ob;
+      if (t0 < tfirst) tfirst = t0;
+      if (t1 > tlast) tlast = t1;
+      const k = keyCol[r]!;
+      if (k >= domain) {
+        spill[s++] = r;
+        continue;
+      }
+      const a = k * 5;
+      const fl = acc[a]! + f;
+      acc[a] = fl;
+      acc[a + 1] = acc[a + 1]! + p;
+      acc[a + 2] = acc[a + 2]! + b;
+      if (fl === f) {
+        // the key's first row (its flows counter was 0)
+        acc[a + 3] = t0;
+        acc[a + 4] = t1;
+      } else {
+        if (t0 < acc[a + 3]!) acc[a + 3] = t0;
+        if (t1 > acc[a + 4]!) acc[a + 4] = t1;
+      }
+      if (op !== 0 || ob !== 0) {
+        out ??= this.ensureOut();
+        const o = k * 2;
+        out[o] = out[o]! + op;
+        out[o + 1] = out[o + 1]! + ob;
+      }
+    }
+    if (m > s) this.dirty = true;
+    if (totals !== null) {
+      totals.flows += tf;
+      totals.inPackets += tp;
+      totals.inBytes += tb;
+      totals.outPackets += top;
+      totals.outBytes += tob;
+      if (tfirst < totals.first) totals.first = tfirst;
+      if (tlast > totals.last) totals.last = tlast;
+    }
+    return s;
+  }
+
+  private ensureOut(): Float64Array {
+    const extra = this.domain * OUT_STRIDE * 8;
+    this.budget.charge(extra, this.name, 0);
+    this.bytes += extra;
+    this.out = new Float64Array(this.domain * OUT_STRIDE);
+    return this.out;
+  }
+
+  /**
+   * Adds every counted key to `t` (a width-1 table keyed by the value), in ascending key order, and clears
+   * the counters.
+   */
+  settleInto(t: KeyTable): void {
+    if (!this.dirty) return;
+    const acc = this.acc;
+    const out = this.out;
+    const key = this.key;
+    for (let v = 0; v < this.domain; v++) {
+      if (acc[v * ACC_STRIDE]! > 0) {
+        key[0] = v;
+        t.addEntry(t.findOrInsert(key, 0), acc, v, out);
+      }
+    }
+    acc.fill(0);
+    if (out) out.fill(0);
+    this.dirty = false;
+  }
+
+  /** Releases the memory charged to the budget. */
+  dispose(): void {
+    this.budget.charge(-this.bytes, this.name, 0);
+    this.bytes = 0;
+  }
+}
