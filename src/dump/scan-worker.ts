@@ -305,13 +305,28 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         let nflows = 0;
         let first = counts.first;
         let last = counts.last;
-        for (let j = 0; j < k; j++) {
-          const i = sel[j]!;
-          bytes += inBytes[i]!;
-          packets += inPackets[i]!;
-          nflows += flows[i]! || 1;
-          if (mf[i]! < first) first = mf[i]!;
-          if (ml[i]! > last) last = ml[i]!;
+        if (k === n) {
+          // every row passed (no filter, or all matched): no indirection through sel
+          for (let i = 0; i < n; i++) {
+            bytes += inBytes[i]!;
+            packets += inPackets[i]!;
+            nflows += flows[i]! || 1;
+            const f = mf[i]!;
+            const l = ml[i]!;
+            if (f < first) first = f;
+            if (l > last) last = l;
+          }
+        } else {
+          for (let j = 0; j < k; j++) {
+            const i = sel[j]!;
+            bytes += inBytes[i]!;
+            packets += inPackets[i]!;
+            nflows += flows[i]! || 1;
+            const f = mf[i]!;
+            const l = ml[i]!;
+            if (f < first) first = f;
+            if (l > last) last = l;
+          }
         }
         counts.bytes += bytes;
         counts.packets += packets;
