@@ -809,12 +809,13 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       io,
     );
     printBatches(sorter.toBatches(), fmt, out);
-  } else if (parallel && o.format !== "null" && (window === undefined || nffileInput(files))) {
-    // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null only sums
-    // (per-block messages cost more than the second thread gains, on nfdump files too) and a time window leaves
-    // so few blocks after zone-map pruning that starting workers costs more than it saves (nfdump files have
+  } else if (parallel && (o.format === "null" || window !== undefined ? nffileInput(files) : true)) {
+    // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null on
+    // tsflow files only sums (per-block messages cost more than the second thread gains), but on nfdump files
+    // every block costs an LZ4 decode and a record walk, which two threads split; a time window leaves so few
+    // tsflow blocks after zone-map pruning that starting workers costs more than it saves (nfdump files have
     // no zone maps: there the window does not change the plan)
-    const isNull = false;
+    const isNull = o.format === "null";
     const format = o.format === "csv" && o.csvLegacy ? "csv-legacy" : (o.format ?? "line");
     counts = (
       await scanParallel(

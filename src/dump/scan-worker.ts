@@ -4,27 +4,23 @@
 // thread prints them in file/block order); statistics and aggregations stay here as typed-array tables and
 // are posted once at the end for the main thread to merge. Partitioned aggregation (-A): worker 0 reads the
 // blocks and forwards each other partition's rows to its worker through a MessagePort (see parallel.ts).
+// The formatters and the statistics modules are loaded by `init` only for the modes that use them: a worker's
+// start-up (its module graph) is on the critical path of every parallel scan.
 
-import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import type { Formatter } from "../format/index.js";
+import type * as FormatModule from "../format/index.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
-import {
+import type {
   Aggregator,
-  type AggregatorPart,
-  type AggregatorState,
-  MemoryBudget,
-  type ForwardedRows,
-  forwardedTransferList,
-  ORDINAL_BLOCK,
-  parseRecordOrder,
-  partTransferList,
-  parseAggregation,
-  fiveTupleAggregation,
+  AggregatorPart,
+  AggregatorState,
+  ForwardedRows,
   StatAccumulator,
-  parseStatSpecs,
-  type ElementStatSpec,
+  ElementStatSpec,
 } from "../stats/index.js";
+import type * as StatsModule from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { FlowFileReader } from "../store/reader.js";
 
@@ -57,12 +53,6 @@ export interface ScanConfig {
     readonly order?: string;
     readonly topN: number;
   };
-}
-
-/** `new Worker(…, { workerData })`: what the worker loads at start-up. */
-export interface WorkerData {
-  /** The worker will format a listing (loads the output formats). */
-  readonly list: boolean;
 }
 
 export type ScanRequest =
@@ -116,14 +106,13 @@ export type ScanReply =
   | { readonly type: "final"; readonly index: number; readonly stats: readonly unknown[]; readonly aggregate: unknown }
   | { readonly type: "failed"; readonly message: string };
 
+/** loaded by init for list mode */
+let fmtMod: typeof FormatModule | undefined;
+/** loaded by init for stats and aggregate modes */
+let statsMod: typeof StatsModule | undefined;
 let config: ScanConfig | null = null;
 let filter: CompiledFilter | null = null;
 let formatter: Formatter | null = null;
-/**
- * The output formats, loaded only by a listing's workers (`workerData.list`, set by runParallel): their module
- * graph and tables are a good part of a worker's start-up, which statistics and aggregation do not need.
- */
-const format = (workerData as WorkerData | null)?.list === true ? await import("../format/index.js") : null;
 let accs: StatAccumulator[] = [];
 let aggr: Aggregator | null = null;
 let selection: ReadonlySet<string> | undefined;
@@ -158,25 +147,27 @@ function reader(i: number): FlowFileSource | undefined {
   return r;
 }
 
-function init(msg: Extract<ScanRequest, { type: "init" }>): void {
+async function init(msg: Extract<ScanRequest, { type: "init" }>): Promise<void> {
   const c = msg.config;
   config = c;
   filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
   selection = c.columns ? new Set([...c.columns, ...filter.columns]) : undefined;
   probe = selection === undefined && !filter.matchesAll ? new Set(filter.columns) : undefined;
-  const budget = new MemoryBudget(c.memoryLimit);
   if (c.mode === "list") {
-    if (format === null) throw new Error("scan worker: a listing needs a worker started with workerData.list");
-    formatter = format.createFormatter(c.format!, c.formatOptions);
+    fmtMod = await import("../format/index.js");
+    formatter = fmtMod.createFormatter(c.format!, c.formatOptions);
   }
+  if (c.mode !== "stats" && c.mode !== "aggregate") return;
+  const S = (statsMod = await import("../stats/index.js"));
+  const budget = new S.MemoryBudget(c.memoryLimit);
   if (c.mode === "stats") {
-    accs = parseStatSpecs(c.stats ?? [])
+    accs = S.parseStatSpecs(c.stats ?? [])
       .filter((s): s is ElementStatSpec => s.type === "element")
-      .map((s) => new StatAccumulator(s, budget));
+      .map((s) => new S.StatAccumulator(s, budget));
   }
   if (c.mode === "aggregate") {
-    aggr = new Aggregator(
-      c.aggregate !== undefined ? parseAggregation(c.aggregate, false) : fiveTupleAggregation(),
+    aggr = new S.Aggregator(
+      c.aggregate !== undefined ? S.parseAggregation(c.aggregate, false) : S.fiveTupleAggregation(),
       budget,
     );
     const p = c.partition;
@@ -330,13 +321,28 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         let nflows = 0;
         let first = counts.first;
         let last = counts.last;
-        for (let j = 0; j < k; j++) {
-          const i = sel[j]!;
-          bytes += inBytes[i]!;
-          packets += inPackets[i]!;
-          nflows += flows[i]! || 1;
-          if (mf[i]! < first) first = mf[i]!;
-          if (ml[i]! > last) last = ml[i]!;
+        if (k === n) {
+          // every row passed (no filter, or all matched): no indirection through sel
+          for (let i = 0; i < n; i++) {
+            bytes += inBytes[i]!;
+            packets += inPackets[i]!;
+            nflows += flows[i]! || 1;
+            const f = mf[i]!;
+            const l = ml[i]!;
+            if (f < first) first = f;
+            if (l > last) last = l;
+          }
+        } else {
+          for (let j = 0; j < k; j++) {
+            const i = sel[j]!;
+            bytes += inBytes[i]!;
+            packets += inPackets[i]!;
+            nflows += flows[i]! || 1;
+            const f = mf[i]!;
+            const l = ml[i]!;
+            if (f < first) first = f;
+            if (l > last) last = l;
+          }
         }
         counts.bytes += bytes;
         counts.packets += packets;
@@ -344,12 +350,12 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         counts.first = first;
         counts.last = last;
         if (formatter) {
-          const out = new format!.StringOutput();
+          const out = new fmtMod!.StringOutput();
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
           text = out.text();
         }
         if (aggr) {
-          aggr.ordinalBase = seq * ORDINAL_BLOCK;
+          aggr.ordinalBase = seq * statsMod!.ORDINAL_BLOCK;
           aggr.add(batch, sel, k);
           if (peers.length > 0) forward(aggr);
         }
@@ -374,7 +380,7 @@ function forward(a: Aggregator, flush = false): void {
     const msg: PeerMessage = { type: "rows", rows };
     peers[i]!.postMessage(
       msg,
-      rows.flatMap((f) => forwardedTransferList(f)),
+      rows.flatMap((f) => statsMod!.forwardedTransferList(f)),
     );
     sent[i]!++;
     pending[i] = [];
@@ -405,24 +411,31 @@ function finish(): void {
   if (aggr && part) {
     let ids: Uint32Array | undefined;
     if (part.topN > 0) {
-      const o = part.order !== undefined ? parseRecordOrder(part.order) : undefined;
+      const o = part.order !== undefined ? statsMod!.parseRecordOrder(part.order) : undefined;
       ids = Uint32Array.from(aggr.entryOrder(o?.order, o?.ascending, part.topN)).sort();
     }
     const p = aggr.exportPart(ids);
     aggregate = p;
-    transfer = partTransferList(p);
+    transfer = statsMod!.partTransferList(p);
   } else if (aggr) aggregate = aggr.exportState();
   const reply: ScanReply = { type: "final", index: part ? part.index : 0, stats, aggregate };
   parentPort!.postMessage(reply, transfer);
 }
 
+/** Messages are handled in arrival order; init may wait for a module, the blocks sent meanwhile wait for it. */
+let queue: Promise<void> = Promise.resolve();
+
+function handle(msg: ScanRequest): void | Promise<void> {
+  if (msg.type === "init") return init(msg);
+  if (msg.type === "block") scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
+  else finish();
+}
+
 parentPort?.on("message", (msg: ScanRequest) => {
-  try {
-    if (msg.type === "init") init(msg);
-    else if (msg.type === "block") scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
-    else finish();
-  } catch (err) {
-    const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };
-    parentPort!.postMessage(reply);
-  }
+  queue = queue
+    .then(() => handle(msg))
+    .catch((err: unknown) => {
+      const reply: ScanReply = { type: "failed", message: (err as Error).stack ?? String(err) };
+      parentPort!.postMessage(reply);
+    });
 });

@@ -271,6 +271,8 @@ export class NfdumpFileReader implements FlowFileSource {
   private layouts: V3LayoutCache | undefined;
   /** payload offset and layout of each decoded row (for readRows) */
   private rowOff = new Uint32Array(0);
+  /** [record, payload offset, row] where a generated block decoder stopped */
+  private readonly walkState = new Int32Array(3);
   private readonly rowLayout: V3Layout[] = [];
   /** the WebAssembly LZ4 decoder (made on the first LZ4 block; null when WebAssembly is missing) */
   private lz4w: Lz4Wasm | null | undefined;
@@ -919,9 +921,17 @@ export class NfdumpFileReader implements FlowFileSource {
     const rowOff = this.rowOff;
     const rowLayout = this.rowLayout;
     const blockOff = this.index[block]!.offset;
+    const state = this.walkState;
     let row = batch.length;
     let p = 0;
     for (let r = 0; r < nrec; r++) {
+      // the records of the recent layouts, in one generated loop; the general path below takes the first record
+      // it stops at (another type, a new layout, damage) and then hands back to it
+      cache.blockDecoder()(v, d, p, len, r, nrec, row, rowOff, rowLayout, state);
+      r = state[0]!;
+      p = state[1]!;
+      row = state[2]!;
+      if (r >= nrec) break;
       if (p + 4 > len) {
         this.report(
           STORE_ERROR.CORRUPT,
@@ -956,16 +966,7 @@ export class NfdumpFileReader implements FlowFileSource {
       let layout: V3Layout | null = null;
       for (let j = 0; j < recent.length && layout === null; j++) {
         const l = recent[j]!;
-        if (l.numEl !== numEl || V3_HEADER_BYTES + l.total > size) continue;
-        const words = l.words;
-        let e = p + V3_HEADER_BYTES;
-        let k = 0;
-        for (; k < numEl; k++) {
-          const word = v.getUint32(e, true);
-          if (word !== words[k]) break;
-          e += word >>> 16;
-        }
-        if (k === numEl) layout = l;
+        if (l.numEl === numEl && V3_HEADER_BYTES + l.total <= size && l.match(v, p)) layout = l;
       }
       if (layout === null) layout = cache.layoutOf(v, p, size, numEl);
       else if (layout.gen !== cache.generation) cache.refresh(layout);

@@ -67,8 +67,46 @@ describe("decodeLz4Raw", () => {
   });
 });
 
+/**
+ * A valid LZ4 block of random sequences, written by hand (lz4-napi's encoder never makes some of them): literal
+ * runs of 0–20 bytes (15+ need a length byte), matches of 4–40 bytes (19+ need one) at offsets 1–70 (overlapping
+ * copies below 8, between 8 and 16, beyond) or far back, and a literal-only last sequence. Returns the block and
+ * the bytes it decodes to.
+ */
+function craftLz4(seed: number, sequences: number): { block: Uint8Array; data: Uint8Array } {
+  const r = rng(seed);
+  const out: number[] = [];
+  const enc: number[] = [];
+  const lenBytes = (n: number): void => {
+    for (; n >= 255; n -= 255) enc.push(255);
+    enc.push(n);
+  };
+  const literals = (n: number): number[] => Array.from({ length: n }, () => Math.floor(r() * 256));
+  for (let s = 0; s < sequences; s++) {
+    const lit = out.length === 0 ? 1 + Math.floor(r() * 20) : Math.floor(r() * 21);
+    const len = r() < 0.8 ? 4 + Math.floor(r() * 15) : 19 + Math.floor(r() * 22);
+    const lits = literals(lit);
+    const reach = out.length + lit;
+    const dist = Math.min(reach, r() < 0.7 ? 1 + Math.floor(r() * 70) : 1 + Math.floor(r() * reach));
+    enc.push((Math.min(lit, 15) << 4) | Math.min(len - 4, 15));
+    if (lit >= 15) lenBytes(lit - 15);
+    enc.push(...lits);
+    enc.push(dist & 255, dist >>> 8);
+    if (len - 4 >= 15) lenBytes(len - 19);
+    out.push(...lits);
+    for (let j = 0; j < len; j++) out.push(out[out.length - dist]!);
+  }
+  const tail = literals(5 + Math.floor(r() * 30));
+  enc.push(Math.min(tail.length, 15) << 4);
+  if (tail.length >= 15) lenBytes(tail.length - 15);
+  enc.push(...tail);
+  out.push(...tail);
+  return { block: Uint8Array.from(enc), data: Uint8Array.from(out) };
+}
+
 describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
   const w = createLz4Wasm()!;
+  const w8 = createLz4Wasm(false)!; // the variant without SIMD (engines that reject it)
   /** decodes with the wasm decoder; the output (or -1) */
   const run = (block: Uint8Array): Uint8Array | -1 => {
     w.bytes.set(block, LZ4_WASM_SRC);
@@ -86,6 +124,41 @@ describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
       const out = run(lz4Raw(data));
       expect(out).not.toBe(-1);
       expect(Buffer.from(out as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    }
+  });
+
+  it("decodes crafted blocks (every literal/match length class, overlapping offsets 1–70) as decodeLz4Raw, both variants", () => {
+    const ref = new Uint8Array(1 << 20);
+    for (let seed = 1; seed <= 40; seed++) {
+      const { block, data } = craftLz4(seed, 50 + seed * 40);
+      expect(decodeLz4Raw(block, 0, block.length, ref)).toBe(data.length);
+      expect(Buffer.from(ref.subarray(0, data.length)).equals(Buffer.from(data))).toBe(true);
+      for (const inst of [w, w8]) {
+        inst.bytes.set(block, LZ4_WASM_SRC);
+        const n = inst.decode(block.length);
+        expect(n).toBe(data.length);
+        expect(Buffer.from(inst.bytes.subarray(LZ4_WASM_DST, LZ4_WASM_DST + n)).equals(Buffer.from(data))).toBe(true);
+      }
+    }
+  });
+
+  it("fails located damage in crafted blocks alike in both variants and decodeLz4Raw", () => {
+    const r = rng(17);
+    const out = new Uint8Array(1 << 20);
+    for (let t = 0; t < 300; t++) {
+      const { block } = craftLz4(100 + t, 200);
+      const m = block.slice(0, block.length - Math.floor(r() * 3));
+      for (let j = 0; j < 1 + Math.floor(r() * 4); j++) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
+      const js = decodeLz4Raw(m, 0, m.length, out);
+      for (const inst of [w, w8]) {
+        inst.bytes.set(m, LZ4_WASM_SRC);
+        const n = inst.decode(m.length);
+        expect(n).toBe(js < 0 ? -1 : js);
+        if (n >= 0)
+          expect(
+            Buffer.from(inst.bytes.subarray(LZ4_WASM_DST, LZ4_WASM_DST + n)).equals(Buffer.from(out.subarray(0, n))),
+          ).toBe(true);
+      }
     }
   });
 

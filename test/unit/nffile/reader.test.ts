@@ -479,6 +479,82 @@ describe("NfdumpFileReader: generated layout decoders and column selection", () 
   });
 });
 
+describe("NfdumpFileReader: the generated block decoder (runs of records of the recent layouts)", () => {
+  const g = (k: number): W =>
+    generic({ first: 1795435489403 + k, last: 1795435499403 + k, pk: k, by: 1000 + k, sp: k, dp: 80 + k, proto: 6 });
+  const v4 = (k: number): W => element(2, new W().u32(0x0a000000 + k).u32(0xc0a80000 + k));
+  // six layouts (more than a block decoder takes inline), interleaved, new ones appearing mid-block, between
+  // exporter records and a record of an unknown type
+  const records = (n: number): W[] => {
+    const out: W[] = [];
+    for (let k = 0; k < n; k++) {
+      const kind = (k * 7) % 13;
+      if (kind === 0) out.push(REC_V6);
+      else if (kind === 1) out.push(REC_V4);
+      else if (kind === 2) out.push(v3([v4(k), g(k)], { sysid: 2 }));
+      else if (kind === 3) out.push(v3([g(k)], { sysid: 4 }));
+      else if (kind === 4 && k > n / 2) out.push(exporterInfo(5, 0x7f000002));
+      else if (kind === 5 && k > n / 3)
+        out.push(new W().u16(42).u16(8).u32(7)); // unknown record type: skipped
+      else if (kind === 6) out.push(v3([g(k), v4(k), element(7, new W().u32(k).u32(k + 1))], { sysid: 6 }));
+      else out.push(v3([g(k), v4(k)], { sysid: 1 }));
+    }
+    return out;
+  };
+
+  for (const [name, cols] of [
+    ["every column", undefined],
+    ["a few columns", new Set(["inBytes", "srcAddr", "srcAs", "dstPort"])],
+  ] as const) {
+    it(`decodes every row as a reader decoding that record alone (${name})`, () => {
+      const recs = records(150);
+      const r = NfdumpFileReader.open(write(`block-${name}`, [header(), block(recs), block(recs.slice(7))]));
+      for (const bi of [0, 1]) {
+        const b = r.readBlock(bi, cols)!;
+        let row = 0;
+        for (const rec of bi === 0 ? recs : recs.slice(7)) {
+          if ((rec.b[0]! | (rec.b[1]! << 8)) !== 11) continue;
+          const one = NfdumpFileReader.open(write("one", [header(), block([rec])])).readBlock(0, cols)!;
+          const got: unknown[] = [];
+          const want: unknown[] = [];
+          for (const [col, arr] of Object.entries(one.cols)) {
+            if (one.absent.has(col as never)) continue;
+            const all = (b.cols as unknown as Record<string, ArrayLike<number>>)[col]!;
+            const width = col.endsWith("6") && !col.startsWith("mpls") ? 4 : 1;
+            for (let k = 0; k < width; k++) {
+              got.push(col, all[row * width + k]);
+              want.push(col, arr[k]);
+            }
+          }
+          expect([bi, row, ...got]).toEqual([bi, row, ...want]);
+          row++;
+        }
+        expect(b.length).toBe(row);
+      }
+      expect(r.errors).toEqual([]);
+      r.close();
+    });
+  }
+
+  it("stops at a damaged record inside a run: the rows before it kept, the damage located", () => {
+    const recs = records(60).filter((w) => (w.b[0]! | (w.b[1]! << 8)) === 11);
+    const bad = new W().bytes(recs[40]!.b);
+    bad.b[2] = 0xff; // record size 0x..ff: runs past the payload
+    bad.b[3] = 0x7f;
+    const errs: string[] = [];
+    const r = NfdumpFileReader.open(
+      write("block-bad", [header(), block([...recs.slice(0, 40), bad, ...recs.slice(41)])]),
+      {
+        onError: (e) => errs.push(e.message),
+      },
+    );
+    expect(r.readBlock(0)!.length).toBe(40);
+    expect(errs.length).toBe(1);
+    expect(errs[0]).toMatch(/block 0.*record 40 at payload offset \d+: bad size 32767/);
+    r.close();
+  });
+});
+
 describe("NfdumpFileReader.readRows (late materialisation of the rows a filter passed)", () => {
   it("completes every column of the listed rows; the next read decodes the block again", () => {
     const f = write("rows", [header(), block([REC_V4, REC_V6, REC_V4])]);
