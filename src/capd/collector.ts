@@ -42,7 +42,7 @@ import { WriterThread } from "./writer-thread.js";
 /** Rows per batch = rows per file block. */
 const BATCH_ROWS = 16384;
 /** Blocks a source may have queued at the writer before new batches are dropped (memory bound). */
-const MAX_BLOCKS_IN_FLIGHT = 64;
+const MAX_BLOCKS_IN_FLIGHT = 24;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
 const CURRENT_PREFIX = "tscapd.current.";
@@ -525,6 +525,9 @@ export class Collector {
     );
     this.templateTraffic = true;
     this.saveTemplates();
+    if (this.writer.fastBlocks > 0)
+      this.log.info(`writer: ${this.writer.fastBlocks} blocks stored without LZ4 while the writer was behind`);
+    if (this.counters.flowsDropped > 0) this.log.warn(`${this.counters.flowsDropped} flows dropped (writer behind)`);
     if (this.launcher) await this.launcher.idle();
     await this.writer.terminate();
   }

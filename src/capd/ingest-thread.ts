@@ -25,6 +25,7 @@ export class IngestThread {
   private readonly receiver: Receiver;
   private readonly worker: Worker;
   private readonly data: IngestWorkerData;
+  private readonly log: Logger;
   private counters: CollectorCounters = {
     datagrams: 0,
     notAllowed: 0,
@@ -47,6 +48,7 @@ export class IngestThread {
     onFatal: (msg: string) => void,
     queueBytes = DEFAULT_RECEIVE_QUEUE,
   ) {
+    this.log = log;
     const ring = createRing(queueBytes);
     this.receiver = new Receiver(options, log, ring);
     this.data = { options, creator, ring };
@@ -114,6 +116,8 @@ export class IngestThread {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.receiver.close();
+      if (this.receiver.queueDropped > 0)
+        this.log.warn(`receive queue: ${this.receiver.queueDropped} datagrams dropped (decoder behind)`);
       const done = new Promise<void>((ok, fail) => {
         this.stopped = { ok, fail };
       });
