@@ -35,6 +35,12 @@ export type IngestReply =
 const CHUNK = 256;
 const SLICE_MS = 20;
 const SAMPLE_MS = 100;
+/** TERM must be done within 2 s: decoding the queue gets 1 s of it. */
+const STOP_DRAIN_MS = 1000;
+
+/** What the pump waits for: nothing (running or scheduled), the ring (empty), the writer (behind). */
+const Wait = { NONE: 0, RING: 1, WRITER: 2 } as const;
+let waiting: number = Wait.NONE;
 
 const port = parentPort!;
 const post = (msg: IngestReply): void => {
@@ -60,16 +66,43 @@ let stopping = false;
 
 /** Decodes what is queued, yielding to the event loop (writer replies, timers) every SLICE_MS. */
 function pump(): void {
-  if (stopping) return;
+  if (stopping || waiting !== Wait.NONE) return;
   const t0 = performance.now();
   for (;;) {
+    if (collector.backlogged) {
+      // the writer is behind: leave the datagrams in the ring until it has written a block
+      waiting = Wait.WRITER;
+      return;
+    }
     if (ring.drain(handle, CHUNK) < CHUNK) break;
     if (performance.now() - t0 > SLICE_MS) {
       setImmediate(pump);
       return;
     }
   }
-  void ring.wait().then(pump);
+  waiting = Wait.RING;
+  void ring.wait().then(() => {
+    waiting = Wait.NONE;
+    pump();
+  });
+}
+
+collector.onWriterProgress = () => {
+  if (waiting === Wait.WRITER) {
+    waiting = Wait.NONE;
+    pump();
+  }
+};
+
+/** At TERM: decode what is queued (waiting for the writer as usual) for at most STOP_DRAIN_MS, drop the rest. */
+async function drainForStop(): Promise<void> {
+  const deadline = performance.now() + STOP_DRAIN_MS;
+  while (!ring.empty && performance.now() < deadline) {
+    if (collector.backlogged) await new Promise((r) => setTimeout(r, 2));
+    else ring.drain(handle, CHUNK);
+  }
+  const left = ring.discard();
+  if (left > 0) log.warn(`stopping: ${left} datagrams still queued were not decoded`);
 }
 
 const sampler = setInterval(() => {
@@ -84,19 +117,20 @@ port.on("message", (msg: IngestRequest) => {
   }
   if (stopping) return;
   // the sockets are closed: decode what is still queued, then flush and close every file
-  ring.drain(handle, Number.MAX_SAFE_INTEGER);
   stopping = true;
   clearInterval(sampler);
-  collector.stop().then(
-    () => {
-      const s = collector.sample();
-      post({ op: "sample", counters: s.counters, exporters: s.exporters });
-      post({ op: "stopped" });
-    },
-    (err: unknown) => {
-      post({ op: "stopped", error: (err as Error).message });
-    },
-  );
+  drainForStop()
+    .then(() => collector.stop())
+    .then(
+      () => {
+        const s = collector.sample();
+        post({ op: "sample", counters: s.counters, exporters: s.exporters });
+        post({ op: "stopped" });
+      },
+      (err: unknown) => {
+        post({ op: "stopped", error: (err as Error).message });
+      },
+    );
 });
 
 /** After the main thread has bound the sockets: directories, recovery, templates, first files, decoding. */

@@ -12,6 +12,7 @@ import { Repeater } from "./repeater.js";
 import { RingProducer, type RingBuffers } from "./ring.js";
 
 const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024;
+const DROP_LOG_MS = 10_000;
 
 export class Receiver {
   private readonly options: CollectorOptions;
@@ -19,6 +20,7 @@ export class Receiver {
   private readonly repeater: Repeater;
   private readonly ring: RingProducer;
   private readonly sockets: Socket[] = [];
+  private dropLogged = 0;
   /** datagrams received (all sockets) */
   datagrams = 0;
 
@@ -58,12 +60,12 @@ export class Receiver {
       sock.on("message", (msg, rinfo) => {
         this.datagrams++;
         if (repeater.active) repeater.repeat(msg);
-        if (!ring.push(msg, rinfo.address, rinfo.port, Date.now()))
-          this.log.limited(
-            "error",
-            "queue",
-            `receive queue full (decoder behind): ${ring.dropped} datagrams dropped so far`,
-          );
+        const now = Date.now();
+        // a full ring costs only a counter per datagram; the log line comes at most every 10 s
+        if (!ring.push(msg, rinfo.address, rinfo.port, now) && now - this.dropLogged >= DROP_LOG_MS) {
+          this.dropLogged = now;
+          this.log.error(`receive queue full (decoder behind): ${ring.dropped} datagrams dropped so far`);
+        }
       });
       const address = bind ?? (multicast !== undefined ? undefined : type === "udp6" ? "::" : "0.0.0.0");
       try {

@@ -211,6 +211,11 @@ export class RingConsumer {
     return n;
   }
 
+  /** Gives back every queued record without handing it out; returns the datagrams discarded. */
+  discard(): number {
+    return this.drain(() => undefined, Number.MAX_SAFE_INTEGER);
+  }
+
   /**
    * Resolves when the producer has published something after this call (at once when something is waiting).
    * Only one wait at a time.
