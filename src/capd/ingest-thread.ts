@@ -39,6 +39,8 @@ export class IngestThread {
   private started: { ok(): void; fail(err: Error): void } | null = null;
   private stopped: { ok(): void; fail(err: Error): void } | null = null;
   private stopping: Promise<void> | null = null;
+  /** the decode thread is gone (failed, or terminated by stop) */
+  private dead = false;
 
   constructor(
     options: CollectorOptions,
@@ -77,11 +79,18 @@ export class IngestThread {
           return;
       }
     });
-    this.worker.on("error", (err) => {
-      const e = new Error(`decode thread failed: ${err.stack ?? err.message}`);
+    const died = (e: Error): void => {
+      if (this.dead) return;
+      this.dead = true;
       this.started?.fail(e);
       this.stopped?.fail(e);
       if (this.stopping === null) onFatal(e.message);
+    };
+    this.worker.on("error", (err) => {
+      died(new Error(`decode thread failed: ${err.stack ?? err.message}`));
+    });
+    this.worker.on("exit", (code) => {
+      died(new Error(`decode thread exited (${code})`));
     });
   }
 
@@ -93,6 +102,7 @@ export class IngestThread {
     try {
       await this.receiver.bind();
     } catch (err) {
+      this.dead = true;
       await this.worker.terminate();
       throw err;
     }
@@ -100,6 +110,7 @@ export class IngestThread {
     try {
       await ready;
     } catch (err) {
+      this.dead = true;
       this.receiver.close();
       await this.worker.terminate();
       throw err;
@@ -118,6 +129,7 @@ export class IngestThread {
       this.receiver.close();
       if (this.receiver.queueDropped > 0)
         this.log.warn(`receive queue: ${this.receiver.queueDropped} datagrams dropped (decoder behind)`);
+      if (this.dead) throw new Error("decode thread failed; its open files are left for recovery");
       const done = new Promise<void>((ok, fail) => {
         this.stopped = { ok, fail };
       });
@@ -125,6 +137,7 @@ export class IngestThread {
       try {
         await done;
       } finally {
+        this.dead = true;
         await this.worker.terminate();
       }
     })();
