@@ -9,6 +9,7 @@ import { Logger } from "../util/log.js";
 import { Collector, FatalError, type CollectorCounters } from "./collector.js";
 import type { CollectorOptions } from "./options.js";
 import { RingConsumer, type DatagramHandler, type RingBuffers } from "./ring.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 import type { ExporterCounters } from "../decode/index.js";
 
 export interface IngestWorkerData {
@@ -42,6 +43,7 @@ const STOP_DRAIN_MS = 1000;
 const Wait = { NONE: 0, RING: 1, WRITER: 2 } as const;
 let waiting: number = Wait.NONE;
 
+lowerThreadPriority();
 const port = parentPort!;
 const post = (msg: IngestReply): void => {
   port.postMessage(msg);

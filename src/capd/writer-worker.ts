@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
 export type WriterRequest =
   | {
@@ -145,4 +146,5 @@ function handle(msg: WriterRequest): void {
   }
 }
 
+lowerThreadPriority();
 parentPort?.on("message", handle);
