@@ -12,7 +12,8 @@
 // Without --stream a 3 M-flow flowgen v9 stream is built once in the temp directory (cached). Each repeat
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
-// UDP RcvbufErrors counter during the run (other traffic on the host adds to it).
+// UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
+// column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
 // TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
 
 import { execFileSync, spawn } from "node:child_process";
@@ -85,6 +86,16 @@ function udpRcvbufErrors() {
   const keys = lines[0].split(/\s+/);
   const vals = lines[1].split(/\s+/);
   return Number(vals[keys.indexOf("RcvbufErrors")]);
+}
+
+/** drops counted on the collector's own socket (/proc/net/udp "drops"; IPv4 loopback sockets) */
+function socketDrops(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1]?.endsWith(hex)) return Number(f[f.length - 1]);
+  }
+  return NaN;
 }
 
 function procStat(pid) {
@@ -162,13 +173,14 @@ async function run(kind, rate) {
   const s = await send(port, rate, 0);
   await settle(child.pid);
   const drops = udpRcvbufErrors() - drops0;
+  const sockDrops = socketDrops(port);
   const { hwmKb } = procStat(child.pid);
   child.kill("SIGTERM");
   await exited;
   const flows = stored(kind, dir);
   const bytes = bytesOnDisk(dir);
   rmSync(dir, { recursive: true, force: true });
-  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, hwmMb: hwmKb / 1024, bytes };
+  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, sockDrops, hwmMb: hwmKb / 1024, bytes };
 }
 
 async function soak(seconds, rate, kind) {
@@ -213,16 +225,16 @@ if (args.includes("--soak")) {
   const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
-    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | peak RSS | B/flow |",
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
       const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
-          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} |`,
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} |`,
         );
       }
     }

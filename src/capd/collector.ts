@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The collector: UDP sockets → allow-list → source routing → decoder → RecordBatch → FlowFileWriter, with
-// clock-aligned rotation, template persistence and recovery of files left by a killed collector.
+// The collector: allow-list → source routing → decoder → RecordBatch → FlowFileWriter, with clock-aligned
+// rotation, template persistence and recovery of files left by a killed collector. It runs on the decode thread
+// (ingest-worker.ts), fed in arrival order from the receive ring (receiver.ts owns the sockets and -R).
 //
-//   dgram 'message' ──▶ repeat (-R) ──▶ allow-list ──▶ route to a Source (-l / -n / -M)
+//   receive(datagram, address, port, time) ──▶ allow-list ──▶ route to a Source (-l / -n / -M)
 //                   ──▶ decodeDatagram(state, source.sink)  [the only try/catch per packet]
-//   source.sink.flush() ──▶ writer.appendBatch (encode now, LZ4 on the libuv pool, write in block order)
+//   source.sink.flush() ──▶ writer thread (encode, compress, write in block order)
 //   slot end ──▶ every source: last batch, footer + fsync + rename to tscapd.YYYYMMDDhhmm, next .current file
 //
 // Receiving never waits for the disk: batches are handed to the writer and decoding goes on; the writer's
 // in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
 
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { isIPv6 } from "node:net";
 import { join, resolve } from "node:path";
 import {
   decodeDatagram,
@@ -38,17 +37,21 @@ import type { Logger } from "../util/log.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
 import type { CollectorOptions, SourceSpec } from "./options.js";
-import { Repeater } from "./repeater.js";
 import { WriterThread } from "./writer-thread.js";
 
 /** Rows per batch = rows per file block. */
 const BATCH_ROWS = 16384;
 /** Blocks a source may have queued at the writer before new batches are dropped (memory bound). */
-const MAX_BLOCKS_IN_FLIGHT = 64;
+const MAX_BLOCKS_IN_FLIGHT = 24;
+/**
+ * Blocks queued at the writer (all sources) from which the decode thread stops taking datagrams from the
+ * receive ring until one is written: under overload the loss then happens in the ring, before any decoding
+ * (a dropped raw datagram costs ≈ 55 bytes per flow of ring and no CPU; a dropped block had been decoded).
+ */
+const BACKLOG_BLOCKS = 8;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
 const CURRENT_PREFIX = "tscapd.current.";
-const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024;
 
 export interface CollectorCounters {
   datagrams: number;
@@ -240,8 +243,6 @@ export class Collector {
   private readonly sources: Source[] = [];
   private readonly dynamic = new Map<string, Source>();
   private readonly allow: AllowList;
-  private readonly repeater: Repeater;
-  private readonly sockets: Socket[] = [];
   private readonly templatesFile: string;
   private savedTemplates = "";
   private savedGeneration = -1;
@@ -251,8 +252,11 @@ export class Collector {
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
+  /** Called when the writer has written a block (the decode thread resumes when it was held back). */
+  onWriterProgress: () => void = () => undefined;
   /** last sender address → source (the last-exporter fast path) */
   private lastAddress = "";
+  private lastPlain = "";
   private lastSource: Source | null = null;
   private lastAllowed = false;
 
@@ -263,10 +267,10 @@ export class Collector {
     this.onFatal = onFatal;
     this.state = new DecoderState({ samplingRate: options.sampling === 1 ? 0 : options.sampling });
     this.allow = new AllowList(options.allow);
-    this.repeater = new Repeater(options.repeaters);
     this.writer = new WriterThread();
     this.writer.onWritten = (_file, rows) => {
       this.counters.flowsStored += rows;
+      this.onWriterProgress();
     };
     this.writer.onError = (_file, message) => {
       this.fatal(message);
@@ -283,12 +287,17 @@ export class Collector {
     this.templatesFile = resolve(options.templatesFile ?? join(firstDir, ".tscapd-templates.json"));
   }
 
+  /** True while the writer has BACKLOG_BLOCKS or more blocks queued: decoding should wait for it. */
+  get backlogged(): boolean {
+    return this.writer.queued >= BACKLOG_BLOCKS;
+  }
+
   fatal(msg: string): void {
     this.onFatal(msg);
   }
 
-  /** Creates directories, recovers leftovers, loads templates, binds, opens the first files. */
-  async start(): Promise<void> {
+  /** Creates directories, recovers leftovers, loads templates, opens the first files. */
+  start(): void {
     const dirs = [
       ...this.sources.map((s) => s.dir),
       ...(this.options.dynamicDir ? [resolve(this.options.dynamicDir)] : []),
@@ -303,7 +312,6 @@ export class Collector {
       this.recoverLeftovers(dir);
     }
     this.loadTemplates();
-    await this.bind();
     const now = Date.now();
     for (const s of this.sources) s.open(now);
     this.scheduleRotation();
@@ -385,74 +393,24 @@ export class Collector {
     }
   }
 
-  private async bind(): Promise<void> {
-    const { family, bind, port, socketBuffer, multicast } = this.options;
-    const types: ("udp4" | "udp6")[] = [];
-    if (bind !== undefined) types.push(isIPv6(bind) ? "udp6" : "udp4");
-    else if (multicast !== undefined) types.push(isIPv6(multicast) ? "udp6" : "udp4");
-    else if (family === 4) types.push("udp4");
-    else if (family === 6) types.push("udp6");
-    else types.push("udp6", "udp4");
-    for (const type of types) {
-      const sock = createSocket({
-        type,
-        reuseAddr: multicast !== undefined,
-        ipv6Only: type === "udp6" && types.length > 1,
-      });
-      sock.on("message", (msg, rinfo) => {
-        this.receive(msg, rinfo);
-      });
-      const address = bind ?? (multicast !== undefined ? undefined : type === "udp6" ? "::" : "0.0.0.0");
-      try {
-        await new Promise<void>((ok, fail) => {
-          sock.once("error", fail);
-          sock.bind({ port, ...(address !== undefined ? { address } : {}) }, () => {
-            sock.off("error", fail);
-            ok();
-          });
-        });
-      } catch (err) {
-        sock.close();
-        // a host without IPv6 still serves IPv4 when no family was asked for
-        if (type === "udp6" && types.length > 1 && (err as NodeJS.ErrnoException).code === "EAFNOSUPPORT") continue;
-        throw new FatalError(`cannot bind UDP ${address ?? "*"}:${port}: ${(err as Error).message}`);
-      }
-      sock.on("error", (err) => {
-        this.log.limited("error", "socket", `socket error: ${err.message}`);
-      });
-      // Without -B ask for 8 MiB: the kernel caps it at net.core.rmem_max, which is still more than the default
-      // and absorbs bursts while the JIT warms up.
-      try {
-        sock.setRecvBufferSize(socketBuffer ?? DEFAULT_RECV_BUFFER);
-      } catch (err) {
-        if (socketBuffer !== undefined) this.log.warn(`-B ${socketBuffer}: ${(err as Error).message}`);
-      }
-      if (multicast !== undefined) sock.addMembership(multicast);
-      this.sockets.push(sock);
-      const a = sock.address();
-      this.log.info(`listening on ${a.address}:${a.port}`);
-    }
-  }
-
-  /** The port actually bound (tests bind port 0). */
-  get port(): number {
-    return this.sockets[0]?.address().port ?? 0;
-  }
-
-  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+  /**
+   * One datagram from `address` (as the socket reports it, `::ffff:` prefix and all), received at `nowMs`. The
+   * bytes are only read during the call (held data sets are copied).
+   */
+  receive(msg: Uint8Array, rawAddress: string, port: number, nowMs: number): void {
     this.counters.datagrams++;
-    if (this.repeater.active) this.repeater.repeat(msg);
     let source: Source | null;
-    if (rinfo.address === this.lastAddress) {
+    if (rawAddress === this.lastAddress) {
       if (!this.lastAllowed) {
         this.counters.notAllowed++;
         return;
       }
       source = this.lastSource;
     } else {
-      const allowed = this.checkAllowed(rinfo.address);
-      source = allowed ? this.route(rinfo.address) : null;
-      this.lastAddress = rinfo.address;
+      const allowed = this.checkAllowed(rawAddress);
+      source = allowed ? this.route(rawAddress) : null;
+      this.lastAddress = rawAddress;
+      this.lastPlain = rawAddress.startsWith("::ffff:") ? rawAddress.slice(7) : rawAddress;
       this.lastAllowed = allowed && source !== null;
       this.lastSource = source;
       if (!this.lastAllowed) {
@@ -464,10 +422,10 @@ export class Collector {
       this.counters.flowsDropped++;
       return;
     }
-    const address = rinfo.address.startsWith("::ffff:") ? rinfo.address.slice(7) : rinfo.address;
+    const address = this.lastPlain;
     let status: DecodeStatus;
     try {
-      status = decodeDatagram(msg, { address, port: rinfo.port }, Date.now(), this.state, source.sink);
+      status = decodeDatagram(msg, { address, port }, nowMs, this.state, source.sink);
     } catch (err) {
       // the safety net for decoder bugs: count, log (rate-limited), keep running
       this.counters.crashes++;
@@ -570,7 +528,6 @@ export class Collector {
     this.stopping = true;
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
     if (this.saveTimer) clearInterval(this.saveTimer);
-    for (const sock of this.sockets) sock.close();
     await this.rotating;
     await Promise.all(
       this.sources.map(async (s) => {
@@ -582,8 +539,10 @@ export class Collector {
     );
     this.templateTraffic = true;
     this.saveTemplates();
+    if (this.writer.fastBlocks > 0)
+      this.log.info(`writer: ${this.writer.fastBlocks} blocks stored without LZ4 while the writer was behind`);
+    if (this.counters.flowsDropped > 0) this.log.warn(`${this.counters.flowsDropped} flows dropped (writer behind)`);
     if (this.launcher) await this.launcher.idle();
-    this.repeater.close();
     await this.writer.terminate();
   }
 

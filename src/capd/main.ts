@@ -11,7 +11,8 @@ import { CommanderError } from "commander";
 import { EXIT, VERSION } from "../cli/common.js";
 import { FlowError } from "../util/errors.js";
 import { Logger, type LogSink } from "../util/log.js";
-import { Collector, FatalError } from "./collector.js";
+import { FatalError } from "./collector.js";
+import { IngestThread } from "./ingest-thread.js";
 import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
 import { buildProgram, parseCollectorOptions, type CollectorOptions } from "./options.js";
 import { removePidFile, writePidFile } from "./pidfile.js";
@@ -69,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let exitCode: number = EXIT.OK;
   let shuttingDown: Promise<void> | null = null;
-  const collector = new Collector(options, log, `tscapd ${VERSION}`, (msg) => {
+  const collector = new IngestThread(options, log, sink, `tscapd ${VERSION}`, (msg) => {
     log.error(`fatal: ${msg}`);
     exitCode = EXIT.DATA;
     void shutdown();
@@ -114,6 +115,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return {
           datagrams: counters.datagrams,
           notAllowed: counters.notAllowed,
+          queueDropped: counters.queueDropped,
           flowsStored: counters.flowsStored,
           filesWritten: counters.filesWritten,
           exporters: exporters.map((e) => ({

@@ -18,6 +18,8 @@ export interface ExporterSample {
 export interface CollectorSample {
   readonly datagrams: number;
   readonly notAllowed: number;
+  /** datagrams dropped because the receive queue (the ring to the decode thread) was full */
+  readonly queueDropped?: number;
   readonly flowsStored: number;
   readonly filesWritten: number;
   readonly exporters: readonly ExporterSample[];
@@ -50,6 +52,11 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
     "tscapd_datagrams_not_allowed_total",
     "datagrams from exporters outside the allow-list (dropped)",
     (s) => s.notAllowed,
+  );
+  g(
+    "tscapd_datagrams_queue_dropped_total",
+    "datagrams dropped because the decoder was behind (receive queue full)",
+    (s) => s.queueDropped ?? 0,
   );
   g("tscapd_flows_stored_total", "flow records written to files", (s) => s.flowsStored);
   g("tscapd_files_written_total", "flow files closed", (s) => s.filesWritten);

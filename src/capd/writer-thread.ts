@@ -18,11 +18,16 @@ interface Pending {
 }
 
 /**
- * Column sets (each ~6 MB for 16 K rows) alive at once, pooled or in flight: the collector's 64 blocks in flight
+ * Column sets (each ~6 MB for 16 K rows) alive at once, pooled or in flight: the collector's 8 blocks of backlog (24 at most per source)
  * plus a few. A returned set goes back to the pool while the two together stay below this, so a burst that queued
  * blocks at the writer is followed by reuse, not by allocation on the receive thread, and memory stays bounded.
  */
-const MAX_SETS = 72;
+const MAX_SETS = 16;
+/**
+ * Blocks in flight (all files) from which new blocks are stored without LZ4: the writer is behind, and LZ4 is
+ * the part of its work a reader does not need (≈ 6 % of the writer's time; files grow by ≈ 40 % meanwhile).
+ */
+const FAST_AT = 4;
 /** When the pool runs below this, the writer thread allocates SPARE_BATCH more (off the receive thread). */
 const POOL_LOW = 4;
 const SPARE_BATCH = 4;
@@ -38,6 +43,13 @@ export class WriterThread {
   private spareDue = 0;
   /** blocks handed to the writer thread and not yet written, all files */
   private totalInFlight = 0;
+
+  /** Blocks handed to the writer thread and not yet written, all files. */
+  get queued(): number {
+    return this.totalInFlight;
+  }
+  /** blocks sent to be stored without LZ4 */
+  fastBlocks = 0;
   /** Called when a block of a file is on disk (rows), and when a write fails asynchronously. */
   onWritten: (file: number, rows: number) => void = () => undefined;
   onError: (file: number, message: string) => void = () => undefined;
@@ -145,7 +157,9 @@ export class WriterThread {
     transfer.push(extraEnd.buffer as ArrayBuffer, extra.buffer);
     this.inFlight.set(file, (this.inFlight.get(file) ?? 0) + 1);
     this.totalInFlight++;
-    const msg: WriterRequest = { op: "append", file, rows: n, cols, extraEnd, extra };
+    const fast = this.totalInFlight > FAST_AT;
+    if (fast) this.fastBlocks++;
+    const msg: WriterRequest = { op: "append", file, rows: n, cols, extraEnd, extra, fast };
     this.worker.postMessage(msg, transfer);
   }
 

@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
 export type WriterRequest =
   | {
@@ -23,6 +24,8 @@ export type WriterRequest =
       readonly cols: readonly ArrayBufferView[];
       readonly extraEnd: Uint32Array;
       readonly extra: Uint8Array;
+      /** store the block without LZ4 (the writer is behind) */
+      readonly fast: boolean;
     }
   | {
       readonly op: "close";
@@ -49,6 +52,7 @@ export type WriterReply =
   | { readonly op: "spare"; readonly cols: readonly ArrayBufferView[]; readonly extraEnd: Uint32Array };
 
 const writers = new Map<number, FlowFileWriter>();
+const NONE: ReadonlySet<string> = new Set();
 
 function post(msg: WriterReply): void {
   parentPort!.postMessage(msg);
@@ -77,14 +81,17 @@ function handle(msg: WriterRequest): void {
       batch.extra = msg.extra;
       batch.extraLength = msg.rows > 0 ? msg.extraEnd[msg.rows - 1]! : 0;
       let failure: string | null = null;
+      let zero: ReadonlySet<string> = NONE;
       try {
-        w.appendBatchSync(batch);
+        w.appendBatchSync(batch, { compress: !msg.fast });
+        zero = w.lastZero;
       } catch (err) {
         failure = (err as Error).message;
       }
-      // zero the used rows here, off the receive thread, and send the buffers back for reuse
+      // zero the used rows here, off the receive thread, and send the buffers back for reuse; columns the
+      // encoder found all zero (most of the schema for a given template) need nothing
       PHYSICAL_COLUMNS.forEach((pc, i) => {
-        (msg.cols[i] as Uint8Array).fill(0, 0, msg.rows * pc.width);
+        if (!zero.has(pc.name)) (msg.cols[i] as Uint8Array).fill(0, 0, msg.rows * pc.width);
       });
       msg.extraEnd.fill(0, 0, msg.rows);
       const transfer = [...msg.cols.map((c) => c.buffer as ArrayBuffer), msg.extraEnd.buffer as ArrayBuffer];
@@ -139,4 +146,5 @@ function handle(msg: WriterRequest): void {
   }
 }
 
+lowerThreadPriority();
 parentPort?.on("message", handle);

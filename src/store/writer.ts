@@ -88,6 +88,8 @@ export class FlowFileWriter {
   private waiters: (() => void)[];
   private closed: boolean;
   private statsOverride: Partial<Pick<FileStats, "msecFirst" | "msecLast">>;
+  /** Physical columns the last appendBatchSync found all zero (the collector's writer skips zeroing them). */
+  lastZero: ReadonlySet<string> = new Set();
   /** per column id: blocks to store it without trying LZ4 (it did not pay in a recent block) */
   private readonly lz4Skip: Uint8Array;
 
@@ -144,13 +146,23 @@ export class FlowFileWriter {
     return this.blocks.length;
   }
 
-  /** Encodes, compresses and writes one block on the calling thread. */
-  appendBatchSync(batch: RecordBatch): void {
+  /**
+   * Encodes, compresses and writes one block on the calling thread. `compress: false` stores every column
+   * without LZ4 (the collector's writer under back-pressure); such blocks read like any other.
+   */
+  appendBatchSync(batch: RecordBatch, options: { compress?: boolean } = {}): void {
     this.checkOpen();
     if (this.inFlight > 0) throw this.stateError("appendBatchSync while asynchronous appends are in flight");
     const enc = encodeColumns(batch, this.zones, this.scratch);
+    this.lastZero = enc.zero;
     accumulateStats(this.stats, batch);
-    this.compressSync(enc);
+    if (options.compress === false) {
+      // every column stored as transformed (flag bit 0): readable as any block, just larger
+      for (const c of enc.columns) {
+        c.stored = c.raw;
+        c.flags = COLUMN_FLAG_UNCOMPRESSED;
+      }
+    } else this.compressSync(enc);
     const bytes = assembleBlock(enc, this.blocks.length);
     const at = this.offset;
     try {

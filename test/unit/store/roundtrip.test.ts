@@ -65,6 +65,36 @@ describe("store round trip", () => {
     });
   }
 
+  it("blocks appended with compress: false (the collector's writer when behind) mix with LZ4 blocks and read the same", () => {
+    const file = path.join(dir, "mixed-compress");
+    const w = FlowFileWriter.open(file, { codec: "lz4" });
+    const input = [
+      randomBatch(11, 3000, { allColumns: true, v6: 0.2, extras: true }),
+      randomBatch(12, 3000, { allColumns: true, v6: 0.2, extras: true }),
+      randomBatch(13, 3000, { v6: 0.1 }),
+    ];
+    w.appendBatchSync(input[0]!);
+    w.appendBatchSync(input[1]!, { compress: false });
+    w.appendBatchSync(input[2]!);
+    const zero = w.lastZero;
+    w.closeSync();
+    const { batches, reader } = readAll(file);
+    expect(reader.errors).toEqual([]);
+    const cmp = expectSameRows(batches, input);
+    expect(cmp.mismatches).toEqual([]);
+    expect(cmp.rows).toBe(9000);
+    // the all-zero columns the writer reports are exactly the ones that are zero in the batch
+    expect(zero.size).toBeGreaterThan(0);
+    let nonZero = 0;
+    for (const [name, col] of Object.entries(input[2]!.cols)) {
+      const used = (col as Uint8Array).subarray(0, 3000 * ((col as Uint8Array).length / input[2]!.capacity));
+      const allZero = used.every((x) => x === 0);
+      if (!allZero) nonZero++;
+      expect(zero.has(name), name).toBe(allZero);
+    }
+    expect(nonZero).toBeGreaterThan(0);
+  });
+
   it("async appendBatch writes the same blocks in order and the batch may be reused at once", async () => {
     const file = path.join(dir, "async");
     const w = FlowFileWriter.open(file, { maxQueue: 2 });
