@@ -120,7 +120,18 @@ function startCollector(kind, dir, port) {
   const dist = kind.startsWith("tscapd:") ? kind.slice(7) : join(root, "dist");
   return spawn(
     process.execPath,
-    [...nodeArgs, join(dist, "capd/main.js"), "-b", "127.0.0.1", "-p", String(port), "-l", dir, "-B", buffer],
+    [
+      ...nodeArgs,
+      existsSync(join(dist, "bin/tscapd.js")) ? join(dist, "bin/tscapd.js") : join(dist, "capd/main.js"),
+      "-b",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-l",
+      dir,
+      "-B",
+      buffer,
+    ],
     { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
   );
 }

@@ -16,6 +16,7 @@ const entries = {
   "scan-worker": "dist/dump/scan-worker.js",
   tscapd: "dist/capd/main.js",
   "writer-worker": "dist/capd/writer-worker.js",
+  "ingest-worker": "dist/capd/ingest-worker.js",
   tsexpire: "dist/capd/expire-main.js",
 };
 
