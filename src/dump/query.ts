@@ -51,6 +51,7 @@ import { EXIT } from "../cli/common.js";
 import { nffileInput, openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { QueryOptions } from "./options.js";
 import { printExporters, printInfo, verifyFile } from "./info.js";
+import { sumRows } from "./sums.js";
 
 export interface QueryIO {
   /** Where records and tables go (fd 1 in the CLI). */
@@ -350,48 +351,6 @@ function recompressFiles(files: readonly string[], codecText: string, io: QueryI
     io.out.write(`${file}: ${h.codec} -> ${codec}\n`);
   }
   return code;
-}
-
-/** Adds the selected rows to the footer totals (locals in the loop: no property writes per row). */
-function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RunCounts): void {
-  const c = batch.cols;
-  const inBytes = c.inBytes;
-  const inPackets = c.inPackets;
-  const flows = c.flows;
-  const mf = c.msecFirst;
-  const ml = c.msecLast;
-  let bytes = 0;
-  let packets = 0;
-  let nflows = 0;
-  let first = counts.first;
-  let last = counts.last;
-  if (k === batch.length) {
-    for (let i = 0; i < k; i++) {
-      bytes += inBytes[i]!;
-      packets += inPackets[i]!;
-      nflows += flows[i]! || 1;
-      const f = mf[i]!;
-      const l = ml[i]!;
-      if (f < first) first = f;
-      if (l > last) last = l;
-    }
-  } else {
-    for (let j = 0; j < k; j++) {
-      const i = sel[j]!;
-      bytes += inBytes[i]!;
-      packets += inPackets[i]!;
-      nflows += flows[i]! || 1;
-      const f = mf[i]!;
-      const l = ml[i]!;
-      if (f < first) first = f;
-      if (l > last) last = l;
-    }
-  }
-  counts.bytes += bytes;
-  counts.packets += packets;
-  counts.flows += nflows;
-  counts.first = first;
-  counts.last = last;
 }
 
 /**

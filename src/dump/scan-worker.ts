@@ -23,6 +23,7 @@ import type {
 import type * as StatsModule from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { FlowFileReader } from "../store/reader.js";
+import { sumRows } from "./sums.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -309,46 +310,7 @@ function scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: n
         if (t.last > counts.last) counts.last = t.last;
       } else if (k > 0) {
         counts.passed += k;
-        const cols = batch.cols;
-        const inBytes = cols.inBytes;
-        const inPackets = cols.inPackets;
-        const flows = cols.flows;
-        const mf = cols.msecFirst;
-        const ml = cols.msecLast;
-        // locals in the loop: no property writes per row
-        let bytes = 0;
-        let packets = 0;
-        let nflows = 0;
-        let first = counts.first;
-        let last = counts.last;
-        if (k === n) {
-          // every row passed (no filter, or all matched): no indirection through sel
-          for (let i = 0; i < n; i++) {
-            bytes += inBytes[i]!;
-            packets += inPackets[i]!;
-            nflows += flows[i]! || 1;
-            const f = mf[i]!;
-            const l = ml[i]!;
-            if (f < first) first = f;
-            if (l > last) last = l;
-          }
-        } else {
-          for (let j = 0; j < k; j++) {
-            const i = sel[j]!;
-            bytes += inBytes[i]!;
-            packets += inPackets[i]!;
-            nflows += flows[i]! || 1;
-            const f = mf[i]!;
-            const l = ml[i]!;
-            if (f < first) first = f;
-            if (l > last) last = l;
-          }
-        }
-        counts.bytes += bytes;
-        counts.packets += packets;
-        counts.flows += nflows;
-        counts.first = first;
-        counts.last = last;
+        sumRows(batch, sel, k, counts);
         if (formatter) {
           const out = new fmtMod!.StringOutput();
           for (let j = 0; j < k; j++) formatter.record(batch, sel[j]!, out);
