@@ -7,9 +7,11 @@
 
 import { CommanderError } from "commander";
 import { EXIT } from "../cli/common.js";
+import { FilterSyntaxError } from "../filter/index.js";
+import { BufferedOutput } from "../format/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
-import { plansNffileWorkers, prewarmWorkers, releaseWorkers } from "./prewarm.js";
+import { runQuery } from "./query.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
@@ -25,14 +27,6 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`tsdump: ${(err as Error).message}\n`);
     return EXIT.USAGE;
   }
-  // a scan of nfdump files with workers: start them now, they load their modules while this thread loads the
-  // query's (prewarm.ts); the query modules are imported only after that
-  if (plansNffileWorkers(options)) prewarmWorkers(options.workers);
-  const [{ runQuery }, { BufferedOutput }, { FilterSyntaxError }] = await Promise.all([
-    import("./query.js"),
-    import("../format/index.js"),
-    import("../filter/index.js"),
-  ]);
   const out = new BufferedOutput(1);
   try {
     const progress = options.progress ?? process.stderr.isTTY;
@@ -54,8 +48,6 @@ async function main(argv: readonly string[]): Promise<number> {
       return err.code.startsWith("ERR_STORE") ? EXIT.DATA : EXIT.USAGE;
     }
     throw err;
-  } finally {
-    await releaseWorkers();
   }
 }
 

@@ -8,10 +8,9 @@
 // once, and only each partition's best N come back to be merged.
 
 import type { Output } from "../format/index.js";
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
 import type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scan-worker.js";
-import { takeWorkers } from "./prewarm.js";
 import type { Progress } from "./tty.js";
 
 /** Work items each worker may hold at once (keeps it busy while its last result travels back). */
@@ -53,7 +52,10 @@ export async function runParallel(
   };
   // the workers load their module graph (≈ 0.2 s CPU each) while this thread builds the work list below
   const pipeline = config.partition !== undefined;
-  const spawned = takeWorkers(pipeline ? Math.max(1, config.partition.count) : Math.max(1, workers));
+  const spawned = Array.from(
+    { length: pipeline ? Math.max(1, config.partition.count) : Math.max(1, workers) },
+    () => new Worker(new URL("./scan-worker.js", import.meta.url)),
+  );
   // the work list: every block of every file whose statistics record can overlap the window
   const items: { file: number; block: number; count: number }[] = [];
   config.files.forEach((path, file) => {

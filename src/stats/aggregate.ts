@@ -800,22 +800,8 @@ export class Aggregator {
       // the best n by a heap, values computed on the fly (no arrays of all groups)
       const t4 = this.t4;
       const t6 = this.t6;
-      const value = (id: number): number => {
-        const t = id < c4 ? t4 : t6!;
-        const e = id < c4 ? id : id - c4;
-        const a = e * ACC_STRIDE;
-        const acc = t.acc;
-        return orderValue(
-          order,
-          acc[a + A_FLOWS]!,
-          acc[a + A_IN_PACKETS]!,
-          acc[a + A_IN_BYTES]!,
-          t.outPackets(e),
-          t.outBytes(e),
-          acc[a + A_FIRST]!,
-          acc[a + A_LAST]!,
-        );
-      };
+      const value = (id: number): number =>
+        id < c4 ? entryOrderValue(t4, id, order) : entryOrderValue(t6!, id - c4, order);
       return selectTopOf(count, value, n, ascending ?? order.ascending);
     }
     if (!order && n > 0 && n < count) return Uint32Array.from({ length: n }, (_, i) => i);
@@ -1067,20 +1053,23 @@ function addOneRow(
 }
 
 function fillOrderValues(t: KeyTable, order: OrderDef, out: Float64Array, off: number): void {
+  for (let e = 0; e < t.count; e++) out[off + e] = entryOrderValue(t, e, order);
+}
+
+/** The value `order` sorts group e of table t by. */
+function entryOrderValue(t: KeyTable, e: number, order: OrderDef): number {
   const acc = t.acc;
-  for (let e = 0; e < t.count; e++) {
-    const a = e * ACC_STRIDE;
-    out[off + e] = orderValue(
-      order,
-      acc[a + A_FLOWS]!,
-      acc[a + A_IN_PACKETS]!,
-      acc[a + A_IN_BYTES]!,
-      t.outPackets(e),
-      t.outBytes(e),
-      acc[a + A_FIRST]!,
-      acc[a + A_LAST]!,
-    );
-  }
+  const a = e * ACC_STRIDE;
+  return orderValue(
+    order,
+    acc[a + A_FLOWS]!,
+    acc[a + A_IN_PACKETS]!,
+    acc[a + A_IN_BYTES]!,
+    t.outPackets(e),
+    t.outBytes(e),
+    acc[a + A_FIRST]!,
+    acc[a + A_LAST]!,
+  );
 }
 
 /** Splits rows into those whose key addresses are all IPv4 (r4) and the others (r6); returns m4 | m6 << 16. */
