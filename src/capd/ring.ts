@@ -56,6 +56,14 @@ const atomics = Atomics as unknown as {
   ): { async: false; value: string } | { async: true; value: Promise<string> };
 };
 
+/**
+ * Wakes a consumer sleeping in `wait()`. The native receiver (native/recv.c) clears the sleep flag and asks the
+ * main thread to call this: only a JS thread can end an Atomics.waitAsync.
+ */
+export function wakeConsumer(control: Int32Array): void {
+  Atomics.notify(control, W);
+}
+
 /** The receiving side. */
 export class RingProducer {
   private readonly control: Int32Array;
