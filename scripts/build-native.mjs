@@ -38,7 +38,13 @@ function build() {
   const flags = nd === undefined ? [] : [`--nodedir=${nd}`];
   const steps = existsSync(join(dir, "build/Makefile")) ? [["build"]] : [["configure"], ["build"]];
   for (const step of steps) {
-    const r = spawnSync(process.execPath, [gyp, ...step, ...flags, "--loglevel=warn"], { cwd: dir, stdio: "inherit" });
+    const r = spawnSync(process.execPath, [gyp, ...step, ...flags, "--loglevel=warn"], {
+      cwd: dir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // make's chatter only when something went wrong (or the compiler warned)
+    if (r.status !== 0 || /warning|error/i.test(r.stderr)) process.stderr.write(r.stdout + r.stderr);
     if (r.status !== 0) return `node-gyp ${step[0]} failed`;
   }
   return existsSync(built) ? undefined : "node-gyp built nothing";

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The main thread's side of the collector: it binds the sockets (Receiver) and runs the Collector on a decode
-// thread (ingest-worker.ts), which in turn hands batches to the writer thread. Three threads, each with one
-// job: receive (main), decode (ingest worker), encode and write (writer worker). The main thread also keeps
-// the signals, the log file and the metrics server; the decode thread's counters reach it as snapshots.
+// The main thread's side of the collector: it binds the sockets (a receiver, receivers.ts) and runs the
+// Collector on a decode thread (ingest-worker.ts), which in turn hands batches to the writer thread. Three
+// threads, each with one job: receive (the native receiver's pthread, or the main thread on node:dgram),
+// decode (ingest worker), encode and write (writer worker). The main thread also keeps the signals, the log
+// file and the metrics server; the decode thread's counters reach it as snapshots.
 
 import { Worker } from "node:worker_threads";
 import type { ExporterCounters } from "../decode/index.js";
