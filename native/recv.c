@@ -21,6 +21,7 @@
 #include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,7 @@ typedef struct {
   int next_id;
   key_t_ last_key;
   int32_t last_id; // -2: none
+  int nap_us;
 
   uint64_t datagrams;
   uint64_t dropped;
@@ -217,6 +219,7 @@ static int32_t exporter_id(receiver_t *r, const key_t_ *k) {
       memset(r->table, 0, sizeof(entry_t) * TABLE_SIZE);
       r->entries = 0;
       r->next_id = 0;
+      r->last_id = -2;
       return exporter_id(r, k);
     }
     int32_t id = -1;
@@ -305,9 +308,7 @@ static void take(receiver_t *r, int n) {
 
 static void *run(void *arg) {
   receiver_t *r = arg;
-  const char *nap = getenv("TSCAPD_RECV_NAP_US");
-  int nap_us = nap ? atoi(nap) : NAP_US;
-  if (nap_us < 0 || nap_us > 100000) nap_us = NAP_US;
+  const int nap_us = r->nap_us;
   struct pollfd pfd[MAX_SOCKETS + 1];
   for (int i = 0; i < r->nfds; i++) pfd[i] = (struct pollfd){.fd = r->fds[i], .events = POLLIN};
   pfd[r->nfds] = (struct pollfd){.fd = r->wakefd, .events = POLLIN};
@@ -485,6 +486,10 @@ static napi_value create(napi_env env, napi_callback_info info) {
   CHECK(napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &r->tsfn));
   CHECK(napi_unref_threadsafe_function(env, r->tsfn)); // it never keeps the process alive
   r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  // read here, on the main thread (getenv is not safe against a concurrent setenv)
+  const char *nap = getenv("TSCAPD_RECV_NAP_US");
+  r->nap_us = nap ? atoi(nap) : NAP_US;
+  if (r->nap_us < 0 || r->nap_us > 100000) r->nap_us = NAP_US;
   CHECK(napi_add_env_cleanup_hook(env, cleanup_hook, r));
   CHECK(napi_create_external(env, r, finalize, NULL, &result));
   return result;
@@ -628,7 +633,12 @@ static napi_value start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "tsflow_recv: cannot start (closed or already running)");
     return NULL;
   }
+  // every signal blocked on the receiving thread: they are Node's to handle, on its own threads
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   int err = pthread_create(&r->thread, NULL, run, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err != 0) {
     napi_throw_error(env, NULL, strerror(err));
     return NULL;

@@ -243,6 +243,26 @@ describe("tscapd", () => {
     expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(false);
   });
 
+  it("with -R receives on node:dgram, repeats every datagram unchanged and stores it too", async () => {
+    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
+    const datagrams = readDatagramStream(stream).slice(0, 200);
+    const sink = createSocket("udp4");
+    await new Promise<void>((ok) => sink.bind(0, "127.0.0.1", ok));
+    const repeated: Buffer[] = [];
+    sink.on("message", (m) => repeated.push(m));
+    const dir = tmp();
+    const d = await startTscapd(["-l", dir, "-R", `127.0.0.1/${sink.address().port}`]);
+    await sendDatagrams(datagrams, d.port, 40);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await d.stop()).toBe(0);
+    sink.close();
+    expect(d.log()).toContain("info: receiver: node:dgram (-R repeats from node:dgram)\n");
+    expect(repeated.map((b) => b.toString("hex"))).toEqual(datagrams.map((b) => Buffer.from(b).toString("hex")));
+    let flows = 0;
+    for (const p of datagrams) flows += hasTemplateFlowSet(p) ? 0 : v9RecordCount(p);
+    expect(sums(flowFiles(dir)).flows).toBeGreaterThanOrEqual(flows);
+  });
+
   it.each(["native", "js"])(
     "stores nothing from exporters outside --allow and counts them in the metrics (%s)",
     async (receiver) => {
