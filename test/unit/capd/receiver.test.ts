@@ -11,7 +11,7 @@ import { loadRecvAddon } from "../../../src/capd/native.js";
 import { NativeReceiver } from "../../../src/capd/native-receiver.js";
 import { buildProgram, parseCollectorOptions, type CollectorOptions } from "../../../src/capd/options.js";
 import { JsReceiver, type PacketReceiver } from "../../../src/capd/receiver.js";
-import { createRing, RingConsumer, type RingBuffers } from "../../../src/capd/ring.js";
+import { createRing, MAX_EXPORTER_IDS, RingConsumer, type RingBuffers } from "../../../src/capd/ring.js";
 
 const addon = loadRecvAddon();
 const kinds = ["js", "native"] as const;
@@ -81,13 +81,17 @@ function drainAll(ring: RingBuffers): Got[] {
   return out;
 }
 
-/** The exporter addresses defined in the ring (its ADDRESS records), in order. */
-function addressRecords(ring: RingBuffers, w: number): string[] {
+/** The exporter addresses defined in the ring (its ADDRESS records) up to offset w, in order, with their ids. */
+function addressRecords(ring: RingBuffers, w: number, ids: number[] = []): string[] {
   const words = new Int32Array(ring.data);
   const out: string[] = [];
   for (let at = 0; at < w;) {
     const len = words[at >> 2]!;
-    if (words[(at >> 2) + 1]! >>> 24 === 1) out.push(Buffer.from(ring.data, at + 20, len).toString());
+    const meta = words[(at >> 2) + 1]!;
+    if (meta >>> 24 === 1) {
+      out.push(Buffer.from(ring.data, at + 20, len).toString());
+      ids.push(meta & 0xffffff);
+    }
     at += 20 + ((len + 3) & ~3);
   }
   return out;
@@ -148,6 +152,45 @@ describe("receivers", () => {
       expect(of("::1")).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
       expect(of("127.0.0.1")).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
       expect(got.find((g) => g.address === "::1")!.port).toBe(s6.address().port);
+    },
+  );
+
+  it.each(kinds)(
+    "%s: past MAX_EXPORTER_IDS senders (ids redefined in-band) each datagram keeps its own sender",
+    async (kind) => {
+      const ring = createRing(1 << 20);
+      const r = receiver(kind, options(["-b", "127.0.0.1"]), ring);
+      open.push(r);
+      await r.bind();
+      const consumer = new RingConsumer(ring);
+      const n = MAX_EXPORTER_IDS + 300;
+      const addressOf = (i: number): string => `127.1.${i >> 7}.${(i & 0x7f) + 1}`;
+      let wrong = 0;
+      let got = 0;
+      const check = (d: Uint8Array, address: string): void => {
+        got++;
+        if (address !== addressOf(new DataView(d.buffer, d.byteOffset, 4).getUint32(0))) wrong++;
+      };
+      for (let i = 0; i < n; i++) {
+        const s = createSocket("udp4");
+        await new Promise<void>((ok) => s.bind(0, addressOf(i), ok));
+        await send(s, datagram(i, 64), r.port);
+        s.close();
+        if (i % 64 === 63) {
+          await until(() => r.datagrams === i + 1);
+          consumer.drain(check, Number.MAX_SAFE_INTEGER);
+        }
+      }
+      await until(() => r.datagrams === n);
+      consumer.drain(check, Number.MAX_SAFE_INTEGER);
+      expect(got).toBe(n);
+      expect(wrong).toBe(0);
+      expect(r.queueDropped).toBe(0);
+      // the ring never wrapped: every definition is still there; ids start over at 0 after MAX_EXPORTER_IDS
+      const ids: number[] = [];
+      const defined = addressRecords(ring, Atomics.load(new Int32Array(ring.control), 0), ids);
+      expect(defined).toEqual([...Array(n).keys()].map(addressOf));
+      expect(ids).toEqual([...Array(n).keys()].map((i) => i % MAX_EXPORTER_IDS));
     },
   );
 
