@@ -4,7 +4,8 @@
 // each build, alternating builds run after run; from /proc/<pid>/task/*/stat, the CPU time (user + system) the
 // receiving thread spent while the datagrams arrived — the main thread for node:dgram, the `tscapd-recv` thread
 // for the native receiver, whose main thread is reported too (it relays the decode thread's wake-ups) — and
-// the sender's own CPU (waking a sleeping receiver is charged to the sender), and all of tscapd's threads
+// the sender's own CPU (not a cost figure: replay.mjs spins when ahead of its schedule, so it takes what the
+// collector leaves free), and all of tscapd's threads
 // (decode and write included). Per datagram that reached the socket (sent minus the socket's own drops in
 // /proc/net/udp); medians over the runs.
 //
