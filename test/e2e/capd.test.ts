@@ -159,14 +159,18 @@ describe("tscapd", () => {
     expect(d.log()).toContain("info: receiver: native (recvmmsg thread)\n");
   });
 
-  it("on the node:dgram fallback (TSCAPD_RECEIVER=js) stores the same flows", async () => {
+  it.each([
+    ["js", "SIGTERM", "node:dgram (TSCAPD_RECEIVER=js)"],
+    ["native", "SIGINT", "native (recvmmsg thread)"],
+  ] as const)("receiver %s: stores every flow and flushes at %s", async (receiver, signal, line) => {
     const stream = await flowgenStream({ flows: 100_000, proto: "v9", seed: 7 });
     const dir = tmp();
-    const d = await startTscapd(["-l", dir, "-B", "16000000"], undefined, { TSCAPD_RECEIVER: "js" });
+    const d = await startTscapd(["-l", dir, "-B", "16000000"], undefined, { TSCAPD_RECEIVER: receiver });
     await sendDatagrams(readDatagramStream(stream), d.port, 4);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await d.stop()).toBe(0);
-    expect(d.log()).toContain("info: receiver: node:dgram (TSCAPD_RECEIVER=js)\n");
+    expect(await d.stop(signal)).toBe(0);
+    expect(d.log()).toContain(`info: receiver: ${line}\n`);
+    expect(d.log()).toContain("info: Terminating tscapd.\n");
     expect(sums(flowFiles(dir)).flows).toBe(100_000);
   });
 
