@@ -95,7 +95,6 @@ typedef struct {
   napi_ref control_ref;
   napi_ref data_ref;
   napi_threadsafe_function tsfn;
-  napi_env env;
 
   prefix_t *allow;   // --allow
   int nallow;
@@ -439,7 +438,6 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
   r->wakefd = -1;
   r->last_id = -2;
-  r->env = env;
   napi_typedarray_type type;
   size_t len;
   void *p;
