@@ -8,7 +8,9 @@
 //
 // The worker URLs (`new URL("./scan-worker.js", import.meta.url)`) and `../../package.json` resolve the same
 // from dist/bin/ as from dist/dump/; lazily required packages (createRequire(...)("cli-table3")) stay lazy and
-// resolve from node_modules at run time; lz4-napi's native addon stays external.
+// resolve from node_modules at run time; lz4-napi's native addon stays external. tscapd's own receive addon
+// is not bundled either: src/capd/native.ts loads it with process.dlopen from `../native/tsflow_recv.node`
+// relative to the module — dist/native/ from dist/bin/tscapd.js — where scripts/build-native.mjs copies it.
 import { build } from "esbuild";
 
 const entries = {

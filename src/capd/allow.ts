@@ -43,7 +43,7 @@ export function prefixContains(p: Prefix, v6: boolean, v4: number, words?: Array
 }
 
 export class AllowList {
-  private readonly prefixes: Prefix[];
+  readonly prefixes: readonly Prefix[];
   constructor(texts: readonly string[]) {
     this.prefixes = texts.map(parsePrefix);
   }
@@ -56,4 +56,61 @@ export class AllowList {
     for (const p of this.prefixes) if (prefixContains(p, v6, v4, words)) return true;
     return false;
   }
+}
+
+/**
+ * Which senders the receiving thread lets into the receive ring: the `--allow` list, and with `-n` sources the
+ * union of their prefixes (a sender no source claims would be dropped by the collector anyway). The same rule
+ * as the collector's (collector.ts): an IPv4-mapped IPv6 sender (`::ffff:a.b.c.d`) is matched as IPv4.
+ */
+export class ExporterFilter {
+  readonly allow: AllowList;
+  readonly sources: AllowList;
+  private readonly words = new Uint32Array(4);
+
+  constructor(allow: readonly string[], sourcePrefixes: readonly string[]) {
+    this.allow = new AllowList(allow);
+    this.sources = new AllowList(sourcePrefixes);
+  }
+
+  /** The filter for a collector's options: -n sources' prefixes unless -M or a catch-all -l source. */
+  static forOptions(options: {
+    readonly allow: readonly string[];
+    readonly sources: readonly { readonly prefixes: readonly string[] }[];
+    readonly dynamicDir: string | undefined;
+  }): ExporterFilter {
+    const catchAll = options.dynamicDir !== undefined || options.sources.some((s) => s.prefixes.length === 0);
+    return new ExporterFilter(options.allow, catchAll ? [] : options.sources.flatMap((s) => s.prefixes));
+  }
+
+  /** True when every sender passes. */
+  get open(): boolean {
+    return this.allow.empty && this.sources.empty;
+  }
+
+  /** Does a sender address, as the socket reports it, pass? */
+  allows(address: string): boolean {
+    if (this.open) return true;
+    const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+    const v4 = parseIPv4(plain);
+    const v6 = v4 < 0;
+    if (v6 && !parseIPv6(plain, this.words)) return false;
+    return this.allow.allows(v6, v4, this.words) && this.sources.allows(v6, v4, this.words);
+  }
+
+  /** The lists for the native receiver: 18 bytes per prefix (IPv6 flag, length, 16 address bytes). */
+  encode(): { allow: Uint8Array; sources: Uint8Array } {
+    return { allow: encodePrefixes(this.allow.prefixes), sources: encodePrefixes(this.sources.prefixes) };
+  }
+}
+
+function encodePrefixes(prefixes: readonly Prefix[]): Uint8Array {
+  const out = new Uint8Array(18 * prefixes.length);
+  const view = new DataView(out.buffer);
+  prefixes.forEach((p, i) => {
+    out[18 * i] = p.v6 ? 1 : 0;
+    out[18 * i + 1] = p.length;
+    for (let k = 0; k < p.words.length; k++) view.setUint32(18 * i + 2 + 4 * k, p.words[k]!);
+  });
+  return out;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The collector: allow-list → source routing → decoder → RecordBatch → FlowFileWriter, with clock-aligned
 // rotation, template persistence and recovery of files left by a killed collector. It runs on the decode thread
-// (ingest-worker.ts), fed in arrival order from the receive ring (receiver.ts owns the sockets and -R).
+// (ingest-worker.ts), fed in arrival order from the receive ring (receiver.ts owns the sockets and -R). The
+// receivers already keep senders outside the allow-list out of the ring; the check here stays for the
+// Collector used on its own, and costs a string compare per datagram (the last-exporter fast path).
 //
 //   receive(datagram, address, port, time) ──▶ allow-list ──▶ route to a Source (-l / -n / -M)
 //                   ──▶ decodeDatagram(state, source.sink)  [the only try/catch per packet]

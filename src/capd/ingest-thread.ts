@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The main thread's side of the collector: it binds the sockets (Receiver) and runs the Collector on a decode
-// thread (ingest-worker.ts), which in turn hands batches to the writer thread. Three threads, each with one
-// job: receive (main), decode (ingest worker), encode and write (writer worker). The main thread also keeps
-// the signals, the log file and the metrics server; the decode thread's counters reach it as snapshots.
+// The main thread's side of the collector: it binds the sockets (a receiver, receivers.ts) and runs the
+// Collector on a decode thread (ingest-worker.ts), which in turn hands batches to the writer thread. Three
+// threads, each with one job: receive (the native receiver's pthread, or the main thread on node:dgram),
+// decode (ingest worker), encode and write (writer worker). The main thread also keeps the signals, the log
+// file and the metrics server; the decode thread's counters reach it as snapshots.
 
 import { Worker } from "node:worker_threads";
 import type { ExporterCounters } from "../decode/index.js";
@@ -10,7 +11,8 @@ import type { LogSink, Logger } from "../util/log.js";
 import { FatalError, type CollectorCounters } from "./collector.js";
 import type { IngestReply, IngestRequest, IngestWorkerData } from "./ingest-worker.js";
 import type { CollectorOptions } from "./options.js";
-import { Receiver } from "./receiver.js";
+import type { PacketReceiver } from "./receiver.js";
+import { createReceiver } from "./receivers.js";
 import { createRing } from "./ring.js";
 
 /** Default size of the receive ring: ≈ 0.5 s of 95 k datagrams/s of 1.3 KB (≈ 1.2 M flows of v9). */
@@ -22,7 +24,7 @@ export interface IngestCounters extends CollectorCounters {
 }
 
 export class IngestThread {
-  private readonly receiver: Receiver;
+  private readonly receiver: PacketReceiver;
   private readonly worker: Worker;
   private readonly data: IngestWorkerData;
   private readonly log: Logger;
@@ -52,7 +54,7 @@ export class IngestThread {
   ) {
     this.log = log;
     const ring = createRing(queueBytes);
-    this.receiver = new Receiver(options, log, ring);
+    this.receiver = createReceiver(options, log, ring);
     this.data = { options, creator, ring };
     this.worker = new Worker(new URL("./ingest-worker.js", import.meta.url), { workerData: this.data });
     this.worker.on("message", (msg: IngestReply) => {
@@ -150,6 +152,8 @@ export class IngestThread {
       counters: {
         ...this.counters,
         datagrams: this.receiver.datagrams,
+        // refused by the receiver (allow-list) or by the collector (-M beyond its source limit)
+        notAllowed: this.counters.notAllowed + this.receiver.notAllowed,
         queueDropped: this.receiver.queueDropped,
       },
       exporters: this.exporters,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The decode thread: runs the Collector (allow-list, routing, decoding, templates, rotation, the writer
+// The decode thread: runs the Collector (routing, decoding, templates, rotation, the writer
 // thread's handle) fed from the receive ring in arrival order. Log lines, fatal errors and counter snapshots go
 // to the main thread as messages; ingest-thread.ts is the main thread's handle.
 

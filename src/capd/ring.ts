@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The receive → decode hand-off: a single-producer single-consumer ring of datagrams in a SharedArrayBuffer.
-// The receiving thread (main) copies each datagram with its exporter (a small id, defined once per address by
-// an in-band record), port and arrival time into the ring; the decode thread (ingest-worker.ts) reads them in
-// order. No message per datagram: the producer publishes with one Atomics.store, and wakes the consumer
+// The receiving thread (native/recv.c's pthread, or RingProducer below on the main thread) copies each
+// datagram with its exporter (a small id, defined once per address by an in-band record), port and arrival
+// time into the ring; the decode thread (ingest-worker.ts) reads them in order. No message per datagram: the producer publishes with one Atomics.store, and wakes the consumer
 // (Atomics.notify) only when it has said it is going to sleep.
 //
 // The ring is bounded: a datagram that does not fit is not stored and `push` returns false (the caller counts
@@ -55,6 +55,14 @@ const atomics = Atomics as unknown as {
     value: number,
   ): { async: false; value: string } | { async: true; value: Promise<string> };
 };
+
+/**
+ * Wakes a consumer sleeping in `wait()`. The native receiver (native/recv.c) clears the sleep flag and asks the
+ * main thread to call this: only a JS thread can end an Atomics.waitAsync.
+ */
+export function wakeConsumer(control: Int32Array): void {
+  Atomics.notify(control, W);
+}
 
 /** The receiving side. */
 export class RingProducer {

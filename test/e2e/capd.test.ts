@@ -155,6 +155,23 @@ describe("tscapd", () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/Summary: total flows: 1000000,/);
     expect(d.log()).toMatch(/Ident: 'none' Flows: \d+/);
+    // the native receive path ran (a build without it falls back to node:dgram, and says so)
+    expect(d.log()).toContain("info: receiver: native (recvmmsg thread)\n");
+  });
+
+  it.each([
+    ["js", "SIGTERM", "node:dgram (TSCAPD_RECEIVER=js)"],
+    ["native", "SIGINT", "native (recvmmsg thread)"],
+  ] as const)("receiver %s: stores every flow and flushes at %s", async (receiver, signal, line) => {
+    const stream = await flowgenStream({ flows: 100_000, proto: "v9", seed: 7 });
+    const dir = tmp();
+    const d = await startTscapd(["-l", dir, "-B", "16000000"], undefined, { TSCAPD_RECEIVER: receiver });
+    await sendDatagrams(readDatagramStream(stream), d.port, 4);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await d.stop(signal)).toBe(0);
+    expect(d.log()).toContain(`info: receiver: ${line}\n`);
+    expect(d.log()).toContain("info: Terminating tscapd.\n");
+    expect(sums(flowFiles(dir)).flows).toBe(100_000);
   });
 
   it("-t 2 rotates into consecutive complete files, idle slots included, and runs -x per file", async () => {
@@ -230,21 +247,48 @@ describe("tscapd", () => {
     expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(false);
   });
 
-  it("stores nothing from exporters outside --allow and counts them in the metrics", async () => {
-    const dir = tmp();
-    const metricsPort = 20000 + Math.floor(Math.random() * 20000);
-    const d = await startTscapd(["-l", dir, "--allow", "127.0.0.9/32", "--metrics", `127.0.0.1:${metricsPort}`]);
+  it("with -R receives on node:dgram, repeats every datagram unchanged and stores it too", async () => {
     const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
-    await sendDatagrams(readDatagramStream(stream).slice(0, 100), d.port, 40);
+    const datagrams = readDatagramStream(stream).slice(0, 200);
+    const sink = createSocket("udp4");
+    await new Promise<void>((ok) => sink.bind(0, "127.0.0.1", ok));
+    const repeated: Buffer[] = [];
+    sink.on("message", (m) => repeated.push(m));
+    const dir = tmp();
+    const d = await startTscapd(["-l", dir, "-R", `127.0.0.1/${sink.address().port}`]);
+    await sendDatagrams(datagrams, d.port, 40);
     await new Promise((r) => setTimeout(r, 300));
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(/tscapd_datagrams_not_allowed_total 100\b/);
-    expect(text).toMatch(/tscapd_datagrams_received_total 100\b/);
     expect(await d.stop()).toBe(0);
-    expect(sums(flowFiles(dir)).flows).toBe(0);
+    sink.close();
+    expect(d.log()).toContain("info: receiver: node:dgram (-R repeats from node:dgram)\n");
+    expect(repeated.map((b) => b.toString("hex"))).toEqual(datagrams.map((b) => Buffer.from(b).toString("hex")));
+    let flows = 0;
+    for (const p of datagrams) flows += hasTemplateFlowSet(p) ? 0 : v9RecordCount(p);
+    expect(sums(flowFiles(dir)).flows).toBeGreaterThanOrEqual(flows);
   });
 
-  it("exits non-zero with a clear message when it cannot bind", async () => {
+  it.each(["native", "js"])(
+    "stores nothing from exporters outside --allow and counts them in the metrics (%s)",
+    async (receiver) => {
+      const dir = tmp();
+      const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+      const d = await startTscapd(
+        ["-l", dir, "--allow", "127.0.0.9/32", "--metrics", `127.0.0.1:${metricsPort}`],
+        undefined,
+        receiver === "js" ? { TSCAPD_RECEIVER: "js" } : {},
+      );
+      const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
+      await sendDatagrams(readDatagramStream(stream).slice(0, 100), d.port, 40);
+      await new Promise((r) => setTimeout(r, 300));
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(text).toMatch(/tscapd_datagrams_not_allowed_total 100\b/);
+      expect(text).toMatch(/tscapd_datagrams_received_total 100\b/);
+      expect(await d.stop()).toBe(0);
+      expect(sums(flowFiles(dir)).flows).toBe(0);
+    },
+  );
+
+  it.each(["native", "js"])("exits non-zero with a clear message when it cannot bind (%s)", async (receiver) => {
     const dir = tmp();
     const d1 = await startTscapd(["-l", dir]);
     const clash = await import("node:child_process").then(({ spawnSync }) =>
@@ -259,11 +303,12 @@ describe("tscapd", () => {
           "-l",
           join(dir, "b"),
         ],
-        { encoding: "utf8" },
+        { encoding: "utf8", env: { ...process.env, TSCAPD_RECEIVER: receiver } },
       ),
     );
     expect(clash.status).toBe(2);
-    expect(clash.stderr).toMatch(/cannot bind UDP 127\.0\.0\.1:\d+/);
+    const p = d1.port;
+    expect(clash.stderr).toContain(`error: cannot bind UDP 127.0.0.1:${p}: bind EADDRINUSE 127.0.0.1:${p}\n`);
     await d1.stop();
   });
 });

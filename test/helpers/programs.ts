@@ -16,12 +16,16 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts tscapd on a free 127.0.0.1 port with extra arguments; resolves once it listens. */
-export async function startTscapd(args: readonly string[], port?: number): Promise<Daemon> {
+/** Starts tscapd on a free 127.0.0.1 port with extra arguments (and environment); resolves once it listens. */
+export async function startTscapd(
+  args: readonly string[],
+  port?: number,
+  env: Record<string, string> = {},
+): Promise<Daemon> {
   const p = port ?? (await freeUdpPort());
   const proc = spawn(process.execPath, [TSCAPD, "-b", "127.0.0.1", "-p", String(p), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TZ: "UTC" },
+    env: { ...process.env, TZ: "UTC", ...env },
   });
   let log = "";
   proc.stdout.on("data", (d: Buffer) => (log += d.toString()));
