@@ -551,3 +551,14 @@ function compileMatch(words: Uint32Array): V3LayoutMatch {
 function noop(): void {
   // replaced by refresh() before first use
 }
+
+/** Placeholder in a reader's per-row layout table for rows not decoded yet (never matched, never called). */
+export const NO_LAYOUT: V3Layout = {
+  id: -1,
+  numEl: 0,
+  words: new Uint32Array(0),
+  total: 0,
+  match: () => false,
+  fn: noop,
+  gen: -1,
+};

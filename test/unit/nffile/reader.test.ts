@@ -460,6 +460,26 @@ describe("NfdumpFileReader: generated layout decoders and column selection", () 
     r.close();
   });
 
+  it("makes its batch once per file, sized for the largest block, however the block sizes grow", () => {
+    // a new batch means new generated decoders compiled and warmed up again: growing it block by block cost the
+    // bench file 7 batches and ~40 % more walk time in the first pass
+    const many = (n: number): W[] => Array.from({ length: n }, () => REC_V4);
+    const f = write("growing", [header(), block(many(10)), block(many(6000)), block(many(9000))]);
+    const r = NfdumpFileReader.open(f);
+    const b0 = r.readBlock(0)!;
+    const cols0 = b0.cols.inBytes;
+    const b1 = r.readBlock(1)!;
+    const b2 = r.readBlock(2)!;
+    expect([b1 === b0, b2 === b0, b2.cols.inBytes === cols0]).toEqual([true, true, true]);
+    expect([b2.length, b2.cols.inBytes[8999], b2.cols.srcAddr[8999], b2.cols.dstPort[0]]).toEqual([
+      9000,
+      5000 + 3 * 4294967296,
+      0xc000020a,
+      443,
+    ]);
+    r.close();
+  });
+
   it("decodes only the selected columns, lists the rest as absent, and a wider second read fills them in", () => {
     const f = write("select", [header(), block([REC_V4, REC_V6, REC_V4])]);
     const r = NfdumpFileReader.open(f);
