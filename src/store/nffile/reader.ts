@@ -35,7 +35,7 @@ import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type File
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
 import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./lz4-wasm.js";
-import { NO_LAYOUT, V3LayoutCache, type V3Layout } from "./v3-layout.js";
+import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
 import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
 
@@ -273,7 +273,8 @@ export class NfdumpFileReader implements FlowFileSource {
   private rowOff = new Uint32Array(0);
   /** [record, payload offset, row] where a generated block decoder stopped */
   private readonly walkState = new Int32Array(3);
-  private readonly rowLayout: V3Layout[] = [];
+  /** layout id of each decoded row (V3Layout.id) */
+  private rowLayout = new Int32Array(0);
   /** most records any block of the index declares (sizes the batch once) */
   private readonly maxRows: number;
   /** the WebAssembly LZ4 decoder (made on the first LZ4 block; null when WebAssembly is missing) */
@@ -417,9 +418,6 @@ export class NfdumpFileReader implements FlowFileSource {
       batch = new RecordBatch(cap);
       this.batch = batch;
       this.layouts = new V3LayoutCache(batch.cols);
-      // filled to capacity: the generated loop stores into it without growing it (a growing array deoptimises it)
-      this.rowLayout.length = 0;
-      for (let k = 0; k < cap; k++) this.rowLayout.push(NO_LAYOUT);
     }
     // no zeroing: every decoded row has all its selected columns written (v3-layout.ts)
     batch.length = 0;
@@ -457,9 +455,12 @@ export class NfdumpFileReader implements FlowFileSource {
     const rowLayout = this.rowLayout;
     for (let j = 0; j < n; j++) {
       const r = rows[j]!;
-      const layout = rowLayout[r]!;
+      const p = rowOff[r]!;
+      // (a layout evicted since, with thousands of layouts in one block, is found again from the record itself)
+      const layout =
+        cache.layoutById(rowLayout[r]!) ?? cache.layoutOf(v, p, v.getUint16(p + 2, true), v.getUint16(p + 4, true))!;
       if (layout.gen !== cache.generation) cache.refresh(layout);
-      layout.fn(v, d, rowOff[r]!, r);
+      layout.fn(v, d, p, r);
     }
     batch.absent.clear();
     this.batchBlock = -1; // only some rows are whole: the next read decodes again
@@ -930,6 +931,7 @@ export class NfdumpFileReader implements FlowFileSource {
     const cache = this.layouts!;
     const recent = cache.recent;
     if (this.rowOff.length < batch.capacity) this.rowOff = new Uint32Array(batch.capacity);
+    if (this.rowLayout.length < batch.capacity) this.rowLayout = new Int32Array(batch.capacity);
     const rowOff = this.rowOff;
     const rowLayout = this.rowLayout;
     const blockOff = this.index[block]!.offset;
@@ -994,7 +996,7 @@ export class NfdumpFileReader implements FlowFileSource {
       }
       layout.fn(v, d, p, row);
       rowOff[row] = p;
-      rowLayout[row] = layout;
+      rowLayout[row] = layout.id;
       row++;
       p += size;
     }
