@@ -4,10 +4,11 @@
 // an item between the workers' messages (setImmediate), so it feeds them without delay and starts scanning at
 // once, while a worker is still starting (a worker costs ≈ 60–80 ms CPU before its first block). Listing text
 // returns per item and is written strictly in file/block order (out-of-order results wait, at most a few per
-// worker); statistics and aggregation tables are merged once at the end. Hash-partitioned aggregation (`config.partition`, -A) instead hands every block
-// to worker 0, which keeps the groups of its hash partition and forwards the other rows (keys, hashes,
-// counters) straight to the worker owning their partition: the tables are disjoint, every block is decoded
-// once, and only each partition's best N come back to be merged.
+// worker); statistics and aggregation tables are merged once at the end. Hash-partitioned aggregation
+// (`config.partition`, -A) runs on workers only and hands every block to worker 0, which keeps the groups of its
+// hash partition and forwards the other rows (keys, hashes, counters) straight to the worker owning their
+// partition: the tables are disjoint, every block is decoded once, and only each partition's best N come back
+// to be merged.
 
 import type { Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
