@@ -126,7 +126,7 @@ export function buildProgram(): Command {
     .option("-X", "print the compiled filter")
     .option(
       "-W, --workers <n>",
-      "worker threads (default: number of cores)",
+      "scanning threads: the main one and n - 1 workers (default: number of cores)",
       parseIntOption(1, 256),
       Math.max(1, availableParallelism()),
     )

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Parallel scan: `-W` worker threads (scan-worker.ts) pull (file, block) work items from the main thread;
-// each reads, filters and aggregates its blocks. Listing text returns per block and is written strictly in
-// file/block order (out-of-order results wait, at most a few per worker); statistics and aggregation tables
-// are merged once at the end. Hash-partitioned aggregation (`config.partition`, -A) instead hands every block
-// to worker 0, which keeps the groups of its hash partition and forwards the other rows (keys, hashes,
-// counters) straight to the worker owning their partition: the tables are disjoint, every block is decoded
-// once, and only each partition's best N come back to be merged.
+// Parallel scan on `-W` threads: the main thread and -W − 1 worker threads (scan-worker.ts) take (file, block)
+// work items from one list; each reads, filters and aggregates its blocks (scanner.ts). The main thread scans
+// an item between the workers' messages (setImmediate), so it feeds them without delay and starts scanning at
+// once, while a worker is still starting (a worker costs ≈ 60–80 ms CPU before its first block). Listing text
+// returns per item and is written strictly in file/block order (out-of-order results wait, at most a few per
+// worker); statistics and aggregation tables are merged once at the end. Hash-partitioned aggregation
+// (`config.partition`, -A) runs on workers only and hands every block to worker 0, which keeps the groups of its
+// hash partition and forwards the other rows (keys, hashes, counters) straight to the worker owning their
+// partition: the tables are disjoint, every block is decoded once, and only each partition's best N come back
+// to be merged.
 
 import type { Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
-import type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scan-worker.js";
+import { Scanner, type BlockCounts, type ScanConfig, type ScanReply, type ScanRequest } from "./scanner.js";
 import type { Progress } from "./tty.js";
 
-/** Work items each worker may hold at once (keeps it busy while its last result travels back). */
+/**
+ * Work items a running worker may hold at once: keeps it busy while its last result travels back and this thread
+ * finishes the item it is scanning. A worker still starting holds one: this thread scans meanwhile.
+ */
 const PER_WORKER = 3;
 /**
  * Blocks of an nfdump file per work item (≈ 8 k rows each): one message per 8 blocks instead of one each (each
@@ -50,10 +56,11 @@ export async function runParallel(
     fileLast: -Infinity,
     damaged: 0,
   };
-  // the workers load their module graph (≈ 0.2 s CPU each) while this thread builds the work list below
+  // the workers load their module graph (≈ 0.05 s CPU each) while this thread builds the work list below;
+  // hash-partitioned aggregation runs on `partition.count` workers, every other scan on this thread and -W − 1
   const pipeline = config.partition !== undefined;
   const spawned = Array.from(
-    { length: pipeline ? Math.max(1, config.partition.count) : Math.max(1, workers) },
+    { length: pipeline ? Math.max(1, config.partition.count) : Math.max(0, workers - 1) },
     () => new Worker(new URL("./scan-worker.js", import.meta.url)),
   );
   // the work list: every block of every file whose statistics record can overlap the window
@@ -86,8 +93,8 @@ export async function runParallel(
   });
 
   // hash-partitioned aggregation: worker 0 reads every block and forwards the other partitions' rows; else no
-  // more workers than work items
-  const pool = pipeline ? spawned : spawned.slice(0, Math.max(1, Math.min(workers, items.length)));
+  // more threads than work items (this one included)
+  const pool = pipeline ? spawned : spawned.slice(0, Math.max(0, Math.min(workers, items.length) - 1));
   for (const w of spawned.slice(pool.length)) void w.terminate();
   const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
   const stats: unknown[][] = [];
@@ -98,16 +105,30 @@ export async function runParallel(
   let failure: Error | null = null;
 
   await new Promise<void>((resolve) => {
+    // the scanner on this thread (not for partitioned aggregation): its replies arrive synchronously
+    const local = pipeline
+      ? null
+      : new Scanner((msg) => {
+          onReply(null, msg);
+        });
+    // (init is asynchronous: it may load the formatter or the statistics module)
+    const localInit = local?.init({ type: "init", config });
+    let localFinished = false;
+    let remaining = pool.length + (local !== null ? 1 : 0);
     const send = (w: Worker, msg: ScanRequest, transfer: MessagePort[] = []): void => {
       w.postMessage(msg, transfer);
     };
-    const feed = (w: Worker): void => {
-      if (failure !== null || out.stopped) return;
-      if (next < items.length) {
+    /** items each worker holds */
+    const held = new Map<Worker, number>();
+    const feed = (w: Worker, upTo: number): void => {
+      let n = held.get(w) ?? 0;
+      while (n < upTo && next < items.length && failure === null && !out.stopped) {
         const it = items[next]!;
         send(w, { type: "block", seq: next, file: it.file, block: it.block, count: it.count });
         next++;
+        n++;
       }
+      held.set(w, n);
     };
     const drain = (): void => {
       for (;;) {
@@ -136,24 +157,42 @@ export async function runParallel(
       if (done && finals === 0 && !pipeline) {
         finals = -1; // finishing
         for (const w of pool) send(w, { type: "finish" });
+        finishLocal();
       }
     };
-    let remaining = pool.length;
+    const finishLocal = (): void => {
+      if (local === null || localInit === undefined || localFinished) return;
+      localFinished = true;
+      localInit
+        .then(() => {
+          local.finish(); // replies "final" (onReply) before it returns
+        })
+        .catch((e: unknown) => {
+          failure ??= e as Error;
+          if (--remaining === 0) resolve();
+        });
+    };
+    function onReply(w: Worker | null, msg: ScanReply): void {
+      if (msg.type === "block") {
+        results.set(msg.seq, msg);
+        if (w !== null && !pipeline) {
+          held.set(w, (held.get(w) ?? 1) - 1);
+          feed(w, PER_WORKER);
+        }
+        drain();
+      } else if (msg.type === "final") {
+        stats.push([...msg.stats]);
+        if (pipeline) aggregates[msg.index] = msg.aggregate;
+        else aggregates.push(msg.aggregate);
+        if (--remaining === 0) resolve();
+      } else {
+        failure ??= new Error(msg.message);
+        drain();
+      }
+    }
     for (const w of pool) {
       w.on("message", (msg: ScanReply) => {
-        if (msg.type === "block") {
-          results.set(msg.seq, msg);
-          if (!pipeline) feed(w);
-          drain();
-        } else if (msg.type === "final") {
-          stats.push([...msg.stats]);
-          if (pipeline) aggregates[msg.index] = msg.aggregate;
-          else aggregates.push(msg.aggregate);
-          if (--remaining === 0) resolve();
-        } else {
-          failure ??= new Error(msg.message);
-          drain();
-        }
+        onReply(w, msg);
       });
       w.on("error", (e) => {
         failure ??= e;
@@ -161,7 +200,7 @@ export async function runParallel(
       });
       if (!pipeline) {
         send(w, { type: "init", config });
-        for (let k = 0; k < PER_WORKER; k++) feed(w);
+        feed(w, 1);
       }
     }
     if (pipeline) {
@@ -180,6 +219,30 @@ export async function runParallel(
         send(pool[0]!, { type: "block", seq, file: it.file, block: it.block, count: it.count });
       });
       send(pool[0]!, { type: "finish" });
+    }
+    if (local !== null) {
+      // between two items the event loop runs: the workers' replies are handled (and they are fed) at once
+      const step = (): void => {
+        if (failure !== null || out.stopped || next >= items.length || finals !== 0) return;
+        const seq = next++;
+        const it = items[seq]!;
+        try {
+          local.scanBlocks(seq, it.file, it.block, it.count);
+        } catch (e) {
+          failure ??= e as Error;
+          drain();
+          return;
+        }
+        setImmediate(step);
+      };
+      localInit!
+        .then(() => {
+          setImmediate(step);
+        })
+        .catch((e: unknown) => {
+          failure ??= e as Error;
+          drain();
+        });
     }
     drain();
   });

@@ -137,6 +137,51 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
   });
 });
 
+describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump's scan threads on an nfcapd file of many blocks", () => {
+  // -W n scans on the main thread and n - 1 workers, which take work items (8 blocks each) from one list: the
+  // main thread scans while the workers start, and the listing must still come out in file/block order
+  let file = "";
+  beforeAll(async () => {
+    const stream = await flowgenStream({ flows: 200_000, proto: "v9", seed: 12 });
+    file = await captureWithNfcapd("tsdump-e2e-v9-200000", () => readDatagramStream(stream), ["-y"]);
+  }, 120_000);
+
+  it("has at least three work items", async () => {
+    const v = await tsdump(["-v", file]);
+    const blocks = Number(/Data blks {2}: (\d+)/.exec(v.stdout)?.[1]);
+    expect(blocks).toBeGreaterThan(2 * 8);
+  });
+
+  it.each([["1"], ["2"], ["3"]])("-W %s: listing order, statistics and summary as nfdump's", async (w) => {
+    // unfiltered: a filter on fewer than 256 blocks scans on the main thread alone (query.ts)
+    const queries: [string[], string[]][] = [
+      [
+        ["-o", "fmt:%ts %sp %dp %pr %byt"],
+        ["-o", "fmt:%ts %sp %dp %pr %byt"],
+      ],
+      [
+        ["-s", "dstport/bytes", "-n", "5"],
+        ["-s", "dstport/bytes", "-n", "5"],
+      ],
+      [
+        ["-o", "null"],
+        ["-o", "null"],
+      ],
+      [
+        ["-o", "line", "dst port 443"],
+        ["-o", "line", "dst port 443"],
+      ],
+    ];
+    for (const [ts, nf] of queries) {
+      const [a, b] = await Promise.all([tsdump(["-W", w, "-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
+      expect(a.code).toBe(0);
+      expect(a.stderr).toBe("");
+      const same = stable(a.stdout) === stable(b); // (a failed toBe on megabytes of text takes long to print)
+      expect([ts.join(" "), same]).toEqual([ts.join(" "), true]);
+    }
+  });
+});
+
 describe("tsdump filter errors and checks", () => {
   it("prints the filter with a caret under the bad token and exits 254", async () => {
     const r = await tsdump(["-r", "/nonexistent", "src ip 10.0.0.300"]);

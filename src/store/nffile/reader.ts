@@ -273,7 +273,10 @@ export class NfdumpFileReader implements FlowFileSource {
   private rowOff = new Uint32Array(0);
   /** [record, payload offset, row] where a generated block decoder stopped */
   private readonly walkState = new Int32Array(3);
-  private readonly rowLayout: V3Layout[] = [];
+  /** layout id of each decoded row (V3Layout.id) */
+  private rowLayout = new Int32Array(0);
+  /** most records any block of the index declares (sizes the batch once) */
+  private readonly maxRows: number;
   /** the WebAssembly LZ4 decoder (made on the first LZ4 block; null when WebAssembly is missing) */
   private lz4w: Lz4Wasm | null | undefined;
   private readonly words: Uint32Array;
@@ -305,6 +308,9 @@ export class NfdumpFileReader implements FlowFileSource {
     this.words = new Uint32Array(4);
     const hasAppendix = hdr.offAppendix >= NFFILE_HEADER_BYTES && hdr.offAppendix < size && hdr.appendixBlocks > 0;
     this.index = this.walkBlocks(hasAppendix ? hdr.offAppendix : size, !hasAppendix);
+    let maxRows = 0;
+    for (const b of this.index) if (b.rows > maxRows) maxRows = b.rows;
+    this.maxRows = maxRows;
     this.hasFooter = hasAppendix;
     if (hasAppendix) this.readAppendix();
   }
@@ -405,7 +411,11 @@ export class NfdumpFileReader implements FlowFileSource {
     const need = Math.min(nrec, Math.ceil(len / V3_HEADER_BYTES)) + 1;
     let batch = this.batch;
     if (batch === undefined || batch.capacity < need) {
-      batch = new RecordBatch(Math.max(need, batch?.capacity ?? 0, 4096));
+      // room for the largest block the index lists, so the batch is made once per file: a new batch means new
+      // generated decoders, compiled and warmed up again (≈ 20 ms CPU each time, measured). The index's counts are
+      // untrusted: beyond 64 k rows (25 MB of columns) the room is at most twice this block's need.
+      const cap = Math.max(need, 4096, Math.min(this.maxRows + 1, Math.max(2 * need, 65536)));
+      batch = new RecordBatch(cap);
       this.batch = batch;
       this.layouts = new V3LayoutCache(batch.cols);
     }
@@ -445,9 +455,12 @@ export class NfdumpFileReader implements FlowFileSource {
     const rowLayout = this.rowLayout;
     for (let j = 0; j < n; j++) {
       const r = rows[j]!;
-      const layout = rowLayout[r]!;
+      const p = rowOff[r]!;
+      // (a layout evicted since, with thousands of layouts in one block, is found again from the record itself)
+      const layout =
+        cache.layoutById(rowLayout[r]!) ?? cache.layoutOf(v, p, v.getUint16(p + 2, true), v.getUint16(p + 4, true))!;
       if (layout.gen !== cache.generation) cache.refresh(layout);
-      layout.fn(v, d, rowOff[r]!, r);
+      layout.fn(v, d, p, r);
     }
     batch.absent.clear();
     this.batchBlock = -1; // only some rows are whole: the next read decodes again
@@ -918,6 +931,7 @@ export class NfdumpFileReader implements FlowFileSource {
     const cache = this.layouts!;
     const recent = cache.recent;
     if (this.rowOff.length < batch.capacity) this.rowOff = new Uint32Array(batch.capacity);
+    if (this.rowLayout.length < batch.capacity) this.rowLayout = new Int32Array(batch.capacity);
     const rowOff = this.rowOff;
     const rowLayout = this.rowLayout;
     const blockOff = this.index[block]!.offset;
@@ -982,7 +996,7 @@ export class NfdumpFileReader implements FlowFileSource {
       }
       layout.fn(v, d, p, row);
       rowOff[row] = p;
-      rowLayout[row] = layout;
+      rowLayout[row] = layout.id;
       row++;
       p += size;
     }

@@ -29,7 +29,7 @@ export type V3RowDecoder = (v: DataView, d: Uint8Array, p: number, row: number) 
 
 /**
  * Decodes records r, r+1, … (record r at payload byte p, `len` payload bytes, `nrec` records) into rows row, row+1,
- * … while they are V3 records of the decoder's layouts; records each row's payload offset and layout. Leaves
+ * … while they are V3 records of the decoder's layouts; records each row's payload offset and layout id. Leaves
  * [r, p, row] of the first record it did not take in `state`.
  */
 export type V3BlockDecoder = (
@@ -41,7 +41,7 @@ export type V3BlockDecoder = (
   nrec: number,
   row: number,
   rowOff: Uint32Array,
-  rowLayout: V3Layout[],
+  rowLayout: Int32Array,
   state: Int32Array,
 ) => void;
 
@@ -293,6 +293,8 @@ export class V3LayoutCache {
   private selKey = "*";
   private gen = 0;
   private readonly byKey = new Map<string, V3Layout & { fns: Map<string, V3RowDecoder> }>();
+  /** the same layouts by id (rows keep their layout's id: an int store, not an object store, in the hot loop) */
+  private readonly byId = new Map<number, V3Layout>();
   /** the most recently used layouts, checked before the map (no key string built for them) */
   readonly recent: V3Layout[] = [];
   private nextId = 0;
@@ -336,7 +338,10 @@ export class V3LayoutCache {
     const key = words.join(",");
     let layout = this.byKey.get(key);
     if (layout === undefined) {
-      if (this.byKey.size >= V3LayoutCache.MAX_LAYOUTS) this.byKey.clear();
+      if (this.byKey.size >= V3LayoutCache.MAX_LAYOUTS) {
+        this.byKey.clear();
+        this.byId.clear();
+      }
       layout = {
         id: this.nextId++,
         numEl,
@@ -348,11 +353,17 @@ export class V3LayoutCache {
         fns: new Map(),
       };
       this.byKey.set(key, layout);
+      this.byId.set(layout.id, layout);
     }
     this.refresh(layout);
     this.recent.unshift(layout);
     if (this.recent.length > 8) this.recent.length = 8;
     return layout;
+  }
+
+  /** The layout with this id; undefined once evicted (MAX_LAYOUTS): layoutOf finds it again from the record. */
+  layoutById(id: number): V3Layout | undefined {
+    return this.byId.get(id);
   }
 
   /** Makes the layout's function write the current selection and universe. */
@@ -499,7 +510,7 @@ export class V3LayoutCache {
         q += word >>> 16;
       }
       cases.push(
-        `${i === 0 ? "if" : "else if"} (${checks.join(" && ")}) {\n${body.join("\n")}\nrowLayout[row] = L[${i}];\n}`,
+        `${i === 0 ? "if" : "else if"} (${checks.join(" && ")}) {\n${body.join("\n")}\nrowLayout[row] = ${l.id};\n}`,
       );
     });
     const src = [

@@ -460,6 +460,26 @@ describe("NfdumpFileReader: generated layout decoders and column selection", () 
     r.close();
   });
 
+  it("makes its batch once per file, sized for the largest block, however the block sizes grow", () => {
+    // a new batch means new generated decoders compiled and warmed up again: growing it block by block cost the
+    // bench file 7 batches and ~40 % more walk time in the first pass
+    const many = (n: number): W[] => Array.from({ length: n }, () => REC_V4);
+    const f = write("growing", [header(), block(many(10)), block(many(6000)), block(many(9000))]);
+    const r = NfdumpFileReader.open(f);
+    const b0 = r.readBlock(0)!;
+    const cols0 = b0.cols.inBytes;
+    const b1 = r.readBlock(1)!;
+    const b2 = r.readBlock(2)!;
+    expect([b1 === b0, b2 === b0, b2.cols.inBytes === cols0]).toEqual([true, true, true]);
+    expect([b2.length, b2.cols.inBytes[8999], b2.cols.srcAddr[8999], b2.cols.dstPort[0]]).toEqual([
+      9000,
+      5000 + 3 * 4294967296,
+      0xc000020a,
+      443,
+    ]);
+    r.close();
+  });
+
   it("decodes only the selected columns, lists the rest as absent, and a wider second read fills them in", () => {
     const f = write("select", [header(), block([REC_V4, REC_V6, REC_V4])]);
     const r = NfdumpFileReader.open(f);
@@ -569,6 +589,23 @@ describe("NfdumpFileReader.readRows (late materialisation of the rows a filter p
     const all = r.readBlock(0)!;
     expect([all.cols.srcAs[0], all.cols.srcAs[2], all.cols.flows[0]]).toEqual([64500, 64500, 1]);
     expect(r.readBlocks).toBe(2);
+    r.close();
+  });
+  it("completes a row whose layout the layout cache has evicted since (more layouts in one block than it keeps)", () => {
+    // 4100 records, each with its own unknown element id (skipped, but part of its layout): the cache drops its
+    // layouts at 4096, so row 0's layout id no longer resolves and is found again from the record
+    const recs = Array.from({ length: 4100 }, (_, k) =>
+      v3([
+        generic({ first: 1000 + k, last: 2000 + k, pk: 1 + k, by: 100 + k, sp: k, dp: 443, proto: 6 }),
+        element(2, new W().u32(0x0a000000 + k).u32(0x0a000001)),
+        element(100 + k, new W().u32(k)),
+      ]),
+    );
+    const r = NfdumpFileReader.open(write("evicted", [header(), block(recs)]));
+    expect(r.readBlock(0, new Set(["dstPort"]))!.length).toBe(4100);
+    const b = r.readRows(0, Uint32Array.of(0, 4099), 2)!;
+    expect([b.cols.inBytes[0], b.cols.srcAddr[0], b.cols.srcPort[0]]).toEqual([100, 0x0a000000, 0]);
+    expect([b.cols.inBytes[4099], b.cols.srcAddr[4099], b.cols.srcPort[4099]]).toEqual([4199, 0x0a000000 + 4099, 4099]);
     r.close();
   });
 });
