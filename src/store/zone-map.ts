@@ -325,6 +325,12 @@ export class ZoneBuilder {
   /** open-addressing set of /24s (value + 1; 0 empty), ≥ 4 × (limit + 1) slots */
   private readonly hash4: Int32Array;
   private readonly hashShift: number;
+  /** open-addressing set of /64s (index into set6 + 1; 0 empty), ≥ 4 × (limit + 1) slots */
+  private readonly hash6: Int32Array;
+  private readonly hash6Shift: number;
+  /** the distinct /64s of the last addrSet as (hi, lo) pairs, in first-seen order, and their sort order */
+  private readonly set6: Uint32Array;
+  private readonly order6: Uint32Array;
   /** IPv6 rows of the last addrSet (their indexes stay in idx6), for the Bloom filter */
   private lastK6 = 0;
   /** linear-counting bitmap of the Bloom filter's first pass */
@@ -348,6 +354,12 @@ export class ZoneBuilder {
     while (1 << bits < 4 * (v4Limit + 1)) bits++;
     this.hash4 = new Int32Array(1 << bits);
     this.hashShift = 32 - bits;
+    let bits6 = 6;
+    while (1 << bits6 < 4 * (v6Limit + 1)) bits6++;
+    this.hash6 = new Int32Array(1 << bits6);
+    this.hash6Shift = 32 - bits6;
+    this.set6 = new Uint32Array(2 * v6Limit);
+    this.order6 = new Uint32Array(v6Limit);
   }
 
   /**
@@ -527,25 +539,65 @@ export class ZoneBuilder {
     this.lastK6 = k6;
     const v4 = s4.subarray(0, d4).sort();
     const v4State = k4 === 0 ? SET_NONE : d4 > limit ? SET_OVERFLOW : SET_EXACT;
-    // IPv6 /64s
-    const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));
-    const set6: number[] = [];
+    // IPv6 /64s: distinct ones through a hash set (a run of one prefix costs a compare), stopping past the limit,
+    // and the smallest and largest over every row; only the distinct ones are sorted (sorting the rows with a
+    // comparator cost more than the rest of the zone map)
+    const set6 = this.set6;
+    const hash6 = this.hash6;
+    const limit6 = this.v6Limit;
+    let d6 = 0;
     let overflow6 = false;
-    for (let i = 0; i < k6; i++) {
-      const r = idx[i]! * 4;
-      const h = a6[r]!;
-      const l = a6[r + 1]!;
-      const m = set6.length;
-      if (m > 0 && set6[m - 2] === h && set6[m - 1] === l) continue;
-      if (m / 2 >= this.v6Limit) {
-        overflow6 = true;
-        break;
+    let minH = 0;
+    let minL = 0;
+    let maxH = 0;
+    let maxL = 0;
+    if (k6 > 0) {
+      hash6.fill(0);
+      const mask6 = hash6.length - 1;
+      const shift6 = this.hash6Shift;
+      let r = i6[0]! * 4;
+      minH = maxH = a6[r]!;
+      minL = maxL = a6[r + 1]!;
+      let lastH = -1;
+      let lastL = -1;
+      for (let j = 0; j < k6; j++) {
+        r = i6[j]! * 4;
+        const h = a6[r]!;
+        const l = a6[r + 1]!;
+        if (h === lastH && l === lastL) continue;
+        lastH = h;
+        lastL = l;
+        if (h < minH || (h === minH && l < minL)) {
+          minH = h;
+          minL = l;
+        }
+        if (h > maxH || (h === maxH && l > maxL)) {
+          maxH = h;
+          maxL = l;
+        }
+        if (overflow6) continue;
+        let q = Math.imul(h ^ Math.imul(l, 0x85ebca6b), 0x9e3779b1) >>> shift6;
+        let e = hash6[q]!;
+        while (e !== 0 && (set6[2 * e - 2] !== h || set6[2 * e - 1] !== l)) {
+          q = (q + 1) & mask6;
+          e = hash6[q]!;
+        }
+        if (e !== 0) continue;
+        if (d6 === limit6) {
+          overflow6 = true;
+          continue;
+        }
+        set6[2 * d6] = h;
+        set6[2 * d6 + 1] = l;
+        hash6[q] = ++d6;
       }
-      set6.push(h, l);
     }
+    const order = this.order6.subarray(0, overflow6 ? 0 : d6);
+    for (let j = 0; j < order.length; j++) order[j] = j;
+    order.sort((x, y) => cmp64(set6[2 * x]!, set6[2 * x + 1]!, set6[2 * y]!, set6[2 * y + 1]!));
     const v6State = k6 === 0 ? SET_NONE : overflow6 ? SET_OVERFLOW : SET_EXACT;
     const n4 = v4State === SET_EXACT ? d4 : 0;
-    const n6 = v6State === SET_EXACT ? set6.length / 2 : 0;
+    const n6 = v6State === SET_EXACT ? d6 : 0;
     const start6 = (32 + n4 * 4 + 7) & ~7;
     const size = (start6 + n6 * 8 + 7) & ~7;
     const out = new Uint8Array(size);
@@ -556,15 +608,17 @@ export class ZoneBuilder {
     v.setUint32(4, n4, true);
     v.setUint32(8, n6, true);
     if (k6 > 0) {
-      const first = idx[0]! * 4;
-      const last = idx[k6 - 1]! * 4;
-      v.setUint32(16, a6[first]!, true);
-      v.setUint32(20, a6[first + 1]!, true);
-      v.setUint32(24, a6[last]!, true);
-      v.setUint32(28, a6[last + 1]!, true);
+      v.setUint32(16, minH, true);
+      v.setUint32(20, minL, true);
+      v.setUint32(24, maxH, true);
+      v.setUint32(28, maxL, true);
     }
     for (let i = 0; i < n4; i++) v.setUint32(32 + 4 * i, v4[i]!, true);
-    for (let i = 0; i < n6 * 2; i++) v.setUint32(start6 + 4 * i, set6[i]!, true);
+    for (let i = 0; i < n6; i++) {
+      const x = order[i]!;
+      v.setUint32(start6 + 8 * i, set6[2 * x]!, true);
+      v.setUint32(start6 + 8 * i + 4, set6[2 * x + 1]!, true);
+    }
     return out;
   }
 }
