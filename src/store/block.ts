@@ -127,9 +127,8 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
         // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4)
         ranges.push({ id, noRange: false, min: plan.min, max: plan.max });
       } else {
-        ipv4Range(arr as Uint32Array, v6Flags, bit, n, range2);
-        const [mn, mx] = range2;
-        ranges.push({ id, noRange: mn! > mx!, min: mn! > mx! ? 0 : mn!, max: mn! > mx! ? 0 : mx! });
+        // the range over the IPv4 rows comes from the zone builder's pass over the column
+        ranges.push({ id, noRange: true, min: 0, max: 0, v4Scan: true });
       }
     } else {
       ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
@@ -139,28 +138,11 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
   return { rows: n, zone, columns, msecFirst, msecLast, zero };
 }
 
-const range2 = new Float64Array(2);
-
 /** OR of the first n flag bytes. */
 function orOf(flags: Uint8Array, n: number): number {
   let x = 0;
   for (let i = 0; i < n; i++) x |= flags[i]!;
   return x;
-}
-
-/** [min, max] of an addr u32 column over the rows without `bit` in v6Flags ([Infinity, -Infinity] if none). */
-function ipv4Range(a: Uint32Array, flags: Uint8Array, bit: number, n: number, out: Float64Array): void {
-  let mn = Infinity;
-  let mx = -Infinity;
-  for (let i = 0; i < n; i++) {
-    if ((flags[i]! & bit) === 0) {
-      const v = a[i]!;
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
-    }
-  }
-  out[0] = mn;
-  out[1] = mx;
 }
 
 let zeros = Buffer.alloc(0);

@@ -316,6 +316,8 @@ export interface RangeEntry {
   noRange: boolean;
   min: number;
   max: number;
+  /** an addr u32 column with IPv6 rows: ZoneBuilder.encode sets the range over its IPv4 rows */
+  v4Scan?: boolean;
 }
 
 /** Scratch buffers reused across blocks by one writer. */
@@ -339,6 +341,13 @@ export class ZoneBuilder {
   private blocksBuilt = 0;
   /** hashes of the IPv4 rows, from the first pass to the second */
   private bloomHashes = new Uint32Array(0);
+  /** the last addrSet's Bloom seed, bitmap bits and hash count (for bloomOf) */
+  private bloomSeed = 0;
+  private bloomBits = 64;
+  private bloomCount = 0;
+  /** the last addrSet's min/max over the IPv4 rows (Infinity/-Infinity: none) */
+  private v4Min = Infinity;
+  private v4Max = -Infinity;
   private readonly v4Limit: number;
   private readonly v6Limit: number;
   private readonly bloom: boolean;
@@ -400,10 +409,19 @@ export class ZoneBuilder {
       const allZero4 = zero.has(name) && (v6Mask & bit) === 0;
       const a4 = cols[name] as Uint32Array;
       const a6 = cols[`${name}6`] as Uint32Array;
-      parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
+      const withBloom = this.bloom && BLOOM_COLUMNS.includes(name);
+      parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id, withBloom));
       setCount++;
-      if (this.bloom && BLOOM_COLUMNS.includes(name))
-        blooms.push(this.bloomOf(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
+      if (withBloom) blooms.push(this.bloomOf(allZero4 ? 1 : n, a6, id));
+      // a stored column with IPv6 rows: its range is over the IPv4 rows, found by the scan above
+      if ((v6Mask & bit) !== 0)
+        for (const r of ranges) {
+          if (r.id !== id || !r.v4Scan) continue;
+          const none = this.v4Min > this.v4Max;
+          r.noRange = none;
+          r.min = none ? 0 : this.v4Min;
+          r.max = none ? 0 : this.v4Max;
+        }
     }
     let size = 8 + ranges.length * 24;
     for (const p of parts) size += p.length;
@@ -435,38 +453,20 @@ export class ZoneBuilder {
   }
 
   /**
-   * The host Bloom filter of one addr column (IPv6 rows: their indexes left in idx6 by addrSet, which runs first).
-   * Two passes over the rows: the distinct values are estimated first (linear counting on a one-bit-per-row
-   * bitmap), then the filter is built at 8 bits per distinct value.
+   * The host Bloom filter of one addr column, after addrSet (which ran with `bloom`) left the hashes of the IPv4
+   * rows (a run of one host hashed once) and a linear-counting bitmap of them, and the IPv6 rows' indexes in idx6.
+   * The distinct values are estimated from the bitmap, then the filter is built at 8 bits per distinct value.
    */
-  private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+  private bloomOf(n: number, a6: Uint32Array, id: number): Uint8Array {
     const k = BLOOM_PROBES;
-    // a seed per block: deterministic, and different per block and per file (block counter and sample values)
-    const seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ n ^ a4[0]! ^ a4[n >>> 1]!) >>> 0);
+    const seed = this.bloomSeed;
     const i6 = this.idx6;
     const k6 = this.lastK6;
-    // pass 1: linear counting
-    let bm = 64;
-    while (bm < n) bm *= 2;
+    const bm = this.bloomBits;
     const bw = bm >>> 5;
-    if (this.bloomWords.length < bw) this.bloomWords = new Uint32Array(bw);
-    const seen = this.bloomWords.subarray(0, bw);
-    seen.fill(0);
-    const bmask = bm - 1;
-    if (this.bloomHashes.length < n) this.bloomHashes = new Uint32Array(Math.max(n, 1024));
+    const seen = this.bloomWords;
     const hashes = this.bloomHashes;
-    let d = 0;
-    let last = -1;
-    for (let i = 0; i < n; i++) {
-      if ((flags[i]! & bit) !== 0) continue;
-      const a = a4[i]!;
-      if (a === last) continue; // runs of one host cost a compare
-      last = a;
-      const h = bloomHash4(a, seed);
-      hashes[d++] = h;
-      const b = h & bmask;
-      seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
-    }
+    const d = this.bloomCount;
     let ones = 0;
     for (let q = 0; q < bw; q++) ones += popcount32(seen[q]!);
     const distinct4 = ones >= bm ? n : Math.round(-bm * Math.log(1 - ones / bm));
@@ -497,11 +497,46 @@ export class ZoneBuilder {
     return out;
   }
 
-  private addrSet(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+  /**
+   * The address set of one addr column (layout in the header comment). The same pass over the rows finds the
+   * column's min/max over its IPv4 rows (v4Min/v4Max) and, with `bloom`, the first pass of the Bloom filter
+   * (bloomOf): the hash of each IPv4 row (a run of one host costs a compare) and a linear-counting bitmap.
+   */
+  private addrSet(
+    n: number,
+    a4: Uint32Array,
+    a6: Uint32Array,
+    flags: Uint8Array,
+    bit: number,
+    id: number,
+    bloom: boolean,
+  ): Uint8Array {
     if (this.scratch4.length < n) {
       this.scratch4 = new Uint32Array(n);
       this.idx6 = new Uint32Array(n);
     }
+    // Bloom filter, pass 1: a seed per block, deterministic, and different per block and per file (block counter
+    // and sample values); a bitmap of one bit per row rounded up to a power of two
+    let seed = 0;
+    let bm = 64;
+    let bmask = 0;
+    let seen = this.bloomWords;
+    let hashes = this.bloomHashes;
+    if (bloom) {
+      seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ n ^ a4[0]! ^ a4[n >>> 1]!) >>> 0);
+      while (bm < n) bm *= 2;
+      const bw = bm >>> 5;
+      if (this.bloomWords.length < bw) this.bloomWords = new Uint32Array(bw);
+      seen = this.bloomWords.subarray(0, bw);
+      seen.fill(0);
+      bmask = bm - 1;
+      if (this.bloomHashes.length < n) this.bloomHashes = new Uint32Array(Math.max(n, 1024));
+      hashes = this.bloomHashes;
+    }
+    let d = 0;
+    let lastA = -1;
+    let mn = Infinity;
+    let mx = -Infinity;
     // IPv4 /24s
     let k4 = 0;
     let k6 = 0;
@@ -522,7 +557,17 @@ export class ZoneBuilder {
         continue;
       }
       k4++;
-      const p = a4[i]! >>> 8;
+      const a = a4[i]!;
+      if (a < mn) mn = a;
+      if (a > mx) mx = a;
+      if (bloom && a !== lastA) {
+        lastA = a;
+        const h = bloomHash4(a, seed);
+        hashes[d++] = h;
+        const b = h & bmask;
+        seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
+      }
+      const p = a >>> 8;
       if (p === last || d4 > limit) continue;
       last = p;
       let h = Math.imul(p, 0x9e3779b1) >>> shift;
@@ -537,6 +582,11 @@ export class ZoneBuilder {
       }
     }
     this.lastK6 = k6;
+    this.v4Min = mn;
+    this.v4Max = mx;
+    this.bloomSeed = seed;
+    this.bloomBits = bm;
+    this.bloomCount = d;
     const v4 = s4.subarray(0, d4).sort();
     const v4State = k4 === 0 ? SET_NONE : d4 > limit ? SET_OVERFLOW : SET_EXACT;
     // IPv6 /64s: distinct ones through a hash set (a run of one prefix costs a compare), stopping past the limit,

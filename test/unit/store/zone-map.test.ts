@@ -368,7 +368,7 @@ describe("zone map address sets (writer)", () => {
     return sets;
   }
 
-  it("hold the distinct /24s and /64s (sorted) and the /64 range as a plain sort says, limits included", async () => {
+  it("hold the distinct /24s and /64s (sorted), the /64 range and the IPv4 min/max as a plain sort says, limits included", async () => {
     const { ZoneBuilder, SET_EXACT, SET_OVERFLOW, SET_NONE } = await import("../../../src/store/zone-map.js");
     const cmp = (a: number[], b: number[]): number => (a[0]! !== b[0]! ? a[0]! - b[0]! : a[1]! - b[1]!);
     for (let seed = 1; seed <= 60; seed++) {
@@ -411,11 +411,20 @@ describe("zone map address sets (writer)", () => {
           n,
           b.cols as unknown as Record<string, ArrayLike<number>>,
           b.cols.v6Flags,
-          [],
+          [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
           new Map([["srcAddr", 7]]),
           new Set(),
         );
         const got = parseSets(zone).get(7)!;
+        // the range entry of a column with IPv6 rows: min/max over its IPv4 rows (flag 1: none)
+        const zv = new DataView(zone.buffer, zone.byteOffset, zone.byteLength);
+        const ipv4 = Array.from({ length: n }, (_, i) => i)
+          .filter((i) => !b.isV6("srcAddr", i))
+          .map((i) => b.cols.srcAddr[i]!);
+        if (rows6.length > 0)
+          expect([zv.getUint8(10), zv.getFloat64(16, true), zv.getFloat64(24, true)], `seed ${seed}`).toEqual(
+            ipv4.length === 0 ? [1, 0, 0] : [0, Math.min(...ipv4), Math.max(...ipv4)],
+          );
         const k4 = n - rows6.length;
         expect(got.s4, `seed ${seed}`).toBe(k4 === 0 ? SET_NONE : v4.length > v4Limit ? SET_OVERFLOW : SET_EXACT);
         expect(got.s6, `seed ${seed}`).toBe(
