@@ -70,9 +70,15 @@ const V6_BITS: ReadonlyMap<string, number> = new Map(
 
 /**
  * Transforms the batch's columns (copying: the caller may reset the batch as soon as this returns) and builds the
- * zone section. Columns that are all zero or listed in `batch.absent` are left out.
+ * zone section. Columns that are all zero or listed in `batch.absent` are left out. `sets: false` leaves the
+ * address sets and Bloom filters out of the zone section (ZoneBuilder.encode).
  */
-export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch): EncodedBlock {
+export function encodeColumns(
+  batch: RecordBatch,
+  zones: ZoneBuilder,
+  scratch: PlanScratch,
+  sets = true,
+): EncodedBlock {
   const n = batch.length;
   const cols = batch.cols as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array>;
   const absent = batch.absent as ReadonlySet<string>;
@@ -134,7 +140,7 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
       ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
     }
   }
-  const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero);
+  const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero, sets);
   return { rows: n, zone, columns, msecFirst, msecLast, zero };
 }
 

@@ -373,7 +373,9 @@ export class ZoneBuilder {
 
   /**
    * Encodes the zone section: `ranges` (already computed by the column encoder for stored width-1 columns),
-   * plus v4/v6 masks and the address sets computed here from the batch columns.
+   * plus v4/v6 masks and the address sets computed here from the batch columns. `sets: false` leaves out the
+   * address sets and Bloom filters (the collector's writer when it is behind): the block then answers from its
+   * ranges and masks only — never wrongly, it is just pruned less often.
    */
   encode(
     n: number,
@@ -382,6 +384,7 @@ export class ZoneBuilder {
     ranges: readonly RangeEntry[],
     addrIds: ReadonlyMap<string, number>,
     zero: ReadonlySet<string>,
+    sets = true,
   ): Uint8Array {
     let v4Mask = 0;
     let v6Mask = 0;
@@ -409,10 +412,12 @@ export class ZoneBuilder {
       const allZero4 = zero.has(name) && (v6Mask & bit) === 0;
       const a4 = cols[name] as Uint32Array;
       const a6 = cols[`${name}6`] as Uint32Array;
-      const withBloom = this.bloom && BLOOM_COLUMNS.includes(name);
-      parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id, withBloom));
-      setCount++;
-      if (withBloom) blooms.push(this.bloomOf(allZero4 ? 1 : n, a6, id));
+      if (sets) {
+        const withBloom = this.bloom && BLOOM_COLUMNS.includes(name);
+        parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id, withBloom));
+        setCount++;
+        if (withBloom) blooms.push(this.bloomOf(allZero4 ? 1 : n, a6, id));
+      } else if ((v6Mask & bit) !== 0) this.v4Range(n, a4, v6Flags, bit);
       // a stored column with IPv6 rows: its range is over the IPv4 rows, found by the scan above
       if ((v6Mask & bit) !== 0)
         for (const r of ranges) {
@@ -495,6 +500,21 @@ export class ZoneBuilder {
     }
     for (let q = 0; q < w; q++) v.setUint32(16 + 4 * q, words[q]!, true);
     return out;
+  }
+
+  /** v4Min/v4Max of an addr column over its IPv4 rows, without building its address set. */
+  private v4Range(n: number, a4: Uint32Array, flags: Uint8Array, bit: number): void {
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) === 0) {
+        const a = a4[i]!;
+        if (a < mn) mn = a;
+        if (a > mx) mx = a;
+      }
+    }
+    this.v4Min = mn;
+    this.v4Max = mx;
   }
 
   /**

@@ -55,11 +55,16 @@ interface Fixture {
   blocks: RecordBatch[];
 }
 
-function writeFixture(name: string, seeds: number[], limits: { v4SetLimit?: number; v6SetLimit?: number }): Fixture {
+function writeFixture(
+  name: string,
+  seeds: number[],
+  limits: { v4SetLimit?: number; v6SetLimit?: number; lean?: boolean },
+): Fixture {
   const f = path.join(dir, name);
   const w = FlowFileWriter.open(f, limits);
   const blocks = seeds.map((s, k) => clusteredBatch(s, 40 + ((s * 7 + k) % 160)));
-  for (const b of blocks) w.appendBatchSync(b);
+  // lean: as tscapd's writer stores blocks while it is behind (no LZ4, no address sets, no Bloom filters)
+  for (const b of blocks) w.appendBatchSync(b, limits.lean === true ? { compress: false, sets: false } : {});
   w.closeSync();
   return { reader: FlowFileReader.open(f), blocks };
 }
@@ -160,9 +165,10 @@ describe("zone maps", () => {
   for (const [name, limits] of [
     ["exact sets", {}],
     ["overflowing sets", { v4SetLimit: 8, v6SetLimit: 4 }],
+    ["blocks without sets", { lean: true }],
   ] as const) {
     it(`never drop a block with a matching row (${name})`, () => {
-      const fx = writeFixture(name.replace(" ", "-"), [1, 2, 3, 4, 5, 6], limits);
+      const fx = writeFixture(name.replaceAll(" ", "-"), [1, 2, 3, 4, 5, 6], limits);
       const zones = Array.from({ length: fx.reader.blockCount }, (_, i) => fx.reader.zoneMap(i)!);
       let pruned = 0;
       fc.assert(
@@ -181,6 +187,42 @@ describe("zone maps", () => {
       fx.reader.close();
     });
   }
+
+  it("blocks stored without sets (tscapd behind) have none, keep their ranges and read back the same rows", () => {
+    const fx = writeFixture("lean-read", [21, 22, 23], { lean: true });
+    const full = writeFixture("full-read", [21, 22, 23], {});
+    for (let k = 0; k < fx.blocks.length; k++) {
+      const lean = fx.reader.zoneMap(k)!;
+      const ref = full.reader.zoneMap(k)!;
+      for (const c of ADDRS) {
+        expect([lean.hasV4(c), lean.hasV6(c), lean.min(c), lean.max(c)]).toEqual([
+          ref.hasV4(c),
+          ref.hasV6(c),
+          ref.min(c),
+          ref.max(c),
+        ]);
+      }
+    }
+    const rows = (r: FlowFileReader): unknown[] => {
+      const out: unknown[] = [];
+      for (const b of r.batches())
+        for (let i = 0; i < b.length; i++)
+          out.push([
+            b.cols.srcAddr[i],
+            b.cols.srcAddr6[4 * i + 3],
+            b.cols.v6Flags[i],
+            b.cols.msecFirst[i],
+            b.cols.srcAs[i],
+          ]);
+      return out;
+    };
+    expect(rows(fx.reader)).toEqual(rows(full.reader));
+    const bytes = (n: string): Buffer => fs.readFileSync(path.join(dir, n));
+    // no sets and no Bloom filters: the zone sections are smaller; no LZ4: the file is larger overall
+    expect(bytes("lean-read").length).not.toBe(bytes("full-read").length);
+    fx.reader.close();
+    full.reader.close();
+  });
 
   it("blocksThatMayMatch / batches(pred) skip blocks without reading them and count them", () => {
     const fx = writeFixture("skip", [11, 12, 13, 14], {});
@@ -416,6 +458,19 @@ describe("zone map address sets (writer)", () => {
           new Set(),
         );
         const got = parseSets(zone).get(7)!;
+        // without sets (tscapd's writer when behind): no sets, no Bloom filter, the same masks and range entry
+        const lean = new ZoneBuilder(v4Limit, v6Limit).encode(
+          n,
+          b.cols as unknown as Record<string, ArrayLike<number>>,
+          b.cols.v6Flags,
+          [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
+          new Map([["srcAddr", 7]]),
+          new Set(),
+          false,
+        );
+        const lv = new DataView(lean.buffer, lean.byteOffset, lean.byteLength);
+        expect([lv.getUint16(4, true), lv.getUint16(6, true)], `seed ${seed}`).toEqual([0, 0]);
+        expect(lean, `seed ${seed}`).toEqual(zone.subarray(0, 32).map((x, i) => (i === 4 || i === 6 ? 0 : x)));
         // the range entry of a column with IPv6 rows: min/max over its IPv4 rows (flag 1: none)
         const zv = new DataView(zone.buffer, zone.byteOffset, zone.byteLength);
         const ipv4 = Array.from({ length: n }, (_, i) => i)
