@@ -150,6 +150,6 @@ for (let p = 0; p < passes; p++) {
 }
 const n = results[0].stored;
 console.log(
-  `median: decode ${per(median(results.map((r) => r.decodeNs)), n)} ns/flow  writer ${per(median(results.map((r) => r.writerNs)), n)} ns/flow  ` +
+  `median: decode ${per(median(results.map((r) => r.decodeNs)), n)} ns/flow (main thread ${per(median(results.map((r) => r.mainNs)), n)})  writer ${per(median(results.map((r) => r.writerNs)), n)} ns/flow  ` +
     `other ${per(median(results.map((r) => r.otherNs)), n)} ns/flow  (${n} flows)`,
 );
