@@ -300,8 +300,7 @@ export function compileFinisher(slotMask: number, flags: number): RecordFinisher
     `c.elements[row] = (k[${K_ELEMENTS}] | ((f6 & ${SRC_V6_BIT}) !== 0 ? ${EL_IPV6} : ${EL_IPV4}) | ` +
       `((f6 & ${EXPORTER_V6_BIT}) !== 0 ? ${EL_RECV6} : ${EL_RECV4})) >>> 0;`,
   );
-  const body =
-    `"use strict";\nreturn function finishRecord(c, row, sc, k, state, e, plan) {\n  ${L.join("\n  ")}\n};`;
+  const body = `"use strict";\nreturn function finishRecord(c, row, sc, k, state, e, plan) {\n  ${L.join("\n  ")}\n};`;
   // Generated once per template shape from numeric literals only.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function("resolveSampling", "out", body) as (

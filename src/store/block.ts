@@ -73,12 +73,7 @@ const V6_BITS: ReadonlyMap<string, number> = new Map(
  * zone section. Columns that are all zero or listed in `batch.absent` are left out. `sets: false` leaves the
  * address sets and Bloom filters out of the zone section (ZoneBuilder.encode).
  */
-export function encodeColumns(
-  batch: RecordBatch,
-  zones: ZoneBuilder,
-  scratch: PlanScratch,
-  sets = true,
-): EncodedBlock {
+export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch, sets = true): EncodedBlock {
   const n = batch.length;
   const cols = batch.cols as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array>;
   const absent = batch.absent as ReadonlySet<string>;
@@ -254,18 +249,18 @@ export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
   let fLast = stats.msecLast;
   let outP = 0;
   let outB = 0;
-  let f0 = stats.flows[0]!;
-  let f1 = stats.flows[1]!;
-  let f2 = stats.flows[2]!;
-  let f3 = stats.flows[3]!;
-  let p0 = stats.packets[0]!;
-  let p1 = stats.packets[1]!;
-  let p2 = stats.packets[2]!;
-  let p3 = stats.packets[3]!;
-  let b0 = stats.bytes[0]!;
-  let b1 = stats.bytes[1]!;
-  let b2 = stats.bytes[2]!;
-  let b3 = stats.bytes[3]!;
+  let f0 = stats.flows[0];
+  let f1 = stats.flows[1];
+  let f2 = stats.flows[2];
+  let f3 = stats.flows[3];
+  let p0 = stats.packets[0];
+  let p1 = stats.packets[1];
+  let p2 = stats.packets[2];
+  let p3 = stats.packets[3];
+  let b0 = stats.bytes[0];
+  let b1 = stats.bytes[1];
+  let b2 = stats.bytes[2];
+  let b3 = stats.bytes[3];
   for (let i = 0; i < n; i++) {
     const p = proto[i]!;
     const f = flows[i]! > 0 ? flows[i]! : 1;

@@ -158,15 +158,15 @@ describe("store round trip", () => {
         b.cols.inBytes[i] = Math.floor(r() * 1e9) / 3;
         b.cols.flows[i] = Math.floor(r() * 3);
         b.cols.msecFirst[i] = r() < 0.1 ? 0 : 1e12 + Math.floor(r() * 1e6);
-        b.cols.msecLast[i] = b.cols.msecFirst[i]! + Math.floor(r() * 1000);
+        b.cols.msecLast[i] = b.cols.msecFirst[i] + Math.floor(r() * 1000);
         b.cols.outPackets[i] = Math.floor(r() * 10);
         const c = protoClass(proto);
-        ref.flows[c]! += b.cols.flows[i]! > 0 ? b.cols.flows[i]! : 1;
-        ref.packets[c]! += b.cols.inPackets[i]!;
-        ref.bytes[c]! += b.cols.inBytes[i]!;
-        const t0 = b.cols.msecFirst[i]!;
+        ref.flows[c]! += b.cols.flows[i] > 0 ? b.cols.flows[i] : 1;
+        ref.packets[c]! += b.cols.inPackets[i];
+        ref.bytes[c]! += b.cols.inBytes[i];
+        const t0 = b.cols.msecFirst[i];
         if (t0 > 0 && (ref.first === 0 || t0 < ref.first)) ref.first = t0;
-        ref.last = Math.max(ref.last, b.cols.msecLast[i]!);
+        ref.last = Math.max(ref.last, b.cols.msecLast[i]);
       }
       let outP = 0;
       for (let i = 0; i < b.length; i++) outP += b.cols.outPackets[i]!;

@@ -451,7 +451,7 @@ describe("zone map address sets (writer)", () => {
       ] as const) {
         const zone = new ZoneBuilder(v4Limit, v6Limit).encode(
           n,
-          b.cols as unknown as Record<string, ArrayLike<number>>,
+          b.cols,
           b.cols.v6Flags,
           [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
           new Map([["srcAddr", 7]]),
@@ -461,7 +461,7 @@ describe("zone map address sets (writer)", () => {
         // without sets (tscapd's writer when behind): no sets, no Bloom filter, the same masks and range entry
         const lean = new ZoneBuilder(v4Limit, v6Limit).encode(
           n,
-          b.cols as unknown as Record<string, ArrayLike<number>>,
+          b.cols,
           b.cols.v6Flags,
           [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
           new Map([["srcAddr", 7]]),
