@@ -124,11 +124,11 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
       // addr u32 columns: the range is over the IPv4 rows only
       const bit = 1 << ((COLUMN as Record<string, { v6bit?: number } | undefined>)[dir.name]?.v6bit ?? 0);
       if (v6Any === -1) v6Any = orOf(v6Flags, n);
-      if ((v6Any & bit) === 0 && plan.ranged) {
-        // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4)
-        ranges.push({ id, noRange: false, min: plan.min, max: plan.max });
+      if ((v6Any & bit) === 0) {
+        // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4; u32 values always ranged)
+        ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
       } else {
-        // the range over the IPv4 rows comes from the zone builder's pass over the column
+        // the range over the IPv4 rows comes from the zone builder's pass over the column (it has IPv6 rows)
         ranges.push({ id, noRange: true, min: 0, max: 0, v4Scan: true });
       }
     } else {
