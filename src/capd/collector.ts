@@ -542,7 +542,9 @@ export class Collector {
     this.templateTraffic = true;
     this.saveTemplates();
     if (this.writer.fastBlocks > 0)
-      this.log.info(`writer: ${this.writer.fastBlocks} blocks stored without LZ4 while the writer was behind`);
+      this.log.info(
+        `writer: ${this.writer.fastBlocks} blocks stored without LZ4 and address sets while the writer was behind`,
+      );
     if (this.counters.flowsDropped > 0) this.log.warn(`${this.counters.flowsDropped} flows dropped (writer behind)`);
     if (this.launcher) await this.launcher.idle();
     await this.writer.terminate();

@@ -24,7 +24,7 @@ export type WriterRequest =
       readonly cols: readonly ArrayBufferView[];
       readonly extraEnd: Uint32Array;
       readonly extra: Uint8Array;
-      /** store the block without LZ4 (the writer is behind) */
+      /** store the block without LZ4 and without address sets and Bloom filters (the writer is behind) */
       readonly fast: boolean;
     }
   | {
@@ -83,7 +83,7 @@ function handle(msg: WriterRequest): void {
       let failure: string | null = null;
       let zero: ReadonlySet<string> = NONE;
       try {
-        w.appendBatchSync(batch, { compress: !msg.fast });
+        w.appendBatchSync(batch, { compress: !msg.fast, sets: !msg.fast });
         zero = w.lastZero;
       } catch (err) {
         failure = (err as Error).message;

@@ -11,7 +11,7 @@
 
 import { compress, compressSync } from "lz4-napi";
 import type { RecordBatch } from "../record/batch.js";
-import { ARRAY_BYTES, COLUMN, protoClass } from "../record/schema.js";
+import { ARRAY_BYTES, COLUMN } from "../record/schema.js";
 import type { PlanScratch } from "./codec.js";
 import { encodeColumn, encodeSparse6 } from "./codec.js";
 import {
@@ -70,9 +70,10 @@ const V6_BITS: ReadonlyMap<string, number> = new Map(
 
 /**
  * Transforms the batch's columns (copying: the caller may reset the batch as soon as this returns) and builds the
- * zone section. Columns that are all zero or listed in `batch.absent` are left out.
+ * zone section. Columns that are all zero or listed in `batch.absent` are left out. `sets: false` leaves the
+ * address sets and Bloom filters out of the zone section (ZoneBuilder.encode).
  */
-export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch): EncodedBlock {
+export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch, sets = true): EncodedBlock {
   const n = batch.length;
   const cols = batch.cols as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array>;
   const absent = batch.absent as ReadonlySet<string>;
@@ -123,44 +124,26 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
       // addr u32 columns: the range is over the IPv4 rows only
       const bit = 1 << ((COLUMN as Record<string, { v6bit?: number } | undefined>)[dir.name]?.v6bit ?? 0);
       if (v6Any === -1) v6Any = orOf(v6Flags, n);
-      if ((v6Any & bit) === 0 && plan.ranged) {
-        // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4)
-        ranges.push({ id, noRange: false, min: plan.min, max: plan.max });
+      if ((v6Any & bit) === 0) {
+        // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4; u32 values always ranged)
+        ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
       } else {
-        ipv4Range(arr as Uint32Array, v6Flags, bit, n, range2);
-        const [mn, mx] = range2;
-        ranges.push({ id, noRange: mn! > mx!, min: mn! > mx! ? 0 : mn!, max: mn! > mx! ? 0 : mx! });
+        // the range over the IPv4 rows comes from the zone builder's pass over the column (it has IPv6 rows)
+        ranges.push({ id, noRange: true, min: 0, max: 0, v4Scan: true });
       }
     } else {
       ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
     }
   }
-  const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero);
+  const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero, sets);
   return { rows: n, zone, columns, msecFirst, msecLast, zero };
 }
-
-const range2 = new Float64Array(2);
 
 /** OR of the first n flag bytes. */
 function orOf(flags: Uint8Array, n: number): number {
   let x = 0;
   for (let i = 0; i < n; i++) x |= flags[i]!;
   return x;
-}
-
-/** [min, max] of an addr u32 column over the rows without `bit` in v6Flags ([Infinity, -Infinity] if none). */
-function ipv4Range(a: Uint32Array, flags: Uint8Array, bit: number, n: number, out: Float64Array): void {
-  let mn = Infinity;
-  let mx = -Infinity;
-  for (let i = 0; i < n; i++) {
-    if ((flags[i]! & bit) === 0) {
-      const v = a[i]!;
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
-    }
-  }
-  out[0] = mn;
-  out[1] = mx;
 }
 
 let zeros = Buffer.alloc(0);
@@ -245,7 +228,11 @@ export function assembleBlock(block: EncodedBlock, number: number): Uint8Array {
   return out;
 }
 
-/** Adds the batch's rows to the statistics record (flows, packets, bytes per protocol class; first/last). */
+/**
+ * Adds the batch's rows to the statistics record (flows, packets, bytes per protocol class; first/last). The sums
+ * run in locals, one per class, added row by row in row order as before (so even fractional counters sum to the
+ * same bits); the record's arrays are read once and written once per block.
+ */
 export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
   const n = batch.length;
   const c = batch.cols;
@@ -256,23 +243,64 @@ export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
   const by = c.inBytes;
   const first = c.msecFirst;
   const last = c.msecLast;
+  const op = c.outPackets;
+  const ob = c.outBytes;
   let fFirst = stats.msecFirst;
   let fLast = stats.msecLast;
   let outP = 0;
   let outB = 0;
+  let f0 = stats.flows[0];
+  let f1 = stats.flows[1];
+  let f2 = stats.flows[2];
+  let f3 = stats.flows[3];
+  let p0 = stats.packets[0];
+  let p1 = stats.packets[1];
+  let p2 = stats.packets[2];
+  let p3 = stats.packets[3];
+  let b0 = stats.bytes[0];
+  let b1 = stats.bytes[1];
+  let b2 = stats.bytes[2];
+  let b3 = stats.bytes[3];
   for (let i = 0; i < n; i++) {
-    const k = protoClass(proto[i]!);
+    const p = proto[i]!;
     const f = flows[i]! > 0 ? flows[i]! : 1;
-    stats.flows[k] += f;
-    stats.packets[k] += pk[i]!;
-    stats.bytes[k] += by[i]!;
-    outP += c.outPackets[i]!;
-    outB += c.outBytes[i]!;
+    // protoClass(): 6 tcp, 17 udp, 1 and 58 icmp, the rest other
+    if (p === 6) {
+      f0 += f;
+      p0 += pk[i]!;
+      b0 += by[i]!;
+    } else if (p === 17) {
+      f1 += f;
+      p1 += pk[i]!;
+      b1 += by[i]!;
+    } else if (p === 1 || p === 58) {
+      f2 += f;
+      p2 += pk[i]!;
+      b2 += by[i]!;
+    } else {
+      f3 += f;
+      p3 += pk[i]!;
+      b3 += by[i]!;
+    }
+    outP += op[i]!;
+    outB += ob[i]!;
     const t0 = first[i]!;
     const t1 = last[i]!;
     if (t0 > 0 && (fFirst === 0 || t0 < fFirst)) fFirst = t0;
     if (t1 > fLast) fLast = t1;
   }
+  stats.flows[0] = f0;
+  stats.flows[1] = f1;
+  stats.flows[2] = f2;
+  stats.flows[3] = f3;
+  stats.packets[0] = p0;
+  stats.packets[1] = p1;
+  stats.packets[2] = p2;
+  stats.packets[3] = p3;
+  stats.bytes[0] = b0;
+  stats.bytes[1] = b1;
+  stats.bytes[2] = b2;
+  stats.bytes[3] = b3;
   stats.rows += n;
   stats.outPackets += outP;
   stats.outBytes += outB;

@@ -148,12 +148,14 @@ export class FlowFileWriter {
 
   /**
    * Encodes, compresses and writes one block on the calling thread. `compress: false` stores every column
-   * without LZ4 (the collector's writer under back-pressure); such blocks read like any other.
+   * without LZ4, `sets: false` leaves the address sets and host Bloom filters out of the zone map (the collector's
+   * writer under back-pressure: together about a third of its work); such blocks read like any other, they are
+   * only larger and pruned by their ranges alone.
    */
-  appendBatchSync(batch: RecordBatch, options: { compress?: boolean } = {}): void {
+  appendBatchSync(batch: RecordBatch, options: { compress?: boolean; sets?: boolean } = {}): void {
     this.checkOpen();
     if (this.inFlight > 0) throw this.stateError("appendBatchSync while asynchronous appends are in flight");
-    const enc = encodeColumns(batch, this.zones, this.scratch);
+    const enc = encodeColumns(batch, this.zones, this.scratch, options.sets !== false);
     this.lastZero = enc.zero;
     accumulateStats(this.stats, batch);
     if (options.compress === false) {

@@ -316,6 +316,8 @@ export interface RangeEntry {
   noRange: boolean;
   min: number;
   max: number;
+  /** an addr u32 column with IPv6 rows: ZoneBuilder.encode sets the range over its IPv4 rows */
+  v4Scan?: boolean;
 }
 
 /** Scratch buffers reused across blocks by one writer. */
@@ -325,6 +327,12 @@ export class ZoneBuilder {
   /** open-addressing set of /24s (value + 1; 0 empty), ≥ 4 × (limit + 1) slots */
   private readonly hash4: Int32Array;
   private readonly hashShift: number;
+  /** open-addressing set of /64s (index into set6 + 1; 0 empty), ≥ 4 × (limit + 1) slots */
+  private readonly hash6: Int32Array;
+  private readonly hash6Shift: number;
+  /** the distinct /64s of the last addrSet as (hi, lo) pairs, in first-seen order, and their sort order */
+  private readonly set6: Uint32Array;
+  private readonly order6: Uint32Array;
   /** IPv6 rows of the last addrSet (their indexes stay in idx6), for the Bloom filter */
   private lastK6 = 0;
   /** linear-counting bitmap of the Bloom filter's first pass */
@@ -333,6 +341,13 @@ export class ZoneBuilder {
   private blocksBuilt = 0;
   /** hashes of the IPv4 rows, from the first pass to the second */
   private bloomHashes = new Uint32Array(0);
+  /** the last addrSet's Bloom seed, bitmap bits and hash count (for bloomOf) */
+  private bloomSeed = 0;
+  private bloomBits = 64;
+  private bloomCount = 0;
+  /** the last addrSet's min/max over the IPv4 rows (Infinity/-Infinity: none) */
+  private v4Min = Infinity;
+  private v4Max = -Infinity;
   private readonly v4Limit: number;
   private readonly v6Limit: number;
   private readonly bloom: boolean;
@@ -348,11 +363,19 @@ export class ZoneBuilder {
     while (1 << bits < 4 * (v4Limit + 1)) bits++;
     this.hash4 = new Int32Array(1 << bits);
     this.hashShift = 32 - bits;
+    let bits6 = 6;
+    while (1 << bits6 < 4 * (v6Limit + 1)) bits6++;
+    this.hash6 = new Int32Array(1 << bits6);
+    this.hash6Shift = 32 - bits6;
+    this.set6 = new Uint32Array(2 * v6Limit);
+    this.order6 = new Uint32Array(v6Limit);
   }
 
   /**
    * Encodes the zone section: `ranges` (already computed by the column encoder for stored width-1 columns),
-   * plus v4/v6 masks and the address sets computed here from the batch columns.
+   * plus v4/v6 masks and the address sets computed here from the batch columns. `sets: false` leaves out the
+   * address sets and Bloom filters (the collector's writer when it is behind): the block then answers from its
+   * ranges and masks only — never wrongly, it is just pruned less often.
    */
   encode(
     n: number,
@@ -361,6 +384,7 @@ export class ZoneBuilder {
     ranges: readonly RangeEntry[],
     addrIds: ReadonlyMap<string, number>,
     zero: ReadonlySet<string>,
+    sets = true,
   ): Uint8Array {
     let v4Mask = 0;
     let v6Mask = 0;
@@ -388,10 +412,21 @@ export class ZoneBuilder {
       const allZero4 = zero.has(name) && (v6Mask & bit) === 0;
       const a4 = cols[name] as Uint32Array;
       const a6 = cols[`${name}6`] as Uint32Array;
-      parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
-      setCount++;
-      if (this.bloom && BLOOM_COLUMNS.includes(name))
-        blooms.push(this.bloomOf(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id));
+      if (sets) {
+        const withBloom = this.bloom && BLOOM_COLUMNS.includes(name);
+        parts.push(this.addrSet(allZero4 ? 1 : n, a4, a6, v6Flags, bit, id, withBloom));
+        setCount++;
+        if (withBloom) blooms.push(this.bloomOf(allZero4 ? 1 : n, a6, id));
+      } else if ((v6Mask & bit) !== 0) this.v4Range(n, a4, v6Flags, bit);
+      // a stored column with IPv6 rows: its range is over the IPv4 rows, found by the scan above
+      if ((v6Mask & bit) !== 0)
+        for (const r of ranges) {
+          if (r.id !== id || !r.v4Scan) continue;
+          const none = this.v4Min > this.v4Max;
+          r.noRange = none;
+          r.min = none ? 0 : this.v4Min;
+          r.max = none ? 0 : this.v4Max;
+        }
     }
     let size = 8 + ranges.length * 24;
     for (const p of parts) size += p.length;
@@ -423,38 +458,20 @@ export class ZoneBuilder {
   }
 
   /**
-   * The host Bloom filter of one addr column (IPv6 rows: their indexes left in idx6 by addrSet, which runs first).
-   * Two passes over the rows: the distinct values are estimated first (linear counting on a one-bit-per-row
-   * bitmap), then the filter is built at 8 bits per distinct value.
+   * The host Bloom filter of one addr column, after addrSet (which ran with `bloom`) left the hashes of the IPv4
+   * rows (a run of one host hashed once) and a linear-counting bitmap of them, and the IPv6 rows' indexes in idx6.
+   * The distinct values are estimated from the bitmap, then the filter is built at 8 bits per distinct value.
    */
-  private bloomOf(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+  private bloomOf(n: number, a6: Uint32Array, id: number): Uint8Array {
     const k = BLOOM_PROBES;
-    // a seed per block: deterministic, and different per block and per file (block counter and sample values)
-    const seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ n ^ a4[0]! ^ a4[n >>> 1]!) >>> 0);
+    const seed = this.bloomSeed;
     const i6 = this.idx6;
     const k6 = this.lastK6;
-    // pass 1: linear counting
-    let bm = 64;
-    while (bm < n) bm *= 2;
+    const bm = this.bloomBits;
     const bw = bm >>> 5;
-    if (this.bloomWords.length < bw) this.bloomWords = new Uint32Array(bw);
-    const seen = this.bloomWords.subarray(0, bw);
-    seen.fill(0);
-    const bmask = bm - 1;
-    if (this.bloomHashes.length < n) this.bloomHashes = new Uint32Array(Math.max(n, 1024));
+    const seen = this.bloomWords;
     const hashes = this.bloomHashes;
-    let d = 0;
-    let last = -1;
-    for (let i = 0; i < n; i++) {
-      if ((flags[i]! & bit) !== 0) continue;
-      const a = a4[i]!;
-      if (a === last) continue; // runs of one host cost a compare
-      last = a;
-      const h = bloomHash4(a, seed);
-      hashes[d++] = h;
-      const b = h & bmask;
-      seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
-    }
+    const d = this.bloomCount;
     let ones = 0;
     for (let q = 0; q < bw; q++) ones += popcount32(seen[q]!);
     const distinct4 = ones >= bm ? n : Math.round(-bm * Math.log(1 - ones / bm));
@@ -485,11 +502,61 @@ export class ZoneBuilder {
     return out;
   }
 
-  private addrSet(n: number, a4: Uint32Array, a6: Uint32Array, flags: Uint8Array, bit: number, id: number): Uint8Array {
+  /** v4Min/v4Max of an addr column over its IPv4 rows, without building its address set. */
+  private v4Range(n: number, a4: Uint32Array, flags: Uint8Array, bit: number): void {
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if ((flags[i]! & bit) === 0) {
+        const a = a4[i]!;
+        if (a < mn) mn = a;
+        if (a > mx) mx = a;
+      }
+    }
+    this.v4Min = mn;
+    this.v4Max = mx;
+  }
+
+  /**
+   * The address set of one addr column (layout in the header comment). The same pass over the rows finds the
+   * column's min/max over its IPv4 rows (v4Min/v4Max) and, with `bloom`, the first pass of the Bloom filter
+   * (bloomOf): the hash of each IPv4 row (a run of one host costs a compare) and a linear-counting bitmap.
+   */
+  private addrSet(
+    n: number,
+    a4: Uint32Array,
+    a6: Uint32Array,
+    flags: Uint8Array,
+    bit: number,
+    id: number,
+    bloom: boolean,
+  ): Uint8Array {
     if (this.scratch4.length < n) {
       this.scratch4 = new Uint32Array(n);
       this.idx6 = new Uint32Array(n);
     }
+    // Bloom filter, pass 1: a seed per block, deterministic, and different per block and per file (block counter
+    // and sample values); a bitmap of one bit per row rounded up to a power of two
+    let seed = 0;
+    let bm = 64;
+    let bmask = 0;
+    let seen = this.bloomWords;
+    let hashes = this.bloomHashes;
+    if (bloom) {
+      seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ n ^ a4[0]! ^ a4[n >>> 1]!) >>> 0);
+      while (bm < n) bm *= 2;
+      const bw = bm >>> 5;
+      if (this.bloomWords.length < bw) this.bloomWords = new Uint32Array(bw);
+      seen = this.bloomWords.subarray(0, bw);
+      seen.fill(0);
+      bmask = bm - 1;
+      if (this.bloomHashes.length < n) this.bloomHashes = new Uint32Array(Math.max(n, 1024));
+      hashes = this.bloomHashes;
+    }
+    let d = 0;
+    let lastA = -1;
+    let mn = Infinity;
+    let mx = -Infinity;
     // IPv4 /24s
     let k4 = 0;
     let k6 = 0;
@@ -510,7 +577,17 @@ export class ZoneBuilder {
         continue;
       }
       k4++;
-      const p = a4[i]! >>> 8;
+      const a = a4[i]!;
+      if (a < mn) mn = a;
+      if (a > mx) mx = a;
+      if (bloom && a !== lastA) {
+        lastA = a;
+        const h = bloomHash4(a, seed);
+        hashes[d++] = h;
+        const b = h & bmask;
+        seen[b >>> 5] = seen[b >>> 5]! | (1 << (b & 31));
+      }
+      const p = a >>> 8;
       if (p === last || d4 > limit) continue;
       last = p;
       let h = Math.imul(p, 0x9e3779b1) >>> shift;
@@ -525,27 +602,72 @@ export class ZoneBuilder {
       }
     }
     this.lastK6 = k6;
+    this.v4Min = mn;
+    this.v4Max = mx;
+    this.bloomSeed = seed;
+    this.bloomBits = bm;
+    this.bloomCount = d;
     const v4 = s4.subarray(0, d4).sort();
     const v4State = k4 === 0 ? SET_NONE : d4 > limit ? SET_OVERFLOW : SET_EXACT;
-    // IPv6 /64s
-    const idx = i6.subarray(0, k6).sort((x, y) => cmp64(a6[x * 4]!, a6[x * 4 + 1]!, a6[y * 4]!, a6[y * 4 + 1]!));
-    const set6: number[] = [];
+    // IPv6 /64s: distinct ones through a hash set (a run of one prefix costs a compare), stopping past the limit,
+    // and the smallest and largest over every row; only the distinct ones are sorted (sorting the rows with a
+    // comparator cost more than the rest of the zone map)
+    const set6 = this.set6;
+    const hash6 = this.hash6;
+    const limit6 = this.v6Limit;
+    let d6 = 0;
     let overflow6 = false;
-    for (let i = 0; i < k6; i++) {
-      const r = idx[i]! * 4;
-      const h = a6[r]!;
-      const l = a6[r + 1]!;
-      const m = set6.length;
-      if (m > 0 && set6[m - 2] === h && set6[m - 1] === l) continue;
-      if (m / 2 >= this.v6Limit) {
-        overflow6 = true;
-        break;
+    let minH = 0;
+    let minL = 0;
+    let maxH = 0;
+    let maxL = 0;
+    if (k6 > 0) {
+      hash6.fill(0);
+      const mask6 = hash6.length - 1;
+      const shift6 = this.hash6Shift;
+      let r = i6[0]! * 4;
+      minH = maxH = a6[r]!;
+      minL = maxL = a6[r + 1]!;
+      let lastH = -1;
+      let lastL = -1;
+      for (let j = 0; j < k6; j++) {
+        r = i6[j]! * 4;
+        const h = a6[r]!;
+        const l = a6[r + 1]!;
+        if (h === lastH && l === lastL) continue;
+        lastH = h;
+        lastL = l;
+        if (h < minH || (h === minH && l < minL)) {
+          minH = h;
+          minL = l;
+        }
+        if (h > maxH || (h === maxH && l > maxL)) {
+          maxH = h;
+          maxL = l;
+        }
+        if (overflow6) continue;
+        let q = Math.imul(h ^ Math.imul(l, 0x85ebca6b), 0x9e3779b1) >>> shift6;
+        let e = hash6[q]!;
+        while (e !== 0 && (set6[2 * e - 2] !== h || set6[2 * e - 1] !== l)) {
+          q = (q + 1) & mask6;
+          e = hash6[q]!;
+        }
+        if (e !== 0) continue;
+        if (d6 === limit6) {
+          overflow6 = true;
+          continue;
+        }
+        set6[2 * d6] = h;
+        set6[2 * d6 + 1] = l;
+        hash6[q] = ++d6;
       }
-      set6.push(h, l);
     }
+    const order = this.order6.subarray(0, overflow6 ? 0 : d6);
+    for (let j = 0; j < order.length; j++) order[j] = j;
+    order.sort((x, y) => cmp64(set6[2 * x]!, set6[2 * x + 1]!, set6[2 * y]!, set6[2 * y + 1]!));
     const v6State = k6 === 0 ? SET_NONE : overflow6 ? SET_OVERFLOW : SET_EXACT;
     const n4 = v4State === SET_EXACT ? d4 : 0;
-    const n6 = v6State === SET_EXACT ? set6.length / 2 : 0;
+    const n6 = v6State === SET_EXACT ? d6 : 0;
     const start6 = (32 + n4 * 4 + 7) & ~7;
     const size = (start6 + n6 * 8 + 7) & ~7;
     const out = new Uint8Array(size);
@@ -556,15 +678,17 @@ export class ZoneBuilder {
     v.setUint32(4, n4, true);
     v.setUint32(8, n6, true);
     if (k6 > 0) {
-      const first = idx[0]! * 4;
-      const last = idx[k6 - 1]! * 4;
-      v.setUint32(16, a6[first]!, true);
-      v.setUint32(20, a6[first + 1]!, true);
-      v.setUint32(24, a6[last]!, true);
-      v.setUint32(28, a6[last + 1]!, true);
+      v.setUint32(16, minH, true);
+      v.setUint32(20, minL, true);
+      v.setUint32(24, maxH, true);
+      v.setUint32(28, maxL, true);
     }
     for (let i = 0; i < n4; i++) v.setUint32(32 + 4 * i, v4[i]!, true);
-    for (let i = 0; i < n6 * 2; i++) v.setUint32(start6 + 4 * i, set6[i]!, true);
+    for (let i = 0; i < n6; i++) {
+      const x = order[i]!;
+      v.setUint32(start6 + 8 * i, set6[2 * x]!, true);
+      v.setUint32(start6 + 8 * i + 4, set6[2 * x + 1]!, true);
+    }
     return out;
   }
 }

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import { FlowFileWriter } from "../../../src/store/writer.js";
-import { cloneBatch, expectSameRows, randomBatch, tempDir } from "./helpers.js";
+import { protoClass } from "../../../src/record/schema.js";
+import { cloneBatch, expectSameRows, randomBatch, rng, tempDir } from "./helpers.js";
 
 const dir = tempDir();
 afterAll(() => {
@@ -139,6 +140,51 @@ describe("store round trip", () => {
     expect(lens).toEqual([0, 10, 0]);
     expect(r2.errors).toEqual([]);
     r2.close();
+  });
+
+  it("statistics record: the sums equal a row-by-row sum in row order (fractional counters, several blocks)", () => {
+    const file = path.join(dir, "stats-sums");
+    const r = rng(99);
+    const protos = [6, 17, 1, 58, 47, 50, 0, 132];
+    const ref = { flows: [0, 0, 0, 0], packets: [0, 0, 0, 0], bytes: [0, 0, 0, 0], first: 0, last: 0, outP: 0 };
+    const w = FlowFileWriter.open(file);
+    for (let blk = 0; blk < 3; blk++) {
+      const b = new RecordBatch(500);
+      for (let k = 0; k < 500; k++) {
+        const i = b.addRow();
+        const proto = protos[Math.floor(r() * protos.length)]!;
+        b.cols.proto[i] = proto;
+        b.cols.inPackets[i] = Math.floor(r() * 1000) * (r() < 0.3 ? 1.37 : 1); // sampled: fractional
+        b.cols.inBytes[i] = Math.floor(r() * 1e9) / 3;
+        b.cols.flows[i] = Math.floor(r() * 3);
+        b.cols.msecFirst[i] = r() < 0.1 ? 0 : 1e12 + Math.floor(r() * 1e6);
+        b.cols.msecLast[i] = b.cols.msecFirst[i] + Math.floor(r() * 1000);
+        b.cols.outPackets[i] = Math.floor(r() * 10);
+        const c = protoClass(proto);
+        ref.flows[c]! += b.cols.flows[i] > 0 ? b.cols.flows[i] : 1;
+        ref.packets[c]! += b.cols.inPackets[i];
+        ref.bytes[c]! += b.cols.inBytes[i];
+        const t0 = b.cols.msecFirst[i];
+        if (t0 > 0 && (ref.first === 0 || t0 < ref.first)) ref.first = t0;
+        ref.last = Math.max(ref.last, b.cols.msecLast[i]);
+      }
+      let outP = 0;
+      for (let i = 0; i < b.length; i++) outP += b.cols.outPackets[i]!;
+      ref.outP += outP;
+      w.appendBatchSync(b);
+    }
+    w.closeSync();
+    const rd = FlowFileReader.open(file);
+    const s = rd.stats();
+    expect([s.flows, s.packets, s.bytes, s.msecFirst, s.msecLast, s.outPackets]).toEqual([
+      ref.flows,
+      ref.packets,
+      ref.bytes,
+      ref.first,
+      ref.last,
+      ref.outP,
+    ]);
+    rd.close();
   });
 
   it("statistics record: flows, packets, bytes per protocol class, first/last, exporters", () => {

@@ -55,11 +55,16 @@ interface Fixture {
   blocks: RecordBatch[];
 }
 
-function writeFixture(name: string, seeds: number[], limits: { v4SetLimit?: number; v6SetLimit?: number }): Fixture {
+function writeFixture(
+  name: string,
+  seeds: number[],
+  limits: { v4SetLimit?: number; v6SetLimit?: number; lean?: boolean },
+): Fixture {
   const f = path.join(dir, name);
   const w = FlowFileWriter.open(f, limits);
   const blocks = seeds.map((s, k) => clusteredBatch(s, 40 + ((s * 7 + k) % 160)));
-  for (const b of blocks) w.appendBatchSync(b);
+  // lean: as tscapd's writer stores blocks while it is behind (no LZ4, no address sets, no Bloom filters)
+  for (const b of blocks) w.appendBatchSync(b, limits.lean === true ? { compress: false, sets: false } : {});
   w.closeSync();
   return { reader: FlowFileReader.open(f), blocks };
 }
@@ -160,9 +165,10 @@ describe("zone maps", () => {
   for (const [name, limits] of [
     ["exact sets", {}],
     ["overflowing sets", { v4SetLimit: 8, v6SetLimit: 4 }],
+    ["blocks without sets", { lean: true }],
   ] as const) {
     it(`never drop a block with a matching row (${name})`, () => {
-      const fx = writeFixture(name.replace(" ", "-"), [1, 2, 3, 4, 5, 6], limits);
+      const fx = writeFixture(name.replaceAll(" ", "-"), [1, 2, 3, 4, 5, 6], limits);
       const zones = Array.from({ length: fx.reader.blockCount }, (_, i) => fx.reader.zoneMap(i)!);
       let pruned = 0;
       fc.assert(
@@ -181,6 +187,42 @@ describe("zone maps", () => {
       fx.reader.close();
     });
   }
+
+  it("blocks stored without sets (tscapd behind) have none, keep their ranges and read back the same rows", () => {
+    const fx = writeFixture("lean-read", [21, 22, 23], { lean: true });
+    const full = writeFixture("full-read", [21, 22, 23], {});
+    for (let k = 0; k < fx.blocks.length; k++) {
+      const lean = fx.reader.zoneMap(k)!;
+      const ref = full.reader.zoneMap(k)!;
+      for (const c of ADDRS) {
+        expect([lean.hasV4(c), lean.hasV6(c), lean.min(c), lean.max(c)]).toEqual([
+          ref.hasV4(c),
+          ref.hasV6(c),
+          ref.min(c),
+          ref.max(c),
+        ]);
+      }
+    }
+    const rows = (r: FlowFileReader): unknown[] => {
+      const out: unknown[] = [];
+      for (const b of r.batches())
+        for (let i = 0; i < b.length; i++)
+          out.push([
+            b.cols.srcAddr[i],
+            b.cols.srcAddr6[4 * i + 3],
+            b.cols.v6Flags[i],
+            b.cols.msecFirst[i],
+            b.cols.srcAs[i],
+          ]);
+      return out;
+    };
+    expect(rows(fx.reader)).toEqual(rows(full.reader));
+    const bytes = (n: string): Buffer => fs.readFileSync(path.join(dir, n));
+    // no sets and no Bloom filters: the zone sections are smaller; no LZ4: the file is larger overall
+    expect(bytes("lean-read").length).not.toBe(bytes("full-read").length);
+    fx.reader.close();
+    full.reader.close();
+  });
 
   it("blocksThatMayMatch / batches(pred) skip blocks without reading them and count them", () => {
     const fx = writeFixture("skip", [11, 12, 13, 14], {});
@@ -338,5 +380,117 @@ describe("zone maps", () => {
     expect(new DataView(a.buffer).getUint16(6, true)).toBe(0);
     expect(new DataView(c.buffer).getUint16(6, true)).toBe(1);
     expect(c.length).toBeGreaterThan(a.length);
+  });
+});
+
+describe("zone map address sets (writer)", () => {
+  /** The set entries of a zone section (layout in zone-map.ts), per column id. */
+  function parseSets(
+    section: Uint8Array,
+  ): Map<number, { s4: number; s6: number; n4: number[]; n6: string[]; range6: number[] }> {
+    const v = new DataView(section.buffer, section.byteOffset, section.byteLength);
+    const sets = new Map<number, { s4: number; s6: number; n4: number[]; n6: string[]; range6: number[] }>();
+    let p = 8 + v.getUint16(0, true) * 24;
+    for (let k = 0; k < v.getUint16(4, true); k++) {
+      const n4 = v.getUint32(p + 4, true);
+      const n6 = v.getUint32(p + 8, true);
+      const e = {
+        s4: v.getUint8(p + 2),
+        s6: v.getUint8(p + 3),
+        range6: [0, 1, 2, 3].map((q) => v.getUint32(p + 16 + 4 * q, true)),
+        n4: Array.from({ length: n4 }, (_, q) => v.getUint32(p + 32 + 4 * q, true)),
+        n6: [] as string[],
+      };
+      const start6 = (p + 32 + n4 * 4 + 7) & ~7;
+      for (let q = 0; q < n6; q++)
+        e.n6.push(`${v.getUint32(start6 + 8 * q, true)}:${v.getUint32(start6 + 8 * q + 4, true)}`);
+      sets.set(v.getUint16(p, true), e);
+      p = (start6 + n6 * 8 + 7) & ~7;
+    }
+    return sets;
+  }
+
+  it("hold the distinct /24s and /64s (sorted), the /64 range and the IPv4 min/max as a plain sort says, limits included", async () => {
+    const { ZoneBuilder, SET_EXACT, SET_OVERFLOW, SET_NONE } = await import("../../../src/store/zone-map.js");
+    const cmp = (a: number[], b: number[]): number => (a[0]! !== b[0]! ? a[0]! - b[0]! : a[1]! - b[1]!);
+    for (let seed = 1; seed <= 60; seed++) {
+      const r = rng(seed);
+      const n = 1 + Math.floor(r() * 400);
+      const share6 = [0, 0.1, 0.5, 1][seed % 4]!;
+      const his = Array.from({ length: 1 + Math.floor(r() * 30) }, () => Math.floor(r() * 2 ** 32));
+      const b = new RecordBatch(n);
+      const bytes = new Uint8Array(16);
+      for (let i = 0; i < n; i++) {
+        const row = b.addRow();
+        if (r() < share6) {
+          const hi = his[Math.floor(r() * his.length)]!;
+          new DataView(bytes.buffer).setUint32(0, hi);
+          new DataView(bytes.buffer).setUint32(4, r() < 0.5 ? 0 : Math.floor(r() * 4));
+          new DataView(bytes.buffer).setUint32(12, Math.floor(r() * 2 ** 32));
+          b.setV6("srcAddr", row, bytes, 0);
+        } else b.setV4("srcAddr", row, (0x0a000000 + Math.floor(r() ** 3 * 60) * 256 + Math.floor(r() * 256)) >>> 0);
+      }
+      // reference: sort every row
+      const v4 = [
+        ...new Set(
+          Array.from({ length: n }, (_, i) => i)
+            .filter((i) => !b.isV6("srcAddr", i))
+            .map((i) => b.cols.srcAddr[i]! >>> 8),
+        ),
+      ].sort((x, y) => x - y);
+      const rows6 = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => b.isV6("srcAddr", i))
+        .map((i) => [b.cols.srcAddr6[4 * i]!, b.cols.srcAddr6[4 * i + 1]!])
+        .sort(cmp);
+      const v6 = [...new Set(rows6.map((x) => `${x[0]!}:${x[1]!}`))];
+      // limits around the distinct counts: exactly full, one short, and random
+      for (const [v4Limit, v6Limit] of [
+        [Math.max(1, v4.length), Math.max(1, v6.length)],
+        [Math.max(1, v4.length - 1), Math.max(1, v6.length - 1)],
+        [1 + Math.floor(r() * 40), 1 + Math.floor(r() * 20)],
+      ] as const) {
+        const zone = new ZoneBuilder(v4Limit, v6Limit).encode(
+          n,
+          b.cols,
+          b.cols.v6Flags,
+          [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
+          new Map([["srcAddr", 7]]),
+          new Set(),
+        );
+        const got = parseSets(zone).get(7)!;
+        // without sets (tscapd's writer when behind): no sets, no Bloom filter, the same masks and range entry
+        const lean = new ZoneBuilder(v4Limit, v6Limit).encode(
+          n,
+          b.cols,
+          b.cols.v6Flags,
+          [{ id: 7, noRange: true, min: 0, max: 0, v4Scan: true }],
+          new Map([["srcAddr", 7]]),
+          new Set(),
+          false,
+        );
+        const lv = new DataView(lean.buffer, lean.byteOffset, lean.byteLength);
+        expect([lv.getUint16(4, true), lv.getUint16(6, true)], `seed ${seed}`).toEqual([0, 0]);
+        expect(lean, `seed ${seed}`).toEqual(zone.subarray(0, 32).map((x, i) => (i === 4 || i === 6 ? 0 : x)));
+        // the range entry of a column with IPv6 rows: min/max over its IPv4 rows (flag 1: none)
+        const zv = new DataView(zone.buffer, zone.byteOffset, zone.byteLength);
+        const ipv4 = Array.from({ length: n }, (_, i) => i)
+          .filter((i) => !b.isV6("srcAddr", i))
+          .map((i) => b.cols.srcAddr[i]!);
+        if (rows6.length > 0)
+          expect([zv.getUint8(10), zv.getFloat64(16, true), zv.getFloat64(24, true)], `seed ${seed}`).toEqual(
+            ipv4.length === 0 ? [1, 0, 0] : [0, Math.min(...ipv4), Math.max(...ipv4)],
+          );
+        const k4 = n - rows6.length;
+        expect(got.s4, `seed ${seed}`).toBe(k4 === 0 ? SET_NONE : v4.length > v4Limit ? SET_OVERFLOW : SET_EXACT);
+        expect(got.s6, `seed ${seed}`).toBe(
+          rows6.length === 0 ? SET_NONE : v6.length > v6Limit ? SET_OVERFLOW : SET_EXACT,
+        );
+        expect(got.n4, `seed ${seed}`).toEqual(got.s4 === SET_EXACT ? v4 : []);
+        expect(got.n6, `seed ${seed}`).toEqual(got.s6 === SET_EXACT ? v6 : []);
+        const lo = rows6[0] ?? [0, 0];
+        const hi = rows6[rows6.length - 1] ?? [0, 0];
+        expect(got.range6, `seed ${seed}`).toEqual([lo[0], lo[1], hi[0], hi[1]]);
+      }
+    }
   });
 });
