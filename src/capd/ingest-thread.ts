@@ -13,6 +13,7 @@ import type { IngestReply, IngestRequest, IngestWorkerData } from "./ingest-work
 import type { CollectorOptions } from "./options.js";
 import type { PacketReceiver } from "./receiver.js";
 import { createReceiver } from "./receivers.js";
+import { WORKER_NICE_JS } from "./thread-priority.js";
 import { createRing } from "./ring.js";
 
 /** Default size of the receive ring: ≈ 0.5 s of 95 k datagrams/s of 1.3 KB (≈ 1.2 M flows of v9). */
@@ -56,7 +57,12 @@ export class IngestThread {
     const ring = createRing(queueBytes);
     this.receiver = createReceiver(options, log, ring);
     this.data = { options, creator, ring };
-    this.worker = new Worker(new URL("./ingest-worker.js", import.meta.url), { workerData: this.data });
+    // the decode thread and the writer thread it starts take their nice increment from the receiver in use
+    const nice = process.env["TSCAPD_WORKER_NICE"] ?? String(this.receiver.native ? 0 : WORKER_NICE_JS);
+    this.worker = new Worker(new URL("./ingest-worker.js", import.meta.url), {
+      workerData: this.data,
+      env: { ...process.env, TSCAPD_WORKER_NICE: nice },
+    });
     this.worker.on("message", (msg: IngestReply) => {
       switch (msg.op) {
         case "log":

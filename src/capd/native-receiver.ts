@@ -27,6 +27,7 @@ import { wakeConsumer, type RingBuffers } from "./ring.js";
 const EAFNOSUPPORT = "EAFNOSUPPORT";
 
 export class NativeReceiver implements PacketReceiver {
+  readonly native = true;
   private readonly options: CollectorOptions;
   private readonly log: Logger;
   private readonly addon: RecvAddon;

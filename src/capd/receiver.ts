@@ -18,6 +18,8 @@ export const DROP_LOG_MS = 10_000;
 
 /** What the main thread (ingest-thread.ts) needs from a receiver. */
 export interface PacketReceiver {
+  /** the native recvmmsg thread (true) or node:dgram on the main thread */
+  readonly native: boolean;
   /** datagrams received (all sockets, allowed or not) */
   readonly datagrams: number;
   /** datagrams not queued because the receive ring was full */
@@ -58,6 +60,7 @@ export function checkGrant(log: Logger, socketBuffer: number | undefined, want: 
 
 /** node:dgram on the main thread: ≈ 9 µs of CPU per datagram (a Buffer, an rinfo and a callback each). */
 export class JsReceiver implements PacketReceiver {
+  readonly native = false;
   private readonly options: CollectorOptions;
   private readonly log: Logger;
   private readonly repeater: Repeater;

@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Lowers the scheduling priority of the calling thread only (Linux: setpriority on the thread id, which
-// /proc/thread-self names). The collector's decode and writer threads call it so that the receiving thread,
-// whose only job is to empty the socket buffer, wins the CPU whenever a datagram arrives: a few milliseconds
-// off the CPU there overflow the kernel buffer, the same delay on the other threads is absorbed by the queues.
+// /proc/thread-self names). The collector's decode and writer threads call it when the receiving thread is
+// node:dgram's JS main thread: that thread must win the CPU whenever a datagram arrives (a few milliseconds off
+// the CPU there overflow the kernel buffer; the same delay on the other threads is absorbed by the queues).
+// The native receiver's recvmmsg thread needs ≈ 1 µs per datagram and wakes from poll with the scheduler's
+// sleeper credit, so with it the decode and writer threads keep the process's priority (nice +5 there cost
+// 10–15 points of stored/sent at 95 k datagrams/s: they lost the CPU to other processes, not to the receiver).
 // Elsewhere (or when not permitted) it does nothing.
 
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
-/** Thread nice value of the decode and writer threads (the main thread keeps the process's). */
-export const WORKER_NICE = 5;
+/** Nice increment of the decode and writer threads under node:dgram (the main thread keeps the process's). */
+export const WORKER_NICE_JS = 5;
+
+/**
+ * The decode and writer threads' nice increment: TSCAPD_WORKER_NICE (0..19), which IngestThread sets for its
+ * threads from the receiver in use (0 native, WORKER_NICE_JS node:dgram) unless the operator did.
+ */
+export function workerNice(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env["TSCAPD_WORKER_NICE"] ?? WORKER_NICE_JS);
+  return Number.isInteger(n) && n >= 0 && n <= 19 ? n : WORKER_NICE_JS;
+}
 
 /** Sets the calling thread's nice value to the process's plus `delta`; returns false when it could not. */
-export function lowerThreadPriority(delta: number = WORKER_NICE): boolean {
+export function lowerThreadPriority(delta: number = workerNice()): boolean {
+  if (delta === 0) return true;
   if (process.platform !== "linux") return false;
   try {
     const tid = Number(readlinkSync("/proc/thread-self").split("/")[2]);

@@ -4,7 +4,7 @@
 // metrics are served.
 import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeDatagram, DecoderState, type BatchSink } from "../../src/decode/index.js";
@@ -13,6 +13,14 @@ import { FlowFileReader } from "../../src/store/index.js";
 import { flowgenStream, freeUdpPort, readDatagramStream, sendDatagrams, TESTDATA } from "../helpers/nfdump.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
 import { startTscapd, tsdump } from "../helpers/programs.js";
+
+/** The nice value of every thread of a process (/proc/PID/task/TID/stat, field 19). */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  });
+}
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tsflow-e2e-"));
 
@@ -168,6 +176,10 @@ describe("tscapd", () => {
     const d = await startTscapd(["-l", dir, "-B", "16000000"], undefined, { TSCAPD_RECEIVER: receiver });
     await sendDatagrams(readDatagramStream(stream), d.port, 4);
     await new Promise((r) => setTimeout(r, 500));
+    // node:dgram: the decode and writer threads run at nice +5 so the JS receiving thread wins the CPU; the
+    // native receiver needs no such help, and they keep the process's priority
+    const lowered = threadNices(d.proc.pid!).filter((n) => n > getPriority(d.proc.pid));
+    expect(lowered).toEqual(receiver === "js" ? [getPriority(d.proc.pid) + 5, getPriority(d.proc.pid) + 5] : []);
     expect(await d.stop(signal)).toBe(0);
     expect(d.log()).toContain(`info: receiver: ${line}\n`);
     expect(d.log()).toContain("info: Terminating tscapd.\n");
