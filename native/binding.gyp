@@ -5,6 +5,13 @@
       "sources": ["recv.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
+    },
+    {
+      "target_name": "tsflow_lz4",
+      "sources": ["lz4.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "libraries": ["-ldl"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Builds tscapd's native receive addon (native/recv.c, native/binding.gyp) with node-gyp and copies it to
-// dist/native/, where dist/bin/tscapd.js looks for it (src/capd/native.ts). node-gyp is npm's own (npm passes
+// Builds the native addons (native/binding.gyp) with node-gyp and copies them to dist/native/, where the bundled
+// programs look for them: tscapd's receive thread (native/recv.c, src/capd/native.ts) and tsdump's LZ4 binding
+// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts). node-gyp is npm's own (npm passes
 // its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against the installed Node
 // headers (npm_config_nodedir, else the prefix of this node), so nothing is downloaded.
 //
@@ -13,8 +14,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "native");
-const built = join(dir, "build/Release/tsflow_recv.node");
-const target = join(root, "dist/native/tsflow_recv.node");
+const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node"];
+const built = (name) => join(dir, "build/Release", name);
+const target = (name) => join(root, "dist/native", name);
 
 function nodeGyp() {
   const fromNpm = process.env.npm_config_node_gyp;
@@ -47,15 +49,19 @@ function build() {
     if (r.status !== 0 || /warning|error/i.test(r.stderr)) process.stderr.write(r.stdout + r.stderr);
     if (r.status !== 0) return `node-gyp ${step[0]} failed`;
   }
-  return existsSync(built) ? undefined : "node-gyp built nothing";
+  return ADDONS.every((name) => existsSync(built(name))) ? undefined : "node-gyp did not build every addon";
 }
 
-rmSync(target, { force: true });
+for (const name of ADDONS) rmSync(target(name), { force: true });
 if (process.env.TSFLOW_NATIVE === "0") process.exit(0);
 const failure = build();
-if (failure === undefined) {
-  mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(built, target);
-} else {
-  process.stderr.write(`build-native: ${failure}; tscapd will receive with node:dgram\n`);
+for (const name of ADDONS) {
+  if (!existsSync(built(name))) continue;
+  mkdirSync(dirname(target(name)), { recursive: true });
+  copyFileSync(built(name), target(name));
+}
+if (failure !== undefined) {
+  process.stderr.write(
+    `build-native: ${failure}; tscapd will receive with node:dgram, tsdump decode LZ4 in WebAssembly\n`,
+  );
 }

@@ -34,6 +34,7 @@ import { ioError } from "../writer.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
 import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
+import { nativeLz4 } from "./lz4-native.js";
 import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./lz4-wasm.js";
 import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
@@ -703,9 +704,11 @@ export class NfdumpFileReader implements FlowFileSource {
     }
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
     const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
-    // LZ4: read straight into the WebAssembly decoder's memory (lz4-wasm.ts); the others into this.raw
-    if (codec === "lz4" && this.lz4w === undefined) this.lz4w = sharedLz4Wasm() ?? null;
-    const w = codec === "lz4" && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
+    // LZ4: the system's liblz4 (lz4-native.ts) from this.raw when it is there, else read straight into the
+    // WebAssembly decoder's memory (lz4-wasm.ts); the other codecs from this.raw
+    const wasm = codec === "lz4" && nativeLz4() === null;
+    if (wasm && this.lz4w === undefined) this.lz4w = sharedLz4Wasm() ?? null;
+    const w = wasm && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
     if (w === null && this.raw.length < size + RAW_HEADROOM)
       this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
     const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
@@ -759,6 +762,8 @@ export class NfdumpFileReader implements FlowFileSource {
     this.out = this.own;
     switch (codec) {
       case "lz4": {
+        const native = nativeLz4();
+        if (native !== null) return native(raw, H, size, this.own);
         // lz4-napi (native, about 2x the JS decoder) reads a u32 size prefix: given the largest block size it
         // returns the exact output; on an error the JS decoder runs and the damage is reported
         if (size >= LZ4_NATIVE_MIN) {

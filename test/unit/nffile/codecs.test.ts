@@ -5,6 +5,7 @@
 import { compressSync } from "lz4-napi";
 import { describe, expect, it } from "vitest";
 import { decodeLz4Raw, decodeLzo1x } from "../../../src/store/nffile/index.js";
+import { nativeLz4 } from "../../../src/store/nffile/lz4-native.js";
 import { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } from "../../../src/store/nffile/lz4-wasm.js";
 
 function rng(seed: number): () => number {
@@ -176,6 +177,63 @@ describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
     }
     expect(run(Uint8Array.of(0x10, 0x41, 0x05, 0x00))).toBe(-1); // distance before the output start
     expect(w.decode(6 * 1024 * 1024)).toBe(-1); // larger than any nffile block
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("LZ4 of the system's liblz4 (lz4-native.ts, native/lz4.c)", () => {
+  const native = nativeLz4();
+  const out = new Uint8Array(5 * 1024 * 1024);
+  /** decodes with the native decoder from an offset inside a larger array; the output (or -1) */
+  const run = (block: Uint8Array): Uint8Array | -1 => {
+    const src = new Uint8Array(block.length + 24);
+    src.set(block, 16);
+    const n = native!(src, 16, block.length, out);
+    return n < 0 ? -1 : out.slice(0, n);
+  };
+
+  it("is built (npm run build) and decodes what lz4-napi encodes and the crafted blocks as decodeLz4Raw", () => {
+    expect(native).not.toBeNull();
+    const longLit = Uint8Array.from({ length: 70_000 }, rng(4)).map((x) => x * 256);
+    for (const data of [sample(1_048_000, 1), longLit, new Uint8Array(300_000), Uint8Array.of(9)]) {
+      const got = run(lz4Raw(data));
+      expect(got).not.toBe(-1);
+      expect(Buffer.from(got as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    }
+    for (let seed = 1; seed <= 40; seed++) {
+      const { block, data } = craftLz4(seed, 50 + seed * 40);
+      const got = run(block);
+      expect(got).not.toBe(-1);
+      expect(Buffer.from(got as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    }
+  });
+
+  it("refuses damaged blocks, decodes the rest as decodeLz4Raw where both decode; never leaves its ranges", () => {
+    const r = rng(23);
+    const good = lz4Raw(sample(60_000, 5));
+    const ref = new Uint8Array(5 * 1024 * 1024);
+    let refused = 0;
+    let both = 0;
+    for (let t = 0; t < 400; t++) {
+      const m = good.slice(0, 1 + Math.floor(r() * good.length));
+      for (let j = 0; j < 1 + Math.floor(r() * 6); j++) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
+      const js = decodeLz4Raw(m, 0, m.length, ref);
+      const got = run(m);
+      // liblz4 is the reference (nfcapd writes with it); decodeLz4Raw refuses a few blocks it accepts
+      if (got === -1) refused++;
+      else if (js >= 0) {
+        expect(got.length).toBe(js);
+        expect(Buffer.from(got).equals(Buffer.from(ref.subarray(0, js)))).toBe(true);
+        both++;
+      }
+    }
+    expect(refused).toBeGreaterThan(300);
+    expect(both).toBeGreaterThan(0);
+    expect(run(Uint8Array.of(0x10, 0x41, 0x05, 0x00))).toBe(-1); // distance before the output start
+    // output larger than dst, and ranges outside the source array
+    const big = lz4Raw(new Uint8Array(100_000));
+    expect(native!(big, 0, big.length, new Uint8Array(99_999))).toBe(-1);
+    expect(native!(big, 1, big.length, out)).toBe(-1);
+    expect(native!(big, -1, 4, out)).toBe(-1);
   });
 });
 
