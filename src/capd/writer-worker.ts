@@ -8,6 +8,7 @@ import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
 import { lowerThreadPriority } from "./thread-priority.js";
+import { warmWriter } from "./writer-warmup.js";
 
 export type WriterRequest =
   | {
@@ -147,4 +148,5 @@ function handle(msg: WriterRequest): void {
 }
 
 lowerThreadPriority();
+warmWriter();
 parentPort?.on("message", handle);
