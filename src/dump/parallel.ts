@@ -13,7 +13,14 @@
 import type { Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
-import { Scanner, type BlockCounts, type ScanConfig, type ScanReply, type ScanRequest } from "./scanner.js";
+import {
+  emptyBlockCounts,
+  Scanner,
+  type BlockCounts,
+  type ScanConfig,
+  type ScanReply,
+  type ScanRequest,
+} from "./scanner.js";
 import type { Progress } from "./tty.js";
 
 /**
@@ -42,15 +49,7 @@ export async function runParallel(
   progress?: Progress,
 ): Promise<ParallelResult> {
   const counts = {
-    processed: 0,
-    passed: 0,
-    skipped: 0,
-    bytesRead: 0,
-    flows: 0,
-    bytes: 0,
-    packets: 0,
-    first: Infinity,
-    last: -Infinity,
+    ...emptyBlockCounts(),
     blocksSkipped: 0,
     fileFirst: Infinity,
     fileLast: -Infinity,

@@ -99,6 +99,21 @@ export interface BlockCounts {
   last: number;
 }
 
+/** Counts before any block: zeros, and an empty time range. */
+export function emptyBlockCounts(): BlockCounts {
+  return {
+    processed: 0,
+    passed: 0,
+    skipped: 0,
+    bytesRead: 0,
+    flows: 0,
+    bytes: 0,
+    packets: 0,
+    first: Infinity,
+    last: -Infinity,
+  };
+}
+
 export type ScanReply =
   | {
       readonly type: "block";
@@ -226,17 +241,7 @@ export class Scanner {
 
   /** Scans `count` consecutive blocks of a file and replies once with their summed counts and text. */
   scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
-    const counts: BlockCounts = {
-      processed: 0,
-      passed: 0,
-      skipped: 0,
-      bytesRead: 0,
-      flows: 0,
-      bytes: 0,
-      packets: 0,
-      first: Infinity,
-      last: -Infinity,
-    };
+    const counts = emptyBlockCounts();
     this.errors = [];
     let text = "";
     if (count > ITEM_BLOCKS_MAX) throw new RangeError(`scan worker: ${count} blocks in one item`);
