@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Loads tscapd's native receive addon (native/recv.c, built by scripts/build-native.mjs). It is looked for
-// beside the program — dist/native/ from dist/bin/tscapd.js and dist/capd/ — and in native/build/Release/
-// (tests run from src/). When it is not there (not built, another platform) the caller falls back to node:dgram.
+// tscapd's native receive addon (native/recv.c), loaded by util/native-addon.ts. When it is not there (not
+// built, another platform) the caller falls back to node:dgram.
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { loadNativeAddon } from "../util/native-addon.js";
 
 export const ADDON_FILE = "tsflow_recv.node";
 
@@ -33,23 +31,7 @@ export type RecvHandle = { readonly __recvHandle: unique symbol };
 /** The receiving thread's event for the main thread: EVENT_WAKE, or n > 0: the ring was full, n dropped so far. */
 export const EVENT_WAKE = 0;
 
-let loaded: RecvAddon | string | undefined;
-
 /** The addon, or why it cannot be used. */
 export function loadRecvAddon(): RecvAddon | string {
-  if (loaded !== undefined) return loaded;
-  if (process.platform !== "linux") return (loaded = `not available on ${process.platform}`);
-  const candidates = [`../native/${ADDON_FILE}`, `../../native/build/Release/${ADDON_FILE}`].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
-  const path = candidates.find((p) => existsSync(p));
-  if (path === undefined) return (loaded = "native addon not built");
-  try {
-    const module = { exports: {} as RecvAddon };
-    process.dlopen(module, path);
-    loaded = module.exports;
-  } catch (err) {
-    loaded = `native addon failed to load: ${(err as Error).message}`;
-  }
-  return loaded;
+  return loadNativeAddon(ADDON_FILE) as RecvAddon | string;
 }
