@@ -15,6 +15,9 @@
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
 // column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
 // TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
+// --sender dgram replays with node:dgram instead of bench/replay.mjs's default native sendmmsg sender (both
+// senders sleep ≥ 1 ms when ahead of schedule; until 2026-12-05 the replay spun on setImmediate and took the CPU a
+// collector left free — figures before that date were taken with it).
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -140,6 +143,7 @@ function send(port, rate, duration) {
   return new Promise((resolve, reject) => {
     const a = [join(root, "bench/replay.mjs"), "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", String(rate)];
     if (duration > 0) a.push("--duration", String(duration));
+    a.push("--sender", opt("--sender", "native"));
     const child = spawn(process.execPath, [...a, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -226,7 +230,8 @@ async function soak(seconds, rate, kind) {
 
 const rmemMax = readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim();
 console.log(
-  `stream ${stream}: ${perDatagram.length} datagrams, ${total} flows; -B ${buffer} (net.core.rmem_max = ${rmemMax})`,
+  `stream ${stream}: ${perDatagram.length} datagrams, ${total} flows; -B ${buffer} (net.core.rmem_max = ${rmemMax}); ` +
+    `sender ${opt("--sender", "native") === "dgram" ? "node:dgram" : "sendmmsg (native/send.c)"}`,
 );
 if (args.includes("--soak")) {
   await soak(Number(opt("--soak", "600")), Number(opt("--rate", "30000")), opt("--collectors", "tscapd"));

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The benchmarks' sendmmsg sender (native/send.c, used by bench/replay.mjs): the datagrams it is given arrive
+// whole and in order on a loopback socket, and it refuses other addresses and out-of-range datagrams.
+
+import { createSocket } from "node:dgram";
+import { describe, expect, it } from "vitest";
+import { loadNativeAddon } from "../../../src/util/native-addon.js";
+
+interface Sender {
+  open(address: string, port: number, sendBufferBytes: number): number;
+  send(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, first: number, count: number): number;
+  close(fd: number): void;
+}
+
+const addon = loadNativeAddon("tsflow_send.node");
+
+describe("native sender (bench/replay.mjs)", () => {
+  it("is built", () => {
+    expect(typeof addon).toBe("object");
+  });
+
+  it("sends a range of datagrams, in order and whole, in batches of up to 64", async () => {
+    const s = addon as Sender;
+    const rx = createSocket("udp4");
+    await new Promise<void>((ok) => rx.bind(0, "127.0.0.1", ok));
+    const got: Buffer[] = [];
+    const all = new Promise<void>((ok) =>
+      rx.on("message", (m) => {
+        got.push(m);
+        if (got.length === 150) ok();
+      }),
+    );
+    // 200 datagrams of 1..200 bytes, each filled with its index; send 150 of them from #20
+    const lengths = Uint32Array.from({ length: 200 }, (_, i) => i + 1);
+    const offsets = new Uint32Array(200);
+    for (let i = 1; i < 200; i++) offsets[i] = offsets[i - 1]! + lengths[i - 1]!;
+    const data = new Uint8Array(offsets[199]! + lengths[199]!);
+    for (let i = 0; i < 200; i++) data.fill(i, offsets[i], offsets[i]! + lengths[i]!);
+    const fd = s.open("127.0.0.1", rx.address().port, 1 << 20);
+    try {
+      expect(s.send(fd, data, offsets, lengths, 20, 150)).toBe(150);
+      await all;
+    } finally {
+      s.close(fd);
+      rx.close();
+    }
+    expect(got.map((m) => m.length)).toEqual(Array.from({ length: 150 }, (_, i) => i + 21));
+    got.forEach((m, i) => {
+      expect(m.every((b) => b === i + 20)).toBe(true);
+    });
+  });
+
+  it("sends to loopback only, and only datagrams inside the data", () => {
+    const s = addon as Sender;
+    expect(() => s.open("192.0.2.1", 9995, 0)).toThrow(/loopback/);
+    expect(() => s.open("::2", 9995, 0)).toThrow(/loopback/);
+    expect(() => s.open("localhost", 9995, 0)).toThrow(/loopback/);
+    const fd = s.open("::1", 9, 0);
+    try {
+      const data = new Uint8Array(100);
+      expect(() => s.send(fd, data, Uint32Array.of(90), Uint32Array.of(11), 0, 1)).toThrow(/outside/);
+      expect(() => s.send(fd, data, Uint32Array.of(0), Uint32Array.of(10), 0, 2)).toThrow(TypeError);
+      expect(() => s.send(fd, data, Uint32Array.of(0), Uint32Array.of(10, 20), 0, 1)).toThrow(TypeError);
+    } finally {
+      s.close(fd);
+    }
+  });
+});
