@@ -12,6 +12,12 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "libraries": ["-ldl"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
+    },
+    {
+      "target_name": "tsflow_zone",
+      "sources": ["zone.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-ffp-contract=off"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]
 }
