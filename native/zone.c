@@ -157,17 +157,11 @@ static inline uint32_t bloom_hash6(uint32_t w0, uint32_t w1, uint32_t w2, uint32
   return fmix32(w0 ^ fmix32(w1 ^ fmix32(w2 ^ fmix32(w3 ^ seed ^ 0xa54ff53au))));
 }
 
+/** The k = 5 bit mask of hash h in its word: bit positions (h2 >> 5j) & 31, h2 = fmix32(h ^ 0x9e3779b9). */
 static inline uint32_t bloom_mask(uint32_t h) {
-  uint32_t h2 = fmix32(h ^ 0x9e3779b9u);
-  uint32_t m = 0;
-  for (int j = 0; j < BLOOM_K; j++) m |= 1u << ((h2 >> (5 * j)) & 31);
-  return m;
-}
-
-/** ⌊h · w / 2^32⌋ as JS computes it in doubles (exact while h · w < 2^53, i.e. w < 2^21). */
-static inline uint32_t bloom_word(uint32_t h, uint32_t w) {
-  if (w < (1u << 21)) return (uint32_t)(((uint64_t)h * w) >> 32);
-  return (uint32_t)floor(((double)h * (double)w) / 4294967296.0);
+  const uint32_t h2 = fmix32(h ^ 0x9e3779b9u);
+  return 1u << (h2 & 31) | 1u << ((h2 >> 5) & 31) | 1u << ((h2 >> 10) & 31) | 1u << ((h2 >> 15) & 31) |
+         1u << ((h2 >> 20) & 31);
 }
 
 static inline void put16(uint8_t *p, uint32_t v) {
@@ -184,6 +178,33 @@ static inline void put32(uint8_t *p, uint32_t v) {
 
 static inline uint32_t get32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/**
+ * ⌊h · w / 2^32⌋ as JS computes it, in doubles: exact while h · w < 2^53 (`exact`: w < 2^21, every block of up
+ * to 2^24 rows but one whose bitmap estimate is far above its row count), else rounded as JS rounds it.
+ */
+static inline uint32_t bloom_word(uint32_t h, uint32_t w, const int exact) {
+  if (exact) return (uint32_t)(((uint64_t)h * w) >> 32);
+  return (uint32_t)floor(((double)h * (double)w) / 4294967296.0);
+}
+
+/** Bloom filter pass 2: the filter words (little-endian, zeroed) over the IPv4 hashes and every IPv6 row. */
+static inline __attribute__((always_inline)) void bloom_fill(uint8_t *words, uint32_t w, const int exact,
+                                                             const uint32_t *hashes, uint32_t d,
+                                                             const uint32_t *idx6, uint32_t k6,
+                                                             const uint32_t *a6, uint32_t seed) {
+  for (uint32_t i = 0; i < d; i++) {
+    const uint32_t h = hashes[i];
+    uint8_t *p = words + 4 * (size_t)bloom_word(h, w, exact);
+    put32(p, get32(p) | bloom_mask(h));
+  }
+  for (uint32_t j = 0; j < k6; j++) {
+    const size_t r = (size_t)idx6[j] * 4;
+    const uint32_t h = bloom_hash6(a6[r], a6[r + 1], a6[r + 2], a6[r + 3], seed);
+    uint8_t *p = words + 4 * (size_t)bloom_word(h, w, exact);
+    put32(p, get32(p) | bloom_mask(h));
+  }
 }
 
 // ── scratch ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -423,6 +444,57 @@ static napi_value masks(napi_env env, napi_callback_info info) {
   return int_result(env, (int32_t)((~all & bits) | (any & bits) << 8));
 }
 
+/** What the pass over the rows found (column()). */
+typedef struct {
+  uint32_t k6, d, d4, mn, mx;
+} Pass1;
+
+/**
+ * The pass over the rows of column(): IPv6 row indexes into idx6; over the IPv4 rows their min/max, the distinct
+ * /24s through a hash set (a run of one prefix costs a compare) stopping past the limit, and with `bloom` the
+ * Bloom filter's first pass (the hash of each host run, the linear-counting bitmap). Inlined twice, with and
+ * without `bloom`, to keep the loop's variables in registers.
+ */
+static inline __attribute__((always_inline)) Pass1 pass1(uint32_t n, const uint32_t *a4, const uint8_t *flags,
+                                                         uint32_t bit, uint32_t seed, const int bloom,
+                                                         uint32_t bmask, uint32_t *seen, uint32_t *hashes,
+                                                         uint32_t *idx6, uint32_t *hash4, uint32_t hmask,
+                                                         uint32_t hshift, uint32_t *set4, uint32_t limit4) {
+  uint32_t k6 = 0, d = 0, d4 = 0, mn = UINT32_MAX, mx = 0;
+  uint64_t lastA = UINT64_MAX;
+  uint32_t last = UINT32_MAX; /* no /24 (they are < 2^24) */
+  for (uint32_t i = 0; i < n; i++) {
+    if (flags[i] & bit) {
+      idx6[k6++] = i;
+      continue;
+    }
+    const uint32_t a = a4[i];
+    mn = a < mn ? a : mn;
+    mx = a > mx ? a : mx;
+    if (bloom && a != lastA) {
+      lastA = a;
+      const uint32_t h = bloom_hash4(a, seed);
+      hashes[d++] = h;
+      const uint32_t b = h & bmask;
+      seen[b >> 5] |= 1u << (b & 31);
+    }
+    const uint32_t p = a >> 8;
+    if (p == last || d4 > limit4) continue;
+    last = p;
+    uint32_t q = (p * 0x9e3779b1u) >> hshift;
+    uint32_t e = hash4[q];
+    while (e != 0 && e != p + 1) {
+      q = (q + 1) & hmask;
+      e = hash4[q];
+    }
+    if (e == 0) {
+      hash4[q] = p + 1;
+      set4[d4++] = p; /* d4 ≤ min(limit + 1, n) = cap4: the (limit + 1)th marks the overflow */
+    }
+  }
+  return (Pass1){k6, d, d4, mn, mx};
+}
+
 /** The address set, the IPv4 min/max and the Bloom filter of one addr column (layout in zone-map.ts). */
 static napi_value column(napi_env env, napi_callback_info info) {
   size_t argc = 14;
@@ -471,8 +543,7 @@ static napi_value column(napi_env env, napi_callback_info info) {
   }
   const int bloom = mode == 2;
 
-  /* IPv4 rows: min/max, distinct /24s through a hash set (a run of one prefix costs a compare) stopping past the
-   * limit, and with the Bloom filter its first pass (hash of each host run, linear-counting bitmap) */
+  /* the rows: IPv4 min/max, /24s, Bloom pass 1 (bitmap of one bit per row rounded up to a power of two) */
   uint64_t bm = 64;
   while (bm < n) bm *= 2;
   const uint32_t bw = (uint32_t)(bm / 32), bmask = (uint32_t)(bm - 1);
@@ -482,38 +553,9 @@ static napi_value column(napi_env env, napi_callback_info info) {
   const uint32_t hmask = (1u << s->hash4_bits) - 1, hshift = 32 - s->hash4_bits;
   memset(hash4, 0, ((size_t)hmask + 1) * 4);
   const uint32_t limit4 = s->v4_limit;
-  uint32_t k4 = 0, k6 = 0, d = 0, d4 = 0, mn = UINT32_MAX, mx = 0;
-  int64_t lastA = -1, last = -1;
-  for (uint32_t i = 0; i < n; i++) {
-    if (flags[i] & bit) {
-      idx6[k6++] = i;
-      continue;
-    }
-    k4++;
-    const uint32_t a = a4[i];
-    if (a < mn) mn = a;
-    if (a > mx) mx = a;
-    if (bloom && (int64_t)a != lastA) {
-      lastA = a;
-      const uint32_t h = bloom_hash4(a, seed);
-      hashes[d++] = h;
-      const uint32_t b = h & bmask;
-      seen[b >> 5] |= 1u << (b & 31);
-    }
-    const uint32_t p = a >> 8;
-    if ((int64_t)p == last || d4 > limit4) continue;
-    last = p;
-    uint32_t q = (p * 0x9e3779b1u) >> hshift;
-    uint32_t e = hash4[q];
-    while (e != 0 && e != p + 1) {
-      q = (q + 1) & hmask;
-      e = hash4[q];
-    }
-    if (e == 0) {
-      hash4[q] = p + 1;
-      set4[d4++] = p; /* d4 ≤ min(limit + 1, n) = cap4: the (limit + 1)th marks the overflow */
-    }
-  }
+  Pass1 r = bloom ? pass1(n, a4, flags, bit, seed, 1, bmask, seen, hashes, idx6, hash4, hmask, hshift, set4, limit4)
+                  : pass1(n, a4, flags, bit, seed, 0, bmask, seen, hashes, idx6, hash4, hmask, hshift, set4, limit4);
+  const uint32_t k6 = r.k6, k4 = n - k6, d = r.d, d4 = r.d4, mn = r.mn, mx = r.mx;
   const uint32_t v4State = k4 == 0 ? 0 : d4 > limit4 ? 2 : 1;
 
   /* IPv6 rows: distinct /64s through a hash set, stopping past the limit; min/max over every row */
@@ -615,19 +657,8 @@ static napi_value column(napi_env env, napi_callback_info info) {
     put32(b + 4, (uint32_t)(w * 32));
     put32(b + 8, (uint32_t)distinct);
     put32(b + 12, seed);
-    uint8_t *words = b + 16;
-    const uint32_t ww = (uint32_t)w;
-    for (uint32_t i = 0; i < d; i++) {
-      const uint32_t h = hashes[i];
-      uint8_t *p = words + 4 * (size_t)bloom_word(h, ww);
-      put32(p, get32(p) | bloom_mask(h));
-    }
-    for (uint32_t j = 0; j < k6; j++) {
-      const size_t r = (size_t)idx6[j] * 4;
-      const uint32_t h = bloom_hash6(a6[r], a6[r + 1], a6[r + 2], a6[r + 3], seed);
-      uint8_t *p = words + 4 * (size_t)bloom_word(h, ww);
-      put32(p, get32(p) | bloom_mask(h));
-    }
+    if (w < (1u << 21)) bloom_fill(b + 16, (uint32_t)w, 1, hashes, d, idx6, k6, a6, seed);
+    else bloom_fill(b + 16, (uint32_t)w, 0, hashes, d, idx6, k6, a6, seed);
   }
   res[0] = k4 ? (double)mn : INFINITY;
   res[1] = k4 ? (double)mx : -INFINITY;
