@@ -18,6 +18,12 @@
       "sources": ["send.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
+    },
+    {
+      "target_name": "tsflow_zone",
+      "sources": ["zone.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-ffp-contract=off"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]
 }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Builds the native addons (native/binding.gyp) with node-gyp and copies them to dist/native/, where the bundled
 // programs look for them: tscapd's receive thread (native/recv.c, src/capd/native.ts), tsdump's LZ4 binding
-// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts) and the benchmarks' sendmmsg sender
-// (native/send.c, bench/replay.mjs). node-gyp is npm's own (npm passes
-// its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against the installed Node
-// headers (npm_config_nodedir, else the prefix of this node), so nothing is downloaded.
+// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts), the writer's zone maps (native/zone.c,
+// src/store/zone-map.ts) and the benchmarks' sendmmsg sender (native/send.c, bench/replay.mjs). node-gyp is
+// npm's own (npm passes its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against
+// the installed Node headers (npm_config_nodedir, else the prefix of this node), so nothing is downloaded.
 //
 // A failed build is not fatal: tscapd then receives with node:dgram and says so at start-up. TSFLOW_NATIVE=0
 // skips the build (and removes a copy left in dist/).
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "native");
-const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node", "tsflow_send.node"];
+const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node", "tsflow_send.node", "tsflow_zone.node"];
 const built = (name) => join(dir, "build/Release", name);
 const target = (name) => join(root, "dist/native", name);
 
@@ -63,6 +63,6 @@ for (const name of ADDONS) {
 }
 if (failure !== undefined) {
   process.stderr.write(
-    `build-native: ${failure}; tscapd will receive with node:dgram, tsdump decode LZ4 in WebAssembly\n`,
+    `build-native: ${failure}; tscapd will receive with node:dgram and build zone maps in JS, tsdump decode LZ4 in WebAssembly\n`,
   );
 }

@@ -2,6 +2,14 @@
 // Zone maps of a block: building them from a RecordBatch (writer), encoding the zone section, and answering the
 // ZoneMap questions of src/record/zone.ts from a parsed section (reader). Every answer is conservative.
 //
+// Native: ZoneBuilder.encode's per-row work — the v4/v6 masks, per addr column its address set (/24 and /64
+// sets, the /64 min/max), the min/max over its IPv4 rows, and the host Bloom filter (both passes) — runs in
+// native/zone.c (tsflow_zone.node) when the addon is built: one call per block for the masks and one per addr
+// column, writing into this builder's buffers; the headers, range entries and the Bloom seed counter stay here.
+// It writes the same bytes as the JS code below (encodeJs), which stays as the fallback (addon not built or not
+// loadable, TSFLOW_WRITER=js, arguments the addon refuses) and as the reference of test/unit/store/zone-native.
+// Why: in tscapd's writer thread these functions were ≈ 18 % of its CPU, and V8 kept re-optimising them.
+//
 // Zone section (zoneLength bytes, 8-aligned, covered by the block's hdrCrc):
 //   0 u16 range count R   2 u8 v4Mask   3 u8 v6Mask   4 u16 set count S   6 u16 Bloom filter count B
 //   8 R × range entry (24 B): u16 column id, u8 flags (bit 0: no range, e.g. NaN in an f64 column), u8 0, u32 0,
@@ -21,6 +29,7 @@
 
 import { ADDR_COLUMNS, COLUMN, type AddrColumnName, type PhysicalName } from "../record/schema.js";
 import type { ZoneMap } from "../record/zone.js";
+import { loadNativeAddon } from "../util/native-addon.js";
 
 export const SET_NONE = 0;
 export const SET_EXACT = 1;
@@ -320,6 +329,47 @@ export interface RangeEntry {
   v4Scan?: boolean;
 }
 
+/** native/zone.c (tsflow_zone.node): the per-row work of ZoneBuilder.encode; argument layout in its header. */
+interface NativeZone {
+  create(v4Limit: number, v6Limit: number): object;
+  masks(n: number, v6Flags: Uint8Array, bits: number): number;
+  column(
+    scratch: object,
+    n: number,
+    a4: Uint32Array,
+    a6: Uint32Array,
+    v6Flags: Uint8Array,
+    bit: number,
+    id: number,
+    mode: number,
+    seed: number,
+    setOut: Uint8Array,
+    setOffset: number,
+    bloomOut: Uint8Array,
+    bloomOffset: number,
+    res: Float64Array,
+  ): number;
+}
+
+let nativeZone: NativeZone | null | undefined;
+
+/** The native zone builder, or null: addon not built or not loadable, or TSFLOW_WRITER=js. */
+export function nativeZoneAddon(): NativeZone | null {
+  if (nativeZone !== undefined) return nativeZone;
+  const addon = process.env["TSFLOW_WRITER"] === "js" ? "" : loadNativeAddon("tsflow_zone.node");
+  nativeZone =
+    typeof addon === "string" || typeof (addon as Partial<NativeZone>).column !== "function"
+      ? null
+      : (addon as NativeZone);
+  return nativeZone;
+}
+
+/** The v6Flags bits of the addr columns. */
+const ADDR_BITS = ADDR_COLUMNS.reduce((bits, name) => bits | bitOf(name), 0);
+const MODE_RANGE = 0;
+const MODE_SET = 1;
+const MODE_SET_BLOOM = 2;
+
 /** Scratch buffers reused across blocks by one writer. */
 export class ZoneBuilder {
   private scratch4: Uint32Array;
@@ -352,11 +402,27 @@ export class ZoneBuilder {
   private readonly v6Limit: number;
   private readonly bloom: boolean;
 
-  /** `bloom`: write host Bloom filters for srcAddr and dstAddr (on by default). */
-  constructor(v4Limit = DEFAULT_V4_SET_LIMIT, v6Limit = DEFAULT_V6_SET_LIMIT, bloom = true) {
+  /** the native addon and its scratch (null: the JS code below) */
+  private readonly nat: NativeZone | null;
+  private readonly natScratch: object | null;
+  /** the native path's set and Bloom parts of the block being encoded, and one column's results */
+  private setOut: Uint8Array = new Uint8Array(4096);
+  private bloomOut: Uint8Array = new Uint8Array(4096);
+  private readonly natRes = new Float64Array(4);
+
+  /**
+   * `bloom`: write host Bloom filters for srcAddr and dstAddr (on by default). `native`: do the per-row work in
+   * native/zone.c when the addon is there (same bytes; false: always the JS code, as with TSFLOW_WRITER=js).
+   */
+  constructor(v4Limit = DEFAULT_V4_SET_LIMIT, v6Limit = DEFAULT_V6_SET_LIMIT, bloom = true, native = true) {
     this.v4Limit = v4Limit;
     this.v6Limit = v6Limit;
     this.bloom = bloom;
+    const nat = native ? nativeZoneAddon() : null;
+    // limits the JS code handles (non-negative integers; larger ones do not fit its tables anyway)
+    const limitsOk = (x: number): boolean => Number.isInteger(x) && x >= 0 && x < 2 ** 30;
+    this.nat = nat !== null && limitsOk(v4Limit) && limitsOk(v6Limit) ? nat : null;
+    this.natScratch = this.nat === null ? null : this.nat.create(v4Limit, v6Limit);
     this.scratch4 = new Uint32Array(0);
     this.idx6 = new Uint32Array(0);
     let bits = 6;
@@ -385,6 +451,138 @@ export class ZoneBuilder {
     addrIds: ReadonlyMap<string, number>,
     zero: ReadonlySet<string>,
     sets = true,
+  ): Uint8Array {
+    if (this.nat !== null) {
+      const out = this.encodeNative(this.nat, n, cols, v6Flags, ranges, addrIds, zero, sets);
+      if (out !== null) return out;
+    }
+    return this.encodeJs(n, cols, v6Flags, ranges, addrIds, zero, sets);
+  }
+
+  /** True when encode does its per-row work in native/zone.c. */
+  get native(): boolean {
+    return this.nat !== null;
+  }
+
+  /**
+   * encode through native/zone.c: the same bytes as encodeJs. Null when the addon refuses the arguments (e.g. a
+   * column that is not a Uint32Array): encodeJs then does the block, with the Bloom seed counter as it was.
+   */
+  private encodeNative(
+    nat: NativeZone,
+    n: number,
+    cols: Record<string, ArrayLike<number>>,
+    v6Flags: Uint8Array,
+    ranges: readonly RangeEntry[],
+    addrIds: ReadonlyMap<string, number>,
+    zero: ReadonlySet<string>,
+    sets: boolean,
+  ): Uint8Array | null {
+    const masks = nat.masks(n, v6Flags, ADDR_BITS);
+    if (masks < 0) return null;
+    const v4Mask = masks & 0xff;
+    const v6Mask = masks >>> 8;
+    const blocksBuilt = this.blocksBuilt;
+    const res = this.natRes;
+    let setLen = 0;
+    let bloomLen = 0;
+    let setCount = 0;
+    let bloomCount = 0;
+    for (const name of ADDR_COLUMNS) {
+      const id = addrIds.get(name);
+      if (id === undefined) continue;
+      const bit = bitOf(name);
+      if (((v4Mask | v6Mask) & bit) === 0) continue;
+      if (!sets && (v6Mask & bit) === 0) continue;
+      const a4 = cols[name];
+      const a6 = cols[`${name}6`];
+      if (!(a4 instanceof Uint32Array) || !(a6 instanceof Uint32Array)) {
+        this.blocksBuilt = blocksBuilt;
+        return null;
+      }
+      // as encodeJs: an all-zero IPv4 column without IPv6 rows is done from its first row
+      const rows = zero.has(name) && (v6Mask & bit) === 0 ? 1 : n;
+      let mode = MODE_RANGE;
+      let seed = 0;
+      if (sets) {
+        mode = MODE_SET;
+        if (this.bloom && BLOOM_COLUMNS.includes(name)) {
+          mode = MODE_SET_BLOOM;
+          seed = fmix32((Math.imul(++this.blocksBuilt, 0x9e3779b1) ^ rows ^ a4[0]! ^ a4[rows >>> 1]!) >>> 0);
+        }
+      }
+      const scratch = this.natScratch!;
+      let status = nat.column(
+        scratch,
+        rows,
+        a4,
+        a6,
+        v6Flags,
+        bit,
+        id,
+        mode,
+        seed,
+        this.setOut,
+        setLen,
+        this.bloomOut,
+        bloomLen,
+        res,
+      );
+      if (status === -2) {
+        // an output too small: grow it (keeping the parts already written) and do the column again
+        this.setOut = grown(this.setOut, setLen, setLen + res[2]!);
+        this.bloomOut = grown(this.bloomOut, bloomLen, bloomLen + res[3]!);
+        status = nat.column(
+          scratch,
+          rows,
+          a4,
+          a6,
+          v6Flags,
+          bit,
+          id,
+          mode,
+          seed,
+          this.setOut,
+          setLen,
+          this.bloomOut,
+          bloomLen,
+          res,
+        );
+      }
+      if (status !== 0) {
+        this.blocksBuilt = blocksBuilt;
+        return null;
+      }
+      setLen += res[2]!;
+      bloomLen += res[3]!;
+      if (mode !== MODE_RANGE) setCount++;
+      if (mode === MODE_SET_BLOOM) bloomCount++;
+      // a stored column with IPv6 rows: its range is over the IPv4 rows
+      if ((v6Mask & bit) !== 0)
+        for (const r of ranges) {
+          if (r.id !== id || !r.v4Scan) continue;
+          const none = res[0]! > res[1]!;
+          r.noRange = none;
+          r.min = none ? 0 : res[0]!;
+          r.max = none ? 0 : res[1]!;
+        }
+    }
+    const out = new Uint8Array(8 + ranges.length * 24 + setLen + bloomLen);
+    const p = writeZoneHeader(out, v4Mask, v6Mask, ranges, setCount, bloomCount);
+    out.set(this.setOut.subarray(0, setLen), p);
+    out.set(this.bloomOut.subarray(0, bloomLen), p + setLen);
+    return out;
+  }
+
+  /** encode in JS: the fallback and the reference of the native path. */
+  private encodeJs(
+    n: number,
+    cols: Record<string, ArrayLike<number>>,
+    v6Flags: Uint8Array,
+    ranges: readonly RangeEntry[],
+    addrIds: ReadonlyMap<string, number>,
+    zero: ReadonlySet<string>,
+    sets: boolean,
   ): Uint8Array {
     let v4Mask = 0;
     let v6Mask = 0;
@@ -432,20 +630,7 @@ export class ZoneBuilder {
     for (const p of parts) size += p.length;
     for (const p of blooms) size += p.length;
     const out = new Uint8Array(size);
-    const v = new DataView(out.buffer);
-    v.setUint16(0, ranges.length, true);
-    v.setUint8(2, v4Mask);
-    v.setUint8(3, v6Mask);
-    v.setUint16(4, setCount, true);
-    v.setUint16(6, blooms.length, true);
-    let p = 8;
-    for (const r of ranges) {
-      v.setUint16(p, r.id, true);
-      v.setUint8(p + 2, r.noRange ? ZONE_NO_RANGE : 0);
-      v.setFloat64(p + 8, r.min, true);
-      v.setFloat64(p + 16, r.max, true);
-      p += 24;
-    }
+    let p = writeZoneHeader(out, v4Mask, v6Mask, ranges, setCount, blooms.length);
     for (const part of parts) {
       out.set(part, p);
       p += part.length;
@@ -691,4 +876,38 @@ export class ZoneBuilder {
     }
     return out;
   }
+}
+
+/** Writes the zone section's header and range entries; returns the offset of the address sets. */
+function writeZoneHeader(
+  out: Uint8Array,
+  v4Mask: number,
+  v6Mask: number,
+  ranges: readonly RangeEntry[],
+  setCount: number,
+  bloomCount: number,
+): number {
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  v.setUint16(0, ranges.length, true);
+  v.setUint8(2, v4Mask);
+  v.setUint8(3, v6Mask);
+  v.setUint16(4, setCount, true);
+  v.setUint16(6, bloomCount, true);
+  let p = 8;
+  for (const r of ranges) {
+    v.setUint16(p, r.id, true);
+    v.setUint8(p + 2, r.noRange ? ZONE_NO_RANGE : 0);
+    v.setFloat64(p + 8, r.min, true);
+    v.setFloat64(p + 16, r.max, true);
+    p += 24;
+  }
+  return p;
+}
+
+/** A copy of `buf` at least `need` bytes long (doubling), with its first `keep` bytes. */
+function grown(buf: Uint8Array, keep: number, need: number): Uint8Array {
+  if (need <= buf.length) return buf;
+  const out = new Uint8Array(Math.max(need, 2 * buf.length));
+  out.set(buf.subarray(0, keep));
+  return out;
 }
