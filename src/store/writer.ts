@@ -23,6 +23,7 @@ import {
   accumulateStats,
   assembleBlock,
   compressColumns,
+  compressLiblz4,
   encodeColumns,
   keepBelow,
   type EncodedBlock,
@@ -100,6 +101,8 @@ export class FlowFileWriter {
   private readonly lz4Skip: Uint8Array;
   /** liblz4's output for the block being written (appendBatchSync; reused) */
   private readonly lz4Out: ColumnArena;
+  /** per column id: blocks to compress it with lz4-napi (liblz4 just missed saving 1/4 in a recent block) */
+  private readonly lz4Napi: Uint8Array;
 
   private constructor(file: string, fd: number, codec: CodecName, opts: WriterOptions, headerLength: number) {
     this.path = file;
@@ -120,6 +123,7 @@ export class FlowFileWriter {
     this.statsOverride = {};
     this.lz4Skip = new Uint8Array(WRITE_DIRECTORY.length);
     this.lz4Out = new ColumnArena(0);
+    this.lz4Napi = new Uint8Array(WRITE_DIRECTORY.length);
   }
 
   /**
@@ -201,6 +205,7 @@ export class FlowFileWriter {
     const skip = this.lz4Skip;
     const lz4 = nativeCompress();
     const out = this.lz4Out;
+    const napi = this.lz4Napi;
     out.at = 0;
     for (const c of enc.columns) {
       const len = c.raw.length;
@@ -213,12 +218,18 @@ export class FlowFileWriter {
       // the rule of block.ts setCompressed: keep LZ4 only when it saves at least 1/4
       const max = keepBelow(len);
       let lz: Uint8Array | undefined;
-      if (lz4 !== null) {
-        // liblz4 into the writer's reused memory; it stops as soon as the output would not save 1/4
-        out.reserve(max);
-        const got = lz4(c.raw, 0, len, out.bytes, out.at, max);
-        if (got > 0) lz = out.take(got);
-      } else if (len > 0) lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+      if (lz4 !== null && napi[c.id] === 0) {
+        // liblz4 into the writer's reused memory (it stops as soon as the output would not save 1/5)
+        const got = compressLiblz4(lz4, c.raw, out);
+        if (got === null) {
+          // a near miss: lz4-napi, for this block and the next LZ4_RETRY_BLOCKS (addresses: every block)
+          napi[c.id] = LZ4_RETRY_BLOCKS;
+          lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+        } else lz = got;
+      } else if (len > 0) {
+        if (lz4 !== null) napi[c.id] = napi[c.id]! - 1;
+        lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+      }
       if (lz !== undefined && lz.length < max) {
         c.stored = lz;
         c.flags = 0;
