@@ -42,6 +42,8 @@ static lz4_compress_default_fn lz4_compress_default = NULL;
 /** Per-column state (on the stack of one call: the addon may run on several threads at once). */
 typedef struct {
   double dict[MAX_DICT];
+  /** u16/u32 columns: the dictionary values as integers */
+  uint32_t keys[MAX_DICT];
   int distinct;
   double min, max, sum, maxStep, sumStep;
   int nan;
@@ -182,6 +184,24 @@ static inline int dict_slot(state *s, int8_t *slots, double x, uint32_t h) {
 
 static inline uint32_t hash32(uint32_t x) { return (x * 0x9e3779b1u) >> SLOT_SHIFT; }
 
+/** dict_slot for integer columns: compares the values as u32 (the same equality as in double). */
+static inline int dict_slot_u32(state *s, int8_t *slots, uint32_t x) {
+  uint32_t h = hash32(x);
+  int e = slots[h];
+  while (e != 0 && s->keys[e - 1] != x) {
+    h = (h + 1) & (SLOTS - 1);
+    e = slots[h];
+  }
+  if (e != 0) return e - 1;
+  int k = s->distinct;
+  if (k == MAX_DICT) return -1;
+  s->dict[k] = x;
+  s->keys[k] = x;
+  s->distinct = k + 1;
+  slots[h] = (int8_t)(k + 1);
+  return k;
+}
+
 /** Equal doubles (-0 and 0 included) hash equal: x + 0.0 turns -0 into +0. */
 static inline uint32_t hash_f64(double x) {
   double y = x + 0.0;
@@ -200,7 +220,7 @@ static inline uint32_t zigzag(int32_t d) { return ((uint32_t)d << 1) ^ (uint32_t
 
 // ── u8 ──
 
-static size_t encode_u8(const uint8_t *v, size_t n, state *s, uint8_t *out) {
+static size_t encode_u8(const uint8_t *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {
   int8_t table[256];
   memset(table, 0, sizeof table);
   uint8_t *index = out + INDEX_AT;
@@ -249,7 +269,7 @@ static size_t encode_u8(const uint8_t *v, size_t n, state *s, uint8_t *out) {
 // ── u16 and u32: one body (the statistics are exact in double for both) ──
 
 #define ENCODE_UINT(NAME, T, BYTES)                                                                              \
-  static size_t NAME(const T *v, size_t n, state *s, uint8_t *out) {                                             \
+  static size_t NAME(const T *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {                                           \
     if (n == 0) {                                                                                                \
       choose(s, 0, BYTES);                                                                                       \
       return 0;                                                                                                  \
@@ -264,7 +284,7 @@ static size_t encode_u8(const uint8_t *v, size_t n, state *s, uint8_t *out) {
     for (; i < n; i++) {                                                                                         \
       T x = v[i];                                                                                                \
       if ((int64_t)x != last) {                                                                                  \
-        int j = dict_slot(s, slots, (double)x, hash32(x));                                                       \
+        int j = dict_slot_u32(s, slots, x);                                                                      \
         if (j < 0) break;                                                                                        \
         last = x;                                                                                                \
         lastJ = j;                                                                                               \
@@ -276,24 +296,40 @@ static size_t encode_u8(const uint8_t *v, size_t n, state *s, uint8_t *out) {
     } else {                                                                                                     \
       s->distinct = 0;                                                                                           \
       T min = v[0], max = v[0];                                                                                  \
-      double sum = 0, sumStep = 0;                                                                               \
-      int64_t prev = v[0], maxStep = 0;                                                                          \
-      for (size_t r = 0; r < n; r++) {                                                                           \
-        T x = v[r];                                                                                              \
-        if (x < min) min = x;                                                                                    \
-        if (x > max) max = x;                                                                                    \
-        sum += (double)x;                                                                                        \
-        int64_t st = (int64_t)x - prev;                                                                          \
-        if (st < 0) st = -st;                                                                                    \
-        prev = x;                                                                                                \
-        if (st > maxStep) maxStep = st;                                                                          \
-        sumStep += (double)st;                                                                                   \
+      uint32_t maxStep = 0;                                                                                      \
+      if (n < ((size_t)1 << 21)) {                                                                               \
+        /* sums below 2^53: exact in double whatever the order, so integer sums give codec.ts's bits */          \
+        uint64_t sum = v[0], sumStep = 0;                                                                        \
+        for (size_t r = 1; r < n; r++) {                                                                         \
+          T x = v[r];                                                                                            \
+          T p = v[r - 1];                                                                                        \
+          min = x < min ? x : min;                                                                               \
+          max = x > max ? x : max;                                                                               \
+          sum += x;                                                                                              \
+          uint32_t st = x > p ? (uint32_t)(x - p) : (uint32_t)(p - x);                                           \
+          maxStep = st > maxStep ? st : maxStep;                                                                 \
+          sumStep += st;                                                                                         \
+        }                                                                                                        \
+        s->sum = (double)sum;                                                                                    \
+        s->sumStep = (double)sumStep;                                                                            \
+      } else {                                                                                                   \
+        double sum = 0, sumStep = 0;                                                                             \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          T x = v[r];                                                                                            \
+          T p = v[r > 0 ? r - 1 : 0];                                                                            \
+          if (x < min) min = x;                                                                                  \
+          if (x > max) max = x;                                                                                  \
+          sum += (double)x;                                                                                      \
+          uint32_t st = x > p ? (uint32_t)(x - p) : (uint32_t)(p - x);                                           \
+          if (st > maxStep) maxStep = st;                                                                        \
+          sumStep += (double)st;                                                                                 \
+        }                                                                                                        \
+        s->sum = sum;                                                                                            \
+        s->sumStep = sumStep;                                                                                    \
       }                                                                                                          \
       s->min = min;                                                                                              \
       s->max = max;                                                                                              \
-      s->sum = sum;                                                                                              \
-      s->maxStep = (double)maxStep;                                                                              \
-      s->sumStep = sumStep;                                                                                      \
+      s->maxStep = maxStep;                                                                                      \
       s->nan = 0;                                                                                                \
     }                                                                                                            \
     choose(s, n, BYTES);                                                                                         \
@@ -360,7 +396,7 @@ ENCODE_UINT(encode_u32, uint32_t, 4)
 // ── f64 ──
 
 /** for: 0 when some value is not an integer (the caller then stores raw). */
-static int for_f64(const double *v, size_t n, double base, int w, uint8_t *out) {
+static int for_f64(const double *restrict v, size_t n, double base, int w, uint8_t *restrict out) {
   for (size_t i = 0; i < n; i++) {
     double x = v[i];
     if (!integral(x)) return 0;
@@ -378,7 +414,7 @@ static int for_f64(const double *v, size_t n, double base, int w, uint8_t *out) 
   return 1;
 }
 
-static int delta_f64(const double *v, size_t n, int w, uint8_t *out) {
+static int delta_f64(const double *restrict v, size_t n, int w, uint8_t *restrict out) {
   double prev = v[0];
   if (!integral(prev)) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -399,7 +435,7 @@ static int delta_f64(const double *v, size_t n, int w, uint8_t *out) {
   return 1;
 }
 
-static size_t encode_f64(const double *v, size_t n, state *s, uint8_t *out) {
+static size_t encode_f64(const double *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {
   if (n == 0) {
     choose(s, 0, 8);
     return 0;

@@ -211,6 +211,19 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     }
   });
 
+  it("columns of ≥ 2^21 rows (sums past 2^53: the native encoder sums in double there, as codec.ts)", () => {
+    const r = rng(17);
+    const n = 2 ** 21 + 3;
+    const big = new Uint32Array(n);
+    for (let i = 0; i < n; i++) big[i] = 2 ** 32 - 1 - Math.floor(r() * 0x8000) * (1 + (i & 1));
+    compare(e!, big, n, "u32 big");
+    for (let i = 0; i < n; i++) big[i] = 2 ** 31 + (i >>> 3) * 3;
+    compare(e!, big, n, "u32 big sorted");
+    const u16 = new Uint16Array(n);
+    for (let i = 0; i < n; i++) u16[i] = 65535 - Math.floor(r() * 300);
+    compare(e!, u16, n, "u16 big");
+  });
+
   it("f64 columns: integers as u32, times, huge, negative, NaN, fractions, -0, ±Infinity — same plans and bytes", () => {
     const r = rng(14);
     const specials = [Number.NaN, 0.5, -0, -1, Infinity, -Infinity, 2 ** 53, 2 ** 60, -(2 ** 40), 1e-300, 2 ** 32];
