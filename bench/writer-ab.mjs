@@ -4,7 +4,8 @@
 // A's and B's FlowFileWriter.appendBatchSync in alternating rounds (A,B then B,A …), CPU time per flow of each.
 // Alternating inside one process lets both builds see the same machine noise — the way to compare them on a
 // shared machine. Then both write the whole stream with a fixed creation time and the files are compared byte
-// for byte (the writer must store the same bytes unless a change means to).
+// for byte (the writer must store the same bytes unless a change means to); when they differ, the rows B's reader
+// decodes from both files are compared (liblz4 and lz4-napi write different LZ4 bytes for the same columns).
 //
 //   npm run build
 //   node bench/writer-ab.mjs BASE_DIST [DIST] [--stream FILE] [--blocks 40] [--rounds 12] [--lean]
@@ -14,7 +15,7 @@
 // (default /tmp/tsflow-ingest-3m-v9.bin, as bench/ingest.mjs builds it).
 
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -125,3 +126,31 @@ const sha = (b) => createHash("sha256").update(b).digest("hex").slice(0, 16);
 console.log(
   `whole stream: A ${fa.length} bytes ${sha(fa)}, B ${fb.length} bytes ${sha(fb)}: ${fa.equals(fb) ? "identical" : "DIFFERENT"}`,
 );
+
+/** SHA-256 of every physical column of every block as B's reader decodes the file (its rows, not its bytes). */
+async function rowsOf(bytes) {
+  const { FlowFileReader } = await load(B, "store/index.js");
+  const { PHYSICAL_COLUMNS } = await load(B, "record/schema.js");
+  const file = join(tmpdir(), `writer-ab-${process.pid}-rows.tsf`);
+  writeFileSync(file, bytes);
+  const r = FlowFileReader.open(file);
+  const h = createHash("sha256");
+  let rows = 0;
+  for (const b of r.batches()) {
+    rows += b.length;
+    for (const pc of PHYSICAL_COLUMNS) {
+      const a = b.cols[pc.name];
+      const v = a.subarray(0, b.length * pc.width);
+      h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    }
+  }
+  const errors = r.errors.length;
+  r.close();
+  rmSync(file);
+  return `${rows} rows, ${errors} errors, ${h.digest("hex").slice(0, 16)}`;
+}
+// a different LZ4 (liblz4 against lz4-napi) changes the bytes, never the rows
+if (!fa.equals(fb)) {
+  const [ra2, rb2] = [await rowsOf(fa), await rowsOf(fb)];
+  console.log(`decoded rows: A ${ra2}, B ${rb2}: ${ra2 === rb2 ? "identical" : "DIFFERENT"}`);
+}

@@ -24,6 +24,13 @@
       "sources": ["zone.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-ffp-contract=off"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
+    },
+    {
+      "target_name": "tsflow_encode",
+      "sources": ["encode.c"],
+      "cflags": ["-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-std=gnu11"],
+      "libraries": ["-ldl"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]
 }

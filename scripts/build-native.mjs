@@ -1,21 +1,22 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Builds the native addons (native/binding.gyp) with node-gyp and copies them to dist/native/, where the bundled
 // programs look for them: tscapd's receive thread (native/recv.c, src/capd/native.ts), tsdump's LZ4 binding
-// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts), the writer's zone maps (native/zone.c,
-// src/store/zone-map.ts) and the benchmarks' sendmmsg sender (native/send.c, bench/replay.mjs). node-gyp is
+// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts), the flow-file writer's column encoders
+// and LZ4 compressor (native/encode.c, src/store/native-encode.ts) and zone maps (native/zone.c,
+// src/store/zone-map.ts), and the benchmarks' sendmmsg sender (native/send.c, bench/replay.mjs). node-gyp is
 // npm's own (npm passes its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against
 // the installed Node headers (npm_config_nodedir, else the prefix of this node), so nothing is downloaded.
 //
 // A failed build is not fatal: tscapd then receives with node:dgram and says so at start-up. TSFLOW_NATIVE=0
 // skips the build (and removes a copy left in dist/).
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "native");
-const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node", "tsflow_send.node", "tsflow_zone.node"];
+const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node", "tsflow_encode.node", "tsflow_zone.node", "tsflow_send.node"];
 const built = (name) => join(dir, "build/Release", name);
 const target = (name) => join(root, "dist/native", name);
 
@@ -39,7 +40,10 @@ function build() {
   if (gyp === undefined) return "node-gyp not found";
   const nd = nodedir();
   const flags = nd === undefined ? [] : [`--nodedir=${nd}`];
-  const steps = existsSync(join(dir, "build/Makefile")) ? [["build"]] : [["configure"], ["build"]];
+  // configure again when binding.gyp changed (a new addon) since the Makefile was generated
+  const makefile = join(dir, "build/Makefile");
+  const fresh = existsSync(makefile) && statSync(makefile).mtimeMs >= statSync(join(dir, "binding.gyp")).mtimeMs;
+  const steps = fresh ? [["build"]] : [["configure"], ["build"]];
   for (const step of steps) {
     const r = spawnSync(process.execPath, [gyp, ...step, ...flags, "--loglevel=warn"], {
       cwd: dir,

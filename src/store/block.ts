@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Block encoding: RecordBatch → transformed columns + zone section → (compressed) → one self-describing block.
 // Used by FlowFileWriter; the layout is documented in format.ts and docs/file-format.md §3–§5.
+// With the native encoder (native/encode.c; not with TSFLOW_WRITER=js or without the addon) the all-zero scan, the
+// width-1 column transforms of codec.ts and sparse6 run in C, writing every column of a block into one arena
+// (native-encode.ts ColumnArena) instead of an array per column; compressColumnsSync then uses liblz4.
 //
 // Data part of a block (dataLength bytes, covered by dataCrc):
 //   0 u32 stored column count C   4 u32 reserved
@@ -14,6 +17,14 @@ import type { RecordBatch } from "../record/batch.js";
 import { ARRAY_BYTES, COLUMN } from "../record/schema.js";
 import type { PlanScratch } from "./codec.js";
 import { encodeColumn, encodeSparse6 } from "./codec.js";
+import {
+  ColumnArena,
+  ENCODE_SLACK,
+  PLAN,
+  nativeCompress,
+  nativeEncoder,
+  type NativeCompress,
+} from "./native-encode.js";
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
@@ -71,9 +82,17 @@ const V6_BITS: ReadonlyMap<string, number> = new Map(
 /**
  * Transforms the batch's columns (copying: the caller may reset the batch as soon as this returns) and builds the
  * zone section. Columns that are all zero or listed in `batch.absent` are left out. `sets: false` leaves the
- * address sets and Bloom filters out of the zone section (ZoneBuilder.encode).
+ * address sets and Bloom filters out of the zone section (ZoneBuilder.encode). With the native encoders the
+ * columns' bytes are views of an arena in `scratch`; `reuse` lets this block overwrite the previous block's arena
+ * (the synchronous writer: that block is assembled already), else the block gets its own.
  */
-export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: PlanScratch, sets = true): EncodedBlock {
+export function encodeColumns(
+  batch: RecordBatch,
+  zones: ZoneBuilder,
+  scratch: PlanScratch,
+  sets = true,
+  reuse = false,
+): EncodedBlock {
   const n = batch.length;
   const cols = batch.cols as unknown as Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array>;
   const absent = batch.absent as ReadonlySet<string>;
@@ -86,6 +105,15 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
   let msecLast = 0;
   /** OR of every row's v6Flags (computed at the first addr column) */
   let v6Any = -1;
+  const native = nativeEncoder();
+  let arena: ColumnArena | undefined;
+  if (native !== null) {
+    // a block in flight (async path) keeps its arena: a fresh one of the size the last block needed
+    arena = scratch.arena;
+    if (arena === undefined || !reuse) arena = scratch.arena = new ColumnArena(arena?.bytes.length ?? n * 64 + 4096);
+    arena.at = 0;
+  }
+  const plan64 = scratch.nativePlan;
   for (let id = 0; id < WRITE_DIRECTORY.length; id++) {
     const dir = WRITE_DIRECTORY[id]!;
     if (dir.name === EXTRA_COLUMN) {
@@ -98,6 +126,43 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
     }
     const arr = dir.name === EXTRA_END_COLUMN ? (batch.extraLength > 0 ? batch.extraEnd : undefined) : cols[dir.name];
     if (arr === undefined || absent.has(dir.name)) continue;
+    if (native !== null && arena !== undefined) {
+      if (dir.width === 4) {
+        arena.reserve(n * 16);
+        const len = native.sparse6(arr as Uint32Array, v6Flags, n, V6_BITS.get(dir.name) ?? 0, arena.bytes, arena.at);
+        if (len === -2) zero.add(dir.name);
+        if (len <= 0) continue; // all zero, or no IPv6 row (then not listed as zero, as below)
+        const raw = arena.take(len);
+        columns.push({ id, transform: TRANSFORM.sparse6, width: 16, base: 0, raw, stored: raw, flags: 0 });
+        ranges.push({ id, noRange: true, min: 0, max: 0 });
+        continue;
+      }
+      arena.reserve(n * ARRAY_BYTES[dir.array] + ENCODE_SLACK);
+      const len = native.encode(arr, n, arena.bytes, arena.at, plan64);
+      if (plan64[PLAN.zeroBytes] !== 0) {
+        zero.add(dir.name);
+        continue;
+      }
+      if (plan64[PLAN.allZero] !== 0) continue;
+      const raw = arena.take(len);
+      const ranged = plan64[PLAN.ranged] !== 0;
+      const min = plan64[PLAN.min]!;
+      const max = plan64[PLAN.max]!;
+      columns.push({
+        id,
+        transform: plan64[PLAN.transform]!,
+        width: plan64[PLAN.width]!,
+        base: plan64[PLAN.base]!,
+        raw,
+        stored: raw,
+        flags: 0,
+      });
+      if (dir.name === "msecFirst") msecFirst = ranged ? min : 0;
+      if (dir.name === "msecLast") msecLast = ranged ? max : 0;
+      if (v6Any === -1 && ADDR_IDS.has(dir.name)) v6Any = orOf(v6Flags, n);
+      ranges.push(rangeOf(id, dir.name, v6Any, ranged, min, max));
+      continue;
+    }
     // fast path: most schema columns are all zero in a block; a word scan skips them without any analysis
     if (isAllZero(arr, n * (dir.width === 4 ? 4 : 1))) {
       zero.add(dir.name);
@@ -119,24 +184,22 @@ export function encodeColumns(batch: RecordBatch, zones: ZoneBuilder, scratch: P
     if (dir.name === "msecLast") msecLast = plan.ranged ? plan.max : 0;
     const raw = coded ?? new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + n * bytes));
     columns.push({ id, transform: plan.transform, width: plan.width, base: plan.base, raw, stored: raw, flags: 0 });
-    const addrBit = ADDR_IDS.has(dir.name);
-    if (addrBit) {
-      // addr u32 columns: the range is over the IPv4 rows only
-      const bit = 1 << ((COLUMN as Record<string, { v6bit?: number } | undefined>)[dir.name]?.v6bit ?? 0);
-      if (v6Any === -1) v6Any = orOf(v6Flags, n);
-      if ((v6Any & bit) === 0) {
-        // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4; u32 values always ranged)
-        ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
-      } else {
-        // the range over the IPv4 rows comes from the zone builder's pass over the column (it has IPv6 rows)
-        ranges.push({ id, noRange: true, min: 0, max: 0, v4Scan: true });
-      }
-    } else {
-      ranges.push({ id, noRange: !plan.ranged, min: plan.min, max: plan.max });
-    }
+    if (v6Any === -1 && ADDR_IDS.has(dir.name)) v6Any = orOf(v6Flags, n);
+    ranges.push(rangeOf(id, dir.name, v6Any, plan.ranged, plan.min, plan.max));
   }
   const zone = zones.encode(n, cols, v6Flags, ranges, ADDR_IDS, zero, sets);
   return { rows: n, zone, columns, msecFirst, msecLast, zero };
+}
+
+/** The zone map's range entry of a width-1 column from its encoder's plan. */
+function rangeOf(id: number, name: string, v6Any: number, ranged: boolean, min: number, max: number): RangeEntry {
+  if (!ADDR_IDS.has(name)) return { id, noRange: !ranged, min, max };
+  // addr u32 columns: the range is over the IPv4 rows only
+  const bit = 1 << ((COLUMN as Record<string, { v6bit?: number } | undefined>)[name]?.v6bit ?? 0);
+  // no IPv6 row for this column: its range is the encoder's (n > 0 rows, all IPv4; u32 values always ranged)
+  if ((v6Any & bit) === 0) return { id, noRange: !ranged, min, max };
+  // the range over the IPv4 rows comes from the zone builder's pass over the column (it has IPv6 rows)
+  return { id, noRange: true, min: 0, max: 0, v4Scan: true };
 }
 
 /** OR of the first n flag bytes. */
@@ -159,10 +222,47 @@ function isAllZero(a: Uint8Array | Uint16Array | Uint32Array | Float64Array, len
   return Buffer.from(a.buffer, a.byteOffset, bytes).equals(zeros.subarray(0, bytes));
 }
 
-/** Compresses every column in place (synchronously, lz4-napi). */
+/** Compresses every column in place (synchronously: liblz4 through native/encode.c, else lz4-napi). */
 export function compressColumnsSync(block: EncodedBlock, codec: CodecName): void {
   if (codec === "none") return;
-  for (const c of block.columns) setCompressed(c, c.raw.length > 0 ? compressSync(asBuffer(c.raw)) : undefined);
+  const lz4 = nativeCompress();
+  if (lz4 === null) {
+    for (const c of block.columns) setCompressed(c, c.raw.length > 0 ? compressSync(asBuffer(c.raw)) : undefined);
+    return;
+  }
+  // one array for the block's LZ4 output
+  let total = 0;
+  for (const c of block.columns) total += tryBelow(c.raw.length) + 8;
+  const out = new ColumnArena(total);
+  for (const c of block.columns) {
+    const lz = compressLiblz4(lz4, c.raw, out);
+    setCompressed(c, lz === null ? compressSync(asBuffer(c.raw)) : lz);
+  }
+}
+
+/** LZ4 output (size prefix included) is kept only when shorter than this: it saves at least 1/4. */
+export function keepBelow(rawLength: number): number {
+  return rawLength - (rawLength >>> 2);
+}
+
+/** liblz4's output up to this size (saving 1/5) is a near miss that lz4-napi may bring under keepBelow. */
+function tryBelow(rawLength: number): number {
+  return rawLength - Math.floor(rawLength / 5);
+}
+
+/**
+ * u32 LE size + LZ4 block of `raw` from liblz4 into `out` when it saves 1/4; undefined when it would not save 1/5
+ * (liblz4 stops early); null for a near miss (saves 1/5 but not 1/4), which the caller hands to lz4-napi: lz4_flex
+ * finds ≈ 3 % more matches in byte-shuffled addresses (flowgen's srcAddr/dstAddr: ≈ 73 % against liblz4's 76 % of
+ * the raw size), and without it they would be stored uncompressed (flowgen files ≈ 9 % larger).
+ */
+export function compressLiblz4(lz4: NativeCompress, raw: Uint8Array, out: ColumnArena): Uint8Array | undefined | null {
+  const len = raw.length;
+  const max = tryBelow(len);
+  out.reserve(max);
+  const got = lz4(raw, 0, len, out.bytes, out.at, max);
+  if (got === 0) return undefined;
+  return got < keepBelow(len) ? out.take(got) : null;
 }
 
 /** Compresses every column on the libuv thread pool (lz4-napi async `compress`). */
@@ -174,7 +274,7 @@ export async function compressColumns(block: EncodedBlock, codec: CodecName): Pr
   for (let i = 0; i < block.columns.length; i++) setCompressed(block.columns[i]!, out[i]);
 }
 
-function setCompressed(c: EncodedColumn, lz: Buffer | undefined): void {
+function setCompressed(c: EncodedColumn, lz: Uint8Array | undefined): void {
   // Keep LZ4 only when it saves at least 1/4: decompression costs more read time than a few bytes are worth.
   // lz4-napi output = u32 LE uncompressed size + LZ4 block; stored as is.
   if (lz !== undefined && lz.length < c.raw.length - (c.raw.length >>> 2)) {

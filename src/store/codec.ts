@@ -21,11 +21,17 @@
 // and for integral values in pass 2 (a fraction anywhere: raw).
 // One function per array type keeps every loop's inline caches monomorphic.
 //
+// Native: the collector's writer (block.ts encodeColumns) runs these encoders in C (native/encode.c through
+// native-encode.ts), with the same passes and the same results byte for byte (test/unit/store/codec-native.test.ts
+// compares them on random and real columns). The functions here are the reference and the fallback: addon not
+// built, or TSFLOW_WRITER=js. The decoders below are JS only.
+//
 // Hot-path note: the decoders are split so that every loop sees one typed-array type (V8 inline caches stay
 // monomorphic): unpack into a Uint32Array scratch, then finish into Float64Array by a dedicated loop, or in
 // place in the scratch followed by TypedArray#set for u8/u16/u32 columns.
 
 import { TRANSFORM } from "./format.js";
+import type { ColumnArena } from "./native-encode.js";
 
 /** The transform chosen for one width-1 column of a block (PlanScratch.plan, overwritten per column). */
 export interface ColumnPlan {
@@ -73,6 +79,10 @@ export class PlanScratch {
   /** distinct values (≤ MAX_DICT), 0 when there are more */
   distinct: number;
   nan: boolean;
+  /** the native encoder's output memory (block.ts encodeColumns; created at first use) */
+  arena: ColumnArena | undefined;
+  /** the native encoder's plan (native-encode.ts PLAN slots) */
+  readonly nativePlan: Float64Array;
 
   constructor() {
     this.plan = { transform: 0, width: 0, base: 0, min: 0, max: 0, ranged: true, allZero: false };
@@ -87,6 +97,8 @@ export class PlanScratch {
     this.sumStep = 0;
     this.distinct = 0;
     this.nan = false;
+    this.arena = undefined;
+    this.nativePlan = new Float64Array(8);
   }
 
   /** Sets the plan from the statistics gathered for the column. */

@@ -3,12 +3,16 @@
 // (statistics record, exporters, block index) and trailer, fsync, and an atomic rename to the final name.
 //
 // Two ways to append:
-//   appendBatchSync(batch)  encode + compress + write on the calling thread (tools: tsdump -w, tsanon, tests)
+//   appendBatchSync(batch)  encode + compress + write on the calling thread (tscapd's writer thread, tsdump -w,
+//                           tsanon, tests)
 //   appendBatch(batch)      encodes (copies) synchronously so the caller can reset the batch at once, then
 //                           compresses on the libuv pool (lz4-napi `compress`) and writes asynchronously, in order.
 //                           At most `maxQueue` blocks are in flight; the returned promise resolves when there is
 //                           room again (back-pressure for the collector, never a stall of its receive loop).
 // Writes go to the path given to open() (the collector passes `.../tscapd.current.<pid>`).
+// The synchronous path encodes with native/encode.c when it is built (block.ts) and compresses with the system's
+// liblz4 into memory reused from block to block (same stored format: u32 LE size + LZ4 block); TSFLOW_WRITER=js,
+// or a missing addon or liblz4.so.1, keeps codec.ts and lz4-napi. The asynchronous path stays on lz4-napi.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,10 +23,13 @@ import {
   accumulateStats,
   assembleBlock,
   compressColumns,
+  compressLiblz4,
   encodeColumns,
+  keepBelow,
   type EncodedBlock,
 } from "./block.js";
 import { PlanScratch } from "./codec.js";
+import { ColumnArena, nativeCompress } from "./native-encode.js";
 import { STORE_ERROR, StoreError, storeWhere } from "./errors.js";
 import {
   type BlockInfo,
@@ -92,6 +99,10 @@ export class FlowFileWriter {
   lastZero: ReadonlySet<string> = new Set();
   /** per column id: blocks to store it without trying LZ4 (it did not pay in a recent block) */
   private readonly lz4Skip: Uint8Array;
+  /** liblz4's output for the block being written (appendBatchSync; reused) */
+  private readonly lz4Out: ColumnArena;
+  /** per column id: blocks to compress it with lz4-napi (liblz4 just missed saving 1/4 in a recent block) */
+  private readonly lz4Napi: Uint8Array;
 
   private constructor(file: string, fd: number, codec: CodecName, opts: WriterOptions, headerLength: number) {
     this.path = file;
@@ -111,6 +122,8 @@ export class FlowFileWriter {
     this.closed = false;
     this.statsOverride = {};
     this.lz4Skip = new Uint8Array(WRITE_DIRECTORY.length);
+    this.lz4Out = new ColumnArena(0);
+    this.lz4Napi = new Uint8Array(WRITE_DIRECTORY.length);
   }
 
   /**
@@ -155,7 +168,7 @@ export class FlowFileWriter {
   appendBatchSync(batch: RecordBatch, options: { compress?: boolean; sets?: boolean } = {}): void {
     this.checkOpen();
     if (this.inFlight > 0) throw this.stateError("appendBatchSync while asynchronous appends are in flight");
-    const enc = encodeColumns(batch, this.zones, this.scratch, options.sets !== false);
+    const enc = encodeColumns(batch, this.zones, this.scratch, options.sets !== false, true);
     this.lastZero = enc.zero;
     accumulateStats(this.stats, batch);
     if (options.compress === false) {
@@ -190,6 +203,10 @@ export class FlowFileWriter {
   private compressSync(enc: EncodedBlock): void {
     if (this.codec === "none") return;
     const skip = this.lz4Skip;
+    const lz4 = nativeCompress();
+    const out = this.lz4Out;
+    const napi = this.lz4Napi;
+    out.at = 0;
     for (const c of enc.columns) {
       const len = c.raw.length;
       if (skip[c.id]! > 0) {
@@ -198,9 +215,22 @@ export class FlowFileWriter {
         c.flags = COLUMN_FLAG_UNCOMPRESSED;
         continue;
       }
-      const lz = len > 0 ? compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len)) : undefined;
       // the rule of block.ts setCompressed: keep LZ4 only when it saves at least 1/4
-      if (lz !== undefined && lz.length < len - (len >>> 2)) {
+      const max = keepBelow(len);
+      let lz: Uint8Array | undefined;
+      if (lz4 !== null && napi[c.id] === 0) {
+        // liblz4 into the writer's reused memory (it stops as soon as the output would not save 1/5)
+        const got = compressLiblz4(lz4, c.raw, out);
+        if (got === null) {
+          // a near miss: lz4-napi, for this block and the next LZ4_RETRY_BLOCKS (addresses: every block)
+          napi[c.id] = LZ4_RETRY_BLOCKS;
+          lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+        } else lz = got;
+      } else if (len > 0) {
+        if (lz4 !== null) napi[c.id] = napi[c.id]! - 1;
+        lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+      }
+      if (lz !== undefined && lz.length < max) {
         c.stored = lz;
         c.flags = 0;
       } else {

@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The flow-file writer's column encoders (src/store/codec.ts is the reference; src/store/native-encode.ts is the
+// JS side): the per-column transform choice and output of docs/file-format.md §4 — dictionary pass, pass-1b
+// statistics, choose(), packed dictionary, byte-shuffled for/delta, raw copy — plus sparse6 and the all-zero
+// scan, and LZ4 through the system's liblz4 (dlopen of liblz4.so.1 at load, as native/lz4.c).
+//
+// Why: the JS encoders were ≈ 40 % of the collector's writer thread, and V8 kept deoptimising and recompiling
+// them (u32 values ≥ 2^31 lose the small-integer representation; each column type brings new feedback).
+//
+// Every result must be byte-identical to codec.ts (test/unit/store/codec-native.test.ts compares thousands of
+// random columns): the same passes in the same order, sums in double in row order, the same comparisons (NaN
+// and -0 behave as in JS: IEEE compares, no -ffast-math, no FMA contraction).
+//
+//   encode(column, n, out, outOffset, plan) → bytes written at out[outOffset] (transformed, or the raw bytes
+//     when plan[0] is raw); plan (Float64Array ≥ 8) receives transform, width, base, min, max, ranged, allZero,
+//     and in plan[7]: 1 when the column's first n elements are all zero bytes (nothing written), else 0.
+//     out must hold n × element size + 136 bytes from outOffset (dictionary indexes are unpacked there first).
+//   sparse6(words, flags, n, bit, out, outOffset) → bytes written (16 per row whose flags have `bit`), or -2
+//     when the first 4n words are all zero (nothing written). out must hold 16 n bytes from outOffset.
+//   compress(src, srcOffset, srcLength, dst, dstOffset, maxStored) → u32 LE srcLength + LZ4 block written at
+//     dst[dstOffset], total length; 0 when that would not be shorter than maxStored (compression stops early).
+// Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
+
+#define NAPI_VERSION 8
+#include <dlfcn.h>
+#include <math.h>
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { T_RAW = 0, T_FOR = 1, T_DELTA = 2, T_DICT = 4 };
+#define MAX_DICT 16
+#define SLOTS 1024
+#define SLOT_SHIFT 22
+/** room before the unpacked dictionary indexes: 16 f64 values + 8 */
+#define INDEX_AT 136
+
+typedef int (*lz4_compress_default_fn)(const char *src, char *dst, int srcSize, int dstCapacity);
+static lz4_compress_default_fn lz4_compress_default = NULL;
+
+/** Per-column state (on the stack of one call: the addon may run on several threads at once). */
+typedef struct {
+  double dict[MAX_DICT];
+  /** u16/u32 columns: the dictionary values as integers */
+  uint32_t keys[MAX_DICT];
+  int distinct;
+  double min, max, sum, maxStep, sumStep;
+  int nan;
+  // plan
+  int transform, width, ranged, allZero;
+  double base, pmin, pmax;
+} state;
+
+static double width_for(double range) {
+  return range < 256.0 ? 1 : range < 65536.0 ? 2 : range < 4294967296.0 ? 4 : 0;
+}
+
+static void set_plan(state *s, int transform, int width, double base) {
+  s->transform = transform;
+  s->width = width;
+  s->base = base;
+  s->pmin = s->nan ? 0 : s->min;
+  s->pmax = s->nan ? 0 : s->max;
+  s->ranged = !s->nan;
+  s->allZero = 0;
+}
+
+/** codec.ts choose(). */
+static void choose(state *s, size_t n, int elementBytes) {
+  if (n == 0 || (s->distinct == 1 && s->dict[0] == 0)) {
+    s->transform = T_RAW;
+    s->width = elementBytes;
+    s->base = 0;
+    s->pmin = 0;
+    s->pmax = 0;
+    s->ranged = 1;
+    s->allZero = 1;
+    return;
+  }
+  if (s->nan) {
+    set_plan(s, T_RAW, elementBytes, 0);
+    return;
+  }
+  int k = s->distinct;
+  if (k > 0) {
+    int bits = k == 1 ? 0 : k == 2 ? 1 : k <= 4 ? 2 : 4;
+    if (bits < elementBytes * 8) {
+      set_plan(s, T_DICT, bits, k);
+      return;
+    }
+  }
+  if (elementBytes == 1) {
+    set_plan(s, T_RAW, 1, 0);
+    return;
+  }
+  int wFor = (int)width_for(s->max - s->min);
+  double zzMax = 2 * s->maxStep;
+  int wDelta = zzMax < 2147483648.0 ? (int)width_for(zzMax) : 0;
+  double nmin = (double)n * s->min;
+  double sumFor = s->sum - nmin;
+  double sumDelta = 2 * s->sumStep;
+  if (wDelta != 0 && (wFor == 0 || wDelta < wFor || (wDelta == wFor && sumDelta * 4 < sumFor))) {
+    set_plan(s, T_DELTA, wDelta, NAN);
+    return;
+  }
+  if (wFor == 0 || wFor > elementBytes) {
+    set_plan(s, T_RAW, elementBytes, 0);
+    return;
+  }
+  set_plan(s, T_FOR, wFor, s->min);
+}
+
+/** codec.ts dictStats(). */
+static void dict_stats(state *s) {
+  double min = INFINITY, max = -INFINITY;
+  int nan = 0;
+  for (int j = 0; j < s->distinct; j++) {
+    double x = s->dict[j];
+    if (x != x) nan = 1;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  s->min = min;
+  s->max = max;
+  s->sum = 0;
+  s->maxStep = 0;
+  s->sumStep = 0;
+  s->nan = nan;
+}
+
+/** dict: k f64 values, then the indexes (unpacked at out + INDEX_AT) packed LSB first; bytes written. */
+static size_t pack_dict(const state *s, size_t n, uint8_t *out) {
+  int k = (int)s->base;
+  int bits = s->width;
+  memcpy(out, s->dict, (size_t)k * 8);
+  size_t off = (size_t)k * 8;
+  size_t len = off + ((n * (size_t)bits + 7) >> 3);
+  const uint8_t *index = out + INDEX_AT;
+  uint8_t *o = out + off;
+  // reads run ahead of writes (INDEX_AT > 16 × 8), so packing in place is safe
+  if (bits == 1) {
+    size_t i = 0, b = 0;
+    for (; i + 8 <= n; i += 8, b++)
+      o[b] = (uint8_t)(index[i] | index[i + 1] << 1 | index[i + 2] << 2 | index[i + 3] << 3 | index[i + 4] << 4 |
+                       index[i + 5] << 5 | index[i + 6] << 6 | index[i + 7] << 7);
+    if (i < n) {
+      unsigned x = 0;
+      for (unsigned j = 0; i + j < n; j++) x |= (unsigned)index[i + j] << j;
+      o[b] = (uint8_t)x;
+    }
+  } else if (bits == 2) {
+    size_t i = 0, b = 0;
+    for (; i + 4 <= n; i += 4, b++)
+      o[b] = (uint8_t)(index[i] | index[i + 1] << 2 | index[i + 2] << 4 | index[i + 3] << 6);
+    if (i < n) {
+      unsigned x = 0;
+      for (unsigned j = 0; i + j < n; j++) x |= (unsigned)index[i + j] << (2 * j);
+      o[b] = (uint8_t)x;
+    }
+  } else if (bits == 4) {
+    size_t i = 0, b = 0;
+    for (; i + 2 <= n; i += 2, b++) o[b] = (uint8_t)(index[i] | index[i + 1] << 4);
+    if (i < n) o[b] = index[i];
+  }
+  return len;
+}
+
+/** Finds or adds x (compared as double: NaN never matches, -0 == 0) in the dictionary; -1 for a 17th value. */
+static inline int dict_slot(state *s, int8_t *slots, double x, uint32_t h) {
+  int e = slots[h];
+  while (e != 0 && s->dict[e - 1] != x) {
+    h = (h + 1) & (SLOTS - 1);
+    e = slots[h];
+  }
+  if (e != 0) return e - 1;
+  int k = s->distinct;
+  if (k == MAX_DICT) return -1;
+  s->dict[k] = x;
+  s->distinct = k + 1;
+  slots[h] = (int8_t)(k + 1);
+  return k;
+}
+
+static inline uint32_t hash32(uint32_t x) { return (x * 0x9e3779b1u) >> SLOT_SHIFT; }
+
+/** dict_slot for integer columns: compares the values as u32 (the same equality as in double). */
+static inline int dict_slot_u32(state *s, int8_t *slots, uint32_t x) {
+  uint32_t h = hash32(x);
+  int e = slots[h];
+  while (e != 0 && s->keys[e - 1] != x) {
+    h = (h + 1) & (SLOTS - 1);
+    e = slots[h];
+  }
+  if (e != 0) return e - 1;
+  int k = s->distinct;
+  if (k == MAX_DICT) return -1;
+  s->dict[k] = x;
+  s->keys[k] = x;
+  s->distinct = k + 1;
+  slots[h] = (int8_t)(k + 1);
+  return k;
+}
+
+/** Equal doubles (-0 and 0 included) hash equal: x + 0.0 turns -0 into +0. */
+static inline uint32_t hash_f64(double x) {
+  double y = x + 0.0;
+  uint64_t b;
+  memcpy(&b, &y, 8);
+  return hash32((uint32_t)b ^ (uint32_t)(b >> 32) * 0x85ebca6bu);
+}
+
+/** Math.floor(x) === x without libm: integral or ±Infinity (NaN: false). */
+static inline int integral(double x) {
+  if (!(fabs(x) < 4503599627370496.0)) return x == x;
+  return (double)(int64_t)x == x;
+}
+
+static inline uint32_t zigzag(int32_t d) { return ((uint32_t)d << 1) ^ (uint32_t)(d >> 31); }
+
+// ── u8 ──
+
+static size_t encode_u8(const uint8_t *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {
+  int8_t table[256];
+  memset(table, 0, sizeof table);
+  uint8_t *index = out + INDEX_AT;
+  int k = 0;
+  size_t i = 0;
+  for (; i < n; i++) {
+    uint8_t x = v[i];
+    int e = table[x];
+    if (e == 0) {
+      if (k == MAX_DICT) break;
+      s->dict[k] = x;
+      e = ++k;
+      table[x] = (int8_t)e;
+    }
+    index[i] = (uint8_t)(e - 1);
+  }
+  unsigned min = 255, max = 0;
+  if (i < n) {
+    k = 0;
+    for (size_t j = 0; j < n; j++) {
+      unsigned x = v[j];
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  } else {
+    for (int j = 0; j < k; j++) {
+      unsigned x = (unsigned)s->dict[j];
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+  }
+  s->min = min;
+  s->max = max;
+  s->sum = 0;
+  s->maxStep = 0;
+  s->sumStep = 0;
+  s->distinct = k;
+  s->nan = 0;
+  choose(s, n, 1);
+  if (s->transform == T_DICT) return pack_dict(s, n, out);
+  if (s->allZero) return 0;
+  memcpy(out, v, n);
+  return n;
+}
+
+// ── u16 and u32: one body (the statistics are exact in double for both) ──
+
+#define ENCODE_UINT(NAME, T, BYTES)                                                                              \
+  static size_t NAME(const T *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {                                           \
+    if (n == 0) {                                                                                                \
+      choose(s, 0, BYTES);                                                                                       \
+      return 0;                                                                                                  \
+    }                                                                                                            \
+    int8_t slots[SLOTS];                                                                                         \
+    memset(slots, 0, sizeof slots);                                                                              \
+    s->distinct = 0;                                                                                             \
+    uint8_t *index = out + INDEX_AT;                                                                             \
+    int64_t last = -1;                                                                                           \
+    int lastJ = 0;                                                                                               \
+    size_t i = 0;                                                                                                \
+    for (; i < n; i++) {                                                                                         \
+      T x = v[i];                                                                                                \
+      if ((int64_t)x != last) {                                                                                  \
+        int j = dict_slot_u32(s, slots, x);                                                                      \
+        if (j < 0) break;                                                                                        \
+        last = x;                                                                                                \
+        lastJ = j;                                                                                               \
+      }                                                                                                          \
+      index[i] = (uint8_t)lastJ;                                                                                 \
+    }                                                                                                            \
+    if (i == n) {                                                                                                \
+      dict_stats(s);                                                                                             \
+    } else {                                                                                                     \
+      s->distinct = 0;                                                                                           \
+      T min = v[0], max = v[0];                                                                                  \
+      uint32_t maxStep = 0;                                                                                      \
+      if (n < ((size_t)1 << 21)) {                                                                               \
+        /* sums below 2^53: exact in double whatever the order, so integer sums give codec.ts's bits */          \
+        uint64_t sum = v[0], sumStep = 0;                                                                        \
+        for (size_t r = 1; r < n; r++) {                                                                         \
+          T x = v[r];                                                                                            \
+          T p = v[r - 1];                                                                                        \
+          min = x < min ? x : min;                                                                               \
+          max = x > max ? x : max;                                                                               \
+          sum += x;                                                                                              \
+          uint32_t st = x > p ? (uint32_t)(x - p) : (uint32_t)(p - x);                                           \
+          maxStep = st > maxStep ? st : maxStep;                                                                 \
+          sumStep += st;                                                                                         \
+        }                                                                                                        \
+        s->sum = (double)sum;                                                                                    \
+        s->sumStep = (double)sumStep;                                                                            \
+      } else {                                                                                                   \
+        double sum = 0, sumStep = 0;                                                                             \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          T x = v[r];                                                                                            \
+          T p = v[r > 0 ? r - 1 : 0];                                                                            \
+          if (x < min) min = x;                                                                                  \
+          if (x > max) max = x;                                                                                  \
+          sum += (double)x;                                                                                      \
+          uint32_t st = x > p ? (uint32_t)(x - p) : (uint32_t)(p - x);                                           \
+          if (st > maxStep) maxStep = st;                                                                        \
+          sumStep += (double)st;                                                                                 \
+        }                                                                                                        \
+        s->sum = sum;                                                                                            \
+        s->sumStep = sumStep;                                                                                    \
+      }                                                                                                          \
+      s->min = min;                                                                                              \
+      s->max = max;                                                                                              \
+      s->maxStep = maxStep;                                                                                      \
+      s->nan = 0;                                                                                                \
+    }                                                                                                            \
+    choose(s, n, BYTES);                                                                                         \
+    if (s->transform == T_DICT) return pack_dict(s, n, out);                                                     \
+    if (s->allZero) return 0;                                                                                    \
+    int w = s->width;                                                                                            \
+    if (s->transform == T_DELTA) {                                                                               \
+      s->base = v[0];                                                                                            \
+      uint32_t p = v[0];                                                                                         \
+      /* |step| < 2^30 (choose() guarantees it): the wrapped difference is the signed step */                    \
+      if (w == 1)                                                                                                \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          uint32_t x = v[r];                                                                                     \
+          out[r] = (uint8_t)zigzag((int32_t)(x - p));                                                            \
+          p = x;                                                                                                 \
+        }                                                                                                        \
+      else if (w == 2)                                                                                           \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          uint32_t x = v[r];                                                                                     \
+          uint32_t z = zigzag((int32_t)(x - p));                                                                 \
+          p = x;                                                                                                 \
+          out[r] = (uint8_t)z;                                                                                   \
+          out[n + r] = (uint8_t)(z >> 8);                                                                        \
+        }                                                                                                        \
+      else                                                                                                       \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          uint32_t x = v[r];                                                                                     \
+          uint32_t z = zigzag((int32_t)(x - p));                                                                 \
+          p = x;                                                                                                 \
+          out[r] = (uint8_t)z;                                                                                   \
+          out[n + r] = (uint8_t)(z >> 8);                                                                        \
+          out[2 * n + r] = (uint8_t)(z >> 16);                                                                   \
+          out[3 * n + r] = (uint8_t)(z >> 24);                                                                   \
+        }                                                                                                        \
+      return n * (size_t)w;                                                                                      \
+    }                                                                                                            \
+    if (s->transform == T_FOR) {                                                                                 \
+      uint32_t b = (uint32_t)s->base;                                                                            \
+      if (w == 1)                                                                                                \
+        for (size_t r = 0; r < n; r++) out[r] = (uint8_t)(v[r] - b);                                             \
+      else if (w == 2)                                                                                           \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          uint32_t u = v[r] - b;                                                                                 \
+          out[r] = (uint8_t)u;                                                                                   \
+          out[n + r] = (uint8_t)(u >> 8);                                                                        \
+        }                                                                                                        \
+      else                                                                                                       \
+        for (size_t r = 0; r < n; r++) {                                                                         \
+          uint32_t u = v[r] - b;                                                                                 \
+          out[r] = (uint8_t)u;                                                                                   \
+          out[n + r] = (uint8_t)(u >> 8);                                                                        \
+          out[2 * n + r] = (uint8_t)(u >> 16);                                                                   \
+          out[3 * n + r] = (uint8_t)(u >> 24);                                                                   \
+        }                                                                                                        \
+      return n * (size_t)w;                                                                                      \
+    }                                                                                                            \
+    memcpy(out, v, n * BYTES);                                                                                   \
+    return n * BYTES;                                                                                            \
+  }
+
+ENCODE_UINT(encode_u16, uint16_t, 2)
+ENCODE_UINT(encode_u32, uint32_t, 4)
+
+// ── f64 ──
+
+/** for: 0 when some value is not an integer (the caller then stores raw). */
+static int for_f64(const double *restrict v, size_t n, double base, int w, uint8_t *restrict out) {
+  for (size_t i = 0; i < n; i++) {
+    double x = v[i];
+    if (!integral(x)) return 0;
+    // 0 ≤ x − base ≤ fl(max − min) < 2^32 (rounding is monotonic), so the conversion is defined
+    uint32_t u = (uint32_t)(x - base);
+    out[i] = (uint8_t)u;
+    if (w > 1) {
+      out[n + i] = (uint8_t)(u >> 8);
+      if (w > 2) {
+        out[2 * n + i] = (uint8_t)(u >> 16);
+        out[3 * n + i] = (uint8_t)(u >> 24);
+      }
+    }
+  }
+  return 1;
+}
+
+static int delta_f64(const double *restrict v, size_t n, int w, uint8_t *restrict out) {
+  double prev = v[0];
+  if (!integral(prev)) return 0;
+  for (size_t i = 0; i < n; i++) {
+    double x = v[i];
+    if (!integral(x)) return 0;
+    int32_t d = (int32_t)(x - prev); // |d| ≤ maxStep < 2^30, exact
+    prev = x;
+    uint32_t z = zigzag(d);
+    out[i] = (uint8_t)z;
+    if (w > 1) {
+      out[n + i] = (uint8_t)(z >> 8);
+      if (w > 2) {
+        out[2 * n + i] = (uint8_t)(z >> 16);
+        out[3 * n + i] = (uint8_t)(z >> 24);
+      }
+    }
+  }
+  return 1;
+}
+
+static size_t encode_f64(const double *restrict v, size_t n, state *restrict s, uint8_t *restrict out) {
+  if (n == 0) {
+    choose(s, 0, 8);
+    return 0;
+  }
+  int8_t slots[SLOTS];
+  memset(slots, 0, sizeof slots);
+  s->distinct = 0;
+  uint8_t *index = out + INDEX_AT;
+  double last = NAN;
+  int lastJ = 0;
+  size_t i = 0;
+  for (; i < n; i++) {
+    double x = v[i];
+    if (x != last) {
+      int j = dict_slot(s, slots, x, hash_f64(x));
+      if (j < 0) break;
+      last = x;
+      lastJ = j;
+    }
+    index[i] = (uint8_t)lastJ;
+  }
+  if (i == n) {
+    dict_stats(s);
+  } else {
+    s->distinct = 0;
+    double min = INFINITY, max = -INFINITY, sum = 0, prev = v[0], maxStep = 0, sumStep = 0;
+    int nan = 0;
+    for (size_t r = 0; r < n; r++) {
+      double x = v[r];
+      if (x < min) min = x;
+      if (x > max) max = x;
+      if (x != x) nan = 1;
+      sum += x;
+      double st = fabs(x - prev);
+      prev = x;
+      if (st > maxStep) maxStep = st;
+      sumStep += st;
+    }
+    s->min = min;
+    s->max = max;
+    s->sum = sum;
+    s->maxStep = maxStep;
+    s->sumStep = sumStep;
+    s->nan = nan;
+  }
+  choose(s, n, 8);
+  if (s->transform == T_DICT) return pack_dict(s, n, out);
+  if (s->allZero) return 0;
+  if (s->transform == T_DELTA) {
+    s->base = v[0];
+    if (delta_f64(v, n, s->width, out)) return n * (size_t)s->width;
+    set_plan(s, T_RAW, 8, 0); // a fraction: raw
+  } else if (s->transform == T_FOR) {
+    if (for_f64(v, n, s->base, s->width, out)) return n * (size_t)s->width;
+    set_plan(s, T_RAW, 8, 0);
+  }
+  memcpy(out, v, n * 8);
+  return n * 8;
+}
+
+// ── Node-API ──
+
+static int all_zero(const uint8_t *p, size_t len) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 64 <= len; i += 64) {
+    uint64_t w[8];
+    memcpy(w, p + i, 64);
+    acc |= w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7];
+    if (acc != 0) return 0;
+  }
+  for (; i < len; i++) acc |= p[i];
+  return acc == 0;
+}
+
+static napi_value fail(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type *type, void **data, size_t *length) {
+  napi_value buffer;
+  size_t offset;
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  return napi_get_typedarray_info(env, v, type, length, data, &buffer, &offset) == napi_ok;
+}
+
+static int u8_array(napi_env env, napi_value v, uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  void *p;
+  if (!typed_array(env, v, &type, &p, length) || type != napi_uint8_array) return 0;
+  *data = p;
+  return 1;
+}
+
+/** A non-negative integer ≤ 2^40 (a length or offset); -1 otherwise. */
+static int64_t index_arg(napi_env env, napi_value v) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return -1;
+  if (!(d >= 0 && d <= 1099511627776.0) || d != (double)(int64_t)d) return -1;
+  return (int64_t)d;
+}
+
+static napi_value int_result(napi_env env, double x) {
+  napi_value out;
+  if (napi_create_double(env, x, &out) != napi_ok) return NULL;
+  return out;
+}
+
+static napi_value js_encode(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
+    return fail(env, "tsflow_encode: encode(column, n, out, outOffset, plan)");
+  napi_typedarray_type type, planType;
+  void *col;
+  size_t colLen, outLen, planLen;
+  uint8_t *out;
+  double *plan;
+  if (!typed_array(env, argv[0], &type, &col, &colLen))
+    return fail(env, "tsflow_encode: encode: column is not a typed array");
+  int bytes = type == napi_uint8_array     ? 1
+              : type == napi_uint16_array  ? 2
+              : type == napi_uint32_array  ? 4
+              : type == napi_float64_array ? 8
+                                           : 0;
+  if (bytes == 0) return fail(env, "tsflow_encode: encode: column is not a Uint8/16/32Array or Float64Array");
+  if (!u8_array(env, argv[2], &out, &outLen)) return fail(env, "tsflow_encode: encode: out is not a Uint8Array");
+  {
+    void *p;
+    if (!typed_array(env, argv[4], &planType, &p, &planLen) || planType != napi_float64_array || planLen < 8)
+      return fail(env, "tsflow_encode: encode: plan is not a Float64Array of 8");
+    plan = p;
+  }
+  int64_t n = index_arg(env, argv[1]);
+  int64_t off = index_arg(env, argv[3]);
+  if (n < 0 || (uint64_t)n > colLen) return fail(env, "tsflow_encode: encode: n outside the column");
+  if (off < 0 || (uint64_t)off > outLen || outLen - (size_t)off < (size_t)n * (size_t)bytes + INDEX_AT)
+    return fail(env, "tsflow_encode: encode: out too small");
+  size_t nn = (size_t)n;
+  uint8_t *o = out + off;
+  if (all_zero(col, nn * (size_t)bytes)) {
+    plan[0] = T_RAW;
+    plan[1] = bytes;
+    plan[2] = plan[3] = plan[4] = 0;
+    plan[5] = 1;
+    plan[6] = 1;
+    plan[7] = 1;
+    return int_result(env, 0);
+  }
+  state s;
+  s.distinct = 0;
+  size_t len = bytes == 1   ? encode_u8(col, nn, &s, o)
+               : bytes == 2 ? encode_u16(col, nn, &s, o)
+               : bytes == 4 ? encode_u32(col, nn, &s, o)
+                            : encode_f64(col, nn, &s, o);
+  plan[0] = s.transform;
+  plan[1] = s.width;
+  plan[2] = s.base;
+  plan[3] = s.pmin;
+  plan[4] = s.pmax;
+  plan[5] = s.ranged;
+  plan[6] = s.allZero;
+  plan[7] = 0;
+  return int_result(env, (double)len);
+}
+
+static napi_value js_sparse6(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: sparse6(words, flags, n, bit, out, outOffset)");
+  napi_typedarray_type type;
+  void *wp;
+  size_t wordsLen, flagsLen, outLen;
+  uint8_t *flags, *out;
+  if (!typed_array(env, argv[0], &type, &wp, &wordsLen) || type != napi_uint32_array)
+    return fail(env, "tsflow_encode: sparse6: words is not a Uint32Array");
+  if (!u8_array(env, argv[1], &flags, &flagsLen) || !u8_array(env, argv[4], &out, &outLen))
+    return fail(env, "tsflow_encode: sparse6: flags or out is not a Uint8Array");
+  int64_t n = index_arg(env, argv[2]);
+  int64_t off = index_arg(env, argv[5]);
+  uint32_t bit;
+  if (napi_get_value_uint32(env, argv[3], &bit) != napi_ok) return fail(env, "tsflow_encode: sparse6: bad bit");
+  if (n < 0 || (uint64_t)n * 4 > wordsLen || (uint64_t)n > flagsLen)
+    return fail(env, "tsflow_encode: sparse6: n outside the arrays");
+  if (off < 0 || (uint64_t)off > outLen || outLen - (size_t)off < (size_t)n * 16)
+    return fail(env, "tsflow_encode: sparse6: out too small");
+  const uint32_t *words = wp;
+  size_t nn = (size_t)n;
+  if (all_zero((const uint8_t *)words, nn * 16)) return int_result(env, -2);
+  uint8_t *o = out + off;
+  size_t k = 0;
+  for (size_t i = 0; i < nn; i++) {
+    if ((flags[i] & bit) != 0) {
+      memcpy(o + k * 16, words + i * 4, 16);
+      k++;
+    }
+  }
+  return int_result(env, (double)(k * 16));
+}
+
+static napi_value js_compress(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: compress(src, srcOffset, srcLength, dst, dstOffset, maxStored)");
+  uint8_t *src, *dst;
+  size_t srcLen, dstLen;
+  if (!u8_array(env, argv[0], &src, &srcLen) || !u8_array(env, argv[3], &dst, &dstLen))
+    return fail(env, "tsflow_encode: compress: src or dst is not a Uint8Array");
+  int64_t so = index_arg(env, argv[1]), sl = index_arg(env, argv[2]), doff = index_arg(env, argv[4]),
+          max = index_arg(env, argv[5]);
+  if (so < 0 || sl < 0 || (uint64_t)so + (uint64_t)sl > srcLen || sl > INT32_MAX - 65536)
+    return fail(env, "tsflow_encode: compress: source range outside src");
+  if (doff < 0 || max < 0 || (uint64_t)doff + (uint64_t)max > dstLen)
+    return fail(env, "tsflow_encode: compress: maxStored outside dst");
+  // stored = 4 + LZ4 block; only a result shorter than maxStored is of use
+  if (max <= 5 || sl == 0) return int_result(env, 0);
+  int64_t cap = max - 5;
+  if (cap > INT32_MAX) cap = INT32_MAX;
+  int c = lz4_compress_default((const char *)src + so, (char *)dst + doff + 4, (int)sl, (int)cap);
+  if (c <= 0) return int_result(env, 0);
+  uint32_t len = (uint32_t)sl;
+  uint8_t *d = dst + doff;
+  d[0] = (uint8_t)len;
+  d[1] = (uint8_t)(len >> 8);
+  d[2] = (uint8_t)(len >> 16);
+  d[3] = (uint8_t)(len >> 24);
+  return int_result(env, 4.0 + c);
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "encode", fn) != napi_ok ||
+      napi_create_function(env, "sparse6", NAPI_AUTO_LENGTH, js_sparse6, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sparse6", fn) != napi_ok)
+    return NULL;
+  if (lz4_compress_default == NULL) {
+    void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib != NULL) lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
+  }
+  // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
+  if (lz4_compress_default != NULL) {
+    if (napi_create_function(env, "compress", NAPI_AUTO_LENGTH, js_compress, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, "compress", fn) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}
