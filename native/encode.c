@@ -395,21 +395,25 @@ ENCODE_UINT(encode_u32, uint32_t, 4)
 
 // ── f64 ──
 
+/** Element i of n, w bytes (1, 2 or 4) of u, byte-shuffled: its byte k at out[k·n + i]. */
+static inline void put_shuffled(uint8_t *restrict out, size_t n, size_t i, int w, uint32_t u) {
+  out[i] = (uint8_t)u;
+  if (w > 1) {
+    out[n + i] = (uint8_t)(u >> 8);
+    if (w > 2) {
+      out[2 * n + i] = (uint8_t)(u >> 16);
+      out[3 * n + i] = (uint8_t)(u >> 24);
+    }
+  }
+}
+
 /** for: 0 when some value is not an integer (the caller then stores raw). */
 static int for_f64(const double *restrict v, size_t n, double base, int w, uint8_t *restrict out) {
   for (size_t i = 0; i < n; i++) {
     double x = v[i];
     if (!integral(x)) return 0;
     // 0 ≤ x − base ≤ fl(max − min) < 2^32 (rounding is monotonic), so the conversion is defined
-    uint32_t u = (uint32_t)(x - base);
-    out[i] = (uint8_t)u;
-    if (w > 1) {
-      out[n + i] = (uint8_t)(u >> 8);
-      if (w > 2) {
-        out[2 * n + i] = (uint8_t)(u >> 16);
-        out[3 * n + i] = (uint8_t)(u >> 24);
-      }
-    }
+    put_shuffled(out, n, i, w, (uint32_t)(x - base));
   }
   return 1;
 }
@@ -422,15 +426,7 @@ static int delta_f64(const double *restrict v, size_t n, int w, uint8_t *restric
     if (!integral(x)) return 0;
     int32_t d = (int32_t)(x - prev); // |d| ≤ maxStep < 2^30, exact
     prev = x;
-    uint32_t z = zigzag(d);
-    out[i] = (uint8_t)z;
-    if (w > 1) {
-      out[n + i] = (uint8_t)(z >> 8);
-      if (w > 2) {
-        out[2 * n + i] = (uint8_t)(z >> 16);
-        out[3 * n + i] = (uint8_t)(z >> 24);
-      }
-    }
+    put_shuffled(out, n, i, w, zigzag(d));
   }
   return 1;
 }

@@ -512,27 +512,8 @@ export class ZoneBuilder {
         }
       }
       const scratch = this.natScratch!;
-      let status = nat.column(
-        scratch,
-        rows,
-        a4,
-        a6,
-        v6Flags,
-        bit,
-        id,
-        mode,
-        seed,
-        this.setOut,
-        setLen,
-        this.bloomOut,
-        bloomLen,
-        res,
-      );
-      if (status === -2) {
-        // an output too small: grow it (keeping the parts already written) and do the column again
-        this.setOut = grown(this.setOut, setLen, setLen + res[2]!);
-        this.bloomOut = grown(this.bloomOut, bloomLen, bloomLen + res[3]!);
-        status = nat.column(
+      const column = (): number =>
+        nat.column(
           scratch,
           rows,
           a4,
@@ -548,6 +529,12 @@ export class ZoneBuilder {
           bloomLen,
           res,
         );
+      let status = column();
+      if (status === -2) {
+        // an output too small: grow it (keeping the parts already written) and do the column again
+        this.setOut = grown(this.setOut, setLen, setLen + res[2]!);
+        this.bloomOut = grown(this.bloomOut, bloomLen, bloomLen + res[3]!);
+        status = column();
       }
       if (status !== 0) {
         this.blocksBuilt = blocksBuilt;
