@@ -11,6 +11,8 @@ export interface RepeatTarget {
 }
 
 export const MAX_REPEATERS = 8;
+/** how long close() waits for repeats still on their way */
+const CLOSE_WAIT_MS = 1000;
 
 /** Parses `host[/port]` (default port 9995; `/` because IPv6 addresses contain colons). */
 export function parseRepeatTarget(text: string): RepeatTarget {
@@ -28,6 +30,10 @@ export class Repeater {
   private readonly v6: Socket | undefined;
   sent = 0;
   errors = 0;
+  /** sends whose callback has not run yet */
+  private pending = 0;
+  private closing = false;
+  private closed = false;
 
   private readonly targets: readonly RepeatTarget[];
 
@@ -48,14 +54,33 @@ export class Repeater {
   repeat(datagram: Uint8Array): void {
     for (const t of this.targets) {
       const sock = isIPv6(t.host) ? this.v6 : this.v4;
-      sock?.send(datagram, t.port, t.host, (err) => {
+      if (sock === undefined) continue;
+      this.pending++;
+      sock.send(datagram, t.port, t.host, (err) => {
         if (err) this.errors++;
         else this.sent++;
+        if (--this.pending === 0 && this.closing) this.closeNow();
       });
     }
   }
 
+  /**
+   * Closes the sockets once the repeats still on their way (address lookup, socket queue) have gone out — at
+   * most CLOSE_WAIT_MS later: closing at once dropped the last datagrams received before a TERM.
+   */
   close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.pending === 0) this.closeNow();
+    else
+      setTimeout(() => {
+        this.closeNow();
+      }, CLOSE_WAIT_MS).unref();
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.v4?.close();
     this.v6?.close();
   }
