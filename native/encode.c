@@ -237,28 +237,25 @@ static size_t encode_u8(const uint8_t *restrict v, size_t n, state *restrict s, 
     }
     index[i] = (uint8_t)(e - 1);
   }
-  unsigned min = 255, max = 0;
-  if (i < n) {
-    k = 0;
+  if (i == n) {
+    s->distinct = k;
+    dict_stats(s);
+  } else {
+    // more than 16 values: only the range matters (a u8 column is then stored raw)
+    unsigned min = 255, max = 0;
     for (size_t j = 0; j < n; j++) {
       unsigned x = v[j];
       if (x < min) min = x;
       if (x > max) max = x;
     }
-  } else {
-    for (int j = 0; j < k; j++) {
-      unsigned x = (unsigned)s->dict[j];
-      if (x < min) min = x;
-      if (x > max) max = x;
-    }
+    s->min = min;
+    s->max = max;
+    s->sum = 0;
+    s->maxStep = 0;
+    s->sumStep = 0;
+    s->distinct = 0;
+    s->nan = 0;
   }
-  s->min = min;
-  s->max = max;
-  s->sum = 0;
-  s->maxStep = 0;
-  s->sumStep = 0;
-  s->distinct = k;
-  s->nan = 0;
   choose(s, n, 1);
   if (s->transform == T_DICT) return pack_dict(s, n, out);
   if (s->allZero) return 0;
