@@ -50,6 +50,7 @@ export default tseslint.config(
       "src/record/**",
       "src/capd/**",
       "src/dump/**",
+      "src/replay/**",
     ],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },

@@ -1,4 +1,4 @@
-// Test helpers around the reference implementation: run nfcapd/nfdump 1.7.1, build flowgen streams, and load
+// Test helpers around the reference implementation: run nfcapd/nfdump 1.7.1, build synthetic streams, and load
 // the flows nfdump sees in a file into a RecordBatch (parsed from `-o pipe` + `-o csv`, both in file order).
 //
 // Compatibility tests use these to put the *same* flows in front of nfdump and tsflow's engine: whatever nfdump
@@ -6,19 +6,21 @@
 
 import { execFile, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { RecordBatch } from "../../src/record/batch.js";
 import { parseIPv4, parseIPv6, parseMac } from "../../src/record/ip.js";
+import { lengthPrefixed, syntheticDatagrams } from "../../src/replay/synthetic-stream.js";
 
 const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const SHARED = resolve(REPO_ROOT, "../shared");
 export const TESTDATA = join(SHARED, "testdata");
-export const FLOWGEN = join(SHARED, "tools/flowgen.py");
+/** Bumped when the synthetic generator's output changes, so cached streams are rebuilt. */
+const SYNTHETIC_VERSION = 1;
 
 function which(tool: string): string | undefined {
   for (const dir of (process.env["PATH"] ?? "").split(":")) {
@@ -31,13 +33,9 @@ function which(tool: string): string | undefined {
 export const NFDUMP = which("nfdump");
 export const NFCAPD = which("nfcapd");
 export const TSHARK = which("tshark");
-/** Why nfdump-based tests skip, or undefined when nfdump, nfcapd and flowgen are all here. */
+/** Why nfdump-based tests skip, or undefined when nfdump and nfcapd are here. */
 export const NFDUMP_MISSING: string | undefined =
-  NFDUMP && NFCAPD
-    ? existsSync(FLOWGEN)
-      ? undefined
-      : `${FLOWGEN} not found`
-    : "nfdump/nfcapd not installed (apt-get install -y nfdump)";
+  NFDUMP && NFCAPD ? undefined : "nfdump/nfcapd not installed (apt-get install -y nfdump)";
 
 const CACHE = join(tmpdir(), "tsflow-test-cache");
 
@@ -60,7 +58,11 @@ export function readDatagramStream(path: string): Uint8Array[] {
   return out;
 }
 
-/** Builds (once per machine, cached in the temp dir) a flowgen stream file and returns its path. */
+/**
+ * Builds (once per machine, cached in the temp dir) a synthetic stream file (tsreplay --synthetic's generator)
+ * and returns its path. Defaults as the tests have always used: 3 exporters, rounds 17 s apart.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- async as callers always awaited it
 export async function flowgenStream(opts: {
   flows: number;
   proto?: "v9" | "ipfix" | "v5";
@@ -70,25 +72,10 @@ export async function flowgenStream(opts: {
 }): Promise<string> {
   const { flows, proto = "v9", seed = 1, step = 17, exporters = 3 } = opts;
   mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, `flowgen-${proto}-${flows}-${seed}-${step}-${exporters}.bin`);
+  const out = join(CACHE, `synthetic-${SYNTHETIC_VERSION}-${proto}-${flows}-${seed}-${step}-${exporters}.bin`);
   if (!existsSync(out)) {
     const tmp = `${out}.${process.pid}.tmp`;
-    await run("python3", [
-      FLOWGEN,
-      "--flows",
-      String(flows),
-      "--proto",
-      proto,
-      "--seed",
-      String(seed),
-      "--step",
-      String(step),
-      "--exporters",
-      String(exporters),
-      "--out",
-      tmp,
-    ]);
-    const { renameSync } = await import("node:fs");
+    writeFileSync(tmp, lengthPrefixed(syntheticDatagrams({ flows, protocol: proto, seed, step, exporters })));
     renameSync(tmp, out);
   }
   return out;
