@@ -127,22 +127,54 @@ describe("TemplateCache", () => {
 });
 
 describe("DecoderState", () => {
-  it("assigns small exporter ids per (address, domain) and bounds the table", () => {
-    const state = new DecoderState({ maxExporters: 2, exporterIdleMs: 1000 });
+  it("assigns small exporter ids per (address, domain) and bounds the table without locking out a new exporter", () => {
+    const state = new DecoderState({ maxExporters: 2 });
     const r = (address: string, source: number, at: number): number =>
       decodePackets([v9({ source })], { state, address, receivedMs: at }).statuses[0]!;
     expect(r("192.0.2.1", 0, 0)).toBe(DecodeStatus.OK);
     expect(r("192.0.2.1", 1, 0)).toBe(DecodeStatus.OK);
     expect([...state.exporters.values()].map((e) => e.id)).toEqual([1, 2]);
-    // full, nobody idle: dropped and counted
-    expect(r("192.0.2.2", 0, 500)).toBe(DecodeStatus.EXPORTER_LIMIT);
-    expect(state.exporterLimitDrops).toBe(1);
-    // 192.0.2.1/1 stays busy; 192.0.2.1/0 has been idle for 1600 ms ≥ 1000 and gives its place (and id)
-    r("192.0.2.1", 1, 1500);
-    expect(r("192.0.2.3", 0, 1600)).toBe(DecodeStatus.OK);
+    // 192.0.2.1/1 keeps sending; full and nobody idle: the new exporter is still taken, the least recently seen
+    // one (192.0.2.1/0) gives its place and its id
+    r("192.0.2.1", 1, 400);
+    expect(r("192.0.2.2", 0, 500)).toBe(DecodeStatus.OK);
+    expect(state.exportersEvicted).toBe(1);
     expect(state.exporters.size).toBe(2);
     const ids = [...state.exporters.values()].map((e) => [e.address, e.domain, e.id]);
-    expect(ids).toContainEqual(["192.0.2.3", 0, 1]); // id of the evicted exporter reused
+    expect(ids).toContainEqual(["192.0.2.2", 0, 1]);
+    expect(ids).toContainEqual(["192.0.2.1", 1, 2]);
+  });
+
+  it("keeps a steadily sending exporter and its templates while 10,000 one-datagram exporters pass through a full table", () => {
+    const maxExporters = 4096;
+    const state = new DecoderState({ maxExporters });
+    const tpl = set(
+      0,
+      templates(false, {
+        id: 256,
+        fields: [
+          [8, 4],
+          [2, 4],
+        ],
+      }),
+    );
+    const data = v9({ source: 7 }, set(256, cat(ip4("10.1.2.3"), be(5, 4))));
+    expect(decodePackets([v9({ source: 7 }, tpl)], { state, address: "192.0.2.9", receivedMs: 0 }).statuses).toEqual([
+      DecodeStatus.OK,
+    ]);
+    let decoded = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const a = `198.51.${(i >> 8) & 0xff}.${i & 0xff}`;
+      const st = decodePackets([v9({ source: i })], { state, address: a, receivedMs: 1 + i }).statuses[0];
+      expect(st).toBe(DecodeStatus.OK); // never "exporter table full"
+      if (i % 1000 === 999)
+        decoded += decodePackets([data], { state, address: "192.0.2.9", receivedMs: 1 + i }).rows.length;
+    }
+    expect(state.exporters.size).toBe(maxExporters);
+    expect(decoded).toBe(10); // the template survived every round of evictions
+    const good = [...state.exporters.values()].find((e) => e.address === "192.0.2.9")!;
+    expect(good.id).toBe(1);
+    expect(state.exportersEvicted).toBe(10_001 - maxExporters);
   });
 
   it("bounds held data sets by count, bytes and age", () => {
