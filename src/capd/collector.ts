@@ -51,6 +51,13 @@ const MAX_BLOCKS_IN_FLIGHT = 24;
  * (a dropped raw datagram costs ≈ 55 bytes per flow of ring and no CPU; a dropped block had been decoded).
  */
 const BACKLOG_BLOCKS = 8;
+/**
+ * A partial batch is handed to the writer once it has waited this long for more rows (checked every
+ * FLUSH_TICK_MS, so its oldest row is written within about FLUSH_TICK_MS + FLUSH_MS): a kill -9 or power cut
+ * then loses at most about a second of flows, whatever the rate. Full batches are handed over at once as before.
+ */
+const FLUSH_TICK_MS = 250;
+const FLUSH_MS = 750;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
 const CURRENT_PREFIX = "tscapd.current.";
@@ -94,6 +101,9 @@ class Source {
   readonly sink: BatchSink;
   private readonly collector: Collector;
   private seq = 0;
+  /** the batch being filled when it first held rows at a flush tick, and when (flushIfStale) */
+  private staleBatch: RecordBatch | null = null;
+  private staleSinceMs = 0;
 
   constructor(spec: SourceSpec, collector: Collector) {
     this.ident = spec.ident;
@@ -148,6 +158,28 @@ class Source {
     c.writer.append(file.file, batch);
     file.rows += batch.length;
     this.sink.batch = c.writer.takeBatch(BATCH_ROWS);
+  }
+
+  /**
+   * Hands a partial batch over when it has held rows for FLUSH_MS (timer on the decode thread); a batch the
+   * writer has no room for waits for the next tick rather than being dropped.
+   */
+  flushIfStale(nowMs: number): void {
+    const batch = this.sink.batch;
+    if (batch.length === 0) {
+      this.staleBatch = null;
+      return;
+    }
+    if (batch !== this.staleBatch) {
+      this.staleBatch = batch;
+      this.staleSinceMs = nowMs;
+      return;
+    }
+    const file = this.file;
+    if (nowMs - this.staleSinceMs < FLUSH_MS || file === null) return;
+    if (this.collector.writer.blocksInFlight(file.file) >= MAX_BLOCKS_IN_FLIGHT) return;
+    this.handOver();
+    this.staleBatch = null;
   }
 
   /** Closes a slot's file: footer with the slot's exporter counters, fsync, rename, -x. */
@@ -251,6 +283,7 @@ export class Collector {
   private templateTraffic = false;
   private rotateTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
@@ -321,6 +354,12 @@ export class Collector {
       this.saveTemplates();
     }, 2000);
     this.saveTimer.unref();
+    this.flushTimer = setInterval(() => {
+      if (this.stopping) return;
+      const t = Date.now();
+      for (const src of this.sources) src.flushIfStale(t);
+    }, FLUSH_TICK_MS);
+    this.flushTimer.unref();
   }
 
   /** Files `tscapd.current.<pid>.<n>` of dead collectors: rebuild the footer and give them their slot name. */
@@ -530,6 +569,7 @@ export class Collector {
     this.stopping = true;
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
     if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
     await this.rotating;
     await Promise.all(
       this.sources.map(async (s) => {
