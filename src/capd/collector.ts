@@ -14,6 +14,7 @@
 // in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   decodeDatagram,
@@ -58,6 +59,9 @@ const BACKLOG_BLOCKS = 8;
  */
 const FLUSH_TICK_MS = 250;
 const FLUSH_MS = 750;
+/** The template file at most (characters of JSON), and the new text serialised per save (every 2 s). */
+const TEMPLATE_FILE_MAX = 8 * 1024 * 1024;
+const TEMPLATE_SAVE_BUDGET = 1024 * 1024;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
 const CURRENT_PREFIX = "tscapd.current.";
@@ -281,6 +285,8 @@ export class Collector {
   private savedTemplates = "";
   private savedGeneration = -1;
   private templateTraffic = false;
+  /** the template file's write in progress */
+  private templateWrite: Promise<void> | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -412,26 +418,54 @@ export class Collector {
     }
   }
 
-  /** Writes the template cache when it changed (tmp file + rename, so a crash never leaves half a file). */
-  saveTemplates(): void {
+  /**
+   * Writes the template cache when it changed: incrementally (only changed exporters are serialised again, at
+   * most TEMPLATE_SAVE_BUDGET per call), bounded (TEMPLATE_FILE_MAX; exporters that send data first), and
+   * written by the libuv pool (tmp file + rename, so a crash never leaves half a file) rather than on this
+   * thread. `sync` (at stop) writes before returning.
+   */
+  saveTemplates(sync = false): void {
     const generation = this.state.templates.generation;
     if (!this.templateTraffic && generation === this.savedGeneration) return;
+    if (this.templateWrite !== null && !sync) return; // the next tick saves what changed meanwhile
     this.templateTraffic = false;
     this.savedGeneration = generation;
-    const text = JSON.stringify(this.state.saveState());
+    const text = this.state.saveStateText(TEMPLATE_FILE_MAX, sync ? TEMPLATE_FILE_MAX : TEMPLATE_SAVE_BUDGET);
+    // what did not fit in the budget is saved at the next tick
+    if (this.state.templates.savePending) this.savedGeneration = -1;
     if (text === this.savedTemplates) return;
-    try {
-      const tmp = `${this.templatesFile}.tmp.${process.pid}`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, this.templatesFile);
-      this.savedTemplates = text;
-    } catch (err) {
+    const tmp = `${this.templatesFile}.tmp.${process.pid}`;
+    const fail = (err: unknown): void => {
       this.log.limited(
         "error",
         "templates",
         `cannot save templates to ${this.templatesFile}: ${(err as Error).message}`,
       );
+    };
+    if (sync) {
+      try {
+        writeFileSync(tmp, text);
+        renameSync(tmp, this.templatesFile);
+        this.savedTemplates = text;
+      } catch (err) {
+        fail(err);
+      }
+      return;
     }
+    this.templateWrite = writeFile(tmp, text)
+      .then(() => rename(tmp, this.templatesFile))
+      .then(
+        () => {
+          this.savedTemplates = text;
+        },
+        (err: unknown) => {
+          this.savedGeneration = -1;
+          fail(err);
+        },
+      )
+      .finally(() => {
+        this.templateWrite = null;
+      });
   }
 
   /**
@@ -580,7 +614,8 @@ export class Collector {
       }),
     );
     this.templateTraffic = true;
-    this.saveTemplates();
+    if (this.templateWrite) await this.templateWrite;
+    this.saveTemplates(true);
     if (this.writer.fastBlocks > 0)
       this.log.info(
         `writer: ${this.writer.fastBlocks} blocks stored without LZ4 and address sets while the writer was behind`,

@@ -292,6 +292,8 @@ export class DecoderState {
   private nextId = 1;
   private readonly freeIds: number[] = [];
   private lastExporter: ExporterState | null = null;
+  /** saveStateText's per-exporter template fragments (JSON text) */
+  private readonly fragments = new Map<string, string>();
 
   constructor(options: DecoderOptions = {}) {
     this.templates = new TemplateCache(options.templateLimits ?? DEFAULT_TEMPLATE_LIMITS);
@@ -390,6 +392,65 @@ export class DecoderState {
       });
     }
     return { format: "tsflow-decoder-state", version: 1, templates: this.templates.serialize(), exporters };
+  }
+
+  /**
+   * `saveState()` as JSON text of at most about `maxChars`, built incrementally: each exporter's templates are
+   * kept as a text fragment, and only exporters whose templates changed since the last call are serialised
+   * again, at most `budgetChars` of new text per call (the rest waits for the next call; its older fragment is
+   * used meanwhile). Exporters that decoded the most records go first, so under template spam the file keeps the
+   * exporters that send data and stays bounded.
+   */
+  saveStateText(maxChars: number, budgetChars = maxChars): string {
+    const dirty = this.templates.takeDirty();
+    const order = [...this.exporters.values()].sort((a, b) => b.records - a.records);
+    let spent = 0;
+    const refresh = (key: string): void => {
+      if (!dirty.delete(key)) return;
+      if (spent > budgetChars) {
+        this.templates.markDirty(key);
+        return;
+      }
+      const f = this.templates.fragment(key);
+      if (f === null) this.fragments.delete(key);
+      else {
+        this.fragments.set(key, f);
+        spent += f.length;
+      }
+    };
+    for (const e of order) refresh(e.key);
+    // loaded tables of exporters not seen since the restart, and dropped exporters
+    for (const key of [...dirty]) refresh(key);
+    for (const key of this.fragments.keys()) if (this.templates.table(key) === undefined) this.fragments.delete(key);
+    const parts: string[] = [];
+    let size = 200;
+    const included = new Set<string>();
+    const add = (key: string): void => {
+      const f = this.fragments.get(key);
+      if (f === undefined || included.has(key) || size + f.length + 1 > maxChars) return;
+      parts.push(f);
+      included.add(key);
+      size += f.length + 1;
+    };
+    for (const e of order) add(e.key);
+    for (const key of this.fragments.keys()) add(key);
+    const options: SavedDecoderState["exporters"][number][] = [];
+    for (const e of order) {
+      if (e.samplers.size === 0 && e.sysInitMs < 0) continue;
+      const o = {
+        key: e.key,
+        samplers: [...e.samplers].map(([id, s]) => [id, s.interval, s.algorithm] as const),
+        sysInitMs: e.sysInitMs,
+      };
+      const n = 40 + e.key.length + 30 * o.samplers.length;
+      if (size + n > maxChars) break;
+      size += n;
+      options.push(o);
+    }
+    return (
+      `{"format":"tsflow-decoder-state","version":1,"templates":{"format":"tsflow-templates","version":1,` +
+      `"exporters":[${parts.join(",")}]},"exporters":${JSON.stringify(options)}}`
+    );
   }
 
   /** Loads `saveState()` output (malformed parts are skipped); returns the number of templates loaded. */
