@@ -13,7 +13,16 @@
 // Receiving never waits for the disk: batches are handed to the writer and decoding goes on; the writer's
 // in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
@@ -382,6 +391,12 @@ export class Collector {
       if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue; // another collector's file
       const path = join(dir, name);
       try {
+        // created but never written (the disk was full): nothing to recover, and not worth a warning per restart
+        if (statSync(path).size === 0) {
+          unlinkSync(path);
+          this.log.info(`removed ${path}: empty file left by a collector that could not write it`);
+          continue;
+        }
         const r = recover(path);
         const reader = FlowFileReader.open(path);
         const created = reader.header().created;
