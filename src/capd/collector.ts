@@ -13,7 +13,17 @@
 // Receiving never waits for the disk: batches are handed to the writer and decoding goes on; the writer's
 // in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   decodeDatagram,
@@ -51,6 +61,16 @@ const MAX_BLOCKS_IN_FLIGHT = 24;
  * (a dropped raw datagram costs ≈ 55 bytes per flow of ring and no CPU; a dropped block had been decoded).
  */
 const BACKLOG_BLOCKS = 8;
+/**
+ * A partial batch is handed to the writer once it has waited this long for more rows (checked every
+ * FLUSH_TICK_MS, so its oldest row is written within about FLUSH_TICK_MS + FLUSH_MS): a kill -9 or power cut
+ * then loses at most about a second of flows, whatever the rate. Full batches are handed over at once as before.
+ */
+const FLUSH_TICK_MS = 250;
+const FLUSH_MS = 750;
+/** The template file at most (characters of JSON), and the new text serialised per save (every 2 s). */
+const TEMPLATE_FILE_MAX = 8 * 1024 * 1024;
+const TEMPLATE_SAVE_BUDGET = 1024 * 1024;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
 const CURRENT_PREFIX = "tscapd.current.";
@@ -94,6 +114,9 @@ class Source {
   readonly sink: BatchSink;
   private readonly collector: Collector;
   private seq = 0;
+  /** the batch being filled when it first held rows at a flush tick, and when (flushIfStale) */
+  private staleBatch: RecordBatch | null = null;
+  private staleSinceMs = 0;
 
   constructor(spec: SourceSpec, collector: Collector) {
     this.ident = spec.ident;
@@ -148,6 +171,28 @@ class Source {
     c.writer.append(file.file, batch);
     file.rows += batch.length;
     this.sink.batch = c.writer.takeBatch(BATCH_ROWS);
+  }
+
+  /**
+   * Hands a partial batch over when it has held rows for FLUSH_MS (timer on the decode thread); a batch the
+   * writer has no room for waits for the next tick rather than being dropped.
+   */
+  flushIfStale(nowMs: number): void {
+    const batch = this.sink.batch;
+    if (batch.length === 0) {
+      this.staleBatch = null;
+      return;
+    }
+    if (batch !== this.staleBatch) {
+      this.staleBatch = batch;
+      this.staleSinceMs = nowMs;
+      return;
+    }
+    const file = this.file;
+    if (nowMs - this.staleSinceMs < FLUSH_MS || file === null) return;
+    if (this.collector.writer.blocksInFlight(file.file) >= MAX_BLOCKS_IN_FLIGHT) return;
+    this.handOver();
+    this.staleBatch = null;
   }
 
   /** Closes a slot's file: footer with the slot's exporter counters, fsync, rename, -x. */
@@ -249,8 +294,11 @@ export class Collector {
   private savedTemplates = "";
   private savedGeneration = -1;
   private templateTraffic = false;
+  /** the template file's write in progress */
+  private templateWrite: Promise<void> | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
@@ -321,6 +369,12 @@ export class Collector {
       this.saveTemplates();
     }, 2000);
     this.saveTimer.unref();
+    this.flushTimer = setInterval(() => {
+      if (this.stopping) return;
+      const t = Date.now();
+      for (const src of this.sources) src.flushIfStale(t);
+    }, FLUSH_TICK_MS);
+    this.flushTimer.unref();
   }
 
   /** Files `tscapd.current.<pid>.<n>` of dead collectors: rebuild the footer and give them their slot name. */
@@ -337,6 +391,12 @@ export class Collector {
       if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue; // another collector's file
       const path = join(dir, name);
       try {
+        // created but never written (the disk was full): nothing to recover, and not worth a warning per restart
+        if (statSync(path).size === 0) {
+          unlinkSync(path);
+          this.log.info(`removed ${path}: empty file left by a collector that could not write it`);
+          continue;
+        }
         const r = recover(path);
         const reader = FlowFileReader.open(path);
         const created = reader.header().created;
@@ -373,26 +433,54 @@ export class Collector {
     }
   }
 
-  /** Writes the template cache when it changed (tmp file + rename, so a crash never leaves half a file). */
-  saveTemplates(): void {
+  /**
+   * Writes the template cache when it changed: incrementally (only changed exporters are serialised again, at
+   * most TEMPLATE_SAVE_BUDGET per call), bounded (TEMPLATE_FILE_MAX; exporters that send data first), and
+   * written by the libuv pool (tmp file + rename, so a crash never leaves half a file) rather than on this
+   * thread. `sync` (at stop) writes before returning.
+   */
+  saveTemplates(sync = false): void {
     const generation = this.state.templates.generation;
     if (!this.templateTraffic && generation === this.savedGeneration) return;
+    if (this.templateWrite !== null && !sync) return; // the next tick saves what changed meanwhile
     this.templateTraffic = false;
     this.savedGeneration = generation;
-    const text = JSON.stringify(this.state.saveState());
+    const text = this.state.saveStateText(TEMPLATE_FILE_MAX, sync ? TEMPLATE_FILE_MAX : TEMPLATE_SAVE_BUDGET);
+    // what did not fit in the budget is saved at the next tick
+    if (this.state.templates.savePending) this.savedGeneration = -1;
     if (text === this.savedTemplates) return;
-    try {
-      const tmp = `${this.templatesFile}.tmp.${process.pid}`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, this.templatesFile);
-      this.savedTemplates = text;
-    } catch (err) {
+    const tmp = `${this.templatesFile}.tmp.${process.pid}`;
+    const fail = (err: unknown): void => {
       this.log.limited(
         "error",
         "templates",
         `cannot save templates to ${this.templatesFile}: ${(err as Error).message}`,
       );
+    };
+    if (sync) {
+      try {
+        writeFileSync(tmp, text);
+        renameSync(tmp, this.templatesFile);
+        this.savedTemplates = text;
+      } catch (err) {
+        fail(err);
+      }
+      return;
     }
+    this.templateWrite = writeFile(tmp, text)
+      .then(() => rename(tmp, this.templatesFile))
+      .then(
+        () => {
+          this.savedTemplates = text;
+        },
+        (err: unknown) => {
+          this.savedGeneration = -1;
+          fail(err);
+        },
+      )
+      .finally(() => {
+        this.templateWrite = null;
+      });
   }
 
   /**
@@ -530,6 +618,7 @@ export class Collector {
     this.stopping = true;
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
     if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
     await this.rotating;
     await Promise.all(
       this.sources.map(async (s) => {
@@ -540,7 +629,8 @@ export class Collector {
       }),
     );
     this.templateTraffic = true;
-    this.saveTemplates();
+    if (this.templateWrite) await this.templateWrite;
+    this.saveTemplates(true);
     if (this.writer.fastBlocks > 0)
       this.log.info(
         `writer: ${this.writer.fastBlocks} blocks stored without LZ4 and address sets while the writer was behind`,

@@ -6,7 +6,7 @@
 // Exit codes: 0 after TERM/INT, 1 for a bad command line, 2 for a resource failure (bind, directory, disk).
 
 import { spawn } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { CommanderError } from "commander";
 import { EXIT, VERSION } from "../cli/common.js";
 import { FlowError } from "../util/errors.js";
@@ -21,6 +21,8 @@ import { removePidFile, writePidFile } from "./pidfile.js";
 class FileSink implements LogSink {
   private fd = -1;
   private readonly path: string | undefined;
+  /** The daemon child's lines until it is ready (sent to the -D parent if it fails to start); last 50. */
+  captured: string[] | null = null;
   constructor(path: string | undefined) {
     this.path = path;
     this.reopen();
@@ -32,10 +34,96 @@ class FileSink implements LogSink {
     if (old >= 0) closeSync(old);
   }
   write(line: string): void {
+    if (this.captured !== null) {
+      this.captured.push(line);
+      if (this.captured.length > 50) this.captured.shift();
+    }
     const stamped = `${new Date().toISOString()} ${line}`;
     if (this.fd >= 0) writeSync(this.fd, stamped);
     else process.stderr.write(this.path === undefined ? line : stamped);
   }
+}
+
+/** Set in the environment of the process -D starts, which reports over IPC whether it started. */
+const DAEMON_CHILD_ENV = "TSCAPD_DAEMON_CHILD";
+/** How long -D waits for the daemon to bind and open its files. */
+const DAEMON_START_MS = 30_000;
+
+type DaemonMessage = { readonly op: "ready" } | { readonly op: "failed"; readonly log: string };
+
+/**
+ * -D: re-executes tscapd without -D, detached, and waits until it has bound its sockets and opened its files:
+ * exit 0 then, or the daemon's exit code and its error lines when it fails to start.
+ */
+async function daemonize(): Promise<number> {
+  const args = process.argv.slice(1).filter((a) => a !== "-D" && a !== "--daemon");
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ["ignore", "ignore", "ignore", "ipc"],
+    env: { ...process.env, [DAEMON_CHILD_ENV]: "1" },
+  });
+  return new Promise<number>((resolve) => {
+    const timer = setTimeout(() => {
+      process.stderr.write(`tscapd: the daemon (pid ${child.pid}) did not start within ${DAEMON_START_MS / 1000} s\n`);
+      resolve(EXIT.DATA);
+    }, DAEMON_START_MS);
+    child.on("message", (m: DaemonMessage) => {
+      if (m.op === "failed") {
+        process.stderr.write(m.log);
+        return;
+      }
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      if (child.connected) child.disconnect();
+      child.unref();
+      resolve(EXIT.OK);
+    });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      process.stderr.write(`tscapd: cannot start the daemon: ${err.message}\n`);
+      resolve(EXIT.DATA);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      process.stderr.write(`tscapd: the daemon exited with status ${code ?? "(signal)"} before it started\n`);
+      resolve(code !== null && code !== 0 ? code : EXIT.DATA);
+    });
+  });
+}
+
+/** The parent's pid as it is now (process.ppid is the one at start-up); -1 when it cannot be read. */
+function currentPpid(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Under npm/npx (`npx tscapd`, `npm start`) signals are not always passed on, and killing npm left tscapd
+ * running: there, tscapd stops when its parent is gone.
+ */
+function watchParent(onGone: () => void): void {
+  if (process.env["npm_command"] === undefined && process.env["npm_lifecycle_event"] === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    const now = currentPpid();
+    let gone = now >= 0 && now !== parent;
+    if (now < 0) {
+      try {
+        process.kill(parent, 0);
+      } catch (err) {
+        gone = (err as NodeJS.ErrnoException).code === "ESRCH";
+      }
+    }
+    if (gone) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -49,22 +137,69 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT.USAGE;
   }
 
-  if (options.daemon) {
-    // Re-exec ourselves without -D, detached, and leave: the child is the daemon.
-    const args = process.argv.slice(1).filter((a) => a !== "-D" && a !== "--daemon");
-    const child = spawn(process.execPath, args, { detached: true, stdio: "ignore" });
-    child.unref();
-    return EXIT.OK;
-  }
+  if (options.daemon) return daemonize();
+  const daemonChild = process.env[DAEMON_CHILD_ENV] === "1" && typeof process.send === "function";
 
   const sink = new FileSink(options.logFile);
+  if (daemonChild) sink.captured = [];
   const log = new Logger({ level: options.verbose > 0 ? "debug" : "info", sink });
+  const failed = (code: number): number => {
+    if (daemonChild && process.connected)
+      process.send!({ op: "failed", log: (sink.captured ?? []).join("") } satisfies DaemonMessage, () => {
+        process.disconnect();
+      });
+    return code;
+  };
+
+  // the metrics port is bound first: a clash is reported before the UDP port is bound or a file written
+  let sample: () => ReturnType<IngestThread["sample"]> = () => ({
+    counters: {
+      datagrams: 0,
+      notAllowed: 0,
+      badPackets: 0,
+      crashes: 0,
+      flowsStored: 0,
+      flowsDropped: 0,
+      filesWritten: 0,
+      queueDropped: 0,
+    },
+    exporters: [],
+  });
+  if (options.metrics !== undefined) {
+    try {
+      const registry = createMetricsRegistry(() => {
+        const { counters, exporters } = sample();
+        return {
+          datagrams: counters.datagrams,
+          notAllowed: counters.notAllowed,
+          queueDropped: counters.queueDropped,
+          flowsStored: counters.flowsStored,
+          filesWritten: counters.filesWritten,
+          exporters: exporters.map((e) => ({
+            exporter: `${e.address}/${e.domain}`,
+            packets: e.packets,
+            flows: e.records,
+            badPackets: Object.values(e.malformed).reduce((a, b) => a + b, 0),
+            sequenceErrors: e.sequenceErrors,
+            templateMisses: e.templateMisses,
+          })),
+        };
+      });
+      const server = await startMetricsServer(options.metrics, registry);
+      server.unref();
+      log.info(`metrics on http://${options.metrics}/metrics`);
+    } catch (err) {
+      log.error(`--metrics ${options.metrics}: ${(err as Error).message}`);
+      return failed(EXIT.DATA);
+    }
+  }
+
   if (options.pidFile !== undefined) {
     try {
       writePidFile(options.pidFile);
     } catch (err) {
       log.error((err as Error).message);
-      return EXIT.USAGE;
+      return failed(EXIT.USAGE);
     }
   }
 
@@ -75,6 +210,7 @@ async function main(argv: readonly string[]): Promise<number> {
     exitCode = EXIT.DATA;
     void shutdown();
   });
+  sample = () => collector.sample();
 
   const shutdown = (): Promise<void> => {
     shuttingDown ??= (async () => {
@@ -106,36 +242,18 @@ async function main(argv: readonly string[]): Promise<number> {
       err instanceof FatalError || err instanceof FlowError ? err.message : String((err as Error).stack ?? err),
     );
     if (options.pidFile !== undefined) removePidFile(options.pidFile);
-    return EXIT.DATA;
+    return failed(EXIT.DATA);
   }
-  if (options.metrics !== undefined) {
-    try {
-      const registry = createMetricsRegistry(() => {
-        const { counters, exporters } = collector.sample();
-        return {
-          datagrams: counters.datagrams,
-          notAllowed: counters.notAllowed,
-          queueDropped: counters.queueDropped,
-          flowsStored: counters.flowsStored,
-          filesWritten: counters.filesWritten,
-          exporters: exporters.map((e) => ({
-            exporter: `${e.address}/${e.domain}`,
-            packets: e.packets,
-            flows: e.records,
-            badPackets: Object.values(e.malformed).reduce((a, b) => a + b, 0),
-            sequenceErrors: e.sequenceErrors,
-            templateMisses: e.templateMisses,
-          })),
-        };
-      });
-      const server = await startMetricsServer(options.metrics, registry);
-      server.unref();
-      log.info(`metrics on http://${options.metrics}/metrics`);
-    } catch (err) {
-      log.error(`--metrics ${options.metrics}: ${(err as Error).message}`);
-      await shutdown();
-    }
+  if (daemonChild && process.connected) {
+    sink.captured = null;
+    process.send!({ op: "ready" } satisfies DaemonMessage, () => {
+      process.disconnect();
+    });
   }
+  watchParent(() => {
+    log.warn("parent process gone (npm/npx): stopping");
+    void shutdown();
+  });
   return -1; // keep running until a signal
 }
 

@@ -4,7 +4,7 @@
 
 import { createServer, type Server } from "node:http";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { UsageError } from "../util/errors.js";
+import { parseHostPort } from "./options.js";
 
 export interface ExporterSample {
   readonly exporter: string;
@@ -25,13 +25,7 @@ export interface CollectorSample {
   readonly exporters: readonly ExporterSample[];
 }
 
-export function parseHostPort(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--metrics: want host:port, got ${text}`);
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw new UsageError(`--metrics: bad port in ${text}`);
-  return { host: m[1] ?? m[2]!, port };
-}
+export { parseHostPort } from "./options.js";
 
 /** Builds the registry whose gauges read `sample()` when scraped. */
 export function createMetricsRegistry(sample: () => CollectorSample): Registry {
@@ -84,21 +78,50 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
   return registry;
 }
 
+export interface MetricsServerLimits {
+  /** A connection idle this long is closed (ms). */
+  readonly idleMs?: number;
+  /** A request (headers and body) must arrive within this (ms). */
+  readonly requestMs?: number;
+  /** Connections at once; more are refused at accept. */
+  readonly maxConnections?: number;
+}
+
+/** Defaults: a scraper needs one connection and well under a second; slow or idle clients cannot pile up. */
+export const METRICS_LIMITS: Required<MetricsServerLimits> = { idleMs: 10_000, requestMs: 5_000, maxConnections: 16 };
+
 /** Serves GET /metrics; resolves once listening. */
-export async function startMetricsServer(hostPort: string, registry: Registry): Promise<Server> {
+export async function startMetricsServer(
+  hostPort: string,
+  registry: Registry,
+  limits: MetricsServerLimits = {},
+): Promise<Server> {
   const { host, port } = parseHostPort(hostPort);
-  const server = createServer((req, res) => {
-    if (req.method !== "GET" || (req.url !== "/metrics" && req.url !== "/")) {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-      (err: unknown) => {
-        res.writeHead(500).end(String(err));
-      },
-    );
-  });
+  const l = { ...METRICS_LIMITS, ...limits };
+  const server = createServer(
+    {
+      requestTimeout: l.requestMs,
+      headersTimeout: l.requestMs,
+      keepAliveTimeout: l.idleMs,
+      // how often the request timeouts are checked (Node's default lets a slow client stay 30 s longer)
+      connectionsCheckingInterval: Math.min(1000, l.requestMs),
+    },
+    (req, res) => {
+      if (req.method !== "GET" || (req.url !== "/metrics" && req.url !== "/")) {
+        res.writeHead(404).end();
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+        (err: unknown) => {
+          res.writeHead(500).end(String(err));
+        },
+      );
+    },
+  );
+  // idle sockets (no request yet, or between requests) are destroyed after idleMs (no 'timeout' listener)
+  server.setTimeout(l.idleMs);
+  server.maxConnections = l.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -138,6 +138,9 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
   const bind = str("bind");
   const multicast = str("multicast");
   if (bind !== undefined && multicast !== undefined) throw new UsageError("-b and -J are mutually exclusive");
+  // checked here, before anything is bound or written
+  const metrics = str("metrics");
+  if (metrics !== undefined) parseHostPort(metrics);
   return {
     port: o["port"] as number,
     bind,
@@ -158,8 +161,17 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
     codec: codecText,
     verbose: o["verbose"] as number,
     allow,
-    metrics: str("metrics"),
+    metrics,
     templatesFile: str("templates"),
     logFile: str("log"),
   };
+}
+
+/** `--metrics host:port` ([v6]:port for IPv6). */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--metrics: want host:port, got ${text}`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new UsageError(`--metrics: bad port in ${text}`);
+  return { host: m[1] ?? m[2]!, port };
 }

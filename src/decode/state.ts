@@ -3,9 +3,9 @@
 //
 // One DecoderState per collector. Exporters are keyed (protocol family, sender address, source id /
 // observation domain / engine / sFlow agent+sub-agent); each gets a small collector-assigned `id` (nfdump's
-// SysID) written into the exporterId column. Everything here is bounded: the exporter table (LRU eviction of
-// idle exporters, else the datagram is dropped and counted), templates (TemplateCache), held data sets
-// (count, bytes, age) and stored sFlow counter samples.
+// SysID) written into the exporterId column. Everything here is bounded: the exporter table (a full table
+// evicts its least recently seen exporter, one-datagram exporters first, so a new exporter is never locked
+// out), templates (TemplateCache), held data sets (count, bytes, age) and stored sFlow counter samples.
 
 import type { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
@@ -36,8 +36,6 @@ export interface DecoderOptions {
   /** nfcapd -s: > 0 default sampling interval when none is announced; < 0 override every announced one. */
   readonly samplingRate?: number;
   readonly maxExporters?: number;
-  /** An exporter silent this long may be evicted when the table is full (ms). */
-  readonly exporterIdleMs?: number;
   readonly templateLimits?: TemplateLimits;
   readonly maxHeldSets?: number;
   readonly maxHeldBytes?: number;
@@ -131,6 +129,8 @@ export class ExporterState {
   engineId = 0;
   firstSeenMs: number;
   lastSeenMs: number;
+  /** Seen again since the exporter table's eviction hand last passed it (second chance). */
+  referenced = false;
 
   // counters
   packets = 0;
@@ -269,15 +269,14 @@ export class DecoderState {
   readonly templates: TemplateCache;
   readonly samplingRate: number;
   readonly maxExporters: number;
-  readonly exporterIdleMs: number;
   readonly maxHeldSets: number;
   readonly maxHeldBytes: number;
   readonly heldMaxAgeMs: number;
   readonly maxCounterSamples: number;
   readonly maxSamplers: number;
   readonly exporters = new Map<string, ExporterState>();
-  /** Datagrams dropped because the exporter table was full. */
-  exporterLimitDrops = 0;
+  /** Exporters evicted to make room for a new one (the table was full). */
+  exportersEvicted = 0;
   /** Datagrams whose version we do not decode (no exporter is created for them). */
   unknownVersion = 0;
   readonly diag = new DecodeDiagnostics();
@@ -293,12 +292,13 @@ export class DecoderState {
   private nextId = 1;
   private readonly freeIds: number[] = [];
   private lastExporter: ExporterState | null = null;
+  /** saveStateText's per-exporter template fragments (JSON text) */
+  private readonly fragments = new Map<string, string>();
 
   constructor(options: DecoderOptions = {}) {
     this.templates = new TemplateCache(options.templateLimits ?? DEFAULT_TEMPLATE_LIMITS);
     this.samplingRate = options.samplingRate ?? 0;
     this.maxExporters = options.maxExporters ?? 4096;
-    this.exporterIdleMs = options.exporterIdleMs ?? 3_600_000;
     this.maxHeldSets = options.maxHeldSets ?? 64;
     this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024;
     this.heldMaxAgeMs = options.heldMaxAgeMs ?? 120_000;
@@ -307,8 +307,8 @@ export class DecoderState {
   }
 
   /**
-   * The exporter for (protocol, address, domain), created on first use; null when the table is full and no
-   * exporter has been idle for `exporterIdleMs`.
+   * The exporter for (protocol, address, domain), created on first use. A full table evicts one exporter to make
+   * room (evictOne), so this never refuses a new exporter; the null return is kept for the decoders' contract.
    */
   exporter(nfVersion: number, address: string, domain: number, nowMs: number): ExporterState | null {
     // v1/v5/v7 share one namespace, as do v9 and IPFIX never (their template ids are separate).
@@ -317,16 +317,14 @@ export class DecoderState {
     const last = this.lastExporter;
     if (last !== null && last.family === family && last.domain === domain && last.address === address) {
       last.lastSeenMs = nowMs;
+      last.referenced = true;
       this.current = last;
       return last;
     }
     const key = `${family}|${address}|${domain}`;
     let e = this.exporters.get(key);
     if (!e) {
-      if (this.exporters.size >= this.maxExporters && !this.evictIdle(nowMs)) {
-        this.exporterLimitDrops++;
-        return null;
-      }
+      while (this.exporters.size >= this.maxExporters) this.evictOne();
       const id = this.freeIds.pop() ?? this.nextId++;
       const templates = family === 9 || family === 10 ? this.templates.forExporter(key) : null;
       e = new ExporterState(id, key, nfVersion, address, domain, templates, nowMs);
@@ -342,24 +340,36 @@ export class DecoderState {
         e.engineId = domain & 0xff;
       }
       this.exporters.set(key, e);
-    }
+    } else e.referenced = true;
     e.lastSeenMs = nowMs;
     this.current = e;
     this.lastExporter = e;
     return e;
   }
 
-  private evictIdle(nowMs: number): boolean {
-    let victim: ExporterState | null = null;
+  /**
+   * Evicts one exporter (CLOCK, an approximation of least recently seen): the map's insertion order is the
+   * queue; an exporter seen since the hand last passed it is moved to the back once, the first one not seen is
+   * evicted. Exporters that sent a single datagram (a spray of addresses / source ids) thus go before any that
+   * keep sending, and the cost per eviction is amortised O(1).
+   */
+  private evictOne(): void {
+    let passes = this.exporters.size;
     for (const e of this.exporters.values()) {
-      if (nowMs - e.lastSeenMs >= this.exporterIdleMs && (!victim || e.lastSeenMs < victim.lastSeenMs)) victim = e;
+      if (e.referenced && passes-- > 0) {
+        e.referenced = false;
+        this.exporters.delete(e.key);
+        this.exporters.set(e.key, e); // to the back; Map iteration visits it again after the others
+        continue;
+      }
+      this.exporters.delete(e.key);
+      this.templates.dropExporter(e.key);
+      this.freeIds.push(e.id);
+      if (this.lastExporter === e) this.lastExporter = null;
+      if (this.current === e) this.current = null;
+      this.exportersEvicted++;
+      return;
     }
-    if (!victim) return false;
-    this.exporters.delete(victim.key);
-    this.templates.dropExporter(victim.key);
-    this.freeIds.push(victim.id);
-    if (this.lastExporter === victim) this.lastExporter = null;
-    return true;
   }
 
   /** The exporter of the datagram just decoded, or null (bad header, unknown version, table full). */
@@ -382,6 +392,65 @@ export class DecoderState {
       });
     }
     return { format: "tsflow-decoder-state", version: 1, templates: this.templates.serialize(), exporters };
+  }
+
+  /**
+   * `saveState()` as JSON text of at most about `maxChars`, built incrementally: each exporter's templates are
+   * kept as a text fragment, and only exporters whose templates changed since the last call are serialised
+   * again, at most `budgetChars` of new text per call (the rest waits for the next call; its older fragment is
+   * used meanwhile). Exporters that decoded the most records go first, so under template spam the file keeps the
+   * exporters that send data and stays bounded.
+   */
+  saveStateText(maxChars: number, budgetChars = maxChars): string {
+    const dirty = this.templates.takeDirty();
+    const order = [...this.exporters.values()].sort((a, b) => b.records - a.records);
+    let spent = 0;
+    const refresh = (key: string): void => {
+      if (!dirty.delete(key)) return;
+      if (spent > budgetChars) {
+        this.templates.markDirty(key);
+        return;
+      }
+      const f = this.templates.fragment(key);
+      if (f === null) this.fragments.delete(key);
+      else {
+        this.fragments.set(key, f);
+        spent += f.length;
+      }
+    };
+    for (const e of order) refresh(e.key);
+    // loaded tables of exporters not seen since the restart, and dropped exporters
+    for (const key of [...dirty]) refresh(key);
+    for (const key of this.fragments.keys()) if (this.templates.table(key) === undefined) this.fragments.delete(key);
+    const parts: string[] = [];
+    let size = 200;
+    const included = new Set<string>();
+    const add = (key: string): void => {
+      const f = this.fragments.get(key);
+      if (f === undefined || included.has(key) || size + f.length + 1 > maxChars) return;
+      parts.push(f);
+      included.add(key);
+      size += f.length + 1;
+    };
+    for (const e of order) add(e.key);
+    for (const key of this.fragments.keys()) add(key);
+    const options: SavedDecoderState["exporters"][number][] = [];
+    for (const e of order) {
+      if (e.samplers.size === 0 && e.sysInitMs < 0) continue;
+      const o = {
+        key: e.key,
+        samplers: [...e.samplers].map(([id, s]) => [id, s.interval, s.algorithm] as const),
+        sysInitMs: e.sysInitMs,
+      };
+      const n = 40 + e.key.length + 30 * o.samplers.length;
+      if (size + n > maxChars) break;
+      size += n;
+      options.push(o);
+    }
+    return (
+      `{"format":"tsflow-decoder-state","version":1,"templates":{"format":"tsflow-templates","version":1,` +
+      `"exporters":[${parts.join(",")}]},"exporters":${JSON.stringify(options)}}`
+    );
   }
 
   /** Loads `saveState()` output (malformed parts are skipped); returns the number of templates loaded. */

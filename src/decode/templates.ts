@@ -9,8 +9,11 @@
 // column are appended raw to the batch's extra heap.
 //
 // The cache is keyed (exporter key, template id); the exporter key already contains the exporter address,
-// the protocol and the source id / observation domain. Per exporter it is bounded in entries and bytes:
-// adding past a bound evicts the least recently refreshed template, so template spam cannot grow memory.
+// the protocol and the source id / observation domain. It is bounded in entries and bytes per exporter and over
+// all exporters: adding past an exporter's bound evicts its least recently refreshed template; past the bound
+// over all exporters, a table above the average size gives up its own oldest, a smaller one takes the place of
+// the largest table's oldest. Template spam from many domains thus cannot grow memory, nor push out the few
+// templates of an exporter that sends data.
 
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, COLUMN, type AddrColumnName } from "../record/schema.js";
@@ -354,13 +357,23 @@ export interface TemplateLimits {
   readonly maxTemplates: number;
   /** Accounted bytes per exporter. */
   readonly maxBytes: number;
+  /** Templates of all exporters together (default 32768). */
+  readonly maxTotalTemplates?: number;
+  /** Accounted bytes of all exporters together (default 32 MiB). */
+  readonly maxTotalBytes?: number;
 }
 
-export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { maxTemplates: 1024, maxBytes: 1024 * 1024 };
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = {
+  maxTemplates: 1024,
+  maxBytes: 1024 * 1024,
+  maxTotalTemplates: 32768,
+  maxTotalBytes: 32 * 1024 * 1024,
+};
 
 /** The templates of one exporter (one protocol, address and source id / observation domain). */
 export class ExporterTemplates {
   readonly key: string;
+  /** In least recently defined or refreshed order (a refresh moves the plan to the end). */
   readonly plans = new Map<number, DecodePlan>();
   bytes = 0;
   added = 0;
@@ -369,12 +382,16 @@ export class ExporterTemplates {
   withdrawn = 0;
   evicted = 0;
   private readonly limits: TemplateLimits;
-  private readonly changed: () => void;
+  private readonly cache: TemplateCache | null;
 
-  constructor(key: string, limits: TemplateLimits, changed: () => void = () => undefined) {
+  constructor(key: string, limits: TemplateLimits, cache: TemplateCache | null = null) {
     this.key = key;
     this.limits = limits;
-    this.changed = changed;
+    this.cache = cache;
+  }
+
+  private changed(plansDelta: number, bytesDelta: number): void {
+    this.cache?.changed(this, plansDelta, bytesDelta);
   }
 
   get(templateId: number): DecodePlan | undefined {
@@ -396,12 +413,16 @@ export class ExporterTemplates {
     if (old?.sameAs(options, scopeCount, fields)) {
       old.lastSeenMs = nowMs;
       this.refreshed++;
+      // to the end of the map: its order stays least recently refreshed first
+      this.plans.delete(templateId);
+      this.plans.set(templateId, old);
       return old;
     }
     const plan = new DecodePlan(templateId, options, scopeCount, fields, nowMs);
     if (old) {
       this.bytes -= old.bytes;
       this.plans.delete(templateId);
+      this.changed(-1, -old.bytes);
       this.replaced++;
     } else {
       this.added++;
@@ -412,9 +433,12 @@ export class ExporterTemplates {
     ) {
       this.evictOldest();
     }
+    // the bound over all exporters: a table above the average gives up its own oldest template, a smaller one
+    // (an exporter with a few templates while others spray many) takes the place of the largest table's oldest
+    this.cache?.makeRoom(this, plan.bytes);
     this.plans.set(templateId, plan);
     this.bytes += plan.bytes;
-    this.changed();
+    this.changed(1, plan.bytes);
     return plan;
   }
 
@@ -425,39 +449,36 @@ export class ExporterTemplates {
     this.plans.delete(templateId);
     this.bytes -= old.bytes;
     this.withdrawn++;
-    this.changed();
+    this.changed(-1, -old.bytes);
     return true;
   }
 
   /** IPFIX "withdraw all" (set 2 or 3 with template id 2 / 3): all data or all options templates. */
   withdrawAll(options: boolean): number {
     let k = 0;
+    let b = 0;
     for (const [id, plan] of this.plans) {
       if (plan.options === options) {
         this.plans.delete(id);
         this.bytes -= plan.bytes;
+        b += plan.bytes;
         k++;
       }
     }
     this.withdrawn += k;
-    if (k > 0) this.changed();
+    if (k > 0) this.changed(-k, -b);
     return k;
   }
 
-  private evictOldest(): void {
-    let oldestId = -1;
-    let oldest = Infinity;
-    for (const [id, plan] of this.plans) {
-      if (plan.lastSeenMs < oldest) {
-        oldest = plan.lastSeenMs;
-        oldestId = id;
-      }
-    }
-    const plan = this.plans.get(oldestId);
-    if (!plan) return;
-    this.plans.delete(oldestId);
+  /** Evicts the least recently defined or refreshed template (the first in the map). */
+  evictOldest(): void {
+    const first = this.plans.entries().next();
+    if (first.done === true) return;
+    const [id, plan] = first.value;
+    this.plans.delete(id);
     this.bytes -= plan.bytes;
     this.evicted++;
+    this.changed(-1, -plan.bytes);
   }
 }
 
@@ -478,28 +499,38 @@ export interface SerializedTemplates {
   }[];
 }
 
-/** All templates, keyed (exporter key, template id). */
+/** All templates, keyed (exporter key, template id), bounded per exporter and over all exporters. */
 export class TemplateCache {
   readonly limits: TemplateLimits;
+  readonly maxTotalTemplates: number;
+  readonly maxTotalBytes: number;
   /**
    * Bumped whenever a template is added, replaced, withdrawn or evicted (not on refresh): tscapd persists the
    * cache when this differs from the value at its last save.
    */
   generation = 0;
+  /** Templates and accounted bytes of all exporters. */
+  totalTemplates = 0;
+  totalBytes = 0;
+  /** Templates evicted by the bound over all exporters. */
+  globalEvicted = 0;
+  /** Exporter keys whose templates changed (or that were dropped) since takeDirty(). */
+  private dirty = new Set<string>();
   private readonly exporters = new Map<string, ExporterTemplates>();
-  private readonly bump = (): void => {
-    this.generation++;
-  };
+  /** The table that last gave up templates for a smaller one (reused while it stays above the average). */
+  private largest: ExporterTemplates | null = null;
 
   constructor(limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS) {
     this.limits = limits;
+    this.maxTotalTemplates = limits.maxTotalTemplates ?? DEFAULT_TEMPLATE_LIMITS.maxTotalTemplates!;
+    this.maxTotalBytes = limits.maxTotalBytes ?? DEFAULT_TEMPLATE_LIMITS.maxTotalBytes!;
   }
 
   /** The template table of an exporter, created on first use. */
   forExporter(key: string): ExporterTemplates {
     let t = this.exporters.get(key);
     if (!t) {
-      t = new ExporterTemplates(key, this.limits, this.bump);
+      t = new ExporterTemplates(key, this.limits, this);
       this.exporters.set(key, t);
     }
     return t;
@@ -511,29 +542,86 @@ export class TemplateCache {
 
   /** Forgets an exporter's templates (exporter evicted from the exporter table). */
   dropExporter(key: string): void {
+    const t = this.exporters.get(key);
+    if (!t) return;
     this.exporters.delete(key);
+    this.totalTemplates -= t.plans.size;
+    this.totalBytes -= t.bytes;
+    if (this.largest === t) this.largest = null;
+    if (t.plans.size > 0) {
+      this.dirty.add(key);
+      this.generation++;
+    }
   }
 
   get size(): number {
-    let n = 0;
-    for (const t of this.exporters.values()) n += t.plans.size;
-    return n;
+    return this.totalTemplates;
+  }
+
+  /** The table of an exporter, or undefined. */
+  table(key: string): ExporterTemplates | undefined {
+    return this.exporters.get(key);
+  }
+
+  /** Keys changed since the last call (their templates, or their absence, need saving). */
+  takeDirty(): Set<string> {
+    const d = this.dirty;
+    this.dirty = new Set();
+    return d;
+  }
+
+  /** True when some exporter's change has not been taken by takeDirty() yet. */
+  get savePending(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** Marks a key as still to be saved (a save that ran out of budget). */
+  markDirty(key: string): void {
+    this.dirty.add(key);
+  }
+
+  /** Called by a table when templates came or went. */
+  changed(t: ExporterTemplates, plansDelta: number, bytesDelta: number): void {
+    this.totalTemplates += plansDelta;
+    this.totalBytes += bytesDelta;
+    this.dirty.add(t.key);
+    this.generation++;
+  }
+
+  /** Evicts templates until `bytes` more (one template) fit in the bound over all exporters. */
+  makeRoom(t: ExporterTemplates, bytes: number): void {
+    while (this.totalTemplates + 1 > this.maxTotalTemplates || this.totalBytes + bytes > this.maxTotalBytes) {
+      if (this.totalTemplates === 0) return;
+      // a table at or above the average share gives up its own oldest
+      if (t.plans.size > 0 && t.bytes * this.exporters.size >= this.totalBytes) {
+        t.evictOldest();
+        this.globalEvicted++;
+        continue;
+      }
+      let v = this.largest;
+      if (v === null || v.plans.size === 0 || v.bytes * this.exporters.size < this.totalBytes) {
+        v = null;
+        for (const x of this.exporters.values()) if (v === null || x.bytes > v.bytes) v = x;
+        this.largest = v;
+      }
+      if (v === null || v.plans.size === 0) return;
+      v.evictOldest();
+      this.globalEvicted++;
+    }
+  }
+
+  /** One exporter's templates as the JSON text of a SerializedTemplates exporter entry, or null when none. */
+  fragment(key: string): string | null {
+    const t = this.exporters.get(key);
+    if (!t || t.plans.size === 0) return null;
+    return JSON.stringify(serializeTable(t));
   }
 
   serialize(): SerializedTemplates {
     return {
       format: "tsflow-templates",
       version: 1,
-      exporters: [...this.exporters.values()].map((t) => ({
-        key: t.key,
-        templates: [...t.plans.values()].map((p) => ({
-          id: p.templateId,
-          options: p.options,
-          scopeCount: p.scopeCount,
-          fields: Array.from(p.fields.id, (id, i) => [p.fields.enterprise[i]!, id, p.fields.length[i]!] as const),
-          lastSeenMs: p.lastSeenMs,
-        })),
-      })),
+      exporters: [...this.exporters.values()].map(serializeTable),
     };
   }
 
@@ -582,6 +670,19 @@ export class TemplateCache {
     }
     return loaded;
   }
+}
+
+function serializeTable(t: ExporterTemplates): SerializedTemplates["exporters"][number] {
+  return {
+    key: t.key,
+    templates: [...t.plans.values()].map((p) => ({
+      id: p.templateId,
+      options: p.options,
+      scopeCount: p.scopeCount,
+      fields: Array.from(p.fields.id, (id, i) => [p.fields.enterprise[i]!, id, p.fields.length[i]!] as const),
+      lastSeenMs: p.lastSeenMs,
+    })),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -2,6 +2,7 @@
 // real tsdump (and the store reader). Everything a collector operator relies on: nothing lost, files rotate
 // and close, a kill -9 loses only the unflushed tail, templates survive a restart, -x and the allow-list work,
 // metrics are served.
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { getPriority, tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { RecordBatch } from "../../src/record/batch.js";
 import { FlowFileReader } from "../../src/store/index.js";
 import { flowgenStream, freeUdpPort, readDatagramStream, sendDatagrams, TESTDATA } from "../helpers/nfdump.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
-import { startTscapd, tsdump } from "../helpers/programs.js";
+import { startTscapd, TSCAPD, tsdump } from "../helpers/programs.js";
 
 /** The nice value of every thread of a process (/proc/PID/task/TID/stat, field 19). */
 function threadNices(pid: number): number[] {
@@ -84,6 +85,23 @@ function decodeAll(
     decodeDatagram(d.payload, { address: senders.get(d.srcAddress)!, port: d.srcPort }, ++t, state, sink);
   sink.flush();
   return { flows, bytes, packets };
+}
+
+/** Flows the decoder yields for datagrams sent from one address. */
+function decodeCount(datagrams: readonly Uint8Array[]): number {
+  const state = new DecoderState();
+  let flows = 0;
+  const sink: BatchSink = {
+    batch: new RecordBatch(4096),
+    flush() {
+      flows += this.batch.length;
+      this.batch.reset();
+    },
+  };
+  let t = 0;
+  for (const p of datagrams) decodeDatagram(p, { address: "127.0.0.1", port: 9 }, ++t, state, sink);
+  sink.flush();
+  return flows;
 }
 
 /** Sends each capture datagram from its own loopback address (127.0.0.2, .3, … per original exporter). */
@@ -259,10 +277,32 @@ describe("tscapd", () => {
     expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(false);
   });
 
+  it("a kill -9 loses no flow that arrived more than about a second earlier, even at a low rate", async () => {
+    const dir = tmp();
+    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 11, exporters: 1 });
+    const datagrams = readDatagramStream(stream).slice(0, 60);
+    const d = await startTscapd(["-l", dir, "-t", "3600"]);
+    // a trickle: three bursts 300 ms apart, far below one block (16,384 rows) per slot
+    for (let i = 0; i < 3; i++) {
+      await sendDatagrams(datagrams.slice(i * 20, i * 20 + 20), d.port, 1);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 1700));
+    await d.stop("SIGKILL");
+    const current = readdirSync(dir).filter((n) => n.startsWith("tscapd.current."));
+    expect(current.length).toBe(1);
+    const expected = decodeCount(datagrams);
+    expect(expected).toBeGreaterThan(1000);
+    // the file of the killed collector, read as it was left (no footer): every flow is there
+    const out = await tsdump(["-r", join(dir, current[0]!), "-o", "null"]);
+    expect(out.stdout).toContain(`Summary: total flows: ${expected},`);
+  });
+
   it("with -R receives on node:dgram, repeats every datagram unchanged and stores it too", async () => {
     const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
     const datagrams = readDatagramStream(stream).slice(0, 200);
-    const sink = createSocket("udp4");
+    // a receive buffer for all 200 repeats at once: the default one overflowed on a loaded machine (190/200)
+    const sink = createSocket({ type: "udp4", recvBufferSize: 4 * 1024 * 1024 });
     await new Promise<void>((ok) => sink.bind(0, "127.0.0.1", ok));
     const repeated: Buffer[] = [];
     sink.on("message", (m) => repeated.push(m));
@@ -323,6 +363,129 @@ describe("tscapd", () => {
     const p = d1.port;
     expect(clash.stderr).toContain(`error: cannot bind UDP 127.0.0.1:${p}: bind EADDRINUSE 127.0.0.1:${p}\n`);
     await d1.stop();
+  });
+});
+
+/** Runs tscapd (dist) with arguments; resolves with its exit code and stderr. */
+function runTscapd(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  const p = spawn(process.execPath, [TSCAPD, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, TZ: "UTC", ...env },
+  });
+  let stderr = "";
+  p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((ok) =>
+    p.on("close", (code) => {
+      ok({ code, stderr, ms: Date.now() - t0 });
+    }),
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+describe("tscapd operations", () => {
+  it("-D exits non-zero with the daemon's error when the daemon cannot start, 0 once it runs", async () => {
+    const dir = tmp();
+    const busy = createSocket("udp4");
+    await new Promise<void>((ok) => busy.bind(0, "127.0.0.1", ok));
+    const port = busy.address().port;
+    const bad = await runTscapd(["-D", "-b", "127.0.0.1", "-p", String(port), "-l", dir]);
+    busy.close();
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`cannot bind UDP 127.0.0.1:${port}`);
+    const pidFile = join(dir, "tscapd.pid");
+    const good = await runTscapd([
+      "-D",
+      "-b",
+      "127.0.0.1",
+      "-p",
+      String(await freeUdpPort()),
+      "-l",
+      dir,
+      "-P",
+      pidFile,
+    ]);
+    expect(good.code).toBe(0);
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    expect(alive(pid)).toBe(true);
+    process.kill(pid, "SIGTERM");
+    expect(await waitFor(() => !alive(pid), 10_000)).toBe(true);
+  });
+
+  it("rejects a bad --metrics before binding UDP or writing a file, and a busy metrics port before binding UDP", async () => {
+    const dir = join(tmp(), "flows");
+    const port = await freeUdpPort();
+    const bad = await runTscapd(["-b", "127.0.0.1", "-p", String(port), "-l", dir, "--metrics", "localhost"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--metrics: want host:port, got localhost");
+    expect(existsSync(dir)).toBe(false);
+    const { createServer } = await import("node:net");
+    const tcp = createServer();
+    await new Promise<void>((ok) => tcp.listen(0, "127.0.0.1", ok));
+    const mport = (tcp.address() as { port: number }).port;
+    const busy = await runTscapd(["-b", "127.0.0.1", "-p", String(port), "-l", dir, "--metrics", `127.0.0.1:${mport}`]);
+    tcp.close();
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`--metrics 127.0.0.1:${mport}: listen EADDRINUSE`);
+    expect(busy.stderr).not.toContain("listening on");
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("removes an empty .current file left after a full disk instead of reporting it at every start", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "tscapd.current.4194304.0"), "");
+    const d = await startTscapd(["-l", dir]);
+    expect(await d.stop()).toBe(0);
+    expect(d.log()).toMatch(/removed .*tscapd\.current\.4194304\.0: empty file/);
+    expect(d.log()).not.toContain("cannot recover");
+    expect(readdirSync(dir).filter((n) => n.startsWith("tscapd.current."))).toEqual([]);
+  });
+
+  it("stops when npm/npx, its parent, is killed", async () => {
+    const dir = tmp();
+    const port = await freeUdpPort();
+    // stands for npx: starts tscapd with npm's environment and is then killed with SIGKILL (no signal passed on)
+    const wrapper = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const c = require("child_process").spawn(process.execPath, ${JSON.stringify([TSCAPD, "-b", "127.0.0.1", "-p", String(port), "-l", dir])}, { stdio: ["ignore", "ignore", "inherit"] }); console.log(c.pid); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_command: "exec" } },
+    );
+    let out = "";
+    let err = "";
+    wrapper.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    wrapper.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    expect(await waitFor(() => err.includes("listening on"), 15_000)).toBe(true);
+    const pid = Number(out.trim());
+    wrapper.kill("SIGKILL");
+    try {
+      expect(await waitFor(() => !alive(pid), 5000)).toBe(true);
+    } finally {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+    // it stopped as at SIGTERM: its file closed and renamed
+    expect(flowFiles(dir).length).toBe(1);
   });
 });
 

@@ -127,22 +127,135 @@ describe("TemplateCache", () => {
 });
 
 describe("DecoderState", () => {
-  it("assigns small exporter ids per (address, domain) and bounds the table", () => {
-    const state = new DecoderState({ maxExporters: 2, exporterIdleMs: 1000 });
+  it("assigns small exporter ids per (address, domain) and bounds the table without locking out a new exporter", () => {
+    const state = new DecoderState({ maxExporters: 2 });
     const r = (address: string, source: number, at: number): number =>
       decodePackets([v9({ source })], { state, address, receivedMs: at }).statuses[0]!;
     expect(r("192.0.2.1", 0, 0)).toBe(DecodeStatus.OK);
     expect(r("192.0.2.1", 1, 0)).toBe(DecodeStatus.OK);
     expect([...state.exporters.values()].map((e) => e.id)).toEqual([1, 2]);
-    // full, nobody idle: dropped and counted
-    expect(r("192.0.2.2", 0, 500)).toBe(DecodeStatus.EXPORTER_LIMIT);
-    expect(state.exporterLimitDrops).toBe(1);
-    // 192.0.2.1/1 stays busy; 192.0.2.1/0 has been idle for 1600 ms ≥ 1000 and gives its place (and id)
-    r("192.0.2.1", 1, 1500);
-    expect(r("192.0.2.3", 0, 1600)).toBe(DecodeStatus.OK);
+    // 192.0.2.1/1 keeps sending; full and nobody idle: the new exporter is still taken, the least recently seen
+    // one (192.0.2.1/0) gives its place and its id
+    r("192.0.2.1", 1, 400);
+    expect(r("192.0.2.2", 0, 500)).toBe(DecodeStatus.OK);
+    expect(state.exportersEvicted).toBe(1);
     expect(state.exporters.size).toBe(2);
     const ids = [...state.exporters.values()].map((e) => [e.address, e.domain, e.id]);
-    expect(ids).toContainEqual(["192.0.2.3", 0, 1]); // id of the evicted exporter reused
+    expect(ids).toContainEqual(["192.0.2.2", 0, 1]);
+    expect(ids).toContainEqual(["192.0.2.1", 1, 2]);
+  });
+
+  it("keeps a steadily sending exporter and its templates while 10,000 one-datagram exporters pass through a full table", () => {
+    const maxExporters = 4096;
+    const state = new DecoderState({ maxExporters });
+    const tpl = set(
+      0,
+      templates(false, {
+        id: 256,
+        fields: [
+          [8, 4],
+          [2, 4],
+        ],
+      }),
+    );
+    const data = v9({ source: 7 }, set(256, cat(ip4("10.1.2.3"), be(5, 4))));
+    expect(decodePackets([v9({ source: 7 }, tpl)], { state, address: "192.0.2.9", receivedMs: 0 }).statuses).toEqual([
+      DecodeStatus.OK,
+    ]);
+    let decoded = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const a = `198.51.${(i >> 8) & 0xff}.${i & 0xff}`;
+      const st = decodePackets([v9({ source: i })], { state, address: a, receivedMs: 1 + i }).statuses[0];
+      expect(st).toBe(DecodeStatus.OK); // never "exporter table full"
+      if (i % 1000 === 999)
+        decoded += decodePackets([data], { state, address: "192.0.2.9", receivedMs: 1 + i }).rows.length;
+    }
+    expect(state.exporters.size).toBe(maxExporters);
+    expect(decoded).toBe(10); // the template survived every round of evictions
+    const good = [...state.exporters.values()].find((e) => e.address === "192.0.2.9")!;
+    expect(good.id).toBe(1);
+    expect(state.exportersEvicted).toBe(10_001 - maxExporters);
+  });
+
+  describe("under template spam (many domains × templates from one address)", () => {
+    const good = { address: "192.0.2.9", source: 7 };
+    const goodTpl = v9(
+      { source: good.source },
+      set(
+        0,
+        templates(false, {
+          id: 256,
+          fields: [
+            [8, 4],
+            [2, 4],
+          ],
+        }),
+      ),
+    );
+    const goodData = v9({ source: good.source }, set(256, cat(ip4("10.1.2.3"), be(5, 4), ip4("10.1.2.4"), be(6, 4))));
+    /** One spam datagram: `count` templates of `fields` fields, ids from `first`, for source id `domain`. */
+    const spam = (domain: number, first: number, count: number, fields: number): Uint8Array => {
+      const f = Array.from({ length: fields }, (_, i): Field => [i + 1, 4]);
+      const t = Array.from({ length: count }, (_, i) => ({ id: first + i, fields: f }));
+      return v9({ source: domain }, set(0, templates(false, ...t)));
+    };
+    /** Spams `domains` × `perDomain` templates; the good exporter sends two flows after each domain. */
+    const run = (
+      state: DecoderState,
+      domains: number,
+      perDomain: number,
+      fields: number,
+      perPacket: number,
+    ): number => {
+      let t = 1;
+      decodePackets([goodTpl], { state, address: good.address, receivedMs: t++ });
+      let decoded = 0;
+      for (let d = 0; d < domains; d++) {
+        const packets: Uint8Array[] = [];
+        for (let id = 256; id < 256 + perDomain; id += perPacket) packets.push(spam(d, id, perPacket, fields));
+        decodePackets(packets, { state, address: "203.0.113.66", receivedMs: t });
+        t += packets.length;
+        decoded += decodePackets([goodData], { state, address: good.address, receivedMs: t++ }).rows.length;
+        expect(state.templates.size).toBeLessThanOrEqual(state.templates.maxTotalTemplates);
+        expect(state.templates.totalBytes).toBeLessThanOrEqual(state.templates.maxTotalBytes);
+      }
+      return decoded;
+    };
+
+    it("bounds the templates of all exporters together (default limits) and keeps a good exporter's flows", () => {
+      const state = new DecoderState();
+      expect(run(state, 48, 1024, 4, 64)).toBe(2 * 48); // 49,152 templates sent
+      expect(state.templates.size).toBe(32768);
+      expect(state.templates.globalEvicted).toBe(48 * 1024 + 1 - 32768);
+    });
+
+    it("bounds the accounted bytes of all exporters together, and the saved state, incrementally", () => {
+      const state = new DecoderState({
+        templateLimits: { maxTemplates: 1024, maxBytes: 1 << 20, maxTotalTemplates: 1 << 20, maxTotalBytes: 1 << 20 },
+      });
+      expect(run(state, 40, 256, 128, 8)).toBe(2 * 40); // 10,240 templates of 128 fields (11 MB accounted)
+      expect(state.templates.totalBytes).toBeLessThanOrEqual(1 << 20);
+      expect(state.templates.size).toBeLessThan(1000);
+      // the saved state is bounded, and has the exporter that sends data
+      const text = state.saveStateText(64 * 1024, Infinity);
+      expect(text.length).toBeLessThanOrEqual(64 * 1024);
+      const restarted = new DecoderState();
+      expect(restarted.loadState(JSON.parse(text))).toBeGreaterThan(0);
+      expect(decodePackets([goodData], { state: restarted, address: good.address }).rows).toHaveLength(2);
+      // nothing changed: nothing is serialised again
+      let fragments = 0;
+      const fragment = state.templates.fragment.bind(state.templates);
+      state.templates.fragment = (key: string): string | null => {
+        fragments++;
+        return fragment(key);
+      };
+      expect(state.saveStateText(64 * 1024)).toBe(text);
+      expect(fragments).toBe(0);
+      // one domain changes: only its templates are serialised again
+      decodePackets([spam(3, 5000, 1, 128)], { state, address: "203.0.113.66" });
+      state.saveStateText(64 * 1024);
+      expect(fragments).toBeLessThanOrEqual(2); // the domain, and the one that gave up a template for it
+    });
   });
 
   it("bounds held data sets by count, bytes and age", () => {
