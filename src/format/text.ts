@@ -28,7 +28,8 @@ export function fixed1(x: number): string {
     const k = lo % 2 === 0 ? lo : lo + 1;
     return (k / 10).toFixed(1);
   }
-  return x.toFixed(1);
+  // toFixed turns to exponent notation from 1e21; printf prints the double's exact digits (it is an integer)
+  return x < 1e21 ? x.toFixed(1) : `${BigInt(x).toString()}.0`;
 }
 
 /**
@@ -46,13 +47,27 @@ export function formatNumber(n: number, plain: boolean, fixed: boolean): string 
 
 const SMALL_INT: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
 
-/** Decimal text of a non-negative integer held in a double (cached below 1024). */
+/** 2^53: from here on String() of a double may round its digits (and from 1e21 print an exponent). */
+const EXACT_MAX = 2 ** 53;
+const U64 = 1n << 64n;
+
+/**
+ * Decimal text of a non-negative integer held in a double (cached below 1024). From 2^53 on: the double's exact
+ * digits, wrapped to 64 bits as nfdump's uint64 counters and sums are (never `1.8e+21` or rounded digits).
+ */
 export function intString(n: number): string {
   return n < 1024 && n >= 0 && Number.isInteger(n)
     ? SMALL_INT[n]!
-    : Number.isInteger(n)
-      ? String(n)
-      : String(Math.trunc(n));
+    : Math.abs(n) >= EXACT_MAX && Number.isFinite(n)
+      ? bigIntString(n)
+      : Number.isInteger(n)
+        ? String(n)
+        : String(Math.trunc(n));
+}
+
+function bigIntString(n: number): string {
+  const v = BigInt(Math.trunc(n));
+  return (((v % U64) + U64) % U64).toString();
 }
 
 /** C's uint64 conversion of a non-negative double (truncation), as nfdump's rate computations do. */

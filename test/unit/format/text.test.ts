@@ -9,6 +9,7 @@ import {
   flagsString,
   formatIPv6,
   formatNumber,
+  intString,
   localDateTimeT,
   localTimeMs,
   macString,
@@ -180,5 +181,17 @@ describe("times beyond Date's range (corrupt or hostile 64-bit timestamps)", () 
     expect(max).toMatch(/^584556019-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
     expect(localTimeMs(8.64e15)).toBe("275760-09-13 00:00:00.000");
     expect(localTimeMs(8.64e15 + 86_400_000)).toBe("275760-09-14 00:00:00.000");
+  });
+});
+
+describe("counters and sums from 2^53 on", () => {
+  it("print the double's exact digits, wrapped to 64 bits as nfdump's uint64 — never exponent notation", () => {
+    expect(intString(2 ** 53)).toBe("9007199254740992");
+    expect(intString(2 ** 63 + 2 ** 11)).toBe("9223372036854777856");
+    expect(intString(2 ** 70)).toBe("0");
+    expect(intString(9.8e33)).not.toMatch(/e/);
+    expect(intString(9.8e33)).toBe((BigInt(9.8e33) % (1n << 64n)).toString());
+    expect(formatNumber(9.8e33, false, false)).toMatch(/^\d+\.\d T$/);
+    expect(formatNumber(2 ** 64 + 2 ** 20, true, false)).toBe("1048576");
   });
 });
