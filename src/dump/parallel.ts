@@ -10,7 +10,7 @@
 // partition: the tables are disjoint, every block is decoded once, and only each partition's best N come back
 // to be merged.
 
-import type { Output } from "../format/index.js";
+import { pieceRules, type Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
 import {
@@ -55,6 +55,14 @@ export async function runParallel(
     fileLast: -Infinity,
     damaged: 0,
   };
+  // a listing comes back in pieces, one per work item, joined with the format's separator (`,\n` for json);
+  // a format that numbers its records (raw) is formatted on this thread alone
+  const rules =
+    config.mode === "list" && config.format !== undefined
+      ? pieceRules(config.format)
+      : { separator: "", sequential: false };
+  if (rules.sequential) workers = 1;
+  let pieces = 0;
   // the workers load their module graph (≈ 0.05 s CPU each) while this thread builds the work list below;
   // hash-partitioned aggregation runs on `partition.count` workers, every other scan on this thread and -W − 1
   const pipeline = config.partition !== undefined;
@@ -149,7 +157,10 @@ export async function runParallel(
         counts.packets += c.packets;
         if (c.first < counts.first) counts.first = c.first;
         if (c.last > counts.last) counts.last = c.last;
-        if (r.text.length > 0) out.write(r.text);
+        if (r.text.length > 0) {
+          if (pieces++ > 0 && rules.separator !== "") out.write(rules.separator);
+          out.write(r.text);
+        }
         progress?.update(written, items.length, counts.processed);
       }
       const done = written >= items.length || failure !== null || out.stopped;

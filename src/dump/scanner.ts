@@ -245,6 +245,8 @@ export class Scanner {
     this.errors = [];
     let text = "";
     if (count > ITEM_BLOCKS_MAX) throw new RangeError(`scan worker: ${count} blocks in one item`);
+    // each item's text is a piece of its own: parallel.ts joins the pieces with the format's run separator
+    this.formatter?.newRun?.();
     // ordinals (first-seen order of -A groups) stay increasing in file order: item sequence, then block in item
     for (let b = block; b < block + count; b++)
       text += this.scanBlock(counts, fileIndex, b, seq * ITEM_BLOCKS_MAX + (b - block));

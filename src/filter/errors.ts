@@ -5,7 +5,8 @@
 //
 // Codes (stable): ERR_FILTER_SYNTAX (grammar), ERR_FILTER_VALUE (a value out of range or unparsable),
 // ERR_FILTER_UNSUPPORTED (an nfdump primitive over a field tsflow does not store yet),
-// ERR_FILTER_INCLUDE (@include nesting or an unreadable include file), ERR_FILTER_FILE (-f file unreadable).
+// ERR_FILTER_INCLUDE (@include nesting or an unreadable include file), ERR_FILTER_FILE (-f file unreadable),
+// ERR_FILTER_LIMIT (longer or nested deeper than the parser takes).
 
 import { FlowError } from "../util/errors.js";
 
@@ -39,8 +40,12 @@ export function locationOf(text: string, start: number, end: number): FilterLoca
   return { start: positionAt(text, start), end: positionAt(text, Math.max(start, end)) };
 }
 
+/** Characters of the filter line shown before and after the error. */
+const EXCERPT_BEFORE = 100;
+const EXCERPT_AFTER = 100;
+
 export type FilterErrorCode =
-  "ERR_FILTER_SYNTAX" | "ERR_FILTER_VALUE" | "ERR_FILTER_UNSUPPORTED" | "ERR_FILTER_INCLUDE";
+  "ERR_FILTER_SYNTAX" | "ERR_FILTER_VALUE" | "ERR_FILTER_UNSUPPORTED" | "ERR_FILTER_INCLUDE" | "ERR_FILTER_LIMIT";
 
 export class FilterSyntaxError extends FlowError {
   /** The filter text the location refers to (after @include expansion). */
@@ -77,10 +82,18 @@ export class FilterSyntaxError extends FlowError {
   format(): string {
     const { start, end } = this.location;
     const lines = this.text.split("\n");
-    const src = lines[start.line - 1] ?? "";
-    const width =
-      end.line === start.line ? Math.max(1, end.column - start.column) : Math.max(1, src.length - start.column + 1);
-    const pad = src.slice(0, start.column - 1).replace(/[^\t]/g, " ");
+    const whole = lines[start.line - 1] ?? "";
+    // a long line (a generated filter) is shown around the error only
+    const from = Math.max(0, start.column - 1 - EXCERPT_BEFORE);
+    const src = `${from > 0 ? "..." : ""}${whole.slice(from, start.column - 1 + EXCERPT_AFTER)}${
+      whole.length > start.column - 1 + EXCERPT_AFTER ? "..." : ""
+    }`;
+    const col = start.column - from + (from > 0 ? 3 : 0);
+    const width = Math.min(
+      EXCERPT_AFTER,
+      end.line === start.line ? Math.max(1, end.column - start.column) : Math.max(1, whole.length - start.column + 1),
+    );
+    const pad = src.slice(0, col - 1).replace(/[^\t]/g, " ");
     let out = `filter: line ${start.line}, column ${start.column}: ${this.message}\n  ${src}\n  ${pad}${"^".repeat(width)}`;
     if (this.suggestion !== undefined) out += `\ndid you mean "${this.suggestion}"?`;
     return out;

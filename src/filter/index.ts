@@ -9,6 +9,7 @@ import type { ZoneMap } from "../record/zone.js";
 import type { FilterNode } from "./ast.js";
 import { evaluateRow, generateScan, zoneMay } from "./compile.js";
 import { explainFilter } from "./explain.js";
+import { FilterSyntaxError, locationOf } from "./errors.js";
 import { parseFilter, type ParseOptions } from "./parse.js";
 import { resolveFilter } from "./resolve.js";
 
@@ -47,6 +48,30 @@ export interface CompiledFilter {
  *   FilterUnsupportedError (ERR_FILTER_UNSUPPORTED); all print with `format()`.
  */
 export function compileFilter(text: string, options: ParseOptions = {}): CompiledFilter {
+  return tooComplex(text, () => compile(text, options));
+}
+
+/** Runs `f`; a stack overflow in a pass over a (still too) deep tree becomes a filter error, never a trace. */
+function tooComplex<T>(text: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      throw new FilterSyntaxError(
+        "ERR_FILTER_LIMIT",
+        "filter too complex (nested too deep)",
+        text,
+        locationOf(text, 0, 1),
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+function compile(text: string, options: ParseOptions): CompiledFilter {
   const parsed = parseFilter(text, options);
   const tree = resolveFilter(parsed.tree, parsed.text);
   const gen = generateScan(tree);
@@ -77,11 +102,13 @@ export function compileFilter(text: string, options: ParseOptions = {}): Compile
 
 /** Checks a filter without keeping it (tsdump -Z). Throws like compileFilter. */
 export function checkFilter(text: string, options: ParseOptions = {}): void {
-  const parsed = parseFilter(text, options);
-  resolveFilter(parsed.tree, parsed.text);
+  tooComplex(text, () => {
+    const parsed = parseFilter(text, options);
+    resolveFilter(parsed.tree, parsed.text);
+  });
 }
 
-export { readFilterFile, parseFilter, MAX_INCLUDE_DEPTH } from "./parse.js";
+export { readFilterFile, parseFilter, MAX_INCLUDE_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_NESTING } from "./parse.js";
 export { FilterSyntaxError, FilterUnsupportedError, FilterFileError } from "./errors.js";
 export type { FilterLocation, FilterPosition } from "./errors.js";
 export type { FilterNode } from "./ast.js";

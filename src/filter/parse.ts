@@ -11,6 +11,13 @@ import { parse as peggyParse, SyntaxError as PeggySyntaxError } from "./parser.g
 
 /** nfdump's MAX_INCLUDE_DEPTH */
 export const MAX_INCLUDE_DEPTH = 10;
+/** Longest filter text (after @include expansion): far above any list a script builds, checked before parsing. */
+export const MAX_FILTER_LENGTH = 4 << 20;
+/**
+ * Deepest nesting of parentheses and `not`s: the parser and the passes over the tree recurse once per level
+ * (a few thousand levels exhaust the stack). nfdump's bison parser stops near 10,000 with "memory exhausted".
+ */
+export const MAX_FILTER_NESTING = 500;
 
 export interface ParseOptions {
   /** Directory relative @include paths are tried against after the working directory (the -f file's folder). */
@@ -20,12 +27,78 @@ export interface ParseOptions {
 /** Parses filter text (nfdump syntax) into the raw tree. Throws FilterSyntaxError. */
 export function parseFilter(text: string, options: ParseOptions = {}): { tree: RawExpr; text: string } {
   const expanded = text.includes("@include") ? expandIncludes(text, options.baseDir, 0) : text;
+  checkLimits(expanded);
   try {
     return { tree: peggyParse(expanded), text: expanded };
   } catch (err) {
     if (err instanceof PeggySyntaxError) throw fromPeggy(err, expanded);
     throw err;
   }
+}
+
+/**
+ * Rejects a filter the parser cannot take, before parsing: longer than MAX_FILTER_LENGTH, or nested deeper
+ * than MAX_FILTER_NESTING (each `(` and each `not` or `!` before a primitive is a level; `and`/`or` end the
+ * `not`s of their level). Skips `#` comments and quoted strings. One pass over the text.
+ */
+function checkLimits(text: string): void {
+  if (text.length > MAX_FILTER_LENGTH) {
+    throw new FilterSyntaxError(
+      "ERR_FILTER_LIMIT",
+      `filter too long: ${text.length} characters (at most ${MAX_FILTER_LENGTH})`,
+      text,
+      locationOf(text, MAX_FILTER_LENGTH, MAX_FILTER_LENGTH + 1),
+    );
+  }
+  // `nots[k]`: the not-levels open at parenthesis depth k; `depth`: parentheses + every level's nots
+  const nots: number[] = [0];
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x23 /* # */) {
+      while (i < n && text.charCodeAt(i) !== 10) i++;
+    } else if (c === 0x22 /* " */) {
+      i++;
+      while (i < n && text.charCodeAt(i) !== 0x22) i++;
+    } else if (c === 0x28 /* ( */) {
+      nots.push(0);
+      depth++;
+    } else if (c === 0x29 /* ) */) {
+      if (nots.length > 1) depth -= 1 + nots.pop()!;
+    } else if (c === 0x21 /* ! */ && text.charCodeAt(i + 1) !== 0x3d /* = */) {
+      nots[nots.length - 1]!++;
+      depth++;
+    } else if (isWordChar(c) && (i === 0 || !isWordChar(text.charCodeAt(i - 1)))) {
+      let j = i;
+      while (j < n && isWordChar(text.charCodeAt(j))) j++;
+      const word = j - i <= 3 ? text.slice(i, j).toLowerCase() : "";
+      if (word === "not") {
+        nots[nots.length - 1]!++;
+        depth++;
+      } else if (word === "and" || word === "or") {
+        depth -= nots[nots.length - 1]!;
+        nots[nots.length - 1] = 0;
+      }
+      i = j - 1;
+    } else if ((c === 0x26 /* & */ || c === 0x7c) /* | */ && text.charCodeAt(i + 1) === c) {
+      depth -= nots[nots.length - 1]!;
+      nots[nots.length - 1] = 0;
+      i++;
+    }
+    if (depth > MAX_FILTER_NESTING) {
+      throw new FilterSyntaxError(
+        "ERR_FILTER_LIMIT",
+        `filter nested too deep: more than ${MAX_FILTER_NESTING} levels of parentheses and not`,
+        text,
+        locationOf(text, i, i + 1),
+      );
+    }
+  }
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f;
 }
 
 /** Reads a filter file (tsdump -f). Throws FlowError ERR_FILTER_FILE when it cannot be read. */
@@ -78,6 +151,8 @@ function expandIncludes(text: string, baseDir: string | undefined, depth: number
 }
 
 const WORD = /^[A-Za-z0-9_:.\-]+/;
+/** Longest offending word a syntax error shows (and tries to correct). */
+const MAX_TOKEN_SHOWN = 64;
 
 /** Shown instead of the full list when the parser expected any primitive. */
 const PRIMARY_HINT = ["not", "(", "any", "ip", "net", "port", "proto", "flags", "packets", "bytes", "as", "if", "vlan"];
@@ -86,7 +161,9 @@ function fromPeggy(err: PeggySyntaxError, text: string): FilterSyntaxError {
   const start = err.location.start.offset;
   const rest = text.slice(start);
   const m = WORD.exec(rest);
-  const token = start >= text.length ? "" : m ? m[0] : rest.slice(0, 1);
+  // (a word of a garbage filter may be megabytes long: shown cut, and too long for a suggestion)
+  const word = start >= text.length ? "" : m ? m[0] : rest.slice(0, 1);
+  const token = word.length > MAX_TOKEN_SHOWN ? `${word.slice(0, MAX_TOKEN_SHOWN)}...` : word;
   const expected = describeExpected(err);
   const found = token === "" ? "end of filter" : `"${token}"`;
   const what =
@@ -94,12 +171,12 @@ function fromPeggy(err: PeggySyntaxError, text: string): FilterSyntaxError {
       ? `a filter primitive (${PRIMARY_HINT.filter((k) => expected.includes(k)).join(", ")}, ...)`
       : expected.join(", ");
   const message = `syntax error: expected ${what} but ${found} found`;
-  const suggestion = token === "" ? undefined : suggest(token, expected);
+  const suggestion = token === "" || word.length > MAX_TOKEN_SHOWN ? undefined : suggest(token, expected);
   return new FilterSyntaxError(
     "ERR_FILTER_SYNTAX",
     message,
     text,
-    locationOf(text, start, start + Math.max(1, token.length)),
+    locationOf(text, start, start + Math.max(1, Math.min(word.length, MAX_TOKEN_SHOWN))),
     {
       expected,
       suggestion,

@@ -25,7 +25,7 @@ import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";
 import { icmpCodeOf, icmpTypeOf } from "./fmt.js";
-import { BufferedOutput, writeAsciiTo, type Output } from "./out.js";
+import { BufferedOutput, OUTPUT_RECORD_MAX, writeAsciiTo, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
 import { putAscii, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
 import {
@@ -303,7 +303,8 @@ export class CsvFormatter {
   record(batch: RecordBatch, i: number, out: Output): void {
     const b = this.views.of(batch);
     const ws = this.writers;
-    if (this.engine === "direct" && out instanceof BufferedOutput) {
+    // (a csv: list of more fields than the output reserves room for goes through the text path below)
+    if (this.engine === "direct" && out instanceof BufferedOutput && 64 * this.bytes.length + 2 <= OUTPUT_RECORD_MAX) {
       if (out.stopped) return;
       const bs = this.bytes;
       out.ensure(64 * bs.length + 2);

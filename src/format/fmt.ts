@@ -10,7 +10,7 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { ViewCache, type BatchView } from "./view.js";
-import type { BufferedOutput } from "./out.js";
+import { OUTPUT_RECORD_MAX, type BufferedOutput } from "./out.js";
 import { putAscii, putIPv4Right, putLeft, putRight, putUIntLeft, putUIntRight, putUIntZero } from "./bytes.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";
@@ -806,9 +806,17 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     return s;
   };
   // Room one record can take: generous per token (the longest writers are %mpls and IPv6 texts), all literals.
-  const reserve = Math.min(16000, 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2);
+  const reserve = 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2;
   const preB = Buffer.from(pre, "latin1");
   const postB = post.map((l) => Buffer.from(l, "latin1"));
+  // a format wider than the output's reserve (OUTPUT_RECORD_MAX: thousands of tokens or a huge literal; nfdump
+  // takes any length) is written as text
+  if (reserve > OUTPUT_RECORD_MAX) {
+    const wide = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
+      o.writeAscii(`${line(batch, i)}\n`);
+    };
+    return { header, line, emit: wide };
+  }
   const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
     const b = views.of(batch);
     o.ensure(reserve);

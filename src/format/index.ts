@@ -13,7 +13,7 @@ import type { RecordBatch } from "../record/batch.js";
 import { CsvFormatter, CsvLegacyFormatter, PipeFormatter, type CsvEngine } from "./csv.js";
 import { FormatError } from "./errors.js";
 import { compileFmt, PREDEFINED_FORMATS, type CompiledFmt } from "./fmt.js";
-import { JsonFormatter, NdjsonFormatter } from "./json.js";
+import { JSON_RUN_SEPARATOR, JsonFormatter, NdjsonFormatter } from "./json.js";
 import { BufferedOutput, type Output } from "./out.js";
 import { RawFormatter } from "./raw.js";
 
@@ -28,6 +28,13 @@ export interface Formatter {
    * `csv-legacy` = 1.7.1's csv Summary block, `none` = nothing (json, ndjson, pipe, csv).
    */
   readonly summary: "text" | "csv-legacy" | "none";
+  /**
+   * Text between two runs' output when a listing is formatted in pieces by several formatters (tsdump -W:
+   * one formatter per thread, one run per work item) and joined in order: `,\n` between json objects.
+   */
+  readonly runSeparator?: string;
+  /** Starts a run: the next record is formatted as the first of a piece (no leading separator). */
+  newRun?(): void;
 }
 
 export interface FormatterOptions {
@@ -99,11 +106,19 @@ class NullFormatter implements Formatter {
 }
 
 function wrap(
-  f: { prolog(out: Output): void; record(b: RecordBatch, i: number, out: Output): void; epilog(out: Output): void },
+  f: {
+    prolog(out: Output): void;
+    record(b: RecordBatch, i: number, out: Output): void;
+    epilog(out: Output): void;
+    readonly runSeparator?: string;
+    newRun?(): void;
+  },
   summary: Formatter["summary"],
 ): Formatter {
   return {
     summary,
+    ...(f.runSeparator !== undefined ? { runSeparator: f.runSeparator } : {}),
+    ...(f.newRun ? { newRun: () => { f.newRun!(); } } : {}),
     prolog: (out) => {
       f.prolog(out);
     },
@@ -176,6 +191,15 @@ export function createFormatter(spec: string, opts: FormatterOptions = {}): Form
     default:
       throw new FormatError("ERR_FORMAT_UNKNOWN", `unknown output format '${spec}'${suggest(spec)}`);
   }
+}
+
+/**
+ * What a listing formatted in pieces needs (tsdump -W): the text between two pieces (`runSeparator`), and
+ * whether it must be formatted by one formatter in order (`raw` numbers its records).
+ */
+export function pieceRules(spec: string): { separator: string; sequential: boolean } {
+  const lower = spec.toLowerCase();
+  return { separator: lower === "json" ? JSON_RUN_SEPARATOR : "", sequential: lower === "raw" };
 }
 
 /** The format string `-A` uses when no -o is given (see aggregate.ts). */

@@ -194,9 +194,14 @@ function jsonString(s: string): string {
   return `"${s}"`;
 }
 
+/** Between two objects of `-o json`. */
+export const JSON_RUN_SEPARATOR = ",\n";
+
 /** nfdump 1.7.1 `-o json`: `[`, tab-indented objects separated by `,\n`, `]`. */
 export class JsonFormatter {
-  private count = 0;
+  readonly runSeparator = JSON_RUN_SEPARATOR;
+  /** records formatted since newRun (the first of a run gets no separator) */
+  private inRun = 0;
   private acc = "";
   private readonly views = new ViewCache();
   private readonly quiet: boolean;
@@ -214,15 +219,19 @@ export class JsonFormatter {
   }
 
   record(batch: RecordBatch, i: number, out: Output): void {
-    this.acc = this.count++ === 0 ? "{\n" : ",\n{\n";
+    this.acc = this.inRun++ === 0 ? "{\n" : `${JSON_RUN_SEPARATOR}{\n`;
     emitRecord(this.views.of(batch), i, this.kv, true);
     const text = `${this.acc}\t"label" : "<none>"\n}`;
     if (out instanceof BufferedOutput) out.writeAscii(text);
     else out.write(text);
   }
 
+  newRun(): void {
+    this.inRun = 0;
+  }
+
   epilog(out: Output): void {
-    if (!this.quiet) out.write(this.count === 0 ? "]\n" : "]\n");
+    if (!this.quiet) out.write("]\n");
   }
 }
 

@@ -52,6 +52,9 @@ function isEpipe(err: unknown): boolean {
   return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
 }
 
+/** Most bytes a writer may reserve with ensure() for one record. */
+export const OUTPUT_RECORD_MAX = 16384;
+
 export class BufferedOutput implements Output {
   /** The byte buffer; hot writers fill `buf[pos…]` after ensure(). */
   buf: Buffer;
@@ -67,13 +70,13 @@ export class BufferedOutput implements Output {
     this.sink = typeof target === "number" ? fdSink(target) : target;
     this.chunk = Math.max(16, chunk);
     // room for one maximal record beyond the chunk size, so ensure() never has to grow the buffer
-    this.buf = Buffer.allocUnsafe(this.chunk + 16384);
+    this.buf = Buffer.allocUnsafe(this.chunk + OUTPUT_RECORD_MAX);
     this.pos = 0;
     this.stopped = false;
     this.written = 0;
   }
 
-  /** Makes room for `n` more bytes at `pos` (n ≤ 16 KiB; larger texts go through write()). */
+  /** Makes room for `n` more bytes at `pos` (n ≤ OUTPUT_RECORD_MAX; larger texts go through write()). */
   ensure(n: number): void {
     if (this.pos + n > this.buf.length || this.pos >= this.chunk) this.drain();
   }

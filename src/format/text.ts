@@ -28,7 +28,8 @@ export function fixed1(x: number): string {
     const k = lo % 2 === 0 ? lo : lo + 1;
     return (k / 10).toFixed(1);
   }
-  return x.toFixed(1);
+  // toFixed turns to exponent notation from 1e21; printf prints the double's exact digits (it is an integer)
+  return x < 1e21 ? x.toFixed(1) : `${BigInt(x).toString()}.0`;
 }
 
 /**
@@ -46,13 +47,27 @@ export function formatNumber(n: number, plain: boolean, fixed: boolean): string 
 
 const SMALL_INT: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
 
-/** Decimal text of a non-negative integer held in a double (cached below 1024). */
+/** 2^53: from here on String() of a double may round its digits (and from 1e21 print an exponent). */
+const EXACT_MAX = 2 ** 53;
+const U64 = 1n << 64n;
+
+/**
+ * Decimal text of a non-negative integer held in a double (cached below 1024). From 2^53 on: the double's exact
+ * digits, wrapped to 64 bits as nfdump's uint64 counters and sums are (never `1.8e+21` or rounded digits).
+ */
 export function intString(n: number): string {
   return n < 1024 && n >= 0 && Number.isInteger(n)
     ? SMALL_INT[n]!
-    : Number.isInteger(n)
-      ? String(n)
-      : String(Math.trunc(n));
+    : Math.abs(n) >= EXACT_MAX && Number.isFinite(n)
+      ? bigIntString(n)
+      : Number.isInteger(n)
+        ? String(n)
+        : String(Math.trunc(n));
+}
+
+function bigIntString(n: number): string {
+  const v = BigInt(Math.trunc(n));
+  return (((v % U64) + U64) % U64).toString();
 }
 
 /** C's uint64 conversion of a non-negative double (truncation), as nfdump's rate computations do. */
@@ -118,7 +133,37 @@ const dtVal: string[] = new Array<string>(DT_SLOTS).fill("");
 const dtKeyT = new Float64Array(DT_SLOTS).fill(NaN);
 const dtValT: string[] = new Array<string>(DT_SLOTS).fill("");
 
+/** Largest |ms| a Date holds (±100,000,000 days). */
+const DATE_MAX_MS = 8.64e15;
+
+/**
+ * A time beyond Date's range (a corrupt or hostile 64-bit timestamp, up to 2^64 − 1 ms): the proleptic
+ * Gregorian calendar by arithmetic (days → civil date), in the zone's offset at the range's end, so the year
+ * prints as nfdump's strftime prints it instead of NaN.
+ */
+function buildFarDate(sec: number, sep: string): string {
+  if (!Number.isFinite(sec)) return `????-??-??${sep}??:??:??`;
+  DATE.setTime(sec > 0 ? DATE_MAX_MS : -DATE_MAX_MS);
+  const local = sec - DATE.getTimezoneOffset() * 60;
+  const days = Math.floor(local / 86400);
+  const tod = local - days * 86400;
+  // civil_from_days (H. Hinnant): exact in doubles far beyond 2^64 ms
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const hh = Math.floor(tod / 3600);
+  const mm = Math.floor((tod % 3600) / 60);
+  return `${y}-${pad2(m)}-${pad2(d)}${sep}${pad2(hh)}:${pad2(mm)}:${pad2(tod % 60)}`;
+}
+
 function buildDate(sec: number, sep: string): string {
+  if (!(Math.abs(sec * 1000) <= DATE_MAX_MS)) return buildFarDate(sec, sep);
   DATE.setTime(sec * 1000);
   const y = DATE.getFullYear();
   return `${y < 1000 ? String(y).padStart(4, "0") : y}-${pad2(DATE.getMonth() + 1)}-${pad2(DATE.getDate())}${sep}${pad2(

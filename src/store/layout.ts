@@ -14,6 +14,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UsageError } from "../util/errors.js";
 import { STORE_ERROR, StoreError } from "./errors.js";
 
 /** Time zone for names and sub-directories: the process's local zone, UTC, or a fixed offset east of UTC. */
@@ -224,7 +225,12 @@ interface Entry {
   time: number;
   seq: number;
   order: number;
+  /** the whole name is a flow file name (not only its beginning: `nfcapd.202611240000 copy`) */
+  strict: boolean;
 }
+
+/** A name beginning with a flow file name (a copy: `nfcapd.202611240000 (1)`): the time of that part. */
+const LOOSE_RE = /^((?:tscapd|nfcapd)\.(?:\d{14}|\d{12}))(?=\D|$)/;
 
 /** True for names a directory walk must skip: dot files, `*.current.*`, names containing "pcap" (as nfdump). */
 export function isSkippedName(name: string): boolean {
@@ -251,12 +257,21 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
+/**
+ * `keepUnnamed`: keep the files whose names are not flow file names (-R, as nfdump: a copy named
+ * `nfcapd.202611240000 copy` sorts at its time, other names first; the reader reports what is not a flow file).
+ */
 function toEntries(files: readonly string[], zone: Zone, keepUnnamed: boolean): Entry[] {
   const out: Entry[] = [];
   files.forEach((file, order) => {
-    const parsed = parseFlowFileName(path.basename(file), zone);
-    if (parsed) out.push({ file, time: parsed.time, seq: parsed.seq, order });
-    else if (keepUnnamed) out.push({ file, time: Number.NEGATIVE_INFINITY, seq: 0, order });
+    const name = path.basename(file);
+    const parsed = parseFlowFileName(name, zone);
+    if (parsed) out.push({ file, time: parsed.time, seq: parsed.seq, order, strict: true });
+    else if (keepUnnamed) {
+      const m = LOOSE_RE.exec(name);
+      const loose = m ? parseFlowFileName(m[1]!, zone) : undefined;
+      out.push({ file, time: loose?.time ?? Number.NEGATIVE_INFINITY, seq: 0, order, strict: false });
+    }
   });
   return out;
 }
@@ -296,11 +311,19 @@ function applyWindow(entries: Entry[], opts: ListOptions): string[] {
  * dot files and `*.current.*`), in time order.
  * @throws StoreError ERR_STORE_LIST when the path does not exist.
  */
-export function listFlowFiles(p: string, opts: ListOptions = {}): string[] {
+export function listFlowFiles(p: string, opts: ListOptions = {}, everyName = false): string[] {
   const zone = opts.zone ?? "local";
-  let st: fs.Stats;
+  const st = statOrThrow(p);
+  if (!st.isDirectory()) return applyWindow(toEntries([p], zone, true), opts);
+  const files: string[] = [];
+  walk(p, files);
+  return applyWindow(sortEntries(toEntries(files, zone, everyName)), opts);
+}
+
+/** @throws StoreError ERR_STORE_LIST "cannot open <path>: ENOENT: no such file or directory …" */
+function statOrThrow(p: string): fs.Stats {
   try {
-    st = fs.statSync(p);
+    return fs.statSync(p);
   } catch (err) {
     throw new StoreError(
       STORE_ERROR.LIST,
@@ -309,24 +332,31 @@ export function listFlowFiles(p: string, opts: ListOptions = {}): string[] {
       { cause: err },
     );
   }
-  if (!st.isDirectory()) return applyWindow(toEntries([p], zone, true), opts);
-  const files: string[] = [];
-  walk(p, files);
-  return applyWindow(sortEntries(toEntries(files, zone, false)), opts);
 }
 
 /**
  * tsdump -R: `dir` (all files, recursive), `dir/file` (from that file to the last file of the tree under dir),
  * `dir/file1:file2` (inclusive, by the time in the names; file2 may carry sub-directories, e.g.
  * `/flows/2026/11/23/tscapd.202611232300:2026/11/24/tscapd.202611240100`, whose depth decides the tree walked).
+ * As nfdump: file2 must be relative (never an absolute path, which would make the whole file system the tree),
+ * a missing first path is named, and files whose names are not flow file names are kept (see toEntries).
+ * @throws UsageError for an absolute file2 or one deeper than file1's path; StoreError ERR_STORE_LIST for a
+ *   first path that does not exist.
  */
-export function listRange(spec: string, opts: ListOptions = {}): string[] {
+export function listRange(spec: string, opts: ListOptions = {}, mustExist = true): string[] {
   const zone = opts.zone ?? "local";
   const colon = spec.indexOf(":");
   const left = colon >= 0 ? spec.slice(0, colon) : spec;
   const right = colon >= 0 ? spec.slice(colon + 1) : undefined;
-  if (right === undefined && isDirectory(left)) return listFlowFiles(left, opts);
+  if (right !== undefined && path.isAbsolute(right)) {
+    throw new UsageError(`-R ${spec}: the last file name must not start with '/' (it is relative to the first's tree)`);
+  }
+  const st = statOrUndefined(left);
+  if (right === undefined && st?.isDirectory() === true) return listFlowFiles(left, opts, true);
   const first = parseFlowFileName(path.basename(left), zone);
+  // a first file that is not there is taken by the time in its name (tscapd.X finds nfcapd.X) when its directory
+  // is; anything else missing is named (-M: a range relative to each directory, which need not all hold it)
+  if (mustExist && st === undefined) statOrThrow(first === undefined ? left : path.dirname(left));
   if (first === undefined) {
     throw new StoreError(STORE_ERROR.LIST, `store: -R ${spec}: ${path.basename(left)} is not a flow file name`, {
       file: left,
@@ -336,7 +366,13 @@ export function listRange(spec: string, opts: ListOptions = {}): string[] {
   let last: ParsedName | undefined;
   if (right !== undefined) {
     const depth = right.split("/").filter((x) => x !== "").length - 1;
-    for (let k = 0; k < depth; k++) root = path.dirname(root);
+    for (let k = 0; k < depth; k++) {
+      const up = path.dirname(root);
+      if (up === root) {
+        throw new UsageError(`-R ${spec}: the last file name has more directories than the first's path`);
+      }
+      root = up;
+    }
     last = parseFlowFileName(path.basename(right), zone);
     if (last === undefined) {
       throw new StoreError(STORE_ERROR.LIST, `store: -R ${spec}: ${path.basename(right)} is not a flow file name`, {
@@ -348,7 +384,10 @@ export function listRange(spec: string, opts: ListOptions = {}): string[] {
   walk(root, files);
   const lo = first.time;
   const hi = last?.time ?? Number.POSITIVE_INFINITY;
-  const picked = sortEntries(toEntries(files, zone, false)).filter((e) => e.time >= lo && e.time <= hi);
+  // (a copy `tscapd.<hi> copy` sorts after tscapd.<hi> by name, as in nfdump: outside the range)
+  const picked = sortEntries(toEntries(files, zone, true)).filter(
+    (e) => e.time >= lo && (e.time < hi || (e.time === hi && e.strict)),
+  );
   return applyWindow(picked, opts);
 }
 
@@ -372,7 +411,7 @@ export function listMulti(
       const f = path.join(dir, rel.file);
       if (fs.existsSync(f)) all.push(...listFlowFiles(f, {}));
     } else if (rel.range !== undefined) {
-      all.push(...listRange(path.join(dir, rel.range), { zone }));
+      all.push(...listRange(path.join(dir, rel.range), { zone }, false));
     } else {
       all.push(...listFlowFiles(dir, { zone }));
     }
@@ -380,10 +419,10 @@ export function listMulti(
   return applyWindow(sortEntries(toEntries(all, zone, true)), opts);
 }
 
-function isDirectory(p: string): boolean {
+function statOrUndefined(p: string): fs.Stats | undefined {
   try {
-    return fs.statSync(p).isDirectory();
+    return fs.statSync(p);
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -209,3 +209,16 @@ describe("aggregation and stat json", () => {
     });
   });
 });
+
+describe("formats of any length (nfdump takes them)", () => {
+  it("fmt: of 100,000 characters and of 20,000 tokens, csv: of 2,000 fields print whole records", () => {
+    const b = sample();
+    const lit = render(`fmt:${"x".repeat(100_000)}`, b, { quiet: true });
+    expect(lit).toBe(`${"x".repeat(100_000)}\n`.repeat(3));
+    const many = render(`fmt:${"%sa ".repeat(20_000)}`, b, { quiet: true }).split("\n");
+    expect(many.length).toBe(4);
+    expect(many[2]!.split(/ +/).filter((s) => s === "192.0.2.10").length).toBe(20_000);
+    const csv = render(`csv:${Array.from({ length: 2000 }, () => "%da").join(",")}`, b).split("\n");
+    expect(csv[1]).toBe(Array.from({ length: 2000 }, () => "198.51.100.20").join(","));
+  });
+});

@@ -9,6 +9,8 @@ import {
   flagsString,
   formatIPv6,
   formatNumber,
+  intString,
+  localDateTimeT,
   localTimeMs,
   macString,
   maskV6Net,
@@ -166,5 +168,30 @@ describe("addresses", () => {
     expect(macString(0)).toBe("00:00:00:00:00:00");
     expect(mplsString((524250 << 4) | 1, 8)).toBe("  524250-0-1");
     expect(mplsString((20005 << 4) | (5 << 1), 0)).toBe("20005-5-0");
+  });
+});
+
+describe("times beyond Date's range (corrupt or hostile 64-bit timestamps)", () => {
+  it("print the proleptic Gregorian date, never NaN", () => {
+    // 146,097 days are exactly 400 years: 10^6 of them after the epoch is 400001970-01-01
+    const sec = 146097 * 86400 * 1e6;
+    expect(localTimeMs(sec * 1000)).toBe("400001970-01-01 00:00:00.000"); // (ms beyond 2^53 step by 2048)
+    expect(localDateTimeT(sec + 86400 * 59 + 3724)).toBe("400001970-03-01T01:02:04");
+    const max = localTimeMs(2 ** 64 - 1);
+    expect(max).toMatch(/^584556019-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    expect(localTimeMs(8.64e15)).toBe("275760-09-13 00:00:00.000");
+    expect(localTimeMs(8.64e15 + 86_400_000)).toBe("275760-09-14 00:00:00.000");
+  });
+});
+
+describe("counters and sums from 2^53 on", () => {
+  it("print the double's exact digits, wrapped to 64 bits as nfdump's uint64 — never exponent notation", () => {
+    expect(intString(2 ** 53)).toBe("9007199254740992");
+    expect(intString(2 ** 63 + 2 ** 11)).toBe("9223372036854777856");
+    expect(intString(2 ** 70)).toBe("0");
+    expect(intString(9.8e33)).not.toMatch(/e/);
+    expect(intString(9.8e33)).toBe((BigInt(9.8e33) % (1n << 64n)).toString());
+    expect(formatNumber(9.8e33, false, false)).toMatch(/^\d+\.\d T$/);
+    expect(formatNumber(2 ** 64 + 2 ** 20, true, false)).toBe("1048576");
   });
 });

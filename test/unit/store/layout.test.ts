@@ -194,7 +194,53 @@ describe("listing", () => {
       "2026/11/24/nfcapd.202611240010",
       "2026/11/24/tscapd.202611240015",
     ]);
-    expect(listRange(base, opts)).toHaveLength(names.length);
+    // -R dir keeps every file the walk finds, as nfdump (the reader reports what is not a flow file)
+    expect(rel(listRange(base, opts))).toEqual(["2026/11/24/templates.json", ...rel(listFlowFiles(base, opts))]);
+  });
+
+  it("-R as nfdump: an absolute last name is refused before any walk, a missing first path is named", () => {
+    const first = path.join(base, "2026/11/24/tscapd.202611240000");
+    expect(() => listRange(`${first}:${path.join(base, "2026/11/24/tscapd.202611240010")}`, opts)).toThrow(
+      expect.objectContaining({ code: "ERR_USAGE", message: expect.stringMatching(/must not start with '\/'/) }),
+    );
+    // more directories in the last name than the first's path has: would walk from /
+    expect(() => listRange(`${first}:${"d/".repeat(40)}tscapd.202611240010`, opts)).toThrow(
+      expect.objectContaining({ code: "ERR_USAGE" }),
+    );
+    for (const spec of ["/nonexistent", "/nonexistent/tscapd.202611240000", "/nonexistent/x:tscapd.202611240010"]) {
+      expect(() => listRange(spec, opts)).toThrow(
+        expect.objectContaining({
+          code: "ERR_STORE_LIST",
+          message: expect.stringMatching(/cannot open \/nonexistent.*no such file or directory/),
+        }),
+      );
+    }
+  });
+
+  it("-R keeps files named like a copy of a flow file (spaces) at their time; -r still lists flow names", () => {
+    const d = path.join(dir, "spaces dir");
+    for (const n of ["tscapd.202611240000", "tscapd.202611240005", "tscapd.202611240005 copy", "my flows"]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, n), "");
+    }
+    const r = (files: string[]): string[] => files.map((f) => path.relative(d, f));
+    expect(r(listRange(d, opts))).toEqual([
+      "my flows",
+      "tscapd.202611240000",
+      "tscapd.202611240005",
+      "tscapd.202611240005 copy",
+    ]);
+    expect(r(listRange(`${d}/tscapd.202611240000:tscapd.202611240010`, opts))).toEqual([
+      "tscapd.202611240000",
+      "tscapd.202611240005",
+      "tscapd.202611240005 copy",
+    ]);
+    // as nfdump's name order: the copy sorts after the last name
+    expect(r(listRange(`${d}/tscapd.202611240000:tscapd.202611240005`, opts))).toEqual([
+      "tscapd.202611240000",
+      "tscapd.202611240005",
+    ]);
+    expect(r(listFlowFiles(d, opts))).toEqual(["tscapd.202611240000", "tscapd.202611240005"]);
   });
 
   it("a time window keeps the files whose slot overlaps it", () => {
