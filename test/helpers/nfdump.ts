@@ -4,7 +4,7 @@
 // Compatibility tests use these to put the *same* flows in front of nfdump and tsflow's engine: whatever nfdump
 // prints for a filter / statistic / format over the file, our code must produce over the loaded batch.
 
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,12 +19,11 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const SHARED = resolve(REPO_ROOT, "../shared");
 export const FLOWGEN = join(SHARED, "tools/flowgen.py");
 
+/** The tool's path on PATH. A shell looks it up: PATH's directories are outside the repository (fs guard). */
 function which(tool: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(":")) {
-    const p = join(dir, tool);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
+  const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" });
+  const path = r.stdout?.trim() ?? "";
+  return r.status === 0 && path.startsWith("/") ? path : undefined;
 }
 
 export const NFDUMP = which("nfdump");
