@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],
+    // every test file: reading outside the repository and the temp directory throws (test/helpers/fs-guard.ts)
+    setupFiles: ["test/helpers/fs-guard.ts"],
     // nfdump pins TZ for its golden tests; so do we (also set in the npm script).
     env: { TZ: "UTC" },
     testTimeout: 60_000,

@@ -1,11 +1,10 @@
 // Golden compatibility of the output formats: the same flows in front of nfdump 1.7.1 (an nfcapd file) and of
 // our formatters (the RecordBatch nfdump's own pipe+csv output describes) must print the same bytes.
 //
-// Data: flowgen NetFlow v9 (IPv4 + ~10 % IPv6) and v5 streams, plus real captures from ../shared/testdata fed to
-// nfcapd (IPv6, MAC, MPLS, VLAN, ICMP). nfdump's footer (Summary/Time window/Total/Sys) is cut off and checked
+// Data: flowgen NetFlow v9 (IPv4 + ~10 % IPv6) and v5 streams, plus real captures from test/fixtures/packets and an
+// IPFIX exporter built in the test (test/helpers/crafted.ts) fed to nfcapd (IPv6, MAC, MPLS, VLAN, ICMP). nfdump's footer (Summary/Time window/Total/Sys) is cut off and checked
 // separately against summary.ts.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RecordBatch } from "../../src/record/batch.js";
 import { decodeDatagram, DecoderState } from "../../src/decode/index.js";
@@ -20,8 +19,9 @@ import {
   nfdump,
   NFDUMP_MISSING,
   readDatagramStream,
-  TESTDATA,
 } from "../helpers/nfdump.js";
+import { craftedIpfixL2Mpls } from "../helpers/crafted.js";
+import { fixture } from "../helpers/fixtures.js";
 
 /** Prints `batch` with our formatter for `spec`. */
 function render(spec: string, batch: RecordBatch, opts: FormatterOptions = {}): string {
@@ -210,20 +210,25 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen 
 // (they carry the `elements` column, as tscapd stores it).
 // nsel/nel: the harness does not load NAT/NSEL fields (1.7.1's csv has none), so they are compared on flowgen only.
 const NO_EXT = ["json", "raw", "nsel", "nel"];
-const CAPTURES: readonly (readonly [string, number, readonly string[]])[] = [
-  ["logstash-codec-netflow/ipfix-mikrotik.pcap", 10, NO_EXT], // IPv4 + IPv6 templates
-  ["logstash-codec-netflow/nf9-macaddr.pcap", 9, NO_EXT], // MAC addresses, IPv6
-  ["akvorado/ipfix-mpls.pcap", 10, NO_EXT], // MPLS label stack
-  ["akvorado/ipfix-physical-interfaces.pcap", 10, NO_EXT], // VLAN ids, MACs
-  ["akvorado/nf9-icmp.pcap", 9, NO_EXT], // ICMP type/code
-  ["graylog-plugin-netflow/nf5-pmacctd.pcap", 5, NO_EXT],
-  ["logstash-codec-netflow/ipfix-softflowd.pcap", 10, NO_EXT], // negative durations
+/** [name, datagrams, nfdump version to print, formats not compared]; names of fixtures are corpus paths. */
+const CAPTURES: readonly (readonly [string, () => Uint8Array[], number, readonly string[]])[] = [
+  ...(
+    [
+      ["logstash-codec-netflow/ipfix-mikrotik.pcap", 10], // IPv4 + IPv6 templates
+      ["logstash-codec-netflow/nf9-macaddr.pcap", 9], // MAC addresses, IPv6
+      ["logstash-codec-netflow/nf9-cisco-1941k9.pcap", 9], // VLAN ids, MACs, direction
+      ["logstash-codec-netflow/nf9-cisco-asa-1.pcap", 9], // ICMP type/code (NSEL)
+      ["graylog-plugin-netflow/nf5-pmacctd.pcap", 5],
+      ["logstash-codec-netflow/ipfix-softflowd.pcap", 10], // negative durations
+    ] as const
+  ).map(([rel, version]) => [rel, (): Uint8Array[] => pcapPayloads(fixture(rel)), version, NO_EXT] as const),
+  ["crafted/ipfix-l2-mpls", (): Uint8Array[] => craftedIpfixL2Mpls(), 10, NO_EXT], // MPLS label stack, VLANs, MACs
 ];
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: real captures", () => {
-  for (const [rel, version, skip] of CAPTURES) {
+  for (const [rel, payloads, version, skip] of CAPTURES) {
     it(rel, async () => {
-      const datagrams = pcapPayloads(join(TESTDATA, rel));
+      const datagrams = payloads();
       const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
       const file = await captureWithNfcapd(key, () => datagrams);
       const batch = await loadNfdumpFlows(file);
@@ -234,6 +239,17 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: real cap
   }
 });
 
+/**
+ * Open defects (tests expected to fail until fixed, `it.fails`): records where our JSON keys or raw elements are
+ * not yet nfdump's.
+ */
+const KEY_DEFECTS: Record<string, { decoder?: string; nfcapdFile?: string }> = {
+  // v9 NBAR application id (95): nfcapd stores nfdump's element 27, we do not (raw Elements line differs)
+  "logstash-codec-netflow/nf9-cisco-1941k9.pcap": { decoder: "nbar element 27" },
+  // Cisco ASA NSEL: nfdump prints connect_id, event, event_id, ingress_acl, egress_acl, …; we print fewer keys
+  "logstash-codec-netflow/nf9-cisco-asa-1.pcap": { decoder: "NSEL keys", nfcapdFile: "NSEL keys" },
+};
+
 /** The keys of each record of a JSON listing, in order. */
 function jsonKeys(text: string): string[][] {
   return (JSON.parse(text) as Record<string, unknown>[]).map((r) => Object.keys(r));
@@ -242,11 +258,10 @@ function jsonKeys(text: string): string[][] {
 describe.skipIf(NFDUMP_MISSING !== undefined)(
   "JSON keys and raw elements vs nfdump 1.7.1: real captures through our decoder",
   () => {
-    // ipfix-physical-interfaces: we map physical interfaces and dot1q VLANs and keep the IPv4 address of a template
-    // with both families, where 1.7.1 does neither (docs/compatibility.md), so its key set differs by design
-    for (const [rel] of CAPTURES.filter(([r]) => !r.includes("physical-interfaces"))) {
-      it(rel, async () => {
-        const datagrams = pcapPayloads(join(TESTDATA, rel));
+    for (const [rel, payloads] of CAPTURES) {
+      const defect = KEY_DEFECTS[rel]?.decoder;
+      (defect ? it.fails : it)(defect ? `${rel} (open defect: ${defect})` : rel, async () => {
+        const datagrams = payloads();
         const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
         const file = await captureWithNfcapd(key, () => datagrams);
         const state = new DecoderState({});
@@ -276,27 +291,31 @@ describe.skipIf(NFDUMP_MISSING !== undefined)(
     }
     // nfcapd's own file: its records carry their elements, so every capture's key sets match, including the
     // template with both address families
-    for (const [rel] of CAPTURES) {
-      it(`${rel}: the nfcapd file read by tsdump`, async () => {
-        const datagrams = pcapPayloads(join(TESTDATA, rel));
-        const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
-        const file = await captureWithNfcapd(key, () => datagrams);
-        const r = openAnyFlowFile(file);
-        const f = createFormatter("json");
-        const out = new StringOutput();
-        f.prolog(out);
-        for (let b = 0; b < r.blockCount; b++) {
-          const batch = r.readBlock(b)!;
-          for (let i = 0; i < batch.length; i++) f.record(batch, i, out);
-        }
-        f.epilog(out);
-        r.close();
-        const ours = jsonKeys(out.text());
-        const theirs = jsonKeys(await nfdump(["-r", file, "-o", "json"]));
-        expect(ours.length).toBe(theirs.length);
-        for (let i = 0; i < ours.length; i++)
-          expect([...ours[i]!].sort(), `record ${i}`).toEqual([...theirs[i]!].sort());
-      });
+    for (const [rel, payloads] of CAPTURES) {
+      const defect = KEY_DEFECTS[rel]?.nfcapdFile;
+      (defect ? it.fails : it)(
+        `${rel}: the nfcapd file read by tsdump${defect ? ` (open defect: ${defect})` : ""}`,
+        async () => {
+          const datagrams = payloads();
+          const key = `format-pcap-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
+          const file = await captureWithNfcapd(key, () => datagrams);
+          const r = openAnyFlowFile(file);
+          const f = createFormatter("json");
+          const out = new StringOutput();
+          f.prolog(out);
+          for (let b = 0; b < r.blockCount; b++) {
+            const batch = r.readBlock(b)!;
+            for (let i = 0; i < batch.length; i++) f.record(batch, i, out);
+          }
+          f.epilog(out);
+          r.close();
+          const ours = jsonKeys(out.text());
+          const theirs = jsonKeys(await nfdump(["-r", file, "-o", "json"]));
+          expect(ours.length).toBe(theirs.length);
+          for (let i = 0; i < ours.length; i++)
+            expect([...ours[i]!].sort(), `record ${i}`).toEqual([...theirs[i]!].sort());
+        },
+      );
     }
   },
 );

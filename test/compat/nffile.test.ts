@@ -1,7 +1,7 @@
 // Compatibility of the nffile V2 reader: files written by nfcapd 1.7.1 (every codec it writes: none, -z LZO,
-// -y LZ4, -j BZ2) from flowgen v9/v5 streams and from real captures (IPv6, MAC, MPLS, VLAN, ICMP, NAT) must read
+// -y LZ4, -j BZ2) from flowgen v9/v5 streams and from real captures plus a crafted IPFIX exporter (IPv6, MAC,
+// MPLS, VLAN, ICMP, NAT) must read
 // back as exactly the rows nfdump prints (column by column), and stats() must equal `nfdump -I`.
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RecordBatch } from "../../src/record/batch.js";
 import { ADDR_COLUMNS, type PhysicalName } from "../../src/record/schema.js";
@@ -14,8 +14,9 @@ import {
   nfdump,
   NFDUMP_MISSING,
   readDatagramStream,
-  TESTDATA,
 } from "../helpers/nfdump.js";
+import { craftedIpfixL2Mpls } from "../helpers/crafted.js";
+import { fixture } from "../helpers/fixtures.js";
 import { readPcapFile } from "../helpers/pcap.js";
 
 /** Columns loadNfdumpFlows fills (addr columns compared separately). */
@@ -164,14 +165,12 @@ const CODECS: [string, string[]][] = [
 ];
 
 const PCAPS = [
-  "logstash-codec-netflow/ipfix-mikrotik.pcap",
-  "logstash-codec-netflow/nf9-macaddr.pcap",
-  "akvorado/ipfix-mpls.pcap",
-  "akvorado/ipfix-physical-interfaces.pcap",
-  "akvorado/nf9-icmp.pcap",
-  "akvorado/nf9-nat-event.pcap",
+  "logstash-codec-netflow/ipfix-mikrotik.pcap", // IPv4 + IPv6 templates, post-NAT addresses
+  "logstash-codec-netflow/nf9-macaddr.pcap", // MACs, IPv6
+  "logstash-codec-netflow/nf9-cisco-1941k9.pcap", // VLAN ids, MACs, direction
+  "logstash-codec-netflow/nf9-cisco-asa-1.pcap", // ICMP type/code, NSEL events and translated addresses
   "graylog-plugin-netflow/nf5-pmacctd.pcap",
-];
+].map(fixture);
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1", () => {
   for (const [codec, args] of CODECS) {
@@ -202,10 +201,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1
     }
   });
 
-  it("real captures (IPv6, MAC, MPLS, VLAN, ICMP, NAT) with lzo", async () => {
+  it("real captures and a crafted IPFIX exporter (IPv6, MAC, MPLS, VLAN, ICMP, NAT) with lzo", async () => {
     const file = await captureWithNfcapd(
-      "nffile-pcaps-lzo",
-      () => PCAPS.flatMap((p) => readPcapFile(join(TESTDATA, p)).map((d) => d.payload)),
+      "nffile-pcaps-crafted-lzo",
+      () => [...PCAPS.flatMap((p) => readPcapFile(p).map((d) => d.payload)), ...craftedIpfixL2Mpls()],
       ["-z"],
     );
     expect(await compareWithNfdump(file)).toBeGreaterThan(20);

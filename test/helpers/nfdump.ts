@@ -4,7 +4,7 @@
 // Compatibility tests use these to put the *same* flows in front of nfdump and tsflow's engine: whatever nfdump
 // prints for a filter / statistic / format over the file, our code must produce over the loaded batch.
 
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,23 +17,23 @@ import { lengthPrefixed, syntheticDatagrams } from "../../src/replay/synthetic-s
 const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
-export const SHARED = resolve(REPO_ROOT, "../shared");
-export const TESTDATA = join(SHARED, "testdata");
 /** Bumped when the synthetic generator's output changes, so cached streams are rebuilt. */
 const SYNTHETIC_VERSION = 1;
 
+/** The tool's path on PATH. A shell looks it up: PATH's directories are outside the repository (fs guard). */
 function which(tool: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(":")) {
-    const p = join(dir, tool);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
+  const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" });
+  const path = r.stdout?.trim() ?? "";
+  return r.status === 0 && path.startsWith("/") ? path : undefined;
 }
 
 export const NFDUMP = which("nfdump");
 export const NFCAPD = which("nfcapd");
 export const TSHARK = which("tshark");
-/** Why nfdump-based tests skip, or undefined when nfdump and nfcapd are here. */
+/**
+ * Why nfdump-based tests skip, or undefined when nfdump and nfcapd are installed. With CI=true the global setup
+ * fails the run instead (test/helpers/global-setup.ts), so CI never passes on skipped compatibility tests.
+ */
 export const NFDUMP_MISSING: string | undefined =
   NFDUMP && NFCAPD ? undefined : "nfdump/nfcapd not installed (apt-get install -y nfdump)";
 
@@ -119,7 +119,7 @@ export async function captureWithNfcapd(
   extraArgs: readonly string[] = [],
 ): Promise<string> {
   if (!NFCAPD) throw new Error("nfcapd not installed");
-  const dir = join(CACHE, `nfcapd-${key}`);
+  const dir = join(CACHE, `nfcapd-s${SYNTHETIC_VERSION}-${key}`);
   const done = join(dir, ".done");
   if (existsSync(done)) return listNfcapdFiles(dir)[0]!;
   // test files run in parallel worker processes: the first to take the lock captures, the others wait for it

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Test helpers for the decoders: sinks, row snapshots, capture decoding, testdata location.
+// Test helpers for the decoders: sinks, row snapshots, capture decoding.
 
-import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeDatagram, DecoderState, type BatchSink, type DecoderOptions } from "../../../src/decode/index.js";
@@ -11,9 +10,6 @@ import { SCHEMA } from "../../../src/record/schema.js";
 import { readPcapFile, type UdpDatagram } from "../../helpers/pcap.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-/** The shared capture corpus (../shared/testdata relative to the repo root, or $TSFLOW_TESTDATA); absent on a fresh clone. */
-export const TESTDATA = resolve(REPO_ROOT, process.env["TSFLOW_TESTDATA"] ?? "../shared/testdata");
-export const HAVE_TESTDATA = existsSync(resolve(TESTDATA, "MANIFEST.md"));
 
 export type Row = Record<string, number | string>;
 

@@ -4,6 +4,7 @@
 // values (NaN, fractions, -0, ±Infinity, ≥ 2^31 in u32, ≥ 2^53 in f64), flowgen-like and decoded flowgen blocks —
 // and files written natively read back equal to the TS path's (byte-identical without LZ4).
 import * as fs from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { warmupBatch } from "../../../src/capd/writer-warmup.js";
@@ -374,9 +375,9 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
   });
 });
 
-/** The first `blocks` full batches of the flowgen stream bench/ingest builds, when it is there. */
+/** The first `blocks` full batches of the flowgen stream bench/ingest builds in the temp directory, when it is there. */
 function flowgenBatches(blocks: number): RecordBatch[] {
-  const file = "/tmp/tsflow-ingest-3m-v9.bin";
+  const file = path.join(tmpdir(), "tsflow-ingest-3m-v9.bin");
   if (!fs.existsSync(file)) return [];
   const fd = fs.openSync(file, "r");
   const data = Buffer.alloc(8 << 20);

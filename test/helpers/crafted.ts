@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Export datagrams built in the tests for behaviour no redistributable capture covers: an IPFIX exporter with
+// MPLS label stacks, VLANs, MACs and direction (IPv4 and IPv6 templates), and NetFlow v9 exporters announcing
+// sampling through options records. Deterministic: the same bytes every run, so nfcapd stores the same flows.
+
+import {
+  be,
+  cat,
+  ip4,
+  ip6,
+  ipfix,
+  mac,
+  optionsTemplate,
+  set,
+  templates,
+  v9,
+  type Field,
+} from "../unit/decode/build.js";
+
+/** Export time of the crafted datagrams (2023-11-14 22:13:20 UTC). */
+export const CRAFTED_EXPORT_SECS = 1_700_000_000;
+
+/** MPLS label stack entry as exported (3 bytes): label << 4 | exp << 1 | bottom-of-stack. */
+function mplsEntry(label: number, exp: number, bos: number): Uint8Array {
+  return be(label * 16 + exp * 2 + bos, 3);
+}
+
+const L2_MPLS_TAIL: readonly Field[] = [
+  [7, 2], // sourceTransportPort
+  [11, 2], // destinationTransportPort
+  [4, 1], // protocolIdentifier
+  [6, 1], // tcpControlBits
+  [5, 1], // ipClassOfService
+  [2, 8], // packetDeltaCount
+  [1, 8], // octetDeltaCount
+  [152, 8], // flowStartMilliseconds
+  [153, 8], // flowEndMilliseconds
+  [10, 4], // ingressInterface
+  [14, 4], // egressInterface
+  [58, 2], // vlanId
+  [59, 2], // postVlanId
+  [56, 6], // sourceMacAddress
+  [80, 6], // destinationMacAddress
+  [81, 6], // postSourceMacAddress
+  [57, 6], // postDestinationMacAddress
+  [61, 1], // flowDirection
+  [70, 3], // mplsTopLabelStackSection
+  [71, 3], // mplsLabelStackSection2
+  [72, 3], // mplsLabelStackSection3
+];
+
+/**
+ * One IPFIX exporter (observation domain 1): templates 256 (IPv4) and 257 (IPv6) with ports, counters,
+ * millisecond times, interfaces, VLANs, four MACs, direction and a three-entry MPLS label stack, then `flows`
+ * data records over several datagrams (every fifth flow IPv6). Labels 20004-20006 on top, 524250-524275 below.
+ */
+export function craftedIpfixL2Mpls(flows = 48): Uint8Array[] {
+  const tpl = templates(
+    true,
+    { id: 256, fields: [[8, 4], [12, 4], ...L2_MPLS_TAIL] },
+    { id: 257, fields: [[27, 16], [28, 16], ...L2_MPLS_TAIL] },
+  );
+  const out: Uint8Array[] = [ipfix({ time: CRAFTED_EXPORT_SECS, seq: 0, domain: 1 }, set(2, tpl))];
+  const base = CRAFTED_EXPORT_SECS * 1000 - 120_000;
+  const hex = (n: number): string => n.toString(16).padStart(2, "0");
+  for (let start = 0; start < flows; start += 12) {
+    const v4: Uint8Array[] = [];
+    const v6: Uint8Array[] = [];
+    for (let i = start; i < Math.min(flows, start + 12); i++) {
+      const proto = [17, 6, 6, 17][i % 4]!;
+      const packets = 1 + i * 3;
+      const tail = cat(
+        be(1024 + i * 37, 2),
+        be([53, 80, 443, 862][i % 4]!, 2),
+        [proto, proto === 6 ? [0x1b, 0x02, 0x12][i % 3]! : 0, (i % 4) * 32],
+        be(packets, 8),
+        be(packets * (60 + i * 11), 8),
+        be(base + i * 1000, 8),
+        be(base + i * 1500 + 100, 8),
+        be((i % 3) + 1, 4),
+        be((i % 2) + 10, 4),
+        be(100 + (i % 3), 2),
+        be(200 + (i % 2), 2),
+        mac(`00:11:22:33:44:${hex(i % 4)}`),
+        mac(`66:77:88:99:aa:${hex(i % 3)}`),
+        mac(`02:00:00:00:01:${hex(i % 2)}`),
+        mac(`02:00:00:00:02:${hex(i % 5)}`),
+        [i % 2],
+        mplsEntry(20004 + (i % 3), i % 2, 0),
+        mplsEntry(524250 + (i % 26), i % 8, i % 2),
+        i % 2 === 1 ? mplsEntry(0, 0, 0) : mplsEntry(524275, 0, 1),
+      );
+      if (i % 5 === 0)
+        v6.push(
+          cat(ip6(`2001:db8:0:${hex(i % 4)}:0:0:0:${hex(i + 1)}`), ip6(`2001:db8:1:0:0:0:0:${hex((i % 7) + 1)}`), tail),
+        );
+      else v4.push(cat(ip4(`10.0.${i % 4}.${i + 1}`), ip4(`192.0.2.${(i % 7) + 1}`), tail));
+    }
+    const sets = [set(256, cat(...v4))];
+    if (v6.length > 0) sets.push(set(257, cat(...v6)));
+    out.push(ipfix({ time: CRAFTED_EXPORT_SECS, seq: start, domain: 1 }, ...sets));
+  }
+  return out;
+}
+
+const V9_DATA: readonly Field[] = [
+  [8, 4], // IPV4_SRC_ADDR
+  [12, 4], // IPV4_DST_ADDR
+  [7, 2], // L4_SRC_PORT
+  [11, 2], // L4_DST_PORT
+  [4, 1], // PROTOCOL
+  [6, 1], // TCP_FLAGS
+  [2, 4], // IN_PKTS
+  [1, 4], // IN_BYTES
+  [22, 4], // FIRST_SWITCHED
+  [21, 4], // LAST_SWITCHED
+  [10, 2], // INPUT_SNMP
+  [14, 2], // OUTPUT_SNMP
+];
+
+function v9Flows(n: number, net: number, uptime: number): Uint8Array {
+  const recs: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    recs.push(
+      cat(
+        ip4(`10.${net}.0.${i + 1}`),
+        ip4(`198.51.100.${(i % 5) + 1}`),
+        be(40000 + i, 2),
+        be(i % 2 ? 443 : 53, 2),
+        [i % 2 ? 6 : 17, i % 2 ? 0x1b : 0],
+        be(2 + i, 4),
+        be((2 + i) * 100, 4),
+        be(uptime - 60_000 + i * 1000, 4),
+        be(uptime - 30_000 + i * 1000, 4),
+        be(1, 2),
+        be(2, 2),
+      ),
+    );
+  }
+  return cat(...recs);
+}
+
+/**
+ * Two NetFlow v9 exporters announcing sampling in options records (System scope), then flows:
+ * source id 1 with a sampler: FLOW_SAMPLER_ID (48) = 1, FLOW_SAMPLER_MODE (49) = 2 (random) and
+ * SAMPLING_INTERVAL (34) = 30000 (nfcapd 1.7.1 takes a sampler's interval from 34, not from 50);
+ * source id 2 with exporter-wide SAMPLING_INTERVAL (34) = 100 and SAMPLING_ALGORITHM (35) = 2.
+ */
+export function craftedV9Sampling(): Uint8Array[] {
+  const uptime = 3_600_000;
+  const hdr = (seq: number, source: number): { uptime: number; secs: number; seq: number; source: number } => ({
+    uptime,
+    secs: CRAFTED_EXPORT_SECS,
+    seq,
+    source,
+  });
+  const system: readonly Field[] = [[1, 4]];
+  return [
+    // exporter 1: options template 258 (48, 49, 34), its record, data template 256, data
+    v9(
+      hdr(0, 1),
+      set(
+        1,
+        optionsTemplate(false, 258, system, [
+          [48, 2],
+          [49, 1],
+          [34, 4],
+        ]),
+        2,
+      ),
+    ),
+    v9(hdr(1, 1), set(258, cat(be(0, 4), be(1, 2), [2], be(30000, 4)), 1)),
+    v9(hdr(2, 1), set(0, templates(false, { id: 256, fields: V9_DATA }))),
+    v9(hdr(3, 1), set(256, v9Flows(6, 1, uptime))),
+    // exporter 2: options template 259 (34, 35), its record, data template 256, data
+    v9(
+      hdr(0, 2),
+      set(
+        1,
+        optionsTemplate(false, 259, system, [
+          [34, 4],
+          [35, 1],
+        ]),
+        2,
+      ),
+    ),
+    v9(hdr(1, 2), set(259, cat(be(0, 4), be(100, 4), [2]), 3)),
+    v9(hdr(2, 2), set(0, templates(false, { id: 256, fields: V9_DATA }))),
+    v9(hdr(3, 2), set(256, v9Flows(5, 2, uptime))),
+  ];
+}
