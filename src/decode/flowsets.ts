@@ -122,8 +122,8 @@ export function parseTemplateSet(
         o += 4;
         id &= 0x7fff;
       }
-      if (!ipfix && len === 0xffff)
-        return fail(state, e, DecodeStatus.BAD_TEMPLATE, templateId, o, "variable length in a v9 template");
+      // Length 65535 in v9 (H3C/HPE NetStream string fields): not in RFC 3954, decoded as IPFIX variable-length
+      // fields (1-byte length, or 255 + 2-byte length), as nfdump and tshark do.
       fields.enterprise[i] = pen;
       fields.id[i] = id;
       fields.length[i] = len;

@@ -347,6 +347,64 @@ describe("netflow v9", () => {
     expect(e.malformed[DecodeStatus.BAD_TEMPLATE]).toBe(1);
   });
 
+  it("decodes variable-length fields (length 65535, H3C/HPE NetStream) as IPFIX does, as nfdump does", () => {
+    // nfcapd 1.7.1 on this datagram: 10.0.0.1:1111 5/500, 10.0.0.2:2222 6/600, 10.0.0.3:3333 7/700
+    const t = set(
+      0,
+      templates(false, {
+        id: 300,
+        fields: [
+          [8, 4],
+          [12, 4],
+          [4, 1],
+          [7, 2],
+          [11, 2],
+          [2, 4],
+          [1, 4],
+          [82, 0xffff],
+          [22, 4],
+          [21, 4],
+        ],
+      }),
+    );
+    const name = (s: string): Uint8Array => {
+      const b = new TextEncoder().encode(s);
+      return b.length < 255 ? cat([b.length], b) : cat([255], be(b.length, 2), b);
+    };
+    const r = (src: string, sp: number, ifName: string, packets: number): Uint8Array =>
+      cat(
+        ip4(src),
+        ip4("10.9.9.9"),
+        [17],
+        be(sp, 2),
+        be(53, 2),
+        be(packets, 4),
+        be(packets * 100, 4),
+        name(ifName),
+        be(UP - 5000, 4),
+        be(UP - 1000, 4),
+      );
+    const long = "x".repeat(300);
+    const d = set(
+      300,
+      cat(r("10.0.0.1", 1111, "GigabitEthernet0/0/1", 5), r("10.0.0.2", 2222, long, 6), r("10.0.0.3", 3333, "", 7)),
+    );
+    const { rows, statuses } = decodePackets([v9({ ...hdr, source: 1 }, t, d)]);
+    expect(statuses).toEqual([DecodeStatus.OK]);
+    expect(rows.map((x) => [x["srcAddr"], x["srcPort"], x["dstPort"], x["inPackets"], x["inBytes"]])).toEqual([
+      ["10.0.0.1", 1111, 53, 5, 500],
+      ["10.0.0.2", 2222, 53, 6, 600],
+      ["10.0.0.3", 3333, 53, 7, 700],
+    ]);
+    expect(rows[0]).toMatchObject({
+      msecFirst: BOOT + UP - 5000,
+      msecLast: BOOT + UP - 1000,
+      extra: `0/82=${Buffer.from("GigabitEthernet0/0/1").toString("hex")}`,
+    });
+    expect(rows[1]!["extra"]).toBe(`0/82=${Buffer.from(long).toString("hex")}`);
+    expect(rows[2]!["extra"]).toBe("");
+  });
+
   it("counts sequence gaps in packets per source id", () => {
     const { state } = decodePackets([v9({ seq: 1 }), v9({ seq: 2 }), v9({ seq: 4 }), v9({ seq: 9, source: 5 })]);
     const byDomain = new Map([...state.exporters.values()].map((e) => [e.domain, e]));
