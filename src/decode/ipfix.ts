@@ -71,6 +71,12 @@ export function decodeIpfix(
     const len = view.getUint16(o + 2);
     if (len < 4) return fail(state, e, DecodeStatus.BAD_SET_LENGTH, -1, o, "set length below 4", 4, len);
     const setEnd = o + len;
+    if (setEnd > end && setEnd <= n && end < n) {
+      // The last set runs past the message length into trailing bytes of the datagram (an exporter bug seen in
+      // the field): decode it from the datagram, as nfdump, tshark and telegraf do, and count it.
+      e.lengthOverruns++;
+      end = setEnd;
+    }
     if (setEnd > end) {
       const s = fail(
         state,

@@ -145,6 +145,8 @@ export class ExporterState {
   /** Malformed packets by DecodeStatus. */
   readonly malformed = new Uint32Array(DECODE_STATUS_COUNT);
   optionRecords = 0;
+  /** IPFIX messages whose last set ran past the message length into trailing datagram bytes (decoded anyway). */
+  lengthOverruns = 0;
 
   // sequence tracking (-1 = nothing seen yet)
   nextSequence = -1;
@@ -202,6 +204,7 @@ export class ExporterState {
       heldDecoded: this.heldDecoded,
       heldDropped: this.heldDropped,
       optionRecords: this.optionRecords,
+      lengthOverruns: this.lengthOverruns,
       templates: this.templates?.plans.size ?? 0,
       malformed,
     };
@@ -233,6 +236,7 @@ export interface ExporterCounters {
   readonly heldDecoded: number;
   readonly heldDropped: number;
   readonly optionRecords: number;
+  readonly lengthOverruns: number;
   readonly templates: number;
   /** Counts by DecodeStatus number (only non-zero ones). */
   readonly malformed: Readonly<Record<string, number>>;
