@@ -20,6 +20,12 @@ import { fieldList, type TemplateFieldList } from "./templates.js";
  */
 export const MAX_TEMPLATE_FIELDS = 512;
 
+/**
+ * Per set of the datagram being decoded (by index): 1 when the first pass (templates and options data) decoded
+ * it. A set takes at least 4 bytes, so a datagram has at most 16384.
+ */
+export const firstPass = new Uint8Array(16384);
+
 /** Reports a problem into the state's diagnostics and the exporter's counter; returns the status. */
 export function fail(
   state: DecoderState,
