@@ -7,7 +7,7 @@ import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
 import { fieldSpec, FieldKind, Slot, slotBit } from "./fields.js";
 import type { BatchSink, DecodeContext, DecoderState, ExporterState } from "./state.js";
-import { SamplingSource } from "./state.js";
+import { saneRate, SamplingSource } from "./state.js";
 import { type DecodePlan, PlanFlag, VARIABLE_LENGTH } from "./templates.js";
 
 const B_FIRST_UP = slotBit(Slot.FIRST_UP);
@@ -63,7 +63,7 @@ export function resolveSampling(
   }
   const m = plan.slotMask;
   if ((m & B_SAMPLER_ID) !== 0) {
-    const s = e.samplers.get(sc[Slot.SAMPLER_ID]!);
+    const s = e.sampler(sc[Slot.SAMPLER_ID]!);
     if (s && s.interval > 0) {
       out[0] = s.interval;
       out[1] = SamplingSource.OPTIONS;
@@ -74,13 +74,14 @@ export function resolveSampling(
     let iv = sc[Slot.INTERVAL]!;
     // PSAMP systematic count-based sampling: select `interval` packets out of every interval + space.
     if ((m & B_SPACE) !== 0 && iv > 0) iv = (iv + sc[Slot.SPACE]!) / iv;
-    if (iv > 0) {
+    if (saneRate(iv)) {
       out[0] = iv;
       out[1] = SamplingSource.DATA;
       return;
     }
+    if (iv > 0) e.ratesRejected++;
   }
-  const std = e.samplers.get(-1);
+  const std = e.sampler(-1);
   if (std && std.interval > 0) {
     out[0] = std.interval;
     out[1] = SamplingSource.OPTIONS;
@@ -158,7 +159,11 @@ export function finishRecord(
   // No time element at all (e.g. NAT event records): 0 as in nfdump; msecReceived still dates the record.
 
   // Sampling: per set when the template announces nothing itself (the caller resolved it once).
-  if ((m & (B_SAMPLER_ID | B_INTERVAL)) !== 0) resolveSampling(state, e, plan, sc, samplingOut);
+  if ((m & (B_SAMPLER_ID | B_INTERVAL)) !== 0) {
+    resolveSampling(state, e, plan, sc, samplingOut);
+    const src = samplingOut[1]!;
+    e.flowsBySource[src] = e.flowsBySource[src]! + 1;
+  }
   const iv = samplingOut[0]!;
   c.samplingInterval[row] = iv;
   c.samplingSource[row] = samplingOut[1]!;
@@ -280,7 +285,12 @@ export function compileFinisher(slotMask: number, flags: number): RecordFinisher
     );
   }
   if (has(B_SAMPLER_ID | B_INTERVAL))
-    L.push("resolveSampling(state, e, plan, sc, out);", "const iv = out[0];", "c.samplingSource[row] = out[1];");
+    L.push(
+      "resolveSampling(state, e, plan, sc, out);",
+      "const iv = out[0];",
+      "c.samplingSource[row] = out[1];",
+      "e.flowsBySource[out[1]]++;",
+    );
   else L.push(`const iv = k[${K_INTERVAL}];`, `c.samplingSource[row] = k[${K_SOURCE}];`);
   L.push(
     "c.samplingInterval[row] = iv;",
@@ -370,6 +380,8 @@ export function decodeDataRecords(
   let batch = sink.batch;
   let c = state.columns.of(batch);
   let o = start;
+  const before = ctx.records;
+  let result: number = DataResult.OK;
   while (o + min <= end) {
     let row = batch.addRow();
     if (row < 0) {
@@ -377,19 +389,25 @@ export function decodeDataRecords(
       batch = sink.batch;
       c = state.columns.of(batch);
       row = batch.addRow();
-      if (row < 0) return DataResult.OK; // a sink that cannot take rows: stop quietly
+      if (row < 0) break; // a sink that cannot take rows: stop quietly
     }
     writeExporterColumns(c, row, e, ctx);
     const next = read(view, buf, o, end, batch, c, row, sc);
     if (next < 0) {
       batch.dropLastRow();
-      return DataResult.TRUNCATED;
+      result = DataResult.TRUNCATED;
+      break;
     }
     finish(c, row, sc, k, state, e, plan);
     ctx.records++;
     o = next;
   }
-  return DataResult.OK;
+  // flows by sampling source: per record in the finisher when the template announces sampling, else per set
+  if ((plan.slotMask & (B_SAMPLER_ID | B_INTERVAL)) === 0) {
+    const src = k[K_SOURCE]!;
+    e.flowsBySource[src] = e.flowsBySource[src]! + ctx.records - before;
+  }
+  return result;
 }
 
 /**
@@ -410,6 +428,18 @@ export function decodeOptionsRecords(
   const min = plan.minLength;
   if (min === 0) return 0;
   const scopeFields = plan.scopeCount;
+  // Padding after the last record is zeros: anything else means these bytes were not written with this template
+  // (two senders sharing an exporter key and a template id, one of them as a data template). Rates read from
+  // such a set would be garbage, so the whole set is ignored and counted.
+  const fixed = plan.fixedLength;
+  if (fixed > 0) {
+    for (let k = end - ((end - start) % fixed); k < end; k++) {
+      if (buf[k] !== 0) {
+        e.optionsMismatch++;
+        return 0;
+      }
+    }
+  }
   let o = start;
   let count = 0;
   while (o + min <= end) {
@@ -458,14 +488,21 @@ export function decodeOptionsRecords(
     if (!ok) break;
     count++;
     if (space >= 0 && interval > 0) interval = (interval + space) / interval;
-    if (interval > 0 && (e.samplers.size < state.maxSamplers || e.samplers.has(samplerId))) {
+    if (interval > 0 && !saneRate(interval)) {
+      e.ratesRejected++;
+      state.onSampling?.(e, samplerId, interval, plan.templateId, false);
+    } else if (interval > 0 && (e.samplers.size < state.maxSamplers || e.samplers.has(samplerId))) {
       const s = e.samplers.get(samplerId);
+      const changed = s === undefined || s.interval !== interval || s.plan !== plan;
       if (s) {
         s.interval = interval;
         s.algorithm = algorithm;
+        s.templateId = plan.templateId;
+        s.plan = plan;
       } else {
-        e.samplers.set(samplerId, { interval, algorithm });
+        e.samplers.set(samplerId, { interval, algorithm, templateId: plan.templateId, plan });
       }
+      if (changed) state.onSampling?.(e, samplerId, interval, plan.templateId, true);
     }
     if (sysInit >= 0) e.sysInitMs = sysInit;
   }

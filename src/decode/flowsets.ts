@@ -20,6 +20,12 @@ import { fieldList, type TemplateFieldList } from "./templates.js";
  */
 export const MAX_TEMPLATE_FIELDS = 512;
 
+/**
+ * Per set of the datagram being decoded (by index): 1 when the first pass (templates and options data) decoded
+ * it. A set takes at least 4 bytes, so a datagram has at most 16384.
+ */
+export const firstPass = new Uint8Array(16384);
+
 /** Reports a problem into the state's diagnostics and the exporter's counter; returns the status. */
 export function fail(
   state: DecoderState,
@@ -122,8 +128,8 @@ export function parseTemplateSet(
         o += 4;
         id &= 0x7fff;
       }
-      if (!ipfix && len === 0xffff)
-        return fail(state, e, DecodeStatus.BAD_TEMPLATE, templateId, o, "variable length in a v9 template");
+      // Length 65535 in v9 (H3C/HPE NetStream string fields): not in RFC 3954, decoded as IPFIX variable-length
+      // fields (1-byte length, or 255 + 2-byte length), as nfdump and tshark do.
       fields.enterprise[i] = pen;
       fields.id[i] = id;
       fields.length[i] = len;

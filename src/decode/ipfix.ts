@@ -11,7 +11,7 @@
 // that carried held (not yet decodable) data sets skips the check for the next message.
 
 import { DecodeStatus } from "./errors.js";
-import { decodeDataSet, expireHeld, fail, parseTemplateSet } from "./flowsets.js";
+import { decodeDataSet, expireHeld, fail, firstPass, parseTemplateSet } from "./flowsets.js";
 import type { BatchSink, DatagramSource, DecoderState } from "./state.js";
 
 export const IPFIX_VERSION = 10;
@@ -65,12 +65,24 @@ export function decodeIpfix(
   const missesBefore = e.templateMisses;
   const heldBefore = e.heldDecoded;
 
+  // Pass 1: everything but the data sets of known data templates, so that a sampler or systemInitTime announced
+  // anywhere in the message applies to all of its flows. Pass 2: the flow data sets.
   let o = IPFIX_HEADER_LENGTH;
+  let i = 0;
   while (o + 4 <= end) {
     const id = view.getUint16(o);
     const len = view.getUint16(o + 2);
-    if (len < 4) return fail(state, e, DecodeStatus.BAD_SET_LENGTH, -1, o, "set length below 4", 4, len);
+    if (len < 4) {
+      status = fail(state, e, DecodeStatus.BAD_SET_LENGTH, -1, o, "set length below 4", 4, len);
+      break;
+    }
     const setEnd = o + len;
+    if (setEnd > end && setEnd <= n) {
+      // The last set runs past the message length into trailing bytes of the datagram (an exporter bug seen in
+      // the field): decode it from the datagram, as nfdump, tshark and telegraf do, and count it.
+      e.lengthOverruns++;
+      end = setEnd;
+    }
     if (setEnd > end) {
       const s = fail(
         state,
@@ -82,15 +94,37 @@ export function decodeIpfix(
         setEnd,
         end,
       );
-      return status === DecodeStatus.OK ? s : status;
+      if (status === DecodeStatus.OK) status = s;
+      break;
     }
-    let s: DecodeStatus;
+    let s: DecodeStatus = DecodeStatus.OK;
+    firstPass[i] = 0;
     if (id === SET_ID_TEMPLATE) s = parseTemplateSet(state, e, true, false, view, buf, o + 4, setEnd, sink);
     else if (id === SET_ID_OPTIONS_TEMPLATE) s = parseTemplateSet(state, e, true, true, view, buf, o + 4, setEnd, sink);
-    else if (id >= 256) s = decodeDataSet(state, e, id, view, buf, o + 4, setEnd, sink);
-    else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved set id", id);
+    else if (id >= 256) {
+      // options data now; data without a template now too (held until its template arrives, as before)
+      const plan = e.templates?.get(id);
+      if (plan === undefined || plan.options) {
+        s = decodeDataSet(state, e, id, view, buf, o + 4, setEnd, sink);
+        firstPass[i] = 1;
+      }
+    } else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved set id", id);
     if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
     o = setEnd;
+    i++;
+  }
+  const stop = o;
+  o = IPFIX_HEADER_LENGTH;
+  i = 0;
+  while (o < stop) {
+    const id = view.getUint16(o);
+    const setEnd = o + view.getUint16(o + 2);
+    if (id >= 256 && firstPass[i] === 0) {
+      const s = decodeDataSet(state, e, id, view, buf, o + 4, setEnd, sink);
+      if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
+    }
+    o = setEnd;
+    i++;
   }
   // Sequence: data records (flow and options) counted per observation domain (RFC 7011 §3.1).
   const sent = ctx.records - recordsBefore - (e.heldDecoded - heldBefore) + (e.optionRecords - optionsBefore);

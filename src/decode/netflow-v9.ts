@@ -11,7 +11,7 @@
 // The sequence number counts export packets per source id.
 
 import { DecodeStatus } from "./errors.js";
-import { decodeDataSet, expireHeld, fail, parseTemplateSet } from "./flowsets.js";
+import { decodeDataSet, expireHeld, fail, firstPass, parseTemplateSet } from "./flowsets.js";
 import type { BatchSink, DatagramSource, DecoderState } from "./state.js";
 
 export const NETFLOW_V9_VERSION = 9;
@@ -48,24 +48,51 @@ export function decodeNetflowV9(
   if (e.held.length > 0) expireHeld(state, e);
 
   let status: DecodeStatus = DecodeStatus.OK;
+  // Pass 1: everything but the data sets of known data templates, so that a sampler or systemInitTime announced
+  // anywhere in the datagram applies to all of its flows. Pass 2: the flow data sets.
   let o = V9_HEADER_LENGTH;
+  let i = 0;
   while (o + 4 <= n) {
     const id = view.getUint16(o);
     const len = view.getUint16(o + 2);
     if (len < 4) {
       if (id === 0 && len === 0 && isZero(buf, o, n)) break; // zero padding after the last flowset
-      return fail(state, e, DecodeStatus.BAD_SET_LENGTH, -1, o, "flowset length below 4", 4, len);
+      status = fail(state, e, DecodeStatus.BAD_SET_LENGTH, -1, o, "flowset length below 4", 4, len);
+      break;
     }
     const end = o + len;
-    if (end > n)
-      return fail(state, e, DecodeStatus.TRUNCATED, id >= 256 ? id : -1, o, "flowset runs past the datagram", end, n);
-    let s: DecodeStatus;
+    if (end > n) {
+      status = fail(state, e, DecodeStatus.TRUNCATED, id >= 256 ? id : -1, o, "flowset runs past the datagram", end, n);
+      break;
+    }
+    let s: DecodeStatus = DecodeStatus.OK;
+    firstPass[i] = 0;
     if (id === V9_FLOWSET_TEMPLATE) s = parseTemplateSet(state, e, false, false, view, buf, o + 4, end, sink);
     else if (id === V9_FLOWSET_OPTIONS) s = parseTemplateSet(state, e, false, true, view, buf, o + 4, end, sink);
-    else if (id >= 256) s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
-    else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved flowset id", id);
+    else if (id >= 256) {
+      // options data now; data without a template now too (held until its template arrives, as before)
+      const plan = e.templates?.get(id);
+      if (plan === undefined || plan.options) {
+        s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
+        firstPass[i] = 1;
+      }
+    } else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved flowset id", id);
     if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
     o = end;
+    i++;
+  }
+  const stop = o;
+  o = V9_HEADER_LENGTH;
+  i = 0;
+  while (o < stop) {
+    const id = view.getUint16(o);
+    const end = o + view.getUint16(o + 2);
+    if (id >= 256 && firstPass[i] === 0) {
+      const s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
+      if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
+    }
+    o = end;
+    i++;
   }
   return status;
 }

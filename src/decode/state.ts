@@ -13,6 +13,7 @@ import { DECODE_STATUS_COUNT, DecodeDiagnostics } from "./errors.js";
 import { ColumnViewCache } from "./columns.js";
 import { SLOT_COUNT } from "./fields.js";
 import {
+  type DecodePlan,
   DEFAULT_TEMPLATE_LIMITS,
   type ExporterTemplates,
   type SerializedTemplates,
@@ -49,9 +50,35 @@ export interface DecoderOptions {
 /** Sampling sources (the samplingSource column). */
 export const SamplingSource = { NONE: 0, HEADER: 1, OPTIONS: 2, DATA: 3, DEFAULT: 4, OVERRIDE: 5 } as const;
 
+/**
+ * Sampling rates outside [1, MAX_SAMPLING_RATE] are ignored and counted (ratesRejected): nfcapd's -s takes the
+ * same range, and a larger "rate" is a value that did not come from a sampling element (e.g. a data record read
+ * with an options template of the same id from another sender).
+ */
+export const MAX_SAMPLING_RATE = 10_000_000;
+
+/** True for a usable sampling rate (1..MAX_SAMPLING_RATE). */
+export function saneRate(rate: number): boolean {
+  return rate >= 1 && rate <= MAX_SAMPLING_RATE;
+}
+
 export interface SamplerInfo {
   interval: number;
   algorithm: number;
+  /** The options template whose data announced it: the sampler lives only as long as that template. */
+  templateId: number;
+  /** That template's plan when the rate was announced (a replaced or withdrawn template drops the sampler). */
+  plan: DecodePlan | null;
+}
+
+/** A sampler as reports show it. */
+export interface SamplerReport {
+  /** sampler / selector id, -1 for the exporter-wide one (options record without an id) */
+  readonly id: number;
+  readonly rate: number;
+  readonly algorithm: number;
+  /** the options template that announced it */
+  readonly templateId: number;
 }
 
 /** A data set whose template was unknown when it arrived (copied; decoded when the template arrives). */
@@ -145,13 +172,24 @@ export class ExporterState {
   /** Malformed packets by DecodeStatus. */
   readonly malformed = new Uint32Array(DECODE_STATUS_COUNT);
   optionRecords = 0;
+  /** IPFIX messages whose last set ran past the message length into trailing datagram bytes (decoded anyway). */
+  lengthOverruns = 0;
+  /** Flows stored, by SamplingSource of the rate applied (index NONE: stored unscaled, no rate known). */
+  readonly flowsBySource = new Float64Array(6);
+  /** Announced sampling rates outside 1..MAX_SAMPLING_RATE, ignored. */
+  ratesRejected = 0;
+  /** Options data sets whose bytes do not fit their options template (non-zero bytes after the last record). */
+  optionsMismatch = 0;
 
   // sequence tracking (-1 = nothing seen yet)
   nextSequence = -1;
 
   // v9 / IPFIX
   readonly templates: ExporterTemplates | null;
-  /** Samplers announced in options data, by sampler id; -1 holds the exporter-wide one (no id). */
+  /**
+   * Samplers announced in options data, by sampler id; -1 holds the exporter-wide one (no id). Read them through
+   * sampler(), which drops one whose options template was replaced, withdrawn or evicted since.
+   */
   readonly samplers = new Map<number, SamplerInfo>();
   /** systemInitTimeMilliseconds announced in options data, or -1. */
   sysInitMs = -1;
@@ -184,6 +222,25 @@ export class ExporterState {
     setExporterAddress(this, address);
   }
 
+  /** The live sampler `id` (-1: exporter-wide), or undefined; forgets it when its options template changed. */
+  sampler(id: number): SamplerInfo | undefined {
+    const s = this.samplers.get(id);
+    if (s === undefined) return undefined;
+    if (s.plan !== null && this.templates !== null && this.templates.get(s.templateId) === s.plan) return s;
+    this.samplers.delete(id);
+    return undefined;
+  }
+
+  /** The live samplers, sorted by id. */
+  samplerReport(): SamplerReport[] {
+    const out: SamplerReport[] = [];
+    for (const id of [...this.samplers.keys()].sort((a, b) => a - b)) {
+      const s = this.sampler(id);
+      if (s) out.push({ id, rate: s.interval, algorithm: s.algorithm, templateId: s.templateId });
+    }
+    return out;
+  }
+
   /** Plain snapshot of the counters (logs, file footer, metrics). */
   counters(): ExporterCounters {
     const malformed: Record<string, number> = {};
@@ -202,6 +259,11 @@ export class ExporterState {
       heldDecoded: this.heldDecoded,
       heldDropped: this.heldDropped,
       optionRecords: this.optionRecords,
+      lengthOverruns: this.lengthOverruns,
+      flowsBySource: Array.from(this.flowsBySource),
+      ratesRejected: this.ratesRejected,
+      optionsMismatch: this.optionsMismatch,
+      samplers: this.samplerReport(),
       templates: this.templates?.plans.size ?? 0,
       malformed,
     };
@@ -215,8 +277,8 @@ export interface SavedDecoderState {
   readonly templates: SerializedTemplates;
   readonly exporters: readonly {
     readonly key: string;
-    /** [sampler id (-1 = exporter-wide), interval, algorithm] */
-    readonly samplers: readonly (readonly [number, number, number])[];
+    /** [sampler id (-1 = exporter-wide), interval, algorithm, options template id] */
+    readonly samplers: readonly (readonly [number, number, number, number])[];
     readonly sysInitMs: number;
   }[];
 }
@@ -233,6 +295,12 @@ export interface ExporterCounters {
   readonly heldDecoded: number;
   readonly heldDropped: number;
   readonly optionRecords: number;
+  readonly lengthOverruns: number;
+  /** flows stored by SamplingSource of the rate applied ([0]: unscaled, no rate known) */
+  readonly flowsBySource: readonly number[];
+  readonly ratesRejected: number;
+  readonly optionsMismatch: number;
+  readonly samplers: readonly SamplerReport[];
   readonly templates: number;
   /** Counts by DecodeStatus number (only non-zero ones). */
   readonly malformed: Readonly<Record<string, number>>;
@@ -287,6 +355,12 @@ export class DecoderState {
   readonly columns = new ColumnViewCache();
   /** The exporter of the datagram being decoded (null before the header is read). */
   current: ExporterState | null = null;
+  /**
+   * Called when options data announce a new or changed sampling rate (accepted) or one outside
+   * 1..MAX_SAMPLING_RATE (rejected), for the collector's log. Must not throw.
+   */
+  onSampling:
+    ((e: ExporterState, samplerId: number, rate: number, templateId: number, accepted: boolean) => void) | null = null;
   /** Options state loaded by loadState(), applied when its exporter first sends (at most maxExporters). */
   private readonly pendingOptions = new Map<string, { samplers: [number, SamplerInfo][]; sysInitMs: number }>();
   private nextId = 1;
@@ -331,7 +405,14 @@ export class DecoderState {
       const saved = this.pendingOptions.get(key);
       if (saved) {
         this.pendingOptions.delete(key);
-        for (const [sid, info] of saved.samplers) e.samplers.set(sid, info);
+        // a persisted rate comes back only with the options template that announced it
+        for (const [sid, info] of saved.samplers) {
+          const plan = templates?.get(info.templateId);
+          if (plan?.options === true && e.samplers.size < this.maxSamplers) {
+            info.plan = plan;
+            e.samplers.set(sid, info);
+          }
+        }
         e.sysInitMs = saved.sysInitMs;
       }
       if (family === 9) {
@@ -384,10 +465,11 @@ export class DecoderState {
   saveState(): SavedDecoderState {
     const exporters: SavedDecoderState["exporters"][number][] = [];
     for (const e of this.exporters.values()) {
-      if (e.samplers.size === 0 && e.sysInitMs < 0) continue;
+      const samplers = e.samplerReport();
+      if (samplers.length === 0 && e.sysInitMs < 0) continue;
       exporters.push({
         key: e.key,
-        samplers: [...e.samplers].map(([id, s]) => [id, s.interval, s.algorithm] as const),
+        samplers: samplers.map((s) => [s.id, s.rate, s.algorithm, s.templateId] as const),
         sysInitMs: e.sysInitMs,
       });
     }
@@ -469,10 +551,12 @@ export class DecoderState {
         if (typeof key !== "string" || !Array.isArray(samplers)) continue;
         const list: [number, SamplerInfo][] = [];
         for (const s of (samplers as unknown[]).slice(0, this.maxSamplers)) {
-          if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => typeof v === "number" && Number.isFinite(v)))
+          // entries without their options template id (older files) are dropped: the rate cannot be bound
+          if (!Array.isArray(s) || s.length !== 4 || !s.every((v) => typeof v === "number" && Number.isFinite(v)))
             continue;
-          const [id, interval, algorithm] = s as [number, number, number];
-          if (interval > 0) list.push([id, { interval, algorithm }]);
+          const [id, interval, algorithm, templateId] = s as [number, number, number, number];
+          if (saneRate(interval) && Number.isInteger(templateId) && templateId >= 256 && templateId <= 0xffff)
+            list.push([id, { interval, algorithm, templateId, plan: null }]);
         }
         const init = typeof r["sysInitMs"] === "number" ? r["sysInitMs"] : -1;
         if (this.pendingOptions.size < this.maxExporters)

@@ -203,8 +203,26 @@ function rdLow32(len: number, x: string): string {
   return len <= 4 ? rdExpr(len, x) : `view.getUint32(${x} + ${len - 4})`;
 }
 
-/** Emits the statement storing one fixed-length field at offset expression `x`, or "" to skip it. */
-function emitField(enterprise: number, id: number, len: number, x: string, both: Set<string>): string {
+/**
+ * Counters keep the last element written, as nfdump and tshark do: a Barracuda template sends octetTotalCount
+ * (85) and then octetDeltaCount (1), and both show the delta.
+ */
+const LAST_WINS: ReadonlySet<string> = new Set(["inBytes", "inPackets", "outBytes", "outPackets", "flows"]);
+
+/**
+ * Emits the statement storing one fixed-length field at offset expression `x`, or "" to skip it. `fed` holds the
+ * integer columns earlier fields of the template write: a later field feeding one of them writes only while the
+ * column is still 0 (Cisco NBAR templates carry L4_SRC_PORT 7 and tcpSourcePort 182 / udpSourcePort 180, the
+ * ones that do not apply zero: the first meaningful value wins, a later zero never erases it). Counters excepted.
+ */
+function emitField(
+  enterprise: number,
+  id: number,
+  len: number,
+  x: string,
+  both: Set<string>,
+  fed: Set<string>,
+): string {
   if (len === 0) return "";
   const raw = `batch.addExtra(${enterprise}, ${id}, buf, ${x}, ${len});`;
   const spec = fieldSpec(enterprise, id);
@@ -217,7 +235,10 @@ function emitField(enterprise: number, id: number, len: number, x: string, both:
     case FieldKind.INT: {
       if (len > 8 || column === undefined) return raw;
       const type = COLUMN[column].type;
-      return type === "f64" ? `c.${column}[row] = ${rdExpr(len, x)};` : `c.${column}[row] = ${rdLow32(len, x)};`;
+      const value = type === "f64" ? rdExpr(len, x) : rdLow32(len, x);
+      if (fed.has(column)) return `if (c.${column}[row] === 0) c.${column}[row] = ${value};`;
+      if (!LAST_WINS.has(column)) fed.add(column);
+      return `c.${column}[row] = ${value};`;
     }
     case FieldKind.FIRST_BYTE:
       return column === undefined ? raw : `c.${column}[row] = buf[${x}];`;
@@ -307,6 +328,7 @@ export function compileReader(fields: TemplateFieldList): RecordReader {
     if (spec.kind === FieldKind.ADDR6 && fields.length[i] === 16) v6.add(spec.column);
   }
   const both = new Set([...v4].filter((x) => v6.has(x)));
+  const fed = new Set<string>();
   const lines: string[] = ["let q = o;", "let L = 0;"];
   let fixed = 0;
   let dynamic = false;
@@ -333,11 +355,11 @@ export function compileReader(fields: TemplateFieldList): RecordReader {
     if (dynamic) {
       if (len === 0) continue;
       lines.push(`if (q + ${len} > end) return -1;`);
-      const s = emitField(ent, id, len, "q", both);
+      const s = emitField(ent, id, len, "q", both, fed);
       if (s) lines.push(s);
       lines.push(`q += ${len};`);
     } else {
-      const s = emitField(ent, id, len, fixed === 0 ? "o" : `o + ${fixed}`, both);
+      const s = emitField(ent, id, len, fixed === 0 ? "o" : `o + ${fixed}`, both, fed);
       if (s) lines.push(s);
       fixed += len;
     }

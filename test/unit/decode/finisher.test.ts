@@ -7,7 +7,7 @@ import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../../src/record
 import { finishRecord, finisherFor, setConstants } from "../../../src/decode/data-set.js";
 import { Slot, slotBit } from "../../../src/decode/fields.js";
 import { DecoderState } from "../../../src/decode/state.js";
-import { PlanFlag, type DecodePlan } from "../../../src/decode/templates.js";
+import { fieldList, PlanFlag, type DecodePlan } from "../../../src/decode/templates.js";
 import { rng } from "../store/helpers.js";
 
 const SLOTS = [
@@ -40,8 +40,14 @@ describe("specialised record finishers", () => {
       const state = new DecoderState({ samplingRate });
       const e = state.exporter(pick([9, 10]), "192.0.2.1", 0, 1_700_000_000_000)!;
       e.sysInitMs = r() < 0.4 ? 1_699_000_000_000 + Math.floor(r() * 1e6) : -1;
-      if (r() < 0.4) e.samplers.set(-1, { interval: pick([1, 2, 100]), algorithm: 0 });
-      if (r() < 0.4) e.samplers.set(5, { interval: pick([0, 3, 50]), algorithm: 1 });
+      // samplers bound to a live options template (sampler() drops unbound ones)
+      const opt = fieldList(2);
+      opt.id.set([1, 34]);
+      opt.length.set([4, 4]);
+      const optPlan = e.templates!.define(300, true, 1, opt, 0);
+      const bound = { templateId: 300, plan: optPlan };
+      if (r() < 0.4) e.samplers.set(-1, { interval: pick([1, 2, 100]), algorithm: 0, ...bound });
+      if (r() < 0.4) e.samplers.set(5, { interval: pick([0, 3, 50]), algorithm: 1, ...bound });
       const ctx = state.ctx;
       ctx.exportSecs = 1_700_000_000 + Math.floor(r() * 1000);
       ctx.sysUptimeMs = r() < 0.5 ? Math.floor(r() * 2 ** 32) : -1;

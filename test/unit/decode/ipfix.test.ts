@@ -228,6 +228,37 @@ describe("ipfix", () => {
     expect(reserved.statuses).toEqual([DecodeStatus.BAD_SET_ID]);
   });
 
+  it("decodes a last set that runs past the message length into trailing datagram bytes, and counts it", () => {
+    // nfcapd 1.7.1 (and tshark, telegraf) decode all three records of this datagram
+    const t = tpl(400, [
+      [8, 4],
+      [12, 4],
+      [4, 1],
+      [7, 2],
+      [11, 2],
+      [2, 4],
+      [1, 4],
+    ]);
+    const r = (src: string, packets: number): Uint8Array =>
+      cat(ip4(src), ip4("10.8.8.8"), [6], be(1000, 2), be(80, 2), be(packets, 4), be(packets * 100, 4));
+    const msg = ipfix({}, t, set(400, cat(r("10.1.0.1", 1), r("10.1.0.2", 2), r("10.1.0.3", 3))));
+    msg.set(be(msg.length - 5, 2), 2); // message length 5 bytes short of the datagram
+    const { rows, statuses, state } = decodePackets([msg]);
+    expect(statuses).toEqual([DecodeStatus.OK]);
+    expect(rows.map((x) => [x["srcAddr"], x["srcPort"], x["dstPort"], x["inPackets"], x["inBytes"]])).toEqual([
+      ["10.1.0.1", 1000, 80, 1, 100],
+      ["10.1.0.2", 1000, 80, 2, 200],
+      ["10.1.0.3", 1000, 80, 3, 300],
+    ]);
+    const e = [...state.exporters.values()][0]!;
+    expect(e.lengthOverruns).toBe(1);
+    expect(e.counters().lengthOverruns).toBe(1);
+    expect(e.malformed.reduce((a, b) => a + b, 0)).toBe(0);
+    // a set that runs past the datagram itself is still truncated
+    const cut = msg.subarray(0, msg.length - 2);
+    expect(decodePackets([cut]).statuses).toEqual([DecodeStatus.TRUNCATED]);
+  });
+
   it("refuses templates whose records take no bytes (no endless loop)", () => {
     const { statuses, rows } = decodePackets([ipfix({}, tpl(950, [[2, 0]]), set(950, new Uint8Array(40)))]);
     expect(rows).toHaveLength(0);

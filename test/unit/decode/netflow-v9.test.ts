@@ -347,6 +347,156 @@ describe("netflow v9", () => {
     expect(e.malformed[DecodeStatus.BAD_TEMPLATE]).toBe(1);
   });
 
+  it("decodes variable-length fields (length 65535, H3C/HPE NetStream) as IPFIX does, as nfdump does", () => {
+    // nfcapd 1.7.1 on this datagram: 10.0.0.1:1111 5/500, 10.0.0.2:2222 6/600, 10.0.0.3:3333 7/700
+    const t = set(
+      0,
+      templates(false, {
+        id: 300,
+        fields: [
+          [8, 4],
+          [12, 4],
+          [4, 1],
+          [7, 2],
+          [11, 2],
+          [2, 4],
+          [1, 4],
+          [82, 0xffff],
+          [22, 4],
+          [21, 4],
+        ],
+      }),
+    );
+    const name = (s: string): Uint8Array => {
+      const b = new TextEncoder().encode(s);
+      return b.length < 255 ? cat([b.length], b) : cat([255], be(b.length, 2), b);
+    };
+    const r = (src: string, sp: number, ifName: string, packets: number): Uint8Array =>
+      cat(
+        ip4(src),
+        ip4("10.9.9.9"),
+        [17],
+        be(sp, 2),
+        be(53, 2),
+        be(packets, 4),
+        be(packets * 100, 4),
+        name(ifName),
+        be(UP - 5000, 4),
+        be(UP - 1000, 4),
+      );
+    const long = "x".repeat(300);
+    const d = set(
+      300,
+      cat(r("10.0.0.1", 1111, "GigabitEthernet0/0/1", 5), r("10.0.0.2", 2222, long, 6), r("10.0.0.3", 3333, "", 7)),
+    );
+    const { rows, statuses } = decodePackets([v9({ ...hdr, source: 1 }, t, d)]);
+    expect(statuses).toEqual([DecodeStatus.OK]);
+    expect(rows.map((x) => [x["srcAddr"], x["srcPort"], x["dstPort"], x["inPackets"], x["inBytes"]])).toEqual([
+      ["10.0.0.1", 1111, 53, 5, 500],
+      ["10.0.0.2", 2222, 53, 6, 600],
+      ["10.0.0.3", 3333, 53, 7, 700],
+    ]);
+    expect(rows[0]).toMatchObject({
+      msecFirst: BOOT + UP - 5000,
+      msecLast: BOOT + UP - 1000,
+      extra: `0/82=${Buffer.from("GigabitEthernet0/0/1").toString("hex")}`,
+    });
+    expect(rows[1]!["extra"]).toBe(`0/82=${Buffer.from(long).toString("hex")}`);
+    expect(rows[2]!["extra"]).toBe("");
+  });
+
+  it("keeps the first meaningful port when generic and tcp/udp-specific port elements share a template (NBAR)", () => {
+    // L4_SRC_PORT/L4_DST_PORT (7, 11), then udp (180, 181) and tcp (182, 183) ports, zero where they do not apply.
+    // nfcapd 1.7.1 on this datagram: 34220/53, 0/0 (it ignores 182/183), 0/0.0 and 8.0 for the ICMP flows,
+    // 1234/443 — tsflow takes 5555/80 from the tcp elements where the generic ones are absent.
+    const t = set(
+      0,
+      templates(false, {
+        id: 500,
+        fields: [
+          [8, 4],
+          [4, 1],
+          [7, 2],
+          [11, 2],
+          [180, 2],
+          [181, 2],
+          [182, 2],
+          [183, 2],
+          [176, 1],
+          [177, 1],
+          [2, 4],
+        ],
+      }),
+    );
+    const r = (src: string, proto: number, ports: number[], type = 0, code = 0): Uint8Array =>
+      cat(ip4(src), [proto], ...ports.map((p) => be(p, 2)), [type, code], be(1, 4));
+    const d = set(
+      500,
+      cat(
+        r("10.2.0.1", 17, [34220, 53, 34220, 53, 0, 0]),
+        r("10.2.0.2", 6, [0, 0, 0, 0, 5555, 80]),
+        r("10.2.0.3", 1, [0, 0x0303, 0, 0, 0, 0]),
+        r("10.2.0.4", 1, [0, 0, 0, 0, 0, 0], 8, 0),
+        r("10.2.0.5", 6, [1234, 443, 0, 0, 4321, 8443]),
+      ),
+    );
+    const { rows } = decodePackets([v9({ ...hdr, source: 2 }, t, d)]);
+    expect(rows.map((x) => [x["srcAddr"], x["srcPort"], x["dstPort"], x["icmpType"], x["icmpCode"]])).toEqual([
+      ["10.2.0.1", 34220, 53, 0, 0],
+      ["10.2.0.2", 5555, 80, 0, 0],
+      // ICMP type/code elements decide the ICMP "port", 0.0 included (the ASA puts the ICMP id in port 11)
+      ["10.2.0.3", 0, 0, 0, 0],
+      ["10.2.0.4", 0, 0x0800, 8, 0],
+      ["10.2.0.5", 1234, 443, 0, 0],
+    ]);
+    // specific elements first, generic ones last: the same result
+    const t2 = set(
+      0,
+      templates(false, {
+        id: 501,
+        fields: [
+          [8, 4],
+          [4, 1],
+          [182, 2],
+          [183, 2],
+          [180, 2],
+          [181, 2],
+          [7, 2],
+          [11, 2],
+          [2, 4],
+        ],
+      }),
+    );
+    const d2 = set(
+      501,
+      cat(
+        ip4("10.3.0.1"),
+        [17],
+        be(0, 2),
+        be(0, 2),
+        be(34220, 2),
+        be(53, 2),
+        be(34220, 2),
+        be(53, 2),
+        be(1, 4),
+        ip4("10.3.0.2"),
+        [6],
+        be(5555, 2),
+        be(80, 2),
+        be(0, 2),
+        be(0, 2),
+        be(0, 2),
+        be(0, 2),
+        be(1, 4),
+      ),
+    );
+    const b = decodePackets([v9({ ...hdr, source: 3 }, t2, d2)]).rows;
+    expect(b.map((x) => [x["srcPort"], x["dstPort"]])).toEqual([
+      [34220, 53],
+      [5555, 80],
+    ]);
+  });
+
   it("counts sequence gaps in packets per source id", () => {
     const { state } = decodePackets([v9({ seq: 1 }), v9({ seq: 2 }), v9({ seq: 4 }), v9({ seq: 9, source: 5 })]);
     const byDomain = new Map([...state.exporters.values()].map((e) => [e.domain, e]));
