@@ -2,7 +2,7 @@
 // Parallel scan on `-W` threads: the main thread and -W − 1 worker threads (scan-worker.ts) take (file, block)
 // work items from one list; each reads, filters and aggregates its blocks (scanner.ts). The main thread scans
 // an item between the workers' messages (setImmediate), so it feeds them without delay and starts scanning at
-// once, while a worker is still starting (a worker costs ≈ 60–80 ms CPU before its first block). Listing text
+// once, while a worker is still starting (a worker loads its own Node environment before its first block). Listing text
 // returns per item and is written strictly in file/block order (out-of-order results wait, at most a few per
 // worker); statistics and aggregation tables are merged once at the end. Hash-partitioned aggregation
 // (`config.partition`, -A) runs on workers only and hands every block to worker 0, which keeps the groups of its
@@ -29,7 +29,7 @@ import type { Progress } from "./tty.js";
  */
 const PER_WORKER = 3;
 /**
- * Blocks of an nfdump file per work item (≈ 8 k rows each): one message per 8 blocks instead of one each (each
+ * Blocks of an nfdump file per work item (a few thousand rows each): one message per 8 blocks instead of one each (each
  * reply wakes this thread; 150 items still balance two workers to within a few ms at the end).
  */
 const NFFILE_BLOCKS_PER_ITEM = 8;
@@ -55,7 +55,7 @@ export async function runParallel(
     fileLast: -Infinity,
     damaged: 0,
   };
-  // the workers load their module graph (≈ 0.05 s CPU each) while this thread builds the work list below;
+  // the workers load their module graph while this thread builds the work list below;
   // hash-partitioned aggregation runs on `partition.count` workers, every other scan on this thread and -W − 1
   const pipeline = config.partition !== undefined;
   const spawned = Array.from(

@@ -14,7 +14,6 @@ import { cpuUsage, hrtime } from "node:process";
 import { compileFilter, readFilterFile, type CompiledFilter } from "../filter/index.js";
 import {
   aggregateFormat,
-  BufferedOutput,
   createFormatter,
   csvLegacySummary,
   formatStatTable,
@@ -45,23 +44,14 @@ import {
 import { runParallel } from "./parallel.js";
 import { drawStatTable, Progress } from "./tty.js";
 import type { ScanConfig } from "./scan-worker.js";
-import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange, type FileStats } from "../store/index.js";
-import { FlowError, UsageError } from "../util/errors.js";
+import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange } from "../store/index.js";
+import { UsageError } from "../util/errors.js";
 import { EXIT } from "../cli/common.js";
 import { nffileInput, openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { QueryOptions } from "./options.js";
+import type { QueryIO } from "./io.js";
 import { printExporters, printInfo, verifyFile } from "./info.js";
 import { sumRows } from "./sums.js";
-
-export interface QueryIO {
-  /** Where records and tables go (fd 1 in the CLI). */
-  readonly out: Output;
-  /** Diagnostics (stderr). */
-  readonly err: (text: string) => void;
-  readonly now: () => number;
-  /** show a progress line on stderr (--progress, default when stderr is a terminal) */
-  readonly progress?: boolean;
-}
 
 /** Counters of a run, for the footer. */
 interface RunCounts {
@@ -100,7 +90,7 @@ export function selectFiles(o: QueryOptions): string[] {
   throw new UsageError("no input: give -r file|dir, -R dir or -M dirs");
 }
 
-/** Candidate blocks above which worker threads pay for their start-up (≈ 0.1–0.2 s here; docs/benchmarks.md). */
+/** Candidate blocks above which worker threads pay for their start-up (docs/benchmarks.md). */
 const WORKER_MIN_BLOCKS = 256;
 
 /**
@@ -677,7 +667,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     if (parallel && o.bidirectional === 0 && !aggregation.keepFirst && o.aggregate !== undefined) {
       // hash-partitioned (docs/benchmarks.md): each worker reads every block and keeps the groups of its hash
       // partition, so the tables are disjoint, each half the size, and only each partition's best N come back;
-      // building two full tables and merging them measured slower than one thread
+      // building two full tables and merging them was slower than one thread (docs/benchmarks.md)
       // the first N by -O (or in first-seen order) of all groups are among the first N of each partition
       const topN = postFilter ? 0 : (o.topN ?? 0);
       const r = await scanParallel(
@@ -769,7 +759,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     );
     printBatches(sorter.toBatches(), fmt, out);
   } else if (parallel && (o.format === "null" || window !== undefined ? nffileInput(files) : true)) {
-    // measured (docs/benchmarks.md): workers pay off for a scan of everything (filtering, formatting); -o null on
+    // docs/benchmarks.md: workers pay off for a scan of everything (filtering, formatting); -o null on
     // tsflow files only sums (per-block messages cost more than the second thread gains), but on nfdump files
     // every block costs an LZ4 decode and a record walk, which two threads split; a time window leaves so few
     // tsflow blocks after zone-map pruning that starting workers costs more than it saves (nfdump files have
@@ -820,6 +810,3 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
   return counts.damaged > 0 ? EXIT.DATA : EXIT.OK;
 }
-
-export type { FileStats };
-export { BufferedOutput, FlowError };

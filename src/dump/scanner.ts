@@ -4,7 +4,7 @@
 // file/block order by the main thread); statistics and aggregations stay here as typed-array tables and are
 // handed over once at the end for the main thread to merge. A Scanner runs in each scan worker (scan-worker.ts)
 // and one on the main thread itself, which would otherwise sit idle during the scan: that saves a worker's
-// start-up (its own Node environment and module graph, ≈ 60–80 ms CPU and as long before its first block).
+// start-up (its own Node environment and module graph before its first block).
 // Partitioned aggregation (-A) runs in workers only: worker 0 reads the blocks and forwards each other partition's
 // rows to its worker through a MessagePort (see parallel.ts).
 // The formatters and the statistics modules are loaded by `init` only for the modes that use them: a worker's
