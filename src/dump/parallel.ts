@@ -22,6 +22,7 @@ import {
   type ScanRequest,
 } from "./scanner.js";
 import type { Progress } from "./tty.js";
+import { fileInWindow } from "./window.js";
 
 /**
  * Work items a running worker may hold at once: keeps it busy while its last result travels back and this thread
@@ -78,7 +79,7 @@ export async function runParallel(
         counts.fileLast = Math.max(counts.fileLast, s.msecLast);
       }
       const w = config.window;
-      if (!(w && s.rows > 0 && (s.msecLast < w.start || s.msecFirst > w.end))) {
+      if (!w || fileInWindow(s, w)) {
         // nfdump blocks go out NFFILE_BLOCKS_PER_ITEM at a time: fewer messages for the same work
         const per = r instanceof NfdumpFileReader ? NFFILE_BLOCKS_PER_ITEM : 1;
         for (let b = 0; b < r.blockCount; b += per)

@@ -52,6 +52,7 @@ import type { QueryOptions } from "./options.js";
 import type { QueryIO } from "./io.js";
 import { printExporters, printInfo, verifyFile } from "./info.js";
 import { sumRows } from "./sums.js";
+import { applyWindow, blockInWindow, fileInWindow } from "./window.js";
 
 /** Counters of a run, for the footer. */
 interface RunCounts {
@@ -121,7 +122,7 @@ function enoughBlocksForWorkers(
         seen += blocks;
       } else {
         const stats = reader.stats();
-        if (window && stats.rows > 0 && (stats.msecLast < window.start || stats.msecFirst > window.end)) {
+        if (window && !fileInWindow(stats, window)) {
           seen += blocks;
           continue;
         }
@@ -138,11 +139,7 @@ function enoughBlocksForWorkers(
             mark[bi] = 2;
             continue;
           }
-          if (window) {
-            const lo = z.min("msecFirst");
-            const hi = z.max("msecLast");
-            if ((hi !== undefined && hi < window.start) || (lo !== undefined && lo > window.end)) continue;
-          }
+          if (window && !blockInWindow(z, window)) continue;
           if (filter.mayMatch(z, ident)) {
             candidates++;
             mark[bi] = 1;
@@ -203,12 +200,7 @@ function scanFiles(
   let sel = new Uint32Array(16384);
   let ident = "";
   const pred = (z: ZoneMap): boolean => {
-    if (window) {
-      const lo = z.min("msecFirst");
-      const hi = z.max("msecLast");
-      if (hi !== undefined && hi < window.start) return false;
-      if (lo !== undefined && lo > window.end) return false;
-    }
+    if (window && !blockInWindow(z, window)) return false;
     return filter.mayMatch(z, ident);
   };
   const plan = blockPlans.get(files);
@@ -236,7 +228,7 @@ function scanFiles(
         counts.fileFirst = Math.min(counts.fileFirst, stats.msecFirst);
         counts.fileLast = Math.max(counts.fileLast, stats.msecLast);
       }
-      if (window && stats.rows > 0 && (stats.msecLast < window.start || stats.msecFirst > window.end)) continue;
+      if (window && !fileInWindow(stats, window)) continue;
       ident = reader.header().ident;
       if (!filter.mayMatch(UNKNOWN_ZONE, ident)) continue; // e.g. `ident X` on another source's file
       const usePred = window !== undefined || !filter.matchesAll;
@@ -278,7 +270,7 @@ function scanFiles(
         const n = batch.length;
         counts.processed += n;
         let k = filter.matchesAll ? fillAll(sel, n) : filter.scan(batch, sel, ident);
-        if (window && k > 0) k = applyWindow(batch, sel, k, window.start, window.end);
+        if (window && k > 0) k = applyWindow(batch, sel, k, window);
         if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;
         if (k <= 0) continue;
         if (lazy) lazyReader.lazyRows(sel, k); // the sink reads only these rows: few of them decode row by row
@@ -362,7 +354,7 @@ function rowsToScan(files: readonly string[], window: { start: number; end: numb
       const r = openAnyFlowFile(file);
       try {
         const s = r.stats();
-        if (!(window && s.rows > 0 && (s.msecLast < window.start || s.msecFirst > window.end))) rows += s.rows;
+        if (!window || fileInWindow(s, window)) rows += s.rows;
       } finally {
         r.close();
       }
@@ -379,18 +371,6 @@ const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flow
 function fillAll(sel: Uint32Array, n: number): number {
   for (let i = 0; i < n; i++) sel[i] = i;
   return n;
-}
-
-/** nfdump -t: first seen after the start and last seen before the end (both exclusive). */
-function applyWindow(batch: RecordBatch, sel: Uint32Array, k: number, start: number, end: number): number {
-  const first = batch.cols.msecFirst;
-  const last = batch.cols.msecLast;
-  let m = 0;
-  for (let j = 0; j < k; j++) {
-    const i = sel[j]!;
-    if (first[i]! > start && last[i]! < end) sel[m++] = i;
-  }
-  return m;
 }
 
 function footer(

@@ -27,6 +27,7 @@ import type * as StatsModule from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { FlowFileReader } from "../store/reader.js";
 import { sumRows } from "./sums.js";
+import { applyWindow, blockInWindow } from "./window.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -267,11 +268,7 @@ export class Scanner {
         const z: ZoneMap | undefined = r.zoneMap(block);
         if (z === undefined) skip = true;
         else {
-          if (w) {
-            const lo = z.min("msecFirst");
-            const hi = z.max("msecLast");
-            if ((hi !== undefined && hi < w.start) || (lo !== undefined && lo > w.end)) skip = true;
-          }
+          if (w && !blockInWindow(z, w)) skip = true;
           if (!skip && !f.mayMatch(z, ident)) skip = true;
           if (skip) counts.skipped++;
         }
@@ -306,16 +303,7 @@ export class Scanner {
           for (let i = 0; i < n; i++) sel[i] = i;
           k = n;
         } else k = f.scan(batch, sel, ident);
-        if (w && k > 0) {
-          const first = batch.cols.msecFirst;
-          const last = batch.cols.msecLast;
-          let m = 0;
-          for (let j = 0; j < k; j++) {
-            const i = sel[j]!;
-            if (first[i]! > w.start && last[i]! < w.end) sel[m++] = i;
-          }
-          k = m;
-        }
+        if (w && k > 0) k = applyWindow(batch, sel, k, w);
         if (k > 0 && lazy) r.lazyRows(sel, k); // the sink reads only these rows (few: row by row)
         if (k > 0 && this.accs.length > 0) {
           // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
