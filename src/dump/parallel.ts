@@ -13,16 +13,11 @@
 import type { Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
-import {
-  emptyBlockCounts,
-  Scanner,
-  type BlockCounts,
-  type ScanConfig,
-  type ScanReply,
-  type ScanRequest,
-} from "./scanner.js";
+import { Scanner, type ScanConfig, type ScanReply, type ScanRequest } from "./scanner.js";
+import type { CompiledFilter } from "../filter/index.js";
+import { addCounts, countFile, emptyCounts, type ScanCounts } from "../engine/pipeline.js";
 import type { Progress } from "./tty.js";
-import { fileInWindow } from "./window.js";
+import { fileInWindow } from "../engine/window.js";
 
 /**
  * Work items a running worker may hold at once: keeps it busy while its last result travels back and this thread
@@ -36,26 +31,24 @@ const PER_WORKER = 3;
 const NFFILE_BLOCKS_PER_ITEM = 8;
 
 export interface ParallelResult {
-  counts: BlockCounts & { blocksSkipped: number; fileFirst: number; fileLast: number; damaged: number };
+  counts: ScanCounts;
   stats: unknown[][];
   aggregates: unknown[];
 }
 
-/** Runs a scan over `config.files` with `workers` threads; listing text goes to `out` in order. */
+/**
+ * Runs a scan over `config.files` with `workers` threads; listing text goes to `out` in order. `filter`: the
+ * main thread's compiled filter of `config.filter`, reused by its own scanner.
+ */
 export async function runParallel(
   config: ScanConfig,
   workers: number,
   out: Output,
   err: (t: string) => void,
   progress?: Progress,
+  filter?: CompiledFilter,
 ): Promise<ParallelResult> {
-  const counts = {
-    ...emptyBlockCounts(),
-    blocksSkipped: 0,
-    fileFirst: Infinity,
-    fileLast: -Infinity,
-    damaged: 0,
-  };
+  const counts = emptyCounts();
   // the workers load their module graph while this thread builds the work list below;
   // hash-partitioned aggregation runs on `partition.count` workers, every other scan on this thread and -W − 1
   const pipeline = config.partition !== undefined;
@@ -74,10 +67,7 @@ export async function runParallel(
         },
       });
       const s = r.stats();
-      if (s.msecFirst > 0 || s.msecLast > 0) {
-        counts.fileFirst = Math.min(counts.fileFirst, s.msecFirst);
-        counts.fileLast = Math.max(counts.fileLast, s.msecLast);
-      }
+      countFile(counts, s);
       const w = config.window;
       if (!w || fileInWindow(s, w)) {
         // nfdump blocks go out NFFILE_BLOCKS_PER_ITEM at a time: fewer messages for the same work
@@ -96,7 +86,7 @@ export async function runParallel(
   // more threads than work items (this one included)
   const pool = pipeline ? spawned : spawned.slice(0, Math.max(0, Math.min(workers, items.length) - 1));
   for (const w of spawned.slice(pool.length)) void w.terminate();
-  const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
+  const results = new Map<number, { counts: ScanCounts; text: string; errors: readonly string[] }>();
   const stats: unknown[][] = [];
   const aggregates: unknown[] = [];
   let next = 0; // next item to hand out
@@ -112,7 +102,7 @@ export async function runParallel(
           onReply(null, msg);
         });
     // (init is asynchronous: it may load the formatter or the statistics module)
-    const localInit = local?.init({ type: "init", config });
+    const localInit = local?.init({ type: "init", config }, filter);
     let localFinished = false;
     let remaining = pool.length + (local !== null ? 1 : 0);
     const send = (w: Worker, msg: ScanRequest, transfer: MessagePort[] = []): void => {
@@ -140,16 +130,7 @@ export async function runParallel(
           counts.damaged++;
           err(`tsdump: ${e}\n`);
         }
-        const c = r.counts;
-        counts.processed += c.processed;
-        counts.passed += c.passed;
-        counts.blocksSkipped += c.skipped;
-        counts.bytesRead += c.bytesRead;
-        counts.flows += c.flows;
-        counts.bytes += c.bytes;
-        counts.packets += c.packets;
-        if (c.first < counts.first) counts.first = c.first;
-        if (c.last > counts.last) counts.last = c.last;
+        addCounts(counts, r.counts);
         if (r.text.length > 0) out.write(r.text);
         progress?.update(written, items.length, counts.processed);
       }
