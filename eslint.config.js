@@ -60,7 +60,7 @@ export default tseslint.config(
   },
   { files: ["src/decode/**", "src/store/**"], rules: restrictExcept("record") },
   { files: ["src/filter/**", "src/stats/**", "src/format/**"], rules: restrictExcept("record") },
-  { files: ["src/cli/**", "bench/**", "scripts/**", "test/**"], rules: { "no-console": "off" } },
+  { files: ["src/cli/**", "bench/**", "scripts/**", "test/**", "examples/**"], rules: { "no-console": "off" } },
   {
     files: ["test/**", "bench/**"],
     rules: {
