@@ -4,7 +4,7 @@
 // statistics, choose(), packed dictionary, byte-shuffled for/delta, raw copy — plus sparse6 and the all-zero
 // scan, and LZ4 through the system's liblz4 (dlopen of liblz4.so.1 at load, as native/lz4.c).
 //
-// Why: the JS encoders were ≈ 40 % of the collector's writer thread, and V8 kept deoptimising and recompiling
+// Why: the JS encoders were the largest part of the collector's writer thread, and V8 kept deoptimising and recompiling
 // them (u32 values ≥ 2^31 lose the small-integer representation; each column type brings new feedback).
 //
 // Every result must be byte-identical to codec.ts (test/unit/store/codec-native.test.ts compares thousands of

@@ -3,8 +3,8 @@
 // binding to the system's liblz4 — the library nfcapd itself compresses with — opened with dlopen at load, so
 // building needs no liblz4 headers and a machine without liblz4.so.1 simply keeps the WebAssembly decoder.
 //
-// Why: LZ4_decompress_safe runs at ≈ 2.25 GB/s on nfcapd's blocks here against ≈ 1.6 GB/s for the WebAssembly
-// decoder (lz4-wasm.ts), and LZ4 is about 40 % of tsdump's CPU on nfcapd -y files (docs/benchmarks.md).
+// Why: LZ4_decompress_safe is faster on nfcapd's blocks than the WebAssembly decoder (lz4-wasm.ts), and LZ4 is
+// a large part of tsdump's CPU on nfcapd -y files (docs/benchmarks.md).
 //
 //   decompress(src: Uint8Array, srcOffset, srcLength, dst: Uint8Array) → bytes written, or -1 (malformed
 //   input, or a range outside the arrays). LZ4_decompress_safe never reads or writes outside the given ranges.

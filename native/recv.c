@@ -5,8 +5,8 @@
 // the WRAP word and the full-ring rule are exactly RingProducer's. Senders outside the allow-list are counted
 // and never copied.
 //
-// Why native: node:dgram costs ≈ 9.4 µs of CPU per datagram (a Buffer, an rinfo object, an address string and
-// a JS callback each); recvmmsg and a memcpy cost a fraction of that (docs/benchmarks.md, ingest).
+// Why native: node:dgram costs a Buffer, an rinfo object, an address string and a JS callback per datagram;
+// recvmmsg and a memcpy cost a fraction of that (docs/benchmarks.md, ingest).
 //
 // The consumer (the decode thread) sleeps in Atomics.waitAsync, which only a JS thread can end (V8 emulates
 // futexes), so when it has said it sleeps (control[SLEEP]) this thread asks the main thread, through a
@@ -52,9 +52,8 @@
 /**
  * After a round that found less than half a batch, wait this long before polling again: the kernel buffer
  * gathers the next datagrams meanwhile, so each poll/recvmmsg takes many instead of one or two. Waking a
- * thread per datagram is what costs (≈ 4–9 µs of system time per datagram here, receiver and sender together);
- * with the nap the receive thread spends ≈ 1.3 µs. 1 ms is ≈ 95 datagrams at 95 k/s, far below what the
- * socket buffer holds. TSCAPD_RECV_NAP_US overrides it (0: none).
+ * thread per datagram is what costs (system time, receiver and sender together; docs/benchmarks.md). A
+ * millisecond of datagrams at high rates is far below what the socket buffer holds. TSCAPD_RECV_NAP_US overrides it (0: none).
  */
 #define NAP_US 1000
 

@@ -2,9 +2,8 @@
 // The benchmarks' UDP sender (bench/replay.mjs is its JS side): a connected loopback socket and sendmmsg, up to
 // BATCH datagrams per system call, taken from one buffer by offset and length.
 //
-// Why: node:dgram's send() costs ≈ 8 µs of user CPU per datagram here (a request object, a libuv write and a
-// callback each): at 60 000 datagrams/s the replay alone took 0.45 of the machine's two cores away from the
-// collector under test (docs/benchmarks.md, ingest). sendmmsg costs a fraction of that; the kernel's own work
+// Why: node:dgram's send() costs a request object, a libuv write and a callback per datagram: at high rates
+// the replay alone took a large share of the CPU away from the collector under test (docs/benchmarks.md, ingest). sendmmsg costs a fraction of that; the kernel's own work
 // per datagram (on loopback it includes the delivery into the receiver's socket) is the same for both senders.
 //
 //   open(address: string, port, sendBufferBytes) → fd (throws: not a loopback address, socket error)

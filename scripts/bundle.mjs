@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Bundles each program and each worker into one ES module in dist/bin/ (esbuild), after tsc emitted dist/.
 //
-// Why: Node 20 loads an unbundled program as ~80 modules (resolve, read, compile, link each) — ≈ 0.1 s of CPU
-// before tsdump reads its first block, and again in every scan worker. One file per program halves start-up
-// (`node dist/bin/tsdump.js -r small-file` 0.18 s CPU vs 0.28 s; `node -e 0` is 0.09 s). Node 20 has no
-// module compile cache (22.1 added one), so this is the lever.
+// Why: Node 20 loads an unbundled program as ~80 modules (resolve, read, compile, link each) before tsdump
+// reads its first block, and again in every scan worker. One file per program cuts start-up
+// (docs/benchmarks.md, start-up).
 //
 // The worker URLs (`new URL("./scan-worker.js", import.meta.url)`) and `../../package.json` resolve the same
 // from dist/bin/ as from dist/dump/; lazily required packages (createRequire(...)("cli-table3")) stay lazy and

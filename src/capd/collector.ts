@@ -58,7 +58,7 @@ const MAX_BLOCKS_IN_FLIGHT = 24;
 /**
  * Blocks queued at the writer (all sources) from which the decode thread stops taking datagrams from the
  * receive ring until one is written: under overload the loss then happens in the ring, before any decoding
- * (a dropped raw datagram costs ≈ 55 bytes per flow of ring and no CPU; a dropped block had been decoded).
+ * (a dropped raw datagram costs ring bytes and no CPU; a dropped block had been decoded).
  */
 const BACKLOG_BLOCKS = 8;
 /**

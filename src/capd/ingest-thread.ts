@@ -16,7 +16,7 @@ import { createReceiver } from "./receivers.js";
 import { WORKER_NICE_JS } from "./thread-priority.js";
 import { createRing } from "./ring.js";
 
-/** Default size of the receive ring: ≈ 0.5 s of 95 k datagrams/s of 1.3 KB (≈ 1.2 M flows of v9). */
+/** Default size of the receive ring: about half a second of a 95 k datagrams/s stream of 1.3 KB datagrams. */
 export const DEFAULT_RECEIVE_QUEUE = 64 * 1024 * 1024;
 
 export interface IngestCounters extends CollectorCounters {

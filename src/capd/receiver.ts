@@ -58,7 +58,7 @@ export function checkGrant(log: Logger, socketBuffer: number | undefined, want: 
     log.warn(`-B ${socketBuffer}: the kernel granted ${got} bytes (net.core.rmem_max caps it)`);
 }
 
-/** node:dgram on the main thread: ≈ 9 µs of CPU per datagram (a Buffer, an rinfo and a callback each). */
+/** node:dgram on the main thread: a Buffer, an rinfo and a callback per datagram. */
 export class JsReceiver implements PacketReceiver {
   readonly native = false;
   private readonly options: CollectorOptions;

@@ -3,9 +3,9 @@
 // /proc/thread-self names). The collector's decode and writer threads call it when the receiving thread is
 // node:dgram's JS main thread: that thread must win the CPU whenever a datagram arrives (a few milliseconds off
 // the CPU there overflow the kernel buffer; the same delay on the other threads is absorbed by the queues).
-// The native receiver's recvmmsg thread needs ≈ 1 µs per datagram and wakes from poll with the scheduler's
-// sleeper credit, so with it the decode and writer threads keep the process's priority (nice +5 there cost
-// 10–15 points of stored/sent at 95 k datagrams/s: they lost the CPU to other processes, not to the receiver).
+// The native receiver's recvmmsg thread needs little CPU per datagram and wakes from poll with the scheduler's
+// sleeper credit, so with it the decode and writer threads keep the process's priority (a lower priority there
+// lost flows at high rates: they lost the CPU to other processes, not to the receiver; docs/benchmarks.md).
 // Elsewhere (or when not permitted) it does nothing.
 
 import { readlinkSync } from "node:fs";

@@ -25,9 +25,8 @@ interface Pending {
 const MAX_SETS = 16;
 /**
  * Blocks in flight (all files) from which new blocks are stored without LZ4 and without address sets and host
- * Bloom filters: the writer is behind, and these are the parts of its work a reader does not need (LZ4 ≈ 15 %, sets
- * and Bloom filters ≈ 20 % of the writer's time on flowgen's stream; files grow by ≈ 40 % meanwhile and such blocks
- * are pruned by their ranges only).
+ * Bloom filters: the writer is behind, and these are the parts of its work a reader does not need (a third of the
+ * writer's time; files grow meanwhile and such blocks are pruned by their ranges only).
  */
 const FAST_AT = 4;
 /** When the pool runs below this, the writer thread allocates SPARE_BATCH more (off the receive thread). */

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
 
-/** Exit codes (DESIGN §5): 0 ok, 1 usage, 2 unreadable/corrupt data, 254 filter syntax (as nfdump). */
+/** Exit codes: 0 ok, 1 usage, 2 unreadable/corrupt data, 254 filter syntax (as nfdump). */
 export const EXIT = { OK: 0, USAGE: 1, DATA: 2, FILTER: 254 } as const;
 
 export const VERSION: string = (

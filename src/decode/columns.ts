@@ -2,7 +2,7 @@
 // Fast-property view of a batch's column arrays.
 //
 // RecordBatch.cols is built key by key (allocateColumns), which leaves V8 with a dictionary-mode object: every
-// `cols.srcPort` is then a hash lookup (measured: the decoders ran ~4x slower). The decoders instead write
+// `cols.srcPort` is then a hash lookup (docs/benchmarks.md, design figures). The decoders instead write
 // through an object literal with the same arrays — a literal with fixed keys gets a fixed hidden class — built
 // once per batch (batches are reused, so in practice once per collector). Generated from the schema's
 // physical column names only.

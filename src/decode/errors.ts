@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Decode status codes and DecodeError (STYLE §9.3).
+// Decode status codes and DecodeError.
 //
 // Malformed input is a *return value*: every decoder returns a numeric `DecodeStatus` and bumps a per-exporter
 // counter; nothing is thrown on bad packets. `DecodeError` is built only on demand (for a rate-limited log

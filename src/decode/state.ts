@@ -518,10 +518,11 @@ export class DecoderState {
     for (const key of this.fragments.keys()) add(key);
     const options: SavedDecoderState["exporters"][number][] = [];
     for (const e of order) {
-      if (e.samplers.size === 0 && e.sysInitMs < 0) continue;
+      const samplers = e.samplerReport();
+      if (samplers.length === 0 && e.sysInitMs < 0) continue;
       const o = {
         key: e.key,
-        samplers: [...e.samplers].map(([id, s]) => [id, s.interval, s.algorithm] as const),
+        samplers: samplers.map((s) => [s.id, s.rate, s.algorithm, s.templateId] as const),
         sysInitMs: e.sysInitMs,
       };
       const n = 40 + e.key.length + 30 * o.samplers.length;

@@ -6,7 +6,7 @@ import { EXIT } from "../cli/common.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { emptyStats } from "../store/format.js";
 import type { FileStats } from "../store/index.js";
-import type { QueryIO } from "./query.js";
+import type { QueryIO } from "./io.js";
 
 const CLASSES = ["tcp", "udp", "icmp", "other"] as const;
 

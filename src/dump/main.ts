@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tsdump: query tsflow flow files with nfdump's option letters, filter language and output layouts.
 //
-// Exit codes (DESIGN §5): 0 ok (also "No matching flows" and a closed output pipe), 1 usage, 2 unreadable or
+// Exit codes: 0 ok (also "No matching flows" and a closed output pipe), 1 usage, 2 unreadable or
 // corrupt data (reported with file/block/offset, the rest still read), 254 filter error.
 
 import { CommanderError } from "commander";

@@ -10,7 +10,7 @@ export interface QueryOptions {
   readonly readFile: string | undefined; // -r
   readonly readRange: string | undefined; // -R
   readonly multiDir: string | undefined; // -M
-  readonly timeWindow: { readonly start: number; readonly end: number } | undefined; // -t (ms, exclusive bounds)
+  readonly timeWindow: { readonly start: number; readonly end: number } | undefined; // -t (ms, inclusive bounds, as nfdump)
   readonly lastSeconds: number | undefined; // -T
   readonly limit: number | undefined; // -c
   readonly topN: number | undefined; // -n

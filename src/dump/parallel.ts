@@ -2,7 +2,7 @@
 // Parallel scan on `-W` threads: the main thread and -W − 1 worker threads (scan-worker.ts) take (file, block)
 // work items from one list; each reads, filters and aggregates its blocks (scanner.ts). The main thread scans
 // an item between the workers' messages (setImmediate), so it feeds them without delay and starts scanning at
-// once, while a worker is still starting (a worker costs ≈ 60–80 ms CPU before its first block). Listing text
+// once, while a worker is still starting (a worker loads its own Node environment before its first block). Listing text
 // returns per item and is written strictly in file/block order (out-of-order results wait, at most a few per
 // worker); statistics and aggregation tables are merged once at the end. Hash-partitioned aggregation
 // (`config.partition`, -A) runs on workers only and hands every block to worker 0, which keeps the groups of its
@@ -13,15 +13,11 @@
 import { pieceRules, type Output } from "../format/index.js";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { NfdumpFileReader, openAnyFlowFile } from "../store/nffile/index.js";
-import {
-  emptyBlockCounts,
-  Scanner,
-  type BlockCounts,
-  type ScanConfig,
-  type ScanReply,
-  type ScanRequest,
-} from "./scanner.js";
+import { Scanner, type ScanConfig, type ScanReply, type ScanRequest } from "./scanner.js";
+import type { CompiledFilter } from "../filter/index.js";
+import { addCounts, countFile, emptyCounts, type ScanCounts } from "../engine/pipeline.js";
 import type { Progress } from "./tty.js";
+import { fileInWindow } from "../engine/window.js";
 
 /**
  * Work items a running worker may hold at once: keeps it busy while its last result travels back and this thread
@@ -29,32 +25,30 @@ import type { Progress } from "./tty.js";
  */
 const PER_WORKER = 3;
 /**
- * Blocks of an nfdump file per work item (≈ 8 k rows each): one message per 8 blocks instead of one each (each
+ * Blocks of an nfdump file per work item (a few thousand rows each): one message per 8 blocks instead of one each (each
  * reply wakes this thread; 150 items still balance two workers to within a few ms at the end).
  */
 const NFFILE_BLOCKS_PER_ITEM = 8;
 
 export interface ParallelResult {
-  counts: BlockCounts & { blocksSkipped: number; fileFirst: number; fileLast: number; damaged: number };
+  counts: ScanCounts;
   stats: unknown[][];
   aggregates: unknown[];
 }
 
-/** Runs a scan over `config.files` with `workers` threads; listing text goes to `out` in order. */
+/**
+ * Runs a scan over `config.files` with `workers` threads; listing text goes to `out` in order. `filter`: the
+ * main thread's compiled filter of `config.filter`, reused by its own scanner.
+ */
 export async function runParallel(
   config: ScanConfig,
   workers: number,
   out: Output,
   err: (t: string) => void,
   progress?: Progress,
+  filter?: CompiledFilter,
 ): Promise<ParallelResult> {
-  const counts = {
-    ...emptyBlockCounts(),
-    blocksSkipped: 0,
-    fileFirst: Infinity,
-    fileLast: -Infinity,
-    damaged: 0,
-  };
+  const counts = emptyCounts();
   // a listing comes back in pieces, one per work item, joined with the format's separator (`,\n` for json);
   // a format that numbers its records (raw) is formatted on this thread alone
   const rules =
@@ -63,7 +57,7 @@ export async function runParallel(
       : { separator: "", sequential: false };
   if (rules.sequential) workers = 1;
   let pieces = 0;
-  // the workers load their module graph (≈ 0.05 s CPU each) while this thread builds the work list below;
+  // the workers load their module graph while this thread builds the work list below;
   // hash-partitioned aggregation runs on `partition.count` workers, every other scan on this thread and -W − 1
   const pipeline = config.partition !== undefined;
   const spawned = Array.from(
@@ -81,12 +75,9 @@ export async function runParallel(
         },
       });
       const s = r.stats();
-      if (s.msecFirst > 0 || s.msecLast > 0) {
-        counts.fileFirst = Math.min(counts.fileFirst, s.msecFirst);
-        counts.fileLast = Math.max(counts.fileLast, s.msecLast);
-      }
+      countFile(counts, s);
       const w = config.window;
-      if (!(w && s.rows > 0 && (s.msecLast < w.start || s.msecFirst > w.end))) {
+      if (!w || fileInWindow(s, w)) {
         // nfdump blocks go out NFFILE_BLOCKS_PER_ITEM at a time: fewer messages for the same work
         const per = r instanceof NfdumpFileReader ? NFFILE_BLOCKS_PER_ITEM : 1;
         for (let b = 0; b < r.blockCount; b += per)
@@ -103,7 +94,7 @@ export async function runParallel(
   // more threads than work items (this one included)
   const pool = pipeline ? spawned : spawned.slice(0, Math.max(0, Math.min(workers, items.length) - 1));
   for (const w of spawned.slice(pool.length)) void w.terminate();
-  const results = new Map<number, { counts: BlockCounts; text: string; errors: readonly string[] }>();
+  const results = new Map<number, { counts: ScanCounts; text: string; errors: readonly string[] }>();
   const stats: unknown[][] = [];
   const aggregates: unknown[] = [];
   let next = 0; // next item to hand out
@@ -119,7 +110,7 @@ export async function runParallel(
           onReply(null, msg);
         });
     // (init is asynchronous: it may load the formatter or the statistics module)
-    const localInit = local?.init({ type: "init", config });
+    const localInit = local?.init({ type: "init", config }, filter);
     let localFinished = false;
     let remaining = pool.length + (local !== null ? 1 : 0);
     const send = (w: Worker, msg: ScanRequest, transfer: MessagePort[] = []): void => {
@@ -147,16 +138,7 @@ export async function runParallel(
           counts.damaged++;
           err(`tsdump: ${e}\n`);
         }
-        const c = r.counts;
-        counts.processed += c.processed;
-        counts.passed += c.passed;
-        counts.blocksSkipped += c.skipped;
-        counts.bytesRead += c.bytesRead;
-        counts.flows += c.flows;
-        counts.bytes += c.bytes;
-        counts.packets += c.packets;
-        if (c.first < counts.first) counts.first = c.first;
-        if (c.last > counts.last) counts.last = c.last;
+        addCounts(counts, r.counts);
         if (r.text.length > 0) {
           if (pieces++ > 0 && rules.separator !== "") out.write(rules.separator);
           out.write(r.text);

@@ -5,7 +5,7 @@
 import { parentPort } from "node:worker_threads";
 import { Scanner, type ScanReply, type ScanRequest } from "./scanner.js";
 
-export type { BlockCounts, ScanConfig, ScanReply, ScanRequest } from "./scanner.js";
+export type { ScanConfig, ScanReply, ScanRequest } from "./scanner.js";
 
 const scanner = new Scanner((reply, transfer) => {
   parentPort!.postMessage(reply, transfer);

@@ -4,7 +4,7 @@
 // file/block order by the main thread); statistics and aggregations stay here as typed-array tables and are
 // handed over once at the end for the main thread to merge. A Scanner runs in each scan worker (scan-worker.ts)
 // and one on the main thread itself, which would otherwise sit idle during the scan: that saves a worker's
-// start-up (its own Node environment and module graph, ≈ 60–80 ms CPU and as long before its first block).
+// start-up (its own Node environment and module graph before its first block).
 // Partitioned aggregation (-A) runs in workers only: worker 0 reads the blocks and forwards each other partition's
 // rows to its worker through a MessagePort (see parallel.ts).
 // The formatters and the statistics modules are loaded by `init` only for the modes that use them: a worker's
@@ -14,19 +14,12 @@ import type { MessagePort, Transferable } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import type { Formatter } from "../format/index.js";
 import type * as FormatModule from "../format/index.js";
-import { UNKNOWN_ZONE, type ZoneMap } from "../record/zone.js";
-import type {
-  Aggregator,
-  AggregatorPart,
-  AggregatorState,
-  ForwardedRows,
-  StatAccumulator,
-  ElementStatSpec,
-} from "../stats/index.js";
+import type { Aggregator, AggregatorPart, AggregatorState, ForwardedRows, StatAccumulator } from "../stats/index.js";
 import type * as StatsModule from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
-import { FlowFileReader } from "../store/reader.js";
-import { sumRows } from "./sums.js";
+import { UNKNOWN_ZONE } from "../record/zone.js";
+import { BlockPipeline, emptyCounts, type ScanCounts } from "../engine/pipeline.js";
+import { sumRows } from "../engine/sums.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -87,38 +80,11 @@ const FORWARD_AHEAD = 4;
 /** Rows per forwarded message: few messages (each wakes the other thread), a few MB each. */
 const FORWARD_ROWS = 65536;
 
-export interface BlockCounts {
-  processed: number;
-  passed: number;
-  skipped: number;
-  bytesRead: number;
-  flows: number;
-  bytes: number;
-  packets: number;
-  first: number;
-  last: number;
-}
-
-/** Counts before any block: zeros, and an empty time range. */
-export function emptyBlockCounts(): BlockCounts {
-  return {
-    processed: 0,
-    passed: 0,
-    skipped: 0,
-    bytesRead: 0,
-    flows: 0,
-    bytes: 0,
-    packets: 0,
-    first: Infinity,
-    last: -Infinity,
-  };
-}
-
 export type ScanReply =
   | {
       readonly type: "block";
       readonly seq: number;
-      readonly counts: BlockCounts;
+      readonly counts: ScanCounts;
       readonly text: string;
       readonly errors: readonly string[];
     }
@@ -137,13 +103,10 @@ export class Scanner {
   /** loaded by init for stats and aggregate modes */
   private statsMod: typeof StatsModule | undefined;
   private config: ScanConfig | null = null;
-  private filter: CompiledFilter | null = null;
+  private pipeline: BlockPipeline | null = null;
   private formatter: Formatter | null = null;
   private accs: StatAccumulator[] = [];
   private aggr: Aggregator | null = null;
-  private selection: ReadonlySet<string> | undefined;
-  private probe: ReadonlySet<string> | undefined;
-  private sel = new Uint32Array(16384);
   private readonly readers = new Map<number, FlowFileSource>();
   private errors: string[] = [];
   private peers: readonly MessagePort[] = [];
@@ -179,32 +142,31 @@ export class Scanner {
     return r;
   }
 
-  /** Compiles the filter and makes the sink of the mode (formatter, accumulators, aggregator). */
-  async init(msg: Extract<ScanRequest, { type: "init" }>): Promise<void> {
+  /**
+   * Compiles the filter (unless the main thread's scanner is handed the one already compiled) and makes the
+   * sink of the mode (formatter, or the StatsQuery of the statistics or the aggregation).
+   */
+  async init(msg: Extract<ScanRequest, { type: "init" }>, compiled?: CompiledFilter): Promise<void> {
     const c = msg.config;
     this.config = c;
-    this.filter = compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
-    this.selection = c.columns ? new Set([...c.columns, ...this.filter.columns]) : undefined;
-    this.probe = this.selection === undefined && !this.filter.matchesAll ? new Set(this.filter.columns) : undefined;
+    const filter = compiled ?? compileFilter(c.filter, c.baseDir !== undefined ? { baseDir: c.baseDir } : {});
+    this.pipeline = new BlockPipeline(filter, c.window, c.columns);
     if (c.mode === "list") {
       this.fmtMod = await import("../format/index.js");
       this.formatter = this.fmtMod.createFormatter(c.format!, c.formatOptions);
     }
     if (c.mode !== "stats" && c.mode !== "aggregate") return;
     const S = (this.statsMod = await import("../stats/index.js"));
-    const budget = new S.MemoryBudget(c.memoryLimit);
-    if (c.mode === "stats") {
-      this.accs = S.parseStatSpecs(c.stats ?? [])
-        .filter((s): s is ElementStatSpec => s.type === "element")
-        .map((s) => new S.StatAccumulator(s, budget));
-    }
+    const q = new S.StatsQuery(
+      c.mode === "stats"
+        ? { stats: c.stats ?? [], memoryLimit: c.memoryLimit }
+        : { aggregate: c.aggregate, fiveTuple: c.aggregate === undefined, memoryLimit: c.memoryLimit },
+    );
+    this.accs = [...q.accumulators];
     if (c.mode === "aggregate") {
-      this.aggr = new S.Aggregator(
-        c.aggregate !== undefined ? S.parseAggregation(c.aggregate, false) : S.fiveTupleAggregation(),
-        budget,
-      );
+      this.aggr = q.aggregator;
       const p = c.partition;
-      if (p) {
+      if (p && this.aggr) {
         const a = this.aggr;
         a.partition(p.index, p.count, { forward: p.index === 0 && p.count > 1, share0: p.share0 });
         // a partition gets its share of the rows (hashing splits millions of rows very evenly) and at most as
@@ -241,7 +203,7 @@ export class Scanner {
 
   /** Scans `count` consecutive blocks of a file and replies once with their summed counts and text. */
   scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
-    const counts = emptyBlockCounts();
+    const counts = emptyCounts();
     this.errors = [];
     let text = "";
     if (count > ITEM_BLOCKS_MAX) throw new RangeError(`scan worker: ${count} blocks in one item`);
@@ -255,100 +217,44 @@ export class Scanner {
   }
 
   /** Scans one block: adds to `counts`, returns its listing text. */
-  private scanBlock(counts: BlockCounts, fileIndex: number, block: number, seq: number): string {
-    const c = this.config!;
-    const f = this.filter!;
-    let text = "";
+  private scanBlock(counts: ScanCounts, fileIndex: number, block: number, seq: number): string {
+    const p = this.pipeline!;
     const r = this.reader(fileIndex);
-    if (r !== undefined) {
-      const ident = r.header().ident;
-      const w = c.window;
-      const usePred = w !== undefined || !f.matchesAll;
-      let skip = !f.mayMatch(UNKNOWN_ZONE, ident);
-      if (!skip && usePred) {
-        const z: ZoneMap | undefined = r.zoneMap(block);
-        if (z === undefined) skip = true;
-        else {
-          if (w) {
-            const lo = z.min("msecFirst");
-            const hi = z.max("msecLast");
-            if ((hi !== undefined && hi < w.start) || (lo !== undefined && lo > w.end)) skip = true;
-          }
-          if (!skip && !f.mayMatch(z, ident)) skip = true;
-          if (skip) counts.skipped++;
-        }
-      }
-      // late materialisation: a tsflow block decodes the filter's columns now and the others when first read
-      const lazy = this.probe !== undefined && r instanceof FlowFileReader;
-      let batch = skip
-        ? undefined
-        : lazy
-          ? r.readBlockLazy(block, this.probe!)
-          : r.readBlock(block, this.selection ?? this.probe);
-      if (batch !== undefined && this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
-      if (batch !== undefined && this.probe !== undefined && !lazy) {
-        // late materialisation: decode every column only for blocks that match on the filter's columns
-        const k0 = f.scan(batch, this.sel, ident);
-        // nfdump files decode row by row: only the passing rows are completed
-        if (k0 > 0) batch = r.readRows ? r.readRows(block, this.sel, k0) : r.readBlock(block, this.selection);
-        else {
-          counts.bytesRead += r.blockInfo(block).length;
-          counts.processed += batch.length;
-          batch = undefined;
-        }
-      }
-      if (batch !== undefined) {
-        counts.bytesRead += r.blockInfo(block).length;
-        const n = batch.length;
-        counts.processed += n;
-        if (this.sel.length < n) this.sel = new Uint32Array(n);
-        const sel = this.sel;
-        let k: number;
-        if (f.matchesAll) {
-          for (let i = 0; i < n; i++) sel[i] = i;
-          k = n;
-        } else k = f.scan(batch, sel, ident);
-        if (w && k > 0) {
-          const first = batch.cols.msecFirst;
-          const last = batch.cols.msecLast;
-          let m = 0;
-          for (let j = 0; j < k; j++) {
-            const i = sel[j]!;
-            if (first[i]! > w.start && last[i]! < w.end) sel[m++] = i;
-          }
-          k = m;
-        }
-        if (k > 0 && lazy) r.lazyRows(sel, k); // the sink reads only these rows (few: row by row)
-        if (k > 0 && this.accs.length > 0) {
-          // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
-          // own pass, the same sums the summary needs; its totals grow by exactly this block's (integer sums)
-          counts.passed += k;
-          const t = this.accs[0]!.totals;
-          const flows0 = t.flows;
-          const packets0 = t.inPackets;
-          const bytes0 = t.inBytes;
-          for (const a of this.accs) a.add(batch, sel, k);
-          counts.flows += t.flows - flows0;
-          counts.packets += t.inPackets - packets0;
-          counts.bytes += t.inBytes - bytes0;
-          // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
-          if (t.first < counts.first) counts.first = t.first;
-          if (t.last > counts.last) counts.last = t.last;
-        } else if (k > 0) {
-          counts.passed += k;
-          sumRows(batch, sel, k, counts);
-          if (this.formatter) {
-            const out = new this.fmtMod!.StringOutput();
-            for (let j = 0; j < k; j++) this.formatter.record(batch, sel[j]!, out);
-            text = out.text();
-          }
-          if (this.aggr) {
-            this.aggr.ordinalBase = seq * this.statsMod!.ORDINAL_BLOCK;
-            this.aggr.add(batch, sel, k);
-            if (this.peers.length > 0) this.forward(this.aggr);
-          }
-        }
-      }
+    if (r === undefined) return "";
+    const ident = r.header().ident;
+    if (!p.filter.mayMatch(UNKNOWN_ZONE, ident)) return ""; // e.g. `ident X` on another source's file
+    const got = p.read(r, block, ident, counts);
+    if (got === undefined) return "";
+    const { batch, k } = got;
+    const sel = p.sel;
+    counts.passed += k;
+    if (this.accs.length > 0) {
+      // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
+      // own pass, the same sums the summary needs; its totals grow by exactly this block's (integer sums)
+      const t = this.accs[0]!.totals;
+      const flows0 = t.flows;
+      const packets0 = t.inPackets;
+      const bytes0 = t.inBytes;
+      for (const a of this.accs) a.add(batch, sel, k);
+      counts.flows += t.flows - flows0;
+      counts.packets += t.inPackets - packets0;
+      counts.bytes += t.inBytes - bytes0;
+      // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
+      if (t.first < counts.first) counts.first = t.first;
+      if (t.last > counts.last) counts.last = t.last;
+      return "";
+    }
+    sumRows(batch, sel, k, counts);
+    let text = "";
+    if (this.formatter) {
+      const out = new this.fmtMod!.StringOutput();
+      for (let j = 0; j < k; j++) this.formatter.record(batch, sel[j]!, out);
+      text = out.text();
+    }
+    if (this.aggr) {
+      this.aggr.ordinalBase = seq * this.statsMod!.ORDINAL_BLOCK;
+      this.aggr.add(batch, sel, k);
+      if (this.peers.length > 0) this.forward(this.aggr);
     }
     return text;
   }

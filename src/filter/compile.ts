@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// FilterNode → one generated block-scan function per query (STYLE §9.4 "compile, don't interpret"), plus
+// FilterNode → one generated block-scan function per query (compile, don't interpret), plus
 // the zone-map predicate for block skipping and a slow interpreter kept for differential tests.
 //
 // The generator splices only schema column names (checked against the schema) and numeric literals into
@@ -494,7 +494,7 @@ export function generateScan(node: FilterNode): GeneratedScan {
   const helpers = Object.keys(HELPERS)
     .map((h) => `const ${h} = H.${h};`)
     .join(" ");
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compile, don't interpret (STYLE §9.4); only column names and numbers are spliced
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compile, don't interpret; only column names and numbers are spliced
   const factory = new Function("K", "H", `"use strict"; ${helpers}\nreturn ${source};`) as Factory;
   return { source, scan: factory(g.consts, HELPERS), columns: [...g.used].filter((c) => c !== "#mpls") };
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ASCII byte writers for the hot column formats: digits, padding and dotted quads go straight into the
-// BufferedOutput's buffer, so a `-o line` record allocates no intermediate strings (STYLE §9.4). Callers have
+// BufferedOutput's buffer, so a `-o line` record allocates no intermediate strings. Callers have
 // reserved room with `out.ensure(n)` for the whole record first.
 
 import type { BufferedOutput } from "./out.js";

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// FormatError: bad output format names and format strings (codes ERR_FORMAT_<WHAT>, STYLE §9.3).
+// FormatError: bad output format names and format strings (codes ERR_FORMAT_<WHAT>).
 import { FlowError } from "../util/errors.js";
 
 export class FormatError extends FlowError {

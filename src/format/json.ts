@@ -2,7 +2,7 @@
 // JSON output: nfdump 1.7.1 `-o json` (tab-indented objects in an array, keys only for the extensions a
 // record carries) and `ndjson` (one compact object per line, master-style keys, no array).
 //
-// Built by string concatenation against fixed key prefixes, never JSON.stringify per record (STYLE §9.4).
+// Built by string concatenation against fixed key prefixes, never JSON.stringify per record.
 // Extension presence: our columns are always there (absent fields are zero), so a group of keys is printed
 // when nfdump would have carried its extension for such a record — always for the generic flow, the
 // addresses, the misc block (interfaces, masks, direction), AS routing and the exporter address; otherwise

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// BufferedOutput: the one writer every formatter prints through (DESIGN §5, STYLE §9.4).
+// BufferedOutput: the one writer every formatter prints through.
 //
 // Output goes into a 64 KiB byte buffer and is handed to the sink when full, so a listing of a million flows
 // makes a few thousand write(2) calls, not a million. Hot formatters write ASCII bytes straight into `buf` at

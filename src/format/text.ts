@@ -4,7 +4,7 @@
 // date/time with milliseconds, protocol names (nfdump's 138-entry table), TCP flags (`...AP.SF`), IPv4/IPv6
 // text (glibc inet_ntop rules) and the 16-character condensed IPv6 form of the column formats.
 //
-// Strings only at the edge (STYLE §9.4): small strings are cached (flags, protocol names, octets, dates by
+// Strings only at the edge: small strings are cached (flags, protocol names, octets, dates by
 // second); nothing here allocates per call except the returned string.
 
 import { formatIPv4 } from "../record/ip.js";

@@ -5,7 +5,7 @@
 // object of ~80 keys: every `cols.srcPort` in a per-record writer is then a hash lookup. Formatters therefore
 // read columns through a view whose `cols` is an object literal with the same keys (fast properties, one
 // hidden class), made once per batch. The literal is generated from the schema's physical column names only
-// (STYLE §9.4: no data is ever spliced into code).
+// (no data is ever spliced into code).
 
 import type { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";

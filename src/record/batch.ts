@@ -194,7 +194,7 @@ export class RecordBatch {
 }
 
 // An object built key by key with ~80 properties ends up in V8's dictionary mode, and every `cols.srcPort`
-// becomes a hash lookup (measured: decoding 4x slower). An object literal with fixed keys gets a fixed hidden
+// becomes a hash lookup (docs/benchmarks.md, design figures). An object literal with fixed keys gets a fixed hidden
 // class, so every column object is made by this one generated literal (only schema names are spliced in).
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 for (const pc of PHYSICAL_COLUMNS)

@@ -14,7 +14,7 @@
 //                  v6Flags  bit `v6bit` set when the row's address is IPv6
 //                IPv4 filters and hashes touch only the u32 column; blocks without IPv6 never store <name>6.
 //
-// Names follow nfdump's V3 element fields (STYLE §9.2). `json` is nfdump's JSON key (the IPv4 spelling for
+// Names follow nfdump's V3 element fields. `json` is nfdump's JSON key (the IPv4 spelling for
 // addresses; `json6` the IPv6 one), `csv` the header nfdump 1.7.5+ prints for the column's %token, `fmt` the
 // nfdump %token, `filter` the filter keywords that test the column, `ie` the IPFIX/NetFlow v9 information
 // element ids that feed it (IANA numbers; the decoder's fields.ts holds the per-id conversions).

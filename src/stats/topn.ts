@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // StatAccumulator: one `-s elem[:p]/orders` statistic — numeric-key open-addressing hash tables plus a
-// size-N heap for the top N (STYLE §9.4).
+// size-N heap for the top N.
 //
 // Key layout per table (u32 words; see KeyTable):
 //   scalar ≤ 16 bit  [value | proto << 16]           1 word  (proto only with :p)

@@ -212,8 +212,8 @@ function orOf(flags: Uint8Array, n: number): number {
 let zeros = Buffer.alloc(0);
 
 /**
- * True when the first `len` elements of a column are all zero: memcmp against a zero buffer (native, several
- * times faster than a JS word loop over the ≈ 5 MB of all-zero columns a typical block has).
+ * True when the first `len` elements of a column are all zero: memcmp against a zero buffer (native, faster than a
+ * JS word loop over the megabytes of all-zero columns a typical block has).
  */
 function isAllZero(a: Uint8Array | Uint16Array | Uint32Array | Float64Array, len: number): boolean {
   const bytes = len * a.BYTES_PER_ELEMENT;
@@ -253,8 +253,8 @@ function tryBelow(rawLength: number): number {
 /**
  * u32 LE size + LZ4 block of `raw` from liblz4 into `out` when it saves 1/4; undefined when it would not save 1/5
  * (liblz4 stops early); null for a near miss (saves 1/5 but not 1/4), which the caller hands to lz4-napi: lz4_flex
- * finds ≈ 3 % more matches in byte-shuffled addresses (flowgen's srcAddr/dstAddr: ≈ 73 % against liblz4's 76 % of
- * the raw size), and without it they would be stored uncompressed (flowgen files ≈ 9 % larger).
+ * finds a few more matches in byte-shuffled addresses (flowgen's srcAddr/dstAddr), and without it they would be
+ * stored uncompressed (docs/benchmarks.md, design figures).
  */
 export function compressLiblz4(lz4: NativeCompress, raw: Uint8Array, out: ColumnArena): Uint8Array | undefined | null {
   const len = raw.length;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// StoreError: everything that can be wrong with a flow file (STYLE §9.3). Each error names the file, the block
+// StoreError: everything that can be wrong with a flow file. Each error names the file, the block
 // (index in file order, -1 for the header/footer/trailer) and the byte offset where the damage was found, so
 // tsdump can print "file X block 3 offset 123456: …", skip the block and carry on.
 

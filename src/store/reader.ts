@@ -669,8 +669,8 @@ export class FlowFileReader {
       return undefined;
     }
     // WebAssembly decoder (the thread's shared instance): compressed bytes copied into its memory, decoded there;
-    // no Buffer per column (lz4-napi allocates one: page faults and GC of external memory), ≈ 2× faster on
-    // 16–64 KiB columns. The output is valid until the next inflate: decodeEntry copies raw columns out of it.
+    // no Buffer per column (lz4-napi allocates one: page faults and GC of external memory), faster on
+    // small columns. The output is valid until the next inflate: decodeEntry copies raw columns out of it.
     const w = this.lz4w === undefined ? (this.lz4w = sharedLz4Wasm() ?? null) : this.lz4w;
     const payload = e.storedLength - 4;
     if (w !== null && payload <= LZ4_WASM_CAPACITY && e.rawLength <= LZ4_WASM_CAPACITY) {

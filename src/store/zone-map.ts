@@ -8,7 +8,7 @@
 // column, writing into this builder's buffers; the headers, range entries and the Bloom seed counter stay here.
 // It writes the same bytes as the JS code below (encodeJs), which stays as the fallback (addon not built or not
 // loadable, TSFLOW_WRITER=js, arguments the addon refuses) and as the reference of test/unit/store/zone-native.
-// Why: in tscapd's writer thread these functions were ≈ 18 % of its CPU, and V8 kept re-optimising them.
+// Why: these functions were a large part of tscapd's writer thread, and V8 kept re-optimising them.
 //
 // Zone section (zoneLength bytes, 8-aligned, covered by the block's hdrCrc):
 //   0 u16 range count R   2 u8 v4Mask   3 u8 v6Mask   4 u16 set count S   6 u16 Bloom filter count B

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// FlowError: the one base class of tsflow's errors (STYLE §9.3). Every error has a stable `code`
+// FlowError: the one base class of tsflow's errors. Every error has a stable `code`
 // (ERR_<AREA>_<WHAT>, never changed once released) and a lowercase message prefixed with its domain.
 
 export class FlowError extends Error {

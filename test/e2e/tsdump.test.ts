@@ -6,7 +6,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { captureWithNfcapd, flowgenStream, NFDUMP_MISSING, nfdump, readDatagramStream } from "../helpers/nfdump.js";
+import {
+  captureWithNfcapd,
+  flowgenStream,
+  NFDUMP_MISSING,
+  nfdump,
+  nfdumpWithStderr,
+  readDatagramStream,
+} from "../helpers/nfdump.js";
 import { TSDUMP, tsdump } from "../helpers/programs.js";
 
 /** Drops the lines that measure the run itself (CPU times, bytes read by the reader). */
@@ -47,11 +54,27 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
       ["-b", "-O", "bytes", "-n", "5"],
       ["-b", "-O", "bytes", "-n", "5", "-o", "biline"],
     ],
-  ])("%j", async (ts, nf = ts) => {
+    // -s record tables aggregated by -A (they were printed empty)
+    [["-s", "record/bytes/flows", "-n", "5", "-A", "proto,dstport"]],
+    [["-s", "record/packets", "-n", "4", "-A", "srcip4/16", "-o", "line", "proto tcp and ipv4"]],
+    [["-s", "record/bytes", "-n", "5", "-A", "dstport", "-W", "1"]],
+  ])("%j", async (ts, nf = ts.filter((a, i, all) => a !== "-W" && all[i - 1] !== "-W")) => {
     const [a, b] = await Promise.all([tsdump(["-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
     expect(a.code).toBe(0);
     expect(a.stderr).toBe("");
     expect(stable(a.stdout)).toBe(stable(b));
+  });
+
+  it.each([
+    [["-s", "record/bytes", "-n", "5", "-a", "-o", "line"]],
+    [["-s", "record/bytes", "-n", "5", "-b"]],
+    [["-s", "dstport/bytes", "-n", "5", "-A", "proto"]],
+  ])("%j: -a/-b/-A dropped with nfdump's warning, the tables as nfdump's", async (args) => {
+    const a = await tsdump(["-r", file, ...args]);
+    const { stdout, stderr } = await nfdumpWithStderr(["-r", file, ...args]);
+    expect(a.code).toBe(0);
+    expect(stable(a.stdout)).toBe(stable(stdout));
+    expect(a.stderr.trim()).toBe(stderr.trim());
   });
 
   it("-I prints the statistics record exactly as nfdump -I; -v verifies; -E lists the exporters", async () => {

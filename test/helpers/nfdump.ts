@@ -46,6 +46,12 @@ export async function nfdump(args: readonly string[]): Promise<string> {
   return stdout;
 }
 
+/** Runs nfdump with TZ=UTC and returns stdout and stderr (its warnings). */
+export async function nfdumpWithStderr(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  if (!NFDUMP) throw new Error("nfdump not installed");
+  return run(NFDUMP, [...args], { env: { ...process.env, TZ: "UTC" }, maxBuffer: 1 << 30 });
+}
+
 /** Splits a flowgen stream file (4-byte big-endian length before each datagram) into datagrams. */
 export function readDatagramStream(path: string): Uint8Array[] {
   const buf = readFileSync(path);

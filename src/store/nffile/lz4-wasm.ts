@@ -13,11 +13,10 @@
 // the reference LZ4 decoder does); every length, offset and back-reference is still checked, so a damaged
 // block returns -1 and never reads or writes outside these regions.
 //
-// Speed (bench/lz4.mjs on the 1198 blocks of the bench file, ≈ 80 000 sequences per 1 MiB block, most with
-// 0–6 literals and 5–18-byte matches): the first version, which checked every length of every sequence and
-// copied in a counted loop, took ≈ 0.85–1.0 ms CPU per block; the fast path below (the reference decoder's
-// "shortcut": one 16-byte literal move and three 8-byte match moves, no loop, when both buffers have room)
-// takes ≈ 0.55–0.7 ms. SIMD (v128 moves) is used where the engine has it; it gains little over 8-byte moves
+// Speed (bench/lz4.mjs; nfcapd blocks are mostly short literals and short matches): the fast path below (the
+// reference decoder's "shortcut": one 16-byte literal move and three 8-byte match moves, no loop, when both
+// buffers have room) avoids checking every length and copying in a counted loop (figures in
+// docs/benchmarks.md). SIMD (v128 moves) is used where the engine has it; it gains little over 8-byte moves
 // here (the short sequences are bound by their dependent loads, not by the moves).
 //
 // lz4(src, srcEnd, dst, dstEnd) → bytes written, or -1 when the block is damaged or does not fit.

@@ -413,7 +413,7 @@ export class NfdumpFileReader implements FlowFileSource {
     let batch = this.batch;
     if (batch === undefined || batch.capacity < need) {
       // room for the largest block the index lists, so the batch is made once per file: a new batch means new
-      // generated decoders, compiled and warmed up again (≈ 20 ms CPU each time, measured). The index's counts are
+      // generated decoders, compiled and warmed up again. The index's counts are
       // untrusted: beyond 64 k rows (25 MB of columns) the room is at most twice this block's need.
       const cap = Math.max(need, 4096, Math.min(this.maxRows + 1, Math.max(2 * need, 65536)));
       batch = new RecordBatch(cap);

@@ -4,7 +4,7 @@
 // A V3 record is a 12-byte header and a list of elements (u16 id | u16 length incl. the 4-byte header | payload)
 // in exporter/template order (reference/nfdump.md §5.1). An exporter's records all share one layout: the same
 // (id, length) sequence, so the payload offset of every field is a constant. For each layout met, a function is
-// generated (nfdump's "sequencer" idea, STYLE §9 "generated code") that writes every column of the row with
+// generated (nfdump's "sequencer" idea) that writes every column of the row with
 // constant offsets: no switch per element, no per-record allocation.
 //
 // Rows are not zeroed before decoding (zeroing all 81 physical columns of a 2 MiB block cost more than the

@@ -375,15 +375,23 @@ describe("stats: StatsQuery", () => {
   }));
 
   it("merges worker partial states into the single-thread result", () => {
-    const opts = { stats: ["ip/bytes/flows", "dstport:p"], aggregate: "srcip,proto", order: "bytes", limit: 7 };
+    const opts = { stats: ["ip/bytes/flows", "dstport:p"], limit: 7 };
+    const aggrOpts = { aggregate: "srcip,proto", order: "bytes", limit: 7 };
     const single = new StatsQuery(opts);
     single.add(makeBatch(flows), null, flows.length);
+    const singleAggr = new StatsQuery(aggrOpts);
+    singleAggr.add(makeBatch(flows), null, flows.length);
     const main = new StatsQuery(opts);
+    const mainAggr = new StatsQuery(aggrOpts);
     for (const part of [flows.slice(0, 200), flows.slice(200)]) {
-      const w = new StatsQuery(opts);
-      w.add(makeBatch(part), null, part.length);
-      const st = w.exportState();
-      main.merge(structuredClone(st));
+      for (const [o, into] of [
+        [opts, main],
+        [aggrOpts, mainAggr],
+      ] as const) {
+        const w = new StatsQuery(o);
+        w.add(makeBatch(part), null, part.length);
+        into.merge(structuredClone(w.exportState()));
+      }
     }
     expect(main.elementTables().map(plain)).toEqual(single.elementTables().map(plain));
     expect(main.elementTables().map((t) => [t.element.name, t.order.name, t.rows.length])).toEqual([
@@ -393,18 +401,25 @@ describe("stats: StatsQuery", () => {
     ]);
     const rows = (q: StatsQuery): number[] =>
       [...q.records()].flatMap((b) => [...b.cols.inBytes.subarray(0, b.length)]);
-    expect(rows(main)).toEqual(rows(single));
-    expect(rows(main).length).toBe(7);
+    expect(rows(mainAggr)).toEqual(rows(singleAggr));
+    expect(rows(mainAggr).length).toBe(7);
     expect(main.memory().peak).toBeGreaterThan(0);
   });
 
   it("applies nfdump's option rules", () => {
     expect(() => new StatsQuery({ stats: ["record/bytes"], order: "flows" })).toThrow(/mutually exclusive/);
+    expect(() => new StatsQuery({ aggregate: "proto", bidir: 1 })).toThrow(/bidir mode/);
+    expect(new StatsQuery({ stats: ["dstport"], aggregate: "proto" }).warnings).toEqual([
+      "Warning: Aggregation ignored for element statistics",
+    ]);
+    expect(new StatsQuery({ stats: ["record/bytes"], fiveTuple: true }).warnings).toEqual([
+      "Command line switch -s overwrites -a",
+    ]);
     expect(new StatsQuery({ stats: ["ip"] }).statLimit).toBe(10);
     expect(new StatsQuery({ order: "tstart" }).hasRecords).toBe(true);
     const q = new StatsQuery({ stats: ["record/bytes/flows"], limit: 3 });
     q.add(makeBatch(flows), null, flows.length);
-    const tables = [...q.recordTables()];
+    const tables = q.recordTables();
     expect(tables.map((t) => t.order.name)).toEqual(["flows", "bytes"]);
     const top = [...tables[1]!.batches][0]!;
     expect(top.length).toBe(3);

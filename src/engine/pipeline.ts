@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The one per-block pipeline of a query, used by the main thread's scan (engine/scan.ts) and by every scan
+// worker (dump/scanner.ts):
+//
+//   zone-map verdict (window, filter.mayMatch) → read only the columns the query needs; when it needs every
+//   column, late materialisation: a tsflow block decodes the filter's columns now and the others when the sink
+//   first reads them (restricted to the passing rows), an nfdump block is probed on the filter's columns and
+//   only its passing rows are decoded whole → filter.scan → -t window → passing rows in `sel`.
+//
+// The caller applies -c, sums the footer's totals and hands the rows to its sink.
+
+import type { CompiledFilter } from "../filter/index.js";
+import type { RecordBatch } from "../record/batch.js";
+import { UNKNOWN_ZONE } from "../record/zone.js";
+import type { FlowFileSource } from "../store/nffile/source.js";
+import { FlowFileReader } from "../store/reader.js";
+import { applyWindow, blockInWindow, fileInWindow, type TimeWindow } from "./window.js";
+
+/** Columns the footer's totals read. */
+export const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast"];
+
+/** What a scan counted: the footer's totals and the work done. One type for the main thread and the workers. */
+export interface ScanCounts {
+  /** rows read (decoded blocks) */
+  processed: number;
+  /** rows that passed filter, window and -c */
+  passed: number;
+  blocksSkipped: number;
+  bytesRead: number;
+  /** sums over the passing rows */
+  flows: number;
+  bytes: number;
+  packets: number;
+  first: number;
+  last: number;
+  /** min/max of the files' statistics records (the Time window line) */
+  fileFirst: number;
+  fileLast: number;
+  /** damaged files, blocks and appendices reported */
+  damaged: number;
+}
+
+/** Counts before any block: zeros and empty time ranges. */
+export function emptyCounts(): ScanCounts {
+  return {
+    processed: 0,
+    passed: 0,
+    blocksSkipped: 0,
+    bytesRead: 0,
+    flows: 0,
+    bytes: 0,
+    packets: 0,
+    first: Infinity,
+    last: -Infinity,
+    fileFirst: Infinity,
+    fileLast: -Infinity,
+    damaged: 0,
+  };
+}
+
+/** Adds `c` (another thread's or block's counts) to `into`. */
+export function addCounts(into: ScanCounts, c: ScanCounts): void {
+  into.processed += c.processed;
+  into.passed += c.passed;
+  into.blocksSkipped += c.blocksSkipped;
+  into.bytesRead += c.bytesRead;
+  into.flows += c.flows;
+  into.bytes += c.bytes;
+  into.packets += c.packets;
+  into.damaged += c.damaged;
+  if (c.first < into.first) into.first = c.first;
+  if (c.last > into.last) into.last = c.last;
+  if (c.fileFirst < into.fileFirst) into.fileFirst = c.fileFirst;
+  if (c.fileLast > into.fileLast) into.fileLast = c.fileLast;
+}
+
+/** Adds a file's statistics record to the Time window line's range. */
+export function countFile(counts: ScanCounts, s: { msecFirst: number; msecLast: number }): void {
+  if (s.msecFirst > 0 || s.msecLast > 0) {
+    counts.fileFirst = Math.min(counts.fileFirst, s.msecFirst);
+    counts.fileLast = Math.max(counts.fileLast, s.msecLast);
+  }
+}
+
+/** Block verdicts of a plan: SKIP (no row can pass), READ (may match), DAMAGED (left to the read to report). */
+export const BLOCK_SKIP = 0;
+export const BLOCK_READ = 1;
+export const BLOCK_DAMAGED = 2;
+
+export class BlockPipeline {
+  readonly filter: CompiledFilter;
+  readonly window: TimeWindow | undefined;
+  /** columns decoded (the query's, the filter's and the summary's); undefined: every column */
+  readonly selection: ReadonlySet<string> | undefined;
+  /** every column needed but a filter to apply: the filter's columns are decoded first */
+  private readonly probe: ReadonlySet<string> | undefined;
+  private readonly usePred: boolean;
+  /** the passing rows of the last block read */
+  sel = new Uint32Array(16384);
+
+  /** @param columns the sink's columns; undefined when it reads every column (listings, -O, -w) */
+  constructor(filter: CompiledFilter, window: TimeWindow | undefined, columns: Iterable<string> | undefined) {
+    this.filter = filter;
+    this.window = window;
+    this.selection = columns ? new Set<string>([...columns, ...filter.columns, ...SUMMARY_COLUMNS]) : undefined;
+    this.probe = this.selection === undefined && !filter.matchesAll ? new Set<string>(filter.columns) : undefined;
+    this.usePred = window !== undefined || !filter.matchesAll;
+  }
+
+  /** Whether a file may hold passing rows (its statistics record and ident); false: skip it unopened. */
+  fileMayMatch(reader: FlowFileSource): boolean {
+    const s = reader.stats();
+    if (this.window && !fileInWindow(s, this.window)) return false;
+    return this.filter.mayMatch(UNKNOWN_ZONE, reader.header().ident); // e.g. `ident X` on another source's file
+  }
+
+  /** The zone-map verdict of block `bi` (BLOCK_READ when the query has neither filter nor window). */
+  verdict(reader: FlowFileSource, bi: number, ident: string): number {
+    if (!this.usePred) return BLOCK_READ;
+    const z = reader.zoneMap(bi);
+    if (z === undefined) return BLOCK_DAMAGED;
+    if (this.window && !blockInWindow(z, this.window)) return BLOCK_SKIP;
+    return this.filter.mayMatch(z, ident) ? BLOCK_READ : BLOCK_SKIP;
+  }
+
+  /**
+   * Reads block `bi` and selects its passing rows into `this.sel`; returns the batch and their count, or
+   * undefined when the block was skipped (counted), damaged (reported by the reader) or had no passing row.
+   * `verdict`: the plan's, when known (else the zone map is consulted here).
+   */
+  read(
+    reader: FlowFileSource,
+    bi: number,
+    ident: string,
+    counts: ScanCounts,
+    verdict?: number,
+  ): { batch: RecordBatch; k: number } | undefined {
+    const v = verdict ?? this.verdict(reader, bi, ident);
+    if (v === BLOCK_SKIP) {
+      counts.blocksSkipped++;
+      return undefined;
+    }
+    if (v === BLOCK_DAMAGED && verdict === undefined) return undefined; // reported through onError
+    const f = this.filter;
+    const lazy = this.probe !== undefined && reader instanceof FlowFileReader ? reader : undefined;
+    let batch = lazy ? lazy.readBlockLazy(bi, this.probe!) : reader.readBlock(bi, this.selection ?? this.probe);
+    if (batch === undefined) return undefined;
+    counts.bytesRead += reader.blockInfo(bi).length;
+    counts.processed += batch.length;
+    if (this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
+    if (this.probe !== undefined && lazy === undefined) {
+      // an nfdump block: only the rows that pass on the filter's columns are decoded whole
+      const k0 = f.scan(batch, this.sel, ident);
+      if (k0 === 0) return undefined;
+      batch = reader.readRows ? reader.readRows(bi, this.sel, k0) : reader.readBlock(bi);
+      if (batch === undefined) return undefined;
+      if (this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
+    }
+    const sel = this.sel;
+    const n = batch.length;
+    let k: number;
+    if (f.matchesAll) {
+      for (let i = 0; i < n; i++) sel[i] = i;
+      k = n;
+    } else k = f.scan(batch, sel, ident);
+    if (this.window && k > 0) k = applyWindow(batch, sel, k, this.window);
+    if (k === 0) return undefined;
+    if (lazy) lazy.lazyRows(sel, k); // the sink reads only these rows: few of them decode row by row
+    return { batch, k };
+  }
+}
