@@ -213,6 +213,8 @@ class Source {
         sequenceErrors: d(now.sequenceErrors, base?.sequenceErrors),
         templateMisses: d(now.templateMisses, base?.templateMisses),
         badPackets: d(sumMalformed(now), base ? sumMalformed(base) : 0),
+        samplingInterval: now.samplers.find((s) => s.id === -1)?.rate ?? now.samplers[0]?.rate ?? 0,
+        extra: samplingExtra(now, base ?? undefined),
       });
     }
     const opts = c.options;
@@ -316,6 +318,16 @@ export class Collector {
     this.creator = creator;
     this.onFatal = onFatal;
     this.state = new DecoderState({ samplingRate: options.sampling === 1 ? 0 : options.sampling });
+    this.state.onSampling = (e, id, rate, tid, ok) => {
+      const who = `${e.address}/${e.domain} sampler ${id < 0 ? "(exporter-wide)" : id}`;
+      if (ok) this.log.info(`${who}: sampling rate ${rate} from options template ${tid}`);
+      else
+        this.log.limited(
+          "warn",
+          `rate:${e.key}`,
+          `${who}: sampling rate ${rate} from options template ${tid} ignored (outside 1..10000000)`,
+        );
+    };
     this.allow = new AllowList(options.allow);
     this.writer = new WriterThread();
     this.writer.onWritten = (_file, rows) => {
@@ -644,6 +656,38 @@ export class Collector {
   sample(): { counters: CollectorCounters; exporters: ExporterCounters[] } {
     return { counters: this.counters, exporters: this.state.exporterCounters() };
   }
+}
+
+/**
+ * Sampling and decoding counters of an exporter for the file footer's extra fields (tsdump -E prints them):
+ * flows by the source of the rate applied (unscaled = no rate known), refused rates, options sets that did not
+ * fit their template, IPFIX length overruns, and the rate and options template of each sampler at file close.
+ */
+function samplingExtra(now: ExporterCounters, base: ExporterCounters | undefined): Record<string, number> {
+  const x: Record<string, number> = {};
+  const names = [
+    "flowsUnscaled",
+    "flowsRateHeader",
+    "flowsRateOptions",
+    "flowsRateData",
+    "flowsRateDefault",
+    "flowsRateOverride",
+  ];
+  names.forEach((name, i) => {
+    const v = now.flowsBySource[i]! - (base?.flowsBySource[i] ?? 0);
+    if (v > 0) x[name] = v;
+  });
+  const more: [string, number][] = [
+    ["ratesRejected", now.ratesRejected - (base?.ratesRejected ?? 0)],
+    ["optionsMismatch", now.optionsMismatch - (base?.optionsMismatch ?? 0)],
+    ["lengthOverruns", now.lengthOverruns - (base?.lengthOverruns ?? 0)],
+  ];
+  for (const [k, v] of more) if (v > 0) x[k] = v;
+  for (const s of now.samplers) {
+    x[`sampler${s.id}.rate`] = s.rate;
+    x[`sampler${s.id}.template`] = s.templateId;
+  }
+  return x;
 }
 
 function pidAlive(pid: number): boolean {

@@ -182,6 +182,11 @@ async function main(argv: readonly string[]): Promise<number> {
             badPackets: Object.values(e.malformed).reduce((a, b) => a + b, 0),
             sequenceErrors: e.sequenceErrors,
             templateMisses: e.templateMisses,
+            flowsUnscaled: e.flowsBySource[0] ?? 0,
+            ratesRejected: e.ratesRejected,
+            optionsMismatch: e.optionsMismatch,
+            lengthOverruns: e.lengthOverruns,
+            samplers: e.samplers,
           })),
         };
       });

@@ -13,6 +13,14 @@ export interface ExporterSample {
   readonly badPackets: number;
   readonly sequenceErrors: number;
   readonly templateMisses: number;
+  /** flows stored unscaled because no sampling rate was known */
+  readonly flowsUnscaled?: number;
+  /** announced rates outside 1..10,000,000, ignored */
+  readonly ratesRejected?: number;
+  readonly optionsMismatch?: number;
+  readonly lengthOverruns?: number;
+  /** live samplers: id (-1 exporter-wide), rate, options template id */
+  readonly samplers?: readonly { id: number; rate: number; templateId: number }[];
 }
 
 export interface CollectorSample {
@@ -75,6 +83,38 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
     "data sets without a known template per exporter",
     (e) => e.templateMisses,
   );
+  per(
+    "tscapd_exporter_flows_unscaled_total",
+    "flows stored unscaled (no sampling rate known)",
+    (e) => e.flowsUnscaled ?? 0,
+  );
+  per(
+    "tscapd_exporter_sampling_rates_rejected_total",
+    "announced sampling rates outside 1..10000000, ignored",
+    (e) => e.ratesRejected ?? 0,
+  );
+  per(
+    "tscapd_exporter_options_mismatch_total",
+    "options data sets that did not fit their template, ignored",
+    (e) => e.optionsMismatch ?? 0,
+  );
+  per(
+    "tscapd_exporter_length_overruns_total",
+    "IPFIX sets running past the message length, decoded",
+    (e) => e.lengthOverruns ?? 0,
+  );
+  new Gauge({
+    name: "tscapd_exporter_sampling_rate",
+    help: "sampling rate in force per exporter and sampler (sampler -1: exporter-wide), with its options template",
+    labelNames: ["exporter", "sampler", "template"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of sample().exporters)
+        for (const s of e.samplers ?? [])
+          this.set({ exporter: e.exporter, sampler: String(s.id), template: String(s.templateId) }, s.rate);
+    },
+  });
   return registry;
 }
 

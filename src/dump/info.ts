@@ -117,6 +117,29 @@ export function printExporters(file: string, io: QueryIO): number {
         `    Sampler: ${kind}algorithm: ${sm.algorithm}, packet interval: ${sm.packetInterval}, packet space: ${sm.spaceInterval}`,
       );
     }
+    // tscapd files: the rate of each sampler and the options template it came from, flows by rate source
+    const x = e.extra ?? {};
+    for (const k of Object.keys(x).sort()) {
+      const m = /^sampler(-?\d+)\.rate$/.exec(k);
+      if (!m) continue;
+      const id = Number(m[1]);
+      lines.push(
+        `    Sampler: ${id < 0 ? "Generic Sampler: " : `Assigned Sampler: id: ${id}, `}rate: ${x[k]!}, from options template ${x[`sampler${m[1]!}.template`] ?? "?"}`,
+      );
+    }
+    const counts = [
+      "flowsUnscaled",
+      "flowsRateOptions",
+      "flowsRateData",
+      "flowsRateDefault",
+      "flowsRateOverride",
+      "ratesRejected",
+      "optionsMismatch",
+      "lengthOverruns",
+    ]
+      .filter((k) => (x[k] ?? 0) > 0)
+      .map((k) => `${k}: ${x[k]!}`);
+    if (counts.length > 0) lines.push(`    Sampling: ${counts.join(", ")}`);
   }
   if (list.length === 0) lines.push("  none recorded");
   io.out.write(`${lines.join("\n")}\n`);

@@ -3,7 +3,7 @@
 //
 // Each source (one per original exporter) has its own source id / observation domain / engine id, its own
 // sequence numbers and its own templates. v9 and IPFIX records use one template per record shape: a base of
-// addresses, ports, protocol, flags, ToS, counters, times, AS, interfaces, masks, next hop and ICMP type/code,
+// addresses, ports (ICMP type/code in the destination port), protocol, flags, ToS, counters, times, AS, interfaces, masks, next hop,
 // IPv4 or IPv6, plus optional groups (MACs, VLANs, MPLS labels, BGP next hop, direction/forwarding status/
 // adjacent AS, out counters) present only when the record has a value there. Template id = 256 + 2·groups + v6,
 // so plain IPv4 and IPv6 flows use templates 256 and 257. Templates go out before their first data record and
@@ -42,7 +42,6 @@ const K = {
   MAC: 3, // 48-bit MAC held in an f64
   REL: 4, // v9 time: ms since the exporter's boot (u32)
   ABS: 5, // IPFIX time: ms since the epoch (u64)
-  ICMP: 6, // icmpTypeCode: type << 8 | code, or the destination port of an ICMP record without them
 } as const;
 type K = (typeof K)[keyof typeof K];
 
@@ -89,7 +88,6 @@ function templateFields(protocol: "v9" | "ipfix", v6: boolean, groups: number): 
     f(17, 4, K.U, "dstAs"),
     f(v6 ? 29 : 9, 1, K.U, "srcMask"),
     f(v6 ? 30 : 13, 1, K.U, "dstMask"),
-    f(v6 ? 139 : 32, 2, K.ICMP, "dstPort"),
   );
   if (groups & G_MAC)
     fields.push(
@@ -420,7 +418,14 @@ function writeRecord(v: DataView, o: number, fields: Field[], c: ColumnArrays, r
     const x = fields[i]!;
     switch (x.kind) {
       case K.U: {
-        const val = (c[x.col] as ArrayLike<number>)[row]!;
+        let val = (c[x.col] as ArrayLike<number>)[row]!;
+        // ICMP type and code travel in the destination port (type << 8 | code), as v5 and Cisco's v9 send them:
+        // nfdump aggregates an icmpTypeCode element's flows under port 0.0
+        if (x.ie === 11) {
+          const p = c.proto[row]!;
+          if ((p === 1 || p === 58) && (c.icmpType[row] || c.icmpCode[row]))
+            val = (c.icmpType[row]! << 8) | c.icmpCode[row]!;
+        }
         writeUint(v, o, x.len, val);
         break;
       }
@@ -448,13 +453,6 @@ function writeRecord(v: DataView, o: number, fields: Field[], c: ColumnArrays, r
       case K.REL:
         v.setUint32(o, 0); // relative to the boot time the datagram picks: written when it is built
         break;
-      case K.ICMP: {
-        const p = c.proto[row]!;
-        let tc = 0;
-        if (p === 1 || p === 58) tc = (c.icmpType[row]! << 8) | c.icmpCode[row]! || c.dstPort[row]!;
-        v.setUint16(o, tc);
-        break;
-      }
     }
     o += x.len;
   }

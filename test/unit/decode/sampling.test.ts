@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { DecoderState, SamplingSource } from "../../../src/decode/index.js";
 import { be, cat, ip4, ipfix, optionsTemplate, set, templates, v9, type Field } from "./build.js";
-import { decodePackets } from "./util.js";
+import { resolve } from "node:path";
+import { decodeCapture, decodePackets, REPO_ROOT } from "./util.js";
 
 const SECS = 1_650_000_000;
 const hdr = { secs: SECS, uptime: 3_600_000 };
@@ -196,5 +197,20 @@ describe("sampling rates", () => {
     decodePackets([ipfix({}, set(3, cat(be(301, 2), be(0, 2))))], { state });
     const after = decodePackets([ipfix({}, set(300, be(2, 4)))], { state });
     expect(after.rows[0]).toMatchObject({ inPackets: 2, samplingSource: SamplingSource.NONE });
+  });
+});
+
+describe("sampling rates on a real capture", () => {
+  it("FortiGate (FortiOS 5.2.1): options template 256 announces rate 1; the flow stays as nfcapd stores it", () => {
+    const { rows, state } = decodeCapture(
+      resolve(REPO_ROOT, "test/fixtures/packets/logstash-codec-netflow--nf9-fortigate-fortios521.pcap"),
+    );
+    // nfcapd 1.7.1: 192.168.99.7:61910 -> 31.13.87.36:443 TCP, 3 packets, 152 bytes
+    expect(
+      rows.map((r) => [r["srcAddr"], r["srcPort"], r["dstAddr"], r["dstPort"], r["inPackets"], r["inBytes"]]),
+    ).toEqual([["192.168.99.7", 61910, "31.13.87.36", 443, 3, 152]]);
+    const e = [...state.exporters.values()][0]!;
+    expect(e.samplerReport()).toEqual([{ id: -1, rate: 1, algorithm: 1, templateId: 256 }]);
+    expect(e.optionsMismatch + e.ratesRejected).toBe(0);
   });
 });
