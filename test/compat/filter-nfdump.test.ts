@@ -412,7 +412,12 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
     hosts = pick;
   }, 120_000);
 
-  it("flowgen v9: >= 150 expressions give nfdump's matched counts and byte sums", async () => {
+  /** The hosts outside 10.0.0.0/24 and 2001:db8:1::/120. */
+  function outsidePrefixes(list: readonly string[]): string[] {
+    return list.filter((h) => !/^10\.0\.0\.\d+$/.test(h) && !/^2001:db8:1::[0-9a-f]{1,2}$/.test(h));
+  }
+
+  it("synthetic v9: >= 150 expressions give nfdump's matched counts and byte sums", async () => {
     const exprs = [
       ...V9_EXPRS,
       ...hosts.map((h) => `ip ${h}`),
@@ -421,7 +426,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
       ...hosts.slice(4, 6).map((h) => `src and dst ip ${h}`),
       `ip in [${hosts.join(" ")}]`,
       `src ip in [${hosts.slice(0, 6).join(", ")}]`,
-      `dst ip in [${hosts.slice(6).join(" ")} 10.0.0.0/24 2001:db8:1::/120]`,
+      `dst ip in [${outsidePrefixes(hosts.slice(6)).join(" ")} 10.0.0.0/24 2001:db8:1::/120]`,
       `ip in [${hosts[0]!} 8.8.0.0/16] and proto tcp`,
     ];
     expect(new Set(exprs).size).toBeGreaterThanOrEqual(150);
@@ -436,6 +441,15 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
       }
     });
     expect(mismatches).toEqual([]);
+    // nfdump 1.7.1 misses flows when an address list holds a host inside one of its own prefixes (its list tree
+    // does not order overlapping entries); tsflow matches the union (docs/compatibility.md)
+    const inside = hosts.slice(6).filter((h) => !outsidePrefixes([h]).length);
+    if (inside.length > 0) {
+      const mixed = `dst ip in [${hosts.slice(6).join(" ")} 10.0.0.0/24 2001:db8:1::/120]`;
+      const union = `dst ip in [${hosts.slice(6).join(" ")}] or dst net 10.0.0.0/24 or dst net 2001:db8:1::/120`;
+      const ref2 = await nfdumpFilter(v9File, union);
+      expect(ourFilter(v9, mixed, "none")).toMatchObject({ flows: ref2.flows, bytes: ref2.bytes });
+    }
     // the data set is not degenerate: most expressions select something but not everything
     const partial = ref.filter((r) => r.flows > 0 && r.flows < v9.length).length;
     expect(partial).toBeGreaterThan(120);
