@@ -19,6 +19,7 @@ const entries = {
   "writer-worker": "dist/capd/writer-worker.js",
   "ingest-worker": "dist/capd/ingest-worker.js",
   tsexpire: "dist/capd/expire-main.js",
+  tsreplay: "dist/replay/main.js",
 };
 
 await build({

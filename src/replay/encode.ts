@@ -97,8 +97,7 @@ function templateFields(protocol: "v9" | "ipfix", v6: boolean, groups: number): 
       f(81, 6, K.MAC, "outSrcMac"),
     );
   if (groups & G_VLAN) fields.push(f(58, 2, K.U, "srcVlan"), f(59, 2, K.U, "dstVlan"));
-  if (groups & G_MPLS)
-    for (let l = 1; l <= 10; l++) fields.push(f(69 + l, 3, K.U, `mpls${l}` as keyof ColumnArrays));
+  if (groups & G_MPLS) for (let l = 1; l <= 10; l++) fields.push(f(69 + l, 3, K.U, `mpls${l}` as keyof ColumnArrays));
   if (groups & G_BGPNH) fields.push(v6 ? f(63, 16, K.V6, "bgpNextHop6") : f(18, 4, K.V4, "bgpNextHop"));
   if (groups & G_MISC)
     fields.push(
@@ -234,7 +233,15 @@ export class FlowEncoder {
   private source(id: number): Source {
     let s = this.sources.get(id);
     if (s === undefined) {
-      s = { id, sequence: 0, datagrams: 0, boot: NaN, lastTemplatesAt: -Infinity, announced: new Set(), pending: new Map() };
+      s = {
+        id,
+        sequence: 0,
+        datagrams: 0,
+        boot: NaN,
+        lastTemplatesAt: -Infinity,
+        announced: new Set(),
+        pending: new Map(),
+      };
       this.sources.set(id, s);
     }
     return s;
@@ -475,7 +482,7 @@ function writeUint(v: DataView, o: number, len: number, val: number): void {
       break;
     default:
       v.setUint32(o, Math.floor(val / TWO32) >>> 0);
-      v.setUint32(o + 4, val % TWO32 >>> 0);
+      v.setUint32(o + 4, (val % TWO32) >>> 0);
   }
 }
 

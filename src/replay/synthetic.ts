@@ -70,7 +70,7 @@ export function* syntheticRounds(options: SyntheticOptions): Generator<Synthetic
   const rng = new Random(seed);
   const batch = new RecordBatch(perRound);
   let t = options.start ?? SYNTHETIC_DEFAULTS.start;
-  for (let done = 0; done < flows; ) {
+  for (let done = 0; done < flows;) {
     const n = Math.min(perRound, flows - done);
     batch.reset();
     fillRound(rng, batch, n, t * 1000);

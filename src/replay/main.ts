@@ -1,0 +1,365 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: BSD-3-Clause
+// tsreplay: send stored flows (tsflow or nfcapd files) or a synthetic stream as NetFlow v5, v9 or IPFIX to a
+// collector, or write the datagrams to a pcap file. nfreplay's option letters where the meaning is the same.
+//
+// Exit codes as tsdump: 0 ok, 1 usage (bad option, host, port), 2 unreadable or damaged data (reported, the rest
+// still sent), 254 filter error.
+
+import { lookup } from "node:dns/promises";
+import { createSocket, type Socket } from "node:dgram";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { isIP } from "node:net";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { openFlows } from "../api.js";
+import { EXIT, parseIntOption, VERSION } from "../cli/common.js";
+import { FilterSyntaxError } from "../filter/index.js";
+import type { ColumnArrays } from "../record/schema.js";
+import { FlowError } from "../util/errors.js";
+import { FlowEncoder, type ExportProtocol } from "./encode.js";
+import { syntheticRounds } from "./synthetic.js";
+import { PcapWriter } from "./pcap.js";
+
+interface ReplayOptions {
+  read?: string;
+  range?: string;
+  multiDir?: string;
+  timeWindow?: string;
+  host: string;
+  port: number;
+  version: ExportProtocol;
+  delay?: number;
+  count?: number;
+  pps?: number;
+  write?: string;
+  synthetic?: number;
+  seed: number;
+  exporters: number;
+  step: number;
+  templateRefresh: number;
+  templateSeconds: number;
+}
+
+function parseVersion(v: string): ExportProtocol {
+  switch (v) {
+    case "5":
+    case "v5":
+      return "v5";
+    case "9":
+    case "v9":
+      return "v9";
+    case "10":
+    case "ipfix":
+      return "ipfix";
+  }
+  throw new InvalidArgumentError("must be 5, 9 or 10 (ipfix)");
+}
+
+function buildProgram(): Command {
+  return new Command("tsreplay")
+    .description("send stored or synthetic flows as NetFlow v5/v9 or IPFIX to a collector (nfreplay's twin)")
+    .version(VERSION, "-V, --version")
+    .option("-r, --read <path>", "read a flow file (tsflow or nfcapd), or every flow file below a directory")
+    .option("-R, --range <spec>", "read dir, dir/file (to the end of its directory) or dir/first:last")
+    .option("-M, --multi-dir <dirs>", "read the same files from several directories: /base/d1:d2")
+    .option(
+      "-t, --time-window <window>",
+      "only flows in YYYY/MM/dd.hh:mm:ss[-YYYY/MM/dd.hh:mm:ss] (both ends inclusive)",
+    )
+    .option("-H, --host <host>", "collector address or name (IPv4 or IPv6)", "127.0.0.1")
+    .option("-p, --port <port>", "collector UDP port", parseIntOption(1, 65535), 9995)
+    .addOption(
+      new Option("-v, --version-export <n>", "export protocol: 5, 9 or 10 (IPFIX)")
+        .argParser(parseVersion)
+        .default("v9"),
+    )
+    .addOption(new Option("--proto <proto>", "same as -v: v5, v9 or ipfix").argParser(parseVersion))
+    .option("-d, --delay <usec>", "microseconds to wait between datagrams", parseIntOption(0, 60_000_000))
+    .option("-c, --count <n>", "send at most this many flows", parseIntOption(1, Number.MAX_SAFE_INTEGER))
+    .option("--pps <n>", "datagrams per second (sustained)", parseIntOption(1, 10_000_000))
+    .option("-w, --write <file>", "write the datagrams to this pcap file instead of sending them")
+    .option(
+      "--synthetic <n>",
+      "send n synthetic flows instead of reading files",
+      parseIntOption(0, Number.MAX_SAFE_INTEGER),
+    )
+    .option("--seed <s>", "seed of the synthetic flows (same seed, same flows)", parseIntOption(0, 2 ** 32 - 1), 1)
+    .option("--exporters <k>", "synthetic exporters (source ids 0..k-1)", parseIntOption(1, 65535), 1)
+    .option(
+      "--step <s>",
+      "simulated seconds between synthetic export rounds of 2000 flows",
+      parseIntOption(0, 86400),
+      1,
+    )
+    .option(
+      "--template-refresh <n>",
+      "resend templates every n datagrams of an exporter",
+      parseIntOption(1, 1_000_000),
+      64,
+    )
+    .option("--template-seconds <s>", "and every s seconds while sending", parseIntOption(1, 86400), 60)
+    .argument("[filter...]", "filter expression (nfdump syntax), for stored flows")
+    .allowExcessArguments(false)
+    .exitOverride();
+}
+
+/** Paces datagrams: --pps by a schedule (datagram i at t0 + i/pps), -d by a fixed gap. */
+class Pacer {
+  private readonly t0 = performance.now();
+  private n = 0;
+  private readonly pps: number | undefined;
+  private readonly delayUs: number | undefined;
+  constructor(pps: number | undefined, delayUs: number | undefined) {
+    this.pps = pps;
+    this.delayUs = delayUs;
+  }
+  async next(): Promise<void> {
+    this.n++;
+    if (this.pps !== undefined) {
+      const ahead = this.t0 + (this.n * 1000) / this.pps - performance.now();
+      if (ahead > 1) await sleep(ahead);
+      else if (ahead > 0) while (performance.now() < this.t0 + (this.n * 1000) / this.pps);
+    } else if (this.delayUs !== undefined && this.delayUs > 0) {
+      const until = performance.now() + this.delayUs / 1000;
+      if (this.delayUs >= 2000) await sleep(this.delayUs / 1000);
+      else while (performance.now() < until);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Where datagrams go: a UDP socket or a pcap file. */
+interface Sink {
+  send(d: Uint8Array): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+async function udpSink(host: string, port: number): Promise<Sink> {
+  let address = host;
+  let family = isIP(host);
+  if (family === 0) {
+    try {
+      const r = await lookup(host);
+      address = r.address;
+      family = r.family;
+    } catch (err) {
+      throw new UsageFailure(`cannot resolve host ${host}: ${(err as Error).message}`);
+    }
+  }
+  const sock: Socket = createSocket({ type: family === 6 ? "udp6" : "udp4", sendBufferSize: 4 << 20 });
+  let failure: Error | null = null;
+  sock.on("error", (e) => (failure ??= e));
+  await new Promise<void>((ok, fail) => {
+    sock.once("error", fail);
+    sock.connect(port, address, () => {
+      sock.off("error", fail);
+      ok();
+    });
+  }).catch((err: unknown) => {
+    throw new UsageFailure(`cannot send to ${address} port ${port}: ${(err as Error).message}`);
+  });
+  let inFlight = 0;
+  const waiters: (() => void)[] = [];
+  return {
+    async send(d) {
+      if (failure) throw new UsageFailure(`sending to ${address} port ${port}: ${failure.message}`);
+      // bound what waits in the socket's queue
+      while (inFlight >= 256) await new Promise<void>((r) => waiters.push(r));
+      inFlight++;
+      sock.send(d, (err) => {
+        inFlight--;
+        // ICMP port unreachable on a connected socket: nothing listens yet; the datagram is lost as it would be
+        if (err && (err as NodeJS.ErrnoException).code !== "ECONNREFUSED") failure ??= err;
+        waiters.shift()?.();
+      });
+    },
+    async close() {
+      while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
+      await new Promise<void>((r) =>
+        sock.close(() => {
+          r();
+        }),
+      );
+    },
+  };
+}
+
+class UsageFailure extends Error {}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    throw err;
+  }
+  const o = program.opts<ReplayOptions & { versionExport: ExportProtocol; proto?: ExportProtocol }>();
+  const protocol = o.proto ?? o.versionExport;
+  const filter = program.args.join(" ").trim();
+  const synthetic = o.synthetic !== undefined;
+  if (!synthetic && o.read === undefined && o.range === undefined) {
+    process.stderr.write("tsreplay: no input: give -r, -R (with -M) or --synthetic N\n");
+    return EXIT.USAGE;
+  }
+  if (synthetic && (o.read !== undefined || o.range !== undefined || filter !== "")) {
+    process.stderr.write("tsreplay: --synthetic takes no files and no filter\n");
+    return EXIT.USAGE;
+  }
+  if (o.pps !== undefined && o.delay !== undefined) {
+    process.stderr.write("tsreplay: give --pps or -d, not both\n");
+    return EXIT.USAGE;
+  }
+  let sink: Sink;
+  try {
+    sink = o.write !== undefined ? pcapSink(o.write, o.port) : await udpSink(o.host, o.port);
+  } catch (err) {
+    process.stderr.write(`tsreplay: ${(err as Error).message}\n`);
+    return EXIT.USAGE;
+  }
+  const queue: Uint8Array[] = [];
+  const sending = o.write === undefined;
+  const enc = new FlowEncoder(
+    {
+      protocol,
+      templateEveryPackets: o.templateRefresh,
+      ...(sending ? { templateEveryMs: o.templateSeconds * 1000, clock: () => performance.now() } : {}),
+    },
+    (d) => queue.push(d),
+  );
+  const pacer = new Pacer(sending ? o.pps : undefined, sending ? o.delay : undefined);
+  const drain = async (): Promise<void> => {
+    for (const d of queue) {
+      await sink.send(d);
+      if (sending) await pacer.next();
+    }
+    queue.length = 0;
+  };
+  let damaged = 0;
+  const limit = o.count ?? Infinity;
+  const t0 = performance.now();
+  try {
+    if (synthetic) {
+      for (const round of syntheticRounds({
+        flows: Math.min(o.synthetic!, limit),
+        seed: o.seed,
+        exporters: o.exporters,
+        step: o.step,
+      })) {
+        for (let i = 0; i < round.batch.length; i++) enc.add(round.batch, i, round.exporter);
+        enc.flush(round.exporter);
+        await drain();
+      }
+    } else {
+      const flows = openFlows({
+        ...(o.read !== undefined ? { file: o.read } : {}),
+        ...(o.range !== undefined ? { range: o.range } : {}),
+        ...(o.multiDir !== undefined ? { multiDir: o.multiDir } : {}),
+        ...(o.timeWindow !== undefined ? { window: o.timeWindow } : {}),
+        ...(filter !== "" ? { filter } : {}),
+        ...(o.count !== undefined ? { limit: o.count } : {}),
+        onError: (m) => {
+          damaged++;
+          process.stderr.write(`tsreplay: ${m}\n`);
+        },
+      });
+      const sources = new ExporterIds();
+      for (const { batch, rows, count } of flows) {
+        for (let k = 0; k < count; k++) {
+          const r = rows[k]!;
+          enc.add(batch, r, sources.of(batch.cols, r));
+        }
+        await drain();
+      }
+      damaged = Math.max(damaged, flows.counts.damaged);
+    }
+    enc.flush();
+    await drain();
+  } catch (err) {
+    await sink.close().catch(() => undefined);
+    if (err instanceof FilterSyntaxError) {
+      process.stderr.write(`${err.format()}\n`);
+      return EXIT.FILTER;
+    }
+    if (err instanceof UsageFailure) {
+      process.stderr.write(`tsreplay: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (err instanceof FlowError) {
+      process.stderr.write(`tsreplay: ${err.message}\n`);
+      return err.code.startsWith("ERR_STORE") ? EXIT.DATA : EXIT.USAGE;
+    }
+    throw err;
+  }
+  await sink.close();
+  const s = enc.stats;
+  const secs = (performance.now() - t0) / 1000;
+  const to = o.write !== undefined ? o.write : `${o.host} port ${o.port}`;
+  process.stderr.write(
+    `tsreplay: ${s.flows} flows in ${s.datagrams} ${protocol} datagrams to ${to} in ${secs.toFixed(2)} s` +
+      ` (${Math.round(s.datagrams / Math.max(secs, 1e-9))} datagrams/s)\n`,
+  );
+  if (s.skippedV6 > 0)
+    process.stderr.write(`tsreplay: ${s.skippedV6} IPv6 flows not sent: NetFlow v5 cannot carry IPv6\n`);
+  return damaged > 0 ? EXIT.DATA : EXIT.OK;
+}
+
+/** One source id per original exporter (address, observation domain, engine type and id), in order of appearance. */
+class ExporterIds {
+  private readonly ids = new Map<string, number>();
+  private lastA = -1;
+  private lastD = -1;
+  private lastE = -1;
+  private lastId = 0;
+  of(c: ColumnArrays, r: number): number {
+    const a = c.exporterAddr[r]!;
+    const d = c.observationDomain[r]!;
+    const e = (c.engineType[r]! << 8) | c.engineId[r]!;
+    if (a === this.lastA && d === this.lastD && e === this.lastE && a !== 0) return this.lastId;
+    const w = r * 4;
+    const key = `${a}|${c.exporterAddr6[w]}|${c.exporterAddr6[w + 1]}|${c.exporterAddr6[w + 2]}|${c.exporterAddr6[w + 3]}|${d}|${e}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(key, id);
+    }
+    this.lastA = a;
+    this.lastD = d;
+    this.lastE = e;
+    this.lastId = id;
+    return id;
+  }
+}
+
+function pcapSink(path: string, port: number): Sink {
+  let fd: number;
+  try {
+    fd = openSync(path, "w", 0o644);
+  } catch (err) {
+    throw new UsageFailure(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  const w = new PcapWriter((b) => writeSync(fd, b), port);
+  return {
+    send(d) {
+      w.write(d);
+    },
+    close() {
+      w.end();
+      closeSync(fd);
+      return Promise.resolve();
+    },
+  };
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`tsreplay: ${String((err as Error).stack ?? err)}\n`);
+    process.exitCode = EXIT.DATA;
+  },
+);
