@@ -154,6 +154,18 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsreplay", () => {
     }
     const back = await tsdump(["-R", out, "-q", "-N", "-o", FMT]);
     expect(sortedLines(back.stdout)).toEqual(sortedLines(src));
+    // an nfcapd file as the source: replayed as IPFIX into tscapd, tsdump lists nfdump's rows of it
+    const fromNf = join(dir, "tscapd-from-nfcapd");
+    const d2 = await startTscapd(["-l", fromNf, "-B", "8000000"]);
+    try {
+      const r = await tsreplay(["-r", nf, "-v", "10", "-p", String(d2.port), "--pps", "5000"]);
+      expect(r.code, r.stderr).toBe(0);
+      await new Promise((ok) => setTimeout(ok, 500));
+    } finally {
+      await d2.stop();
+    }
+    const viaNf = await tsdump(["-R", fromNf, "-q", "-N", "-o", FMT]);
+    expect(sortedLines(viaNf.stdout)).toEqual(sortedLines(await nfdump(["-r", nf, "-q", "-N", "-o", FMT])));
     // a filter selects what is sent; v5 counts the IPv6 flows it cannot carry
     const v5 = join(dir, "replay-v5.pcap");
     const r5 = await tsreplay(["-R", tscapdDir, "-v", "5", "-w", v5, "proto tcp"]);
