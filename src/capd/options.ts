@@ -57,7 +57,12 @@ export function buildProgram(): Command {
       parseIntOption(1, 86400 * 7),
       300,
     )
-    .option("-S, --subdirs <n>", "sub-directory layout 0-8 as nfcapd (default 1 = %Y/%m/%d; 0 = flat)", parseIntOption(0, 8), 1)
+    .option(
+      "-S, --subdirs <n>",
+      "sub-directory layout 0-8 as nfcapd (default 1 = %Y/%m/%d; 0 = flat)",
+      parseIntOption(0, 8),
+      1,
+    )
     .option("-I, --ident <ident>", "ident stored in every file", "none")
     .option(
       "-n, --source <ident,IP,dir>",

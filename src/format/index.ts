@@ -118,7 +118,13 @@ function wrap(
   return {
     summary,
     ...(f.runSeparator !== undefined ? { runSeparator: f.runSeparator } : {}),
-    ...(f.newRun ? { newRun: () => { f.newRun!(); } } : {}),
+    ...(f.newRun
+      ? {
+          newRun: () => {
+            f.newRun!();
+          },
+        }
+      : {}),
     prolog: (out) => {
       f.prolog(out);
     },

@@ -253,7 +253,7 @@ function tryBelow(rawLength: number): number {
 /**
  * u32 LE size + LZ4 block of `raw` from liblz4 into `out` when it saves 1/4; undefined when it would not save 1/5
  * (liblz4 stops early); null for a near miss (saves 1/5 but not 1/4), which the caller hands to lz4-napi: lz4_flex
- * finds a few more matches in byte-shuffled addresses (flowgen's srcAddr/dstAddr), and without it they would be
+ * finds a few more matches in byte-shuffled addresses (the synthetic srcAddr/dstAddr), and without it they would be
  * stored uncompressed (docs/benchmarks.md, design figures).
  */
 export function compressLiblz4(lz4: NativeCompress, raw: Uint8Array, out: ColumnArena): Uint8Array | undefined | null {

@@ -198,7 +198,7 @@ export class FlowFileWriter {
   /**
    * LZ4 per column, as compressColumnsSync (block.ts), but a column whose LZ4 output did not save 1/4 is not tried
    * again for the next LZ4_RETRY_BLOCKS blocks of this file (ports, 4-bit dictionaries, masks: about a third of
-   * the LZ4 time of a flowgen block went into output that was thrown away).
+   * the LZ4 time of a synthetic block went into output that was thrown away).
    */
   private compressSync(enc: EncodedBlock): void {
     if (this.codec === "none") return;

@@ -1,6 +1,6 @@
 // Filter compatibility with nfdump 1.7.1: the same nfcapd files are filtered by nfdump (`nfdump -r FILE EXPR`)
 // and by our compiled scan over the flows nfdump reads from them (loadNfdumpFlows) → identical matched
-// counts and byte sums, expression by expression. Data: flowgen v9 (20 000 flows, ~10 % IPv6), flowgen v5,
+// counts and byte sums, expression by expression. Data: synthetic v9 (20 000 flows, ~10 % IPv6), synthetic v5,
 // real captures with VLAN / MAC fields (test/fixtures/packets) and an IPFIX exporter with MPLS label stacks, VLANs
 // and MACs built in the test (test/helpers/crafted.ts).
 import { readFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import type { RecordBatch } from "../../src/record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../src/record/ip.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   nfdump,
   NFDUMP_MISSING,
@@ -106,7 +106,7 @@ function ourFilter(batch: RecordBatch, expr: string, ident: string): Totals {
   return { flows: k, bytes };
 }
 
-// Expressions over the flowgen v9 file (addresses chosen from the generator's prefixes).
+// Expressions over the synthetic v9 file (addresses chosen from the generator's prefixes).
 const V9_EXPRS = [
   // protocols
   "proto tcp",
@@ -396,9 +396,9 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
   let hosts: string[] = [];
 
   beforeAll(async () => {
-    const s9 = await flowgenStream({ flows: 20000, proto: "v9", seed: 7 });
+    const s9 = await syntheticStream({ flows: 20000, proto: "v9", seed: 7 });
     v9File = await captureWithNfcapd("filter-compat-v9", () => readDatagramStream(s9));
-    const s5 = await flowgenStream({ flows: 4000, proto: "v5", seed: 8 });
+    const s5 = await syntheticStream({ flows: 4000, proto: "v5", seed: 8 });
     v5File = await captureWithNfcapd("filter-compat-v5", () => readDatagramStream(s5));
     [v9, v5] = await Promise.all([loadNfdumpFlows(v9File), loadNfdumpFlows(v5File)]);
     // some addresses that really occur, v4 and v6, both sides
@@ -455,7 +455,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("filter vs nfdump 1.7.1", () => {
     expect(partial).toBeGreaterThan(120);
   }, 120_000);
 
-  it("flowgen v5: engine, exporter and counters", async () => {
+  it("synthetic v5: engine, exporter and counters", async () => {
     const exprs = [
       "any",
       "engine-type 0",

@@ -1,7 +1,7 @@
 // Golden compatibility of the output formats: the same flows in front of nfdump 1.7.1 (an nfcapd file) and of
 // our formatters (the RecordBatch nfdump's own pipe+csv output describes) must print the same bytes.
 //
-// Data: flowgen NetFlow v9 (IPv4 + ~10 % IPv6) and v5 streams, plus real captures from test/fixtures/packets and an
+// Data: synthetic NetFlow v9 (IPv4 + ~10 % IPv6) and v5 streams, plus real captures from test/fixtures/packets and an
 // IPFIX exporter built in the test (test/helpers/crafted.ts) fed to nfcapd (IPv6, MAC, MPLS, VLAN, ICMP). nfdump's footer (Summary/Time window/Total/Sys) is cut off and checked
 // separately against summary.ts.
 import { readFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { StringOutput } from "../../src/format/out.js";
 import { csvLegacySummary, summaryLine, timeWindowLine, totalLine } from "../../src/format/summary.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   nfdump,
   NFDUMP_MISSING,
@@ -147,11 +147,11 @@ function totalsOf(batch: RecordBatch): {
   return { flows: batch.length, bytes, packets, firstMs, lastMs };
 }
 
-describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen NetFlow v9", () => {
+describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: synthetic NetFlow v9", () => {
   let file = "";
   let batch: RecordBatch;
   beforeAll(async () => {
-    const stream = await flowgenStream({ flows: 6000, proto: "v9", seed: 7 });
+    const stream = await syntheticStream({ flows: 6000, proto: "v9", seed: 7 });
     file = await captureWithNfcapd("format-v9-6000-s7", () => readDatagramStream(stream));
     batch = await loadNfdumpFlows(file);
     for (let i = 0; i < batch.length; i++) batch.cols.nfVersion[i] = 9;
@@ -193,9 +193,9 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen 
   });
 });
 
-describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen NetFlow v5", () => {
+describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: synthetic NetFlow v5", () => {
   it("every format matches", async () => {
-    const stream = await flowgenStream({ flows: 3000, proto: "v5", seed: 3 });
+    const stream = await syntheticStream({ flows: 3000, proto: "v5", seed: 3 });
     const file = await captureWithNfcapd("format-v5-3000-s3", () => readDatagramStream(stream));
     const batch = await loadNfdumpFlows(file);
     for (let i = 0; i < batch.length; i++) batch.cols.nfVersion[i] = 5;
@@ -206,9 +206,9 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("formats vs nfdump 1.7.1: flowgen 
 
 // JSON and raw print a key group only when the record carries nfdump's extension. The harness loads nfdump's
 // flows through its CSV, which does not say which extensions a record had, so JSON and raw are compared on the
-// flowgen data above here, and JSON's key set per record is compared below on records our own decoder produced
+// synthetic data above here, and JSON's key set per record is compared below on records our own decoder produced
 // (they carry the `elements` column, as tscapd stores it).
-// nsel/nel: the harness does not load NAT/NSEL fields (1.7.1's csv has none), so they are compared on flowgen only.
+// nsel/nel: the harness does not load NAT/NSEL fields (1.7.1's csv has none), so they are compared on synthetic data only.
 const NO_EXT = ["json", "raw", "nsel", "nel"];
 /** [name, datagrams, nfdump version to print, formats not compared]; names of fixtures are corpus paths. */
 const CAPTURES: readonly (readonly [string, () => Uint8Array[], number, readonly string[]])[] = [

@@ -6,7 +6,7 @@ import { formatStatTable, formatStatTableCsv, type StatRow, type StatTableSpec }
 import { formatIPv4, formatIPv6 } from "../../src/format/text.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   nfdump,
   NFDUMP_MISSING,
   nfdumpTotals,
@@ -66,7 +66,7 @@ function parsePipe(text: string, isAddress: boolean): StatRow[] {
 describe.skipIf(NFDUMP_MISSING !== undefined)("-s statistic tables vs nfdump 1.7.1", () => {
   let file = "";
   beforeAll(async () => {
-    const stream = await flowgenStream({ flows: 6000, proto: "v9", seed: 7 });
+    const stream = await syntheticStream({ flows: 6000, proto: "v9", seed: 7 });
     file = await captureWithNfcapd("format-v9-6000-s7", () => readDatagramStream(stream));
   });
 
@@ -150,7 +150,7 @@ function batchFromPipe(pipe: string, flows: string): RecordBatch {
 describe.skipIf(NFDUMP_MISSING !== undefined)("-A aggregated listing layout vs nfdump 1.7.1", () => {
   for (const keys of ["proto,dstport", "srcip,dstip,srcport", "srcip4/24,dstas,inif,outif,tos", "dstip6/48,proto"]) {
     it(`-A ${keys}`, async () => {
-      const stream = await flowgenStream({ flows: 6000, proto: "v9", seed: 7 });
+      const stream = await syntheticStream({ flows: 6000, proto: "v9", seed: 7 });
       const file = await captureWithNfcapd("format-v9-6000-s7", () => readDatagramStream(stream));
       const args = ["-r", file, "-A", keys, "-O", "bytes", "-n", "25"];
       const batch = batchFromPipe(

@@ -1,9 +1,9 @@
-// Checks the compatibility harness itself: nfcapd captures a flowgen stream and the loaded batch carries
+// Checks the compatibility harness itself: nfcapd captures a synthetic stream and the loaded batch carries
 // exactly the flows and sums nfdump reports for that file.
 import { describe, expect, it } from "vitest";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   NFDUMP_MISSING,
   nfdumpTotals,
@@ -12,7 +12,7 @@ import {
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nfdump harness", () => {
   it("loads every flow nfcapd stored, with nfdump's totals", async () => {
-    const stream = await flowgenStream({ flows: 20000, proto: "v9" });
+    const stream = await syntheticStream({ flows: 20000, proto: "v9" });
     const file = await captureWithNfcapd("harness-v9-20000", () => readDatagramStream(stream));
     const batch = await loadNfdumpFlows(file);
     const totals = await nfdumpTotals(file);
@@ -28,7 +28,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nfdump harness", () => {
     }
     expect(bytes).toBe(totals.bytes);
     expect(packets).toBe(totals.packets);
-    expect(v6).toBeGreaterThan(1000); // flowgen sends ~10 % IPv6
+    expect(v6).toBeGreaterThan(1000); // the generator sends ~10 % IPv6
   });
 });
 if (NFDUMP_MISSING !== undefined) console.warn(`skipping nfdump compatibility tests: ${NFDUMP_MISSING}`);

@@ -11,7 +11,7 @@ import { NfdumpFileReader } from "../../src/store/nffile/index.js";
 import type { StoreError } from "../../src/store/errors.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   freeUdpPort,
   NFCAPD,
   NFDUMP_MISSING,
@@ -70,7 +70,7 @@ function blocksOf(file: string): { offset: number; length: number; rows: number 
 }
 
 const v9 = async (flows: number, seed: number): Promise<Uint8Array[]> =>
-  readDatagramStream(await flowgenStream({ flows, proto: "v9", seed }));
+  readDatagramStream(await syntheticStream({ flows, proto: "v9", seed }));
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nffile: damaged and unusual files", () => {
   it("a killed nfcapd's .current file: the flushed blocks are read (nfdump reads nothing)", async () => {

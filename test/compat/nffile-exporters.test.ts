@@ -7,7 +7,7 @@ import { StringOutput } from "../../src/format/out.js";
 import { NfdumpFileReader } from "../../src/store/nffile/index.js";
 import { craftedV9Sampling } from "../helpers/crafted.js";
 import { fixture } from "../helpers/fixtures.js";
-import { captureWithNfcapd, flowgenStream, nfdump, NFDUMP_MISSING, readDatagramStream } from "../helpers/nfdump.js";
+import { captureWithNfcapd, syntheticStream, nfdump, NFDUMP_MISSING, readDatagramStream } from "../helpers/nfdump.js";
 import { readPcapFile } from "../helpers/pcap.js";
 
 /** tsdump -E in-process; tsflow's appended counters dropped to compare with nfdump's lines. */
@@ -22,10 +22,10 @@ function tsdumpE(file: string): { text: string; code: number } {
 const NF5 = fixture("goflow2/nf5.pcap");
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump -E vs nfdump -E on nfcapd 1.7.1 files", () => {
-  it("flowgen exporters: every SysID, address, domain and counter", async () => {
+  it("synthetic exporters: every SysID, address, domain and counter", async () => {
     const file = await captureWithNfcapd(
       "nffile-v9-lz4",
-      async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })),
+      async () => readDatagramStream(await syntheticStream({ flows: 6000, proto: "v9", seed: 7 })),
       ["-y"],
     );
     const e = tsdumpE(file);

@@ -1,5 +1,5 @@
 // Compatibility of the nffile V2 reader: files written by nfcapd 1.7.1 (every codec it writes: none, -z LZO,
-// -y LZ4, -j BZ2) from flowgen v9/v5 streams and from real captures plus a crafted IPFIX exporter (IPv6, MAC,
+// -y LZ4, -j BZ2) from synthetic v9/v5 streams and from real captures plus a crafted IPFIX exporter (IPv6, MAC,
 // MPLS, VLAN, ICMP, NAT) must read
 // back as exactly the rows nfdump prints (column by column), and stats() must equal `nfdump -I`.
 import { describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { NfdumpFileReader, openAnyFlowFile } from "../../src/store/nffile/index.
 import type { StoreError } from "../../src/store/errors.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   nfdump,
   NFDUMP_MISSING,
@@ -174,10 +174,10 @@ const PCAPS = [
 
 describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1", () => {
   for (const [codec, args] of CODECS) {
-    it(`flowgen v9 (${codec}): rows equal nfdump's, stats equal nfdump -I`, async () => {
+    it(`synthetic v9 (${codec}): rows equal nfdump's, stats equal nfdump -I`, async () => {
       const file = await captureWithNfcapd(
         `nffile-v9-${codec}`,
-        async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })),
+        async () => readDatagramStream(await syntheticStream({ flows: 6000, proto: "v9", seed: 7 })),
         args,
       );
       const r = NfdumpFileReader.open(file);
@@ -189,11 +189,11 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1
     });
   }
 
-  it("flowgen v5 (lz4 and none)", async () => {
+  it("synthetic v5 (lz4 and none)", async () => {
     for (const [codec, args] of [CODECS[0]!, CODECS[2]!]) {
       const file = await captureWithNfcapd(
         `nffile-v5-${codec}`,
-        async () => readDatagramStream(await flowgenStream({ flows: 3000, proto: "v5", seed: 3 })),
+        async () => readDatagramStream(await syntheticStream({ flows: 3000, proto: "v5", seed: 3 })),
         args,
       );
       expect(await compareWithNfdump(file)).toBeGreaterThan(2000); // nfcapd may drop a few datagrams
@@ -214,7 +214,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("nffile V2 written by nfcapd 1.7.1
   it("header: ident, creator, created; openAnyFlowFile picks the nffile reader", async () => {
     const file = await captureWithNfcapd(
       "nffile-v9-lz4",
-      async () => readDatagramStream(await flowgenStream({ flows: 6000, proto: "v9", seed: 7 })),
+      async () => readDatagramStream(await syntheticStream({ flows: 6000, proto: "v9", seed: 7 })),
       ["-y"],
     );
     const r = openAnyFlowFile(file);

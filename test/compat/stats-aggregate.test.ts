@@ -9,7 +9,7 @@ import { orderValue, parseRecordOrder } from "../../src/stats/orders.js";
 import { RecordSorter } from "../../src/stats/sort.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   nfdump,
   NFDUMP_MISSING,
@@ -149,10 +149,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)(
     let v5: RecordBatch;
 
     beforeAll(async () => {
-      const s9 = await flowgenStream({ flows: 30000, proto: "v9", seed: 7 });
+      const s9 = await syntheticStream({ flows: 30000, proto: "v9", seed: 7 });
       file = await captureWithNfcapd("stats-v9-30000-7", () => readDatagramStream(s9));
       batch = await loadNfdumpFlows(file);
-      const s5 = await flowgenStream({ flows: 20000, proto: "v5", seed: 11 });
+      const s5 = await syntheticStream({ flows: 20000, proto: "v5", seed: 11 });
       v5file = await captureWithNfcapd("stats-v5-20000-11", () => readDatagramStream(s5));
       v5 = await loadNfdumpFlows(v5file);
     }, 120_000);

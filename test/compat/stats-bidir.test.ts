@@ -1,5 +1,5 @@
 // -b / -B bidirectional aggregation vs nfdump 1.7.1 on hand-made NetFlow v5 flows with forward/reverse pairs
-// (flowgen's random client ports hardly ever produce a reverse flow).
+// (the generator's random client ports hardly ever produce a reverse flow).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RecordBatch } from "../../src/record/batch.js";
 import { formatIPv4 } from "../../src/record/ip.js";

@@ -9,7 +9,7 @@ import { MemoryBudget } from "../../src/stats/key-table.js";
 import { StatAccumulator, type StatRow } from "../../src/stats/topn.js";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   loadNfdumpFlows,
   nfdump,
   NFDUMP_MISSING,
@@ -184,10 +184,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)(
     let v5: RecordBatch;
 
     beforeAll(async () => {
-      const s9 = await flowgenStream({ flows: 30000, proto: "v9", seed: 7 });
+      const s9 = await syntheticStream({ flows: 30000, proto: "v9", seed: 7 });
       v9file = await captureWithNfcapd("stats-v9-30000-7", () => readDatagramStream(s9));
       v9 = await loadNfdumpFlows(v9file);
-      const s5 = await flowgenStream({ flows: 20000, proto: "v5", seed: 11 });
+      const s5 = await syntheticStream({ flows: 20000, proto: "v5", seed: 11 });
       v5file = await captureWithNfcapd("stats-v5-20000-11", () => readDatagramStream(s5));
       v5 = await loadNfdumpFlows(v5file);
     }, 120_000);

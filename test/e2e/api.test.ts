@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   NFDUMP_MISSING,
   nfdump,
   readDatagramStream,
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 describe.skipIf(NFDUMP_MISSING !== undefined)('library API (import from "tsflow")', () => {
   let file = "";
   beforeAll(async () => {
-    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 11 });
+    const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 11 });
     file = await captureWithNfcapd("tsdump-e2e-v9-20000", () => readDatagramStream(stream), ["-y"]);
   });
 

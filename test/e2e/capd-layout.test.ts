@@ -12,7 +12,9 @@ import { startTscapd, tsdump } from "../helpers/programs.js";
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "tscapd-layout-"));
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function files(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })

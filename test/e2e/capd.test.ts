@@ -1,4 +1,4 @@
-// End to end: the real tscapd on a loopback port, fed real captures and flowgen streams, read back with the
+// End to end: the real tscapd on a loopback port, fed real captures and synthetic streams, read back with the
 // real tsdump (and the store reader). Everything a collector operator relies on: nothing lost, files rotate
 // and close, a kill -9 loses only the unflushed tail, templates survive a restart, -x and the allow-list work,
 // metrics are served.
@@ -12,7 +12,7 @@ import { decodeDatagram, DecoderState, type BatchSink } from "../../src/decode/i
 import { RecordBatch } from "../../src/record/batch.js";
 import { FlowFileReader } from "../../src/store/index.js";
 import { fixtureCaptures, readGolden } from "../helpers/fixtures.js";
-import { flowgenStream, freeUdpPort, readDatagramStream, sendDatagrams } from "../helpers/nfdump.js";
+import { syntheticStream, freeUdpPort, readDatagramStream, sendDatagrams } from "../helpers/nfdump.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
 import { startTscapd, TSCAPD, tsdump } from "../helpers/programs.js";
 
@@ -162,8 +162,8 @@ describe("tscapd stores every capture of the fixtures", () => {
 });
 
 describe("tscapd", () => {
-  it("stores exactly 1,000,000 flowgen flows sent at a moderate rate, and tsdump agrees", async () => {
-    const stream = await flowgenStream({ flows: 1_000_000, proto: "v9", seed: 7 });
+  it("stores exactly 1,000,000 synthetic flows sent at a moderate rate, and tsdump agrees", async () => {
+    const stream = await syntheticStream({ flows: 1_000_000, proto: "v9", seed: 7 });
     const datagrams = readDatagramStream(stream);
     const dir = tmp();
     const d = await startTscapd(["-l", dir, "-B", "16000000"]);
@@ -184,7 +184,7 @@ describe("tscapd", () => {
     ["js", "SIGTERM", "node:dgram (TSCAPD_RECEIVER=js)"],
     ["native", "SIGINT", "native (recvmmsg thread)"],
   ] as const)("receiver %s: stores every flow and flushes at %s", async (receiver, signal, line) => {
-    const stream = await flowgenStream({ flows: 100_000, proto: "v9", seed: 7 });
+    const stream = await syntheticStream({ flows: 100_000, proto: "v9", seed: 7 });
     const dir = tmp();
     const d = await startTscapd(["-l", dir, "-B", "16000000"], undefined, { TSCAPD_RECEIVER: receiver });
     await sendDatagrams(readDatagramStream(stream), d.port, 4);
@@ -217,7 +217,7 @@ describe("tscapd", () => {
       "-x",
       `${process.execPath} ${script} %f %d %t %u %i`,
     ]);
-    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
+    const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 3 });
     const datagrams = readDatagramStream(stream);
     await sendDatagrams(datagrams.slice(0, 400), d.port, 40);
     await new Promise((r) => setTimeout(r, 4500)); // at least two slot ends, one of them idle
@@ -243,7 +243,7 @@ describe("tscapd", () => {
   it("recovers the file of a killed collector and keeps templates across the restart", async () => {
     const dir = tmp();
     const port = await freeUdpPort();
-    const stream = await flowgenStream({ flows: 200_000, proto: "v9", seed: 5, exporters: 1 });
+    const stream = await syntheticStream({ flows: 200_000, proto: "v9", seed: 5, exporters: 1 });
     const datagrams = readDatagramStream(stream);
     const d1 = await startTscapd(["-l", dir, "-t", "3600"], port);
     await sendDatagrams(datagrams.slice(0, 4000), d1.port, 4);
@@ -253,7 +253,7 @@ describe("tscapd", () => {
     expect(existsSync(join(dir, ".tscapd-templates.json"))).toBe(true);
 
     // the restart recovers the leftover, and decodes data at once with the saved templates:
-    // skip every datagram that carries a template (flowgen repeats them every 64 packets)
+    // skip every datagram that carries a template (the generator repeats them every 64 packets)
     const d2 = await startTscapd(["-l", dir, "-t", "3600"], port);
     expect(d2.log()).toMatch(/recovered .*tscapd\.current\./);
     const dataOnly = datagrams.slice(4000).filter((p) => !hasTemplateFlowSet(p));
@@ -274,7 +274,7 @@ describe("tscapd", () => {
 
   it("a kill -9 loses no flow that arrived more than about a second earlier, even at a low rate", async () => {
     const dir = tmp();
-    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 11, exporters: 1 });
+    const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 11, exporters: 1 });
     const datagrams = readDatagramStream(stream).slice(0, 60);
     const d = await startTscapd(["-l", dir, "-t", "3600"]);
     // a trickle: three bursts 300 ms apart, far below one block (16,384 rows) per slot
@@ -294,7 +294,7 @@ describe("tscapd", () => {
   });
 
   it("with -R receives on node:dgram, repeats every datagram unchanged and stores it too", async () => {
-    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
+    const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 3 });
     const datagrams = readDatagramStream(stream).slice(0, 200);
     // a receive buffer for all 200 repeats at once: the default one overflowed on a loaded machine (190/200)
     const sink = createSocket({ type: "udp4", recvBufferSize: 4 * 1024 * 1024 });
@@ -325,7 +325,7 @@ describe("tscapd", () => {
         undefined,
         receiver === "js" ? { TSCAPD_RECEIVER: "js" } : {},
       );
-      const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 3 });
+      const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 3 });
       await sendDatagrams(readDatagramStream(stream).slice(0, 100), d.port, 40);
       await new Promise((r) => setTimeout(r, 300));
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -497,7 +497,7 @@ function hasTemplateFlowSet(p: Uint8Array): boolean {
   return false;
 }
 
-/** The v9 header's record count (flowgen puts only data records in data-only datagrams). */
+/** The v9 header's record count (the generator puts only data records in data-only datagrams). */
 function v9RecordCount(p: Uint8Array): number {
   return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint16(2);
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   captureWithNfcapd,
-  flowgenStream,
+  syntheticStream,
   NFDUMP_MISSING,
   nfdump,
   nfdumpWithStderr,
@@ -26,7 +26,7 @@ const stable = (text: string): string =>
 describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfcapd file", () => {
   let file = "";
   beforeAll(async () => {
-    const stream = await flowgenStream({ flows: 20_000, proto: "v9", seed: 11 });
+    const stream = await syntheticStream({ flows: 20_000, proto: "v9", seed: 11 });
     file = await captureWithNfcapd("tsdump-e2e-v9-20000", () => readDatagramStream(stream), ["-y"]);
   });
 
@@ -165,7 +165,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump's scan threads on an nfcap
   // main thread scans while the workers start, and the listing must still come out in file/block order
   let file = "";
   beforeAll(async () => {
-    const stream = await flowgenStream({ flows: 200_000, proto: "v9", seed: 12 });
+    const stream = await syntheticStream({ flows: 200_000, proto: "v9", seed: 12 });
     file = await captureWithNfcapd("tsdump-e2e-v9-200000", () => readDatagramStream(stream), ["-y"]);
   }, 120_000);
 

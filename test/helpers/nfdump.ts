@@ -52,7 +52,7 @@ export async function nfdumpWithStderr(args: readonly string[]): Promise<{ stdou
   return run(NFDUMP, [...args], { env: { ...process.env, TZ: "UTC" }, maxBuffer: 1 << 30 });
 }
 
-/** Splits a flowgen stream file (4-byte big-endian length before each datagram) into datagrams. */
+/** Splits a synthetic stream file (4-byte big-endian length before each datagram) into datagrams. */
 export function readDatagramStream(path: string): Uint8Array[] {
   const buf = readFileSync(path);
   const out: Uint8Array[] = [];
@@ -69,7 +69,7 @@ export function readDatagramStream(path: string): Uint8Array[] {
  * and returns its path. Defaults as the tests have always used: 3 exporters, rounds 17 s apart.
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- async as callers always awaited it
-export async function flowgenStream(opts: {
+export async function syntheticStream(opts: {
   flows: number;
   proto?: "v9" | "ipfix" | "v5";
   seed?: number;

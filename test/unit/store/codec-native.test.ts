@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The writer's native column encoders (native/encode.c via native-encode.ts) against codec.ts, their reference:
 // the same plan and the same bytes for every column — random columns of every type, transform and width, edge
-// values (NaN, fractions, -0, ±Infinity, ≥ 2^31 in u32, ≥ 2^53 in f64), flowgen-like and decoded flowgen blocks —
+// values (NaN, fractions, -0, ±Infinity, ≥ 2^31 in u32, ≥ 2^53 in f64), synthetic-like and decoded synthetic blocks —
 // and files written natively read back equal to the TS path's (byte-identical without LZ4).
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
@@ -375,8 +375,8 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
   });
 });
 
-/** The first `blocks` full batches of the flowgen stream bench/ingest builds in the temp directory, when it is there. */
-function flowgenBatches(blocks: number): RecordBatch[] {
+/** The first `blocks` full batches of the synthetic stream bench/ingest builds in the temp directory, when it is there. */
+function syntheticBatches(blocks: number): RecordBatch[] {
   const file = path.join(tmpdir(), "tsflow-ingest-3m-v9.bin");
   if (!fs.existsSync(file)) return [];
   const fd = fs.openSync(file, "r");
@@ -409,9 +409,9 @@ function columnsOf(b: RecordBatch): { name: string; col: Column }[] {
 }
 
 describe.skipIf(!linux)("native writer on real blocks", () => {
-  const real = [...[0, 1, 2].map((b) => warmupBatch(b)), ...flowgenBatches(4)];
+  const real = [...[0, 1, 2].map((b) => warmupBatch(b)), ...syntheticBatches(4)];
 
-  it("encodes every column of flowgen-like and decoded flowgen blocks as codec.ts", () => {
+  it("encodes every column of synthetic-like and decoded synthetic blocks as codec.ts", () => {
     const e = nativeEncoder()!;
     expect(real.length).toBeGreaterThanOrEqual(3);
     for (const b of real) for (const { name, col } of columnsOf(b)) compare(e, col, b.length, name);

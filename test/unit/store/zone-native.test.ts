@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The native zone builder (native/zone.c through ZoneBuilder): the same zone sections, byte for byte, as the JS
 // code on random batches (families, set limits and their overflow, runs, all-zero columns, Bloom on/off, lean
-// blocks), over consecutive blocks (the Bloom seed counter), on decoded flowgen blocks; and a file written
+// blocks), over consecutive blocks (the Bloom seed counter), on decoded synthetic blocks; and a file written
 // through it is the JS path's file and prunes the same blocks for tsdump's filters.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,7 +16,7 @@ import { FlowFileWriter } from "../../../src/store/writer.js";
 import { nativeZoneAddon, type RangeEntry, ZoneBuilder } from "../../../src/store/zone-map.js";
 import { compileFilter } from "../../../src/filter/index.js";
 import { decodeDatagram, DecoderState } from "../../../src/decode/index.js";
-import { flowgenStream, readDatagramStream } from "../../helpers/nfdump.js";
+import { syntheticStream, readDatagramStream } from "../../helpers/nfdump.js";
 import { rng, tempDir } from "./helpers.js";
 
 const dir = tempDir();
@@ -269,7 +269,7 @@ describe.skipIf(process.platform !== "linux")("native zone builder (native/zone.
 
   it("writes the JS code's zone sections on decoded synthetic blocks", async () => {
     for (const proto of ["v9", "ipfix"] as const) {
-      const stream = await flowgenStream({ flows: 20_000, proto, seed: 7 });
+      const stream = await syntheticStream({ flows: 20_000, proto, seed: 7 });
       const state = new DecoderState();
       const batches: RecordBatch[] = [];
       const sink = {
