@@ -6,7 +6,7 @@
 // this process, 16 MB receive buffer asked, capped by net.core.rmem_max) notes the arrival time of every
 // datagram; the achieved rate of a run is (received - 1) / (last arrival - first arrival).
 //
-//   npm run build && node bench/replay-rate.mjs [--rates 20000,60000,150000] [--runs 3] [--flows 3000000]
+//   npm run build && node bench/replay-rate.mjs [--rates 20000,60000,150000] [--runs 3] [--flows 1000000]
 //     [--file NFCAPD_FILE]
 //
 // Reported per tool and rate: the median achieved datagrams/s of the runs, its deviation from the target, the
@@ -27,7 +27,7 @@ const opt = (name, def) => {
 };
 const rates = opt("--rates", "20000,60000,150000").split(",").map(Number);
 const runs = Number(opt("--runs", "3"));
-const flows = Number(opt("--flows", "3000000"));
+const flows = Number(opt("--flows", "1000000"));
 const tsreplay = join(root, "dist/bin/tsreplay.js");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
