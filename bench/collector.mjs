@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// tscapd's CPU per flow without UDP: a flowgen stream fed straight into the Collector (decode thread's work,
+// tscapd's CPU per flow without UDP: a synthetic stream fed straight into the Collector (decode thread's work,
 // here on the main thread) and through its writer thread (encode, zone maps, LZ4, write), each thread's CPU
 // time read from /proc/self/task/<tid>/schedstat (ns). No sockets, no receive ring: what is left is exactly
 // the decode thread's and the writer thread's work per flow.
 //
 //   npm run build
-//   python3 ../shared/tools/flowgen.py --flows 3000000 --seed 7 --step 17 --exporters 3 \
-//     --out /tmp/tsflow-ingest-3m-v9.bin
+//   node bench/stream.mjs --flows 3000000 --seed 7 --step 17 --exporters 3 --out /tmp/tsflow-ingest-3m-v9.bin
 //   node bench/collector.mjs [--stream FILE] [--passes 3] [--inflight 2] [--dist DIR] [--keep DIR] [--check]
 //
 // Each pass runs a fresh Collector (its own temp directory, -t 3600) over the whole stream, waiting for the
@@ -40,7 +39,7 @@ const check = args.includes("--check");
 /** blocks queued at the writer from which the feed waits (tscapd stores blocks without LZ4 above 4) */
 const inflight = Number(opt("--inflight", "2"));
 if (!existsSync(streamFile)) {
-  console.error(`bench/collector: no stream ${streamFile} (see the header comment for the flowgen command)`);
+  console.error(`bench/collector: no stream ${streamFile} (see the header comment for the bench/stream.mjs command)`);
   process.exit(1);
 }
 

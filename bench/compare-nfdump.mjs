@@ -11,7 +11,7 @@
 //   --ts may name the nfcapd directory too: tsdump then reads the nfdump files (docs/benchmarks.md,
 //   "tsdump on nfcapd files vs nfdump").
 //
-// The directories are filled by bench/prepare.mjs (one flowgen stream fed to nfcapd -y and to tscapd).
+// The directories are filled by bench/prepare.mjs (one synthetic stream fed to nfcapd -y and to tscapd).
 // Needs /usr/bin/time (Debian package `time`) for peak RSS.
 
 import { execFileSync, spawnSync } from "node:child_process";

@@ -2,13 +2,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Decoder throughput: records per second on one core, over the built dist/ (run `npm run build` first).
 //
-//   python3 ../shared/tools/flowgen.py --flows 1000000 --proto v9    --out /tmp/v9.bin
-//   python3 ../shared/tools/flowgen.py --flows 1000000 --proto ipfix --out /tmp/ipfix.bin
-//   python3 ../shared/tools/flowgen.py --flows 1000000 --proto v5    --out /tmp/v5.bin
+//   node bench/stream.mjs --flows 1000000 --proto v9    --out /tmp/v9.bin
+//   node bench/stream.mjs --flows 1000000 --proto ipfix --out /tmp/ipfix.bin
+//   node bench/stream.mjs --flows 1000000 --proto v5    --out /tmp/v5.bin
 //   node bench/decode.mjs /tmp/v9.bin /tmp/ipfix.bin /tmp/v5.bin [--sflow DIR] [--passes N] [--dist DIR]
 //
-// Stream files are flowgen's 4-byte big-endian length-prefixed datagrams. --sflow DIR loops over the sFlow
-// captures (*.pcap whose name starts with "sflow") under DIR (default ../shared/testdata). Each pass decodes
+// Stream files are 4-byte big-endian length-prefixed datagrams. --sflow DIR loops over the sFlow captures
+// (*.pcap whose name starts with "sflow" or contains "--sflow") in DIR and its subdirectories (default
+// test/fixtures/packets). Each pass decodes
 // the whole stream with a fresh DecoderState into a 16384-row RecordBatch that is reset when full (as the
 // collector hands full batches to the writer). The pass with the median CPU time is reported (CPU time of
 // this process, so a shared machine does not distort records/s per core); every pass checks its record
@@ -22,7 +23,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 let dist = resolve(here, "../dist");
 let passes = 7;
-let sflowDir = resolve(here, "../../shared/testdata");
+let sflowDir = resolve(here, "../test/fixtures/packets");
 let wantSflow = false;
 const files = [];
 for (let i = 0; i < args.length; i++) {
@@ -140,11 +141,12 @@ console.log(`node ${process.version}, v8 ${process.versions.v8}, ${passes} passe
 for (const f of files) run(basename(f), readStream(f));
 if (wantSflow) {
   const dgrams = [];
-  for (const dir of existsSync(sflowDir) ? readdirSync(sflowDir) : []) {
-    const d = join(sflowDir, dir);
-    if (!statSync(d).isDirectory()) continue;
-    for (const f of readdirSync(d))
-      if (f.startsWith("sflow") && f.endsWith(".pcap")) dgrams.push(...readPcapUdp(join(d, f)));
+  const isSflow = (f) => /(^|--)sflow/.test(f) && f.endsWith(".pcap");
+  for (const entry of existsSync(sflowDir) ? readdirSync(sflowDir) : []) {
+    const p = join(sflowDir, entry);
+    if (statSync(p).isDirectory()) {
+      for (const f of readdirSync(p)) if (isSflow(f)) dgrams.push(...readPcapUdp(join(p, f)));
+    } else if (isSflow(entry)) dgrams.push(...readPcapUdp(p));
   }
   if (dgrams.length === 0) console.log(`sflow: no captures under ${sflowDir}`);
   else run(`sflow captures (${dgrams.length} dgrams x2000)`, dgrams, 2000);

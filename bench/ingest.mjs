@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// Ingest loss at fixed rates: one flowgen stream replayed at each rate into nfcapd and into tscapd (one after
+// Ingest loss at fixed rates: one synthetic stream replayed at each rate into nfcapd and into tscapd (one after
 // the other in the same run, same sender — bench/replay.mjs — same loopback, same -B), then the stored flows
 // counted with nfdump -I / tsdump -I and reported as stored/sent.
 //
@@ -9,7 +9,7 @@
 //   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
 //   for A/B); -B BYTES changes both collectors' socket buffer
 //
-// Without --stream a 3 M-flow flowgen v9 stream is built once in the temp directory (cached). Each repeat
+// Without --stream a 3 M-flow synthetic v9 stream (bench/stream.mjs) is built once in the temp directory (cached). Each repeat
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeSyntheticStream } from "./stream.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -31,16 +32,12 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const flowgen = join(root, "../shared/tools/flowgen.py");
 const buffer = opt("-B", "16000000");
 let stream = opt("--stream", undefined);
 if (stream === undefined) {
   stream = join(tmpdir(), "tsflow-ingest-3m-v9.bin");
   if (!existsSync(stream)) {
-    execFileSync("python3", [
-      flowgen,
-      ...["--flows", "3000000", "--seed", "7", "--step", "17", "--exporters", "3", "--out", stream],
-    ]);
+    await writeSyntheticStream({ flows: 3_000_000, seed: 7, step: 17, exporters: 3, out: stream });
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

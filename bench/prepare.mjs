@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// Builds the benchmark data set: one seeded flowgen stream (issue figures: 10 M flows, --step 17, 3 exporters)
-// fed at the same rate to nfcapd -y and to tscapd, each on its own loopback port, so both suites store the
-// same flows. Checks that each collector stored every flow.
+// Builds the benchmark data set: one seeded synthetic stream (bench/stream.mjs, the generator behind
+// tsreplay --synthetic; issue figures: 10 M flows, --step 17, 3 exporters) sent by bench/replay.mjs at the same
+// rate to nfcapd -y and to tscapd, each on its own loopback port, so both suites store the same flows. Checks
+// that each collector stored every flow.
 //
 //   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000] [--only nfcapd|tscapd]
 //
@@ -12,6 +13,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeSyntheticStream } from "./stream.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -22,14 +24,11 @@ const opt = (name, def) => {
 const flows = Number(opt("--flows", "10000000"));
 const out = opt("--out", "/work/bench-data");
 const pps = opt("--pps", "25000");
-const flowgen = join(root, "../shared/tools/flowgen.py");
 const stream = join(out, `flows-${flows}-v9.bin`);
 mkdirSync(out, { recursive: true });
 
 if (!existsSync(stream)) {
-  execFileSync("python3", [flowgen, "--flows", String(flows), "--step", "17", "--exporters", "3", "--out", stream], {
-    stdio: "inherit",
-  });
+  await writeSyntheticStream({ flows, step: 17, exporters: 3, out: stream });
 }
 
 async function capture(name, cmd, argv, port) {
@@ -38,9 +37,11 @@ async function capture(name, cmd, argv, port) {
   mkdirSync(dir, { recursive: true });
   const child = spawn(cmd, [...argv(dir)], { stdio: ["ignore", "inherit", "inherit"] });
   await new Promise((r) => setTimeout(r, 1000));
-  execFileSync("python3", [flowgen, "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", pps], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, "bench/replay.mjs"), "--replay", stream, "--to", `127.0.0.1:${port}`, "--pps", pps],
+    { stdio: "inherit" },
+  );
   await new Promise((r) => setTimeout(r, 2000));
   const exited = new Promise((r) => child.on("exit", r));
   child.kill("SIGTERM");

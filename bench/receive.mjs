@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// CPU of tscapd's receive path per datagram: one flowgen stream replayed (bench/replay.mjs) at a fixed rate into
+// CPU of tscapd's receive path per datagram: one synthetic stream replayed (bench/replay.mjs) at a fixed rate into
 // each build, alternating builds run after run; from /proc/<pid>/task/*/stat, the CPU time (user + system) the
 // receiving thread spent while the datagrams arrived — the main thread for node:dgram, the `tscapd-recv` thread
 // for the native receiver, whose main thread is reported too (it relays the decode thread's wake-ups) — and

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// A paced UDP sender for the ingest benchmark: sends the datagrams of a flowgen stream file (each datagram
+// A paced UDP sender for the ingest benchmark: sends the datagrams of a synthetic stream file (each datagram
 // prefixed by its 4-byte big-endian length) to a loopback collector at a fixed rate. flowgen's Python sender
 // tops out near 28 000 datagrams/s here; this one passes 95 000/s.
 //
 //   node bench/replay.mjs --replay FILE --to 127.0.0.1:PORT [--pps N] [--duration SECONDS] [--json]
 //
 //   --pps N          datagrams per second (0: as fast as possible); default 20000
-//   --duration S     loop the file until S seconds have passed (flowgen's sequence numbers repeat); default: once
+//   --duration S     loop the file until S seconds have passed (sequence numbers repeat); default: once
 //   --json           print the result as one JSON line on stdout (else a flowgen-like line on stderr)
 //   --sender dgram   send with node:dgram (default: the native sendmmsg sender, dist/native/tsflow_send.node,
 //                    when it is built; native/send.c)

@@ -5,7 +5,7 @@
 //   npm run build && node bench/store.mjs [--flows 2000000] [--codec lz4|none] [--async] [--dir /tmp] [--keep]
 //   (TSFLOW_DIST=/other/dist to load a different build)
 //
-// Flows follow ../shared/tools/flowgen.py make_records: 10 % IPv6, Zipf addresses in a few prefixes
+// Flows are shaped like the synthetic generator's (src/replay/synthetic.ts): 10 % IPv6, Zipf addresses in a few prefixes
 // (10.0/16 inside, six outside /16s), weighted well-known ports, log-normal packets and bytes per packet,
 // exponential durations, msecReceived increasing (30 flows per export packet), one exporter. Blocks of 16384 rows.
 // Self-checking: the read pass sums rows, inBytes and ports and compares them with what was written.
@@ -31,7 +31,7 @@ const useAsync = args.includes("--async");
 const outDir = opt("--dir", os.tmpdir());
 const ROWS = 16384;
 
-// ── flowgen-like generator ────────────────────────────────────────────────────────────────────────────────
+// ── synthetic-like generator ────────────────────────────────────────────────────────────────────────────────
 let seed = 42 >>> 0;
 const rand = () => {
   seed = (seed + 0x6d2b79f5) >>> 0;

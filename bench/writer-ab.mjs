@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
-// The flow-file writer of two builds, A/B in one process: the same decoded blocks of a flowgen stream go through
+// The flow-file writer of two builds, A/B in one process: the same decoded blocks of a synthetic stream go through
 // A's and B's FlowFileWriter.appendBatchSync in alternating rounds (A,B then B,A …), CPU time per flow of each.
 // Alternating inside one process lets both builds see the same machine noise — the way to compare them on a
 // shared machine. Then both write the whole stream with a fixed creation time and the files are compared byte
@@ -11,7 +11,7 @@
 //   node bench/writer-ab.mjs BASE_DIST [DIST] [--stream FILE] [--blocks 40] [--rounds 12] [--lean]
 //
 // --lean writes the blocks as tscapd's writer does while it is behind (no LZ4, no address sets or Bloom filters;
-// a build without that option ignores `sets: false`). Stream: flowgen's 4-byte big-endian length + datagram
+// a build without that option ignores `sets: false`). Stream: a 4-byte big-endian length + datagram
 // (default /tmp/tsflow-ingest-3m-v9.bin, as bench/ingest.mjs builds it).
 
 import { createHash } from "node:crypto";

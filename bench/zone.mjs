@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
 // The writer's zone maps alone: ZoneBuilder.encode through native/zone.c and through the JS code (the same build,
-// alternating in one process) on the decoded blocks of a flowgen stream, CPU time per flow of each, and a check
+// alternating in one process) on the decoded blocks of a synthetic stream, CPU time per flow of each, and a check
 // that both wrote the same bytes. The arguments of encode are captured from encodeColumns (block.ts), so the
 // columns, ranges and zero sets are the writer's own.
 //
 //   npm run build
 //   node bench/zone.mjs [--dist DIR] [--stream FILE] [--blocks 40] [--rounds 30]
 //
-// Stream: flowgen's 4-byte big-endian length + datagram (default /tmp/tsflow-ingest-3m-v9.bin, as
+// Stream: a 4-byte big-endian length + datagram (default /tmp/tsflow-ingest-3m-v9.bin, as
 // bench/ingest.mjs builds it).
 
 import { readFileSync } from "node:fs";

@@ -103,9 +103,13 @@ function buildProgram(): Command {
     .exitOverride();
 }
 
-/** Paces datagrams: --pps by a schedule (datagram i at t0 + i/pps), -d by a fixed gap. */
+/**
+ * Paces datagrams: --pps by a schedule (datagram i at t0 + i/pps), -d by a fixed gap. t0 is the first datagram's
+ * send, not the start of the run: opening and decoding the input first would otherwise put the schedule behind
+ * and the first datagrams would go out in a burst above the rate.
+ */
 class Pacer {
-  private readonly t0 = performance.now();
+  private t0 = -1;
   private n = 0;
   private readonly pps: number | undefined;
   private readonly delayUs: number | undefined;
@@ -114,6 +118,7 @@ class Pacer {
     this.delayUs = delayUs;
   }
   async next(): Promise<void> {
+    if (this.t0 < 0) this.t0 = performance.now();
     this.n++;
     if (this.pps !== undefined) {
       const ahead = this.t0 + (this.n * 1000) / this.pps - performance.now();
