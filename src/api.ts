@@ -12,6 +12,8 @@ import { BlockPipeline, emptyCounts, type ScanCounts } from "./engine/pipeline.j
 import { passingBlocks, planScan } from "./engine/scan.js";
 import type { TimeWindow } from "./engine/window.js";
 import { parseTimeWindow } from "./dump/options.js";
+import { statRows } from "./engine/stat-rows.js";
+import type { StatRow } from "./format/stat-table.js";
 
 export type { RecordBatch, ScanCounts, TimeWindow };
 
@@ -87,15 +89,8 @@ export interface QuerySpec extends FlowSelection {
   readonly top?: number;
 }
 
-export interface StatRow {
-  readonly key: string;
-  readonly proto: number;
-  readonly first: number;
-  readonly last: number;
-  readonly flows: number;
-  readonly packets: number;
-  readonly bytes: number;
-}
+/** One row of a statistic: the element value as text plus its counters. */
+export type { StatRow };
 
 export interface QueryResult {
   readonly counts: ScanCounts;
@@ -122,15 +117,7 @@ export function query(spec: QuerySpec): QueryResult {
   const tables = q.elementTables().map((t) => ({
     element: t.element.name,
     order: t.order.name,
-    rows: t.rows.map((r) => ({
-      key: r.keyText,
-      proto: r.proto,
-      first: r.first,
-      last: r.last,
-      flows: r.flows,
-      packets: r.packets,
-      bytes: r.bytes,
-    })),
+    rows: statRows(t),
   }));
   const recordTables = q.recordTables().map((t) => ({ order: t.order.name, records: [...t.batches] }));
   return { counts: flows.counts, tables, recordTables, records: [...q.records()] };

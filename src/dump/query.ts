@@ -24,9 +24,10 @@ import {
   type Output,
 } from "../format/index.js";
 import { RecordBatch } from "../record/batch.js";
-import { StatsQuery, type AggregatorPart, type StatState, type StatTable } from "../stats/index.js";
+import { StatsQuery, type AggregatorPart, type StatState } from "../stats/index.js";
 import { runParallel } from "./parallel.js";
 import { drawStatTable, Progress } from "./tty.js";
+import { statRows } from "../engine/stat-rows.js";
 import type { ScanConfig } from "./scan-worker.js";
 import { FlowFileReader, FlowFileWriter, listFlowFiles, listMulti, listRange } from "../store/index.js";
 import { UsageError } from "../util/errors.js";
@@ -212,20 +213,6 @@ function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): 
 /** Prints rows of batches in order through the formatter (aggregated or sorted output). */
 function printBatches(batches: Iterable<RecordBatch>, fmt: Formatter, out: Output): void {
   for (const b of batches) for (let i = 0; i < b.length; i++) fmt.record(b, i, out);
-}
-
-function statRows(
-  table: StatTable,
-): { key: string; proto: number; first: number; last: number; flows: number; packets: number; bytes: number }[] {
-  return table.rows.map((r) => ({
-    key: r.keyText,
-    proto: r.proto,
-    first: r.first,
-    last: r.last,
-    flows: r.flows,
-    packets: r.packets,
-    bytes: r.bytes,
-  }));
 }
 
 /** Scans with -W worker threads; returns the counts plus the workers' partial tables. */
