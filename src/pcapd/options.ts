@@ -38,6 +38,7 @@ export function buildProgram(): Command {
       "turn packets (pcap/pcapng files, gzip too, or a live interface) into flows: tsflow files or NetFlow/IPFIX export",
     )
     .usage("[options] [pcap filter expression]")
+    .argument("[filter...]", "pcap filter expression (needs the libpcap addon)")
     .version(VERSION, "-V, --version", "print the version")
     .helpOption("-h, --help", "print this help")
     .option("-r, --read <file>", "read packets from a pcap or pcapng file (.gz too); repeatable", collect)
