@@ -20,6 +20,7 @@ const entries = {
   "ingest-worker": "dist/capd/ingest-worker.js",
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
+  tspcapd: "dist/pcapd/main.js",
 };
 
 await build({
