@@ -61,10 +61,11 @@ const G_BGPNH = 8;
 const G_MISC = 16;
 const G_OUT = 32;
 
-const SRC6 = 1 << V6_BIT.srcAddr;
-const DST6 = 1 << V6_BIT.dstAddr;
-const HOP6 = 1 << V6_BIT.nextHop;
-const BGP6 = 1 << V6_BIT.bgpNextHop;
+// V6_BIT holds each address column's mask in v6Flags (not a bit number)
+const SRC6 = V6_BIT.srcAddr;
+const DST6 = V6_BIT.dstAddr;
+const HOP6 = V6_BIT.nextHop;
+const BGP6 = V6_BIT.bgpNextHop;
 
 function templateFields(protocol: "v9" | "ipfix", v6: boolean, groups: number): Field[] {
   const t = protocol === "ipfix" ? K.ABS : K.REL;

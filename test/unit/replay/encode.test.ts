@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tsreplay's encoder (src/replay/encode.ts): the datagrams it builds for a seed are pinned byte for byte (a change
-// of the record writer must not change them).
+// of the record writer must not change them), and rows with every field group survive a round trip through
+// tsflow's own decoder.
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { decodeDatagram, DecoderState } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { V6_BIT } from "../../../src/record/schema.js";
 import { FlowEncoder, type ExportProtocol } from "../../../src/replay/encode.js";
 import { Random } from "../../../src/replay/random.js";
 import { syntheticDatagrams } from "../../../src/replay/synthetic-stream.js";
+import { syntheticRounds } from "../../../src/replay/synthetic.js";
+import { CollectSink, snapshotRow, type Row } from "../decode/util.js";
 
 const V6_ALL = V6_BIT.srcAddr | V6_BIT.dstAddr | V6_BIT.nextHop | V6_BIT.bgpNextHop;
 
@@ -123,5 +127,94 @@ describe("FlowEncoder", () => {
         ? digest(syntheticDatagrams({ flows: 30_000, seed: 11, exporters: 3, protocol }))
         : digest(encode(richBatch(5000, 3, false), protocol));
     expect(got).toBe(want);
+  });
+});
+
+/** The decoded rows (sorted) of `datagrams`, reduced to `columns`. */
+function decodeAll(datagrams: readonly Uint8Array[], columns: readonly string[]): string[] {
+  const state = new DecoderState({});
+  const sink = new CollectSink(1024);
+  for (const d of datagrams) {
+    const status = decodeDatagram(d, { address: "192.0.2.9", port: 2055 }, 1_767_300_000_000, state, sink);
+    expect(status).toBe(0);
+  }
+  return sink
+    .drain()
+    .map((r) => columns.map((k) => `${k}=${r[k]}`).join(" "))
+    .sort();
+}
+
+/** The batch's own rows (sorted), reduced to `columns`, for the rows `keep` selects. */
+function rowsOf(batch: RecordBatch, columns: readonly string[], keep: (row: Row) => boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const r = snapshotRow(batch, i);
+    if (keep(r)) out.push(columns.map((k) => `${k}=${r[k]}`).join(" "));
+  }
+  return out.sort();
+}
+
+const CARRIED = [
+  "srcAddr",
+  "dstAddr",
+  "nextHop",
+  "bgpNextHop",
+  "input",
+  "output",
+  "inPackets",
+  "inBytes",
+  "msecFirst",
+  "msecLast",
+  "srcPort",
+  "dstPort",
+  "tcpFlags",
+  "proto",
+  "srcTos",
+  "srcAs",
+  "dstAs",
+  "srcMask",
+  "dstMask",
+  "inSrcMac",
+  "outDstMac",
+  "inDstMac",
+  "outSrcMac",
+  "srcVlan",
+  "dstVlan",
+  "mpls1",
+  "mpls2",
+  "mpls10",
+  "direction",
+  "dstTos",
+  "fwdStatus",
+  "nextAs",
+  "prevAs",
+  "outPackets",
+  "outBytes",
+];
+
+describe("FlowEncoder round trip through tsflow's decoder", () => {
+  it.each(["v9", "ipfix"] as const)("%s carries every field of IPv4 and IPv6 rows, BGP next hops included", (p) => {
+    const batch = richBatch(3000, 4, true);
+    expect(decodeAll(encode(batch, p), CARRIED)).toEqual(rowsOf(batch, CARRIED, () => true));
+  });
+
+  it("v5 carries the next hop of an IPv4 flow whose exporter was IPv6", () => {
+    const batch = richBatch(600, 5, false);
+    for (let i = 0; i < batch.length; i++) if (!batch.isV6("srcAddr", i)) batch.cols.v6Flags[i] = V6_BIT.exporterAddr;
+    const cols = ["srcAddr", "dstAddr", "nextHop", "msecFirst", "msecLast", "srcPort", "proto"];
+    const v4 = (r: Row): boolean => !String(r["srcAddr"]).includes(":");
+    expect(decodeAll(encode(batch, "v5"), cols)).toEqual(rowsOf(batch, cols, v4));
+  });
+
+  it("synthetic IPv6 flows are marked IPv6 in their source, destination and next hop columns only", () => {
+    let v6 = 0;
+    for (const { batch } of syntheticRounds({ flows: 4000, seed: 2 })) {
+      for (let i = 0; i < batch.length; i++) {
+        if (batch.cols.v6Flags[i] === 0) continue;
+        v6++;
+        expect(batch.cols.v6Flags[i]).toBe(V6_BIT.srcAddr | V6_BIT.dstAddr | V6_BIT.nextHop);
+      }
+    }
+    expect(v6).toBeGreaterThan(200);
   });
 });
