@@ -128,7 +128,7 @@ export function parseMonitorConfig(text: string, file: string): MonitorsConfig {
     if (!topKeys.has(k)) fail(p.key, `unknown setting '${k}' (monitors, exec_concurrency)`);
   }
   const list = root.get("monitors", true);
-  if (!isSeq(list)) return fail((list) ?? root, "`monitors:` must be a list");
+  if (!isSeq(list)) return fail(list ?? root, "`monitors:` must be a list");
   if (list.items.length > MAX_MONITORS) fail(list, `at most ${MAX_MONITORS} monitors`);
   const base = dirname(resolve(file));
   const monitors: MonitorConfig[] = [];
@@ -290,8 +290,8 @@ function parseMonitor(
     if (periodMs % 1000 !== 0 || periodMs > 86_400_000)
       fail(node("period"), `${where}: period: whole seconds, at most 1d`);
     const top = scalar("top") ?? 100;
-    if (typeof top !== "number" || !Number.isInteger(top) || top < 1 || top > (size) / 2)
-      fail(node("top"), `${where}: top: want an integer 1..size/2 (${(size) / 2})`);
+    if (typeof top !== "number" || !Number.isInteger(top) || top < 1 || top > size / 2)
+      fail(node("top"), `${where}: top: want an integer 1..size/2 (${size / 2})`);
     const order = scalar("order") ?? "bytes";
     if (order !== "flows" && order !== "packets" && order !== "bytes")
       fail(node("order"), `${where}: order: flows, packets or bytes`);
