@@ -53,6 +53,7 @@ export default tseslint.config(
       "src/replay/**",
       "src/engine/**",
       "src/pcapd/**",
+      "src/monitor/**",
     ],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
