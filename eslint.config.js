@@ -54,6 +54,7 @@ export default tseslint.config(
       "src/engine/**",
       "src/pcapd/**",
       "src/monitor/**",
+      "src/clickhouse/**",
     ],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
