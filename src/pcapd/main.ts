@@ -7,6 +7,7 @@
 // Exit codes: 0 done, 1 bad command line, 2 damaged input (reported with the file offset; the flows before the
 // damage are written) or a resource failure (directory, disk, interface).
 
+import { spawn } from "node:child_process";
 import { CommanderError } from "commander";
 import { EXIT, VERSION } from "../cli/common.js";
 import { removePidFile, writePidFile } from "../capd/pidfile.js";
@@ -154,6 +155,26 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`tspcapd: ${(err as Error).message}\n`);
     return EXIT.USAGE;
   }
+  if (o.filter !== "" && o.iface === undefined) {
+    // a syntax error is a usage error, found before any file is read (live capture compiles it when opening)
+    try {
+      compileFilter(o.filter, 1, 262144).close();
+    } catch (err) {
+      process.stderr.write(`tspcapd: ${(err as Error).message}\n`);
+      return EXIT.USAGE;
+    }
+  }
+  if (o.daemon) {
+    if (o.iface === undefined) {
+      process.stderr.write(
+        "tspcapd: -D runs live capture (-i) in the background; capture files are read in the foreground\n",
+      );
+      return EXIT.USAGE;
+    }
+    const args = process.argv.slice(1).filter((a) => a !== "-D" && a !== "--daemon");
+    spawn(process.execPath, args, { detached: true, stdio: "ignore" }).unref();
+    return EXIT.OK;
+  }
   const log = new Logger({ level: o.verbose > 0 ? "debug" : "info" });
 
   let files: FileOutput | null = null;
@@ -199,7 +220,9 @@ async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.OK;
   try {
     if (o.iface !== undefined) {
-      code = await captureLive(o, path, log);
+      code = await captureLive(o, path, log, () => {
+        files?.flushPartial();
+      });
     } else {
       if (await readFiles(o, path, log, () => undefined)) code = EXIT.DATA;
     }
@@ -224,11 +247,12 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /** -i: live capture until TERM/INT; returns the exit code. */
-async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger): Promise<number> {
+async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger, onSecond: () => void): Promise<number> {
   const live = openLiveCapture(o.iface!, { snaplen: o.snaplen, promisc: o.promisc, filter: o.filter });
   if (o.group !== undefined) process.setgid!(o.group);
   if (o.user !== undefined) process.setuid!(o.user);
   log.info(`capturing on ${o.iface!} (link type ${live.link})`);
+  let lastFlush = Date.now();
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       clearInterval(timer);
@@ -245,9 +269,13 @@ async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger): Prom
         resolve(EXIT.DATA);
         return;
       }
-      // idle traffic: the wall clock drives expiry and rotation
+      // idle traffic: the wall clock drives expiry and rotation; expired flows reach the disk within a second
       const now = Date.now();
-      if (now > path.cache.now) path.tick(now);
+      if (now >= lastFlush + 1000) {
+        if (now > path.cache.now) path.tick(now);
+        onSecond();
+        lastFlush = now;
+      }
     }, 20);
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);

@@ -88,6 +88,14 @@ export class FileOutput implements FlowSink {
     this.slotMs = slotStart(nowMs, this.o.interval);
   }
 
+  /**
+   * Live capture: writes the flows expired so far as a (small) block, so a kill -9 or power cut loses only the
+   * flows of the last second and those still in the cache.
+   */
+  flushPartial(): void {
+    if (this.batch.length > 0) this.flush();
+  }
+
   flush(): void {
     const b = this.batch;
     if (b.length === 0) return;

@@ -237,4 +237,48 @@ describe.skipIf(process.getuid?.() !== 0)("live capture", () => {
     expect(rows[0]![1]).toEqual([25, 25 * 128]);
     expect(log).toMatch(/Processed: 25,/);
   });
+
+  it("a kill -9 keeps the flows expired a second before: the next run recovers the .current file", async () => {
+    const port = await freeUdpPort();
+    const out = join(dir, "killed");
+    const proc = spawn(
+      process.execPath,
+      [TSPCAPD, "-i", "lo", "-l", out, "-S", "0", "-e", "60,1", `udp dst port ${port}`],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, TZ: "UTC" },
+      },
+    );
+    let log = "";
+    proc.stderr.on("data", (b: Buffer) => (log += b.toString()));
+    const exited = new Promise<unknown>((ok) => proc.on("exit", ok));
+    const deadline = Date.now() + 15_000;
+    while (!log.includes("capturing on lo")) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`tspcapd did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const sock = createSocket("udp4");
+    for (let i = 0; i < 10; i++)
+      await new Promise<void>((ok) => { sock.send(Buffer.alloc(50), port, "127.0.0.1", () => {
+          ok();
+        }); },
+      );
+    sock.close();
+    // inactive after 1 s, written within the next second
+    await new Promise((r) => setTimeout(r, 3000));
+    proc.kill("SIGKILL");
+    await exited;
+    const again = join(dir, "one.pcap");
+    writeFileSync(
+      again,
+      pcapFile([
+        { us: 1e15, bytes: frame(ipPacket({ src: "10.0.0.1", dst: "10.0.0.2", proto: 17, sport: 1, dport: 2 }), 1) },
+      ]),
+    );
+    const r = await tspcapd(["-r", again, "-l", out, "-S", "0"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/recovered .*tscapd\.current\.\d+\.0: 1 blocks, 1 flows/);
+    const d = await tsdump(["-R", out, "-q", "-N", "-o", TUPLE, `dst port ${port}`]);
+    expect([...perTuple(d.stdout).tuples.values()]).toEqual([[10, 10 * 78]]);
+  });
 });
