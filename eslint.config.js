@@ -52,6 +52,7 @@ export default tseslint.config(
       "src/dump/**",
       "src/replay/**",
       "src/engine/**",
+      "src/web/**",
     ],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
