@@ -55,6 +55,7 @@ export default tseslint.config(
       "src/pcapd/**",
       "src/monitor/**",
       "src/clickhouse/**",
+      "src/web/**",
     ],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },

@@ -22,6 +22,8 @@ const entries = {
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
   tspcapd: "dist/pcapd/main.js",
+  tsweb: "dist/web/main.js",
+  "web-worker": "dist/web/web-worker.js",
 };
 
 await build({
@@ -39,5 +41,19 @@ await build({
   banner: {
     js: 'import { createRequire as __tsflowRequire } from "node:module"; const require = __tsflowRequire(import.meta.url);',
   },
+  logLevel: "warning",
+});
+
+// tsweb's front end (browser code with uPlot and its CSS) into dist/web-assets/app.js and app.css, which tsweb
+// serves itself: no CDN, works offline. tsweb finds them at ../web-assets/ from dist/web/ and dist/bin/ alike.
+await build({
+  entryPoints: [new URL("../src/web/client/app.ts", import.meta.url).pathname],
+  outfile: new URL("../dist/web-assets/app.js", import.meta.url).pathname,
+  bundle: true,
+  platform: "browser",
+  target: ["chrome110", "firefox110", "safari16"],
+  format: "esm",
+  minify: true,
+  legalComments: "linked",
   logLevel: "warning",
 });
