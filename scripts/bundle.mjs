@@ -18,6 +18,7 @@ const entries = {
   tscapd: "dist/capd/main.js",
   "writer-worker": "dist/capd/writer-worker.js",
   "ingest-worker": "dist/capd/ingest-worker.js",
+  "monitor-worker": "dist/monitor/monitor-worker.js",
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
 };

@@ -46,6 +46,7 @@ import {
 } from "../store/index.js";
 import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
+import type { MonitorFeed } from "../monitor/feed.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
 import type { CollectorOptions, SourceSpec } from "./options.js";
@@ -167,6 +168,7 @@ class Source {
       batch.reset();
       return;
     }
+    c.monitor?.feed(this, batch, this.ident); // --monitor: the rows not fed yet, before the buffers move
     // the batch's buffers move to the writer thread; decoding goes on in a fresh batch
     c.writer.append(file.file, batch);
     file.rows += batch.length;
@@ -304,6 +306,8 @@ export class Collector {
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
+  /** --monitor: rows go to the monitor thread (set by the decode thread) */
+  monitor: MonitorFeed | null = null;
   /** Called when the writer has written a block (the decode thread resumes when it was held back). */
   onWriterProgress: () => void = () => undefined;
   /** last sender address → source (the last-exporter fast path) */
@@ -384,7 +388,10 @@ export class Collector {
     this.flushTimer = setInterval(() => {
       if (this.stopping) return;
       const t = Date.now();
-      for (const src of this.sources) src.flushIfStale(t);
+      for (const src of this.sources) {
+        this.monitor?.feed(src, src.sink.batch, src.ident); // monitors see rows within a tick of their arrival
+        src.flushIfStale(t);
+      }
     }, FLUSH_TICK_MS);
     this.flushTimer.unref();
   }

@@ -38,6 +38,9 @@ export interface CollectorOptions {
   readonly metrics: string | undefined;
   readonly templatesFile: string | undefined;
   readonly logFile: string | undefined;
+  /** --monitor FILE (monitoring configuration) and --events FILE (its events log) */
+  readonly monitor: string | undefined;
+  readonly events: string | undefined;
 }
 
 export function buildProgram(): Command {
@@ -94,7 +97,12 @@ export function buildProgram(): Command {
     .option("--allow <cidr...>", "accept datagrams only from these exporter prefixes")
     .option("--metrics <host:port>", "serve Prometheus metrics on host:port")
     .option("--templates <file>", "template cache file (default: .tscapd-templates.json in the flow directory)")
-    .option("--log <file>", "log to this file instead of stderr (reopened on SIGHUP)");
+    .option("--log <file>", "log to this file instead of stderr (reopened on SIGHUP)")
+    .option(
+      "--monitor <file>",
+      "live monitors (YAML/JSON): moving-average alerts, fixed windows into PostgreSQL; SIGHUP reloads",
+    )
+    .option("--events <file>", "append the monitors' over/back events here (ndjson; reopened on SIGHUP)");
 }
 
 function splitSource(text: string): SourceSpec {
@@ -144,6 +152,7 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
   const multicast = str("multicast");
   if (bind !== undefined && multicast !== undefined) throw new UsageError("-b and -J are mutually exclusive");
   // checked here, before anything is bound or written
+  if (str("events") !== undefined && str("monitor") === undefined) throw new UsageError("--events wants --monitor");
   const metrics = str("metrics");
   if (metrics !== undefined) parseHostPort(metrics);
   return {
@@ -169,6 +178,8 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
     metrics,
     templatesFile: str("templates"),
     logFile: str("log"),
+    monitor: str("monitor"),
+    events: str("events"),
   };
 }
 
