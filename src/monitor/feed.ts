@@ -62,8 +62,13 @@ export class MonitorFeed {
     const cols: Record<string, ArrayBufferView> = {};
     const transfer: ArrayBuffer[] = [];
     const src = batch.cols as unknown as Record<string, { slice(a: number, b: number): ArrayBufferView }>;
+    // IPv6 address columns only when a row of the piece is IPv6 (the monitor thread reads them only then)
+    const flags = (batch.cols as unknown as Record<string, Uint8Array>)["v6Flags"]!;
+    let v6 = false;
+    for (let i = from; i < to && !v6; i++) v6 = flags[i] !== 0;
     for (const name of this.names) {
       const w = WIDTH.get(name)!;
+      if (w === 4 && !v6) continue;
       const a = src[name]!.slice(from * w, to * w);
       cols[name] = a;
       transfer.push(a.buffer as ArrayBuffer);

@@ -7,7 +7,8 @@
 import { dirname } from "node:path";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
-import type { ColumnArrays } from "../record/schema.js";
+import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
+import { lowerThreadPriority } from "../capd/thread-priority.js";
 import { Actions } from "./actions.js";
 import { monitorColumns, type MonitorsConfig } from "./config.js";
 import type { FeedMessage, FeedReply } from "./feed.js";
@@ -43,6 +44,13 @@ const SAMPLE_MS = 1000;
 const END_WAIT_MS = 2000;
 const FLUSH_MS = 3000;
 
+/**
+ * The monitor thread's nice increment: it yields the CPU to receiving, decoding and writing (a monitor behind
+ * loses rows for monitoring, counted, never flows for storage). Programs it runs inherit it.
+ */
+const MONITOR_NICE = 10;
+lowerThreadPriority(MONITOR_NICE);
+
 const port = parentPort!;
 const data = workerData as MonitorWorkerData;
 const post = (m: MonitorReply): void => {
@@ -51,6 +59,9 @@ const post = (m: MonitorReply): void => {
 const log = (level: "info" | "warn" | "error", key: string, message: string): void => {
   post({ op: "log", level, key, message });
 };
+
+const ADDR6 = PHYSICAL_COLUMNS.filter((pc) => pc.width === 4).map((pc) => pc.name);
+const NO_V6 = new Uint32Array(0);
 
 let monitors: Monitor[] = [];
 let actions = new Actions(data.config.execConcurrency, data.eventsFile, log, dirname(data.config.file));
@@ -89,7 +100,9 @@ data.feed.on("message", (m: FeedMessage) => {
   }
   rowsDropped = m.dropped;
   rowsSeen += m.n;
-  const batch = RecordBatch.view(m.n, m.cols as unknown as ColumnArrays);
+  const cols: Record<string, ArrayBufferView> = { ...m.cols };
+  for (const c of ADDR6) cols[c] ??= NO_V6; // left out of pieces without IPv6 rows
+  const batch = RecordBatch.view(m.n, cols as unknown as ColumnArrays);
   for (const mon of monitors) {
     try {
       mon.add(batch, m.ident);
