@@ -19,6 +19,7 @@ const entries = {
   "writer-worker": "dist/capd/writer-worker.js",
   "ingest-worker": "dist/capd/ingest-worker.js",
   "stream-worker": "dist/clickhouse/stream-worker.js",
+  "monitor-worker": "dist/monitor/monitor-worker.js",
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
   tspcapd: "dist/pcapd/main.js",

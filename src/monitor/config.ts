@@ -350,7 +350,8 @@ function readThresholds(text: string, path: string, spec: KeySpec, out: Record<s
 
 /** Physical columns a set of monitors reads (filters, keys, values, arrival time). */
 export function monitorColumns(config: MonitorsConfig): string[] {
-  const cols = new Set<string>(["msecReceived", "inPackets", "inBytes", "flows"]);
+  // `flows` is 1 on every decoded record: not sent (a filter on it brings it)
+  const cols = new Set<string>(["msecReceived", "inPackets", "inBytes"]);
   for (const m of config.monitors) {
     for (const c of compileFilter(m.filter).columns) cols.add(c);
     for (const c of new KeySpec(m.key.map(parseElement)).columns()) cols.add(c);

@@ -141,18 +141,31 @@ export class KeySpec {
     return [...out];
   }
 
-  /** Packs row `i` of `cols` into `out[off .. off + width)`. */
-  pack(cols: ColumnArrays, i: number, out: Uint32Array, off: number): void {
+  /** Binds the columns of a chunk for `pack` (once per chunk: no name lookups per row). */
+  bind(cols: ColumnArrays): void {
+    const c = cols as unknown as Record<string, ArrayLike<number> | undefined>;
+    const none = new Uint32Array(0);
+    this.bound = this.elements.map((e) => c[e.column] ?? none);
+    this.bound6 = this.elements.map((e) => (c[`${e.column}6`] as Uint32Array | undefined) ?? none);
+    this.flags = cols.v6Flags ?? new Uint8Array(0);
+  }
+
+  private bound: ArrayLike<number>[] = [];
+  private bound6: Uint32Array[] = [];
+  private flags: Uint8Array = new Uint8Array(0);
+
+  /** Packs row `i` of the bound chunk into `out[off .. off + width)`. */
+  pack(i: number, out: Uint32Array, off: number): void {
     const els = this.elements;
     for (let k = 0; k < els.length; k++) {
       const e = els[k]!;
       const o = off + this.offsets[k]!;
-      const c = (cols as unknown as Record<string, ArrayLike<number>>)[e.column]!;
+      const c = this.bound[k]!;
       if (e.kind === "int") {
         out[o] = c[i]!;
         continue;
       }
-      const v6 = (cols.v6Flags[i]! >> e.v6bit) & 1;
+      const v6 = (this.flags[i]! >> e.v6bit) & 1;
       out[o] = v6;
       if (v6 === 0) {
         out[o + 1] = e.v4mask === 0 ? 0 : (c[i]! & (0xffffffff << (32 - e.v4mask))) >>> 0;
@@ -160,7 +173,7 @@ export class KeySpec {
         out[o + 3] = 0;
         out[o + 4] = 0;
       } else {
-        const c6 = (cols as unknown as Record<string, Uint32Array>)[`${e.column}6`]!;
+        const c6 = this.bound6[k]!;
         let bits = e.v6mask;
         for (let w = 0; w < 4; w++) {
           const word = c6[i * 4 + w]!;
@@ -227,7 +240,8 @@ export class KeySpec {
       } else throw new Error(`${e.name}: bad address '${text}'`);
     });
     const out = new Uint32Array(this.width);
-    this.pack(cols as unknown as ColumnArrays, 0, out, 0);
+    this.bind(cols as unknown as ColumnArrays);
+    this.pack(0, out, 0);
     return this.label(out, 0);
   }
 

@@ -78,7 +78,8 @@ export class MovingAverage {
     const t = this.table;
     const key = this.scratch;
     const recv = cols.msecReceived;
-    const vcol = this.cfg.value === "pps" ? cols.inPackets : this.cfg.value === "bps" ? cols.inBytes : cols.flows;
+    this.spec.bind(cols);
+    const vcol = this.cfg.value === "pps" ? cols.inPackets : cols.inBytes;
     const mult = this.cfg.value === "bps" ? 8 : 1;
     const fps = this.cfg.value === "fps";
     const w = this.w;
@@ -86,7 +87,7 @@ export class MovingAverage {
       const i = sel[j]!;
       const sec = Math.floor(recv[i]! / 1000);
       if (sec > this.nowSec) this.nowSec = sec;
-      this.spec.pack(cols, i, key, 0);
+      this.spec.pack(i, key, 0);
       const h = t.hash(key, 0);
       let e = t.find(key, 0, h);
       if (e < 0) {
@@ -108,7 +109,7 @@ export class MovingAverage {
       }
       this.advance(e, sec);
       if (sec <= this.last[e]! - w) continue; // older than the window
-      const v = fps ? vcol[i]! || 1 : vcol[i]! * mult;
+      const v = fps ? 1 : vcol[i]! * mult;
       this.buckets[e * w + (sec % w)]! += v;
       this.sum[e]! += v;
     }
@@ -144,16 +145,6 @@ export class MovingAverage {
         return this.sum[e]! + (this.errSec[e]! > now - w ? this.err[e]! : 0);
       },
       (e) => this.active[e] === 1,
-      (from, to) => {
-        this.buckets.copyWithin(to * w, from * w, (from + 1) * w);
-        this.sum[to] = this.sum[from]!;
-        this.last[to] = this.last[from]!;
-        this.err[to] = this.err[from]!;
-        this.errSec[to] = this.errSec[from]!;
-        this.active[to] = this.active[from]!;
-        this.belowSince[to] = this.belowSince[from]!;
-        this.thr[to] = this.thr[from]!;
-      },
     );
   }
 
@@ -174,7 +165,8 @@ export class MovingAverage {
     if (sec > this.nowSec) this.nowSec = sec;
     const events: MonitorEvent[] = [];
     const t = this.table;
-    for (let e = 0; e < t.size; e++) {
+    for (let e = 0; e < t.end; e++) {
+      if (t.live[e] !== 1) continue;
       this.advance(e, this.nowSec);
       const rate = this.sum[e]! / this.w;
       const thr = this.threshold(e);
@@ -214,7 +206,7 @@ export class MovingAverage {
   top(n: number): KeyRate[] {
     const t = this.table;
     const order: number[] = [];
-    for (let e = 0; e < t.size; e++) if (this.sum[e]! > 0) order.push(e);
+    for (let e = 0; e < t.end; e++) if (t.live[e] === 1 && this.sum[e]! > 0) order.push(e);
     order.sort((a, b) => this.sum[b]! - this.sum[a]!);
     return order.slice(0, n).map((e) => ({ key: this.spec.label(t.keys, e * t.width), rate: this.sum[e]! / this.w }));
   }

@@ -80,19 +80,20 @@ export class FixedWindow {
   add(cols: ColumnArrays, sel: Uint32Array, k: number): void {
     const key = this.scratch;
     const recv = cols.msecReceived;
+    this.spec.bind(cols);
     const nextStart = this.next.start;
     const order = this.cfg.order;
     for (let j = 0; j < k; j++) {
       const i = sel[j]!;
       const p = recv[i]! >= nextStart ? this.next : this.cur;
-      const f = cols.flows[i]! || 1;
+      const f = 1; // a decoded record is one flow
       const pk = cols.inPackets[i]!;
       const b = cols.inBytes[i]!;
       p.totalFlows += f;
       p.totalPackets += pk;
       p.totalBytes += b;
       const t = p.table;
-      this.spec.pack(cols, i, key, 0);
+      this.spec.pack(i, key, 0);
       const h = t.hash(key, 0);
       let e = t.find(key, 0, h);
       if (e < 0) {
@@ -102,12 +103,6 @@ export class FixedWindow {
           floor = t.evictHalf(
             (x) => m[x]! + p.err[x]!,
             () => false,
-            (from, to) => {
-              p.flows[to] = p.flows[from]!;
-              p.packets[to] = p.packets[from]!;
-              p.bytes[to] = p.bytes[from]!;
-              p.err[to] = p.err[from]!;
-            },
           );
         }
         e = t.insert(key, 0, h);
@@ -145,7 +140,7 @@ export class FixedWindow {
     const t = p.table;
     const m = this.cfg.order === "flows" ? p.flows : this.cfg.order === "packets" ? p.packets : p.bytes;
     const idx: number[] = [];
-    for (let e = 0; e < t.size; e++) idx.push(e);
+    for (let e = 0; e < t.end; e++) if (t.live[e] === 1) idx.push(e);
     idx.sort((a, b) => m[b]! - m[a]! || p.flows[b]! - p.flows[a]!);
     const top = idx.slice(0, this.cfg.top);
     const rows: WindowRow[] = [];

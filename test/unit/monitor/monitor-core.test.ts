@@ -136,9 +136,10 @@ describe("monitor keys", () => {
       { src: "2001:db8:1:2:3:4:5:6", dport: 443, recv: 0 },
     ]);
     const out = new Uint32Array(spec.width);
-    spec.pack(b.cols, 0, out, 0);
+    spec.bind(b.cols);
+    spec.pack(0, out, 0);
     expect(spec.texts(out, 0)).toEqual(["10.1.2.0/24", "10.1.2.3", "53"]);
-    spec.pack(b.cols, 1, out, 0);
+    spec.pack(1, out, 0);
     expect(spec.texts(out, 0)).toEqual(["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64", "443"]);
     expect(spec.names).toEqual(["srcip", "srcip_2", "dstport"]);
     expect(() => parseElement("dstip/33")).toThrow(/longer than 32/);
@@ -190,7 +191,6 @@ describe("KeyTable", () => {
     const floor = t.evictHalf(
       (e) => score[e]!,
       () => false,
-      (f, to) => (score[to] = score[f]!),
     );
     expect(floor).toBe(3);
     expect(t.size).toBe(4);
