@@ -172,6 +172,44 @@ describe("bad input", () => {
   });
 });
 
+describe("files and filters", () => {
+  it("rotation follows the packet clock: a 12-minute capture with -t 300 gives the slots' files in the -S 1 tree", async () => {
+    const start = Date.UTC(2026, 0, 2, 10, 1, 0) * 1000; // µs
+    const traffic = [0, 4, 6, 11].map((min, i) => ({
+      us: start + min * 60e6,
+      bytes: frame(ipPacket({ src: "10.0.0.1", dst: "10.0.0.2", proto: 17, sport: 100 + i, dport: 53 }), LINK.ETHERNET),
+    }));
+    const file = join(dir, "rotate.pcap");
+    writeFileSync(file, pcapFile(traffic));
+    const out = join(dir, "rotate");
+    const r = await tspcapd(["-r", file, "-l", out, "-t", "300", "-e", "300,30"]);
+    expect(r.code).toBe(0);
+    const files = (await run("find", [out, "-type", "f", "-name", "tscapd.*"])).stdout.trim().split("\n").sort();
+    expect(files.map((f) => f.slice(out.length + 1))).toEqual([
+      "2026/01/02/tscapd.202601021000",
+      "2026/01/02/tscapd.202601021005",
+      "2026/01/02/tscapd.202601021010",
+    ]);
+    const d = await tsdump(["-R", out, "-q", "-N", "-o", TUPLE]);
+    expect(d.stdout.trim().split("\n")).toHaveLength(4);
+  });
+
+  it("a pcap filter expression keeps the matching packets; a bad one exits 1", async () => {
+    const file = join(dir, "filter.pcap");
+    writeFileSync(file, pcapFile(seededTraffic(41, 200)));
+    const all = perTuple((await tspcapdFlows(["-r", file], join(dir, "unfiltered"))).text);
+    // libpcap's "udp" looks at untagged frames only: "vlan and udp" takes the tagged ones
+    const udp = await tspcapdFlows(["-r", file, "udp or (vlan and udp)"], join(dir, "filtered"));
+    expect(udp.code).toBe(0);
+    const want = new Map([...all.tuples].filter(([k]) => k.startsWith("17,")));
+    expect(want.size).toBeGreaterThan(20);
+    expect(perTuple(udp.text).tuples).toEqual(want);
+    const bad = await tspcapd(["-r", file, "-l", join(dir, "badfilter"), "udp", "and", "and"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/tspcapd: filter: can.t parse filter expression: syntax error/);
+  });
+});
+
 describe("export", () => {
   it.each(["9", "10"])("-H host/port -v %s: tscapd stores the flows -l writes", async (version) => {
     const file = join(dir, `export${version}.pcap`);
@@ -259,10 +297,11 @@ describe.skipIf(process.getuid?.() !== 0)("live capture", () => {
     }
     const sock = createSocket("udp4");
     for (let i = 0; i < 10; i++)
-      await new Promise<void>((ok) => { sock.send(Buffer.alloc(50), port, "127.0.0.1", () => {
+      await new Promise<void>((ok) => {
+        sock.send(Buffer.alloc(50), port, "127.0.0.1", () => {
           ok();
-        }); },
-      );
+        });
+      });
     sock.close();
     // inactive after 1 s, written within the next second
     await new Promise((r) => setTimeout(r, 3000));
