@@ -257,6 +257,15 @@ export class WebServer {
     send(res, error !== undefined ? 400 : 200, "text/html; charset=utf-8", page);
   }
 
+  /** Reads every file's footer into the cache (start-up; later requests read only new or changed files). */
+  warm(): void {
+    try {
+      summarizeFiles({ ...this.config.selection, onError: () => undefined }, this.summaries);
+    } catch (err) {
+      process.stderr.write(`tsweb: ${(err as Error).message}\n`);
+    }
+  }
+
   /** The graphs' series as JSON (footers only; cached per file by size and mtime). */
   private overviewData(q: URLSearchParams, res: ServerResponse): void {
     let window;
