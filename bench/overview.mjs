@@ -17,7 +17,6 @@ import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
-const { RecordBatch } = await import(path.join(dist, "record/batch.js"));
 const { syntheticRounds } = await import(path.join(dist, "replay/synthetic.js"));
 const { FlowFileWriter, flowFilePath } = await import(path.join(dist, "store/index.js"));
 const { summarizeFiles } = await import(path.join(dist, "api.js"));
