@@ -34,6 +34,15 @@ export interface WebConfig {
 }
 
 const MAX_URL = 8192;
+const VIEW_PATHS = new Set([
+  "/api/overview",
+  "/stats",
+  "/flows",
+  "/aggregate",
+  "/stats.csv",
+  "/flows.csv",
+  "/aggregate.csv",
+]);
 
 const SECURITY_HEADERS = {
   "content-security-policy":
@@ -218,8 +227,9 @@ export class WebServer {
       send(res, 200, type, asset, { "cache-control": "no-cache" });
       return;
     }
-    if (req.method === "HEAD" && path !== "/") {
-      send(res, 200, "text/html; charset=utf-8", "");
+    // HEAD of a view: its headers without running its query
+    if (req.method === "HEAD" && path !== "/" && VIEW_PATHS.has(path)) {
+      send(res, 200, path.endsWith(".csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8", "");
       return;
     }
     switch (path) {
