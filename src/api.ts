@@ -16,6 +16,8 @@ import { statRows } from "./engine/stat-rows.js";
 import { formatStatTableCsv, statTableCells, type StatRow } from "./format/stat-table.js";
 import { aggregateFormat, BufferedOutput, compileFmt, createFormatter, PREDEFINED_FORMATS } from "./format/index.js";
 import { openAnyFlowFile } from "./store/nffile/index.js";
+import { STORE_ERROR, StoreError } from "./store/errors.js";
+import { readFooterStats } from "./store/reader.js";
 import { parseFlowFileName } from "./store/layout.js";
 import { fileInWindow } from "./engine/window.js";
 import { statSync } from "node:fs";
@@ -255,12 +257,20 @@ export interface FileSummary {
 export type SummaryCache = Map<string, { readonly stamp: string; readonly summary: FileSummary }>;
 
 function summarizeFile(file: string): FileSummary {
-  const r = openAnyFlowFile(file);
+  // a closed tsflow file: its footer alone; anything else (nfdump, no footer) through its reader
   let st;
   try {
-    st = r.stats();
-  } finally {
-    r.close();
+    st = readFooterStats(file);
+  } catch (err) {
+    if (!(err instanceof StoreError && err.code === STORE_ERROR.BAD_MAGIC)) throw err;
+  }
+  if (st === undefined) {
+    const r = openAnyFlowFile(file);
+    try {
+      st = r.stats();
+    } finally {
+      r.close();
+    }
   }
   const name = parseFlowFileName(basename(file));
   return {

@@ -88,6 +88,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const host = where.address.includes(":") ? `[${where.address}]` : where.address;
   process.stdout.write(`tsweb: listening on http://${host}:${where.port}/\n`);
+  // read the footers once now, so the first overview does not wait for them
+  setImmediate(() => {
+    web.warm();
+  });
   await new Promise<void>((ok) => {
     const stop = (): void => {
       void web.close().then(ok);

@@ -34,6 +34,15 @@ export interface WebConfig {
 }
 
 const MAX_URL = 8192;
+const VIEW_PATHS = new Set([
+  "/api/overview",
+  "/stats",
+  "/flows",
+  "/aggregate",
+  "/stats.csv",
+  "/flows.csv",
+  "/aggregate.csv",
+]);
 
 const SECURITY_HEADERS = {
   "content-security-policy":
@@ -218,8 +227,9 @@ export class WebServer {
       send(res, 200, type, asset, { "cache-control": "no-cache" });
       return;
     }
-    if (req.method === "HEAD" && path !== "/") {
-      send(res, 200, "text/html; charset=utf-8", "");
+    // HEAD of a view: its headers without running its query
+    if (req.method === "HEAD" && path !== "/" && VIEW_PATHS.has(path)) {
+      send(res, 200, path.endsWith(".csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8", "");
       return;
     }
     switch (path) {
@@ -255,6 +265,15 @@ export class WebServer {
     }
     const page = renderPage("overview", wordsOf(p, q), error !== undefined ? { error } : {}, this.zone);
     send(res, error !== undefined ? 400 : 200, "text/html; charset=utf-8", page);
+  }
+
+  /** Reads every file's footer into the cache (start-up; later requests read only new or changed files). */
+  warm(): void {
+    try {
+      summarizeFiles({ ...this.config.selection, onError: () => undefined }, this.summaries);
+    } catch (err) {
+      process.stderr.write(`tsweb: ${(err as Error).message}\n`);
+    }
   }
 
   /** The graphs' series as JSON (footers only; cached per file by size and mtime). */
