@@ -58,7 +58,8 @@ writeFileSync(
 const server = spawn("clickhouse-server", [`--config-file=${join(home, "config.xml")}`], { stdio: "ignore" });
 const url = `http://127.0.0.1:${http}/`;
 const query = async (sql) => {
-  const res = await fetch(url, { method: "POST", body: sql });
+  // no keep-alive: the event loop sleeps in execFileSync while the loads run, so an idle socket goes stale unseen
+  const res = await fetch(url, { method: "POST", body: sql, headers: { Connection: "close" } });
   const text = await res.text();
   if (!res.ok) throw new Error(text);
   return text.trim();

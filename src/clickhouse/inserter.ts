@@ -12,7 +12,7 @@
 // On current servers (22.2+) the id also goes as insert_deduplication_token, and the table keeps a
 // non_replicated_deduplication_window, so the server itself drops a repeated insert.
 
-import { ClickHouseClient, type ClickHouseTarget } from "./client.js";
+import { ClickHouseClient, ClickHouseError, type ClickHouseTarget } from "./client.js";
 import { ROLLUPS, schemaStatements, serverFeatures, type ServerFeatures } from "./schema.js";
 
 /** One batch ready to go: RowBinary rows of `columns`, its id and the time range of its rows (ms). */
@@ -104,8 +104,20 @@ export class Inserter {
     return Number((await this.client.query(sql)).trim()) > 0;
   }
 
-  /** Inserts the batch unless it is stored already. @throws when the server is away or refuses */
+  /**
+   * Inserts the batch unless it is stored already; a connection lost on the way (a kept-alive socket the server
+   * closed) is tried once more, the check first. @throws when the server is away or refuses
+   */
   async insertOnce(b: EncodedBatch): Promise<InsertResult> {
+    try {
+      return await this.tryInsert(b);
+    } catch (err) {
+      if (err instanceof ClickHouseError) throw err;
+      return this.tryInsert(b);
+    }
+  }
+
+  private async tryInsert(b: EncodedBatch): Promise<InsertResult> {
     this.features ??= await this.ensureSchema();
     if (await this.stored(b)) return "duplicate";
     const settings: Record<string, string> = this.features.dedupToken ? { insert_deduplication_token: b.id } : {};
