@@ -69,7 +69,8 @@ export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = proces
   const retention: Retention = OWN.some((k) => k.startsWith("ttl") && p.has(k))
     ? { flows: days("ttl"), m1: days("ttl_1m"), m5: days("ttl_5m"), h1: days("ttl_1h") }
     : NO_RETENTION;
-  const batchRows = intParam(p, "batch_rows", 1, 10_000_000, 100_000);
+  // at most one insert block (max_insert_block_size): a batch is written as one part per partition
+  const batchRows = intParam(p, "batch_rows", 1, 1_000_000, 100_000);
   const batchMs = intParam(p, "batch_ms", 10, 3_600_000, 5000);
   const spoolBytes = intParam(p, "spool_mb", 1, 10_000_000, 4096) * 1024 * 1024;
   for (const k of OWN) p.delete(k);

@@ -12,8 +12,8 @@
 // On current servers (22.2+) the id also goes as insert_deduplication_token, and the table keeps a
 // non_replicated_deduplication_window, so the server itself drops a repeated insert.
 
-import { ClickHouseClient, type ClickHouseTarget } from "./client.js";
-import { schemaStatements, serverFeatures, type ServerFeatures } from "./schema.js";
+import { ClickHouseClient, ClickHouseError, type ClickHouseTarget } from "./client.js";
+import { ROLLUPS, schemaStatements, serverFeatures, type ServerFeatures } from "./schema.js";
 
 /** One batch ready to go: RowBinary rows of `columns`, its id and the time range of its rows (ms). */
 export interface EncodedBatch {
@@ -60,6 +60,40 @@ export class Inserter {
     return f;
   }
 
+  /**
+   * Retention on servers without TTL (18.16): drops the day partitions older than each table's retention
+   * (partition ids are YYYYMMDD). Current servers apply the tables' TTL clauses themselves. Returns the
+   * partitions dropped, as `table/id`.
+   */
+  async expire(now: number): Promise<string[]> {
+    this.features ??= await this.ensureSchema();
+    if (this.features.ttl) return [];
+    const t = this.target;
+    const tables: [string, number][] = [
+      [t.table, t.retention.flows],
+      ...ROLLUPS.map((r): [string, number] => [`${t.table}_${r.suffix}`, t.retention[r.ttl]]),
+    ];
+    const dropped: string[] = [];
+    for (const [table, days] of tables) {
+      if (days <= 0) continue;
+      const cut = new Date(now - days * 86_400_000);
+      const cutoff = cut.getUTCFullYear() * 10000 + (cut.getUTCMonth() + 1) * 100 + cut.getUTCDate();
+      const ids = (
+        await this.client.query(
+          `SELECT DISTINCT partition_id FROM system.parts WHERE database = '${t.database}' AND table = '${table}'` +
+            ` AND active AND toUInt32OrZero(partition_id) < ${cutoff}`,
+        )
+      )
+        .split("\n")
+        .filter((id) => /^\d{8}$/.test(id));
+      for (const id of ids) {
+        await this.client.query(`ALTER TABLE ${t.database}.${table} DROP PARTITION ID '${id}'`);
+        dropped.push(`${table}/${id}`);
+      }
+    }
+    return dropped;
+  }
+
   /** Whether rows of this batch id are in the table already. */
   async stored(b: EncodedBatch): Promise<boolean> {
     const lo = Math.floor(b.minMs / 1000);
@@ -70,8 +104,20 @@ export class Inserter {
     return Number((await this.client.query(sql)).trim()) > 0;
   }
 
-  /** Inserts the batch unless it is stored already. @throws when the server is away or refuses */
+  /**
+   * Inserts the batch unless it is stored already; a connection lost on the way (a kept-alive socket the server
+   * closed) is tried once more, the check first. @throws when the server is away or refuses
+   */
   async insertOnce(b: EncodedBatch): Promise<InsertResult> {
+    try {
+      return await this.tryInsert(b);
+    } catch (err) {
+      if (err instanceof ClickHouseError) throw err;
+      return this.tryInsert(b);
+    }
+  }
+
+  private async tryInsert(b: EncodedBatch): Promise<InsertResult> {
     this.features ??= await this.ensureSchema();
     if (await this.stored(b)) return "duplicate";
     const settings: Record<string, string> = this.features.dedupToken ? { insert_deduplication_token: b.id } : {};

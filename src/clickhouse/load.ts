@@ -190,6 +190,7 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
     show(fi + 1);
   }
   await inflight;
+  await inserter.expire(Date.now());
   show(files.length, true);
   if (shown) o.err("\r\x1b[K");
   return r;

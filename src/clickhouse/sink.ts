@@ -42,6 +42,8 @@ const MEMORY_BATCHES = 4;
 const MAX_REFUSALS = 3;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
+/** How often retention is applied on servers without TTL. */
+const EXPIRE_EVERY_MS = 3_600_000;
 
 interface Queued {
   readonly seq: number;
@@ -84,6 +86,7 @@ export class ClickHouseSink {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryMs = RETRY_MIN_MS;
   private readonly ageTimer: NodeJS.Timeout;
+  private expiredAt = 0;
   private down = false;
   private stopping = false;
 
@@ -236,6 +239,7 @@ export class ClickHouseSink {
         if (r === "inserted") this.counters.sent += b.rows;
         else this.counters.duplicates += b.rows;
         if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
+        if (Date.now() - this.expiredAt >= EXPIRE_EVERY_MS) await this.expire();
         this.down = false;
         this.retryMs = RETRY_MIN_MS;
         this.queue.shift();
@@ -263,6 +267,19 @@ export class ClickHouseSink {
         this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
         return;
       }
+    }
+  }
+
+  /** Retention by dropping old day partitions (servers without TTL); a failure is logged and retried later. */
+  private async expire(): Promise<void> {
+    this.expiredAt = Date.now();
+    const r = this.target.retention;
+    if (r.flows + r.m1 + r.m5 + r.h1 === 0) return;
+    try {
+      const dropped = await this.inserter.expire(Date.now());
+      if (dropped.length > 0) this.log("info", `clickhouse: retention dropped ${dropped.join(", ")}`);
+    } catch (err) {
+      this.log("warn", `clickhouse: retention: ${(err as Error).message}`);
     }
   }
 

@@ -12,7 +12,13 @@ import type { SinkCounters, SinkLog } from "./sink.js";
 
 /** Messages on the channel: blocks from the writer thread, and the main thread's stop. */
 export type FeedMessage =
-  | { readonly op: "block"; readonly rows: number; readonly cols: Readonly<Record<string, ArrayBufferView>> }
+  | {
+      readonly op: "block";
+      readonly rows: number;
+      readonly cols: Readonly<Record<string, ArrayBufferView>>;
+      /** the feed's counters (FEED_POSTED, FEED_TAKEN, FEED_DROPPED), shared with the sink's thread */
+      readonly shared: Int32Array;
+    }
   | { readonly op: "stop"; readonly deadlineMs: number };
 
 /** Messages from the sink's thread to the main thread. */
@@ -33,9 +39,20 @@ export function feedChannelName(): string {
   return `tsflow-clickhouse-${process.pid}`;
 }
 
-/** The writer thread's end: posts a copy of every stored block. */
+/** Slots of the feed's shared counters: blocks posted, blocks taken by the sink, rows dropped (sink behind). */
+export const FEED_POSTED = 0;
+export const FEED_TAKEN = 1;
+export const FEED_DROPPED = 2;
+/**
+ * Blocks posted and not yet taken beyond which the feed drops blocks (counted as failed rows): the sink's thread
+ * runs at a lower priority, and the writer must never wait for it nor grow memory without bound.
+ */
+export const FEED_MAX_BEHIND = 16;
+
+/** The writer thread's end: posts a copy of every stored block, unless the sink is FEED_MAX_BEHIND behind. */
 export class ClickHouseFeed {
   private readonly channel = new BroadcastChannel(feedChannelName());
+  private readonly shared = new Int32Array(new SharedArrayBuffer(3 * 4));
 
   constructor() {
     this.channel.unref();
@@ -45,12 +62,17 @@ export class ClickHouseFeed {
   post(batch: RecordBatch, zero: ReadonlySet<string>): void {
     const n = batch.length;
     if (n === 0) return;
+    if (Atomics.load(this.shared, FEED_POSTED) - Atomics.load(this.shared, FEED_TAKEN) >= FEED_MAX_BEHIND) {
+      Atomics.add(this.shared, FEED_DROPPED, n);
+      return;
+    }
     const cols: Record<string, ArrayBufferView> = {};
     for (const pc of PHYSICAL_COLUMNS) {
       if (zero.has(pc.name)) continue;
       cols[pc.name] = (batch.cols[pc.name as PhysicalName] as Uint8Array).slice(0, n * pc.width);
     }
-    this.channel.postMessage({ op: "block", rows: n, cols } satisfies FeedMessage);
+    Atomics.add(this.shared, FEED_POSTED, 1);
+    this.channel.postMessage({ op: "block", rows: n, cols, shared: this.shared } satisfies FeedMessage);
   }
 }
 

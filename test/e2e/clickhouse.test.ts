@@ -220,6 +220,31 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     expect(await ins.insertOnce(b)).toBe("duplicate");
     expect((await ch.query("SELECT count() FROM once.flows WHERE batch = 42")).trim()).toBe("1");
   }, 30_000);
+  it("retention on 18.16 (no TTL): the sink drops day partitions older than ttl= (and ttl_1m= …), keeps newer ones", async () => {
+    const target = parseClickHouseUrl(`${ch.url}?database=retention&ttl=2&ttl_1m=2`);
+    const now = Date.now();
+    const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
+    const batch = new RecordBatch(3);
+    for (const t of [now - 10 * 86_400_000, now - 3 * 86_400_000, now - 60_000]) {
+      const r = batch.addRow();
+      batch.cols.msecFirst[r] = t;
+      batch.cols.inBytes[r] = 100;
+    }
+    const logged: string[] = [];
+    const sink = new ClickHouseSink(target, tmp(), (_level, m) => logged.push(m));
+    sink.push(batch);
+    await sink.stop();
+    expect(sink.counters.sent).toBe(3);
+    const old = [day(now - 10 * 86_400_000), day(now - 3 * 86_400_000)];
+    expect(logged).toContain(
+      `clickhouse: retention dropped flows/${old[0]}, flows/${old[1]}, flows_1m/${old[0]}, flows_1m/${old[1]}`,
+    );
+    expect((await ch.query("SELECT count() FROM retention.flows")).trim()).toBe("1");
+    expect((await ch.query("SELECT sum(records) FROM retention.flows_1m")).trim()).toBe("1");
+    expect((await ch.query("SELECT sum(records) FROM retention.flows_5m")).trim()).toBe("3"); // no ttl_5m
+    expect(await new Inserter(target).expire(now)).toEqual([]);
+  }, 30_000);
+
   it("tsdump --clickhouse loads a selection of tsflow files: count and sums equal the Summary; a rerun, or the whole after a part, loads nothing twice", async () => {
     const dir = tmp();
     const stream = readDatagramStream(await syntheticStream({ flows: 40_000, seed: 13 }));
