@@ -12,13 +12,25 @@
 //          liblz4 is missing or just misses, decodes columns larger than the WebAssembly memory
 //   JS (js.ts): raw blocks when neither liblz4 nor WebAssembly is there
 
-import { compressSync, uncompressSync } from "lz4-napi";
+import { createRequire } from "node:module";
 import { nativeCompress, type ColumnArena, type NativeCompress } from "../native-encode.js";
 import { decodeLz4Raw } from "./js.js";
 import { nativeLz4 } from "./native.js";
 import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./wasm.js";
 
 export { decodeLz4Raw, LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, type Lz4Wasm, type NativeCompress };
+
+interface Lz4Napi {
+  compressSync(data: Buffer): Buffer;
+  uncompressSync(data: Uint8Array): Buffer;
+}
+let napi: Lz4Napi | undefined;
+
+/** lz4-napi, loaded on first use: most runs never need it, and loading it (resolve, dlopen) delays start-up. */
+function lz4Napi(): Lz4Napi {
+  napi ??= createRequire(import.meta.url)("lz4-napi") as Lz4Napi;
+  return napi;
+}
 
 // ── decoding ───────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -55,7 +67,7 @@ export function decodeRawLz4(src: Uint8Array, start: number, end: number, dst: U
  * @throws Error when the data does not decode.
  */
 export function decodePrefixedLz4(stored: Uint8Array): Uint8Array {
-  const out = uncompressSync(stored);
+  const out = lz4Napi().uncompressSync(stored);
   return new Uint8Array(out.buffer, out.byteOffset, out.length); // one hidden class for the decoders
 }
 
@@ -63,7 +75,7 @@ export function decodePrefixedLz4(stored: Uint8Array): Uint8Array {
 
 /** The size-prefixed form of `raw` in a new array (lz4-napi). */
 export function compressPrefixedLz4(raw: Uint8Array): Uint8Array {
-  return compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  return lz4Napi().compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
 }
 
 /** liblz4's compressor (size-prefixed form into the caller's memory), or null (no addon, no liblz4.so.1, or
