@@ -47,6 +47,17 @@ export function storeExact(v: Float64Array, fix: Uint32Array, row: number, x: bi
   fix[row] = d < TWO53 ? 0 : Number(y - BigInt(d)) >>> 0;
 }
 
+/**
+ * Stores an exact sum `s + e` into a counter and its fix column at `row`, wrapped to 64 bits as nfdump's
+ * uint64 sums are (an aggregated record).
+ */
+export function storeSum(v: Float64Array, fix: Uint32Array, row: number, s: number, e: number): void {
+  if (e === 0 && s < TWO53) {
+    v[row] = s;
+    fix[row] = 0;
+  } else storeExact(v, fix, row, exactOf(s, e) % U64);
+}
+
 /** The rounding error of `s = a + b` (two-sum): `a + b − s`, exactly, for any finite doubles. */
 export function sumError(a: number, b: number, s: number): number {
   const bv = s - a;
