@@ -65,8 +65,10 @@ async function cpu() {
     const u = process.cpuUsage(since);
     return ((u.user + u.system) * 1e3) / flows;
   };
+  // as src/monitor/feed.ts: into column arrays reused from the monitor thread
+  const into = Object.fromEntries(names.map((n) => [n, new batches[0].cols[n].constructor(N * widths.get(n))]));
   const t0 = process.cpuUsage();
-  for (const b of batches) for (const n of names) b.cols[n].slice(0, b.length * widths.get(n));
+  for (const b of batches) for (const n of names) into[n].set(b.cols[n].subarray(0, b.length * widths.get(n)));
   const copyNs = cpuNs(t0);
   const mons = cfg.monitors.map((m) => new Monitor(m, dir, () => undefined, now));
   const t1 = process.cpuUsage();
