@@ -16,7 +16,8 @@
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
 // column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
-// TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
+// TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd, TSCAPD_ARGS
+// (e.g. "--clickhouse http://127.0.0.1:8123/?database=ingest") to tscapd after its other arguments.
 // --sender dgram replays with node:dgram instead of bench/replay.mjs's default native sendmmsg sender (both
 // senders sleep ≥ 1 ms when ahead of schedule; until 2026-12-05 the replay spun on setImmediate and took the CPU a
 // collector left free — figures before that date were taken with it).
@@ -168,6 +169,7 @@ function startCollector(kind, dir, port) {
       "-B",
       buffer,
       ...(kind.endsWith("+monitor") ? ["--monitor", monitorConfig(dir)] : []),
+      ...(process.env.TSCAPD_ARGS ?? "").split(" ").filter(Boolean),
     ],
     { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
   );

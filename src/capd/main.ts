@@ -16,6 +16,7 @@ import { IngestThread } from "./ingest-thread.js";
 import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
 import { buildProgram, parseCollectorOptions, type CollectorOptions } from "./options.js";
 import { removePidFile, writePidFile } from "./pidfile.js";
+import { ClickHouseStream } from "../clickhouse/stream.js";
 import { loadMonitorConfig } from "../monitor/config.js";
 import { registerMonitorMetrics } from "../monitor/metrics.js";
 import { MonitorThread } from "../monitor/thread.js";
@@ -163,6 +164,21 @@ async function main(argv: readonly string[]): Promise<number> {
     return code;
   };
 
+  // --clickhouse: the sink's thread listens before the writer thread stores (and posts) a block
+  let clickhouse: ClickHouseStream | undefined;
+  if (options.clickhouse !== undefined) {
+    clickhouse = new ClickHouseStream(options.clickhouse.target, options.clickhouse.spoolDir, (level, m) => {
+      log[level](m);
+    });
+    try {
+      await clickhouse.start();
+    } catch (err) {
+      log.error(`--clickhouse: ${(err as Error).message}`);
+      return failed(EXIT.DATA);
+    }
+    log.info(`clickhouse: streaming to ${options.clickhouse.target.display}, table ${options.clickhouse.target.table}`);
+  }
+
   // the metrics port is bound first: a clash is reported before the UDP port is bound or a file written
   let sample: () => ReturnType<IngestThread["sample"]> = () => ({
     counters: {
@@ -187,6 +203,7 @@ async function main(argv: readonly string[]): Promise<number> {
           queueDropped: counters.queueDropped,
           flowsStored: counters.flowsStored,
           filesWritten: counters.filesWritten,
+          clickhouse: clickhouse?.counters,
           exporters: exporters.map((e) => ({
             exporter: `${e.address}/${e.domain}`,
             packets: e.packets,
@@ -257,6 +274,13 @@ async function main(argv: readonly string[]): Promise<number> {
       } catch (err) {
         log.error(`shutdown: ${(err as Error).message}`);
         exitCode = EXIT.DATA;
+      }
+      if (clickhouse !== undefined) {
+        await clickhouse.stop();
+        const c = clickhouse.counters;
+        log.info(
+          `clickhouse: ${c.sent} rows sent, ${c.duplicates} found stored, ${c.failed} failed, ${c.spoolBatches} batches left in the spool`,
+        );
       }
       await monitor?.stop();
       if (options.pidFile !== undefined) removePidFile(options.pidFile);
