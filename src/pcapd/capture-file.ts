@@ -187,6 +187,12 @@ export class CaptureParser {
         this.fail(this.base + o, `pcapng block of type ${type}: trailing length differs from ${len}`);
         return o;
       }
+      // the fixed part of each block type must fit its length (a short block would read past it)
+      const min = type === 1 ? 20 : type === 6 ? 32 : type === 2 ? 32 : type === 3 ? 16 : 12;
+      if (len < min) {
+        this.fail(this.base + o, `pcapng block of type ${type} shorter (${len}) than its fixed part (${min})`);
+        return o;
+      }
       if (type === 1) this.interfaceBlock(v, o, len);
       else if (type === 6 || type === 2) {
         const iface = type === 6 ? v.getUint32(o + 8, le) : v.getUint16(o + 8, le);
