@@ -256,6 +256,15 @@ async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger, onSec
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       clearInterval(timer);
+      try {
+        live.poll(path.handler);
+        const [received, dropped, ifDropped] = live.stats();
+        log.info(
+          `${o.iface!}: libpcap received ${received}, dropped ${dropped} (buffer full), ${ifDropped} by the interface`,
+        );
+      } catch (err) {
+        log.warn(`${o.iface!}: ${(err as Error).message}`);
+      }
       live.close();
       resolve(EXIT.OK);
     };

@@ -67,35 +67,40 @@ async function tspcapdFlows(
 
 describe.skipIf(NFDUMP_MISSING)("tspcapd vs nfpcapd 1.7.1", () => {
   it.each([
-    [11, 400],
-    [12, 1500],
-  ])("seed %i, %i conversations: the same packets and bytes per 5-tuple and in total", async (seed, n) => {
-    const file = join(dir, `seed${seed}.pcap`);
-    const traffic = seededTraffic(seed, n);
-    writeFileSync(file, pcapFile(traffic));
-    const ref = perTuple(await nfpcapdFlows(file, join(dir, `nf${seed}`)));
-    const got = await tspcapdFlows(["-r", file], join(dir, `ts${seed}`));
-    expect(got.code).toBe(0);
-    const mine = perTuple(got.text);
-    expect(ref.tuples.size).toBeGreaterThan(n);
-    expect(mine.tuples).toEqual(ref.tuples);
-    const total = (m: Map<string, [number, number]>): number[] =>
-      [...m.values()].reduce((a, [p, b]) => [a[0] + p, a[1] + b], [0, 0]);
-    expect(total(mine.tuples)).toEqual(total(ref.tuples));
-    expect(total(mine.tuples)[0]).toBe(traffic.length);
-    // flow counts: nfpcapd makes a flow of every ICMP and every DNS packet, tspcapd aggregates them like any
-    // other traffic (docs/compatibility.md); elsewhere the counts agree (these conversations end with FINs)
-    let perPacket = 0;
-    for (const [key, n] of ref.flows) {
-      const [proto, , sport, , dport] = key.split(",");
-      if (proto === "1" || proto === "58" || (proto === "17" && (sport === "53" || dport === "53"))) {
-        expect(n).toBe(ref.tuples.get(key)![0]);
-        expect(mine.flows.get(key)).toBe(1);
-        perPacket++;
-      } else expect([key, mine.flows.get(key)]).toEqual([key, n]);
-    }
-    expect(perPacket).toBeGreaterThan(n / 4);
-  });
+    [11, 400, LINK.ETHERNET],
+    [12, 1500, LINK.ETHERNET],
+    [14, 300, LINK.SLL],
+    [15, 300, LINK.RAW],
+  ])(
+    "seed %i, %i conversations, link type %i: the same packets and bytes per 5-tuple and in total",
+    async (seed, n, link) => {
+      const file = join(dir, `seed${seed}.pcap`);
+      const traffic = seededTraffic(seed, n, undefined, undefined, link);
+      writeFileSync(file, pcapFile(traffic, { link }));
+      const ref = perTuple(await nfpcapdFlows(file, join(dir, `nf${seed}`)));
+      const got = await tspcapdFlows(["-r", file], join(dir, `ts${seed}`));
+      expect(got.code).toBe(0);
+      const mine = perTuple(got.text);
+      expect(ref.tuples.size).toBeGreaterThan(n);
+      expect(mine.tuples).toEqual(ref.tuples);
+      const total = (m: Map<string, [number, number]>): number[] =>
+        [...m.values()].reduce((a, [p, b]) => [a[0] + p, a[1] + b], [0, 0]);
+      expect(total(mine.tuples)).toEqual(total(ref.tuples));
+      expect(total(mine.tuples)[0]).toBe(traffic.length);
+      // flow counts: nfpcapd makes a flow of every ICMP and every DNS packet, tspcapd aggregates them like any
+      // other traffic (docs/compatibility.md); elsewhere the counts agree (these conversations end with FINs)
+      let perPacket = 0;
+      for (const [key, n] of ref.flows) {
+        const [proto, , sport, , dport] = key.split(",");
+        if (proto === "1" || proto === "58" || (proto === "17" && (sport === "53" || dport === "53"))) {
+          expect(n).toBe(ref.tuples.get(key)![0]);
+          expect(mine.flows.get(key)).toBe(1);
+          perPacket++;
+        } else expect([key, mine.flows.get(key)]).toEqual([key, n]);
+      }
+      expect(perPacket).toBeGreaterThan(n / 4);
+    },
+  );
 
   it("pcapng and gzip give the flows of the plain pcap", async () => {
     const traffic = seededTraffic(13, 200);
