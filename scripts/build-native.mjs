@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Builds the native addons (native/binding.gyp) with node-gyp and copies them to dist/native/, where the bundled
 // programs look for them: tscapd's receive thread (native/recv.c, src/capd/native.ts), tsdump's LZ4 binding
-// to the system's liblz4 (native/lz4.c, src/store/nffile/lz4-native.ts), the flow-file writer's column encoders
+// to the system's liblz4 (native/lz4.c, src/store/lz4/native.ts), the flow-file writer's column encoders
 // and LZ4 compressor (native/encode.c, src/store/native-encode.ts) and zone maps (native/zone.c,
 // src/store/zone-map.ts), and the benchmarks' sendmmsg sender (native/send.c, bench/replay.mjs). node-gyp is
 // npm's own (npm passes its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against

@@ -29,6 +29,7 @@ import { parseIPv4, parseIPv6 } from "../record/ip.js";
 import { flowFilePath, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
 import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
+import type { MonitorFeed } from "../monitor/feed.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
 import { CURRENT_PREFIX, recoverLeftovers } from "./leftovers.js";
@@ -150,6 +151,7 @@ class Source {
       batch.reset();
       return;
     }
+    c.monitor?.feed(this, batch, this.ident); // --monitor: the rows not fed yet, before the buffers move
     // the batch's buffers move to the writer thread; decoding goes on in a fresh batch
     c.writer.append(file.file, batch);
     file.rows += batch.length;
@@ -287,6 +289,8 @@ export class Collector {
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
+  /** --monitor: rows go to the monitor thread (set by the decode thread) */
+  monitor: MonitorFeed | null = null;
   /** Called when the writer has written a block (the decode thread resumes when it was held back). */
   onWriterProgress: () => void = () => undefined;
   /** last sender address → source (the last-exporter fast path) */
@@ -312,7 +316,7 @@ export class Collector {
         );
     };
     this.allow = new AllowList(options.allow);
-    this.writer = new WriterThread();
+    this.writer = new WriterThread(options.clickhouse !== undefined);
     this.writer.onWritten = (_file, rows) => {
       this.counters.flowsStored += rows;
       this.onWriterProgress();
@@ -367,7 +371,10 @@ export class Collector {
     this.flushTimer = setInterval(() => {
       if (this.stopping) return;
       const t = Date.now();
-      for (const src of this.sources) src.flushIfStale(t);
+      for (const src of this.sources) {
+        this.monitor?.feed(src, src.sink.batch, src.ident); // monitors see rows within a tick of their arrival
+        src.flushIfStale(t);
+      }
     }, FLUSH_TICK_MS);
     this.flushTimer.unref();
   }
