@@ -4,13 +4,14 @@
 // capture on the loopback interface counts the datagrams the test sends to 127.0.0.1.
 
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../helpers/fixtures.js";
 import { freeUdpPort, NFDUMP_MISSING, nfdump, REPO_ROOT } from "../helpers/nfdump.js";
 import { frame, ipPacket, LINK, pcapFile, pcapngFile, seededTraffic } from "../helpers/packet-builder.js";
 import { startTscapd, tsdump } from "../helpers/programs.js";
@@ -101,6 +102,28 @@ describe.skipIf(NFDUMP_MISSING)("tspcapd vs nfpcapd 1.7.1", () => {
       expect(perPacket).toBeGreaterThan(n / 4);
     },
   );
+
+  it("the public captures in test/fixtures/packets (provenance in its README): the same per-5-tuple sums", async () => {
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith(".pcap"))
+      .map((f) => join(FIXTURES, f));
+    expect(files.length).toBeGreaterThan(50);
+    const ref = new Map<string, [number, number]>();
+    for (const [i, f] of files.entries()) {
+      for (const [k, [p, b]] of perTuple(await nfpcapdFlows(f, join(dir, `fx-nf${i}`))).tuples) {
+        const t = ref.get(k) ?? [0, 0];
+        ref.set(k, [t[0] + p, t[1] + b]);
+      }
+    }
+    // one tspcapd run reads them all, in order, into one cache
+    const got = await tspcapdFlows(
+      files.flatMap((f) => ["-r", f]),
+      join(dir, "fx-ts"),
+    );
+    expect(got.code).toBe(0);
+    expect(ref.size).toBeGreaterThan(50);
+    expect(perTuple(got.text).tuples).toEqual(ref);
+  });
 
   it("pcapng and gzip give the flows of the plain pcap", async () => {
     const traffic = seededTraffic(13, 200);
