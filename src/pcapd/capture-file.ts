@@ -32,6 +32,8 @@ export interface CaptureDamage {
 /** Records longer than this are damage, whatever the header's snaplen says (libpcap's own limit is 256 KiB). */
 const MAX_RECORD = 16 * 1024 * 1024;
 const PCAPNG_SHB = 0x0a0d0d0a;
+/** pcapng interfaces per section at most (their link types and time units are kept) */
+const MAX_INTERFACES = 65536;
 const PCAPNG_MAGIC = 0x1a2b3c4d;
 
 type Format = "unknown" | "pcap" | "pcapng";
@@ -185,6 +187,16 @@ export class CaptureParser {
       if (o + len > n) break;
       if (v.getUint32(o + len - 4, le) !== len) {
         this.fail(this.base + o, `pcapng block of type ${type}: trailing length differs from ${len}`);
+        return o;
+      }
+      // the fixed part of each block type must fit its length (a short block would read past it)
+      const min = type === 1 ? 20 : type === 6 ? 32 : type === 2 ? 32 : type === 3 ? 16 : 12;
+      if (len < min) {
+        this.fail(this.base + o, `pcapng block of type ${type} shorter (${len}) than its fixed part (${min})`);
+        return o;
+      }
+      if (type === 1 && this.ifLink.length >= MAX_INTERFACES) {
+        this.fail(this.base + o, `pcapng section with more than ${MAX_INTERFACES} interfaces`);
         return o;
       }
       if (type === 1) this.interfaceBlock(v, o, len);

@@ -110,6 +110,25 @@ describe("capture files", () => {
     expect(parser.damage).toEqual({ offset: second, message: expect.stringContaining("exceeds the snaplen 1500") });
   });
 
+  it("pcapng: a packet block too short for its fixed part, at the end of the file, is damage (no read past it)", () => {
+    const file = pcapngFile(packets().slice(0, 1));
+    // the last block: an enhanced packet block of length 12 (type, length, trailing length only)
+    const tail = new Uint8Array(12);
+    const v = new DataView(tail.buffer);
+    v.setUint32(0, 6, true);
+    v.setUint32(4, 12, true);
+    v.setUint32(8, 12, true);
+    const whole = new Uint8Array(file.length + 12);
+    whole.set(file);
+    whole.set(tail, file.length);
+    const { seen, parser } = parse(whole, whole.length);
+    expect(seen).toHaveLength(1);
+    expect(parser.damage).toEqual({
+      offset: file.length,
+      message: "pcapng block of type 6 shorter (12) than its fixed part (32)",
+    });
+  });
+
   it("pcapng: a block with a bad length is damage at its offset", () => {
     const file = pcapngFile(packets());
     // SHB 28 bytes, IDB 20 bytes: the first EPB starts at 48
