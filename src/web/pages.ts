@@ -171,7 +171,7 @@ export function renderTable(t: Table, index: number): string {
   const body = t.rows
     .map(
       (r) =>
-        `<tr>${r.map((c) => `<td${/^[\d.]+(?: [KMGTPE])?$/.test(c) ? ' class="num"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`,
+        `<tr>${r.map((c) => `<td${/^\d+(?:\.\d+)?(?: [KMGTPE])?$/.test(c) ? ' class="num"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`,
     )
     .join("\n");
   const more = t.truncated ? `<p class="note">More rows than shown: narrow the words or use the CSV download.</p>` : "";
