@@ -35,6 +35,8 @@ export interface WebConfig {
 
 const MAX_URL = 8192;
 const VIEW_PATHS = new Set([
+  "/sankey",
+  "/sankey.csv",
   "/api/overview",
   "/stats",
   "/flows",
@@ -242,11 +244,13 @@ export class WebServer {
       case "/stats":
       case "/flows":
       case "/aggregate":
+      case "/sankey":
         await this.view(path.slice(1) as View, url.searchParams, res, false);
         return;
       case "/stats.csv":
       case "/flows.csv":
       case "/aggregate.csv":
+      case "/sankey.csv":
         await this.view(path.slice(1, -4) as View, url.searchParams, res, true);
         return;
       default:
@@ -327,8 +331,10 @@ export class WebServer {
       else page(200, {});
       return;
     }
+    // the picture of source → destination port → destination: tsdump -A srcip,dstport,dstip -O bytes -n N (-N)
+    const sankey = view === "sankey";
     const job: Job = {
-      kind: view === "overview" ? "flows" : view,
+      kind: view === "overview" ? "flows" : sankey ? "aggregate" : view,
       selection: {
         ...this.config.selection,
         ...(p.window ? { window: p.window } : {}),
@@ -339,6 +345,9 @@ export class WebServer {
       ...(p.aggregate !== "" ? { aggregate: p.aggregate } : {}),
       ...(p.order !== "" ? { order: p.order } : {}),
       ...(view !== "flows" && p.n !== undefined ? { top: p.n } : {}),
+      ...(sankey
+        ? { aggregate: "srcip,dstport,dstip", order: "bytes", top: Math.min(p.n || 30, 200), plain: true }
+        : {}),
       maxRows: this.config.maxRows,
       memoryLimit: this.config.memoryLimit,
       csv,

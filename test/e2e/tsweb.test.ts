@@ -383,6 +383,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env["CI"] !== "true")("tsweb in
         "/stats?s=srcip/bytes&n=10",
         "/flows?n=100",
         "/aggregate?A=srcip,dstip&O=bytes&n=20",
+        "/sankey?n=30",
       ]) {
         const r = await page.goto(`${web.url}${path}`);
         expect(r?.status()).toBe(200);
@@ -464,6 +465,22 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env["CI"] !== "true")("tsweb in
       expect(cells).toEqual(want);
       expect(await page.locator("table caption").textContent()).toContain("Top 7 Dst IP Addr ordered by packets");
       expect(await page.locator("th[scope=col]").count()).toBe(13);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  it("the src → port → dst picture: an SVG drawn from a table equal to tsdump -N -A srcip,dstport,dstip -O bytes", async () => {
+    await withPage("sankey", async (page, errors) => {
+      await page.goto(`${web.url}/sankey?n=12&filter=${encodeURIComponent("proto tcp")}`);
+      await page.waitForSelector("#sankey svg path");
+      expect(await page.locator("#sankey svg rect").count()).toBeGreaterThan(3);
+      const cells = await page
+        .locator("table tbody tr")
+        .evaluateAll((trs) =>
+          trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\t").join(" ")),
+        );
+      const args = ["-R", data, "-N", "-A", "srcip,dstport,dstip", "-O", "bytes", "-n", "12", "proto tcp"];
+      expect(cells).toEqual(dataLines((await tsdump(args)).stdout).map(words));
       expect(errors).toEqual([]);
     });
   });

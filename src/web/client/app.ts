@@ -6,6 +6,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
+import { drawSankey } from "./sankey.js";
 
 interface Overview {
   times: number[];
@@ -221,6 +222,11 @@ async function drawOverview(): Promise<void> {
 }
 
 addPresets();
+if (document.body.dataset["view"] === "sankey") {
+  const box = document.getElementById("sankey");
+  const table = document.querySelector("table");
+  if (box && table) drawSankey(box, table);
+}
 if (document.body.dataset["view"] === "overview") {
   // the radio buttons apply at once
   for (const r of document.querySelectorAll<HTMLInputElement>('input[name="by"]')) {
