@@ -4,7 +4,7 @@
 // tables equal tsdump's, the filter box shows tsdump's caret error, a drag on a graph changes the URL's t=.
 // Screenshots of failing browser tests go to the test's temp directory.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +218,25 @@ describe("tsweb answers in tsdump's words", () => {
         ]);
         expect(first.code).toBe(0);
       } else expect(o.files).toBeLessThan(SLOTS);
+    }
+  });
+
+  it("overview: a file closed after start-up shows up (footers re-read only for new or changed files)", async () => {
+    const own = join(dir, "growing");
+    writeSlotFiles({ dir: own, start: START, slots: 3, flowsPerSlot: 250 });
+    const w = await startTsweb(["-R", own]);
+    try {
+      const files = async (t: string): Promise<number> =>
+        (JSON.parse((await get(w.url, `/api/overview?t=${encodeURIComponent(t)}`)).body) as { files: number }).files;
+      expect(await files("2026/01/01")).toBe(3);
+      // the collector closes the next slot's file (the writer's rename into place)
+      writeSlotFiles({ dir: join(dir, "next"), start: START + 900, slots: 1, flowsPerSlot: 250, seed: 9 });
+      const name = "2026/01/01/tscapd.202601010015";
+      mkdirSync(join(own, "2026/01/01"), { recursive: true });
+      renameSync(join(dir, "next", name), join(own, name));
+      expect(await files("2026/01/01.00:00")).toBe(4);
+    } finally {
+      await w.stop();
     }
   });
 
