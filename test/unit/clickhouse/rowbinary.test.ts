@@ -77,6 +77,8 @@ describe("--clickhouse URL", () => {
     expect(t.table).toBe("flows");
     expect(t.cluster).toBe("c1");
     expect(t.retention).toEqual({ flows: 30, m1: 0, m5: 0, h1: 400 });
+    expect(t.rollups).toBe(true);
+    expect(parseClickHouseUrl("http://h/?rollups=0", {}).rollups).toBe(false);
   });
   it("falls back to CLICKHOUSE_USER / CLICKHOUSE_PASSWORD", () => {
     const t = parseClickHouseUrl("http://127.0.0.1:8123/", { CLICKHOUSE_USER: "u", CLICKHOUSE_PASSWORD: "p" });
@@ -111,5 +113,13 @@ describe("schema", () => {
     expect(sql.find((s) => s.includes("`db`.`flows_1m` ("))).toContain("TTL time + INTERVAL 90 DAY");
     expect(sql.find((s) => s.includes("`db`.`flows_5m` ("))).not.toContain("TTL");
     expect(sql.join("\n")).toContain("non_replicated_deduplication_window = 10000");
+  });
+  it("rollups=0: the flow table (and its Distributed table) only", () => {
+    const sql = schemaStatements({ ...spec, rollups: false }, serverFeatures("18.16.1"));
+    expect(sql.map((s) => /(?:TABLE|VIEW) IF NOT EXISTS (\S+)/.exec(s)?.[1] ?? s)).toEqual([
+      "CREATE DATABASE IF NOT EXISTS `db`",
+      "`db`.`flows`",
+      "`db`.`flows_all`",
+    ]);
   });
 });
