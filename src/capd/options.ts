@@ -41,6 +41,9 @@ export interface CollectorOptions {
   readonly logFile: string | undefined;
   /** --clickhouse: where every stored flow also goes, and the spool directory for when it is away */
   readonly clickhouse: { readonly target: ClickHouseTarget; readonly spoolDir: string } | undefined;
+  /** --monitor FILE (monitoring configuration) and --events FILE (its events log) */
+  readonly monitor: string | undefined;
+  readonly events: string | undefined;
 }
 
 export function buildProgram(): Command {
@@ -102,7 +105,12 @@ export function buildProgram(): Command {
     .option(
       "--clickhouse-spool <dir>",
       "spool for --clickhouse while the server is away (default: .clickhouse-spool in the flow directory)",
-    );
+    )
+    .option(
+      "--monitor <file>",
+      "live monitors (YAML/JSON): moving-average alerts, fixed windows into PostgreSQL; SIGHUP reloads",
+    )
+    .option("--events <file>", "append the monitors' over/back events here (ndjson; reopened on SIGHUP)");
 }
 
 function splitSource(text: string): SourceSpec {
@@ -152,6 +160,7 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
   const multicast = str("multicast");
   if (bind !== undefined && multicast !== undefined) throw new UsageError("-b and -J are mutually exclusive");
   // checked here, before anything is bound or written
+  if (str("events") !== undefined && str("monitor") === undefined) throw new UsageError("--events wants --monitor");
   const metrics = str("metrics");
   if (metrics !== undefined) parseHostPort(metrics);
   const chUrl = str("clickhouse");
@@ -191,6 +200,8 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
     templatesFile: str("templates"),
     logFile: str("log"),
     clickhouse,
+    monitor: str("monitor"),
+    events: str("events"),
   };
 }
 

@@ -20,6 +20,7 @@ import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { UNKNOWN_ZONE } from "../record/zone.js";
 import { BlockPipeline, emptyCounts, type ScanCounts } from "../engine/pipeline.js";
 import { sumRows } from "../engine/sums.js";
+import { TWO53 } from "../record/u64.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -236,12 +237,14 @@ export class Scanner {
       const packets0 = t.inPackets;
       const bytes0 = t.inBytes;
       for (const a of this.accs) a.add(batch, sel, k);
-      counts.flows += t.flows - flows0;
-      counts.packets += t.inPackets - packets0;
-      counts.bytes += t.inBytes - bytes0;
-      // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
-      if (t.first < counts.first) counts.first = t.first;
-      if (t.last > counts.last) counts.last = t.last;
+      if (t.flows < TWO53 && t.inPackets < TWO53 && t.inBytes < TWO53) {
+        counts.flows += t.flows - flows0;
+        counts.packets += t.inPackets - packets0;
+        counts.bytes += t.inBytes - bytes0;
+        // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
+        if (t.first < counts.first) counts.first = t.first;
+        if (t.last > counts.last) counts.last = t.last;
+      } else sumRows(batch, sel, k, counts); // totals past 2^53: the block's exact sums (record/u64.ts)
       return "";
     }
     sumRows(batch, sel, k, counts);

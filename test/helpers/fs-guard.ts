@@ -34,6 +34,8 @@ const ALLOWED: readonly string[] = [
     "/etc",
     "/lib",
     "/lib64",
+    // playwright-core (the browser tests) checks whether it runs under WSL when it loads
+    "/run/WSL",
     // Node's installation (bin/node, lib/node_modules, include)
     dirname(dirname(process.execPath)),
     dirname(dirname(realOrSelf(process.execPath))),
