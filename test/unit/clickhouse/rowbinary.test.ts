@@ -63,6 +63,25 @@ describe("RowBinary", () => {
         "0900000000000000",
     );
   });
+
+  it("writes a counter from 2^53 up exactly: its double plus the fix of its companion column", () => {
+    const b = new RecordBatch(2);
+    let r = b.addRow();
+    b.cols.msecFirst[r] = 1;
+    b.cols.inBytes[r] = 2 ** 60; // 2^60 + 1 = the double 2^60 and fix +1
+    b.cols.inBytesFix[r] = 1;
+    r = b.addRow();
+    b.cols.inBytes[r] = 2 ** 64 - 2048; // 2^64 - 1 = the double 2^64 - 2048 and fix +2047
+    b.cols.inBytesFix[r] = 2047;
+    const cols = usedColumns([b]);
+    expect(cols.map((c) => c.name)).toEqual(["msecFirst", "inBytes", "batch"]);
+    const buf = new RowBinaryBuffer(cols, 1);
+    buf.append(b, null, 2, 0, 0);
+    const dv = new DataView(buf.bytes().buffer);
+    const u64 = (off: number): bigint => dv.getBigUint64(off, true);
+    expect(u64(8)).toBe(2n ** 60n + 1n);
+    expect(u64(24 + 8)).toBe(2n ** 64n - 1n);
+  });
 });
 
 describe("--clickhouse URL", () => {
