@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
 // LZ4 block decoders of the nffile reader on the blocks of a real nfcapd -y file: the WebAssembly decoder
-// (SIMD and 8-byte variants, src/store/nffile/lz4-wasm.ts) and the JS one (lz4-raw.ts), CPU ms per block.
+// (SIMD and 8-byte variants, src/store/lz4/wasm.ts) and the JS one (src/store/lz4/js.ts), CPU ms per block.
 // Every output is checked against the JS decoder's first.
 //
 //   npm run build && node bench/lz4.mjs [--file /work/bench-data/nfcapd/nfcapd.202611231300] [--passes 3]
@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = process.env.TSFLOW_DIST ?? path.join(root, "dist");
-const { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } = await import(path.join(dist, "store/nffile/lz4-wasm.js"));
-const { decodeLz4Raw } = await import(path.join(dist, "store/nffile/lz4-raw.js"));
+const { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } = await import(path.join(dist, "store/lz4/wasm.js"));
+const { decodeLz4Raw } = await import(path.join(dist, "store/lz4/js.js"));
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {

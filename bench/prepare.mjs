@@ -6,6 +6,7 @@
 // that each collector stored every flow.
 //
 //   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000] [--only nfcapd|tscapd]
+//     [--ports 40555,40556]   loopback ports of nfcapd and tscapd (pick free ones when other work runs)
 //
 // --only rebuilds one collector's directory (e.g. tscapd's after a file-format change); the other is kept.
 
@@ -25,6 +26,7 @@ const flows = Number(opt("--flows", "10000000"));
 const out = opt("--out", "/work/bench-data");
 const pps = opt("--pps", "25000");
 const stream = join(out, `flows-${flows}-v9.bin`);
+const [nfPort, tsPort] = opt("--ports", "40555,40556").split(",");
 mkdirSync(out, { recursive: true });
 
 if (!existsSync(stream)) {
@@ -56,8 +58,8 @@ const nf =
     : await capture(
         "nfcapd",
         "nfcapd",
-        (d) => ["-y", "-b", "127.0.0.1", "-p", "40555", "-w", d, "-B", "16000000"],
-        40555,
+        (d) => ["-y", "-b", "127.0.0.1", "-p", nfPort, "-w", d, "-B", "16000000"],
+        nfPort,
       );
 const ts =
   only === "nfcapd"
@@ -65,8 +67,8 @@ const ts =
     : await capture(
         "tscapd",
         process.execPath,
-        (d) => [join(root, "dist/bin/tscapd.js"), "-b", "127.0.0.1", "-p", "40556", "-l", d, "-B", "16000000"],
-        40556,
+        (d) => [join(root, "dist/bin/tscapd.js"), "-b", "127.0.0.1", "-p", tsPort, "-l", d, "-B", "16000000"],
+        tsPort,
       );
 for (const [name, dir, tool] of [
   ["nfcapd", nf, "nfdump"],

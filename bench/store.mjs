@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Store benchmark: write and read rows/s, MB/s and bytes per flow on disk for N synthetic flows.
 //
-//   npm run build && node bench/store.mjs [--flows 2000000] [--codec lz4|none] [--async] [--dir /tmp] [--keep]
+//   npm run build && node bench/store.mjs [--flows 2000000] [--codec lz4|none] [--dir /tmp] [--keep]
 //   (TSFLOW_DIST=/other/dist to load a different build)
 //
 // Flows are shaped like the synthetic generator's (src/replay/synthetic.ts): 10 % IPv6, Zipf addresses in a few prefixes
@@ -27,7 +27,6 @@ const opt = (name, def) => {
 };
 const N = Number(opt("--flows", "2000000"));
 const codec = opt("--codec", "lz4");
-const useAsync = args.includes("--async");
 const outDir = opt("--dir", os.tmpdir());
 const ROWS = 16384;
 
@@ -152,15 +151,13 @@ for (let done = 0; done < N; done += ROWS) {
   fill(batch, Math.min(ROWS, N - done));
   const t = process.hrtime.bigint();
   const c0 = process.cpuUsage();
-  if (useAsync) await w.appendBatch(batch);
-  else w.appendBatchSync(batch);
+  w.appendBatchSync(batch);
   writeCpu += cpu(process.cpuUsage(c0));
   writeNs += process.hrtime.bigint() - t;
 }
 const tc = process.hrtime.bigint();
 const cc = process.cpuUsage();
-if (useAsync) await w.close();
-else w.closeSync();
+w.closeSync();
 writeCpu += cpu(process.cpuUsage(cc));
 writeNs += process.hrtime.bigint() - tc;
 const size = fs.statSync(file).size;
@@ -234,7 +231,7 @@ const decodeCpu = decodes.map((x) => x[1]).sort((a, b) => a - b)[2];
 const ws = Number(writeNs) / 1e9;
 const mb = size / 1e6;
 console.log(`node ${process.version} ${os.cpus()[0]?.model ?? ""}`);
-console.log(`flows ${N}  codec ${codec}  ${useAsync ? "async" : "sync"} writer  blocks of ${ROWS}`);
+console.log(`flows ${N}  codec ${codec}  sync writer  blocks of ${ROWS}`);
 console.log(`file  ${size} bytes  ${(size / N).toFixed(2)} B/flow`);
 const rate = (s) => `${(N / s / 1e6).toFixed(2)} M rows/s  ${(mb / s).toFixed(1)} MB/s`;
 console.log(

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// tsdump's LZ4 block decoder for nfdump's files (src/store/nffile/lz4-native.ts is its JS side): a Node-API
+// tsdump's LZ4 block decoder for nfdump's files (src/store/lz4/native.ts is its JS side): a Node-API
 // binding to the system's liblz4 — the library nfcapd itself compresses with — opened with dlopen at load, so
 // building needs no liblz4 headers and a machine without liblz4.so.1 simply keeps the WebAssembly decoder.
 //
-// Why: LZ4_decompress_safe is faster on nfcapd's blocks than the WebAssembly decoder (lz4-wasm.ts), and LZ4 is
+// Why: LZ4_decompress_safe is faster on nfcapd's blocks than the WebAssembly decoder (src/store/lz4/wasm.ts), and LZ4 is
 // a large part of tsdump's CPU on nfcapd -y files (docs/benchmarks.md).
 //
 //   decompress(src: Uint8Array, srcOffset, srcLength, dst: Uint8Array) → bytes written, or -1 (malformed

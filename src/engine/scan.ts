@@ -13,8 +13,16 @@ import type { RecordBatch } from "../record/batch.js";
 import { BLOCK_DAMAGED, BLOCK_READ, countFile, type BlockPipeline, type ScanCounts } from "./pipeline.js";
 import { sumRows } from "./sums.js";
 
-/** Candidate blocks above which worker threads pay for their start-up (docs/benchmarks.md). */
-export const WORKER_MIN_BLOCKS = 256;
+/**
+ * Candidate blocks from which worker threads pay for their start-up (docs/benchmarks.md). The environment
+ * variable TSFLOW_WORKER_MIN_BLOCKS overrides it (tests run the worker path on small files with it).
+ */
+export const WORKER_MIN_BLOCKS = minBlocksFromEnv(process.env["TSFLOW_WORKER_MIN_BLOCKS"]) ?? 256;
+
+function minBlocksFromEnv(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
 
 export interface ScanPlan {
   readonly files: readonly string[];
@@ -25,10 +33,11 @@ export interface ScanPlan {
 }
 
 /**
- * Plans a scan: with `workers` > 1 and no `limit`, worker threads are chosen at once for a scan of everything;
- * else the zone maps of tsflow files are read until WORKER_MIN_BLOCKS candidates are found, or more than half of
- * at least 64 blocks seen are candidates (nfdump files have no zone maps: all their blocks are candidates). The
- * verdicts read on the way are kept for the sequential scan.
+ * Plans a scan: worker threads (with `workers` > 1 and no `limit`) only when at least WORKER_MIN_BLOCKS blocks are
+ * left to read, since below that starting them costs more than they save. Candidates are counted file by file
+ * until there are enough: every block when every row passes (no filter, no window), else the blocks whose zone
+ * maps may match (nfdump files have no zone maps: all their blocks are candidates). The verdicts read on the way
+ * are kept for the sequential scan.
  */
 export function planScan(
   files: readonly string[],
@@ -37,10 +46,8 @@ export function planScan(
 ): ScanPlan {
   const verdicts = new Map<string, Uint8Array>();
   if (opts.workers <= 1 || opts.limit !== undefined) return { files, verdicts, parallel: false };
-  if (pipeline.filter.matchesAll && pipeline.window === undefined) return { files, verdicts, parallel: true };
-  let seen = 0;
+  const everything = pipeline.filter.matchesAll && pipeline.window === undefined;
   let candidates = 0;
-  const enough = (): boolean => candidates >= WORKER_MIN_BLOCKS || (seen >= 64 && candidates * 2 > seen);
   for (const file of files) {
     let reader: FlowFileSource;
     try {
@@ -50,24 +57,19 @@ export function planScan(
     }
     try {
       const blocks = reader.blockCount;
-      if (!(reader instanceof FlowFileReader)) {
-        candidates += blocks;
-        seen += blocks;
-      } else if (!pipeline.fileMayMatch(reader)) {
-        seen += blocks;
-      } else {
+      if (everything || !(reader instanceof FlowFileReader)) candidates += blocks;
+      else if (pipeline.fileMayMatch(reader)) {
         const ident = reader.header().ident;
         const mark = new Uint8Array(blocks);
         for (let bi = 0; bi < blocks; bi++) {
           const v = pipeline.verdict(reader, bi, ident);
           mark[bi] = v;
-          seen++;
           if (v === BLOCK_READ) candidates++;
-          if (enough()) return { files, verdicts, parallel: true };
+          if (candidates >= WORKER_MIN_BLOCKS) return { files, verdicts, parallel: true };
         }
         verdicts.set(file, mark);
       }
-      if (enough()) return { files, verdicts, parallel: true };
+      if (candidates >= WORKER_MIN_BLOCKS) return { files, verdicts, parallel: true };
     } finally {
       reader.close();
     }

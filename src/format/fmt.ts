@@ -745,6 +745,10 @@ export interface CompiledFmt {
   line(b: RecordBatch | BatchView, i: number): string;
   /** Writes the line for row `i` plus a newline straight into the output buffer (the fast path). */
   emit(b: RecordBatch | BatchView, i: number, o: BufferedOutput): void;
+  /** One title per %token (the header's words, trimmed), for tables that show the fields as cells. */
+  readonly columns: readonly string[];
+  /** The fields of row `i`, one per %token, as line() prints them without padding (literal text left out). */
+  cells(b: RecordBatch | BatchView, i: number): string[];
 }
 
 /**
@@ -758,6 +762,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   const byteWriters: ByteWriter[] = [];
   // lits[k] is printed before writers[k]; lits[writers.length] after the last one
   const lits: string[] = [""];
+  const columns: string[] = [];
   let header = "";
   let c = 0;
   while (c < f.length) {
@@ -783,6 +788,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
       );
       lits.push("");
       header += ctx.longV6 && found.isAddress ? " ".repeat(23) + found.header : found.header;
+      columns.push(found.header.trim());
       c += found.token.length;
     } else {
       const p = f.indexOf("%", c);
@@ -804,6 +810,12 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     for (let k = 0; k < n; k++) s += writers[k]!(b, i) + post[k]!;
     return s;
   };
+  const cells = (batch: RecordBatch | BatchView, i: number): string[] => {
+    const b = views.of(batch);
+    const out = new Array<string>(n);
+    for (let k = 0; k < n; k++) out[k] = writers[k]!(b, i).trim();
+    return out;
+  };
   // Room one record can take: generous per token (the longest writers are %mpls and IPv6 texts), all literals.
   const reserve = 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2;
   const preB = Buffer.from(pre, "latin1");
@@ -814,7 +826,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     const wide = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
       o.writeAscii(`${line(batch, i)}\n`);
     };
-    return { header, line, emit: wide };
+    return { header, line, emit: wide, columns, cells };
   }
   const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
     const b = views.of(batch);
@@ -835,5 +847,5 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     }
     buf[o.pos++] = 10;
   };
-  return { header, line, emit };
+  return { header, line, emit, columns, cells };
 }

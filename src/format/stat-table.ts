@@ -181,3 +181,53 @@ export function formatStatTableJson(spec: StatTableSpec, rows: readonly StatRow[
   });
   return `{"stat":${JSON.stringify(spec.element)},"order":${JSON.stringify(spec.order)},"top":${spec.topN},"rows":[${items.join(",")}]}\n`;
 }
+
+/**
+ * The text table's fields as cells (tsweb): the columns of formatStatTable, each count and its percentage in
+ * separate cells, the same numbers as the text (-N: plain).
+ */
+export function statTableCells(
+  spec: StatTableSpec,
+  rows: readonly StatRow[],
+  totals: StatTotals,
+  opts: StatPrintOptions = {},
+): { columns: string[]; rows: string[][] } {
+  const plain = opts.plain ?? false;
+  const columns = [
+    "Date first seen",
+    "Duration",
+    "Proto",
+    spec.element,
+    "Flows",
+    "Flows %",
+    "Packets",
+    "Packets %",
+    "Bytes",
+    "Bytes %",
+    "pps",
+    "bps",
+    "bpp",
+  ];
+  const out = rows.map((r) => {
+    const d = derive(r, totals);
+    let key = r.key;
+    if (spec.isAddress && !(opts.longV6 ?? false) && key.includes(":")) key = condenseV6(key);
+    const n = (x: number): string => formatNumber(x, plain, true).trim();
+    return [
+      localTimeMs(r.first),
+      (plain ? durationPlain(d.durMs) : durationString(d.durMs)).trim(),
+      spec.byProto ? protoString(r.proto, plain) : "any",
+      key,
+      n(r.flows),
+      fixed1(d.flowsP),
+      n(r.packets),
+      fixed1(d.packetsP),
+      n(r.bytes),
+      fixed1(d.bytesP),
+      n(d.pps),
+      n(d.bps),
+      intString(d.bpp),
+    ];
+  });
+  return { columns, rows: out };
+}

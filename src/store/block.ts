@@ -3,7 +3,7 @@
 // Used by FlowFileWriter; the layout is documented in format.ts and docs/file-format.md §3–§5.
 // With the native encoder (native/encode.c; not with TSFLOW_WRITER=js or without the addon) the all-zero scan, the
 // width-1 column transforms of codec.ts and sparse6 run in C, writing every column of a block into one arena
-// (native-encode.ts ColumnArena) instead of an array per column; compressColumnsSync then uses liblz4.
+// (native-encode.ts ColumnArena) instead of an array per column; the writer then compresses them with liblz4.
 //
 // Data part of a block (dataLength bytes, covered by dataCrc):
 //   0 u32 stored column count C   4 u32 reserved
@@ -12,19 +12,11 @@
 //     then the C columns' stored bytes in the same order, each starting on an 8-byte boundary (zero padding):
 //     either the transformed bytes as they are (flag bit 0 or codec none) or u32 LE raw length + LZ4 block.
 
-import { compress, compressSync } from "lz4-napi";
 import type { RecordBatch } from "../record/batch.js";
 import { ARRAY_BYTES, COLUMN } from "../record/schema.js";
 import type { PlanScratch } from "./codec.js";
 import { encodeColumn, encodeSparse6 } from "./codec.js";
-import {
-  ColumnArena,
-  ENCODE_SLACK,
-  PLAN,
-  nativeCompress,
-  nativeEncoder,
-  type NativeCompress,
-} from "./native-encode.js";
+import { ColumnArena, ENCODE_SLACK, PLAN, nativeEncoder } from "./native-encode.js";
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_MAGIC,
@@ -35,7 +27,6 @@ import {
   WRITE_DIRECTORY,
   crcOf,
   pad8,
-  type CodecName,
   type FileStats,
 } from "./format.js";
 import type { ZoneBuilder } from "./zone-map.js";
@@ -220,74 +211,6 @@ function isAllZero(a: Uint8Array | Uint16Array | Uint32Array | Float64Array, len
   if (bytes === 0) return true;
   if (zeros.length < bytes) zeros = Buffer.alloc(Math.max(bytes, 2 * zeros.length));
   return Buffer.from(a.buffer, a.byteOffset, bytes).equals(zeros.subarray(0, bytes));
-}
-
-/** Compresses every column in place (synchronously: liblz4 through native/encode.c, else lz4-napi). */
-export function compressColumnsSync(block: EncodedBlock, codec: CodecName): void {
-  if (codec === "none") return;
-  const lz4 = nativeCompress();
-  if (lz4 === null) {
-    for (const c of block.columns) setCompressed(c, c.raw.length > 0 ? compressSync(asBuffer(c.raw)) : undefined);
-    return;
-  }
-  // one array for the block's LZ4 output
-  let total = 0;
-  for (const c of block.columns) total += tryBelow(c.raw.length) + 8;
-  const out = new ColumnArena(total);
-  for (const c of block.columns) {
-    const lz = compressLiblz4(lz4, c.raw, out);
-    setCompressed(c, lz === null ? compressSync(asBuffer(c.raw)) : lz);
-  }
-}
-
-/** LZ4 output (size prefix included) is kept only when shorter than this: it saves at least 1/4. */
-export function keepBelow(rawLength: number): number {
-  return rawLength - (rawLength >>> 2);
-}
-
-/** liblz4's output up to this size (saving 1/5) is a near miss that lz4-napi may bring under keepBelow. */
-function tryBelow(rawLength: number): number {
-  return rawLength - Math.floor(rawLength / 5);
-}
-
-/**
- * u32 LE size + LZ4 block of `raw` from liblz4 into `out` when it saves 1/4; undefined when it would not save 1/5
- * (liblz4 stops early); null for a near miss (saves 1/5 but not 1/4), which the caller hands to lz4-napi: lz4_flex
- * finds a few more matches in byte-shuffled addresses (the synthetic srcAddr/dstAddr), and without it they would be
- * stored uncompressed (docs/benchmarks.md, design figures).
- */
-export function compressLiblz4(lz4: NativeCompress, raw: Uint8Array, out: ColumnArena): Uint8Array | undefined | null {
-  const len = raw.length;
-  const max = tryBelow(len);
-  out.reserve(max);
-  const got = lz4(raw, 0, len, out.bytes, out.at, max);
-  if (got === 0) return undefined;
-  return got < keepBelow(len) ? out.take(got) : null;
-}
-
-/** Compresses every column on the libuv thread pool (lz4-napi async `compress`). */
-export async function compressColumns(block: EncodedBlock, codec: CodecName): Promise<void> {
-  if (codec === "none") return;
-  const out = await Promise.all(
-    block.columns.map((c) => (c.raw.length > 0 ? compress(c.raw) : Promise.resolve(undefined))),
-  );
-  for (let i = 0; i < block.columns.length; i++) setCompressed(block.columns[i]!, out[i]);
-}
-
-function setCompressed(c: EncodedColumn, lz: Uint8Array | undefined): void {
-  // Keep LZ4 only when it saves at least 1/4: decompression costs more read time than a few bytes are worth.
-  // lz4-napi output = u32 LE uncompressed size + LZ4 block; stored as is.
-  if (lz !== undefined && lz.length < c.raw.length - (c.raw.length >>> 2)) {
-    c.stored = lz;
-    c.flags = 0;
-  } else {
-    c.stored = c.raw;
-    c.flags = COLUMN_FLAG_UNCOMPRESSED;
-  }
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Lays out header + zone + column table + column data and fills in both CRCs. */

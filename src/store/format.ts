@@ -26,7 +26,7 @@
 
 import { crc32 } from "node:zlib";
 import { PHYSICAL_COLUMNS, type ArrayType } from "../record/schema.js";
-import { STORE_ERROR, StoreError, storeWhere } from "./errors.js";
+import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "./errors.js";
 
 // Fail at load on a big-endian host: column views are little-endian typed arrays over file bytes.
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -384,21 +384,36 @@ export function blockLength(h: BlockHeader): number {
   return BLOCK_HEADER_BYTES + h.zoneLength + h.dataLength;
 }
 
+/** Why a block header cannot be used: the StoreError code to report and what was wrong. */
+export class BlockHeaderFault {
+  readonly code: StoreErrorCode;
+  readonly message: string;
+  constructor(code: StoreErrorCode, message: string) {
+    this.code = code;
+    this.message = message;
+  }
+}
+
 /**
- * Parses a block header at `buf[off]` without checking CRCs; returns a description of what is wrong instead of
+ * Parses a block header at `buf[off]` without checking CRCs; returns what is wrong (a BlockHeaderFault) instead of
  * the header when the fixed fields are impossible.
  */
-export function parseBlockHeader(buf: Uint8Array, off: number): BlockHeader | string {
-  if (off + BLOCK_HEADER_BYTES > buf.length) return "block header cut short";
+export function parseBlockHeader(buf: Uint8Array, off: number): BlockHeader | BlockHeaderFault {
+  if (off + BLOCK_HEADER_BYTES > buf.length)
+    return new BlockHeaderFault(STORE_ERROR.BAD_LENGTH, "block header cut short");
   const v = new DataView(buf.buffer, buf.byteOffset + off, BLOCK_HEADER_BYTES);
   const magic = v.getUint32(0, true);
-  if (magic !== BLOCK_MAGIC) return `bad block magic 0x${magic.toString(16).padStart(8, "0")}`;
+  if (magic !== BLOCK_MAGIC)
+    return new BlockHeaderFault(STORE_ERROR.BAD_MAGIC, `bad block magic 0x${magic.toString(16).padStart(8, "0")}`);
   const rows = v.getUint32(12, true);
   const zoneLength = v.getUint32(20, true);
   const dataLength = v.getUint32(24, true);
-  if (rows > MAX_BLOCK_ROWS) return `impossible row count ${rows}`;
+  if (rows > MAX_BLOCK_ROWS) return new BlockHeaderFault(STORE_ERROR.BAD_LENGTH, `impossible row count ${rows}`);
   if (zoneLength % 8 !== 0 || dataLength % 8 !== 0 || zoneLength + dataLength > MAX_BLOCK_BYTES) {
-    return `impossible section lengths zone ${zoneLength} data ${dataLength}`;
+    return new BlockHeaderFault(
+      STORE_ERROR.BAD_LENGTH,
+      `impossible section lengths zone ${zoneLength} data ${dataLength}`,
+    );
   }
   return {
     hdrCrc: v.getUint32(4, true),

@@ -13,6 +13,7 @@ export {
   type FileStats,
 } from "./format.js";
 export { FlowFileWriter, renameNoClobber, type CloseOptions, type WriterOptions } from "./writer.js";
-export { FlowFileReader, recover, type ColumnSelection, type ReaderOptions, type RecoverResult } from "./reader.js";
+export { FlowFileReader, type ColumnSelection, type ReaderOptions } from "./reader.js";
+export { recover, type RecoverResult } from "./recover.js";
 export * from "./layout.js";
 export { BlockZoneMap, DEFAULT_V4_SET_LIMIT, DEFAULT_V6_SET_LIMIT } from "./zone-map.js";

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // FlowFileReader: the synchronous read path of flow files (tsdump calls it from worker threads, one file each).
 //
-// open() reads the header and, via the trailer, the footer (statistics record + block index). A file without a
-// valid trailer/footer (collector killed, or a damaged footer) is scanned block by block from the header on; a
-// damaged block is reported and the scan resynchronises on the next block magic whose header CRC holds.
+// open() reads the header and the block index (block-index.ts: the footer found through the trailer, or a scan
+// block by block when there is no valid footer). The column table of a block is checked in column-table.ts,
+// LZ4 is decoded through lz4/index.ts, readBlockLazy's columns live in lazy-block.ts; recover() (recover.ts)
+// writes the missing footer.
 //
 // readBlock(i) reads one block with readSync into a reusable buffer, checks both CRCs, decompresses every known
 // column into a reusable 8-byte aligned arena and returns a RecordBatch whose columns are zero-copy views of the
@@ -15,7 +16,6 @@
 // onError callback and collected in `errors`, and the reader goes on with the next block.
 
 import * as fs from "node:fs";
-import { uncompressSync } from "lz4-napi";
 import { RecordBatch } from "../record/batch.js";
 import {
   PHYSICAL_COLUMNS,
@@ -50,11 +50,9 @@ import {
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "./errors.js";
 import {
   BLOCK_HEADER_BYTES,
-  BLOCK_MAGIC,
-  COLUMN_ENTRY_BYTES,
+  BlockHeaderFault,
   EXTRA_COLUMN,
   EXTRA_END_COLUMN,
-  FOOTER_MAGIC,
   HEADER_PREFIX_BYTES,
   TRAILER_BYTES,
   TRANSFORM,
@@ -64,10 +62,7 @@ import {
   decodeFooter,
   decodeHeader,
   emptyStats,
-  encodeFooter,
-  encodeTrailer,
   finishTotals,
-  pad8,
   parseBlockHeader,
   parseTrailer,
   type BlockHeader,
@@ -75,9 +70,19 @@ import {
   type FileHeader,
   type FileStats,
 } from "./format.js";
-import { ioError, writeAllSync } from "./writer.js";
+import { ioError, readFully } from "./io.js";
+import { loadBlockIndex } from "./block-index.js";
+import { COLUMN_TARGET, columnTable, columnTargets, type ColumnEntry } from "./column-table.js";
+import { LazyBlock, V6FLAGS_INDEX } from "./lazy-block.js";
 import { BlockZoneMap } from "./zone-map.js";
-import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./nffile/lz4-wasm.js";
+import {
+  LZ4_WASM_CAPACITY,
+  LZ4_WASM_DST,
+  LZ4_WASM_SRC,
+  decodePrefixedLz4,
+  lz4Wasm,
+  type Lz4Wasm,
+} from "./lz4/index.js";
 
 export interface ReaderOptions {
   /** called for every damaged header, block or footer (the error is also kept in `reader.errors`) */
@@ -87,122 +92,7 @@ export interface ReaderOptions {
 /** Physical column names to decode (plus `extra` for the raw-element heap). */
 export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 
-/** Where a file column goes in a RecordBatch. */
-const enum_ = { skip: -1, extraEnd: -2, extra: -3 } as const;
-
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
-
-/** One stored column of a block, located and checked (see columnTable). */
-interface ColumnEntry {
-  id: number;
-  /** index in PHYSICAL_COLUMNS, or an enum_ value */
-  tgt: number;
-  transform: number;
-  width: number;
-  flags: number;
-  rawLength: number;
-  storedLength: number;
-  base: number;
-  /** offset of the stored bytes in the block buffer */
-  at: number;
-  name: string;
-}
-
-const V6FLAGS_INDEX = PHYSICAL_COLUMNS.findIndex((pc) => pc.name === "v6Flags");
-
-/**
- * The columns of the block a reader read last with readBlockLazy: every stored column is decoded on its first
- * access (a getter on the prototype, so the object keeps one shape), the others read as shared zero arrays.
- */
-class LazyBlock {
-  /** a new object per block: consumers that cache per `cols` identity (formatters' views) see a new block */
-  columns: LazyColumnObject;
-  private reader: FlowFileReader | undefined;
-  private buf: Uint8Array = new Uint8Array(0);
-  private n = 0;
-  private block = 0;
-  private fileOff = 0;
-  private readonly entries: (ColumnEntry | undefined)[] = new Array<ColumnEntry | undefined>(PHYSICAL_COLUMNS.length);
-  private readonly decoded: (Column | undefined)[] = new Array<Column | undefined>(PHYSICAL_COLUMNS.length);
-  /** set by FlowFileReader.lazyRows: the only rows the consumer will read from columns decoded from now on */
-  private rows: Uint32Array | undefined;
-  private rowCount = 0;
-
-  constructor() {
-    this.columns = new LazyColumnObject(this);
-  }
-
-  begin(
-    reader: FlowFileReader,
-    buf: Uint8Array,
-    stored: readonly ColumnEntry[],
-    n: number,
-    block: number,
-    fileOff: number,
-    eager: Record<string, Column>,
-  ): void {
-    this.columns = new LazyColumnObject(this);
-    this.reader = reader;
-    this.buf = buf;
-    this.n = n;
-    this.block = block;
-    this.fileOff = fileOff;
-    this.entries.fill(undefined);
-    this.decoded.fill(undefined);
-    this.rows = undefined;
-    this.rowCount = 0;
-    for (const e of stored) this.entries[e.tgt] = e;
-    for (let k = 0; k < PHYSICAL_COLUMNS.length; k++) {
-      const c = eager[PHYSICAL_COLUMNS[k]!.name];
-      if (c !== undefined) this.decoded[k] = c;
-    }
-  }
-
-  isStored(name: string): boolean {
-    const k = PHYSICAL_INDEX.get(name);
-    return k !== undefined && this.entries[k] !== undefined;
-  }
-
-  restrict(rows: Uint32Array, count: number): void {
-    this.rows = rows;
-    this.rowCount = count;
-  }
-
-  get(k: number): Column {
-    const c = this.decoded[k];
-    if (c !== undefined) return c;
-    const pc = PHYSICAL_COLUMNS[k]!;
-    const e = this.entries[k];
-    const r = this.reader!;
-    const rows = this.rows;
-    const col =
-      e === undefined
-        ? r.zeroColumn(pc.array, this.n * pc.width)
-        : ((rows !== undefined
-            ? r.lazyDecodeRows(e, this.buf, this.n, this.block, this.fileOff, rows, this.rowCount)
-            : undefined) ??
-          r.lazyDecode(e, this.buf, this.n, this.block, this.fileOff, () => this.get(V6FLAGS_INDEX) as Uint8Array));
-    this.decoded[k] = col;
-    return col;
-  }
-}
-
-const PHYSICAL_INDEX: ReadonlyMap<string, number> = new Map(PHYSICAL_COLUMNS.map((pc, k) => [pc.name, k] as const));
-
-class LazyColumnObject {
-  readonly lazyBlock: LazyBlock;
-  constructor(lazyBlock: LazyBlock) {
-    this.lazyBlock = lazyBlock;
-  }
-}
-for (let k = 0; k < PHYSICAL_COLUMNS.length; k++) {
-  Object.defineProperty(LazyColumnObject.prototype, PHYSICAL_COLUMNS[k]!.name, {
-    get(this: LazyColumnObject): Column {
-      return this.lazyBlock.get(k);
-    },
-    enumerable: true,
-  });
-}
 
 const FIRST_READ = 64 * 1024;
 
@@ -227,7 +117,7 @@ export class FlowFileReader {
   private readonly index: BlockInfo[];
   private footerStats: FileStats | undefined;
   private readonly onError: ((err: StoreError) => void) | undefined;
-  /** file column id → index in PHYSICAL_COLUMNS, or an enum_ value */
+  /** file column id → index in PHYSICAL_COLUMNS, or a COLUMN_TARGET value */
   private readonly target: Int32Array;
   private readonly ids: Map<string, number>;
   private buf: Uint8Array;
@@ -239,7 +129,7 @@ export class FlowFileReader {
   private extraEnd: Uint32Array;
   private lastSelection: ColumnSelection | undefined;
   private readonly lazy = new LazyBlock();
-  /** the thread's WebAssembly LZ4 decoder (null: not available here, lz4-napi instead) */
+  /** the thread's WebAssembly LZ4 decoder (null: not available here) */
   private lz4w: Lz4Wasm | null | undefined;
   private lastExpanded: ReadonlySet<string> | undefined;
 
@@ -262,18 +152,24 @@ export class FlowFileReader {
     this.lastSelection = undefined;
     this.lastExpanded = undefined;
     this.ids = new Map();
-    this.target = new Int32Array(hdr.columns.length);
-    const physical = new Map(PHYSICAL_COLUMNS.map((pc, i) => [pc.name, i] as const));
-    for (let id = 0; id < hdr.columns.length; id++) {
-      const col = hdr.columns[id]!;
-      this.ids.set(col.name, id);
-      const k = physical.get(col.name);
-      if (col.name === EXTRA_END_COLUMN && col.width === 1) this.target[id] = enum_.extraEnd;
-      else if (col.name === EXTRA_COLUMN && col.width === 0) this.target[id] = enum_.extra;
-      else if (k !== undefined && PHYSICAL_COLUMNS[k]!.width === col.width) this.target[id] = k;
-      else this.target[id] = enum_.skip; // a column of a newer (or older) schema: skipped
-    }
-    const found = this.loadIndex();
+    for (let id = 0; id < hdr.columns.length; id++) this.ids.set(hdr.columns[id]!.name, id);
+    this.target = columnTargets(hdr.columns);
+    const found = loadBlockIndex({
+      fd,
+      size,
+      path: file,
+      headerLength: hdr.length,
+      columnCount: hdr.columns.length,
+      ids: this.ids,
+      report: (code, block, offset, msg) => {
+        this.report(code, block, offset, msg);
+      },
+      reportError: (err) => {
+        this.errors.push(err);
+        this.onError?.(err);
+      },
+    });
+    this.footerStats = found.stats;
     this.index = found.index;
     this.hasFooter = found.footer;
     this.dataEnd = found.dataEnd;
@@ -478,8 +374,8 @@ export class FlowFileReader {
     if (this.buf.length < first) this.buf = new Uint8Array(FIRST_READ);
     readFully(this.fd, this.buf.subarray(0, first), info.offset);
     const p = parseBlockHeader(this.buf, 0);
-    if (typeof p === "string") {
-      this.report(p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH, i, info.offset, p);
+    if (p instanceof BlockHeaderFault) {
+      this.report(p.code, i, info.offset, p.message);
       return undefined;
     }
     const headLen = BLOCK_HEADER_BYTES + p.zoneLength;
@@ -505,8 +401,8 @@ export class FlowFileReader {
 
   private checkHead(buf: Uint8Array, i: number, offset: number, length: number): BlockHeader | undefined {
     const p = parseBlockHeader(buf, 0);
-    if (typeof p === "string") {
-      this.report(p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH, i, offset, p);
+    if (p instanceof BlockHeaderFault) {
+      this.report(p.code, i, offset, p.message);
       return undefined;
     }
     if (blockLength(p) !== length) {
@@ -547,97 +443,6 @@ export class FlowFileReader {
     return set;
   }
 
-  /**
-   * Parses and checks the column table of a block (no decompression). Returns the entries of the columns this
-   * schema knows, or undefined after reporting a damaged table.
-   */
-  private columnTable(
-    buf: Uint8Array,
-    d: number,
-    h: BlockHeader,
-    i: number,
-    fileOff: number,
-  ): ColumnEntry[] | undefined {
-    const n = h.rows;
-    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const end = d + h.dataLength;
-    const bad = (at: number, msg: string): undefined => {
-      this.report(STORE_ERROR.BAD_LENGTH, i, fileOff + at, msg);
-      return undefined;
-    };
-    if (h.dataLength < 8) {
-      bad(d, `data part of ${h.dataLength} bytes is too short`);
-      return;
-    }
-    const count = v.getUint32(d, true);
-    const tableEnd = d + 8 + count * COLUMN_ENTRY_BYTES;
-    if (count > this.hdr.columns.length || tableEnd > end) {
-      bad(d, `impossible stored column count ${count}`);
-      return;
-    }
-    const out: ColumnEntry[] = [];
-    let pos = pad8(tableEnd);
-    for (let k = 0; k < count; k++) {
-      const e = d + 8 + k * COLUMN_ENTRY_BYTES;
-      const id = v.getUint16(e, true);
-      const transform = v.getUint8(e + 2);
-      const width = v.getUint8(e + 3);
-      const flags = v.getUint8(e + 4);
-      const rawLength = v.getUint32(e + 8, true);
-      const storedLength = v.getUint32(e + 12, true);
-      const base = v.getFloat64(e + 16, true);
-      const at = pos;
-      pos += pad8(storedLength);
-      if (pos > end) {
-        bad(e, `column entry ${k}: ${storedLength} bytes at ${at} run past the block end`);
-        return;
-      }
-      if (id >= this.hdr.columns.length) {
-        bad(e, `column entry ${k}: unknown column id ${id}`);
-        return;
-      }
-      const tgt = this.target[id]!;
-      if (tgt === enum_.skip) continue; // a column this schema does not know: never decompressed
-      const dir = this.hdr.columns[id]!;
-      const elem = ARRAY_BYTES[dir.array];
-      // the raw length each transform implies
-      let expect: number;
-      if (transform === TRANSFORM.raw) expect = dir.width === 0 ? rawLength : n * dir.width * elem;
-      else if (transform === TRANSFORM.for || transform === TRANSFORM.delta) {
-        if (dir.width !== 1 || (width !== 1 && width !== 2 && width !== 4)) {
-          bad(e, `column ${dir.name}: bad width ${width} for transform ${transform}`);
-          return;
-        }
-        expect = n * width;
-      } else if (transform === TRANSFORM.dict) {
-        if (
-          dir.width !== 1 ||
-          (width !== 0 && width !== 1 && width !== 2 && width !== 4) ||
-          !(base >= 1 && base <= MAX_DICT && Number.isInteger(base))
-        ) {
-          bad(e, `column ${dir.name}: bad dictionary of ${base} values, ${width}-bit indexes`);
-          return;
-        }
-        expect = base * 8 + ((n * width + 7) >>> 3);
-      } else if (transform === TRANSFORM.sparse6) {
-        if (dir.width !== 4 || rawLength % 16 !== 0 || rawLength > n * 16) {
-          bad(e, `column ${dir.name}: bad sparse length ${rawLength}`);
-          return;
-        }
-        expect = rawLength;
-      } else {
-        bad(e, `column ${dir.name}: unknown transform ${transform}`);
-        return;
-      }
-      if (rawLength !== expect) {
-        bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`);
-        return;
-      }
-      out.push({ id, tgt, transform, width, flags, rawLength, storedLength, base, at, name: dir.name });
-    }
-    return out;
-  }
-
   /** Decompresses one column entry: its transformed bytes (src at srcOff), or undefined after a report. */
   private inflate(
     buf: Uint8Array,
@@ -657,7 +462,7 @@ export class FlowFileReader {
       }
       return { src: buf, off: e.at };
     }
-    // u32 LE uncompressed size + LZ4 block (lz4-napi); the size is checked before anything is allocated
+    // u32 LE uncompressed size + LZ4 block; the size is checked before anything is allocated
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (e.storedLength < 4 || v.getUint32(e.at, true) !== e.rawLength) {
       this.report(
@@ -671,7 +476,7 @@ export class FlowFileReader {
     // WebAssembly decoder (the thread's shared instance): compressed bytes copied into its memory, decoded there;
     // no Buffer per column (lz4-napi allocates one: page faults and GC of external memory), faster on
     // small columns. The output is valid until the next inflate: decodeEntry copies raw columns out of it.
-    const w = this.lz4w === undefined ? (this.lz4w = sharedLz4Wasm() ?? null) : this.lz4w;
+    const w = this.lz4w === undefined ? (this.lz4w = lz4Wasm()) : this.lz4w;
     const payload = e.storedLength - 4;
     if (w !== null && payload <= LZ4_WASM_CAPACITY && e.rawLength <= LZ4_WASM_CAPACITY) {
       w.bytes.set(buf.subarray(e.at + 4, e.at + e.storedLength), LZ4_WASM_SRC);
@@ -690,9 +495,9 @@ export class FlowFileReader {
       }
       return { src: w.bytes, off: LZ4_WASM_DST };
     }
-    let out: Buffer;
+    let out: Uint8Array;
     try {
-      out = uncompressSync(buf.subarray(e.at, e.at + e.storedLength));
+      out = decodePrefixedLz4(buf.subarray(e.at, e.at + e.storedLength));
     } catch (err) {
       this.report(
         STORE_ERROR.CORRUPT,
@@ -711,15 +516,15 @@ export class FlowFileReader {
       );
       return undefined;
     }
-    return { src: new Uint8Array(out.buffer, out.byteOffset, out.length), off: 0 }; // one hidden class for the decoders
+    return { src: out, off: 0 };
   }
 
   /** Decodes a width-1 or raw column entry (not sparse6, not the heap) of an n-row block into its batch column. */
   private decodeEntry(src: Uint8Array, srcOff: number, e: ColumnEntry, n: number): Column {
     const tgt = e.tgt;
     const dir = this.hdr.columns[e.id]!;
-    const name = tgt === enum_.extraEnd ? EXTRA_END_COLUMN : PHYSICAL_COLUMNS[tgt]!.name;
-    const arrType: ArrayType = tgt === enum_.extraEnd ? "u32" : PHYSICAL_COLUMNS[tgt]!.array;
+    const name = tgt === COLUMN_TARGET.extraEnd ? EXTRA_END_COLUMN : PHYSICAL_COLUMNS[tgt]!.name;
+    const arrType: ArrayType = tgt === COLUMN_TARGET.extraEnd ? "u32" : PHYSICAL_COLUMNS[tgt]!.array;
     const { transform, width, base } = e;
     let col: Column | undefined;
     if (transform === TRANSFORM.raw) {
@@ -809,7 +614,9 @@ export class FlowFileReader {
     lazy = false,
   ): RecordBatch | undefined {
     const n = h.rows;
-    const entries = this.columnTable(buf, d, h, i, fileOff);
+    const entries = columnTable(buf, d, h, this.hdr.columns, this.target, (at, msg) => {
+      this.report(STORE_ERROR.BAD_LENGTH, i, fileOff + at, msg);
+    });
     if (entries === undefined) return undefined;
     // pass 1: decompress and decode the wanted columns (all, without a selection); the IPv6 words wait for v6Flags
     const cols: Record<string, Column> = {};
@@ -824,7 +631,7 @@ export class FlowFileReader {
       if (!eager) continue; // not asked for, or (lazy) decoded on first access
       const got = this.inflate(buf, e, i, fileOff);
       if (got === undefined) return undefined;
-      if (e.tgt === enum_.extra) {
+      if (e.tgt === COLUMN_TARGET.extra) {
         extra = got.src.slice(got.off, got.off + e.rawLength); // kept beyond the next block: the heap is small
         continue;
       }
@@ -836,7 +643,7 @@ export class FlowFileReader {
         continue;
       }
       const col = this.decodeEntry(got.src, got.off, e, n);
-      if (e.tgt === enum_.extraEnd) extraEnd = col as Uint32Array;
+      if (e.tgt === COLUMN_TARGET.extraEnd) extraEnd = col as Uint32Array;
       else {
         cols[e.name] = col;
         present.add(e.name);
@@ -988,242 +795,6 @@ export class FlowFileReader {
     }
     return a.length === len ? a : a.subarray(0, len);
   }
-
-  /** Finds the blocks: through trailer + footer, else by scanning. */
-  private loadIndex(): { index: BlockInfo[]; footer: boolean; dataEnd: number } {
-    const start = this.hdr.length;
-    if (this.size >= start + TRAILER_BYTES) {
-      const t = new Uint8Array(TRAILER_BYTES);
-      readFully(this.fd, t, this.size - TRAILER_BYTES);
-      const trailer = parseTrailer(t);
-      if (trailer !== undefined) {
-        const fo = trailer.footerOffset;
-        if (fo >= start && fo + trailer.footerLength + TRAILER_BYTES === this.size && trailer.footerLength >= 16) {
-          const fb = new Uint8Array(trailer.footerLength);
-          readFully(this.fd, fb, fo);
-          try {
-            const { stats, blocks } = decodeFooter(fb, this.path, fo);
-            let okIndex = true;
-            let prevEnd = start;
-            for (let i = 0; i < blocks.length; i++) {
-              const b = blocks[i]!;
-              if (b.offset < prevEnd || b.offset % 8 !== 0 || b.offset + b.length > fo) {
-                this.report(
-                  STORE_ERROR.BAD_LENGTH,
-                  i,
-                  fo,
-                  `footer index: block at ${b.offset} (+${b.length}) is impossible`,
-                );
-                okIndex = false;
-                break;
-              }
-              prevEnd = b.offset + b.length;
-            }
-            if (okIndex) {
-              this.footerStats = stats;
-              return { index: blocks, footer: true, dataEnd: fo };
-            }
-          } catch (err) {
-            if (!(err instanceof StoreError)) throw err;
-            this.errors.push(err);
-            this.onError?.(err);
-          }
-        } else {
-          this.report(
-            STORE_ERROR.BAD_LENGTH,
-            -1,
-            this.size - TRAILER_BYTES,
-            `trailer points to a footer at ${fo} (+${trailer.footerLength}) outside the file`,
-          );
-        }
-      }
-    }
-    this.report(
-      STORE_ERROR.NO_FOOTER,
-      -1,
-      this.size,
-      "no valid footer (collector killed or file damaged); blocks found by scanning",
-    );
-    return this.scan(start);
-  }
-
-  /** Walks blocks from `start`; resynchronises on damage; stops at a truncated block. */
-  private scan(start: number): { index: BlockInfo[]; footer: boolean; dataEnd: number } {
-    const index: BlockInfo[] = [];
-    let pos = start;
-    let dataEnd = start;
-    const head = new Uint8Array(BLOCK_HEADER_BYTES);
-    while (pos + BLOCK_HEADER_BYTES <= this.size) {
-      readFully(this.fd, head, pos);
-      const p = parseBlockHeader(head, 0);
-      const bi = index.length;
-      if (typeof p !== "string") {
-        const len = blockLength(p);
-        if (pos + len > this.size) {
-          // a footer can follow the last block; a block cut short is where a killed writer stopped
-          this.report(
-            STORE_ERROR.TRUNCATED,
-            bi,
-            pos,
-            `block of ${len} bytes cut short by the end of the file at ${this.size}`,
-          );
-          break;
-        }
-        const hz = new Uint8Array(BLOCK_HEADER_BYTES + p.zoneLength);
-        readFully(this.fd, hz, pos);
-        const crc = crcOf(hz, 8);
-        if (crc === p.hdrCrc) {
-          const z = new BlockZoneMap(p.rows, this.hdr.columns.length, this.ids, hz.subarray(BLOCK_HEADER_BYTES));
-          index.push({
-            offset: pos,
-            length: len,
-            rows: p.rows,
-            msecFirst: z.min("msecFirst") ?? 0,
-            msecLast: z.max("msecLast") ?? 0,
-          });
-          pos += len;
-          dataEnd = pos;
-          continue;
-        }
-        this.report(
-          STORE_ERROR.CHECKSUM,
-          bi,
-          pos,
-          `header checksum 0x${hex(crc)} does not match stored 0x${hex(p.hdrCrc)}; resynchronising`,
-        );
-      } else {
-        const magic = new DataView(head.buffer).getUint32(0, true);
-        if (magic === FOOTER_MAGIC) break; // a footer whose trailer is missing or damaged
-        this.report(
-          p.startsWith("bad block magic") ? STORE_ERROR.BAD_MAGIC : STORE_ERROR.BAD_LENGTH,
-          bi,
-          pos,
-          `${p}; resynchronising`,
-        );
-      }
-      const next = this.resync(pos + 8);
-      if (next < 0) {
-        pos = this.size;
-        break;
-      }
-      pos = next;
-    }
-    if (pos < this.size && pos + BLOCK_HEADER_BYTES > this.size) {
-      const tail = new Uint8Array(Math.min(4, this.size - pos));
-      readFully(this.fd, tail, pos);
-      const isFooter = tail.length === 4 && new DataView(tail.buffer).getUint32(0, true) === FOOTER_MAGIC;
-      if (!isFooter)
-        this.report(
-          STORE_ERROR.TRUNCATED,
-          index.length,
-          pos,
-          `${this.size - pos} trailing bytes: a block header cut short`,
-        );
-    }
-    return { index, footer: false, dataEnd };
-  }
-
-  /** Next 8-aligned offset ≥ from holding a block magic whose header CRC holds; -1 when none. */
-  private resync(from: number): number {
-    const chunk = new Uint8Array(1 << 20);
-    const view = new DataView(chunk.buffer);
-    let base = pad8(from);
-    while (base + BLOCK_HEADER_BYTES <= this.size) {
-      const len = Math.min(chunk.length, this.size - base);
-      readFully(this.fd, chunk.subarray(0, len), base);
-      for (let o = 0; o + 4 <= len; o += 8) {
-        if (view.getUint32(o, true) !== BLOCK_MAGIC) continue;
-        const at = base + o;
-        const head = new Uint8Array(BLOCK_HEADER_BYTES);
-        if (at + BLOCK_HEADER_BYTES > this.size) return -1;
-        readFully(this.fd, head, at);
-        const p = parseBlockHeader(head, 0);
-        if (typeof p === "string" || at + BLOCK_HEADER_BYTES + p.zoneLength > this.size) continue;
-        const hz = new Uint8Array(BLOCK_HEADER_BYTES + p.zoneLength);
-        readFully(this.fd, hz, at);
-        if (crcOf(hz, 8) === p.hdrCrc) return at;
-      }
-      base += len - 8 > 0 ? len - (len % 8 === 0 ? 0 : len % 8) : 8;
-    }
-    return -1;
-  }
-}
-
-/** Outcome of recover(). */
-export interface RecoverResult {
-  path: string;
-  /** false when the file already had a valid footer (nothing was changed) */
-  repaired: boolean;
-  blocks: number;
-  rows: number;
-  /** bytes cut from the end (a partial block) */
-  truncatedBytes: number;
-  errors: StoreError[];
-}
-
-/**
- * Rebuilds footer + trailer of a file without one (a `.current` file of a killed collector): keeps every block
- * whose CRCs hold, cuts a partial block off the end, recomputes the statistics record (exporter counters are
- * lost with the process) and fsyncs. Damaged blocks in the middle stay in the file but leave the index.
- * @throws StoreError when the header itself is unreadable.
- */
-export function recover(file: string, opts: ReaderOptions = {}): RecoverResult {
-  const reader = FlowFileReader.open(file, opts);
-  try {
-    if (reader.hasFooter && reader.errors.length === 0) {
-      return {
-        path: file,
-        repaired: false,
-        blocks: reader.blockCount,
-        rows: reader.stats().rows,
-        truncatedBytes: 0,
-        errors: [],
-      };
-    }
-    const stats = emptyStats();
-    const good: BlockInfo[] = [];
-    for (let i = 0; i < reader.blockCount; i++) {
-      const b = reader.readBlock(i);
-      if (b === undefined) continue;
-      accumulateStats(stats, b);
-      good.push(reader.blockInfo(i));
-    }
-    finishTotals(stats);
-    const end = reader.dataEnd;
-    const size = fs.statSync(file).size;
-    const footer = encodeFooter(stats, good);
-    const trailer = encodeTrailer(end, footer.length);
-    const fd = fs.openSync(file, "r+");
-    try {
-      fs.ftruncateSync(fd, end);
-      const tail = new Uint8Array(footer.length + trailer.length);
-      tail.set(footer);
-      tail.set(trailer, footer.length);
-      writeAllSync(fd, tail, end);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return {
-      path: file,
-      repaired: true,
-      blocks: good.length,
-      rows: stats.rows,
-      truncatedBytes: Math.max(0, size - end),
-      errors: reader.errors,
-    };
-  } finally {
-    reader.close();
-  }
-}
-
-function readFully(fd: number, into: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < into.length) {
-    const n = fs.readSync(fd, into, done, into.length - done, position + done);
-    if (n === 0) throw new Error(`unexpected end of file at ${position + done}`);
-    done += n;
-  }
 }
 
 function viewOf(type: ArrayType, src: Uint8Array, off: number, len: number): Column {
@@ -1261,3 +832,36 @@ function hex(n: number): string {
 }
 
 const V6_BIT_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(V6_BIT));
+
+/**
+ * The statistics record of a closed tsflow file from its trailer and footer alone: a few small reads, no block
+ * index checks, no reader state (overview graphs over thousands of files). Undefined when the file has no
+ * valid trailer and footer (an open or damaged file: FlowFileReader.stats() walks its blocks instead).
+ * @throws StoreError for an unreadable file or a bad header magic
+ */
+export function readFooterStats(file: string): FileStats | undefined {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const prefix = new Uint8Array(Math.min(size, HEADER_PREFIX_BYTES));
+    readFully(fd, prefix, 0);
+    const start = checkHeaderPrefix(prefix, file);
+    if (size < start + TRAILER_BYTES) return undefined;
+    const t = new Uint8Array(TRAILER_BYTES);
+    readFully(fd, t, size - TRAILER_BYTES);
+    const trailer = parseTrailer(t);
+    if (trailer === undefined) return undefined;
+    const fo = trailer.footerOffset;
+    if (fo < start || fo + trailer.footerLength + TRAILER_BYTES !== size || trailer.footerLength < 16) return undefined;
+    const fb = new Uint8Array(trailer.footerLength);
+    readFully(fd, fb, fo);
+    try {
+      return decodeFooter(fb, file, fo).stats;
+    } catch (err) {
+      if (err instanceof StoreError) return undefined;
+      throw err;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

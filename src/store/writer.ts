@@ -2,35 +2,22 @@
 // FlowFileWriter: RecordBatch → compressed, self-describing blocks appended to a flow file; on close the footer
 // (statistics record, exporters, block index) and trailer, fsync, and an atomic rename to the final name.
 //
-// Two ways to append:
-//   appendBatchSync(batch)  encode + compress + write on the calling thread (tscapd's writer thread, tsdump -w,
-//                           tsanon, tests)
-//   appendBatch(batch)      encodes (copies) synchronously so the caller can reset the batch at once, then
-//                           compresses on the libuv pool (lz4-napi `compress`) and writes asynchronously, in order.
-//                           At most `maxQueue` blocks are in flight; the returned promise resolves when there is
-//                           room again (back-pressure for the collector, never a stall of its receive loop).
+// appendBatchSync(batch) encodes, compresses and writes one block on the calling thread (tscapd's writer thread,
+// tsdump -w, tests).
 // Writes go to the path given to open() (the collector passes `.../tscapd.current.<pid>`).
 // The synchronous path encodes with native/encode.c when it is built (block.ts) and compresses with the system's
 // liblz4 into memory reused from block to block (same stored format: u32 LE size + LZ4 block); TSFLOW_WRITER=js,
-// or a missing addon or liblz4.so.1, keeps codec.ts and lz4-napi. The asynchronous path stays on lz4-napi.
+// or a missing addon or liblz4.so.1, keeps codec.ts and lz4-napi.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compressSync } from "lz4-napi";
 import type { RecordBatch } from "../record/batch.js";
-import {
-  COLUMN_FLAG_UNCOMPRESSED,
-  accumulateStats,
-  assembleBlock,
-  compressColumns,
-  compressLiblz4,
-  encodeColumns,
-  keepBelow,
-  type EncodedBlock,
-} from "./block.js";
+import { COLUMN_FLAG_UNCOMPRESSED, accumulateStats, assembleBlock, encodeColumns, type EncodedBlock } from "./block.js";
 import { PlanScratch } from "./codec.js";
-import { ColumnArena, nativeCompress } from "./native-encode.js";
+import { ColumnArena } from "./native-encode.js";
+import { compressLiblz4, compressPrefixedLz4, keepBelow, liblz4Compressor } from "./lz4/index.js";
 import { STORE_ERROR, StoreError, storeWhere } from "./errors.js";
+import { ioError, writeAllSync } from "./io.js";
 import {
   type BlockInfo,
   type CodecName,
@@ -54,8 +41,6 @@ export interface WriterOptions {
   creator?: string;
   /** creation time in ms (default Date.now()) */
   created?: number;
-  /** blocks in flight in the async path before appendBatch waits (default 4) */
-  maxQueue?: number;
   /** distinct /24 (IPv4) and /64 (IPv6) prefixes kept per address column and block (default 512 / 256) */
   v4SetLimit?: number;
   v6SetLimit?: number;
@@ -87,12 +72,7 @@ export class FlowFileWriter {
   private readonly stats: FileStats;
   private readonly zones: ZoneBuilder;
   private readonly scratch: PlanScratch;
-  private readonly maxQueue: number;
   private readonly doFsync: boolean;
-  private inFlight: number;
-  private tail: Promise<void>;
-  private failure: StoreError | undefined;
-  private waiters: (() => void)[];
   private closed: boolean;
   private statsOverride: Partial<Pick<FileStats, "msecFirst" | "msecLast">>;
   /** Physical columns the last appendBatchSync found all zero (the collector's writer skips zeroing them). */
@@ -113,12 +93,7 @@ export class FlowFileWriter {
     this.stats = emptyStats();
     this.zones = new ZoneBuilder(opts.v4SetLimit ?? DEFAULT_V4_SET_LIMIT, opts.v6SetLimit ?? DEFAULT_V6_SET_LIMIT);
     this.scratch = new PlanScratch();
-    this.maxQueue = Math.max(1, opts.maxQueue ?? 4);
     this.doFsync = opts.fsync ?? true;
-    this.inFlight = 0;
-    this.tail = Promise.resolve();
-    this.failure = undefined;
-    this.waiters = [];
     this.closed = false;
     this.statsOverride = {};
     this.lz4Skip = new Uint8Array(WRITE_DIRECTORY.length);
@@ -149,12 +124,12 @@ export class FlowFileWriter {
     return new FlowFileWriter(file, fd, codec, opts, header.length);
   }
 
-  /** Rows written so far (blocks still in flight included). */
+  /** Rows written so far. */
   get rows(): number {
     return this.stats.rows;
   }
 
-  /** Blocks written so far (in flight included). */
+  /** Blocks written so far. */
   get blockCount(): number {
     return this.blocks.length;
   }
@@ -167,7 +142,6 @@ export class FlowFileWriter {
    */
   appendBatchSync(batch: RecordBatch, options: { compress?: boolean; sets?: boolean } = {}): void {
     this.checkOpen();
-    if (this.inFlight > 0) throw this.stateError("appendBatchSync while asynchronous appends are in flight");
     const enc = encodeColumns(batch, this.zones, this.scratch, options.sets !== false, true);
     this.lastZero = enc.zero;
     accumulateStats(this.stats, batch);
@@ -196,14 +170,14 @@ export class FlowFileWriter {
   }
 
   /**
-   * LZ4 per column, as compressColumnsSync (block.ts), but a column whose LZ4 output did not save 1/4 is not tried
+   * LZ4 per column (kept when it saves 1/4), but a column whose LZ4 output did not save 1/4 is not tried
    * again for the next LZ4_RETRY_BLOCKS blocks of this file (ports, 4-bit dictionaries, masks: about a third of
    * the LZ4 time of a synthetic block went into output that was thrown away).
    */
   private compressSync(enc: EncodedBlock): void {
     if (this.codec === "none") return;
     const skip = this.lz4Skip;
-    const lz4 = nativeCompress();
+    const lz4 = liblz4Compressor();
     const out = this.lz4Out;
     const napi = this.lz4Napi;
     out.at = 0;
@@ -224,11 +198,11 @@ export class FlowFileWriter {
         if (got === null) {
           // a near miss: lz4-napi, for this block and the next LZ4_RETRY_BLOCKS (addresses: every block)
           napi[c.id] = LZ4_RETRY_BLOCKS;
-          lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+          lz = compressPrefixedLz4(c.raw);
         } else lz = got;
       } else if (len > 0) {
         if (lz4 !== null) napi[c.id] = napi[c.id]! - 1;
-        lz = compressSync(Buffer.from(c.raw.buffer, c.raw.byteOffset, len));
+        lz = compressPrefixedLz4(c.raw);
       }
       if (lz !== undefined && lz.length < max) {
         c.stored = lz;
@@ -239,49 +213,6 @@ export class FlowFileWriter {
         if (len >= LZ4_SKIP_MIN_BYTES) skip[c.id] = LZ4_RETRY_BLOCKS;
       }
     }
-  }
-
-  /**
-   * Copies the batch (the caller may reset it when this returns, before the promise settles), then compresses
-   * and writes it off the calling thread. Resolves when fewer than `maxQueue` blocks are in flight.
-   * @throws (rejects) StoreError ERR_STORE_IO when an earlier write failed.
-   */
-  appendBatch(batch: RecordBatch): Promise<void> {
-    this.checkOpen();
-    const enc = encodeColumns(batch, this.zones, this.scratch);
-    accumulateStats(this.stats, batch);
-    const number = this.blocks.length;
-    const info: BlockInfo = { offset: 0, length: 0, rows: enc.rows, msecFirst: enc.msecFirst, msecLast: enc.msecLast };
-    this.blocks.push(info);
-    this.inFlight++;
-    const compressed = compressColumns(enc, this.codec);
-    // compression of several blocks overlaps; writes happen strictly in block order
-    this.tail = this.tail.then(async () => {
-      try {
-        await compressed;
-        if (this.failure) return;
-        const bytes = assembleBlock(enc, number);
-        info.offset = this.offset;
-        info.length = bytes.length;
-        this.offset += bytes.length;
-        await writeAll(this.fd, bytes, info.offset);
-      } catch (err) {
-        this.failure ??= ioError(this.path, info.offset, `cannot write block ${number}`, err);
-      } finally {
-        this.inFlight--;
-        const w = this.waiters.shift();
-        if (w) w();
-      }
-    });
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.inFlight < this.maxQueue) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Waits until every block handed to appendBatch is on disk (not fsynced). */
-  async flush(): Promise<void> {
-    await this.tail;
-    if (this.failure) throw this.failure;
   }
 
   /** Adds one exporter's counters to the footer (the collector's per-exporter table, plain data). */
@@ -324,19 +255,6 @@ export class FlowFileWriter {
    */
   closeSync(opts: CloseOptions = {}): string {
     this.checkOpen();
-    if (this.inFlight > 0) throw this.stateError("closeSync while asynchronous appends are in flight; use close()");
-    this.finishFile();
-    return this.finishRename(opts);
-  }
-
-  /** Async close: waits for the queued blocks, then as closeSync. */
-  async close(opts: CloseOptions = {}): Promise<string> {
-    this.checkOpen();
-    await this.tail;
-    if (this.failure) {
-      this.abort();
-      throw this.failure;
-    }
     this.finishFile();
     return this.finishRename(opts);
   }
@@ -440,32 +358,4 @@ function fsyncDir(dir: string): void {
   } finally {
     if (fd >= 0) fs.closeSync(fd);
   }
-}
-
-export function ioError(file: string, offset: number, msg: string, cause: unknown): StoreError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : "";
-  return new StoreError(STORE_ERROR.IO, `${storeWhere(file, -1, offset)}${msg}${detail}`, { file, offset }, { cause });
-}
-
-export function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < bytes.length) {
-    done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
-  }
-}
-
-function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done >= bytes.length) {
-        resolve();
-        return;
-      }
-      fs.write(fd, bytes, done, bytes.length - done, position + done, (err, n) => {
-        if (err) reject(err);
-        else step(done + n);
-      });
-    };
-    step(0);
-  });
 }

@@ -52,7 +52,10 @@ describe("tsdump -W 1..4: every output format byte-equal", () => {
     [["-a", "-O", "packets", "-n", "50"]],
     [["-A", "srcip", "-o", "json"]],
   ])("%j", async (args) => {
-    const runs = await Promise.all([1, 2, 3, 4].map((n) => tsdump(["-W", String(n), "-r", file, ...args])));
+    // worker threads even for these few blocks (without the override a small input is scanned on one thread)
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map((n) => tsdump(["-W", String(n), "-r", file, ...args], { TSFLOW_WORKER_MIN_BLOCKS: "1" })),
+    );
     const one = runs[0]!;
     expect(one.code).toBe(0);
     expect(one.stdout.length).toBeGreaterThan(100);

@@ -51,11 +51,14 @@ export async function startTscapd(
   };
 }
 
-/** Runs tsdump; resolves with stdout, stderr and the exit code (never rejects on a non-zero exit). */
-export async function tsdump(args: readonly string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+/** Runs tsdump (extra environment in `env`); resolves with stdout, stderr and the exit code (never rejects). */
+export async function tsdump(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [TSDUMP, ...args], {
-      env: { ...process.env, TZ: "UTC" },
+      env: { ...process.env, TZ: "UTC", ...env },
       maxBuffer: 1 << 30,
     });
     return { stdout, stderr, code: 0 };

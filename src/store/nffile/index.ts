@@ -20,7 +20,7 @@ export {
 } from "./reader.js";
 export type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
 export { decodeLzo1x } from "./lzo.js";
-export { decodeLz4Raw } from "./lz4-raw.js";
+export { decodeLz4Raw } from "../lz4/index.js";
 
 /** What the first bytes of a file say it is. */
 export function sniffFlowFile(head: Uint8Array): "tsflow" | "nffile" | "unknown" {

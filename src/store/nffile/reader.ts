@@ -24,18 +24,23 @@
 
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
-import { uncompressSync } from "lz4-napi";
 import { RecordBatch } from "../../record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../record/ip.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../../record/zone.js";
 import { accumulateStats } from "../block.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "../errors.js";
-import { ioError } from "../writer.js";
+import { ioError, readAt } from "../io.js";
 import { emptyStats, finishTotals, type BlockInfo, type ExporterStats, type FileStats } from "../format.js";
-import { decodeLz4Raw } from "./lz4-raw.js";
 import { decodeLzo1x } from "./lzo.js";
-import { nativeLz4 } from "./lz4-native.js";
-import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./lz4-wasm.js";
+import {
+  LZ4_WASM_CAPACITY,
+  LZ4_WASM_DST,
+  LZ4_WASM_SRC,
+  decodeRawLz4,
+  lz4Wasm,
+  nativeRawLz4,
+  type Lz4Wasm,
+} from "../lz4/index.js";
 import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
 import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
@@ -100,10 +105,6 @@ const BLOCK_TYPE_4 = 4;
 const FLAG_BLOCK_UNCOMPRESSED = 1;
 const V3_HEADER_BYTES = 12;
 const TWO32 = 4294967296;
-/** Bytes kept free in front of a read payload (the u32 size prefix lz4-napi wants). */
-const RAW_HEADROOM = 4;
-/** Below this compressed size the JS LZ4 decoder beats the native call overhead. */
-const LZ4_NATIVE_MIN = 16 * 1024;
 /** How many blocks stats() scans at most for exporter info records not in the first block. */
 const EXPORTER_SCAN_BLOCKS = 64;
 
@@ -120,16 +121,6 @@ export interface NffileHeader extends FlowSourceHeader {
 /** Makes a StoreError with an nffile code (StoreErrorCode does not list them yet). */
 function nffileError(code: NffileErrorCode | StoreErrorCode, file: string, offset: number, msg: string): StoreError {
   return new StoreError(code, `${storeWhere(file, -1, offset)}${msg}`, { file, offset });
-}
-
-function readAt(fd: number, into: Uint8Array, pos: number): number {
-  let done = 0;
-  while (done < into.length) {
-    const n = fs.readSync(fd, into, done, into.length - done, pos + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 interface NffileBlock extends BlockInfo {
@@ -251,11 +242,9 @@ export class NfdumpFileReader implements FlowFileSource {
   private exportersScanned: boolean;
   private countingStats: boolean;
   private raw: Uint8Array;
-  /** the current uncompressed payload (a view of raw, own, or a native decoder's buffer) */
+  /** the current uncompressed payload (a view of raw, own, or the WebAssembly decoder's memory) */
   private out: Uint8Array;
   private own: Uint8Array;
-  /** largest LZ4 block output so far: the first output size offered to lz4-napi */
-  private lz4Guess: number;
   private batch: RecordBatch | undefined;
   /** the block the batch holds, -1 when none, and the physical columns decoded (undefined = all) */
   private batchBlock: number;
@@ -298,7 +287,6 @@ export class NfdumpFileReader implements FlowFileSource {
     this.raw = new Uint8Array(64 * 1024);
     this.out = new Uint8Array(0);
     this.own = new Uint8Array(0);
-    this.lz4Guess = 1 << 20;
     this.batch = undefined;
     this.batchBlock = -1;
     this.batchSel = undefined;
@@ -704,20 +692,16 @@ export class NfdumpFileReader implements FlowFileSource {
     }
     const size = info.length - NFFILE_BLOCK_HEADER_BYTES;
     const codec = (info.flags & FLAG_BLOCK_UNCOMPRESSED) !== 0 ? "none" : this.hdr.codec;
-    // LZ4: the system's liblz4 (lz4-native.ts) from this.raw when it is there, else read straight into the
-    // WebAssembly decoder's memory (lz4-wasm.ts); the other codecs from this.raw
-    const wasm = codec === "lz4" && nativeLz4() === null;
-    if (wasm && this.lz4w === undefined) this.lz4w = sharedLz4Wasm() ?? null;
+    // LZ4: liblz4 from this.raw when it is there, else read straight into the WebAssembly decoder's memory;
+    // the other codecs from this.raw
+    const wasm = codec === "lz4" && nativeRawLz4() === null;
+    if (wasm && this.lz4w === undefined) this.lz4w = lz4Wasm();
     const w = wasm && size <= LZ4_WASM_CAPACITY ? (this.lz4w ?? null) : null;
-    if (w === null && this.raw.length < size + RAW_HEADROOM)
-      this.raw = new Uint8Array(Math.max(size + RAW_HEADROOM, this.raw.length * 2));
+    if (w === null && this.raw.length < size) this.raw = new Uint8Array(Math.max(size, this.raw.length * 2));
     const at = info.offset + NFFILE_BLOCK_HEADER_BYTES;
     let got: number;
     try {
-      const into =
-        w !== null
-          ? w.bytes.subarray(LZ4_WASM_SRC, LZ4_WASM_SRC + size)
-          : this.raw.subarray(RAW_HEADROOM, RAW_HEADROOM + size);
+      const into = w !== null ? w.bytes.subarray(LZ4_WASM_SRC, LZ4_WASM_SRC + size) : this.raw.subarray(0, size);
       got = readAt(this.fd, into, at);
     } catch (err) {
       this.damaged.add(i);
@@ -748,49 +732,23 @@ export class NfdumpFileReader implements FlowFileSource {
     return n;
   }
 
-  /**
-   * Decompresses the payload raw[RAW_HEADROOM, RAW_HEADROOM + size) and points this.out at the result;
-   * returns its length or -1.
-   */
+  /** Decompresses the payload raw[0, size) and points this.out at the result; returns its length or -1. */
   private decompress(codec: NffileCodec, raw: Uint8Array, size: number): number {
-    const H = RAW_HEADROOM;
     if (codec === "none") {
-      this.out = raw.subarray(H, H + size);
+      this.out = raw.subarray(0, size);
       return size;
     }
     if (this.own.length < NFFILE_MAX_BLOCK) this.own = new Uint8Array(NFFILE_MAX_BLOCK);
     this.out = this.own;
     switch (codec) {
-      case "lz4": {
-        const native = nativeLz4();
-        if (native !== null) return native(raw, H, size, this.own);
-        // lz4-napi (native, about 2x the JS decoder) reads a u32 size prefix: given the largest block size it
-        // returns the exact output; on an error the JS decoder runs and the damage is reported
-        if (size >= LZ4_NATIVE_MIN) {
-          // first guess: the largest output seen so far (nfcapd writes ≤ 2 MiB blocks), then the format's limit
-          const guess = Math.min(NFFILE_MAX_BLOCK, Math.max(this.lz4Guess, size * 4));
-          for (const cap of guess < NFFILE_MAX_BLOCK ? [guess, NFFILE_MAX_BLOCK] : [NFFILE_MAX_BLOCK]) {
-            new DataView(raw.buffer, raw.byteOffset).setUint32(0, cap, true);
-            try {
-              const res = uncompressSync(Buffer.from(raw.buffer, raw.byteOffset, H + size));
-              if (res.length <= cap) {
-                if (res.length > this.lz4Guess) this.lz4Guess = res.length;
-                this.out = res;
-                return res.length;
-              }
-            } catch {
-              // output larger than cap, or damaged: next cap, then the JS decoder reports
-            }
-          }
-        }
-        return decodeLz4Raw(raw, H, H + size, this.own);
-      }
+      case "lz4":
+        return decodeRawLz4(raw, 0, size, this.own);
       case "lzo":
-        return decodeLzo1x(raw, H, H + size, this.own);
+        return decodeLzo1x(raw, 0, size, this.own);
       case "bz2":
       case "zstd": {
         try {
-          const input = raw.subarray(H, H + size);
+          const input = raw.subarray(0, size);
           const res =
             codec === "bz2"
               ? bzip2().decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength))

@@ -5,8 +5,8 @@
 import { compressSync } from "lz4-napi";
 import { describe, expect, it } from "vitest";
 import { decodeLz4Raw, decodeLzo1x } from "../../../src/store/nffile/index.js";
-import { nativeLz4 } from "../../../src/store/nffile/lz4-native.js";
-import { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } from "../../../src/store/nffile/lz4-wasm.js";
+import { nativeLz4 } from "../../../src/store/lz4/native.js";
+import { createLz4Wasm, LZ4_WASM_DST, LZ4_WASM_SRC } from "../../../src/store/lz4/wasm.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -105,7 +105,7 @@ function craftLz4(seed: number, sequences: number): { block: Uint8Array; data: U
   return { block: Uint8Array.from(enc), data: Uint8Array.from(out) };
 }
 
-describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
+describe("LZ4 in WebAssembly (lz4/wasm.ts)", () => {
   const w = createLz4Wasm()!;
   const w8 = createLz4Wasm(false)!; // the variant without SIMD (engines that reject it)
   /** decodes with the wasm decoder; the output (or -1) */
@@ -180,7 +180,7 @@ describe("LZ4 in WebAssembly (lz4-wasm.ts)", () => {
   });
 });
 
-describe.skipIf(process.platform !== "linux")("LZ4 of the system's liblz4 (lz4-native.ts, native/lz4.c)", () => {
+describe.skipIf(process.platform !== "linux")("LZ4 of the system's liblz4 (lz4/native.ts, native/lz4.c)", () => {
   const native = nativeLz4();
   const out = new Uint8Array(5 * 1024 * 1024);
   /** decodes with the native decoder from an offset inside a larger array; the output (or -1) */

@@ -12,7 +12,6 @@ import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../../../src/record/schema.js";
 import { PlanScratch, encodeColumn, encodeSparse6 } from "../../../src/store/codec.js";
-import { TRANSFORM } from "../../../src/store/format.js";
 import {
   ENCODE_SLACK,
   PLAN,
@@ -459,19 +458,4 @@ describe.skipIf(!linux)("native writer on real blocks", () => {
       expect(nativeLz4.bytes.length).toBeLessThan(jsLz4.bytes.length * 1.1);
     });
   }
-
-  it("async appends (compressed on the pool) of native-encoded blocks read back equal", async () => {
-    setWriterPath("native");
-    const file = path.join(dir, "async-native");
-    const w = FlowFileWriter.open(file, { fsync: false, maxQueue: 3 });
-    for (const b of real) await w.appendBatch(b);
-    await w.close();
-    setWriterPath(undefined);
-    const reader = FlowFileReader.open(file);
-    const rows: RecordBatch[] = [];
-    for (const b of reader.batches()) rows.push(cloneBatch(b));
-    expect(reader.errors).toEqual([]);
-    expect(expectSameRows(rows, real).mismatches).toEqual([]);
-    expect(TRANSFORM.dict).toBe(4);
-  });
 });

@@ -4,8 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordBatch } from "../../../src/record/batch.js";
-import { StoreError } from "../../../src/store/errors.js";
-import { FlowFileReader, recover } from "../../../src/store/reader.js";
+import { STORE_ERROR, StoreError } from "../../../src/store/errors.js";
+import { BLOCK_HEADER_BYTES, BlockHeaderFault, parseBlockHeader } from "../../../src/store/format.js";
+import { FlowFileReader } from "../../../src/store/reader.js";
+import { recover } from "../../../src/store/recover.js";
 import { FlowFileWriter } from "../../../src/store/writer.js";
 import { cloneBatch, expectSameRows, randomBatch, rng, rowOf, tempDir } from "./helpers.js";
 
@@ -168,6 +170,38 @@ describe("flipped bits", () => {
     expect(() => FlowFileReader.open(f)).toThrow(
       expect.objectContaining({ code: "ERR_STORE_CHECKSUM", block: -1, offset: 0 }),
     );
+  });
+});
+
+describe("block header faults", () => {
+  it("parseBlockHeader names the fault with its error code, not only a message", () => {
+    const at = offsets[1]!.offset;
+    const head = (): Uint8Array => bytes.slice(at, at + BLOCK_HEADER_BYTES);
+    expect(parseBlockHeader(head(), 0)).not.toBeInstanceOf(BlockHeaderFault);
+    const magic = head();
+    magic[0]! ^= 0x01;
+    const rows = head();
+    new DataView(rows.buffer).setUint32(12, 0xffffffff, true);
+    const zone = head();
+    new DataView(zone.buffer).setUint32(20, 3, true);
+    const faults = [magic, rows, zone, head().subarray(0, 10)].map((h) => parseBlockHeader(h, 0));
+    for (const f of faults) expect(f).toBeInstanceOf(BlockHeaderFault);
+    expect(faults.map((f) => (f as BlockHeaderFault).code)).toEqual([
+      STORE_ERROR.BAD_MAGIC,
+      STORE_ERROR.BAD_LENGTH,
+      STORE_ERROR.BAD_LENGTH,
+      STORE_ERROR.BAD_LENGTH,
+    ]);
+    expect((faults[0] as BlockHeaderFault).message).toMatch(/^bad block magic 0x/);
+    expect((faults[1] as BlockHeaderFault).message).toBe("impossible row count 4294967295");
+  });
+
+  it("with a footer: a block whose magic is damaged is reported as ERR_STORE_BAD_MAGIC, the others read", () => {
+    const data = bytes.slice();
+    data[offsets[3]!.offset]! ^= 0x01;
+    const { batches, errors } = readDamaged("footer-magic", data);
+    expect(expectSubsequence(batches)).toEqual([0, 1, 2, 4]);
+    expect(errors.map((e) => [e.code, e.block, e.offset])).toEqual([["ERR_STORE_BAD_MAGIC", 3, offsets[3]!.offset]]);
   });
 });
 

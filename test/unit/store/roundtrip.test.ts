@@ -96,28 +96,6 @@ describe("store round trip", () => {
     expect(nonZero).toBeGreaterThan(0);
   });
 
-  it("async appendBatch writes the same blocks in order and the batch may be reused at once", async () => {
-    const file = path.join(dir, "async");
-    const w = FlowFileWriter.open(file, { maxQueue: 2 });
-    const shared = new RecordBatch(2000);
-    const expected: RecordBatch[] = [];
-    for (let k = 0; k < 6; k++) {
-      const src = randomBatch(100 + k, 1500 + k * 10, { v6: 0.2, extras: true });
-      shared.reset();
-      for (let i = 0; i < src.length; i++) shared.copyRowFrom(src, i);
-      const p = w.appendBatch(shared);
-      shared.reset(); // the writer copied the rows synchronously
-      await p;
-      expected.push(src);
-    }
-    const final = await w.close({ finalPath: path.join(dir, "async.final") });
-    expect(final).toBe(path.join(dir, "async.final"));
-    expect(fs.existsSync(file)).toBe(false);
-    const { batches, reader } = readAll(final);
-    expect(reader.blockCount).toBe(6);
-    expect(expectSameRows(batches, expected).mismatches).toEqual([]);
-  });
-
   it("empty blocks and empty files", () => {
     const empty = path.join(dir, "empty");
     FlowFileWriter.open(empty).closeSync();
@@ -420,14 +398,10 @@ describe("writer lifecycle", () => {
     rr.close();
   });
 
-  it("a closed writer refuses further use; sync calls refuse while async blocks are in flight", async () => {
+  it("a closed writer refuses further use", () => {
     const w = FlowFileWriter.open(path.join(dir, "state"));
-    const p = w.appendBatch(randomBatch(6, 100));
-    expect(() => {
-      w.appendBatchSync(randomBatch(7, 10));
-    }).toThrow(expect.objectContaining({ code: "ERR_STORE_STATE" }));
-    await p;
-    await w.close();
+    w.appendBatchSync(randomBatch(6, 100));
+    w.closeSync();
     expect(() => {
       w.appendBatchSync(randomBatch(7, 10));
     }).toThrow(expect.objectContaining({ code: "ERR_STORE_STATE" }));

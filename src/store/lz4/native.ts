@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The LZ4 block decoder of the system's liblz4 (native/lz4.c, loaded by util/native-addon.ts) for the nffile
-// reader: faster than the WebAssembly decoder (lz4-wasm.ts) on nfcapd's blocks (docs/benchmarks.md). Without the addon, without
-// liblz4.so.1 on the machine, or with TSFLOW_LZ4=wasm, the reader keeps the WebAssembly decoder.
+// The LZ4 block decoder of the system's liblz4 (native/lz4.c, loaded by util/native-addon.ts), a back end of
+// index.ts: faster than the WebAssembly decoder (wasm.ts) on nfcapd's blocks (docs/benchmarks.md). Without the
+// addon, without liblz4.so.1 on the machine, or with TSFLOW_LZ4=wasm, there is none (null).
 
 import { loadNativeAddon } from "../../util/native-addon.js";
 

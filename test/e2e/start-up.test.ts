@@ -1,0 +1,63 @@
+// The programs start through V8's code cache (scripts/bundle.mjs): a run leaves the cache of its bundle, named
+// after the bundle's size and time so a rebuilt bundle never takes an old one; a damaged cache is rejected by V8,
+// the run is unchanged, and the cache is written again.
+import * as fs from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FlowFileWriter } from "../../src/store/writer.js";
+import { REPO_ROOT } from "../helpers/nfdump.js";
+import { tsdump } from "../helpers/programs.js";
+import { randomBatch } from "../unit/store/helpers.js";
+
+const BIN = join(REPO_ROOT, "dist/bin");
+
+/** The cache file the loader of bundle `name` uses now. */
+function cacheOf(name: string): string {
+  const st = fs.statSync(join(BIN, `${name}.bundle.cjs`));
+  return join(BIN, ".v8-cache", `${name}-${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+}
+
+const stable = (text: string): string =>
+  text
+    .split("\n")
+    .filter((l) => !l.startsWith("Sys:"))
+    .join("\n");
+
+describe("start-up through V8's code cache", () => {
+  let file = "";
+  beforeAll(() => {
+    file = join(mkdtempSync(join(tmpdir(), "tsflow-startup-")), "flows.tsf");
+    const w = FlowFileWriter.open(file, { fsync: false });
+    w.appendBatchSync(randomBatch(3, 300, { v6: 0.2 }));
+    w.closeSync();
+  });
+
+  it("a run leaves the cache of its bundle; the next run prints the same", async () => {
+    const args = ["-r", file, "-s", "srcip/bytes", "-n", "5"];
+    const first = await tsdump(args);
+    expect(first.code).toBe(0);
+    const cache = cacheOf("tsdump");
+    expect(fs.existsSync(cache)).toBe(true);
+    // a run that compiled most of what a query needs (not only `-V`)
+    expect(fs.statSync(cache).size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 2);
+    const second = await tsdump(args);
+    expect(second.code).toBe(0);
+    expect(stable(second.stdout)).toBe(stable(first.stdout));
+    expect(second.stderr).toBe(first.stderr);
+  });
+
+  it("a damaged cache is rejected, the run is the same, and the cache is written again", async () => {
+    const args = ["-r", file, "-o", "csv"];
+    const good = await tsdump(args);
+    const cache = cacheOf("tsdump");
+    fs.writeFileSync(cache, Buffer.alloc(4096, 0x5a));
+    const run = await tsdump(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(good.stdout);
+    const rewritten = fs.readFileSync(cache);
+    expect(rewritten.length).toBeGreaterThan(4096);
+    expect(rewritten.subarray(0, 16).every((b) => b === 0x5a)).toBe(false);
+  });
+});
