@@ -151,8 +151,8 @@ interface Pending {
   count: number;
   minFirst: number;
   maxLast: number;
-  /** v5/v9: each record's first and last (ms since the epoch), made relative when the datagram is built. */
-  readonly times: number[];
+  /** Each record's first and last (ms since the epoch); v5/v9 make them relative when the datagram is built. */
+  readonly times: Float64Array;
 }
 
 interface Source {
@@ -207,7 +207,7 @@ export class FlowEncoder {
         this.stats.skippedV6++;
         return;
       }
-      const p = (src.v5 ??= newPending(V5_TEMPLATE, V5_RECORD * (this.options.recordsPerPacket ?? 30)));
+      const p = (src.v5 ??= newPending(V5_TEMPLATE, this.options.recordsPerPacket ?? 30));
       writeV5Record(p.view, p.count * V5_RECORD, c, row);
       this.track(p, c, row);
       if (p.count === V5_TEMPLATE.perPacket || p.count * V5_RECORD >= p.data.length) this.sendV5(src, p);
@@ -217,7 +217,7 @@ export class FlowEncoder {
     let p = src.pending.get(id);
     if (p === undefined) {
       const t = this.template(id);
-      p = newPending(t, t.recordLength * t.perPacket);
+      p = newPending(t, t.perPacket);
       src.pending.set(id, p);
     }
     const t = p.template;
@@ -294,7 +294,8 @@ export class FlowEncoder {
     p.count++;
     const first = c.msecFirst[row]!;
     const last = c.msecLast[row]!;
-    if (this.options.protocol !== "ipfix") p.times.push(first, last);
+    p.times[2 * p.count - 2] = first;
+    p.times[2 * p.count - 1] = last;
     if (first < p.minFirst) p.minFirst = first;
     if (last > p.maxLast) p.maxLast = last;
   }
@@ -401,7 +402,6 @@ export class FlowEncoder {
     p.count = 0;
     p.minFirst = Infinity;
     p.maxLast = -Infinity;
-    p.times.length = 0;
     this.emit(out);
   }
 }
@@ -417,8 +417,9 @@ const V5_TEMPLATE: Template = {
   lastAt: 28,
 };
 
-function newPending(template: Template, bytes: number): Pending {
-  const data = new Uint8Array(bytes);
+/** A datagram's worth of `records` data records being filled. */
+function newPending(template: Template, records: number): Pending {
+  const data = new Uint8Array(template.recordLength * records);
   return {
     template,
     data,
@@ -426,7 +427,7 @@ function newPending(template: Template, bytes: number): Pending {
     count: 0,
     minFirst: Infinity,
     maxLast: -Infinity,
-    times: [],
+    times: new Float64Array(2 * records),
   };
 }
 
