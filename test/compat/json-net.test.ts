@@ -52,7 +52,7 @@ function maskFlows(): Uint8Array[] {
   return out;
 }
 
-type Json = Record<string, unknown>;
+type Json = Record<string, string | number>;
 const nets = (rows: Json[]): string[] =>
   rows.map((r) => `${r["src_port"]} ${r["src_mask"]}/${r["dst_mask"]} ${r["src_net"]} ${r["dst_net"]}`).sort();
 
