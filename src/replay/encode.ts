@@ -177,6 +177,7 @@ const V5_HEADER = 24;
 const V5_RECORD = 48;
 const BOOT_MARGIN_MS = 3 * 86_400_000;
 const TWO32 = 0x100000000;
+const SLAB_BYTES = 1 << 20;
 
 export class FlowEncoder {
   readonly stats: EncoderStats = { flows: 0, datagrams: 0, bytes: 0, skippedV6: 0 };
@@ -185,6 +186,8 @@ export class FlowEncoder {
   private readonly everyPackets: number;
   private readonly options: EncoderOptions;
   private readonly emit: (datagram: Uint8Array) => void;
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
 
   constructor(options: EncoderOptions, emit: (datagram: Uint8Array) => void) {
     this.options = options;
@@ -332,8 +335,8 @@ export class FlowEncoder {
     const dataBytes = p.count * t.recordLength;
     const pad = (4 - (dataBytes % 4)) % 4;
     const hdr = ipfix ? IPFIX_HEADER : V9_HEADER;
-    const out = new Uint8Array(hdr + tplBytes + 4 + dataBytes + pad);
-    const v = new DataView(out.buffer);
+    const out = this.take(hdr + tplBytes + 4 + dataBytes + pad);
+    const v = new DataView(out.buffer, out.byteOffset, out.length);
     const { exportSecs, boot } = this.clockFor(src, p);
     if (ipfix) {
       v.setUint16(0, 10);
@@ -369,13 +372,13 @@ export class FlowEncoder {
     }
     v.setUint16(o, t.id);
     v.setUint16(o + 2, 4 + dataBytes + pad);
-    out.set(p.data.subarray(0, dataBytes), o + 4);
+    out.set(dataBytes === p.data.length ? p.data : p.data.subarray(0, dataBytes), o + 4);
     this.finish(src, p, out);
   }
 
   private sendV5(src: Source, p: Pending): void {
-    const out = new Uint8Array(V5_HEADER + p.count * V5_RECORD);
-    const v = new DataView(out.buffer);
+    const out = this.take(V5_HEADER + p.count * V5_RECORD);
+    const v = new DataView(out.buffer, out.byteOffset, out.length);
     const { exportSecs, boot } = this.clockFor(src, p);
     v.setUint16(0, 5);
     v.setUint16(2, p.count);
@@ -392,6 +395,20 @@ export class FlowEncoder {
     }
     src.sequence += p.count;
     this.finish(src, p, out);
+  }
+
+  /**
+   * A zeroed datagram buffer: a slice of a slab, since allocating each datagram its own ArrayBuffer took a good
+   * share of the encoder's time. Slabs are never reused, so an emitted datagram stays valid as long as it is held.
+   */
+  private take(length: number): Uint8Array {
+    if (this.slabUsed + length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, length));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    return out;
   }
 
   private finish(src: Source, p: Pending, out: Uint8Array): void {
