@@ -67,6 +67,12 @@ export interface CollectorCounters {
   flowsStored: number;
   flowsDropped: number;
   filesWritten: number;
+  /** exporters evicted from the full exporter table (least recently seen first), and those in it now */
+  exportersEvicted?: number;
+  exporters?: number;
+  /** bytes of data sets held for their template (all exporters), and sets dropped by the bound over all */
+  heldBytes?: number;
+  heldDroppedTotal?: number;
 }
 
 /** A fatal resource failure (bind, directory, disk): the daemon logs it and exits 2. */
@@ -227,6 +233,21 @@ class Source {
       `Ident: '${this.ident}' Flows: ${stats.totalFlows}, Packets: ${stats.totalPackets}, Bytes: ${stats.totalBytes}, ` +
         `Sequence Errors: ${seqErr}, Bad Packets: ${bad}`,
     );
+    // table pressure since the last rotation: exporters evicted (a spray of addresses or source ids), and held
+    // data sets dropped by the bound over all exporters
+    const st = c.state;
+    if (st.exportersEvicted > c.logged.evicted) {
+      c.log.warn(
+        `exporter table full (${st.maxExporters}): ${st.exportersEvicted - c.logged.evicted} exporters evicted, least recently seen first`,
+      );
+      c.logged.evicted = st.exportersEvicted;
+    }
+    if (st.heldDroppedGlobal > c.logged.heldDropped) {
+      c.log.warn(
+        `held data sets: ${st.heldDroppedGlobal - c.logged.heldDropped} dropped by the ${st.maxHeldBytesTotal}-byte bound over all exporters`,
+      );
+      c.logged.heldDropped = st.heldDroppedGlobal;
+    }
     if (opts.expire) {
       try {
         const r = expireDirectory(this.dir, readLimits(this.dir));
@@ -262,6 +283,8 @@ export class Collector {
   readonly options: CollectorOptions;
   readonly log: Logger;
   readonly state: DecoderState;
+  /** decoder table counters as of the last rotation log */
+  readonly logged = { evicted: 0, heldDropped: 0 };
   readonly counters: CollectorCounters = {
     datagrams: 0,
     notAllowed: 0,
@@ -605,7 +628,17 @@ export class Collector {
 
   /** Snapshot for metrics and logs. */
   sample(): { counters: CollectorCounters; exporters: ExporterCounters[] } {
-    return { counters: this.counters, exporters: this.state.exporterCounters() };
+    const s = this.state;
+    return {
+      counters: {
+        ...this.counters,
+        exportersEvicted: s.exportersEvicted,
+        exporters: s.exporters.size,
+        heldBytes: s.heldBytesTotal,
+        heldDroppedTotal: s.heldDroppedGlobal,
+      },
+      exporters: s.exporterCounters(),
+    };
   }
 }
 

@@ -203,6 +203,10 @@ async function main(argv: readonly string[]): Promise<number> {
           queueDropped: counters.queueDropped,
           flowsStored: counters.flowsStored,
           filesWritten: counters.filesWritten,
+          exportersEvicted: counters.exportersEvicted ?? 0,
+          exporterCount: counters.exporters ?? exporters.length,
+          heldBytes: counters.heldBytes ?? 0,
+          heldDroppedTotal: counters.heldDroppedTotal ?? 0,
           clickhouse: clickhouse?.counters,
           exporters: exporters.map((e) => ({
             exporter: `${e.address}/${e.domain}`,

@@ -31,6 +31,10 @@ export interface CollectorSample {
   readonly queueDropped?: number;
   readonly flowsStored: number;
   readonly filesWritten: number;
+  readonly exportersEvicted?: number;
+  readonly exporterCount?: number;
+  readonly heldBytes?: number;
+  readonly heldDroppedTotal?: number;
   /** --clickhouse sink counters (rows) */
   readonly clickhouse?: SinkCounters | undefined;
   readonly exporters: readonly ExporterSample[];
@@ -65,6 +69,22 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
   );
   g("tscapd_flows_stored_total", "flow records written to files", (s) => s.flowsStored);
   g("tscapd_files_written_total", "flow files closed", (s) => s.filesWritten);
+  g("tscapd_exporters", "exporters in the exporter table", (s) => s.exporterCount ?? s.exporters.length);
+  g(
+    "tscapd_exporters_evicted_total",
+    "exporters evicted from the full exporter table (least recently seen first) to admit new ones",
+    (s) => s.exportersEvicted ?? 0,
+  );
+  g(
+    "tscapd_held_bytes",
+    "bytes of data sets held until their template arrives (all exporters)",
+    (s) => s.heldBytes ?? 0,
+  );
+  g(
+    "tscapd_held_sets_dropped_total",
+    "held data sets dropped by the bound over all exporters (largest holder first)",
+    (s) => s.heldDroppedTotal ?? 0,
+  );
   if (sample().clickhouse !== undefined) {
     const ch = (name: string, help: string, key: keyof SinkCounters): void => {
       g(name, help, (s) => s.clickhouse?.[key] ?? 0);

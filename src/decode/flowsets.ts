@@ -194,9 +194,20 @@ function holdSet(
     return;
   }
   while (e.held.length > 0 && (e.held.length >= state.maxHeldSets || e.heldBytes + len > state.maxHeldBytes)) {
-    const old = e.held.shift()!;
-    e.heldBytes -= old.bytes.length;
+    dropOldestHeld(state, e);
+  }
+  // the bound over all exporters: the largest holder gives up its oldest sets (a spray of exporters or domains
+  // each within its own bound cannot grow memory, nor crowd out an exporter that holds little)
+  while (state.heldBytesTotal + len > state.maxHeldBytesTotal) {
+    let largest: ExporterState | null = null;
+    for (const h of state.holders) if (largest === null || h.heldBytes > largest.heldBytes) largest = h;
+    if (largest === null) break;
+    dropOldestHeld(state, largest);
+    state.heldDroppedGlobal++;
+  }
+  if (state.heldBytesTotal + len > state.maxHeldBytesTotal) {
     e.heldDropped++;
+    return;
   }
   const ctx = state.ctx;
   e.held.push({
@@ -207,16 +218,23 @@ function holdSet(
     sysUptimeMs: ctx.sysUptimeMs,
   });
   e.heldBytes += len;
+  state.heldBytesTotal += len;
+  state.holders.add(e);
+}
+
+/** Drops an exporter's oldest held set (it holds at least one). */
+function dropOldestHeld(state: DecoderState, e: ExporterState): void {
+  const old = e.held.shift()!;
+  e.heldBytes -= old.bytes.length;
+  state.heldBytesTotal -= old.bytes.length;
+  e.heldDropped++;
+  if (e.held.length === 0) state.holders.delete(e);
 }
 
 /** Drops held sets older than the age bound. */
 export function expireHeld(state: DecoderState, e: ExporterState): void {
   const now = state.ctx.receivedMs;
-  while (e.held.length > 0 && now - e.held[0]!.receivedMs > state.heldMaxAgeMs) {
-    const old = e.held.shift()!;
-    e.heldBytes -= old.bytes.length;
-    e.heldDropped++;
-  }
+  while (e.held.length > 0 && now - e.held[0]!.receivedMs > state.heldMaxAgeMs) dropOldestHeld(state, e);
 }
 
 /** Decodes the held sets of `templateId` with the header values they arrived with. */
@@ -238,6 +256,8 @@ function releaseHeld(state: DecoderState, e: ExporterState, templateId: number, 
     }
     e.held.splice(k, 1);
     e.heldBytes -= h.bytes.length;
+    state.heldBytesTotal -= h.bytes.length;
+    if (e.held.length === 0) state.holders.delete(e);
     ctx.receivedMs = h.receivedMs;
     ctx.exportSecs = h.exportSecs;
     ctx.sysUptimeMs = h.sysUptimeMs;

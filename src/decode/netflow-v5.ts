@@ -86,6 +86,7 @@ export function decodeNetflowV5(
   }
 
   const boot = unixSecs * 1000 + ctx.exportMsPart - sysUptime;
+  const recordsBefore = ctx.records;
   let batch = sink.batch;
   let c = state.columns.of(batch);
   for (let i = 0; i < count; i++) {
@@ -142,5 +143,7 @@ export function decodeNetflowV5(
     c.elements[row] = el;
     ctx.records++;
   }
+  // flows by where their rate came from (tsdump -E, metrics), as for v9/IPFIX
+  e.flowsBySource[samplingSource] = e.flowsBySource[samplingSource]! + (ctx.records - recordsBefore);
   return DecodeStatus.OK;
 }

@@ -22,6 +22,7 @@ import { DecodeStatus } from "./errors.js";
 import { fail } from "./flowsets.js";
 import {
   SamplingSource,
+  saneRate,
   type BatchSink,
   type DatagramSource,
   type DecoderState,
@@ -189,7 +190,9 @@ function flowSample(
   if (state.samplingRate < 0) {
     interval = -state.samplingRate;
     source = SamplingSource.OVERRIDE;
-  } else if (interval === 0) {
+  } else if (interval === 0 || !saneRate(interval)) {
+    // the same sanity rule as v9/IPFIX rates: outside 1..MAX_SAMPLING_RATE the value is not a rate
+    if (interval !== 0) e.ratesRejected++;
     interval = state.samplingRate > 0 ? state.samplingRate : 1;
     source = state.samplingRate > 0 ? SamplingSource.DEFAULT : SamplingSource.NONE;
   }
@@ -311,6 +314,7 @@ function flowSample(
   c.inBytes[row] = interval * frameLength;
   c.samplingInterval[row] = interval;
   c.samplingSource[row] = source;
+  e.flowsBySource[source] = e.flowsBySource[source]! + 1;
   const p = c.proto[row]!;
   if (p === 1 || p === 58) c.dstPort[row] = (c.icmpType[row]! << 8) | c.icmpCode[row]!;
   ctx.records++;

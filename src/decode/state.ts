@@ -40,6 +40,8 @@ export interface DecoderOptions {
   readonly templateLimits?: TemplateLimits;
   readonly maxHeldSets?: number;
   readonly maxHeldBytes?: number;
+  /** Bytes of held data sets of all exporters together (a spray of exporters each under its own bound). */
+  readonly maxHeldBytesTotal?: number;
   readonly heldMaxAgeMs?: number;
   /** sFlow counter samples kept per exporter (one per data source). */
   readonly maxCounterSamples?: number;
@@ -339,7 +341,14 @@ export class DecoderState {
   readonly maxExporters: number;
   readonly maxHeldSets: number;
   readonly maxHeldBytes: number;
+  readonly maxHeldBytesTotal: number;
   readonly heldMaxAgeMs: number;
+  /** Bytes of held data sets of all exporters (bounded by maxHeldBytesTotal). */
+  heldBytesTotal = 0;
+  /** Held data sets dropped to keep heldBytesTotal within its bound (the largest holder's oldest first). */
+  heldDroppedGlobal = 0;
+  /** Exporters holding data sets (the candidates when the global bound evicts). */
+  readonly holders = new Set<ExporterState>();
   readonly maxCounterSamples: number;
   readonly maxSamplers: number;
   readonly exporters = new Map<string, ExporterState>();
@@ -375,6 +384,7 @@ export class DecoderState {
     this.maxExporters = options.maxExporters ?? 4096;
     this.maxHeldSets = options.maxHeldSets ?? 64;
     this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024;
+    this.maxHeldBytesTotal = options.maxHeldBytesTotal ?? 16 * 1024 * 1024;
     this.heldMaxAgeMs = options.heldMaxAgeMs ?? 120_000;
     this.maxCounterSamples = options.maxCounterSamples ?? 1024;
     this.maxSamplers = options.maxSamplers ?? 256;
@@ -445,12 +455,22 @@ export class DecoderState {
       }
       this.exporters.delete(e.key);
       this.templates.dropExporter(e.key);
+      this.dropHeld(e);
       this.freeIds.push(e.id);
       if (this.lastExporter === e) this.lastExporter = null;
       if (this.current === e) this.current = null;
       this.exportersEvicted++;
       return;
     }
+  }
+
+  /** Forgets every held set of an exporter (evicted). */
+  private dropHeld(e: ExporterState): void {
+    this.heldBytesTotal -= e.heldBytes;
+    e.heldDropped += e.held.length;
+    e.held.length = 0;
+    e.heldBytes = 0;
+    this.holders.delete(e);
   }
 
   /** The exporter of the datagram just decoded, or null (bad header, unknown version, table full). */

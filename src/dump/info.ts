@@ -131,6 +131,7 @@ export function printExporters(file: string, io: QueryIO): number {
     }
     const counts = [
       "flowsUnscaled",
+      "flowsRateHeader",
       "flowsRateOptions",
       "flowsRateData",
       "flowsRateDefault",

@@ -15,6 +15,7 @@ import { fixtureCaptures, readGolden } from "../helpers/fixtures.js";
 import { syntheticStream, freeUdpPort, readDatagramStream, sendDatagrams } from "../helpers/nfdump.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
 import { startTscapd, TSCAPD, tsdump } from "../helpers/programs.js";
+import { v9 } from "../unit/decode/build.js";
 
 /** The nice value of every thread of a process (/proc/PID/task/TID/stat, field 19). */
 function threadNices(pid: number): number[] {
@@ -335,6 +336,23 @@ describe("tscapd", () => {
       expect(sums(flowFiles(dir)).flows).toBe(0);
     },
   );
+
+  it("counts exporter evictions in the metrics and the log when more exporters than the table holds send", async () => {
+    const dir = tmp();
+    const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+    const d = await startTscapd(["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`]);
+    // 4,096 exporters fit (address, source id); 4,200 source ids from one address evict 104
+    const datagrams = Array.from({ length: 4200 }, (_, i) => v9({ source: i + 1, seq: 0 }));
+    await sendDatagrams(datagrams, d.port, 40);
+    await new Promise((r) => setTimeout(r, 1500));
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/tscapd_datagrams_received_total 4200\b/);
+    expect(text).toMatch(/tscapd_exporters_evicted_total 104\b/);
+    expect(text).toMatch(/tscapd_exporters 4096\b/);
+    expect(text).toMatch(/tscapd_held_bytes 0\b/);
+    expect(await d.stop()).toBe(0);
+    expect(d.log()).toContain("exporter table full (4096): 104 exporters evicted, least recently seen first");
+  });
 
   it.each(["native", "js"])("exits non-zero with a clear message when it cannot bind (%s)", async (receiver) => {
     const dir = tmp();

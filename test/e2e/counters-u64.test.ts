@@ -86,6 +86,22 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("u64 counters: IPFIX â†’ tscapd â†
     }
   });
 
+  it("pipe and 1.7.1 csv (--csv-legacy, with its summary block) print what nfdump prints", async () => {
+    const cut = (text: string, sep: string, n: number): string =>
+      text
+        .trim()
+        .split("\n")
+        .map((l) => l.split(sep).slice(0, n).join(sep))
+        .join("\n");
+    const pipe = await nfdump(["-r", theirs, "-o", "pipe", "-q"]);
+    const csv = await nfdump(["-r", theirs, "-o", "csv"]);
+    for (const file of [ours, theirs]) {
+      expect(cut((await tsdump(["-r", file, "-o", "pipe", "-q"])).stdout, "|", 22)).toBe(cut(pipe, "|", 22));
+      // the columns before the exporter and received time
+      expect(cut((await tsdump(["-r", file, "-o", "csv", "--csv-legacy"])).stdout, ",", 44)).toBe(cut(csv, ",", 44));
+    }
+  });
+
   it("-s and -A rows and the summary carry nfdump's exact sums", async () => {
     const want = await nfdump(["-r", theirs, "-s", "srcip/bytes", "-N"]);
     const wantAgg = await nfdump(["-r", theirs, "-A", "proto", "-N", "-q"]);

@@ -234,3 +234,23 @@ export function craftedIpfixBigCounters(): Uint8Array {
     set(256, cat(...recs)),
   );
 }
+
+/**
+ * A third NetFlow v9 exporter (source id 3) whose options record announces SAMPLING_INTERVAL (34) = 20,000,000,
+ * outside the accepted 1..10,000,000: the rate is refused and its 4 flows are stored unscaled.
+ */
+export function craftedV9RefusedRate(): Uint8Array[] {
+  const uptime = 3_600_000;
+  const hdr = (seq: number): { uptime: number; secs: number; seq: number; source: number } => ({
+    uptime,
+    secs: CRAFTED_EXPORT_SECS,
+    seq,
+    source: 3,
+  });
+  return [
+    v9(hdr(0), set(1, optionsTemplate(false, 260, [[1, 4]], [[34, 4]]))),
+    v9(hdr(1), set(260, cat(be(0, 4), be(20_000_000, 4)))),
+    v9(hdr(2), set(0, templates(false, { id: 256, fields: V9_DATA }))),
+    v9(hdr(3), set(256, v9Flows(4, 3, uptime))),
+  ];
+}

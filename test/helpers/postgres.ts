@@ -4,10 +4,11 @@
 // only, a free port and its unix socket in the same directory. start/stop/restart let a test take the database
 // away mid-run.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SERVICE_ROOT } from "./service-root.js";
 
 function binDir(): string | undefined {
   const base = "/usr/lib/postgresql";
@@ -70,9 +71,13 @@ export class TestPostgres {
   }
 
   static async create(): Promise<TestPostgres> {
-    // as root the cluster's directory must be reachable by the postgres user: CI's TMPDIR sits below a private
-    // (0700) directory, so root uses /tmp itself
-    const dir = mkdtempSync(join(process.getuid?.() === 0 ? "/tmp" : tmpdir(), "tsflow-pg-"));
+    // as root the cluster's directory must be reachable by the postgres user: below SERVICE_ROOT
+    let parent = tmpdir();
+    if (process.getuid?.() === 0) {
+      mkdirSync(SERVICE_ROOT, { recursive: true, mode: 0o755 });
+      parent = SERVICE_ROOT;
+    }
+    const dir = mkdtempSync(join(parent, "tsflow-pg-"));
     const pg = new TestPostgres(dir, await freePort());
     if (pg.uid >= 0) chownSync(dir, pg.uid, pg.gid);
     pg.run("initdb", ["-D", join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
@@ -125,6 +130,6 @@ export class TestPostgres {
     } catch {
       // already stopped
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }

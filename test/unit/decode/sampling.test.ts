@@ -2,7 +2,8 @@
 // Sampling rates: where they come from, what they are bound to, what is refused, what survives a restart.
 import { describe, expect, it } from "vitest";
 import { DecoderState, SamplingSource } from "../../../src/decode/index.js";
-import { be, cat, ip4, ipfix, optionsTemplate, set, templates, v9, type Field } from "./build.js";
+import { be, cat, ip4, ipfix, optionsTemplate, set, templates, v5, v9, type Field } from "./build.js";
+import { readPcapFile } from "../../helpers/pcap.js";
 import { resolve } from "node:path";
 import { decodeCapture, decodePackets, REPO_ROOT } from "./util.js";
 
@@ -197,6 +198,46 @@ describe("sampling rates", () => {
     decodePackets([ipfix({}, set(3, cat(be(301, 2), be(0, 2))))], { state });
     const after = decodePackets([ipfix({}, set(300, be(2, 4)))], { state });
     expect(after.rows[0]).toMatchObject({ inPackets: 2, samplingSource: SamplingSource.NONE });
+  });
+});
+
+describe("sampling rates of v5 and sFlow", () => {
+  const sflow = (): Uint8Array =>
+    readPcapFile(resolve(REPO_ROOT, "test/fixtures/packets/tcpdump--sflow-expanded.pcap"))[0]!.payload;
+
+  it("ignores an sFlow rate outside 1..10,000,000 (counted, as for v9/IPFIX) and attributes each flow to its rate source", () => {
+    const good = sflow();
+    const bad = good.slice();
+    const view = new DataView(bad.buffer, bad.byteOffset, bad.byteLength);
+    // expanded flow sample: header 28 bytes, tag, length, sequence, source type, source index, rate
+    expect(view.getUint32(48)).toBe(1000);
+    view.setUint32(48, 0xffffffff);
+    const { rows, state } = decodePackets([good, bad]);
+    expect(rows.map((r) => [r["samplingInterval"], r["samplingSource"], r["inPackets"]])).toEqual([
+      [1000, SamplingSource.DATA, 1000],
+      [1, SamplingSource.NONE, 1],
+    ]);
+    const e = [...state.exporters.values()][0]!;
+    expect(e.ratesRejected).toBe(1);
+    expect(Array.from(e.flowsBySource)).toEqual([1, 0, 0, 1, 0, 0]);
+    // with -s 100 the rejected rate falls back to the default
+    const d = decodePackets([bad], { options: { samplingRate: 100 } });
+    expect(d.rows.map((r) => [r["samplingInterval"], r["samplingSource"]])).toEqual([[100, SamplingSource.DEFAULT]]);
+    expect(Array.from([...d.state.exporters.values()][0]!.flowsBySource)).toEqual([0, 0, 0, 0, 1, 0]);
+  });
+
+  it("attributes v5 flows to the header interval, the -s default or none", () => {
+    const recs = [
+      { packets: 2, bytes: 100 },
+      { packets: 3, bytes: 300 },
+    ];
+    const header = decodePackets([v5({ sampling: (1 << 14) | 50 }, ...recs)]);
+    expect(header.rows.map((r) => r["inPackets"])).toEqual([100, 150]);
+    expect(Array.from([...header.state.exporters.values()][0]!.flowsBySource)).toEqual([0, 2, 0, 0, 0, 0]);
+    const none = decodePackets([v5({}, ...recs)]);
+    expect(Array.from([...none.state.exporters.values()][0]!.flowsBySource)).toEqual([2, 0, 0, 0, 0, 0]);
+    const dflt = decodePackets([v5({}, ...recs)], { options: { samplingRate: 10 } });
+    expect(Array.from([...dflt.state.exporters.values()][0]!.flowsBySource)).toEqual([0, 0, 0, 0, 2, 0]);
   });
 });
 

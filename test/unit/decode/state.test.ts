@@ -177,6 +177,33 @@ describe("DecoderState", () => {
     expect(state.exportersEvicted).toBe(10_001 - maxExporters);
   });
 
+  it("bounds held data sets over all exporters: a spray of domains each within its own bound evicts the largest holders, not a small one", () => {
+    const maxHeldBytesTotal = 64 * 1024;
+    const state = new DecoderState({ maxHeldBytesTotal });
+    const fields: [number, number][] = [
+      [8, 4],
+      [2, 4],
+    ];
+    // the good exporter's data arrives before its template: one small set held
+    const good = (p: Uint8Array): number =>
+      decodePackets([p], { state, address: "192.0.2.9", receivedMs: 10 }).rows.length;
+    expect(good(v9({ source: 1 }, set(256, cat(ip4("10.1.2.3"), be(5, 4)))))).toBe(0);
+    // 200 domains of one sprayer, each holding 16 sets of 1 KB (its own bound is 256 KB): 3.2 MB without a global bound
+    const big = set(300, new Uint8Array(1024 - 4));
+    for (let d = 0; d < 200; d++) {
+      const burst = Array.from({ length: 16 }, () => v9({ source: 1000 + d }, big));
+      decodePackets(burst, { state, address: "198.51.100.7", receivedMs: 20 });
+    }
+    let held = 0;
+    for (const e of state.exporters.values()) held += e.heldBytes;
+    expect(state.heldBytesTotal).toBe(held);
+    expect(held).toBeLessThanOrEqual(maxHeldBytesTotal);
+    expect(state.heldDroppedGlobal).toBeGreaterThan(3000);
+    // the good exporter held little, so its set survived: the template releases it
+    const tpl = set(0, templates(false, { id: 256, fields }));
+    expect(good(v9({ source: 1 }, tpl))).toBe(1);
+  });
+
   describe("under template spam (many domains × templates from one address)", () => {
     const good = { address: "192.0.2.9", source: 7 };
     const goodTpl = v9(
