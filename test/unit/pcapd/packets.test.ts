@@ -15,6 +15,7 @@ import {
   LINK,
   pcapFile,
   pcapngFile,
+  seededTraffic,
   type CapturedPacket,
   type PacketSpec,
 } from "../../helpers/packet-builder.js";
@@ -76,6 +77,29 @@ describe("capture files", () => {
     expect(seen.map((s) => s.link)).toEqual([1, 1, 1]);
     expect(seen[2]!.bytes).toEqual(Uint8Array.from(frame(ipPacket(udp(2)), LINK.ETHERNET)));
   });
+
+  it.each([65_537, 100_003, 1 << 20])(
+    "chunks of %i bytes (records bridged across boundaries) give every packet once",
+    (chunk) => {
+      const traffic = seededTraffic(9, 600);
+      for (const file of [pcapFile(traffic), pcapngFile(traffic)]) {
+        expect(file.length).toBeGreaterThan(3 * 65_536);
+        const whole = parse(file, file.length).seen;
+        const { seen, parser } = parse(file, chunk);
+        expect(parser.damage).toBeNull();
+        expect(seen).toHaveLength(traffic.length);
+        expect(seen).toEqual(whole);
+      }
+      // damage after a bridge keeps its stream offset
+      const file = pcapFile(traffic);
+      let at = 24;
+      for (let i = 0; i < 2000; i++) at += 16 + traffic[i]!.bytes.length;
+      new DataView(file.buffer).setUint32(at + 8, 0x7fffffff, true);
+      const { seen, parser } = parse(file, 70_001);
+      expect(seen).toHaveLength(2000);
+      expect(parser.damage?.offset).toBe(at);
+    },
+  );
 
   it("gzip is the caller's business: a gunzipped stream parses the same", () => {
     const gz = gzipSync(pcapFile(packets()));
