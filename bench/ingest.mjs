@@ -7,20 +7,23 @@
 //   npm run build && node bench/ingest.mjs [--stream FILE] [--rates 30000,60000,95000] [--repeat N]
 //   node bench/ingest.mjs --soak 600 [--rate 30000]      # tscapd only: RSS every 10 s over a looped stream
 //   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
-//   for A/B); -B BYTES changes both collectors' socket buffer
+//   for A/B); tscapd+monitor runs tscapd with two monitors (--monitor: a moving average keyed on dstip and a
+//   100-key fixed window on srcip into a CSV file; "monitored" = the flows in that file / flows stored);
+//   -B BYTES changes both collectors' socket buffer
 //
 // Without --stream a 3 M-flow synthetic v9 stream (bench/stream.mjs) is built once in the temp directory (cached). Each repeat
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
 // column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
-// TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd.
+// TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd, TSCAPD_ARGS
+// (e.g. "--clickhouse http://127.0.0.1:8123/?database=ingest") to tscapd after its other arguments.
 // --sender dgram replays with node:dgram instead of bench/replay.mjs's default native sendmmsg sender (both
 // senders sleep ≥ 1 ms when ahead of schedule; until 2026-12-05 the replay spun on setImmediate and took the CPU a
 // collector left free — figures before that date were taken with it).
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,6 +113,40 @@ function procStat(pid) {
   }
 }
 
+/** The two monitors of `tscapd+monitor`; returns the configuration file (beside the flow directory). */
+function monitorConfig(dir) {
+  const conf = `${dir}.monitor.yaml`;
+  writeFileSync(
+    conf,
+    [
+      "monitors:",
+      "  - name: ddos_dst",
+      "    key: [dstip]",
+      "    value: pps",
+      "    window: 10s",
+      "    over: 100000000",
+      "  - name: top_src",
+      "    key: [srcip]",
+      "    period: 5s",
+      "    top: 100",
+      `    to: ${dir}.top_src.csv`,
+      "",
+    ].join("\n"),
+  );
+  return conf;
+}
+
+/** Flows in the fixed window's CSV file (every period's rows, the rest rows included). */
+function monitored(dir) {
+  const file = `${dir}.top_src.csv`;
+  if (!existsSync(file)) return 0;
+  let n = 0;
+  for (const line of readFileSync(file, "utf8").split("\n").slice(1)) if (line !== "") n += Number(line.split(",")[2]);
+  rmSync(file);
+  rmSync(`${dir}.monitor.yaml`);
+  return n;
+}
+
 function startCollector(kind, dir, port) {
   if (kind === "nfcapd")
     return spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", buffer], {
@@ -117,7 +154,7 @@ function startCollector(kind, dir, port) {
     });
   const nodeArgs = (process.env.TSCAPD_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // "tscapd:DIR" runs the build in DIR (A/B against another dist/)
-  const dist = kind.startsWith("tscapd:") ? kind.slice(7) : join(root, "dist");
+  const dist = kind.startsWith("tscapd:") ? kind.slice(7).replace(/\+monitor$/, "") : join(root, "dist");
   return spawn(
     process.execPath,
     [
@@ -131,6 +168,8 @@ function startCollector(kind, dir, port) {
       dir,
       "-B",
       buffer,
+      ...(kind.endsWith("+monitor") ? ["--monitor", monitorConfig(dir)] : []),
+      ...(process.env.TSCAPD_ARGS ?? "").split(" ").filter(Boolean),
     ],
     { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
   );
@@ -192,7 +231,19 @@ async function run(kind, rate) {
   const flows = stored(kind, dir);
   const bytes = bytesOnDisk(dir);
   rmSync(dir, { recursive: true, force: true });
-  return { kind, rate, achieved: s.rate, sent: flowsSent(s.sent), flows, drops, sockDrops, hwmMb: hwmKb / 1024, bytes };
+  const mon = kind.endsWith("+monitor") ? monitored(dir) : undefined;
+  return {
+    kind,
+    rate,
+    achieved: s.rate,
+    sent: flowsSent(s.sent),
+    flows,
+    drops,
+    sockDrops,
+    hwmMb: hwmKb / 1024,
+    bytes,
+    mon,
+  };
 }
 
 async function soak(seconds, rate, kind) {
@@ -238,16 +289,16 @@ if (args.includes("--soak")) {
   const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
-    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow |",
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow | monitored |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
       const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
-          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} |`,
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} | ${r.mon === undefined ? "" : `${((100 * r.mon) / Math.max(1, r.flows)).toFixed(1)} %`} |`,
         );
       }
     }

@@ -26,6 +26,13 @@
       "conditions": [["OS!='linux'", {"type": "none"}]]
     },
     {
+      "target_name": "tsflow_pcap",
+      "sources": ["pcap.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "libraries": ["-lpcap"],
+      "conditions": [["OS!='linux' or '<!(test -f /usr/include/pcap/pcap.h && echo 1 || echo 0)'!='1'", {"type": "none"}]]
+    },
+    {
       "target_name": "tsflow_encode",
       "sources": ["encode.c"],
       "cflags": ["-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-std=gnu11"],

@@ -6,6 +6,9 @@
 // src/store/zone-map.ts), and the benchmarks' sendmmsg sender (native/send.c, bench/replay.mjs). node-gyp is
 // npm's own (npm passes its path in npm_config_node_gyp; the copy bundled with npm otherwise) and builds against
 // the installed Node headers (npm_config_nodedir, else the prefix of this node), so nothing is downloaded.
+// tspcapd's libpcap binding (native/pcap.c, src/pcapd/live.ts) is built only where libpcap's headers are
+// installed (Debian: libpcap-dev); without it tspcapd still reads capture files, but cannot capture live or
+// apply a pcap filter expression.
 //
 // A failed build is not fatal: tscapd then receives with node:dgram and says so at start-up. TSFLOW_NATIVE=0
 // skips the build (and removes a copy left in dist/).
@@ -17,6 +20,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "native");
 const ADDONS = ["tsflow_recv.node", "tsflow_lz4.node", "tsflow_encode.node", "tsflow_zone.node", "tsflow_send.node"];
+const OPTIONAL = ["tsflow_pcap.node"];
 const built = (name) => join(dir, "build/Release", name);
 const target = (name) => join(root, "dist/native", name);
 
@@ -57,10 +61,10 @@ function build() {
   return ADDONS.every((name) => existsSync(built(name))) ? undefined : "node-gyp did not build every addon";
 }
 
-for (const name of ADDONS) rmSync(target(name), { force: true });
+for (const name of [...ADDONS, ...OPTIONAL]) rmSync(target(name), { force: true });
 if (process.env.TSFLOW_NATIVE === "0") process.exit(0);
 const failure = build();
-for (const name of ADDONS) {
+for (const name of [...ADDONS, ...OPTIONAL]) {
   if (!existsSync(built(name))) continue;
   mkdirSync(dirname(target(name)), { recursive: true });
   copyFileSync(built(name), target(name));
@@ -69,4 +73,7 @@ if (failure !== undefined) {
   process.stderr.write(
     `build-native: ${failure}; tscapd will receive with node:dgram and build zone maps in JS, tsdump decode LZ4 in WebAssembly\n`,
   );
+}
+if (failure === undefined && !OPTIONAL.every((name) => existsSync(built(name)))) {
+  process.stderr.write("build-native: libpcap headers not found (libpcap-dev): tspcapd reads capture files only\n");
 }

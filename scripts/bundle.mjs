@@ -26,8 +26,13 @@ const entries = {
   tscapd: "dist/capd/main.js",
   "writer-worker": "dist/capd/writer-worker.js",
   "ingest-worker": "dist/capd/ingest-worker.js",
+  "stream-worker": "dist/clickhouse/stream-worker.js",
+  "monitor-worker": "dist/monitor/monitor-worker.js",
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
+  tspcapd: "dist/pcapd/main.js",
+  tsweb: "dist/web/main.js",
+  "web-worker": "dist/web/web-worker.js",
 };
 const outdir = new URL("../dist/bin/", import.meta.url);
 rmSync(new URL(".v8-cache", outdir), { recursive: true, force: true });
@@ -46,6 +51,20 @@ await build({
   external: ["lz4-napi"],
   define: { "import.meta.url": "__tsflowModuleUrl" },
   banner: { js: 'var __tsflowModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  logLevel: "warning",
+});
+
+// tsweb's front end (browser code with uPlot and its CSS) into dist/web-assets/app.js and app.css, which tsweb
+// serves itself: no CDN, works offline. tsweb finds them at ../web-assets/ from dist/web/ and dist/bin/ alike.
+await build({
+  entryPoints: [new URL("../src/web/client/app.ts", import.meta.url).pathname],
+  outfile: new URL("../dist/web-assets/app.js", import.meta.url).pathname,
+  bundle: true,
+  platform: "browser",
+  target: ["chrome110", "firefox110", "safari16"],
+  format: "esm",
+  minify: true,
+  legalComments: "linked",
   logLevel: "warning",
 });
 

@@ -13,16 +13,7 @@
 // Receiving never waits for the disk: batches are handed to the writer and decoding goes on; the writer's
 // in-flight blocks are bounded (what cannot be queued is counted as dropped, never buffered without bound).
 
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
@@ -35,19 +26,13 @@ import {
 } from "../decode/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
-import {
-  FlowFileReader,
-  flowFilePath,
-  recover,
-  slotStart,
-  strftime,
-  type ExporterStats,
-  type Zone,
-} from "../store/index.js";
+import { flowFilePath, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
 import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
+import type { MonitorFeed } from "../monitor/feed.js";
 import { AllowList } from "./allow.js";
 import { Launcher } from "./launcher.js";
+import { CURRENT_PREFIX, recoverLeftovers } from "./leftovers.js";
 import type { CollectorOptions, SourceSpec } from "./options.js";
 import { WriterThread } from "./writer-thread.js";
 
@@ -73,7 +58,6 @@ const TEMPLATE_FILE_MAX = 8 * 1024 * 1024;
 const TEMPLATE_SAVE_BUDGET = 1024 * 1024;
 /** Dynamic sources (-M) at most, as nfcapd's dyn_max_sources. */
 const MAX_DYNAMIC_SOURCES = 1024;
-const CURRENT_PREFIX = "tscapd.current.";
 
 export interface CollectorCounters {
   datagrams: number;
@@ -167,6 +151,7 @@ class Source {
       batch.reset();
       return;
     }
+    c.monitor?.feed(this, batch, this.ident); // --monitor: the rows not fed yet, before the buffers move
     // the batch's buffers move to the writer thread; decoding goes on in a fresh batch
     c.writer.append(file.file, batch);
     file.rows += batch.length;
@@ -304,6 +289,8 @@ export class Collector {
   private rotating: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly onFatal: (msg: string) => void;
+  /** --monitor: rows go to the monitor thread (set by the decode thread) */
+  monitor: MonitorFeed | null = null;
   /** Called when the writer has written a block (the decode thread resumes when it was held back). */
   onWriterProgress: () => void = () => undefined;
   /** last sender address → source (the last-exporter fast path) */
@@ -329,7 +316,7 @@ export class Collector {
         );
     };
     this.allow = new AllowList(options.allow);
-    this.writer = new WriterThread();
+    this.writer = new WriterThread(options.clickhouse !== undefined);
     this.writer.onWritten = (_file, rows) => {
       this.counters.flowsStored += rows;
       this.onWriterProgress();
@@ -384,53 +371,17 @@ export class Collector {
     this.flushTimer = setInterval(() => {
       if (this.stopping) return;
       const t = Date.now();
-      for (const src of this.sources) src.flushIfStale(t);
+      for (const src of this.sources) {
+        this.monitor?.feed(src, src.sink.batch, src.ident); // monitors see rows within a tick of their arrival
+        src.flushIfStale(t);
+      }
     }, FLUSH_TICK_MS);
     this.flushTimer.unref();
   }
 
   /** Files `tscapd.current.<pid>.<n>` of dead collectors: rebuild the footer and give them their slot name. */
   private recoverLeftovers(dir: string): void {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!name.startsWith(CURRENT_PREFIX)) continue;
-      const pid = Number(name.slice(CURRENT_PREFIX.length).split(".")[0]);
-      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue; // another collector's file
-      const path = join(dir, name);
-      try {
-        // created but never written (the disk was full): nothing to recover, and not worth a warning per restart
-        if (statSync(path).size === 0) {
-          unlinkSync(path);
-          this.log.info(`removed ${path}: empty file left by a collector that could not write it`);
-          continue;
-        }
-        const r = recover(path);
-        const reader = FlowFileReader.open(path);
-        const created = reader.header().created;
-        reader.close();
-        const slot = slotStart(created, this.options.interval);
-        const target = flowFilePath(dir, slot, {
-          interval: this.options.interval,
-          zone: "local",
-          appendZone: this.options.zoneInName,
-          subdirLevel: this.options.subdirLayout,
-        });
-        mkdirSync(join(target, ".."), { recursive: true });
-        let final = target;
-        for (let n = 1; existsSync(final); n++) final = `${target}.${n}`;
-        renameSync(path, final);
-        this.log.warn(
-          `recovered ${path}: ${r.blocks} blocks, ${r.rows} flows${r.truncatedBytes ? `, ${r.truncatedBytes} bytes of a partial block cut` : ""} → ${final}`,
-        );
-      } catch (err) {
-        this.log.error(`cannot recover ${path}: ${(err as Error).message}; left in place`);
-      }
-    }
+    recoverLeftovers(dir, this.options, this.log);
   }
 
   private loadTemplates(): void {
@@ -688,13 +639,4 @@ function samplingExtra(now: ExporterCounters, base: ExporterCounters | undefined
     x[`sampler${s.id}.template`] = s.templateId;
   }
   return x;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -5,7 +5,7 @@
 // decode (ingest worker), encode and write (writer worker). The main thread also keeps the signals, the log
 // file and the metrics server; the decode thread's counters reach it as snapshots.
 
-import { Worker } from "node:worker_threads";
+import { Worker, type MessagePort } from "node:worker_threads";
 import type { ExporterCounters } from "../decode/index.js";
 import type { LogSink, Logger } from "../util/log.js";
 import { FatalError, type CollectorCounters } from "./collector.js";
@@ -52,16 +52,18 @@ export class IngestThread {
     creator: string,
     onFatal: (msg: string) => void,
     queueBytes = DEFAULT_RECEIVE_QUEUE,
+    monitor?: { readonly port: MessagePort; readonly columns: readonly string[] },
   ) {
     this.log = log;
     const ring = createRing(queueBytes);
     this.receiver = createReceiver(options, log, ring);
-    this.data = { options, creator, ring };
+    this.data = { options, creator, ring, ...(monitor ? { monitor } : {}) };
     // the decode thread and the writer thread it starts take their nice increment from the receiver in use
     const nice = process.env["TSCAPD_WORKER_NICE"] ?? String(this.receiver.native ? 0 : WORKER_NICE_JS);
     this.worker = new Worker(new URL("./ingest-worker.js", import.meta.url), {
       workerData: this.data,
       env: { ...process.env, TSCAPD_WORKER_NICE: nice },
+      ...(monitor ? { transferList: [monitor.port] } : {}),
     });
     this.worker.on("message", (msg: IngestReply) => {
       switch (msg.op) {

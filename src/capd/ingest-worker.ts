@@ -3,7 +3,8 @@
 // thread's handle) fed from the receive ring in arrival order. Log lines, fatal errors and counter snapshots go
 // to the main thread as messages; ingest-thread.ts is the main thread's handle.
 
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import { MonitorFeed } from "../monitor/feed.js";
 import { FlowError } from "../util/errors.js";
 import { Logger } from "../util/log.js";
 import { Collector, FatalError, type CollectorCounters } from "./collector.js";
@@ -16,6 +17,8 @@ export interface IngestWorkerData {
   readonly options: CollectorOptions;
   readonly creator: string;
   readonly ring: RingBuffers;
+  /** --monitor: the monitor thread's feed port and the columns it reads */
+  readonly monitor?: { readonly port: MessagePort; readonly columns: readonly string[] };
 }
 
 export type IngestRequest = { readonly op: "start" } | { readonly op: "stop" };
@@ -60,6 +63,7 @@ const log = new Logger({
 const collector = new Collector(data.options, log, data.creator, (message) => {
   post({ op: "fatal", message });
 });
+if (data.monitor) collector.monitor = new MonitorFeed(data.monitor.port, data.monitor.columns);
 const ring = new RingConsumer(data.ring);
 const handle: DatagramHandler = (datagram, address, sender, nowMs) => {
   collector.receive(datagram, address, sender, nowMs);
@@ -125,6 +129,7 @@ port.on("message", (msg: IngestRequest) => {
     .then(() => collector.stop())
     .then(
       () => {
+        collector.monitor?.end();
         const s = collector.sample();
         post({ op: "sample", counters: s.counters, exporters: s.exporters });
         post({ op: "stopped" });

@@ -16,6 +16,10 @@ import { IngestThread } from "./ingest-thread.js";
 import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
 import { buildProgram, parseCollectorOptions, type CollectorOptions } from "./options.js";
 import { removePidFile, writePidFile } from "./pidfile.js";
+import { ClickHouseStream } from "../clickhouse/stream.js";
+import { loadMonitorConfig } from "../monitor/config.js";
+import { registerMonitorMetrics } from "../monitor/metrics.js";
+import { MonitorThread } from "../monitor/thread.js";
 
 /** Log sink writing to stderr or to a file that SIGHUP reopens (logrotate). */
 class FileSink implements LogSink {
@@ -137,6 +141,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT.USAGE;
   }
 
+  // --monitor: a bad file stops the start here, with its file:line:column
+  let monitorConfig: ReturnType<typeof loadMonitorConfig> | undefined;
+  try {
+    monitorConfig = options.monitor !== undefined ? loadMonitorConfig(options.monitor) : undefined;
+  } catch (err) {
+    process.stderr.write(`tscapd: --monitor: ${(err as Error).message}\n`);
+    return EXIT.USAGE;
+  }
+  let monitor: MonitorThread | null = null;
   if (options.daemon) return daemonize();
   const daemonChild = process.env[DAEMON_CHILD_ENV] === "1" && typeof process.send === "function";
 
@@ -150,6 +163,21 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     return code;
   };
+
+  // --clickhouse: the sink's thread listens before the writer thread stores (and posts) a block
+  let clickhouse: ClickHouseStream | undefined;
+  if (options.clickhouse !== undefined) {
+    clickhouse = new ClickHouseStream(options.clickhouse.target, options.clickhouse.spoolDir, (level, m) => {
+      log[level](m);
+    });
+    try {
+      await clickhouse.start();
+    } catch (err) {
+      log.error(`--clickhouse: ${(err as Error).message}`);
+      return failed(EXIT.DATA);
+    }
+    log.info(`clickhouse: streaming to ${options.clickhouse.target.display}, table ${options.clickhouse.target.table}`);
+  }
 
   // the metrics port is bound first: a clash is reported before the UDP port is bound or a file written
   let sample: () => ReturnType<IngestThread["sample"]> = () => ({
@@ -175,6 +203,7 @@ async function main(argv: readonly string[]): Promise<number> {
           queueDropped: counters.queueDropped,
           flowsStored: counters.flowsStored,
           filesWritten: counters.filesWritten,
+          clickhouse: clickhouse?.counters,
           exporters: exporters.map((e) => ({
             exporter: `${e.address}/${e.domain}`,
             packets: e.packets,
@@ -190,6 +219,16 @@ async function main(argv: readonly string[]): Promise<number> {
           })),
         };
       });
+      registerMonitorMetrics(
+        registry,
+        () =>
+          monitor?.sample() ?? {
+            monitors: [],
+            rowsDropped: 0,
+            rowsSeen: 0,
+            exec: { started: 0, ok: 0, failed: 0, dropped: 0, limited: 0 },
+          },
+      );
       const server = await startMetricsServer(options.metrics, registry);
       server.unref();
       log.info(`metrics on http://${options.metrics}/metrics`);
@@ -208,13 +247,24 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
+  const flowDir = options.sources[0]?.dir ?? options.dynamicDir ?? ".";
+  monitor = monitorConfig !== undefined ? new MonitorThread(monitorConfig, flowDir, options.events, log) : null;
+
   let exitCode: number = EXIT.OK;
   let shuttingDown: Promise<void> | null = null;
-  const collector = new IngestThread(options, log, sink, `tscapd ${VERSION}`, (msg) => {
-    log.error(`fatal: ${msg}`);
-    exitCode = EXIT.DATA;
-    void shutdown();
-  });
+  const collector = new IngestThread(
+    options,
+    log,
+    sink,
+    `tscapd ${VERSION}`,
+    (msg) => {
+      log.error(`fatal: ${msg}`);
+      exitCode = EXIT.DATA;
+      void shutdown();
+    },
+    undefined,
+    monitor ? { port: monitor.feedPort, columns: monitor.columns } : undefined,
+  );
   sample = () => collector.sample();
 
   const shutdown = (): Promise<void> => {
@@ -225,6 +275,14 @@ async function main(argv: readonly string[]): Promise<number> {
         log.error(`shutdown: ${(err as Error).message}`);
         exitCode = EXIT.DATA;
       }
+      if (clickhouse !== undefined) {
+        await clickhouse.stop();
+        const c = clickhouse.counters;
+        log.info(
+          `clickhouse: ${c.sent} rows sent, ${c.duplicates} found stored, ${c.failed} failed, ${c.spoolBatches} batches left in the spool`,
+        );
+      }
+      await monitor?.stop();
       if (options.pidFile !== undefined) removePidFile(options.pidFile);
       log.info(`Terminating tscapd.`);
       process.exit(exitCode);
@@ -237,6 +295,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on("SIGHUP", () => {
     sink.reopen();
     log.info("log reopened");
+    monitor?.reopen();
+    monitor?.reload();
   });
   process.on("SIGPIPE", () => undefined);
 

@@ -5,6 +5,7 @@
 import { createServer, type Server } from "node:http";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { parseHostPort } from "./options.js";
+import type { SinkCounters } from "../clickhouse/sink.js";
 
 export interface ExporterSample {
   readonly exporter: string;
@@ -30,6 +31,8 @@ export interface CollectorSample {
   readonly queueDropped?: number;
   readonly flowsStored: number;
   readonly filesWritten: number;
+  /** --clickhouse sink counters (rows) */
+  readonly clickhouse?: SinkCounters | undefined;
   readonly exporters: readonly ExporterSample[];
 }
 
@@ -62,6 +65,21 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
   );
   g("tscapd_flows_stored_total", "flow records written to files", (s) => s.flowsStored);
   g("tscapd_files_written_total", "flow files closed", (s) => s.filesWritten);
+  if (sample().clickhouse !== undefined) {
+    const ch = (name: string, help: string, key: keyof SinkCounters): void => {
+      g(name, help, (s) => s.clickhouse?.[key] ?? 0);
+    };
+    ch("tscapd_clickhouse_rows_sent_total", "rows inserted into ClickHouse", "sent");
+    ch("tscapd_clickhouse_rows_spooled_total", "rows written to the spool (server away or behind)", "spooled");
+    ch("tscapd_clickhouse_rows_failed_total", "rows given up (refused by the server, spool full)", "failed");
+    ch(
+      "tscapd_clickhouse_rows_duplicate_total",
+      "rows of batches found stored already (not inserted again)",
+      "duplicates",
+    );
+    ch("tscapd_clickhouse_spool_batches", "batches waiting in the spool", "spoolBatches");
+    ch("tscapd_clickhouse_spool_bytes", "bytes in the spool", "spoolBytes");
+  }
   const per = (name: string, help: string, read: (e: ExporterSample) => number): void => {
     new Gauge({
       name,

@@ -6,6 +6,7 @@ import { collect, parseIntOption, VERSION } from "../cli/common.js";
 import { UsageError } from "../util/errors.js";
 import { parsePrefix } from "./allow.js";
 import { MAX_REPEATERS, parseRepeatTarget, type RepeatTarget } from "./repeater.js";
+import { parseClickHouseUrl, type ClickHouseTarget } from "../clickhouse/client.js";
 
 /** One flow source: where its files go and what ident they carry. */
 export interface SourceSpec {
@@ -38,6 +39,11 @@ export interface CollectorOptions {
   readonly metrics: string | undefined;
   readonly templatesFile: string | undefined;
   readonly logFile: string | undefined;
+  /** --clickhouse: where every stored flow also goes, and the spool directory for when it is away */
+  readonly clickhouse: { readonly target: ClickHouseTarget; readonly spoolDir: string } | undefined;
+  /** --monitor FILE (monitoring configuration) and --events FILE (its events log) */
+  readonly monitor: string | undefined;
+  readonly events: string | undefined;
 }
 
 export function buildProgram(): Command {
@@ -94,7 +100,17 @@ export function buildProgram(): Command {
     .option("--allow <cidr...>", "accept datagrams only from these exporter prefixes")
     .option("--metrics <host:port>", "serve Prometheus metrics on host:port")
     .option("--templates <file>", "template cache file (default: .tscapd-templates.json in the flow directory)")
-    .option("--log <file>", "log to this file instead of stderr (reopened on SIGHUP)");
+    .option("--log <file>", "log to this file instead of stderr (reopened on SIGHUP)")
+    .option("--clickhouse <url>", "also insert every stored flow into ClickHouse (http://host:8123/?database=flows)")
+    .option(
+      "--clickhouse-spool <dir>",
+      "spool for --clickhouse while the server is away (default: .clickhouse-spool in the flow directory)",
+    )
+    .option(
+      "--monitor <file>",
+      "live monitors (YAML/JSON): moving-average alerts, fixed windows into PostgreSQL; SIGHUP reloads",
+    )
+    .option("--events <file>", "append the monitors' over/back events here (ndjson; reopened on SIGHUP)");
 }
 
 function splitSource(text: string): SourceSpec {
@@ -144,8 +160,22 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
   const multicast = str("multicast");
   if (bind !== undefined && multicast !== undefined) throw new UsageError("-b and -J are mutually exclusive");
   // checked here, before anything is bound or written
+  if (str("events") !== undefined && str("monitor") === undefined) throw new UsageError("--events wants --monitor");
   const metrics = str("metrics");
   if (metrics !== undefined) parseHostPort(metrics);
+  const chUrl = str("clickhouse");
+  let clickhouse: CollectorOptions["clickhouse"];
+  if (chUrl !== undefined) {
+    try {
+      const firstDir = sources[0]?.dir ?? dynamicDir ?? ".";
+      clickhouse = {
+        target: parseClickHouseUrl(chUrl),
+        spoolDir: str("clickhouseSpool") ?? `${firstDir}/.clickhouse-spool`,
+      };
+    } catch (err) {
+      throw new UsageError(`--clickhouse: ${(err as Error).message}`);
+    }
+  } else if (str("clickhouseSpool") !== undefined) throw new UsageError("--clickhouse-spool needs --clickhouse");
   return {
     port: o["port"] as number,
     bind,
@@ -169,6 +199,9 @@ export function parseCollectorOptions(program: Command, argv: readonly string[])
     metrics,
     templatesFile: str("templates"),
     logFile: str("log"),
+    clickhouse,
+    monitor: str("monitor"),
+    events: str("events"),
   };
 }
 

@@ -55,8 +55,9 @@ export class WriterThread {
   onWritten: (file: number, rows: number) => void = () => undefined;
   onError: (file: number, message: string) => void = () => undefined;
 
-  constructor() {
-    this.worker = new Worker(new URL("./writer-worker.js", import.meta.url));
+  /** `clickhouse`: the writer thread also posts every stored block to the ClickHouse sink (--clickhouse) */
+  constructor(clickhouse = false) {
+    this.worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { clickhouse } });
     this.worker.on("message", (msg: WriterReply) => {
       this.receive(msg);
     });

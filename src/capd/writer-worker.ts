@@ -3,7 +3,8 @@
 // receiving thread only decodes. Messages come from writer-thread.ts (WriterThread); replies carry the
 // request id.
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
+import { ClickHouseFeed } from "../clickhouse/stream.js";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ColumnArrays } from "../record/schema.js";
 import { FlowFileWriter, type ExporterStats, type FileStats, type WriterOptions } from "../store/index.js";
@@ -53,6 +54,8 @@ export type WriterReply =
   | { readonly op: "spare"; readonly cols: readonly ArrayBufferView[]; readonly extraEnd: Uint32Array };
 
 const writers = new Map<number, FlowFileWriter>();
+/** --clickhouse: every stored block also goes to the ClickHouse sink's thread */
+const clickhouse = (workerData as { clickhouse?: boolean } | null)?.clickhouse === true ? new ClickHouseFeed() : null;
 const NONE: ReadonlySet<string> = new Set();
 
 function post(msg: WriterReply): void {
@@ -89,6 +92,7 @@ function handle(msg: WriterRequest): void {
       } catch (err) {
         failure = (err as Error).message;
       }
+      if (failure === null) clickhouse?.post(batch, zero);
       // zero the used rows here, off the receive thread, and send the buffers back for reuse; columns the
       // encoder found all zero (most of the schema for a given template) need nothing
       PHYSICAL_COLUMNS.forEach((pc, i) => {

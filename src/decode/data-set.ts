@@ -4,7 +4,8 @@
 // update the exporter's samplers and system init time. Shared by netflow-v9.ts and ipfix.ts.
 
 import type { RecordBatch } from "../record/batch.js";
-import { V6_BIT } from "../record/schema.js";
+import { V6_BIT, type ColumnArrays } from "../record/schema.js";
+import { exactOf, storeExact, TWO53 } from "../record/u64.js";
 import { fieldSpec, FieldKind, Slot, slotBit } from "./fields.js";
 import type { BatchSink, DecodeContext, DecoderState, ExporterState } from "./state.js";
 import { saneRate, SamplingSource } from "./state.js";
@@ -45,6 +46,35 @@ export function writeExporterColumns(c: RecordBatch["cols"], row: number, e: Exp
   if (e.engineId !== 0) c.engineId[row] = e.engineId;
   c.nfVersion[row] = ctx.nfVersion;
   c.flows[row] = 1;
+}
+
+/**
+ * Scales a sampled record's packet and byte counters by the interval. Fast path: every product below 2^53; a
+ * larger one is computed exactly (integer rates) and saturates at 2^64 − 1 (record/u64.ts).
+ */
+export function scaleCounters(c: ColumnArrays, row: number, iv: number): void {
+  const p = c.inPackets[row]! * iv;
+  const b = c.inBytes[row]! * iv;
+  const op = c.outPackets[row]! * iv;
+  const ob = c.outBytes[row]! * iv;
+  if (p < TWO53 && b < TWO53 && op < TWO53 && ob < TWO53) {
+    c.inPackets[row] = p;
+    c.inBytes[row] = b;
+    c.outPackets[row] = op;
+    c.outBytes[row] = ob;
+    return;
+  }
+  scaleExact(c.inPackets, c.inPacketsFix, row, iv);
+  scaleExact(c.inBytes, c.inBytesFix, row, iv);
+  scaleExact(c.outPackets, c.outPacketsFix, row, iv);
+  scaleExact(c.outBytes, c.outBytesFix, row, iv);
+}
+
+/** The rare path of scaleCounters: one counter times the interval, exact for an integer interval. */
+function scaleExact(v: Float64Array, fix: Uint32Array, row: number, iv: number): void {
+  const x = exactOf(v[row]!, fix[row]! | 0);
+  if (Number.isInteger(iv)) storeExact(v, fix, row, x * BigInt(iv));
+  else storeExact(v, fix, row, BigInt(Math.floor(Math.min(Number(x) * iv, 2 ** 64))));
 }
 
 /** Resolves a sampling interval and its source, given what the record announced (out = [interval, source]). */
@@ -167,12 +197,7 @@ export function finishRecord(
   const iv = samplingOut[0]!;
   c.samplingInterval[row] = iv;
   c.samplingSource[row] = samplingOut[1]!;
-  if (iv > 1) {
-    c.inPackets[row] = c.inPackets[row]! * iv;
-    c.inBytes[row] = c.inBytes[row]! * iv;
-    c.outPackets[row] = c.outPackets[row]! * iv;
-    c.outBytes[row] = c.outBytes[row]! * iv;
-  }
+  if (iv > 1) scaleCounters(c, row, iv);
 
   fixIcmp(c, row, (plan.flags & PlanFlag.ICMP) !== 0);
   // nfcapd's elements: genericFlow, the address element by family, the template's groups, the exporter's
@@ -294,12 +319,7 @@ export function compileFinisher(slotMask: number, flags: number): RecordFinisher
   else L.push(`const iv = k[${K_INTERVAL}];`, `c.samplingSource[row] = k[${K_SOURCE}];`);
   L.push(
     "c.samplingInterval[row] = iv;",
-    "if (iv > 1) {",
-    "  c.inPackets[row] = c.inPackets[row] * iv;",
-    "  c.inBytes[row] = c.inBytes[row] * iv;",
-    "  c.outPackets[row] = c.outPackets[row] * iv;",
-    "  c.outBytes[row] = c.outBytes[row] * iv;",
-    "}",
+    "if (iv > 1) scaleCounters(c, row, iv);",
     "const p = c.proto[row];",
     "if (p === 1 || p === 58) {",
     (flags & PlanFlag.ICMP) !== 0
@@ -313,11 +333,12 @@ export function compileFinisher(slotMask: number, flags: number): RecordFinisher
   const body = `"use strict";\nreturn function finishRecord(c, row, sc, k, state, e, plan) {\n  ${L.join("\n  ")}\n};`;
   // Generated once per template shape from numeric literals only.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function("resolveSampling", "out", body) as (
+  const make = new Function("resolveSampling", "out", "scaleCounters", body) as (
     r: typeof resolveSampling,
     out: Float64Array,
+    s: typeof scaleCounters,
   ) => RecordFinisher;
-  return make(resolveSampling, samplingOut);
+  return make(resolveSampling, samplingOut, scaleCounters);
 }
 
 /** nfdump V3 element bits (bit k = element id k). */

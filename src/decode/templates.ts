@@ -17,6 +17,7 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, COLUMN, type AddrColumnName } from "../record/schema.js";
+import { EXACT_COUNTERS } from "../record/u64.js";
 import { FieldKind, fieldSpec, Slot, slotBit } from "./fields.js";
 
 /** Length value that marks an IPFIX variable-length field in a template. */
@@ -209,6 +210,9 @@ function rdLow32(len: number, x: string): string {
  */
 const LAST_WINS: ReadonlySet<string> = new Set(["inBytes", "inPackets", "outBytes", "outPackets", "flows"]);
 
+/** Counters with an exact companion column (record/u64.ts). */
+const EXACT: ReadonlySet<string> = new Set<string>(EXACT_COUNTERS);
+
 /**
  * Emits the statement storing one fixed-length field at offset expression `x`, or "" to skip it. `fed` holds the
  * integer columns earlier fields of the template write: a later field feeding one of them writes only while the
@@ -235,6 +239,18 @@ function emitField(
     case FieldKind.INT: {
       if (len > 8 || column === undefined) return raw;
       const type = COLUMN[column].type;
+      if (EXACT.has(column)) {
+        // u64 counters: a value from 2^53 up also sets the column's exact fix (record/u64.ts); a later field
+        // feeding the same counter (last wins) clears a fix an earlier 7- or 8-byte one may have set
+        const clear = fed.has(`${column}:big`) ? ` c.${column}Fix[row] = 0;` : "";
+        if (len <= 6) return `c.${column}[row] = ${rdExpr(len, x)};${clear}`;
+        fed.add(`${column}:big`);
+        return (
+          `{ const h = ${rdExpr(len - 4, x)}, l = view.getUint32(${x} + ${len - 4}); const v = h * 4294967296 + l; ` +
+          `c.${column}[row] = v;${clear} if (h >= 2097152) { const vh = Math.floor(v / 4294967296); ` +
+          `c.${column}Fix[row] = (h - vh) * 4294967296 + (l - (v - vh * 4294967296)); } }`
+        );
+      }
       const value = type === "f64" ? rdExpr(len, x) : rdLow32(len, x);
       if (fed.has(column)) return `if (c.${column}[row] === 0) c.${column}[row] = ${value};`;
       if (!LAST_WINS.has(column)) fed.add(column);

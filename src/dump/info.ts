@@ -3,6 +3,7 @@
 // -v (verify a file block by block).
 
 import { EXIT } from "../cli/common.js";
+import { intString } from "../format/text.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { emptyStats } from "../store/format.js";
 import type { FileStats } from "../store/index.js";
@@ -59,12 +60,13 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
   const s = sumStats(stats);
   let seq = 0;
   for (const e of s.exporters) seq += e.sequenceErrors;
-  const lines = [`Ident: ${ident || "none"}`, `Flows: ${s.totalFlows}`];
-  CLASSES.forEach((c, k) => lines.push(`Flows_${c}: ${s.flows[k]!}`));
-  lines.push(`Packets: ${s.totalPackets}`);
-  CLASSES.forEach((c, k) => lines.push(`Packets_${c}: ${s.packets[k]!}`));
-  lines.push(`Bytes: ${s.totalBytes}`);
-  CLASSES.forEach((c, k) => lines.push(`Bytes_${c}: ${s.bytes[k]!}`));
+  // integers as digits (never `9.8e+33`, however large a damaged or fuzzed footer's sums are)
+  const lines = [`Ident: ${ident || "none"}`, `Flows: ${intString(s.totalFlows)}`];
+  CLASSES.forEach((c, k) => lines.push(`Flows_${c}: ${intString(s.flows[k]!)}`));
+  lines.push(`Packets: ${intString(s.totalPackets)}`);
+  CLASSES.forEach((c, k) => lines.push(`Packets_${c}: ${intString(s.packets[k]!)}`));
+  lines.push(`Bytes: ${intString(s.totalBytes)}`);
+  CLASSES.forEach((c, k) => lines.push(`Bytes_${c}: ${intString(s.bytes[k]!)}`));
   lines.push(
     `First: ${Math.floor(s.msecFirst / 1000)}`,
     `Last: ${Math.floor(s.msecLast / 1000)}`,
@@ -101,7 +103,7 @@ export function printExporters(file: string, io: QueryIO): number {
     lines.push(
       // nfdump 1.7.1's layout first (scripts parse it), then tsflow's extra counters
       `SysID: ${e.id}, IP: ${e.address.padStart(16)}, version: ${e.version === 133 ? "sflow5" : String(e.version)}, ID: ${String(e.domain).padStart(2)}, ` +
-        `Sequence failures: ${e.sequenceErrors}, packets: ${e.packets}, flows: ${e.flows}, bad packets: ${e.badPackets}, template misses: ${e.templateMisses}`,
+        `Sequence failures: ${intString(e.sequenceErrors)}, packets: ${intString(e.packets)}, flows: ${intString(e.flows)}, bad packets: ${intString(e.badPackets)}, template misses: ${intString(e.templateMisses)}`,
     );
     for (const sm of samplers) {
       // nfdump's sampler line: ids < 0 are the collector's (-s) samplers

@@ -12,6 +12,7 @@ import { BufferedOutput } from "../format/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
 import { runQuery } from "./query.js";
+import { runClickHouseLoad } from "./clickhouse.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
@@ -30,7 +31,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const out = new BufferedOutput(1);
   try {
     const progress = options.progress ?? process.stderr.isTTY;
-    const code = await runQuery(options, { out, err: (t) => process.stderr.write(t), now: Date.now, progress });
+    const io = { out, err: (t: string) => process.stderr.write(t), now: Date.now, progress };
+    const code =
+      options.clickhouse !== undefined
+        ? await runClickHouseLoad(options, options.clickhouse, io)
+        : await runQuery(options, io);
     out.flush();
     return code;
   } catch (err) {

@@ -38,6 +38,7 @@ export interface QueryOptions {
   readonly progress: boolean | undefined; // --progress / --no-progress (undefined = when stderr is a TTY)
   readonly table: boolean; // --table
   readonly filter: string; // trailing words
+  readonly clickhouse: string | undefined; // --clickhouse URL: load the selection instead of printing it
 }
 
 const two = (n: number): string => String(n).padStart(2, "0");
@@ -133,6 +134,10 @@ export function buildProgram(): Command {
     .option("--progress", "show progress on stderr (default when stderr is a terminal)")
     .option("--no-progress", "never show progress")
     .option("--table", "draw -s and -I tables with box characters (terminal use)")
+    .option(
+      "--clickhouse <url>",
+      "load the selected flows into ClickHouse (http://host:8123/?database=flows); resumable",
+    )
     .argument("[filter...]", "nfdump filter expression, e.g. 'src ip 10.0.0.1 and dst port 443'");
 }
 
@@ -174,5 +179,6 @@ export function parseQueryOptions(program: Command, argv: readonly string[]): Qu
     progress: o["progress"] as boolean | undefined,
     table: o["table"] === true,
     filter: program.args.join(" ").trim(),
+    clickhouse: str("clickhouse"),
   };
 }

@@ -11,13 +11,31 @@
 
 import type { CompiledFilter } from "../filter/index.js";
 import type { RecordBatch } from "../record/batch.js";
+import { EXACT_COUNTERS, fixName } from "../record/u64.js";
 import { UNKNOWN_ZONE } from "../record/zone.js";
 import type { FlowFileSource } from "../store/nffile/source.js";
 import { FlowFileReader } from "../store/reader.js";
+import { addSum } from "./sums.js";
 import { applyWindow, blockInWindow, fileInWindow, type TimeWindow } from "./window.js";
 
 /** Columns the footer's totals read. */
-export const SUMMARY_COLUMNS = ["inBytes", "inPackets", "outBytes", "outPackets", "flows", "msecFirst", "msecLast"];
+export const SUMMARY_COLUMNS = [
+  "inBytes",
+  "inPackets",
+  "outBytes",
+  "outPackets",
+  "flows",
+  "msecFirst",
+  "msecLast",
+  ...EXACT_COUNTERS.map(fixName),
+];
+
+/** A column selection plus the exact companions (record/u64.ts) of the counters it holds. */
+function withFixes(names: Iterable<string>): Set<string> {
+  const set = new Set<string>(names);
+  for (const c of EXACT_COUNTERS) if (set.has(c)) set.add(fixName(c));
+  return set;
+}
 
 /** What a scan counted: the footer's totals and the work done. One type for the main thread and the workers. */
 export interface ScanCounts {
@@ -31,6 +49,10 @@ export interface ScanCounts {
   flows: number;
   bytes: number;
   packets: number;
+  /** exact − double of the three sums (record/u64.ts) */
+  flowsFix: number;
+  bytesFix: number;
+  packetsFix: number;
   first: number;
   last: number;
   /** min/max of the files' statistics records (the Time window line) */
@@ -50,6 +72,9 @@ export function emptyCounts(): ScanCounts {
     flows: 0,
     bytes: 0,
     packets: 0,
+    flowsFix: 0,
+    bytesFix: 0,
+    packetsFix: 0,
     first: Infinity,
     last: -Infinity,
     fileFirst: Infinity,
@@ -64,9 +89,9 @@ export function addCounts(into: ScanCounts, c: ScanCounts): void {
   into.passed += c.passed;
   into.blocksSkipped += c.blocksSkipped;
   into.bytesRead += c.bytesRead;
-  into.flows += c.flows;
-  into.bytes += c.bytes;
-  into.packets += c.packets;
+  addSum(into, "flows", "flowsFix", c.flows, c.flowsFix);
+  addSum(into, "bytes", "bytesFix", c.bytes, c.bytesFix);
+  addSum(into, "packets", "packetsFix", c.packets, c.packetsFix);
   into.damaged += c.damaged;
   if (c.first < into.first) into.first = c.first;
   if (c.last > into.last) into.last = c.last;
@@ -102,7 +127,7 @@ export class BlockPipeline {
   constructor(filter: CompiledFilter, window: TimeWindow | undefined, columns: Iterable<string> | undefined) {
     this.filter = filter;
     this.window = window;
-    this.selection = columns ? new Set<string>([...columns, ...filter.columns, ...SUMMARY_COLUMNS]) : undefined;
+    this.selection = columns ? withFixes([...columns, ...filter.columns, ...SUMMARY_COLUMNS]) : undefined;
     this.probe = this.selection === undefined && !filter.matchesAll ? new Set<string>(filter.columns) : undefined;
     this.usePred = window !== undefined || !filter.matchesAll;
   }

@@ -13,5 +13,8 @@ export function statRows(table: StatTable): StatRow[] {
     flows: r.flows,
     packets: r.packets,
     bytes: r.bytes,
+    ...(r.flowsFix !== 0 || r.packetsFix !== 0 || r.bytesFix !== 0
+      ? { flowsFix: r.flowsFix, packetsFix: r.packetsFix, bytesFix: r.bytesFix }
+      : {}),
   }));
 }

@@ -4,6 +4,7 @@
 // reserved room with `out.ensure(n)` for the whole record first.
 
 import type { BufferedOutput } from "./out.js";
+import { counterText, intString } from "./text.js";
 
 const SPACE = 0x20;
 
@@ -73,8 +74,20 @@ function digitsAt(buf: Uint8Array, end: number, n: number): void {
   } while (x > 0);
 }
 
+/** Appends u64 counter `v[i]` (exact with its fix column, record/u64.ts) right-aligned in `width`. */
+export function putCounterRight(o: BufferedOutput, v: Float64Array, fix: Uint32Array, i: number, width: number): void {
+  const n = v[i]!;
+  if (n < 9007199254740992) putUIntRight(o, n, width);
+  else putRight(o, counterText(v, fix, i), width);
+}
+
 /** Appends a non-negative integer right-aligned in `width` (printf "%<width>u"). */
 export function putUIntRight(o: BufferedOutput, n: number, width: number): void {
+  // digit arithmetic on a double is exact only below 2^53: larger values print their exact digits as text
+  if (n >= 9007199254740992) {
+    putRight(o, intString(n), width);
+    return;
+  }
   const d = digitCount(n);
   const buf = o.buf;
   let p = o.pos;
@@ -85,6 +98,10 @@ export function putUIntRight(o: BufferedOutput, n: number, width: number): void 
 
 /** Appends a non-negative integer left-aligned in `width` (printf "%-<width>u"). */
 export function putUIntLeft(o: BufferedOutput, n: number, width: number): void {
+  if (n >= 9007199254740992) {
+    putLeft(o, intString(n), width);
+    return;
+  }
   const d = digitCount(n);
   const buf = o.buf;
   let p = o.pos;

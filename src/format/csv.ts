@@ -27,8 +27,10 @@ import { FormatError } from "./errors.js";
 import { icmpCodeOf, icmpTypeOf } from "./fmt.js";
 import { BufferedOutput, OUTPUT_RECORD_MAX, writeAsciiTo, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
-import { putAscii, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
+import { putAscii, putCounterRight, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
+import { fixName, type ExactCounter } from "../record/u64.js";
 import {
+  counterText,
   durationSeconds,
   flagsString,
   formatIPv4,
@@ -54,6 +56,12 @@ function fullAddr(col: AddrColumnName): W {
   const words = `${col}6` as const;
   return (b, i) => ((b.cols.v6Flags[i]! & bit) !== 0 ? formatIPv6(b.cols[words], i * 4) : formatIPv4(b.cols[col][i]!));
 }
+
+/** A u64 counter, exact from 2^53 up (record/u64.ts). */
+const exactNum =
+  (name: ExactCounter): W =>
+  (b, i) =>
+    counterText(b.cols[name], b.cols[fixName(name)], i);
 
 const num =
   (get: (b: BatchView, i: number) => number): W =>
@@ -97,12 +105,12 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
   ["%dp", ["dstPort", num((b, i) => b.cols.dstPort[i]!)]],
   ["%it", ["icmpType", num(icmpTypeOf)]],
   ["%ic", ["icmpCode", num(icmpCodeOf)]],
-  ["%pkt", ["packets", num((b, i) => b.cols.inPackets[i]!)]],
-  ["%ipkt", ["inPackets", num((b, i) => b.cols.inPackets[i]!)]],
-  ["%opkt", ["outPackets", num((b, i) => b.cols.outPackets[i]!)]],
-  ["%byt", ["bytes", num((b, i) => b.cols.inBytes[i]!)]],
-  ["%ibyt", ["inBytes", num((b, i) => b.cols.inBytes[i]!)]],
-  ["%obyt", ["outBytes", num((b, i) => b.cols.outBytes[i]!)]],
+  ["%pkt", ["packets", exactNum("inPackets")]],
+  ["%ipkt", ["inPackets", exactNum("inPackets")]],
+  ["%opkt", ["outPackets", exactNum("outPackets")]],
+  ["%byt", ["bytes", exactNum("inBytes")]],
+  ["%ibyt", ["inBytes", exactNum("inBytes")]],
+  ["%obyt", ["outBytes", exactNum("outBytes")]],
   ["%fl", ["flows", num((b, i) => b.cols.flows[i]! || 1)]],
   ["%flg", ["flags", (b, i) => flagsString(b.cols.proto[i]! === 6 ? b.cols.tcpFlags[i]! : 0)]],
   ["%tos", ["tos", num((b, i) => b.cols.srcTos[i]!)]],
@@ -172,6 +180,12 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
 
 type B = (b: BatchView, i: number, o: BufferedOutput) => void;
 
+const exactB =
+  (name: ExactCounter): B =>
+  (b, i, o) => {
+    putCounterRight(o, b.cols[name], b.cols[fixName(name)], i, 0);
+  };
+
 const uintB =
   (get: (b: BatchView, i: number) => number): B =>
   (b, i, o) => {
@@ -219,10 +233,10 @@ const CSV_BYTES: ReadonlyMap<string, B> = new Map<string, B>([
   ["%ra", addrB("exporterAddr")],
   ["%sp", uintB((b, i) => b.cols.srcPort[i]!)],
   ["%dp", uintB((b, i) => b.cols.dstPort[i]!)],
-  ["%pkt", uintB((b, i) => b.cols.inPackets[i]!)],
-  ["%byt", uintB((b, i) => b.cols.inBytes[i]!)],
-  ["%opkt", uintB((b, i) => b.cols.outPackets[i]!)],
-  ["%obyt", uintB((b, i) => b.cols.outBytes[i]!)],
+  ["%pkt", exactB("inPackets")],
+  ["%byt", exactB("inBytes")],
+  ["%opkt", exactB("outPackets")],
+  ["%obyt", exactB("outBytes")],
   ["%fl", uintB((b, i) => b.cols.flows[i]! || 1)],
   ["%in", uintB((b, i) => b.cols.input[i]!)],
   ["%out", uintB((b, i) => b.cols.output[i]!)],
@@ -362,7 +376,7 @@ export class CsvLegacyFormatter {
       out,
       `${localDateTime(secOf(c.msecFirst[i]!))},${localDateTime(secOf(c.msecLast[i]!))},${durationSeconds(dur(b, i)).toFixed(3)},${SA(b, i)},${DA(b, i)},` +
         `${c.srcPort[i]!},${c.dstPort[i]!},${protoString(c.proto[i]!, false)},${flagsString(c.tcpFlags[i]!)},${c.fwdStatus[i]!},` +
-        `${c.srcTos[i]!},${intString(c.inPackets[i]!)},${intString(c.inBytes[i]!)},${intString(c.outPackets[i]!)},${intString(c.outBytes[i]!)},` +
+        `${c.srcTos[i]!},${counterText(c.inPackets, c.inPacketsFix, i)},${counterText(c.inBytes, c.inBytesFix, i)},${counterText(c.outPackets, c.outPacketsFix, i)},${counterText(c.outBytes, c.outBytesFix, i)},` +
         `${c.input[i]!},${c.output[i]!},${c.srcAs[i]!},${c.dstAs[i]!},${c.srcMask[i]!},${c.dstMask[i]!},${c.dstTos[i]!},${c.direction[i]!},` +
         `${NH(b, i)},${NHB(b, i)},${c.srcVlan[i]!},${c.dstVlan[i]!},${macString(c.inSrcMac[i]!)},${macString(c.outDstMac[i]!)},` +
         `${macString(c.inDstMac[i]!)},${macString(c.outSrcMac[i]!)},${m(c.mpls1[i]!)},${m(c.mpls2[i]!)},${m(c.mpls3[i]!)},` +
@@ -403,7 +417,7 @@ export class PipeFormatter {
     writeAsciiTo(
       out,
       `${af}|${intString(c.msecFirst[i]!)}|${intString(c.msecLast[i]!)}|${c.proto[i]!}|${sa}|${c.srcPort[i]!}|${da}|${c.dstPort[i]!}|` +
-        `${c.srcAs[i]!}|${c.dstAs[i]!}|${c.input[i]!}|${c.output[i]!}|${c.tcpFlags[i]!}|${c.srcTos[i]!}|${intString(c.inPackets[i]!)}|${intString(c.inBytes[i]!)}\n`,
+        `${c.srcAs[i]!}|${c.dstAs[i]!}|${c.input[i]!}|${c.output[i]!}|${c.tcpFlags[i]!}|${c.srcTos[i]!}|${counterText(c.inPackets, c.inPacketsFix, i)}|${counterText(c.inBytes, c.inBytesFix, i)}\n`,
     );
   }
 

@@ -11,10 +11,21 @@
 import type { RecordBatch } from "../record/batch.js";
 import { ViewCache, type BatchView } from "./view.js";
 import { OUTPUT_RECORD_MAX, type BufferedOutput } from "./out.js";
-import { putAscii, putIPv4Right, putLeft, putRight, putUIntLeft, putUIntRight, putUIntZero } from "./bytes.js";
+import {
+  putAscii,
+  putCounterRight,
+  putIPv4Right,
+  putLeft,
+  putRight,
+  putUIntLeft,
+  putUIntRight,
+  putUIntZero,
+} from "./bytes.js";
+import { fixName, TWO53, type ExactCounter } from "../record/u64.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";
 import {
+  counterText,
   condenseV6,
   durationString,
   localDateTime,
@@ -167,11 +178,16 @@ function net(col: "srcAddr" | "dstAddr", mask: "srcMask" | "dstMask") {
 const u = (width: number, get: (b: BatchView, i: number) => number) => (): FieldWriter => (b, i) =>
   padNum(get(b, i), width);
 
-const counter =
-  (get: (b: BatchView, i: number) => number) =>
+/** A u64 counter column: scaled as nfdump, or with -N its exact value (record/u64.ts). */
+const exactCounter =
+  (name: ExactCounter) =>
   (ctx: Ctx): FieldWriter => {
     const plain = ctx.plain;
-    return (b, i) => counter8(get(b, i), plain);
+    const fx = fixName(name);
+    return (b, i) => {
+      const v = b.cols[name][i]!;
+      return plain && v >= TWO53 ? counterText(b.cols[name], b.cols[fx], i).padStart(8) : counter8(v, plain);
+    };
   };
 
 const lit = (s: string) => (): FieldWriter => () => s;
@@ -321,42 +337,12 @@ export const FMT_TOKENS: readonly TokenDef[] = [
     u(6, (b, i) => b.cols.output[i]!),
   ),
   T("%onam", false, "Output interface name", lit("")),
-  T(
-    "%pkt",
-    false,
-    " Packets",
-    counter((b, i) => b.cols.inPackets[i]!),
-  ),
-  T(
-    "%ipkt",
-    false,
-    "  In Pkt",
-    counter((b, i) => b.cols.inPackets[i]!),
-  ),
-  T(
-    "%opkt",
-    false,
-    " Out Pkt",
-    counter((b, i) => b.cols.outPackets[i]!),
-  ),
-  T(
-    "%byt",
-    false,
-    "   Bytes",
-    counter((b, i) => b.cols.inBytes[i]!),
-  ),
-  T(
-    "%ibyt",
-    false,
-    " In Byte",
-    counter((b, i) => b.cols.inBytes[i]!),
-  ),
-  T(
-    "%obyt",
-    false,
-    "Out Byte",
-    counter((b, i) => b.cols.outBytes[i]!),
-  ),
+  T("%pkt", false, " Packets", exactCounter("inPackets")),
+  T("%ipkt", false, "  In Pkt", exactCounter("inPackets")),
+  T("%opkt", false, " Out Pkt", exactCounter("outPackets")),
+  T("%byt", false, "   Bytes", exactCounter("inBytes")),
+  T("%ibyt", false, " In Byte", exactCounter("inBytes")),
+  T("%obyt", false, "Out Byte", exactCounter("outBytes")),
   T(
     "%fl",
     false,
@@ -632,6 +618,19 @@ function counterBytes(get: (b: BatchView, i: number) => number) {
   };
 }
 
+function exactCounterBytes(name: ExactCounter) {
+  return (ctx: Ctx): ByteWriter => {
+    const plain = ctx.plain;
+    const fx = fixName(name);
+    return (b, i, o) => {
+      const v = b.cols[name];
+      const n = v[i]!;
+      if (n < 1000000 || plain) putCounterRight(o, v, b.cols[fx], i, 8);
+      else putRight(o, counter8(n, false), 8);
+    };
+  };
+}
+
 function uBytes(width: number, get: (b: BatchView, i: number) => number) {
   return (): ByteWriter => (b, i, o) => {
     putUIntRight(o, get(b, i), width);
@@ -680,12 +679,12 @@ const BYTE_TOKENS: ReadonlyMap<string, (ctx: Ctx) => ByteWriter> = new Map<strin
   ["%ra", addrBytes("exporterAddr")],
   ["%sap", addrPortBytes("srcAddr", "srcPort", false)],
   ["%dap", addrPortBytes("dstAddr", "dstPort", true)],
-  ["%pkt", counterBytes((b, i) => b.cols.inPackets[i]!)],
-  ["%ipkt", counterBytes((b, i) => b.cols.inPackets[i]!)],
-  ["%opkt", counterBytes((b, i) => b.cols.outPackets[i]!)],
-  ["%byt", counterBytes((b, i) => b.cols.inBytes[i]!)],
-  ["%ibyt", counterBytes((b, i) => b.cols.inBytes[i]!)],
-  ["%obyt", counterBytes((b, i) => b.cols.outBytes[i]!)],
+  ["%pkt", exactCounterBytes("inPackets")],
+  ["%ipkt", exactCounterBytes("inPackets")],
+  ["%opkt", exactCounterBytes("outPackets")],
+  ["%byt", exactCounterBytes("inBytes")],
+  ["%ibyt", exactCounterBytes("inBytes")],
+  ["%obyt", exactCounterBytes("outBytes")],
   [
     "%bps",
     counterBytes((b, i) => {
@@ -746,6 +745,10 @@ export interface CompiledFmt {
   line(b: RecordBatch | BatchView, i: number): string;
   /** Writes the line for row `i` plus a newline straight into the output buffer (the fast path). */
   emit(b: RecordBatch | BatchView, i: number, o: BufferedOutput): void;
+  /** One title per %token (the header's words, trimmed), for tables that show the fields as cells. */
+  readonly columns: readonly string[];
+  /** The fields of row `i`, one per %token, as line() prints them without padding (literal text left out). */
+  cells(b: RecordBatch | BatchView, i: number): string[];
 }
 
 /**
@@ -759,6 +762,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   const byteWriters: ByteWriter[] = [];
   // lits[k] is printed before writers[k]; lits[writers.length] after the last one
   const lits: string[] = [""];
+  const columns: string[] = [];
   let header = "";
   let c = 0;
   while (c < f.length) {
@@ -784,6 +788,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
       );
       lits.push("");
       header += ctx.longV6 && found.isAddress ? " ".repeat(23) + found.header : found.header;
+      columns.push(found.header.trim());
       c += found.token.length;
     } else {
       const p = f.indexOf("%", c);
@@ -805,6 +810,12 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     for (let k = 0; k < n; k++) s += writers[k]!(b, i) + post[k]!;
     return s;
   };
+  const cells = (batch: RecordBatch | BatchView, i: number): string[] => {
+    const b = views.of(batch);
+    const out = new Array<string>(n);
+    for (let k = 0; k < n; k++) out[k] = writers[k]!(b, i).trim();
+    return out;
+  };
   // Room one record can take: generous per token (the longest writers are %mpls and IPv6 texts), all literals.
   const reserve = 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2;
   const preB = Buffer.from(pre, "latin1");
@@ -815,7 +826,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     const wide = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
       o.writeAscii(`${line(batch, i)}\n`);
     };
-    return { header, line, emit: wide };
+    return { header, line, emit: wide, columns, cells };
   }
   const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
     const b = views.of(batch);
@@ -836,5 +847,5 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     }
     buf[o.pos++] = 10;
   };
-  return { header, line, emit };
+  return { header, line, emit, columns, cells };
 }

@@ -13,6 +13,7 @@ import { V6_BIT } from "../record/schema.js";
 import { BufferedOutput, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
 import {
+  counterText,
   flagsString,
   formatIPv4,
   formatIPv6,
@@ -68,8 +69,8 @@ function emitRecord(
   kv("first", timeT(c.msecFirst[i]!), true);
   kv("last", timeT(c.msecLast[i]!), true);
   kv("received", timeT(c.msecReceived[i]!), true);
-  kv("in_packets", intString(c.inPackets[i]!), false);
-  kv("in_bytes", intString(c.inBytes[i]!), false);
+  kv("in_packets", counterText(c.inPackets, c.inPacketsFix, i), false);
+  kv("in_bytes", counterText(c.inBytes, c.inBytesFix, i), false);
   kv("proto", intString(proto), false);
   if (proto === 1 || proto === 58) {
     const dp = c.dstPort[i]!;
@@ -121,8 +122,8 @@ function emitRecord(
     kv("dst_tos", intString(c.dstTos[i]!), false);
   }
   if (known ? (el & EL(5)) !== 0 : c.outPackets[i]! || c.outBytes[i]! || c.flows[i]! > 1) {
-    kv("out_packets", intString(c.outPackets[i]!), false);
-    kv("out_bytes", intString(c.outBytes[i]!), false);
+    kv("out_packets", counterText(c.outPackets, c.outPacketsFix, i), false);
+    kv("out_bytes", counterText(c.outBytes, c.outBytesFix, i), false);
     kv("aggr_flows", intString(c.flows[i]! || 1), false);
   }
   if (known ? (el & EL(6)) !== 0 : c.srcVlan[i]! || c.dstVlan[i]!) {

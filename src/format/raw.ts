@@ -12,6 +12,7 @@ import { V6_BIT } from "../record/schema.js";
 import { writeAsciiTo, type Output } from "./out.js";
 import { ViewCache } from "./view.js";
 import {
+  counterText,
   flagsString,
   formatIPv4,
   formatIPv6,
@@ -165,8 +166,8 @@ export class RawFormatter {
       s += r("dst port    ", w(c.dstPort[i]!, 18));
       s += r("src tos     ", w(c.srcTos[i]!, 18));
     }
-    s += r("in packets  ", w(c.inPackets[i]!, 18));
-    s += r("in bytes    ", w(c.inBytes[i]!, 18));
+    s += r("in packets  ", w(counterText(c.inPackets, c.inPacketsFix, i), 18));
+    s += r("in bytes    ", w(counterText(c.inBytes, c.inBytesFix, i), 18));
     const sm = c.srcMask[i]!;
     const dm = c.dstMask[i]!;
     let snet: string;
@@ -194,8 +195,8 @@ export class RawFormatter {
       s += r("end reason  ", `              0x${hex2(c.flowEndReason[i]!)} `);
     }
     if (hasCnt) {
-      s += r("out packets ", w(c.outPackets[i]!, 18));
-      s += r("out bytes   ", w(c.outBytes[i]!, 18));
+      s += r("out packets ", w(counterText(c.outPackets, c.outPacketsFix, i), 18));
+      s += r("out bytes   ", w(counterText(c.outBytes, c.outBytesFix, i), 18));
       s += r("aggr flows  ", w(c.flows[i]! || 1, 18));
     }
     if (hasVlan) {

@@ -21,6 +21,7 @@ import {
   localTimeMs,
   msToSeconds3,
   protoString,
+  sumText,
   truncU64,
 } from "./text.js";
 
@@ -36,6 +37,10 @@ export interface StatRow {
   readonly flows: number;
   readonly packets: number;
   readonly bytes: number;
+  /** exact − double of flows, packets and bytes once a sum reached 2^53 (record/u64.ts); absent = 0 */
+  readonly flowsFix?: number;
+  readonly packetsFix?: number;
+  readonly bytesFix?: number;
 }
 
 export interface StatTableSpec {
@@ -121,12 +126,14 @@ export function formatStatTable(
     let key = r.key;
     if (spec.isAddress && !(opts.longV6 ?? false) && key.includes(":")) key = condenseV6(key);
     const n = (x: number): string => formatNumber(x, plain, true).padStart(8);
+    // under -N a sum from 2^53 up prints exactly
+    const x = (v: number, e: number | undefined): string => (plain ? sumText(v, e ?? 0).padStart(8) : n(v));
     const dur = v6layout
       ? (d.durMs / 1000).toFixed(3).padStart(9)
       : (plain ? durationPlain(d.durMs) : durationString(d.durMs)).padStart(9);
     s +=
       `${localTimeMs(r.first)} ${dur} ${proto.padEnd(5)} ${key.padStart(v6layout ? 39 : 17)} ` +
-      `${n(r.flows)}(${pct(d.flowsP)}) ${n(r.packets)}(${pct(d.packetsP)}) ${n(r.bytes)}(${pct(d.bytesP)}) ` +
+      `${x(r.flows, r.flowsFix)}(${pct(d.flowsP)}) ${x(r.packets, r.packetsFix)}(${pct(d.packetsP)}) ${x(r.bytes, r.bytesFix)}(${pct(d.bytesP)}) ` +
       `${n(d.pps)} ${n(d.bps)} ${intString(d.bpp).padStart(5)}\n`;
   }
   return `${s}\n`;
@@ -152,7 +159,7 @@ export function formatStatTableCsv(
     const proto = spec.byProto ? protoString(r.proto, plain) : "any";
     s +=
       `${localDateTime(Math.floor(r.first / 1000))},${localDateTime(Math.floor(r.last / 1000))},${msToSeconds3(d.durMs)},${proto},${r.key},` +
-      `${intString(r.flows)},${fixed1(d.flowsP)},${intString(r.packets)},${fixed1(d.packetsP)},${intString(r.bytes)},${fixed1(d.bytesP)},` +
+      `${sumText(r.flows, r.flowsFix ?? 0)},${fixed1(d.flowsP)},${sumText(r.packets, r.packetsFix ?? 0)},${fixed1(d.packetsP)},${sumText(r.bytes, r.bytesFix ?? 0)},${fixed1(d.bytesP)},` +
       `${intString(d.pps)},${intString(d.bps)},${intString(d.bpp)}\n`;
   }
   return `${s}\n`;
@@ -167,10 +174,60 @@ export function formatStatTableJson(spec: StatTableSpec, rows: readonly StatRow[
     const d = derive(r, totals);
     return (
       `{"first":"${localTimeMs(r.first)}","last":"${localTimeMs(r.last)}","duration":${msToSeconds3(d.durMs)},` +
-      `"proto":${spec.byProto ? r.proto : `"any"`},"value":${JSON.stringify(r.key)},"flows":${intString(r.flows)},` +
-      `"flows_pct":${fixed1(d.flowsP)},"packets":${intString(r.packets)},"packets_pct":${fixed1(d.packetsP)},` +
-      `"bytes":${intString(r.bytes)},"bytes_pct":${fixed1(d.bytesP)},"pps":${intString(d.pps)},"bps":${intString(d.bps)},"bpp":${intString(d.bpp)}}`
+      `"proto":${spec.byProto ? r.proto : `"any"`},"value":${JSON.stringify(r.key)},"flows":${sumText(r.flows, r.flowsFix ?? 0)},` +
+      `"flows_pct":${fixed1(d.flowsP)},"packets":${sumText(r.packets, r.packetsFix ?? 0)},"packets_pct":${fixed1(d.packetsP)},` +
+      `"bytes":${sumText(r.bytes, r.bytesFix ?? 0)},"bytes_pct":${fixed1(d.bytesP)},"pps":${intString(d.pps)},"bps":${intString(d.bps)},"bpp":${intString(d.bpp)}}`
     );
   });
   return `{"stat":${JSON.stringify(spec.element)},"order":${JSON.stringify(spec.order)},"top":${spec.topN},"rows":[${items.join(",")}]}\n`;
+}
+
+/**
+ * The text table's fields as cells (tsweb): the columns of formatStatTable, each count and its percentage in
+ * separate cells, the same numbers as the text (-N: plain).
+ */
+export function statTableCells(
+  spec: StatTableSpec,
+  rows: readonly StatRow[],
+  totals: StatTotals,
+  opts: StatPrintOptions = {},
+): { columns: string[]; rows: string[][] } {
+  const plain = opts.plain ?? false;
+  const columns = [
+    "Date first seen",
+    "Duration",
+    "Proto",
+    spec.element,
+    "Flows",
+    "Flows %",
+    "Packets",
+    "Packets %",
+    "Bytes",
+    "Bytes %",
+    "pps",
+    "bps",
+    "bpp",
+  ];
+  const out = rows.map((r) => {
+    const d = derive(r, totals);
+    let key = r.key;
+    if (spec.isAddress && !(opts.longV6 ?? false) && key.includes(":")) key = condenseV6(key);
+    const n = (x: number): string => formatNumber(x, plain, true).trim();
+    return [
+      localTimeMs(r.first),
+      (plain ? durationPlain(d.durMs) : durationString(d.durMs)).trim(),
+      spec.byProto ? protoString(r.proto, plain) : "any",
+      key,
+      n(r.flows),
+      fixed1(d.flowsP),
+      n(r.packets),
+      fixed1(d.packetsP),
+      n(r.bytes),
+      fixed1(d.bytesP),
+      n(d.pps),
+      n(d.bps),
+      intString(d.bpp),
+    ];
+  });
+  return { columns, rows: out };
 }

@@ -7,7 +7,7 @@
 // and the csv form (`Summary` / `flows,bytes,packets,avg_bps,avg_pps,avg_bpp` / values). The caller collects
 // the numbers; these functions only print them, with nfdump's scaling (`175.6 M`) unless -N.
 
-import { formatNumber, intString, localDateTime, truncU64 } from "./text.js";
+import { formatNumber, intString, localDateTime, sumText, truncU64 } from "./text.js";
 
 /** Totals of the flows that passed the filter. Times in ms since the epoch (0 = no flows). */
 export interface SummaryTotals {
@@ -18,16 +18,27 @@ export interface SummaryTotals {
   readonly firstMs: number;
   /** max msecLast of the matched flows */
   readonly lastMs: number;
+  /** exact − double of flows, bytes and packets when a sum reached 2^53 (record/u64.ts); 0 when absent */
+  readonly flowsFix?: number;
+  readonly bytesFix?: number;
+  readonly packetsFix?: number;
+}
+
+/** A sum as nfdump holds it: the exact value wrapped to 64 bits, as a double (for rates). */
+function wrapped(s: number, e: number | undefined): number {
+  return e === undefined || e === 0 || !Number.isFinite(s) ? s : Number(BigInt(sumText(s, e)));
 }
 
 /** avg bps / pps / bpp as nfdump computes them (all 0 when the matched flows span no time). */
 export function summaryRates(t: SummaryTotals): { bps: number; pps: number; bpp: number } {
   const duration = t.lastMs ? (t.lastMs - t.firstMs) / 1000 : 0;
   if (duration > 0 && t.lastMs > 0) {
+    const bytes = wrapped(t.bytes, t.bytesFix);
+    const packets = wrapped(t.packets, t.packetsFix);
     return {
-      bps: truncU64((t.bytes * 8) / duration),
-      pps: truncU64(t.packets / duration),
-      bpp: t.packets ? Math.floor(t.bytes / t.packets) : 0,
+      bps: truncU64((bytes * 8) / duration),
+      pps: truncU64(packets / duration),
+      bpp: packets ? Math.floor(bytes / packets) : 0,
     };
   }
   return { bps: 0, pps: 0, bpp: 0 };
@@ -37,13 +48,15 @@ export function summaryRates(t: SummaryTotals): { bps: number; pps: number; bpp:
 export function summaryLine(t: SummaryTotals, plain = false): string {
   const r = summaryRates(t);
   const f = (n: number): string => formatNumber(n, plain, false);
-  return `Summary: total flows: ${intString(t.flows)}, total bytes: ${f(t.bytes)}, total packets: ${f(t.packets)}, avg bps: ${f(r.bps)}, avg pps: ${f(r.pps)}, avg bpp: ${f(r.bpp)}\n`;
+  // a sum from 2^53 up prints exactly under -N; scaled (`1.2 T`) the double is exact enough
+  const x = (n: number, e: number | undefined): string => (plain ? sumText(n, e ?? 0) : f(n));
+  return `Summary: total flows: ${sumText(t.flows, t.flowsFix ?? 0)}, total bytes: ${x(t.bytes, t.bytesFix)}, total packets: ${x(t.packets, t.packetsFix)}, avg bps: ${f(r.bps)}, avg pps: ${f(r.pps)}, avg bpp: ${f(r.bpp)}\n`;
 }
 
 /** 1.7.1 `-o csv` trailing block (three lines). */
 export function csvLegacySummary(t: SummaryTotals): string {
   const r = summaryRates(t);
-  return `Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n${intString(t.flows)},${intString(t.bytes)},${intString(t.packets)},${intString(r.bps)},${intString(r.pps)},${intString(r.bpp)}\n`;
+  return `Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n${sumText(t.flows, t.flowsFix ?? 0)},${sumText(t.bytes, t.bytesFix ?? 0)},${sumText(t.packets, t.packetsFix ?? 0)},${intString(r.bps)},${intString(r.pps)},${intString(r.bpp)}\n`;
 }
 
 /** `Time window: …` from the files' first/last seen (ms; seconds are printed), `<unknown>` when first is 0. */

@@ -8,6 +8,7 @@
 // second); nothing here allocates per call except the returned string.
 
 import { formatIPv4 } from "../record/ip.js";
+import { exactOf, TWO53, u64Text } from "../record/u64.js";
 
 // ── numbers ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -63,6 +64,20 @@ export function intString(n: number): string {
       : Number.isInteger(n)
         ? String(n)
         : String(Math.trunc(n));
+}
+
+/**
+ * Exact decimal text of a u64 counter at row `i`: the double below 2^53, else the double plus its fix column
+ * (record/u64.ts), wrapped to 64 bits as nfdump prints.
+ */
+export function counterText(v: Float64Array, fix: Uint32Array, i: number): string {
+  const d = v[i]!;
+  return d < TWO53 || !Number.isFinite(d) ? intString(d) : u64Text(exactOf(d, fix[i]! | 0));
+}
+
+/** Exact decimal text of a sum held as a double plus an integer error term (record/u64.ts ExactSum). */
+export function sumText(s: number, e: number): string {
+  return e === 0 || !Number.isFinite(s) ? intString(s) : u64Text(exactOf(s, e));
 }
 
 function bigIntString(n: number): string {

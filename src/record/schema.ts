@@ -13,11 +13,15 @@
 //                  <name>6  Uint32Array(capacity * 4)  the IPv6 address as four big-endian u32 words (0 on IPv4 rows)
 //                  v6Flags  bit `v6bit` set when the row's address is IPv6
 //                IPv4 filters and hashes touch only the u32 column; blocks without IPv6 never store <name>6.
+//   The u64 counters (inPackets inBytes outPackets outBytes flows) are f64 plus a physical companion column
+//   `<name>Fix` (u32) that makes values from 2^53 up exact (record/u64.ts).
 //
 // Names follow nfdump's V3 element fields. `json` is nfdump's JSON key (the IPv4 spelling for
 // addresses; `json6` the IPv6 one), `csv` the header nfdump 1.7.5+ prints for the column's %token, `fmt` the
 // nfdump %token, `filter` the filter keywords that test the column, `ie` the IPFIX/NetFlow v9 information
 // element ids that feed it (IANA numbers; the decoder's fields.ts holds the per-id conversions).
+
+import { EXACT_COUNTERS, fixName, type FixName } from "./u64.js";
 
 export type StorageType = "u8" | "u16" | "u32" | "f64" | "mac" | "addr";
 
@@ -851,6 +855,8 @@ function physicalOf(col: ColumnDef): PhysicalColumn[] {
 export const PHYSICAL_COLUMNS: readonly PhysicalColumn[] = [
   ...SCHEMA.flatMap((col) => physicalOf(col)),
   { name: "v6Flags", array: "u8", width: 1, column: "v6Flags" },
+  // exact companions of the u64 counters (record/u64.ts): all zero unless a value reaches 2^53
+  ...EXACT_COUNTERS.map((c): PhysicalColumn => ({ name: fixName(c), array: "u32", width: 1, column: c })),
 ];
 
 type ArrayOf<T extends StorageType> = T extends "u8"
@@ -864,7 +870,7 @@ type ArrayOf<T extends StorageType> = T extends "u8"
 /** The typed arrays of a batch, one per physical column. */
 export type ColumnArrays = { [K in Column as K["name"]]: ArrayOf<K["type"]> } & {
   [K in AddrColumnName as `${K}6`]: Uint32Array;
-} & { v6Flags: Uint8Array };
+} & { v6Flags: Uint8Array } & { [K in FixName]: Uint32Array };
 
 export type PhysicalName = keyof ColumnArrays;
 

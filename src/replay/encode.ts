@@ -61,10 +61,11 @@ const G_BGPNH = 8;
 const G_MISC = 16;
 const G_OUT = 32;
 
-const SRC6 = 1 << V6_BIT.srcAddr;
-const DST6 = 1 << V6_BIT.dstAddr;
-const HOP6 = 1 << V6_BIT.nextHop;
-const BGP6 = 1 << V6_BIT.bgpNextHop;
+// V6_BIT holds each address column's mask in v6Flags (not a bit number)
+const SRC6 = V6_BIT.srcAddr;
+const DST6 = V6_BIT.dstAddr;
+const HOP6 = V6_BIT.nextHop;
+const BGP6 = V6_BIT.bgpNextHop;
 
 function templateFields(protocol: "v9" | "ipfix", v6: boolean, groups: number): Field[] {
   const t = protocol === "ipfix" ? K.ABS : K.REL;
@@ -136,6 +137,11 @@ interface Template {
   /** The template record (id, count, then id/length pairs). */
   readonly record: Uint8Array;
   readonly perPacket: number;
+  /** Writes one row as a data record of this template (compiled once per template). */
+  readonly write: RecordWriter;
+  /** v9: offsets in the record of the first and last switched times (written when the datagram is built). */
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
 interface Pending {
@@ -215,8 +221,7 @@ export class FlowEncoder {
       src.pending.set(id, p);
     }
     const t = p.template;
-    const off = p.count * t.recordLength;
-    writeRecord(p.view, off, t.fields, c, row);
+    t.write(p.view, p.count * t.recordLength, c, row);
     this.track(p, c, row);
     if (p.count === t.perPacket) this.sendData(src, p);
   }
@@ -262,7 +267,24 @@ export class FlowEncoder {
         v.setUint16(6 + 4 * i, x.len);
       });
       const fit = Math.max(1, Math.floor((MAX_DATAGRAM - V9_HEADER - 4) / recordLength));
-      t = { id, fields, recordLength, record, perPacket: this.options.recordsPerPacket ?? fit };
+      const at = (ie: number): number => {
+        let o = 0;
+        for (const x of fields) {
+          if (x.ie === ie) return o;
+          o += x.len;
+        }
+        return -1;
+      };
+      t = {
+        id,
+        fields,
+        recordLength,
+        record,
+        perPacket: this.options.recordsPerPacket ?? fit,
+        write: compileWriter(fields),
+        firstAt: at(22),
+        lastAt: at(21),
+      };
       this.templates.set(id, t);
     }
     return t;
@@ -328,11 +350,10 @@ export class FlowEncoder {
       v.setUint32(16, src.id >>> 0);
       src.sequence++;
       // rebase the absolute times kept aside onto this datagram's boot
-      const rel = relativeOffsets(t);
       for (let r = 0; r < p.count; r++) {
         const base = r * t.recordLength;
-        p.view.setUint32(base + rel.first, clampU32(p.times[2 * r]! - boot));
-        p.view.setUint32(base + rel.last, clampU32(p.times[2 * r + 1]! - boot));
+        p.view.setUint32(base + t.firstAt, clampU32(p.times[2 * r]! - boot));
+        p.view.setUint32(base + t.lastAt, clampU32(p.times[2 * r + 1]! - boot));
       }
     }
     let o = hdr;
@@ -385,7 +406,16 @@ export class FlowEncoder {
   }
 }
 
-const V5_TEMPLATE: Template = { id: 0, fields: [], recordLength: V5_RECORD, record: new Uint8Array(0), perPacket: 30 };
+const V5_TEMPLATE: Template = {
+  id: 0,
+  fields: [],
+  recordLength: V5_RECORD,
+  record: new Uint8Array(0),
+  perPacket: 30,
+  write: () => undefined,
+  firstAt: 24,
+  lastAt: 28,
+};
 
 function newPending(template: Template, bytes: number): Pending {
   const data = new Uint8Array(bytes);
@@ -400,89 +430,80 @@ function newPending(template: Template, bytes: number): Pending {
   };
 }
 
-const relCache = new WeakMap<Template, { first: number; last: number }>();
-function relativeOffsets(t: Template): { first: number; last: number } {
-  let r = relCache.get(t);
-  if (r === undefined) {
-    let o = 0;
-    r = { first: 0, last: 0 };
-    for (const x of t.fields) {
-      if (x.ie === 22) r.first = o;
-      else if (x.ie === 21) r.last = o;
-      o += x.len;
-    }
-    relCache.set(t, r);
-  }
-  return r;
-}
-
 function clampU32(v: number): number {
   return v < 0 ? 0 : v >= TWO32 ? TWO32 - 1 : v;
 }
 
-function writeRecord(v: DataView, o: number, fields: Field[], c: ColumnArrays, row: number): void {
-  for (let i = 0; i < fields.length; i++) {
-    const x = fields[i]!;
+type RecordWriter = (v: DataView, o: number, c: ColumnArrays, row: number) => void;
+
+// The record writer of a template is generated once as straight-line code: one DataView store per field at
+// a constant offset, each column read by its name. A loop over the field list with a switch on the field kind
+// and a lookup of the column per field took most of the encoder's time. Only column names from the fixed
+// field table above are spliced into the code.
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+function compileWriter(fields: readonly Field[]): RecordWriter {
+  const lines: string[] = [];
+  let o = 0;
+  for (const x of fields) {
+    if (!SAFE_NAME.test(x.col)) throw new Error(`replay: unsafe column name ${x.col}`);
+    const at = o === 0 ? "o" : `o + ${o}`;
+    const col = `c.${x.col}`;
     switch (x.kind) {
-      case K.U: {
-        let val = (c[x.col] as ArrayLike<number>)[row]!;
-        // ICMP type and code travel in the destination port (type << 8 | code), as v5 and Cisco's v9 send them:
-        // nfdump aggregates an icmpTypeCode element's flows under port 0.0
-        if (x.ie === 11) {
-          const p = c.proto[row]!;
-          if ((p === 1 || p === 58) && (c.icmpType[row] || c.icmpCode[row]))
-            val = (c.icmpType[row]! << 8) | c.icmpCode[row]!;
-        }
-        writeUint(v, o, x.len, val);
+      case K.U:
+        if (x.ie === 11)
+          // ICMP type and code travel in the destination port (type << 8 | code), as v5 and Cisco's v9 send
+          // them: nfdump aggregates an icmpTypeCode element's flows under port 0.0
+          lines.push(
+            `{ let val = ${col}[row]; const p = c.proto[row];`,
+            `  if ((p === 1 || p === 58) && (c.icmpType[row] || c.icmpCode[row])) val = (c.icmpType[row] << 8) | c.icmpCode[row];`,
+            `  ${uintStore(at, x.len, "val")} }`,
+          );
+        else lines.push(`{ const val = ${col}[row]; ${uintStore(at, x.len, "val")} }`);
         break;
-      }
       case K.V4:
-        v.setUint32(o, (c[x.col] as Uint32Array)[row]!);
+        lines.push(`v.setUint32(${at}, ${col}[row]);`);
         break;
-      case K.V6: {
-        const a = c[x.col] as Uint32Array;
-        const w = row * 4;
-        v.setUint32(o, a[w]!);
-        v.setUint32(o + 4, a[w + 1]!);
-        v.setUint32(o + 8, a[w + 2]!);
-        v.setUint32(o + 12, a[w + 3]!);
+      case K.V6:
+        lines.push(
+          `{ const w = row * 4; v.setUint32(${at}, ${col}[w]); v.setUint32(o + ${o + 4}, ${col}[w + 1]);`,
+          `  v.setUint32(o + ${o + 8}, ${col}[w + 2]); v.setUint32(o + ${o + 12}, ${col}[w + 3]); }`,
+        );
         break;
-      }
-      case K.MAC: {
-        const m = (c[x.col] as Float64Array)[row]!;
-        v.setUint16(o, Math.floor(m / TWO32));
-        v.setUint32(o + 2, m % TWO32);
+      case K.MAC:
+        lines.push(
+          `{ const m = ${col}[row]; v.setUint16(${at}, Math.floor(m / ${TWO32})); v.setUint32(o + ${o + 2}, m % ${TWO32}); }`,
+        );
         break;
-      }
       case K.ABS:
-        writeUint(v, o, 8, (c[x.col] as Float64Array)[row]!);
+        lines.push(`{ const val = ${col}[row]; ${uintStore(at, 8, "val")} }`);
         break;
       case K.REL:
-        v.setUint32(o, 0); // relative to the boot time the datagram picks: written when it is built
+        lines.push(`v.setUint32(${at}, 0);`); // relative to the boot time the datagram picks: written when it is built
         break;
     }
     o += x.len;
   }
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function("clampU32", `return function writeRecord(v, o, c, row) {\n${lines.join("\n")}\n};`) as (
+    clamp: typeof clampU32,
+  ) => RecordWriter;
+  return make(clampU32);
 }
 
-function writeUint(v: DataView, o: number, len: number, val: number): void {
+/** Code storing the unsigned `val` big-endian in `len` bytes at `at` (8 bytes: exact up to 2^53). */
+function uintStore(at: string, len: number, val: string): string {
   switch (len) {
     case 1:
-      v.setUint8(o, val);
-      break;
+      return `v.setUint8(${at}, ${val});`;
     case 2:
-      v.setUint16(o, val);
-      break;
+      return `v.setUint16(${at}, ${val});`;
     case 3:
-      v.setUint8(o, (val >>> 16) & 0xff);
-      v.setUint16(o + 1, val & 0xffff);
-      break;
+      return `v.setUint8(${at}, (${val} >>> 16) & 0xff); v.setUint16(${at} + 1, ${val} & 0xffff);`;
     case 4:
-      v.setUint32(o, val >>> 0 === val ? val : clampU32(val));
-      break;
+      return `v.setUint32(${at}, ${val} >>> 0 === ${val} ? ${val} : clampU32(${val}));`;
     default:
-      v.setUint32(o, Math.floor(val / TWO32) >>> 0);
-      v.setUint32(o + 4, (val % TWO32) >>> 0);
+      return `v.setUint32(${at}, Math.floor(${val} / ${TWO32}) >>> 0); v.setUint32(${at} + 4, (${val} % ${TWO32}) >>> 0);`;
   }
 }
 

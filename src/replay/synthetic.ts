@@ -86,9 +86,7 @@ export function* syntheticRounds(options: SyntheticOptions): Generator<Synthetic
 /** Fills `n` rows of `batch` with flows that ended within the minute before `exportMs`. */
 function fillRound(rng: Random, batch: RecordBatch, n: number, exportMs: number): void {
   const c = batch.cols;
-  const srcBit = 1 << V6_BIT.srcAddr;
-  const dstBit = 1 << V6_BIT.dstAddr;
-  const hopBit = 1 << V6_BIT.nextHop;
+  const v6Bits = V6_BIT.srcAddr | V6_BIT.dstAddr | V6_BIT.nextHop;
   for (let i = 0; i < n; i++) {
     batch.addRow();
     const proto = PROTOS[rng.weighted(PROTO_W)]!;
@@ -146,7 +144,7 @@ function fillRound(rng: Random, batch: RecordBatch, n: number, exportMs: number)
       outside[w + 3] = hout & 0xff;
       c.nextHop6[w] = 0x20010db8;
       c.nextHop6[w + 3] = 1;
-      c.v6Flags[i] = srcBit | dstBit | hopBit;
+      c.v6Flags[i] = v6Bits;
     }
   }
 }

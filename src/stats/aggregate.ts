@@ -15,6 +15,7 @@
 import { RecordBatch } from "../record/batch.js";
 import { maskV4 } from "../record/ip.js";
 import { COLUMN, type ColumnArrays, type ColumnName } from "../record/schema.js";
+import { storeSum } from "../record/u64.js";
 import { didYouMean, StatsError } from "./errors.js";
 import { selectTop, selectTopOf } from "./heap.js";
 import {
@@ -31,6 +32,8 @@ import {
   type KeyTableState,
   MemoryBudget,
   OUT_STRIDE,
+  FIX_STRIDE,
+  type FixColumns,
   stateBuffers,
 } from "./key-table.js";
 import { orderValue, type OrderDef } from "./orders.js";
@@ -252,6 +255,8 @@ export interface ForwardedRows {
   readonly first: Float64Array;
   readonly last: Float64Array;
   readonly ords: Float64Array;
+  /** the rows' exact companions (record/u64.ts) when one is non-zero, else null */
+  readonly fix: FixColumns | null;
 }
 
 /** Rows staged during one `add` for another partition (see ForwardedRows). */
@@ -314,7 +319,22 @@ class Outbox {
       return out;
     };
     this.m = 0;
+    let fix: FixColumns | null = null;
+    for (let j = 0; j < m && fix === null; j++) {
+      const r = rows[j]!;
+      if ((c.flowsFix[r]! | c.inPacketsFix[r]! | c.inBytesFix[r]! | c.outPacketsFix[r]! | c.outBytesFix[r]!) !== 0) {
+        const pick = (a: Uint32Array): Uint32Array => Uint32Array.from(rows.subarray(0, m), (i) => a[i]!);
+        fix = {
+          flowsFix: pick(c.flowsFix),
+          inPacketsFix: pick(c.inPacketsFix),
+          inBytesFix: pick(c.inBytesFix),
+          outPacketsFix: pick(c.outPacketsFix),
+          outBytesFix: pick(c.outBytesFix),
+        };
+      }
+    }
     return {
+      fix,
       part: this.part,
       v6: this.v6,
       m,
@@ -485,6 +505,15 @@ export class Aggregator {
         f.outBytes.subarray(start, end),
         f.first.subarray(start, end),
         f.last.subarray(start, end),
+        f.fix === null
+          ? null
+          : {
+              flowsFix: f.fix.flowsFix.subarray(start, end),
+              inPacketsFix: f.fix.inPacketsFix.subarray(start, end),
+              inBytesFix: f.fix.inBytesFix.subarray(start, end),
+              outPacketsFix: f.fix.outPacketsFix.subarray(start, end),
+              outBytesFix: f.fix.outBytesFix.subarray(start, end),
+            },
       );
       if (t.count > before) this.recordOrdinals(t, before, rows, m, f.ords.subarray(start, end));
     }
@@ -606,7 +635,19 @@ export class Aggregator {
     }
     const before = t.count;
     t.lookupN(kb, m, this.idx, this.partCount > 1 ? this.keepHashes : null);
-    t.accumulate(this.idx, rows, m, c.flows, c.inPackets, c.inBytes, c.outPackets, c.outBytes, c.msecFirst, c.msecLast);
+    t.accumulate(
+      this.idx,
+      rows,
+      m,
+      c.flows,
+      c.inPackets,
+      c.inBytes,
+      c.outPackets,
+      c.outBytes,
+      c.msecFirst,
+      c.msecLast,
+      c,
+    );
     if (this.partCount > 1 && t.count > before) this.recordOrdinals(t, before, rows, m, null);
     if (reps && t.count > before) {
       // new entries were numbered in row order: the first row mapping to entry `next` is its first flow
@@ -774,7 +815,7 @@ export class Aggregator {
           reps.appendCols(chunk, this.one, 1);
         }
       }
-      t.addEntry(d, o.acc, e, o.accOut);
+      t.addEntry(d, o.acc, e, o.accOut, o.accFix);
     }
   }
 
@@ -869,6 +910,14 @@ export class Aggregator {
     c.outBytes[row] = t.outBytes(e);
     c.msecFirst[row] = acc[a + A_FIRST]!;
     c.msecLast[row] = acc[a + A_LAST]!;
+    if (t.accFix !== null) {
+      // sums past 2^53: exact values (record/u64.ts)
+      storeSum(c.flows, c.flowsFix, row, c.flows[row], t.fixOf(e, 0));
+      storeSum(c.inPackets, c.inPacketsFix, row, c.inPackets[row], t.fixOf(e, 1));
+      storeSum(c.inBytes, c.inBytesFix, row, c.inBytes[row], t.fixOf(e, 2));
+      storeSum(c.outPackets, c.outPacketsFix, row, c.outPackets[row], t.fixOf(e, 3));
+      storeSum(c.outBytes, c.outBytesFix, row, c.outBytes[row], t.fixOf(e, 4));
+    }
     return row;
   }
 
@@ -903,6 +952,7 @@ function tableView(t: KeyTable, n: number): KeyTableState {
     hashes: t.hashes.subarray(0, n),
     acc: t.acc.subarray(0, n * ACC_STRIDE),
     accOut: t.accOut ? t.accOut.subarray(0, n * OUT_STRIDE) : null,
+    accFix: t.accFix ? t.accFix.subarray(0, n * FIX_STRIDE) : null,
   };
 }
 
@@ -919,6 +969,7 @@ function gatherEntries(
   const hashes = new Uint32Array(w > 2 ? n : 0);
   const acc = new Float64Array(n * ACC_STRIDE);
   const accOut = t.accOut ? new Float64Array(n * OUT_STRIDE) : null;
+  const accFix = t.accFix ? new Float64Array(n * FIX_STRIDE) : null;
   const o = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const e = ids[i]! - off;
@@ -926,9 +977,10 @@ function gatherEntries(
     if (w > 2) hashes[i] = t.hashes[e]!;
     acc.set(t.acc.subarray(e * ACC_STRIDE, (e + 1) * ACC_STRIDE), i * ACC_STRIDE);
     if (accOut) accOut.set(t.accOut!.subarray(e * OUT_STRIDE, (e + 1) * OUT_STRIDE), i * OUT_STRIDE);
+    if (accFix) accFix.set(t.accFix!.subarray(e * FIX_STRIDE, (e + 1) * FIX_STRIDE), i * FIX_STRIDE);
     o[i] = ords[e]!;
   }
-  return { state: { width: w, count: n, keys, hashes, acc, accOut }, ords: o };
+  return { state: { width: w, count: n, keys, hashes, acc, accOut, accFix }, ords: o };
 }
 
 /** Merges states whose entries are in ascending ordinal order into one state in ascending ordinal order. */
@@ -940,6 +992,7 @@ function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64
   const hashes = new Uint32Array(w > 2 ? n : 0);
   const acc = new Float64Array(n * ACC_STRIDE);
   const accOut = states.some((s) => s.accOut !== null) ? new Float64Array(n * OUT_STRIDE) : null;
+  const accFix = states.some((s) => s.accFix !== null) ? new Float64Array(n * FIX_STRIDE) : null;
   const pos = new Int32Array(states.length);
   for (let i = 0; i < n; i++) {
     let best = -1;
@@ -960,8 +1013,10 @@ function mergeByOrdinal(states: readonly KeyTableState[], ords: readonly Float64
       accOut[i * OUT_STRIDE] = s.accOut[e * OUT_STRIDE]!;
       accOut[i * OUT_STRIDE + 1] = s.accOut[e * OUT_STRIDE + 1]!;
     }
+    if (accFix && s.accFix)
+      for (let k = 0; k < FIX_STRIDE; k++) accFix[i * FIX_STRIDE + k] = s.accFix[e * FIX_STRIDE + k]!;
   }
-  return { width: w, count: n, keys, hashes, acc, accOut };
+  return { width: w, count: n, keys, hashes, acc, accOut, accFix };
 }
 
 /**

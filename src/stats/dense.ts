@@ -15,7 +15,8 @@
 // `settleInto` moves the keys into a KeyTable (ascending key order; merges, exports and top-N read the table
 // only) and clears the arrays. Memory is charged to the query's MemoryBudget like a table's.
 
-import { ACC_STRIDE, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
+import { sumError, TWO53 } from "../record/u64.js";
+import { ACC_STRIDE, FIX_STRIDE, type FixColumns, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
 
 /** Sums of the counted rows (a StatAccumulator's totals). */
 export interface DenseTotals {
@@ -34,6 +35,8 @@ export class DenseCounts {
   readonly budget: MemoryBudget;
   acc: Float64Array;
   out: Float64Array | null = null;
+  /** exact − double per key [flows, inPackets, inBytes, outPackets, outBytes] once a sum reaches 2^53 (KeyTable). */
+  fix: Float64Array | null = null;
   /** Some key was counted since the last settle. */
   dirty = false;
   private bytes: number;
@@ -70,6 +73,7 @@ export class DenseCounts {
     lastCol: Float64Array,
     totals: DenseTotals | null,
     spill: Uint32Array,
+    fix: FixColumns | null = null,
   ): number {
     const acc = this.acc;
     const domain = this.domain;
@@ -105,10 +109,21 @@ export class DenseCounts {
         continue;
       }
       const a = k * 5;
-      const fl = acc[a]! + f;
+      const o0 = acc[a]!;
+      const o1 = acc[a + 1]!;
+      const o2 = acc[a + 2]!;
+      const fl = o0 + f;
+      const s1 = o1 + p;
+      const s2 = o2 + b;
       acc[a] = fl;
-      acc[a + 1] = acc[a + 1]! + p;
-      acc[a + 2] = acc[a + 2]! + b;
+      acc[a + 1] = s1;
+      acc[a + 2] = s2;
+      // exact below 2^53; the rare path keeps rounding errors and the row's fixes (record/u64.ts)
+      if (fl >= TWO53 || s1 >= TWO53 || s2 >= TWO53) {
+        this.exactTerm(k, 0, o0, f, fl, fix === null ? 0 : fix.flowsFix[r]! | 0);
+        this.exactTerm(k, 1, o1, p, s1, fix === null ? 0 : fix.inPacketsFix[r]! | 0);
+        this.exactTerm(k, 2, o2, b, s2, fix === null ? 0 : fix.inBytesFix[r]! | 0);
+      }
       if (fl === f) {
         // the key's first row (its flows counter was 0)
         acc[a + 3] = t0;
@@ -120,8 +135,14 @@ export class DenseCounts {
       if (op !== 0 || ob !== 0) {
         out ??= this.ensureOut();
         const o = k * 2;
-        out[o] = out[o]! + op;
-        out[o + 1] = out[o + 1]! + ob;
+        const q0 = out[o]!;
+        const q1 = out[o + 1]!;
+        out[o] = q0 + op;
+        out[o + 1] = q1 + ob;
+        if (out[o] >= TWO53 || out[o + 1]! >= TWO53) {
+          this.exactTerm(k, 3, q0, op, out[o], fix === null ? 0 : fix.outPacketsFix[r]! | 0);
+          this.exactTerm(k, 4, q1, ob, out[o + 1]!, fix === null ? 0 : fix.outBytesFix[r]! | 0);
+        }
       }
     }
     if (m > s) this.dirty = true;
@@ -135,6 +156,17 @@ export class DenseCounts {
       if (tlast > totals.last) totals.last = tlast;
     }
     return s;
+  }
+
+  private exactTerm(key: number, k: number, old: number, x: number, s: number, rowFix: number): void {
+    if (this.fix === null) {
+      const extra = this.domain * FIX_STRIDE * 8;
+      this.budget.charge(extra, this.name, 0);
+      this.bytes += extra;
+      this.fix = new Float64Array(this.domain * FIX_STRIDE);
+    }
+    const i = key * FIX_STRIDE + k;
+    this.fix[i] = this.fix[i]! + sumError(old, x, s) + rowFix;
   }
 
   private ensureOut(): Float64Array {
@@ -157,11 +189,12 @@ export class DenseCounts {
     for (let v = 0; v < this.domain; v++) {
       if (acc[v * ACC_STRIDE]! > 0) {
         key[0] = v;
-        t.addEntry(t.findOrInsert(key, 0), acc, v, out);
+        t.addEntry(t.findOrInsert(key, 0), acc, v, out, this.fix);
       }
     }
     acc.fill(0);
     if (out) out.fill(0);
+    if (this.fix) this.fix.fill(0);
     this.dirty = false;
   }
 

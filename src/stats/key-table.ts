@@ -20,6 +20,8 @@
 // arrays; every allocation is charged to a MemoryBudget that throws ERR_STATS_MEMORY past its limit
 // (nfdump's InitStatHashBits 25 = 32 M slots is the spirit: bounded, but large enough for real archives).
 
+import type { ColumnArrays } from "../record/schema.js";
+import { sumError, TWO53 } from "../record/u64.js";
 import { StatsError } from "./errors.js";
 
 /** Default memory limit of one query's statistics and aggregation tables: 4 GiB. */
@@ -89,7 +91,18 @@ export interface KeyTableState {
   readonly acc: Float64Array;
   /** count * OUT_STRIDE out counters, or null when all are zero. */
   readonly accOut: Float64Array | null;
+  /** count * FIX_STRIDE exact − double of the five sums (record/u64.ts), or null while every sum is below 2^53. */
+  readonly accFix: Float64Array | null;
 }
+
+/** accFix layout: f64 slots per entry, [flows, inPackets, inBytes, outPackets, outBytes]. */
+export const FIX_STRIDE = 5;
+
+/** The exact companions of a batch's counters (record/u64.ts), for the rare exact path. */
+export type FixColumns = Pick<
+  ColumnArrays,
+  "flowsFix" | "inPacketsFix" | "inBytesFix" | "outPacketsFix" | "outBytesFix"
+>;
 
 /** 32-bit mix of one word (murmur3 fmix32). */
 export function hashWord(k: number): number {
@@ -147,6 +160,8 @@ export class KeyTable {
   acc: Float64Array;
   /** capacity * OUT_STRIDE out counters once one is non-zero (see ensureOut), else null. */
   accOut: Float64Array | null = null;
+  /** capacity * FIX_STRIDE exact − double of the sums once one reached 2^53 (record/u64.ts), else null. */
+  accFix: Float64Array | null = null;
   /** Bytes currently charged to the budget: the slot array and the `committed` entries. */
   bytes: number;
   /** Entries charged to the budget so far (<= capacity; the arrays' untouched tail is only address space). */
@@ -453,6 +468,7 @@ export class KeyTable {
     t.hashes = s.hashes;
     t.acc = s.acc;
     t.accOut = s.accOut;
+    t.accFix = s.accFix;
     t.count = s.count;
     t.capacity = s.count;
     t.committed = s.count;
@@ -477,6 +493,7 @@ export class KeyTable {
     if (this.width > 2) this.hashes = grownU32(this.hashes, cap);
     this.acc = grownF64(this.acc, cap * ACC_STRIDE);
     if (this.accOut) this.accOut = grownF64(this.accOut, cap * OUT_STRIDE);
+    if (this.accFix) this.accFix = grownF64(this.accFix, cap * FIX_STRIDE);
     this.capacity = cap;
   }
 
@@ -489,6 +506,32 @@ export class KeyTable {
       this.accOut = new Float64Array(this.capacity * OUT_STRIDE);
     }
     return this.accOut;
+  }
+
+  /** The exact terms (allocated zero at the first sum that reaches 2^53). */
+  ensureFix(): Float64Array {
+    if (this.accFix === null) {
+      const extra = this.committed * FIX_STRIDE * 8;
+      this.budget.charge(extra, this.name, this.count);
+      this.bytes += extra;
+      this.accFix = new Float64Array(this.capacity * FIX_STRIDE);
+    }
+    return this.accFix;
+  }
+
+  /** exact − double of sum `k` (FIX_STRIDE order) of entry `e`. */
+  fixOf(e: number, k: number): number {
+    return this.accFix ? this.accFix[e * FIX_STRIDE + k]! : 0;
+  }
+
+  /**
+   * The rare path of accumulate, once sum `k` (FIX_STRIDE order) of entry `e` reaches 2^53: keeps the rounding
+   * error of `s = old + x` and the added row's own fix.
+   */
+  exactTerm(e: number, k: number, old: number, x: number, s: number, rowFix: number): void {
+    const f = this.ensureFix();
+    const i = e * FIX_STRIDE + k;
+    f[i] = f[i]! + sumError(old, x, s) + rowFix;
   }
 
   /** Out packets / bytes of entry `e` (0 while no out counter was non-zero). */
@@ -550,6 +593,7 @@ export class KeyTable {
     outBy: Float64Array,
     firstCol: Float64Array,
     lastCol: Float64Array,
+    fix: FixColumns | null = null,
   ): void {
     const acc = this.acc;
     let touch = 0;
@@ -562,10 +606,26 @@ export class KeyTable {
       }
       const a = idx[j]! * 5;
       const r = rows[j]!;
-      const f = flowsCol[r]!;
-      acc[a] = acc[a]! + (f === 0 ? 1 : f);
-      acc[a + 1] = acc[a + 1]! + inPk[r]!;
-      acc[a + 2] = acc[a + 2]! + inBy[r]!;
+      const f0 = flowsCol[r]!;
+      const f = f0 === 0 ? 1 : f0;
+      const p = inPk[r]!;
+      const b = inBy[r]!;
+      const o0 = acc[a]!;
+      const o1 = acc[a + 1]!;
+      const o2 = acc[a + 2]!;
+      const s0 = o0 + f;
+      const s1 = o1 + p;
+      const s2 = o2 + b;
+      acc[a] = s0;
+      acc[a + 1] = s1;
+      acc[a + 2] = s2;
+      // sums stay exact below 2^53 (and a value with a fix is itself ≥ 2^53): the rare exact path past it
+      if (s0 >= TWO53 || s1 >= TWO53 || s2 >= TWO53) {
+        const e = idx[j]!;
+        this.exactTerm(e, 0, o0, f, s0, fix === null ? 0 : fix.flowsFix[r]! | 0);
+        this.exactTerm(e, 1, o1, p, s1, fix === null ? 0 : fix.inPacketsFix[r]! | 0);
+        this.exactTerm(e, 2, o2, b, s2, fix === null ? 0 : fix.inBytesFix[r]! | 0);
+      }
       const t0 = firstCol[r]!;
       const t1 = lastCol[r]!;
       if (t0 < acc[a + 3]!) acc[a + 3] = t0;
@@ -587,25 +647,55 @@ export class KeyTable {
     for (let j = 0; j < m; j++) {
       const o = idx[j]! * 2;
       const r = rows[j]!;
-      out[o] = out[o]! + outPk[r]!;
-      out[o + 1] = out[o + 1]! + outBy[r]!;
+      const p = outPk[r]!;
+      const b = outBy[r]!;
+      const o0 = out[o]!;
+      const o1 = out[o + 1]!;
+      const s0 = o0 + p;
+      const s1 = o1 + b;
+      out[o] = s0;
+      out[o + 1] = s1;
+      if (s0 >= TWO53 || s1 >= TWO53) {
+        const e = idx[j]!;
+        this.exactTerm(e, 3, o0, p, s0, fix === null ? 0 : fix.outPacketsFix[r]! | 0);
+        this.exactTerm(e, 4, o1, b, s1, fix === null ? 0 : fix.outBytesFix[r]! | 0);
+      }
     }
   }
 
   /** Adds the accumulators of entry `e` of `src` (ACC_STRIDE layout; out counters `srcOut`) into entry `d`. */
-  addEntry(d: number, src: Float64Array, e: number, srcOut: Float64Array | null = null): void {
+  addEntry(
+    d: number,
+    src: Float64Array,
+    e: number,
+    srcOut: Float64Array | null = null,
+    srcFix: Float64Array | null = null,
+  ): void {
     const acc = this.acc;
     const a = d * ACC_STRIDE;
     const b = e * ACC_STRIDE;
-    for (let i = 0; i < 3; i++) acc[a + i] = acc[a + i]! + src[b + i]!;
+    for (let i = 0; i < 3; i++) {
+      const o = acc[a + i]!;
+      const x = src[b + i]!;
+      const s = o + x;
+      acc[a + i] = s;
+      const xf = srcFix === null ? 0 : srcFix[e * FIX_STRIDE + i]!;
+      if (s >= TWO53 || xf !== 0) this.exactTerm(d, i, o, x, s, xf);
+    }
     if (src[b + A_FIRST]! < acc[a + A_FIRST]!) acc[a + A_FIRST] = src[b + A_FIRST]!;
     if (src[b + A_LAST]! > acc[a + A_LAST]!) acc[a + A_LAST] = src[b + A_LAST]!;
     if (srcOut !== null) {
       const out = this.ensureOut();
       const o = d * OUT_STRIDE;
       const q = e * OUT_STRIDE;
-      out[o] = out[o]! + srcOut[q]!;
-      out[o + 1] = out[o + 1]! + srcOut[q + 1]!;
+      for (let i = 0; i < 2; i++) {
+        const old = out[o + i]!;
+        const x = srcOut[q + i]!;
+        const s = old + x;
+        out[o + i] = s;
+        const xf = srcFix === null ? 0 : srcFix[e * FIX_STRIDE + 3 + i]!;
+        if (s >= TWO53 || xf !== 0) this.exactTerm(d, 3 + i, old, x, s, xf);
+      }
     }
   }
 
@@ -615,7 +705,7 @@ export class KeyTable {
       throw new RangeError(`statistics: cannot merge key width ${other.width} into ${this.width}`);
     const w = this.width;
     for (let e = 0; e < other.count; e++)
-      this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e, other.accOut);
+      this.addEntry(this.findOrInsert(other.keys, e * w), other.acc, e, other.accOut, other.accFix);
   }
 
   /** A copy of the state trimmed to `count` entries (its buffers can go in a postMessage transfer list). */
@@ -628,6 +718,7 @@ export class KeyTable {
       hashes: this.hashes.slice(0, this.width > 2 ? n : 0),
       acc: this.acc.slice(0, n * ACC_STRIDE),
       accOut: this.accOut ? this.accOut.slice(0, n * OUT_STRIDE) : null,
+      accFix: this.accFix ? this.accFix.slice(0, n * FIX_STRIDE) : null,
     };
   }
 
@@ -642,6 +733,7 @@ export class KeyTable {
 export function stateBuffers(s: KeyTableState): ArrayBuffer[] {
   const out = [s.keys.buffer as ArrayBuffer, s.hashes.buffer as ArrayBuffer, s.acc.buffer as ArrayBuffer];
   if (s.accOut) out.push(s.accOut.buffer as ArrayBuffer);
+  if (s.accFix) out.push(s.accFix.buffer as ArrayBuffer);
   return out;
 }
 

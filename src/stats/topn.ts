@@ -21,6 +21,7 @@
 import type { RecordBatch } from "../record/batch.js";
 import { formatIPv4, formatIPv6, formatMac } from "../record/ip.js";
 import { COLUMN, type ColumnArrays } from "../record/schema.js";
+import { exactOf, TWO53 } from "../record/u64.js";
 import { columnKind, type ElementStatSpec, type KeyKind, type StatElement } from "./elements.js";
 import { DenseCounts } from "./dense.js";
 import { StatsError } from "./errors.js";
@@ -69,6 +70,10 @@ export interface StatRow {
   /** Packets and bytes as nfdump prints them for this order: IN, OUT or IN+OUT (`flows` shows IN). */
   readonly packets: number;
   readonly bytes: number;
+  /** exact − double of flows, packets and bytes (0 below 2^53; record/u64.ts). */
+  readonly flowsFix: number;
+  readonly packetsFix: number;
+  readonly bytesFix: number;
   /** As nfdump prints them: per second over (last − first), truncated; 0 for a zero duration. */
   readonly pps: number;
   readonly bps: number;
@@ -257,6 +262,7 @@ export class StatAccumulator {
             c.msecLast,
             i === 0 ? t : null,
             this.spill,
+            c,
           );
           if (k > 0) this.addSide(c, col, this.spill, k);
         }
@@ -287,6 +293,7 @@ export class StatAccumulator {
           c.outBytes,
           c.msecFirst,
           c.msecLast,
+          c,
         );
         return;
       }
@@ -310,6 +317,7 @@ export class StatAccumulator {
           c.outBytes,
           c.msecFirst,
           c.msecLast,
+          c,
         );
         return;
       }
@@ -327,6 +335,7 @@ export class StatAccumulator {
           c.outBytes,
           c.msecFirst,
           c.msecLast,
+          c,
         );
         return;
       }
@@ -365,6 +374,7 @@ export class StatAccumulator {
             c.outBytes,
             c.msecFirst,
             c.msecLast,
+            c,
           );
         }
         if (m6 > 0) {
@@ -381,6 +391,7 @@ export class StatAccumulator {
             c.outBytes,
             c.msecFirst,
             c.msecLast,
+            c,
           );
         }
         return;
@@ -519,6 +530,17 @@ export class StatAccumulator {
     const bytes = order.inout === IN ? inBytes : order.inout === OUT ? outBytes : inBytes + outBytes;
     const duration = (last - first) / 1000;
     const kind = this.spec.element.kind;
+    let flowsFix = 0;
+    let packetsFix = 0;
+    let bytesFix = 0;
+    if (t.accFix !== null || packets >= TWO53 || bytes >= TWO53) {
+      // rare: sums past 2^53, exact with the table's error terms (record/u64.ts)
+      const ex = (v: number, k: number): bigint => exactOf(v, t.fixOf(e, k));
+      const pick = (i: bigint, o: bigint): bigint => (order.inout === IN ? i : order.inout === OUT ? o : i + o);
+      flowsFix = t.fixOf(e, 0);
+      packetsFix = Number(pick(ex(inPackets, 1), ex(outPackets, 3)) - BigInt(packets));
+      bytesFix = Number(pick(ex(inBytes, 2), ex(outBytes, 4)) - BigInt(bytes));
+    }
     return {
       family: this.shape === "addr" ? (v6 ? 6 : 4) : 0,
       value,
@@ -534,6 +556,9 @@ export class StatAccumulator {
       outBytes,
       packets,
       bytes,
+      flowsFix,
+      packetsFix,
+      bytesFix,
       pps: duration > 0 ? Math.floor(packets / duration) : 0,
       bps: duration > 0 ? Math.floor((8 * bytes) / duration) : 0,
       bpp: packets > 0 ? Math.floor(bytes / packets) : 0,

@@ -54,14 +54,17 @@ import {
   EXTRA_COLUMN,
   EXTRA_END_COLUMN,
   HEADER_PREFIX_BYTES,
+  TRAILER_BYTES,
   TRANSFORM,
   blockLength,
   checkHeaderPrefix,
   crcOf,
+  decodeFooter,
   decodeHeader,
   emptyStats,
   finishTotals,
   parseBlockHeader,
+  parseTrailer,
   type BlockHeader,
   type BlockInfo,
   type FileHeader,
@@ -837,3 +840,36 @@ function hex(n: number): string {
 }
 
 const V6_BIT_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(V6_BIT));
+
+/**
+ * The statistics record of a closed tsflow file from its trailer and footer alone: a few small reads, no block
+ * index checks, no reader state (overview graphs over thousands of files). Undefined when the file has no
+ * valid trailer and footer (an open or damaged file: FlowFileReader.stats() walks its blocks instead).
+ * @throws StoreError for an unreadable file or a bad header magic
+ */
+export function readFooterStats(file: string): FileStats | undefined {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const prefix = new Uint8Array(Math.min(size, HEADER_PREFIX_BYTES));
+    readFully(fd, prefix, 0);
+    const start = checkHeaderPrefix(prefix, file);
+    if (size < start + TRAILER_BYTES) return undefined;
+    const t = new Uint8Array(TRAILER_BYTES);
+    readFully(fd, t, size - TRAILER_BYTES);
+    const trailer = parseTrailer(t);
+    if (trailer === undefined) return undefined;
+    const fo = trailer.footerOffset;
+    if (fo < start || fo + trailer.footerLength + TRAILER_BYTES !== size || trailer.footerLength < 16) return undefined;
+    const fb = new Uint8Array(trailer.footerLength);
+    readFully(fd, fb, fo);
+    try {
+      return decodeFooter(fb, file, fo).stats;
+    } catch (err) {
+      if (err instanceof StoreError) return undefined;
+      throw err;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -5,6 +5,7 @@
 
 import {
   be,
+  be64,
   cat,
   ip4,
   ip6,
@@ -188,4 +189,48 @@ export function craftedV9Sampling(): Uint8Array[] {
     v9(hdr(2, 2), set(0, templates(false, { id: 256, fields: V9_DATA }))),
     v9(hdr(3, 2), set(256, v9Flows(5, 2, uptime))),
   ];
+}
+
+/** The u64 counters of craftedIpfixBigCounters, per flow: [packets, bytes]. */
+export const BIG_COUNTERS: readonly (readonly [bigint, bigint])[] = [
+  [2n ** 64n - 1n, 2n ** 53n + 1n],
+  [2n ** 53n + 1n, 2n ** 64n - 1n],
+  [5n, 1234n],
+];
+
+/**
+ * One IPFIX datagram (domain 1, template 256 with 8-byte packetDeltaCount and octetDeltaCount): three TCP flows
+ * 10.0.0.{1,2,3} → 192.0.2.1:80 whose counters (BIG_COUNTERS) need all 64 bits: 2^64 − 1 and 2^53 + 1.
+ */
+export function craftedIpfixBigCounters(): Uint8Array {
+  const fields: readonly Field[] = [
+    [8, 4],
+    [12, 4],
+    [7, 2],
+    [11, 2],
+    [4, 1],
+    [2, 8],
+    [1, 8],
+    [152, 8],
+    [153, 8],
+  ];
+  const base = CRAFTED_EXPORT_SECS * 1000 - 60_000;
+  const recs = BIG_COUNTERS.map(([packets, bytes], i) =>
+    cat(
+      ip4(`10.0.0.${i + 1}`),
+      ip4("192.0.2.1"),
+      be(1000 + i, 2),
+      be(80, 2),
+      [6],
+      be64(packets),
+      be64(bytes),
+      be(base + i * 1000, 8),
+      be(base + 30_000 + i * 1000, 8),
+    ),
+  );
+  return ipfix(
+    { time: CRAFTED_EXPORT_SECS, seq: 1, domain: 1 },
+    set(2, templates(true, { id: 256, fields })),
+    set(256, cat(...recs)),
+  );
 }

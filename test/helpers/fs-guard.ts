@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { syncBuiltinESMExports } from "node:module";
+import { SERVICE_ROOT } from "./service-root.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -27,6 +28,7 @@ const ALLOWED: readonly string[] = [
     realOrSelf(REPO_ROOT),
     tmpdir(),
     realOrSelf(tmpdir()),
+    SERVICE_ROOT,
     "/proc",
     "/sys",
     "/dev",
@@ -34,6 +36,8 @@ const ALLOWED: readonly string[] = [
     "/etc",
     "/lib",
     "/lib64",
+    // playwright-core (the browser tests) checks whether it runs under WSL when it loads
+    "/run/WSL",
     // Node's installation (bin/node, lib/node_modules, include)
     dirname(dirname(process.execPath)),
     dirname(dirname(realOrSelf(process.execPath))),

@@ -6,8 +6,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-/** The reference tools CI requires (nfdump's package brings nfcapd; tshark made the golden decodes). */
-const REFERENCE_TOOLS = ["nfdump", "nfcapd", "tshark"];
+/**
+ * The reference tools CI requires (nfdump's package brings nfcapd; tshark made the golden decodes;
+ * clickhouse-server runs the ClickHouse tests).
+ */
+const REFERENCE_TOOLS = ["nfdump", "nfcapd", "tshark", "clickhouse-server"];
 
 function onPath(tool: string): boolean {
   return (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, tool)));
@@ -17,7 +20,9 @@ export default function setup(): void {
   if (process.env["CI"] === "true" || process.env["CI"] === "1") {
     const missing = REFERENCE_TOOLS.filter((t) => !onPath(t));
     if (missing.length > 0)
-      throw new Error(`CI=true: ${missing.join(", ")} not installed (apt-get install -y nfdump tshark)`);
+      throw new Error(
+        `CI=true: ${missing.join(", ")} not installed (apt-get install -y nfdump tshark clickhouse-server)`,
+      );
   }
   const root = resolve(import.meta.dirname, "../..");
   if (process.env["TSFLOW_SKIP_BUILD"] === "1") return;

@@ -82,6 +82,17 @@ const u8 = (o: number): string => `d[p + ${o}]`;
 const u16 = (o: number): string => `v.getUint16(p + ${o}, true)`;
 const u32 = (o: number): string => `v.getUint32(p + ${o}, true)`;
 const u64 = (o: number): string => `(${u32(o)} + ${u32(o + 4)} * 4294967296)`;
+/** exact − double of the u64 at `o` (record/u64.ts): 0 below 2^53 (high word < 2^21). */
+const u64Fix = (o: number): string => {
+  const hi = u32(o + 4);
+  const v = u64(o);
+  return `(${hi} >= 2097152 ? (${hi} - Math.floor(${v} / 4294967296)) * 4294967296 + (${u32(o)} - (${v} - Math.floor(${v} / 4294967296) * 4294967296)) : 0)`;
+};
+/** A u64 counter and its exact companion column. */
+const counter = (col: string, o: (q: number) => number): Write[] => [
+  w(col, (q) => u64(o(q))),
+  w(`${col}Fix`, (q) => u64Fix(o(q))),
+];
 const mac = (o: number): string => `(${u32(o)} + (${u32(o + 4)} & 0xffff) * 4294967296)`;
 /** IPv6 as nfdump stores it (two host-order u64, high half first) → four big-endian-order words. */
 const v6 = (o: number): string[] => [u32(o + 4), u32(o), u32(o + 12), u32(o + 8)];
@@ -105,8 +116,8 @@ const SPECS: ReadonlyMap<number, readonly ElementSpec[]> = new Map<number, Eleme
           w("msecFirst", (q) => u64(q)),
           w("msecLast", (q) => u64(q + 8)),
           w("msecReceived", (q) => u64(q + 16)),
-          w("inPackets", (q) => u64(q + 24)),
-          w("inBytes", (q) => u64(q + 32)),
+          ...counter("inPackets", (q) => q + 24),
+          ...counter("inBytes", (q) => q + 32),
           w("srcPort", (q) => u16(q + 40)),
           w("dstPort", (q) => u16(q + 42)),
           w("proto", (q) => u8(q + 44)),
@@ -168,7 +179,11 @@ const SPECS: ReadonlyMap<number, readonly ElementSpec[]> = new Map<number, Eleme
     [
       {
         min: 24,
-        writes: [w("flows", u64), w("outPackets", (q) => u64(q + 8)), w("outBytes", (q) => u64(q + 16))],
+        writes: [
+          ...counter("flows", (q) => q),
+          ...counter("outPackets", (q) => q + 8),
+          ...counter("outBytes", (q) => q + 16),
+        ],
       },
     ],
   ],

@@ -26,6 +26,17 @@ export function be(value: number, len: number): Uint8Array {
   return out;
 }
 
+/** An unsigned 64-bit big-endian integer (any u64, e.g. 2n ** 64n - 1n). */
+export function be64(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  let v = value;
+  for (let i = 7; i >= 0; i--) {
+    out[i] = Number(v & 255n);
+    v >>= 8n;
+  }
+  return out;
+}
+
 export function ip4(text: string): Uint8Array {
   return Uint8Array.from(text.split(".").map(Number));
 }

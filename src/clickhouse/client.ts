@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// A small client for ClickHouse's HTTP interface (fetch): statements as POST bodies, inserts as
+// `INSERT INTO t (cols) FORMAT RowBinary` with the rows as the body.
+//
+// The URL is the user's: `http://[user[:password]@]host:8123/?database=flows[&setting=value…]`. Credentials come
+// from the URL or from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD and travel as X-ClickHouse-User/-Key headers (fetch
+// refuses URLs with credentials, and they stay out of server logs). tsflow's own parameters are taken out of the
+// query string; every other parameter goes to the server as a setting.
+//
+//   table=flows              the table (and the prefix of the consolidated tables)
+//   cluster=NAME             also create the Distributed tables <table>_all over that cluster
+//   rollups=0                no consolidated tables (flows_1m/5m/1h) and views
+//   ttl=DAYS ttl_1m= ttl_5m= ttl_1h=   retention of flows and of the consolidated tables (0 = forever)
+//   batch_rows=N batch_ms=MS           tscapd's batches: rows and age at which a batch is sent
+//   spool_mb=MB              tscapd's spool limit (batches beyond it are counted as failed)
+
+import { checkIdentifier, NO_RETENTION, type Retention } from "./schema.js";
+
+export interface ClickHouseTarget {
+  /** the URL without credentials and without tsflow's parameters */
+  readonly url: string;
+  /** for messages: scheme, host, port and database */
+  readonly display: string;
+  readonly database: string;
+  readonly table: string;
+  readonly cluster: string | undefined;
+  /** create the consolidated tables and their views */
+  readonly rollups: boolean;
+  readonly retention: Retention;
+  readonly batchRows: number;
+  readonly batchMs: number;
+  readonly spoolBytes: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+const OWN = ["table", "cluster", "rollups", "ttl", "ttl_1m", "ttl_5m", "ttl_1h", "batch_rows", "batch_ms", "spool_mb"];
+
+function intParam(p: URLSearchParams, name: string, min: number, max: number, dflt: number): number {
+  const v = p.get(name);
+  if (v === null) return dflt;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max)
+    throw new RangeError(`clickhouse URL: ${name}=${v} is not an integer in ${min}..${max}`);
+  return n;
+}
+
+/** Parses `--clickhouse URL`. @throws RangeError naming the bad part */
+export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = process.env): ClickHouseTarget {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new RangeError(`clickhouse URL: cannot parse "${text}" (want http://host:8123/?database=flows)`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new RangeError(`clickhouse URL: ${u.protocol} is not http: or https:`);
+  const p = u.searchParams;
+  const user = u.username !== "" ? decodeURIComponent(u.username) : (p.get("user") ?? env["CLICKHOUSE_USER"]);
+  const password =
+    u.password !== "" ? decodeURIComponent(u.password) : (p.get("password") ?? env["CLICKHOUSE_PASSWORD"]);
+  p.delete("user");
+  p.delete("password");
+  u.username = "";
+  u.password = "";
+  // every statement names its tables with their database (which it may have to create first)
+  const database = checkIdentifier("database", p.get("database") ?? "default");
+  p.delete("database");
+  const table = checkIdentifier("table", p.get("table") ?? "flows");
+  const clusterText = p.get("cluster");
+  const cluster = clusterText === null ? undefined : checkIdentifier("cluster", clusterText);
+  const days = (name: string): number => intParam(p, name, 0, 100_000, 0);
+  const retention: Retention = OWN.some((k) => k.startsWith("ttl") && p.has(k))
+    ? { flows: days("ttl"), m1: days("ttl_1m"), m5: days("ttl_5m"), h1: days("ttl_1h") }
+    : NO_RETENTION;
+  // at most one insert block (max_insert_block_size): a batch is written as one part per partition
+  const rollups = intParam(p, "rollups", 0, 1, 1) === 1;
+  const batchRows = intParam(p, "batch_rows", 1, 1_000_000, 100_000);
+  const batchMs = intParam(p, "batch_ms", 10, 3_600_000, 5000);
+  const spoolBytes = intParam(p, "spool_mb", 1, 10_000_000, 4096) * 1024 * 1024;
+  for (const k of OWN) p.delete(k);
+  const headers: Record<string, string> = {};
+  if (user !== undefined && user !== "") headers["X-ClickHouse-User"] = user;
+  if (password !== undefined && password !== "") headers["X-ClickHouse-Key"] = password;
+  return {
+    url: u.toString(),
+    display: `${u.protocol}//${u.host}/ database ${database}`,
+    database,
+    table,
+    cluster,
+    rollups,
+    retention,
+    batchRows,
+    batchMs,
+    spoolBytes,
+    headers,
+  };
+}
+
+/** An error the server answered with (as opposed to not answering). */
+export class ClickHouseError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "ClickHouseError";
+    this.status = status;
+  }
+}
+
+export class ClickHouseClient {
+  readonly target: ClickHouseTarget;
+  private readonly timeoutMs: number;
+
+  constructor(target: ClickHouseTarget, timeoutMs = 30_000) {
+    this.target = target;
+    this.timeoutMs = timeoutMs;
+  }
+
+  private async post(params: Record<string, string>, body: Uint8Array | string): Promise<string> {
+    const u = new URL(this.target.url);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    let res: Response;
+    try {
+      res = await fetch(u, {
+        method: "POST",
+        headers: this.target.headers,
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`clickhouse ${this.target.display}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new ClickHouseError(res.status, `clickhouse ${this.target.display}: ${text.trim()}`);
+    return text;
+  }
+
+  /** Runs a statement; resolves with the response text. */
+  async query(sql: string): Promise<string> {
+    return this.post({}, sql);
+  }
+
+  /** Inserts RowBinary rows into a table of the target database. */
+  async insert(table: string, columns: readonly string[], rows: Uint8Array, settings: Record<string, string> = {}) {
+    const sql = `INSERT INTO ${this.target.database}.${table} (${columns.join(", ")}) FORMAT RowBinary`;
+    await this.post({ ...settings, query: sql }, rows);
+  }
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The thread of tscapd's ClickHouse sink: rebuilds each block posted by the writer thread as a RecordBatch
+// (absent columns read as zeros) and pushes it to the ClickHouseSink; reports counters and log lines to the
+// main thread. It runs at a lower priority than the receive, decode and writer threads (files first): when it
+// cannot keep up, the feed drops blocks (FEED_MAX_BEHIND) and their rows count as failed.
+
+import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
+import { RecordBatch } from "../record/batch.js";
+import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays } from "../record/schema.js";
+import { lowerThreadPriority } from "../capd/thread-priority.js";
+import { ClickHouseSink, type SinkCounters } from "./sink.js";
+import { FEED_DROPPED, FEED_TAKEN, type FeedMessage, type StreamReply, type StreamWorkerData } from "./stream.js";
+
+/** Nice increment of this thread over the process's. */
+const SINK_NICE = 10;
+
+const data = workerData as StreamWorkerData;
+const post = (m: StreamReply): void => {
+  parentPort!.postMessage(m);
+};
+const sink = new ClickHouseSink(data.target, data.spoolDir, (level, message) => {
+  post({ op: "log", level, message });
+});
+
+/** Shared all-zero arrays standing in for the columns a block did not carry (never written). */
+const zeros = new Map<ArrayType, ArrayBufferView & { length: number }>();
+function zeroArray(type: ArrayType, length: number): ArrayBufferView {
+  let z = zeros.get(type);
+  if (z === undefined || z.length < length) {
+    z = newArray(type, Math.max(length, 16384 * 4));
+    zeros.set(type, z);
+  }
+  return (z as Uint8Array).subarray(0, length);
+}
+
+/** The writer's shared counters (from its first block). */
+let shared: Int32Array | null = null;
+const counters = (): SinkCounters => {
+  const c = { ...sink.counters };
+  if (shared !== null) c.failed += Atomics.load(shared, FEED_DROPPED);
+  return c;
+};
+
+const channel = new BroadcastChannel(data.channel);
+channel.onmessage = (event: unknown): void => {
+  const m = (event as { data: FeedMessage }).data;
+  if (m.op === "block") {
+    const cols: Record<string, ArrayBufferView> = {};
+    for (const pc of PHYSICAL_COLUMNS) cols[pc.name] = m.cols[pc.name] ?? zeroArray(pc.array, m.rows * pc.width);
+    sink.push(RecordBatch.view(m.rows, cols as unknown as ColumnArrays));
+    shared = m.shared;
+    Atomics.add(shared, FEED_TAKEN, 1);
+    return;
+  }
+  void sink.stop(m.deadlineMs).then(() => {
+    clearInterval(timer);
+    channel.close();
+    post({ op: "stopped", counters: counters() });
+  });
+};
+
+const timer = setInterval(() => {
+  post({ op: "counters", counters: counters() });
+}, 1000);
+lowerThreadPriority(SINK_NICE);
+post({ op: "ready" });

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Fixed window per key: flows, packets and bytes per period of arrival time, the top N keys by `order` and
+// one row (keys NULL) with the rest, so every period's rows sum to exactly the flows the monitor selected.
+//
+// Two periods are open at once: the current one, closed GRACE_MS after its end (rows decoded late still count
+// in it), and the next, which takes the rows received after the current one's end. Each keeps a bounded
+// KeyTable; keys are counted from their arrival in it (lower bounds: an evicted key's traffic goes to the
+// rest row, never to another key).
+
+import type { ColumnArrays } from "../record/schema.js";
+import type { MonitorConfig, WindowConfig } from "./config.js";
+import type { KeySpec } from "./keys.js";
+import { KeyTable } from "./table.js";
+
+/** A period is closed this long after its end. */
+export const GRACE_MS = 2000;
+
+export interface WindowRow {
+  /** period start, ms since the epoch */
+  readonly time: number;
+  /** key values as text (KeySpec.texts), or null for the rest */
+  readonly keys: readonly string[] | null;
+  readonly flows: number;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+class Period {
+  start = 0;
+  readonly table: KeyTable;
+  readonly flows: Float64Array;
+  readonly packets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly err: Float64Array;
+  totalFlows = 0;
+  totalPackets = 0;
+  totalBytes = 0;
+
+  constructor(width: number, cap: number) {
+    this.table = new KeyTable(width, cap);
+    this.flows = new Float64Array(cap);
+    this.packets = new Float64Array(cap);
+    this.bytes = new Float64Array(cap);
+    this.err = new Float64Array(cap);
+  }
+
+  reset(start: number): void {
+    this.start = start;
+    this.table.clear();
+    this.totalFlows = this.totalPackets = this.totalBytes = 0;
+  }
+}
+
+export class FixedWindow {
+  readonly name: string;
+  readonly cfg: WindowConfig;
+  readonly spec: KeySpec;
+  private cur: Period;
+  private next: Period;
+  private readonly scratch: Uint32Array;
+  /** keys evicted from closed periods' tables (plus the open ones' at read time) */
+  private evictedClosed = 0;
+
+  constructor(m: MonitorConfig, cfg: WindowConfig, spec: KeySpec, nowMs: number) {
+    this.name = m.name;
+    this.cfg = cfg;
+    this.spec = spec;
+    this.cur = new Period(spec.width, m.size);
+    this.next = new Period(spec.width, m.size);
+    const start = Math.floor(nowMs / cfg.periodMs) * cfg.periodMs;
+    this.cur.reset(start);
+    this.next.reset(start + cfg.periodMs);
+    this.scratch = new Uint32Array(spec.width);
+  }
+
+  get evicted(): number {
+    return this.evictedClosed + this.cur.table.evicted + this.next.table.evicted;
+  }
+
+  add(cols: ColumnArrays, sel: Uint32Array, k: number): void {
+    const key = this.scratch;
+    const recv = cols.msecReceived;
+    this.spec.bind(cols);
+    const nextStart = this.next.start;
+    const order = this.cfg.order;
+    for (let j = 0; j < k; j++) {
+      const i = sel[j]!;
+      const p = recv[i]! >= nextStart ? this.next : this.cur;
+      const f = 1; // a decoded record is one flow
+      const pk = cols.inPackets[i]!;
+      const b = cols.inBytes[i]!;
+      p.totalFlows += f;
+      p.totalPackets += pk;
+      p.totalBytes += b;
+      const t = p.table;
+      this.spec.pack(i, key, 0);
+      const h = t.hash(key, 0);
+      let e = t.find(key, 0, h);
+      if (e < 0) {
+        let floor = 0;
+        if (t.full) {
+          const m = order === "flows" ? p.flows : order === "packets" ? p.packets : p.bytes;
+          floor = t.evictHalf(
+            (x) => m[x]! + p.err[x]!,
+            () => false,
+          );
+        }
+        e = t.insert(key, 0, h);
+        p.flows[e] = 0;
+        p.packets[e] = 0;
+        p.bytes[e] = 0;
+        p.err[e] = floor;
+      }
+      p.flows[e]! += f;
+      p.packets[e]! += pk;
+      p.bytes[e]! += b;
+    }
+  }
+
+  /** Closes the periods that ended GRACE_MS before `nowMs` (or all open ones when `all`); returns their rows. */
+  close(nowMs: number, all = false): WindowRow[][] {
+    const out: WindowRow[][] = [];
+    const period = this.cfg.periodMs;
+    while (all || nowMs >= this.cur.start + period + GRACE_MS) {
+      const rows = this.rows(this.cur);
+      if (rows.length > 0) out.push(rows);
+      this.evictedClosed += this.cur.table.evicted;
+      this.cur.table.evicted = 0;
+      const done = this.cur;
+      this.cur = this.next;
+      this.next = done;
+      this.next.reset(this.cur.start + period);
+      if (all && this.cur.totalFlows === 0) break;
+    }
+    return out;
+  }
+
+  private rows(p: Period): WindowRow[] {
+    if (p.totalFlows === 0) return [];
+    const t = p.table;
+    const m = this.cfg.order === "flows" ? p.flows : this.cfg.order === "packets" ? p.packets : p.bytes;
+    const idx: number[] = [];
+    for (let e = 0; e < t.end; e++) if (t.live[e] === 1) idx.push(e);
+    idx.sort((a, b) => m[b]! - m[a]! || p.flows[b]! - p.flows[a]!);
+    const top = idx.slice(0, this.cfg.top);
+    const rows: WindowRow[] = [];
+    let f = 0;
+    let pk = 0;
+    let b = 0;
+    for (const e of top) {
+      rows.push({
+        time: p.start,
+        keys: this.spec.texts(t.keys, e * t.width),
+        flows: p.flows[e]!,
+        packets: p.packets[e]!,
+        bytes: p.bytes[e]!,
+      });
+      f += p.flows[e]!;
+      pk += p.packets[e]!;
+      b += p.bytes[e]!;
+    }
+    if (p.totalFlows - f > 0)
+      rows.push({
+        time: p.start,
+        keys: null,
+        flows: p.totalFlows - f,
+        packets: p.totalPackets - pk,
+        bytes: p.totalBytes - b,
+      });
+    return rows;
+  }
+}

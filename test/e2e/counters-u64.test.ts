@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// 64-bit counters end to end: one IPFIX datagram whose packet and byte counters are 2^53 + 1 and 2^64 − 1 goes
+// into tscapd and into nfcapd 1.7.1 on loopback; tsdump on tscapd's file and on nfcapd's file must print the
+// exact values nfdump prints — in every listing format, -s tables, -A records and the summary, with 1 and 2
+// workers. (nfdump's -s percentages and its bps/bpp of these rows come from u64 overflow; not compared.)
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BIG_COUNTERS, craftedIpfixBigCounters } from "../helpers/crafted.js";
+import { captureWithNfcapd, NFDUMP_MISSING, nfdump, sendDatagrams } from "../helpers/nfdump.js";
+import { startTscapd, tsdump } from "../helpers/programs.js";
+
+function flowFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/^tscapd\.\d{12,14}(\.\d+)?$/.test(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** Lines without the run's timing, window and received-time lines (they differ between runs by nature). */
+const stable = (s: string): string =>
+  s
+    .split("\n")
+    .filter((l) => !/^(Sys:|Time window:|Total flows processed:)/.test(l) && !l.includes('"received"'))
+    .join("\n");
+
+/** The packets and bytes columns of a -s / -A row (text layout), by its key. */
+function counters(text: string, key: string): string[] {
+  const line = text.split("\n").find((l) => l.includes(` ${key} `));
+  if (line === undefined) throw new Error(`no row for ${key} in\n${text}`);
+  // flows(%) packets(%) bytes(%): the two numbers before "(" after the flows count
+  return [...line.matchAll(/ (\d+)\(/g)].slice(1, 3).map((m) => m[1]!);
+}
+
+describe.skipIf(NFDUMP_MISSING !== undefined)("u64 counters: IPFIX → tscapd → tsdump = nfdump", () => {
+  let ours = "";
+  let theirs = "";
+
+  beforeAll(async () => {
+    const datagram = craftedIpfixBigCounters();
+    theirs = await captureWithNfcapd("ipfix-u64-counters", () => [datagram]);
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-u64-"));
+    const d = await startTscapd(["-w", dir]);
+    await sendDatagrams([datagram], d.port);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await d.stop()).toBe(0);
+    const files = flowFiles(dir);
+    expect(files).toHaveLength(1);
+    ours = files[0]!;
+  }, 60_000);
+
+  it.each([
+    ["-o", "line", "-N"],
+    ["-o", "long", "-N"],
+    ["-o", "json"],
+    ["-o", "fmt:%ipkt %ibyt %opkt %obyt", "-N"],
+  ])("%s %s prints what nfdump prints", async (...args) => {
+    const want = stable(await nfdump(["-r", theirs, ...args]));
+    expect(want).toContain("18446744073709551615");
+    for (const w of ["1", "2"]) {
+      for (const file of [ours, theirs]) {
+        const got = await tsdump(["-r", file, "-W", w, ...args]);
+        expect(got.code).toBe(0);
+        expect(stable(got.stdout)).toBe(want);
+      }
+    }
+  });
+
+  it("csv carries the exact counters (nfdump 1.7.1's csv columns ipkt, ibyt)", async () => {
+    const want = (await nfdump(["-r", theirs, "-o", "csv", "-q"]))
+      .trim()
+      .split("\n")
+      .map((l) => l.split(",").slice(11, 13).join(","));
+    expect(want).toEqual(BIG_COUNTERS.map(([p, b]) => `${p},${b}`));
+    for (const file of [ours, theirs]) {
+      const got = await tsdump(["-r", file, "-o", "csv", "-q"]);
+      const rows = got.stdout.trim().split("\n").slice(1);
+      expect(rows.map((l) => l.split(",").slice(7, 9).join(","))).toEqual(want);
+    }
+  });
+
+  it("-s and -A rows and the summary carry nfdump's exact sums", async () => {
+    const want = await nfdump(["-r", theirs, "-s", "srcip/bytes", "-N"]);
+    const wantAgg = await nfdump(["-r", theirs, "-A", "proto", "-N", "-q"]);
+    const wantSummary = want.split("\n").find((l) => l.startsWith("Summary:"));
+    expect(wantSummary).toContain("total bytes: 9007199254742226");
+    for (const w of ["1", "2"]) {
+      for (const file of [ours, theirs]) {
+        const got = (await tsdump(["-r", file, "-W", w, "-s", "srcip/bytes", "-N"])).stdout;
+        for (const key of ["10.0.0.1", "10.0.0.2"]) expect(counters(got, key)).toEqual(counters(want, key));
+        expect(got.split("\n").find((l) => l.startsWith("Summary:"))).toBe(wantSummary);
+        const agg = (await tsdump(["-r", file, "-W", w, "-A", "proto", "-N", "-q"])).stdout;
+        expect(agg).toBe(wantAgg);
+        const csv = (await tsdump(["-r", file, "-W", w, "-s", "srcip/bytes", "-o", "csv"])).stdout;
+        expect(csv).toContain(",18446744073709551615,");
+        expect(csv).toContain(",9007199254740993,");
+        expect(csv).not.toMatch(/e\+/);
+      }
+    }
+  });
+});
