@@ -133,10 +133,10 @@ export function addCounting(
   const bytes0 = t.inBytes;
   sink.add(batch, sel, n);
   if (t.flows < TWO53 && t.inPackets < TWO53 && t.inBytes < TWO53) {
-    // integer sums: the totals grow by exactly this block's
-    counts.flows += t.flows - flows0;
-    counts.packets += t.inPackets - packets0;
-    counts.bytes += t.inBytes - bytes0;
+    // integer sums below 2^53: the totals grew by exactly this block's
+    addSum(counts, "flows", "flowsFix", t.flows - flows0, 0);
+    addSum(counts, "packets", "packetsFix", t.inPackets - packets0, 0);
+    addSum(counts, "bytes", "bytesFix", t.inBytes - bytes0, 0);
     if (t.first < counts.first) counts.first = t.first;
     if (t.last > counts.last) counts.last = t.last;
   } else sumRows(batch, sel, n, counts); // totals past 2^53: the block's exact sums (record/u64.ts)
