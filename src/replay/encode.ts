@@ -12,6 +12,7 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, type ColumnArrays } from "../record/schema.js";
+import { EXACT_COUNTERS } from "../record/u64.js";
 
 export type ExportProtocol = "v5" | "v9" | "ipfix";
 
@@ -460,6 +461,9 @@ type RecordWriter = (v: DataView, o: number, c: ColumnArrays, row: number) => vo
 // field table above are spliced into the code.
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
+/** Counters with an exact companion column (record/u64.ts). */
+const EXACT: ReadonlySet<string> = new Set<string>(EXACT_COUNTERS);
+
 function compileWriter(fields: readonly Field[]): RecordWriter {
   const lines: string[] = [];
   let o = 0;
@@ -476,6 +480,15 @@ function compileWriter(fields: readonly Field[]): RecordWriter {
             `{ let val = ${col}[row]; const p = c.proto[row];`,
             `  if ((p === 1 || p === 58) && (c.icmpType[row] || c.icmpCode[row])) val = (c.icmpType[row] << 8) | c.icmpCode[row];`,
             `  ${uintStore(at, x.len, "val")} }`,
+          );
+        else if (x.len === 8 && EXACT.has(x.col))
+          // a u64 counter from 2^53 up: the double plus its fix column (record/u64.ts), carried into the low word
+          lines.push(
+            `{ const val = ${col}[row];`,
+            `  if (val < 9007199254740992) { ${uintStore(at, 8, "val")} }`,
+            `  else { let hi = Math.floor(val / ${TWO32}); let lo = (val - hi * ${TWO32}) + (${col}Fix[row] | 0);`,
+            `    if (lo < 0) { lo += ${TWO32}; hi -= 1; } else if (lo >= ${TWO32}) { lo -= ${TWO32}; hi += 1; }`,
+            `    v.setUint32(${at}, hi >>> 0); v.setUint32(${at} + 4, lo >>> 0); } }`,
           );
         else lines.push(`{ const val = ${col}[row]; ${uintStore(at, x.len, "val")} }`);
         break;

@@ -3,12 +3,14 @@
 // into tscapd and into nfcapd 1.7.1 on loopback; tsdump on tscapd's file and on nfcapd's file must print the
 // exact values nfdump prints — in every listing format, -s tables, -A records and the summary, with 1 and 2
 // workers. (nfdump's -s percentages and its bps/bpp of these rows come from u64 overflow; not compared.)
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BIG_COUNTERS, craftedIpfixBigCounters } from "../helpers/crafted.js";
-import { captureWithNfcapd, NFDUMP_MISSING, nfdump, sendDatagrams } from "../helpers/nfdump.js";
+import { captureWithNfcapd, NFDUMP_MISSING, nfdump, REPO_ROOT, sendDatagrams } from "../helpers/nfdump.js";
 import { startTscapd, tsdump } from "../helpers/programs.js";
 
 function flowFiles(dir: string): string[] {
@@ -120,5 +122,30 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("u64 counters: IPFIX → tscapd �
         expect(csv).not.toMatch(/e\+/);
       }
     }
+  });
+
+  it.each(["10", "9"])("tsreplay -v %s sends the exact counters on (8-byte fields) to a second tscapd", async (v) => {
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-u64-replay-"));
+    const d = await startTscapd(["-w", dir]);
+    await promisify(execFile)(process.execPath, [
+      join(REPO_ROOT, "dist/bin/tsreplay.js"),
+      "-r",
+      ours,
+      "-H",
+      "127.0.0.1",
+      "-p",
+      String(d.port),
+      "-v",
+      v,
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await d.stop()).toBe(0);
+    const got = await tsdump(["-r", flowFiles(dir)[0]!, "-o", "fmt:%ipkt %ibyt", "-N", "-q"]);
+    expect(
+      got.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/ +/).join(",")),
+    ).toEqual(BIG_COUNTERS.map(([p, b]) => `${p},${b}`));
   });
 });
