@@ -765,12 +765,14 @@ export class FlowFileReader {
     v6Flags: () => Uint8Array,
   ): Column {
     const pc = PHYSICAL_COLUMNS[e.tgt]!;
+    // v6Flags before this column's inflate: decoding it may inflate too, into the LZ4 decoder's memory
+    const flags = e.transform === TRANSFORM.sparse6 ? v6Flags() : undefined;
     const got = this.inflate(buf, e, i, fileOff);
     let col: Column | undefined;
     if (got !== undefined) {
       col =
-        e.transform === TRANSFORM.sparse6
-          ? this.decodeSparseEntry(got.src, got.off, e, n, v6Flags(), i, fileOff)
+        flags !== undefined
+          ? this.decodeSparseEntry(got.src, got.off, e, n, flags, i, fileOff)
           : this.decodeEntry(got.src, got.off, e, n);
     }
     // damage found this late (after both CRCs held) reads as zero; it was reported with its place

@@ -22,6 +22,8 @@ export function rng(seed: number): () => number {
 export interface RandomBatchOptions {
   /** share of rows with IPv6 addresses (0..1) */
   v6?: number;
+  /** IPv6 addresses from this many hosts of one /64 (compressible, as real traffic) instead of random bytes */
+  v6Hosts?: number;
   /** fill every column (not only the usual ones) */
   allColumns?: boolean;
   /** add raw elements */
@@ -55,7 +57,10 @@ export function randomBatch(seed: number, n: number, o: RandomBatchOptions = {})
     c.srcAs[row] = Math.floor(r() * 70000);
     c.input[row] = 1 + Math.floor(r() * 10);
     if (r() < (o.v6 ?? 0)) {
-      for (let k = 0; k < 16; k++) words[k] = Math.floor(r() * 256);
+      if (o.v6Hosts !== undefined) {
+        words.fill(0);
+        words[15] = 1 + Math.floor(r() * o.v6Hosts);
+      } else for (let k = 0; k < 16; k++) words[k] = Math.floor(r() * 256);
       words[0] = 0x20;
       words[1] = 0x01;
       b.setV6("srcAddr", row, words, 0);
