@@ -8,7 +8,8 @@
 //   npm run build && node bench/clickhouse-load.mjs --dir /work/bench-data/10m/tscapd [--runs 3]
 //
 // The CSV path inserts tsdump's 10 default CSV columns into a plain MergeTree table (no rollups); tsdump
-// --clickhouse inserts every non-zero column of the schema into `flows` with its three materialized views.
+// --clickhouse inserts every non-zero column of the schema into `flows` with its three materialized views, and
+// once more with rollups=0 (the flow table only).
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -79,10 +80,11 @@ const m = /total flows: (\d+), total bytes: (\d+)/.exec(summary);
 const want = { flows: Number(m[1]), bytes: Number(m[2]) };
 console.log(`${dir}: ${want.flows} flows, ${want.bytes} bytes; ClickHouse ${await query("SELECT version()")}`);
 
-async function viaClickhouse(run) {
+async function viaClickhouse(run, rollups = true) {
   const db = `native_${run}`;
   const t0 = process.hrtime.bigint();
-  execFileSync(process.execPath, [TSDUMP, "-R", dir, "--clickhouse", `${url}?database=${db}`, "--no-progress"], {
+  const target = `${url}?database=${db}${rollups ? "" : "&rollups=0"}`;
+  execFileSync(process.execPath, [TSDUMP, "-R", dir, "--clickhouse", target, "--no-progress"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -120,12 +122,12 @@ async function viaCsv(run) {
   return secs;
 }
 
-const times = { native: [], csv: [] };
+const times = { native: [], bare: [], csv: [] };
 try {
   for (let r = 0; r < runs; r++) {
-    const order = r % 2 === 0 ? ["native", "csv"] : ["csv", "native"];
+    const order = r % 2 === 0 ? ["native", "bare", "csv"] : ["csv", "bare", "native"];
     for (const k of order) {
-      const s = k === "native" ? await viaClickhouse(r) : await viaCsv(r);
+      const s = k === "csv" ? await viaCsv(r) : await viaClickhouse(r, k === "native");
       times[k].push(s);
       console.log(`run ${r + 1} ${k}: ${s.toFixed(1)} s, ${Math.round(want.flows / s)} rows/s`);
     }
@@ -137,8 +139,10 @@ try {
 }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const n = median(times.native);
+const b = median(times.bare);
 const c = median(times.csv);
+const rate = (s) => `${s.toFixed(1)} s (${Math.round(want.flows / s)} rows/s)`;
 console.log(
-  `median: tsdump --clickhouse ${n.toFixed(1)} s (${Math.round(want.flows / n)} rows/s), ` +
-    `tsdump -o csv | clickhouse-client ${c.toFixed(1)} s (${Math.round(want.flows / c)} rows/s), ratio ${(c / n).toFixed(2)}`,
+  `median: tsdump --clickhouse ${rate(n)}, with rollups=0 ${rate(b)}, ` +
+    `tsdump -o csv | clickhouse-client ${rate(c)}; csv/native ${(c / n).toFixed(2)}, csv/rollups=0 ${(c / b).toFixed(2)}`,
 );

@@ -185,7 +185,7 @@ async function main() {
   const record = (name, r, check) => {
     (results[name] ??= []).push(r);
     process.stderr.write(
-      `${name}: ${r.wall} s, ${Math.round(PACKETS / r.wall)} packets/s, ${r.rss} KiB${check ? `; ${check}` : ""}\n`,
+      `${name}: ${r.wall} s wall, ${r.cpu.toFixed(2)} s CPU, ${Math.round(PACKETS / r.wall)} packets/s, ${r.rss} KiB${check ? `; ${check}` : ""}\n`,
     );
   };
   // a sink for softflowd's datagrams

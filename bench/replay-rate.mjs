@@ -7,7 +7,7 @@
 // datagram; the achieved rate of a run is (received - 1) / (last arrival - first arrival).
 //
 //   npm run build && node bench/replay-rate.mjs [--rates 20000,60000,150000] [--runs 3] [--flows 1000000]
-//     [--file NFCAPD_FILE]
+//     [--file NFCAPD_FILE] [--tools tsreplay,nfreplay]
 //
 // Reported per tool and rate: the median achieved datagrams/s of the runs, its deviation from the target, the
 // datagrams received (median) and the drops counted on the sink's socket (/proc/net/udp, all runs).
@@ -28,6 +28,7 @@ const opt = (name, def) => {
 const rates = opt("--rates", "20000,60000,150000").split(",").map(Number);
 const runs = Number(opt("--runs", "3"));
 const flows = Number(opt("--flows", "1000000"));
+const toolNames = opt("--tools", "tsreplay,nfreplay").split(",");
 const tsreplay = join(root, "dist/bin/tsreplay.js");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -111,7 +112,7 @@ for (const rate of rates) {
   const results = { tsreplay: [], nfreplay: [] };
   for (let r = 0; r < runs; r++) {
     // alternate which tool goes first
-    for (const tool of r % 2 === 0 ? ["tsreplay", "nfreplay"] : ["nfreplay", "tsreplay"]) {
+    for (const tool of r % 2 === 0 ? toolNames : [...toolNames].reverse()) {
       n = 0;
       const drops0 = socketDrops(sinkPort);
       const [cmd, argv] = tools[tool](rate);
@@ -121,7 +122,7 @@ for (const rate of rates) {
       results[tool].push({ achieved, received: n, drops: socketDrops(sinkPort) - drops0 });
     }
   }
-  for (const tool of ["tsreplay", "nfreplay"]) {
+  for (const tool of toolNames) {
     const rs = results[tool];
     const achieved = median(rs.map((x) => x.achieved));
     rows.push(

@@ -153,10 +153,11 @@ function turn() {
       while (due > 0) {
         const k = Math.min(due, packets.length - idx);
         const done = native.send(nativeFd, data, packetOffsets, packetLengths, idx, k);
-        if (done < k) errors += k - done; // refused by the kernel: counted as sent, like node:dgram's errors
-        sent += k;
-        due -= k;
-        idx += k;
+        sent += done;
+        due -= done;
+        idx += done;
+        // the socket's buffer is full (the sender never blocks): the rest goes out on the next turn
+        if (done < k) break;
         if (idx === packets.length) {
           idx = 0;
           laps++;

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The benchmarks' UDP sender (bench/replay.mjs is its JS side): a connected loopback socket and sendmmsg, up to
-// BATCH datagrams per system call, taken from one buffer by offset and length.
+// tsreplay's UDP sender (src/replay/send.ts), also used by the benchmarks (bench/replay.mjs): a connected socket
+// and sendmmsg, up to BATCH datagrams per system call, taken from one buffer by offset and length.
 //
-// Why: node:dgram's send() costs a request object, a libuv write and a callback per datagram: at high rates
-// the replay alone took a large share of the CPU away from the collector under test (docs/benchmarks.md, ingest). sendmmsg costs a fraction of that; the kernel's own work
-// per datagram (on loopback it includes the delivery into the receiver's socket) is the same for both senders.
+// Why: node:dgram's send() costs a request object, a libuv write and a callback per datagram, which capped
+// tsreplay's paced rate well below what a collector takes (docs/benchmarks.md); sendmmsg costs a fraction of
+// that. The kernel's own work per datagram (on loopback it includes the delivery into the receiver's socket) is
+// the same for both senders.
 //
-//   open(address: string, port, sendBufferBytes) → fd (throws: not a loopback address, socket error)
-//   send(fd, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, first, count) → datagrams sent
-//     (the kernel refused the rest: ECONNREFUSED while nothing listens is counted by the caller as sent);
-//     every offset + length is checked against data before anything is sent
+//   open(address: string, port, sendBufferBytes) → fd
+//     address: a numeric IPv4 or IPv6 address (names are resolved by the caller); throws on a bad address and
+//     on socket/connect errors (e.g. no route), naming the system call and the error
+//   send(fd, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, first, count) → datagrams taken
+//     count is at most MAX_COUNT and every offset + length is checked against data before anything is sent.
+//     Never blocks: returns fewer than count when the socket's buffer is full (EAGAIN, ENOBUFS; send the rest
+//     later). A datagram refused with ECONNREFUSED (an ICMP port unreachable: nothing listens yet, or any more)
+//     is counted as taken, lost as it is with node:dgram. Other errors throw (message names the error, `code`
+//     its errno name) when nothing was sent by the call; after a partial send the next call meets them.
 //   close(fd)
 
 #define _GNU_SOURCE
@@ -26,6 +32,8 @@
 #include <unistd.h>
 
 #define BATCH 64
+// datagrams per send() call: bounds the time one call holds the event loop
+#define MAX_COUNT 4096
 
 #define CHECK(call)                                                                                            \
   do {                                                                                                         \
@@ -41,10 +49,26 @@ static napi_value int_value(napi_env env, int64_t x) {
   return v;
 }
 
+static const char *errno_name(int err) {
+  switch (err) {
+    case ENETUNREACH: return "ENETUNREACH";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EINVAL: return "EINVAL";
+    case EBADF: return "EBADF";
+    case ENOTSOCK: return "ENOTSOCK";
+    default: return "EIO";
+  }
+}
+
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[160];
   snprintf(msg, sizeof msg, "tsflow_send: %s: %s", what, strerror(err));
-  napi_throw_error(env, NULL, msg);
+  napi_throw_error(env, errno_name(err), msg);
   return NULL;
 }
 
@@ -67,18 +91,16 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-    // traffic to loopback only (127.0.0.0/8)
-    if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127) goto not_loopback;
     s4->sin_family = AF_INET;
     s4->sin_port = htons((uint16_t)port);
     len = sizeof *s4;
   } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-    if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)) goto not_loopback;
     s6->sin6_family = AF_INET6;
     s6->sin6_port = htons((uint16_t)port);
     len = sizeof *s6;
   } else {
-    goto not_loopback;
+    napi_throw_type_error(env, NULL, "tsflow_send: the address must be a numeric IPv4 or IPv6 address");
+    return NULL;
   }
   int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", errno);
@@ -89,9 +111,6 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
     return throw_errno(env, "connect", err);
   }
   return int_value(env, fd);
-not_loopback:
-  napi_throw_error(env, NULL, "tsflow_send: the address must be a numeric loopback address");
-  return NULL;
 }
 
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
@@ -115,7 +134,7 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
       !typed(env, argv[2], napi_uint32_array, &offs, &offsLen) ||
       !typed(env, argv[3], napi_uint32_array, &lens, &lensLen) || offsLen != lensLen ||
       napi_get_value_int64(env, argv[4], &first) != napi_ok || napi_get_value_int64(env, argv[5], &count) != napi_ok ||
-      first < 0 || count < 0 || (uint64_t)first + (uint64_t)count > offsLen) {
+      first < 0 || count < 0 || count > MAX_COUNT || (uint64_t)first + (uint64_t)count > offsLen) {
     napi_throw_type_error(env, NULL, "tsflow_send: send(fd, data, offsets, lengths, first, count)");
     return NULL;
   }
@@ -138,15 +157,19 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
       msgs[j].msg_hdr.msg_iov = &iov[j];
       msgs[j].msg_hdr.msg_iovlen = 1;
     }
-    int r = sendmmsg(fd, msgs, (unsigned)k, 0);
+    int r = sendmmsg(fd, msgs, (unsigned)k, MSG_DONTWAIT);
     if (r < 0) {
-      if (errno == EINTR) continue;
-      // ECONNREFUSED (nobody listens yet, or any more): the datagram is gone, as with node:dgram
-      if (errno == ECONNREFUSED) {
+      int err = errno;
+      if (err == EINTR) continue;
+      // ICMP port unreachable reported on this connected socket: the datagram is gone, as with node:dgram
+      if (err == ECONNREFUSED) {
         sent += 1;
         continue;
       }
-      break;
+      // the socket's buffer is full: the caller sends the rest later
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
+      if (sent > 0) break;
+      return throw_errno(env, "sendmmsg", err);
     }
     sent += r;
   }

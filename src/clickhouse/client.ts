@@ -9,6 +9,7 @@
 //
 //   table=flows              the table (and the prefix of the consolidated tables)
 //   cluster=NAME             also create the Distributed tables <table>_all over that cluster
+//   rollups=0                no consolidated tables (flows_1m/5m/1h) and views
 //   ttl=DAYS ttl_1m= ttl_5m= ttl_1h=   retention of flows and of the consolidated tables (0 = forever)
 //   batch_rows=N batch_ms=MS           tscapd's batches: rows and age at which a batch is sent
 //   spool_mb=MB              tscapd's spool limit (batches beyond it are counted as failed)
@@ -23,6 +24,8 @@ export interface ClickHouseTarget {
   readonly database: string;
   readonly table: string;
   readonly cluster: string | undefined;
+  /** create the consolidated tables and their views */
+  readonly rollups: boolean;
   readonly retention: Retention;
   readonly batchRows: number;
   readonly batchMs: number;
@@ -30,7 +33,7 @@ export interface ClickHouseTarget {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-const OWN = ["table", "cluster", "ttl", "ttl_1m", "ttl_5m", "ttl_1h", "batch_rows", "batch_ms", "spool_mb"];
+const OWN = ["table", "cluster", "rollups", "ttl", "ttl_1m", "ttl_5m", "ttl_1h", "batch_rows", "batch_ms", "spool_mb"];
 
 function intParam(p: URLSearchParams, name: string, min: number, max: number, dflt: number): number {
   const v = p.get(name);
@@ -70,6 +73,7 @@ export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = proces
     ? { flows: days("ttl"), m1: days("ttl_1m"), m5: days("ttl_5m"), h1: days("ttl_1h") }
     : NO_RETENTION;
   // at most one insert block (max_insert_block_size): a batch is written as one part per partition
+  const rollups = intParam(p, "rollups", 0, 1, 1) === 1;
   const batchRows = intParam(p, "batch_rows", 1, 1_000_000, 100_000);
   const batchMs = intParam(p, "batch_ms", 10, 3_600_000, 5000);
   const spoolBytes = intParam(p, "spool_mb", 1, 10_000_000, 4096) * 1024 * 1024;
@@ -83,6 +87,7 @@ export function parseClickHouseUrl(text: string, env: NodeJS.ProcessEnv = proces
     database,
     table,
     cluster,
+    rollups,
     retention,
     batchRows,
     batchMs,

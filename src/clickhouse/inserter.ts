@@ -51,7 +51,7 @@ export class Inserter {
     const f = serverFeatures(version);
     const t = this.target;
     for (const sql of schemaStatements(
-      { database: t.database, table: t.table, retention: t.retention, cluster: t.cluster },
+      { database: t.database, table: t.table, retention: t.retention, cluster: t.cluster, rollups: t.rollups },
       f,
     )) {
       await this.client.query(sql);
@@ -71,7 +71,7 @@ export class Inserter {
     const t = this.target;
     const tables: [string, number][] = [
       [t.table, t.retention.flows],
-      ...ROLLUPS.map((r): [string, number] => [`${t.table}_${r.suffix}`, t.retention[r.ttl]]),
+      ...(t.rollups ? ROLLUPS : []).map((r): [string, number] => [`${t.table}_${r.suffix}`, t.retention[r.ttl]]),
     ];
     const dropped: string[] = [];
     for (const [table, days] of tables) {

@@ -18,6 +18,8 @@ import type { ChColumn } from "./schema.js";
 
 /** Rows per insert (at most; a chunk also ends with its file or when the columns change). */
 export const CHUNK_ROWS = 262_144;
+/** Inserts in flight at once. */
+const INFLIGHT = 2;
 
 export interface LoadResult {
   files: number;
@@ -127,14 +129,11 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
     o.err(`\r${done}/${files.length} files, ${r.flows} flows, ${rate} flows/s, ETA ${eta} s   `);
   };
 
-  // one insert in flight while the next chunk is read and encoded
-  let inflight: Promise<void> = Promise.resolve();
-  let busy = false;
+  // up to INFLIGHT inserts at once (the server parses each on its own thread) while the next chunk is encoded
+  const inflight: Promise<void>[] = [];
   const send = async (b: EncodedBatch): Promise<void> => {
-    await inflight;
-    busy = true;
-    inflight = inserter.insertOnce(b).then((res) => {
-      busy = false;
+    while (inflight.length >= INFLIGHT) await inflight.shift();
+    const p = inserter.insertOnce(b).then((res) => {
       if (res === "inserted") {
         r.inserted += b.rows;
         r.insertedBatches++;
@@ -143,8 +142,9 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
         r.skippedBatches++;
       }
     });
-    // a failure is reported by the next await of `inflight`; keep it from being unhandled meanwhile
-    inflight.catch(() => undefined);
+    // a failure is reported when `p` is awaited; keep it from being unhandled meanwhile
+    p.catch(() => undefined);
+    inflight.push(p);
   };
 
   let limit = o.selection.limit;
@@ -170,7 +170,7 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
       }
       chunk ??= new Chunk(cols);
       chunk.add(batch, rows, count);
-      if (busy) await new Promise(setImmediate); // let the insert in flight progress
+      if (inflight.length > 0) await new Promise(setImmediate); // let the inserts in flight progress
       show(fi);
     }
     if (chunk !== null) await send(chunk.seal(file, index));
@@ -189,7 +189,7 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
     }
     show(fi + 1);
   }
-  await inflight;
+  while (inflight.length > 0) await inflight.shift();
   await inserter.expire(Date.now());
   show(files.length, true);
   if (shown) o.err("\r\x1b[K");

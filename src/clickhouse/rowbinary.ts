@@ -9,6 +9,7 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
+import { EXACT_COUNTERS } from "../record/u64.js";
 import { BATCH_COLUMN, CH_COLUMNS, type ChColumn } from "./schema.js";
 
 type EncodeFn = (
@@ -44,11 +45,22 @@ function compile(columns: readonly ChColumn[]): EncodeFn {
         break;
       case "f64":
       case "mac":
-        // counters, ms times and MACs are non-negative integers below 2^53: split into two u32 halves
-        body.push(
-          `v = c_${n}[i]; if (!(v > 0)) v = 0; hi = Math.floor(v / 4294967296);` +
-            ` dv.setUint32(off, v - hi * 4294967296, true); dv.setUint32(off + 4, hi, true); off += 8;`,
-        );
+        // ms times, MACs and counters are non-negative integers: split into two u32 halves; a counter from 2^53
+        // up is its double plus the signed fix of its companion column (record/u64.ts), carried into `hi`
+        if ((EXACT_COUNTERS as readonly string[]).includes(n)) {
+          pre.push(`const c_${n}Fix = c.${n}Fix ?? null;`);
+          body.push(
+            `v = c_${n}[i]; if (!(v > 0)) v = 0; hi = Math.floor(v / 4294967296); lo = v - hi * 4294967296;` +
+              ` if (c_${n}Fix !== null) { lo += c_${n}Fix[i] | 0;` +
+              ` if (lo < 0) { lo += 4294967296; hi -= 1; } else if (lo >= 4294967296) { lo -= 4294967296; hi += 1; } }` +
+              ` dv.setUint32(off, lo, true); dv.setUint32(off + 4, hi >>> 0, true); off += 8;`,
+          );
+        } else {
+          body.push(
+            `v = c_${n}[i]; if (!(v > 0)) v = 0; hi = Math.floor(v / 4294967296);` +
+              ` dv.setUint32(off, v - hi * 4294967296, true); dv.setUint32(off + 4, hi >>> 0, true); off += 8;`,
+          );
+        }
         break;
       case "addr":
         pre.push(`const c_${n}6 = c.${n}6;`);
@@ -68,7 +80,7 @@ function compile(columns: readonly ChColumn[]): EncodeFn {
   }
   if (columns.some((c) => c.type === "addr")) pre.push(`const f6 = c.v6Flags;`);
   const src =
-    `${pre.join("\n")}\nlet v = 0, hi = 0, j = 0;\n` +
+    `${pre.join("\n")}\nlet v = 0, hi = 0, lo = 0, j = 0;\n` +
     `for (let k = 0; k < n; k++) {\n  const i = rows === null ? k : rows[k];\n  ${body.join("\n  ")}\n}\nreturn off;`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from schema names only
   return new Function("c", "rows", "n", "dv", "u8", "off", "idHi", "idLo", src) as EncodeFn;

@@ -92,6 +92,8 @@ export interface SchemaSpec {
   readonly retention: Retention;
   /** with a cluster name: also the Distributed tables `<table>_all` and `<table>_<rollup>_all` */
   readonly cluster?: string | undefined;
+  /** create the consolidated tables and their views (default true) */
+  readonly rollups?: boolean;
 }
 
 /** The statements that create the database, the tables and the views when absent, in order. */
@@ -114,7 +116,8 @@ export function schemaStatements(s: SchemaSpec, f: ServerFeatures): string[] {
       ttl("timeFirst", s.retention.flows) +
       ` SETTINGS index_granularity = 8192${dedup}`,
   ];
-  for (const r of ROLLUPS) {
+  const rollups = s.rollups === false ? [] : ROLLUPS;
+  for (const r of rollups) {
     const name = `${s.table}_${r.suffix}`;
     const rcols = [
       `${q("time")} DateTime`,
@@ -133,7 +136,7 @@ export function schemaStatements(s: SchemaSpec, f: ServerFeatures): string[] {
     );
   }
   if (s.cluster !== undefined) {
-    for (const name of [s.table, ...ROLLUPS.map((r) => `${s.table}_${r.suffix}`)]) {
+    for (const name of [s.table, ...rollups.map((r) => `${s.table}_${r.suffix}`)]) {
       out.push(
         `CREATE TABLE IF NOT EXISTS ${t(`${name}_all`)} AS ${t(name)}` +
           ` ENGINE = Distributed(${q(s.cluster)}, ${db}, ${q(name)}, rand())`,

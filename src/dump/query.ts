@@ -39,6 +39,7 @@ import { printExporters, printInfo, verifyFile } from "./info.js";
 import { BlockPipeline, emptyCounts, SUMMARY_COLUMNS, type ScanCounts } from "../engine/pipeline.js";
 import { passingBlocks, planScan, type ScanPlan } from "../engine/scan.js";
 import { fileInWindow, type TimeWindow } from "../engine/window.js";
+import { addCounting } from "../engine/sums.js";
 
 /** What each passing block is handed to. */
 type AddRows = (batch: RecordBatch, sel: Uint32Array, n: number) => void;
@@ -67,13 +68,17 @@ export function timeWindow(o: QueryOptions, now: number): TimeWindow | undefined
   return w;
 }
 
-/** Scans the plan on this thread, handing the passing rows of each block to `add`. Returns the counts. */
+/**
+ * Scans the plan on this thread, handing the passing rows of each block to `add`. Returns the counts. With
+ * `query`, the rows go to its engines through addCounting instead, which also sums the footer's totals.
+ */
 function scanSequential(
   plan: ScanPlan,
   pipeline: BlockPipeline,
   limit: number | undefined,
   add: AddRows,
   io: QueryIO,
+  query?: StatsQuery,
 ): ScanCounts {
   const counts = emptyCounts();
   const progress = io.progress ? new Progress(io.err) : null;
@@ -82,6 +87,7 @@ function scanSequential(
       io.err(`tsdump: ${m}\n`);
     },
     limit,
+    sums: query === undefined,
     stopped: () => io.out.stopped,
     progress: progress
       ? (d, t, n) => {
@@ -89,7 +95,8 @@ function scanSequential(
         }
       : undefined,
   });
-  for (const { batch, sel, k } of blocks) add(batch, sel, k);
+  if (query !== undefined) for (const { batch, sel, k } of blocks) addCounting(query, batch, sel, k, counts);
+  else for (const { batch, sel, k } of blocks) add(batch, sel, k);
   progress?.done();
   return counts;
 }
@@ -346,7 +353,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       const r = await scanParallel(o, plan, compiled, window, columns, { mode: "stats", stats: o.stats }, io);
       counts = r.counts;
       for (const states of r.stats) q.merge({ stats: states as StatState[], aggregate: null });
-    } else counts = scanSequential(plan, pipeline, limit, add, io);
+    } else counts = scanSequential(plan, pipeline, limit, add, io, q);
     const topN = q.statLimit;
     const fmtName = o.format ?? "line";
     const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };

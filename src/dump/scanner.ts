@@ -14,13 +14,19 @@ import type { MessagePort, Transferable } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
 import type { Formatter } from "../format/index.js";
 import type * as FormatModule from "../format/index.js";
-import type { Aggregator, AggregatorPart, AggregatorState, ForwardedRows, StatAccumulator } from "../stats/index.js";
+import type {
+  Aggregator,
+  AggregatorPart,
+  AggregatorState,
+  ForwardedRows,
+  StatAccumulator,
+  StatsQuery,
+} from "../stats/index.js";
 import type * as StatsModule from "../stats/index.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import { UNKNOWN_ZONE } from "../record/zone.js";
 import { BlockPipeline, emptyCounts, type ScanCounts } from "../engine/pipeline.js";
-import { sumRows } from "../engine/sums.js";
-import { TWO53 } from "../record/u64.js";
+import { addCounting, sumRows } from "../engine/sums.js";
 
 export interface ScanConfig {
   readonly files: readonly string[];
@@ -107,6 +113,8 @@ export class Scanner {
   private pipeline: BlockPipeline | null = null;
   private formatter: Formatter | null = null;
   private accs: StatAccumulator[] = [];
+  /** the StatsQuery of mode "stats" or "aggregate" */
+  private query: StatsQuery | undefined;
   private aggr: Aggregator | null = null;
   private readonly readers = new Map<number, FlowFileSource>();
   private errors: string[] = [];
@@ -164,6 +172,7 @@ export class Scanner {
         : { aggregate: c.aggregate, fiveTuple: c.aggregate === undefined, memoryLimit: c.memoryLimit },
     );
     this.accs = [...q.accumulators];
+    this.query = q;
     if (c.mode === "aggregate") {
       this.aggr = q.aggregator;
       const p = c.partition;
@@ -229,22 +238,8 @@ export class Scanner {
     const { batch, k } = got;
     const sel = p.sel;
     counts.passed += k;
-    if (this.accs.length > 0) {
-      // statistics: the first accumulator sums the passing rows (flows, packets, bytes, first, last) in its
-      // own pass, the same sums the summary needs; its totals grow by exactly this block's (integer sums)
-      const t = this.accs[0]!.totals;
-      const flows0 = t.flows;
-      const packets0 = t.inPackets;
-      const bytes0 = t.inBytes;
-      for (const a of this.accs) a.add(batch, sel, k);
-      if (t.flows < TWO53 && t.inPackets < TWO53 && t.inBytes < TWO53) {
-        counts.flows += t.flows - flows0;
-        counts.packets += t.inPackets - packets0;
-        counts.bytes += t.inBytes - bytes0;
-        // the worker's first and last so far: the main thread keeps the minimum and maximum over all replies
-        if (t.first < counts.first) counts.first = t.first;
-        if (t.last > counts.last) counts.last = t.last;
-      } else sumRows(batch, sel, k, counts); // totals past 2^53: the block's exact sums (record/u64.ts)
+    if (this.query !== undefined && this.config?.mode === "stats") {
+      addCounting(this.query, batch, sel, k, counts);
       return "";
     }
     sumRows(batch, sel, k, counts);

@@ -84,13 +84,15 @@ export interface ScanHooks {
   readonly limit?: number | undefined;
   /** checked after every block: true ends the scan (a closed output) */
   readonly stopped?: (() => boolean) | undefined;
+  /** false: the caller sums the passing rows into the footer's totals itself (addCounting in sums.ts) */
+  readonly sums?: boolean | undefined;
   /** after every block of a file that is read: blocks done, blocks known so far, rows processed */
   readonly progress?: ((done: number, total: number, processed: number) => void) | undefined;
 }
 
 /**
  * The passing rows of every block of the plan's files, in file and block order: each batch with its selection
- * (valid until the next step), summed into `counts` (footer totals) before it is yielded.
+ * (valid until the next step), summed into `counts` (footer totals) before it is yielded unless `hooks.sums` is false.
  */
 export function* passingBlocks(
   plan: ScanPlan,
@@ -133,7 +135,7 @@ export function* passingBlocks(
         if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;
         if (k <= 0) break;
         counts.passed += k;
-        sumRows(r.batch, pipeline.sel, k, counts);
+        if (hooks.sums !== false) sumRows(r.batch, pipeline.sel, k, counts);
         yield { batch: r.batch, sel: pipeline.sel, k };
         if ((limit !== undefined && counts.passed >= limit) || hooks.stopped?.()) break;
       }

@@ -101,3 +101,43 @@ function exactColumnSum(
   }
   return acc;
 }
+
+/** A statistics sink (StatsQuery): its engines, the first of which sums the rows it counts. */
+export interface CountingSink {
+  readonly accumulators: readonly {
+    readonly totals: { flows: number; inPackets: number; inBytes: number; first: number; last: number };
+  }[];
+  add(batch: RecordBatch, sel: Uint32Array, n: number): void;
+}
+
+/**
+ * sink.add, and the rows summed into the footer's totals `counts`: from the first statistic's totals when there is
+ * one (it sums the same rows in its own pass: one pass over the rows instead of two), else with sumRows.
+ */
+export function addCounting(
+  sink: CountingSink,
+  batch: RecordBatch,
+  sel: Uint32Array,
+  n: number,
+  counts: RowSums,
+): void {
+  const first = sink.accumulators[0];
+  if (first === undefined) {
+    sumRows(batch, sel, n, counts);
+    sink.add(batch, sel, n);
+    return;
+  }
+  const t = first.totals;
+  const flows0 = t.flows;
+  const packets0 = t.inPackets;
+  const bytes0 = t.inBytes;
+  sink.add(batch, sel, n);
+  if (t.flows < TWO53 && t.inPackets < TWO53 && t.inBytes < TWO53) {
+    // integer sums below 2^53: the totals grew by exactly this block's
+    addSum(counts, "flows", "flowsFix", t.flows - flows0, 0);
+    addSum(counts, "packets", "packetsFix", t.inPackets - packets0, 0);
+    addSum(counts, "bytes", "bytesFix", t.inBytes - bytes0, 0);
+    if (t.first < counts.first) counts.first = t.first;
+    if (t.last > counts.last) counts.last = t.last;
+  } else sumRows(batch, sel, n, counts); // totals past 2^53: the block's exact sums (record/u64.ts)
+}

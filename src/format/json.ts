@@ -38,12 +38,34 @@ function timeT(msec: number): string {
   return `${localDateTimeT(secOf(msec))}.${msPart(msec)}`;
 }
 
+/**
+ * src_net/dst_net of an IPv6 flow as nfdump 1.7.1's JSON prints it. Its masking works on the two 64-bit
+ * halves and clears the low bits rather than keeping the top ones: a mask m below 64 keeps the upper half and
+ * clears the low m bits of the lower half (2a00:14::5 with mask 16 prints 2a00:14::); m of 64 and more clears
+ * the low m - 64 bits of the upper half and all of the lower half, the shift count taken modulo 64 as x86 does
+ * (mask 128 keeps the whole upper half). The text formats' %sn/%dn mask differently (maskV6Net).
+ */
 function v6net(words: Uint32Array, off: number, mask: number, tmp: Uint32Array): string {
-  for (let k = 0; k < 4; k++) {
-    const bits = Math.min(32, Math.max(0, mask - 32 * k));
-    tmp[k] = bits === 0 ? 0 : bits === 32 ? words[off + k]! : (words[off + k]! & (0xffffffff << (32 - bits))) >>> 0;
-  }
+  let w0 = words[off]!;
+  let w1 = words[off + 1]!;
+  let w2 = words[off + 2]!;
+  let w3 = words[off + 3]!;
+  if (mask >= 64) {
+    [w0, w1] = clearLow(w0, w1, (mask - 64) & 63);
+    w2 = 0;
+    w3 = 0;
+  } else [w2, w3] = clearLow(w2, w3, mask);
+  tmp[0] = w0;
+  tmp[1] = w1;
+  tmp[2] = w2;
+  tmp[3] = w3;
   return formatIPv6(tmp, 0);
+}
+
+/** The 64-bit value hi:lo with its low `bits` (0..63) cleared. */
+function clearLow(hi: number, lo: number, bits: number): [number, number] {
+  if (bits < 32) return [hi, (lo & (0xffffffff << bits)) >>> 0];
+  return [(hi & (0xffffffff << (bits - 32))) >>> 0, 0];
 }
 
 const NET_TMP = new Uint32Array(4);

@@ -22,7 +22,12 @@ export type FeedMessage =
     }
   | { readonly op: "end" };
 
-export type FeedReply = { readonly op: "done" } | { readonly op: "columns"; readonly names: readonly string[] };
+/** `done` hands a piece's column arrays back for reuse. */
+export type FeedReply =
+  | { readonly op: "done"; readonly cols: Readonly<Record<string, ArrayBufferView>> }
+  | { readonly op: "columns"; readonly names: readonly string[] };
+
+type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const WIDTH = new Map(PHYSICAL_COLUMNS.map((pc) => [pc.name, pc.width]));
 
@@ -33,13 +38,23 @@ export class MonitorFeed {
   private readonly port: MessagePort;
   /** per source: the batch being fed and the rows of it already sent */
   private readonly at = new WeakMap<object, { batch: RecordBatch; off: number }>();
+  /** column arrays back from the monitor thread, by column: copies go into them (no allocation per piece) */
+  private readonly pool = new Map<string, Column[]>();
 
   constructor(port: MessagePort, columns: readonly string[]) {
     this.port = port;
     this.names = columns.filter((c) => WIDTH.has(c));
     port.on("message", (m: FeedReply) => {
-      if (m.op === "done") this.inFlight--;
-      else this.names = m.names.filter((c) => WIDTH.has(c));
+      if (m.op === "columns") {
+        this.names = m.names.filter((c) => WIDTH.has(c));
+        return;
+      }
+      this.inFlight--;
+      for (const [name, a] of Object.entries(m.cols)) {
+        let list = this.pool.get(name);
+        if (list === undefined) this.pool.set(name, (list = []));
+        if (list.length <= MAX_CHUNKS_IN_FLIGHT) list.push(a as Column);
+      }
     });
     port.unref();
   }
@@ -61,7 +76,7 @@ export class MonitorFeed {
     }
     const cols: Record<string, ArrayBufferView> = {};
     const transfer: ArrayBuffer[] = [];
-    const src = batch.cols as unknown as Record<string, { slice(a: number, b: number): ArrayBufferView }>;
+    const src = batch.cols as unknown as Record<string, Column>;
     // IPv6 address columns only when a row of the piece is IPv6 (the monitor thread reads them only then)
     const flags = (batch.cols as unknown as Record<string, Uint8Array>)["v6Flags"]!;
     let v6 = false;
@@ -69,7 +84,14 @@ export class MonitorFeed {
     for (const name of this.names) {
       const w = WIDTH.get(name)!;
       if (w === 4 && !v6) continue;
-      const a = src[name]!.slice(from * w, to * w);
+      const s = src[name]!;
+      const need = (to - from) * w;
+      let a = this.pool.get(name)?.pop();
+      if (a === undefined || a.length < need) {
+        const Ctor = s.constructor as new (n: number) => Column;
+        a = new Ctor(Math.max(need, batch.capacity * w));
+      }
+      a.set(s.subarray(from * w, to * w));
       cols[name] = a;
       transfer.push(a.buffer as ArrayBuffer);
     }

@@ -110,7 +110,11 @@ data.feed.on("message", (m: FeedMessage) => {
       log("error", `add:${mon.config.name}`, `monitor ${mon.config.name}: ${(err as Error).stack ?? String(err)}`);
     }
   }
-  data.feed.postMessage({ op: "done" } satisfies FeedReply);
+  // the arrays go back to the decode thread for its next copies
+  data.feed.postMessage(
+    { op: "done", cols: m.cols } satisfies FeedReply,
+    Object.values(m.cols).map((a) => a.buffer as ArrayBuffer),
+  );
 });
 
 const ticker = setInterval(() => {

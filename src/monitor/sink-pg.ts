@@ -184,7 +184,12 @@ export class PgSink {
       await c.query("ROLLBACK").catch(() => undefined);
       throw err;
     }
-    unlinkSync(path);
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      // removed by the sink this one replaced at a reload, which loaded it (the load id made this one a no-op)
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
     this.loaded.files++;
   }
 

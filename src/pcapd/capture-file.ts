@@ -32,6 +32,11 @@ export interface CaptureDamage {
 /** Records longer than this are damage, whatever the header's snaplen says (libpcap's own limit is 256 KiB). */
 const MAX_RECORD = 16 * 1024 * 1024;
 const PCAPNG_SHB = 0x0a0d0d0a;
+/** bytes of a new chunk copied behind the left-over bytes to complete the record cut by the chunk boundary */
+const BRIDGE = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+/** pcapng interfaces per section at most (their link types and time units are kept) */
+const MAX_INTERFACES = 65536;
 const PCAPNG_MAGIC = 0x1a2b3c4d;
 
 type Format = "unknown" | "pcap" | "pcapng";
@@ -47,7 +52,7 @@ export class CaptureParser {
   /** pcapng interfaces: link type and time units per second */
   private readonly ifLink: number[] = [];
   private readonly ifUnits: number[] = [];
-  private rest: Uint8Array = new Uint8Array(0);
+  private rest: Uint8Array = EMPTY;
   /** stream offset of rest[0] */
   private base = 0;
   packets = 0;
@@ -69,6 +74,24 @@ export class CaptureParser {
 
   push(chunk: Uint8Array): void {
     if (this.damage !== null || chunk.length === 0) return;
+    if (this.rest.length > 0 && this.format !== "unknown" && chunk.length > BRIDGE) {
+      // the record cut by the chunk boundary: the left-over bytes and the chunk's head parsed on their own, then
+      // the chunk in place (not a copy of the whole chunk). `rest` never holds a complete record, so either the
+      // first record completes inside the head or nothing was consumed.
+      const restLength = this.rest.length;
+      const bridge = new Uint8Array(restLength + BRIDGE);
+      bridge.set(this.rest, 0);
+      bridge.set(chunk.subarray(0, BRIDGE), restLength);
+      const used = this.parse(bridge, 0);
+      if (this.damage !== null) return;
+      if (used > restLength) {
+        this.base += restLength;
+        this.rest = EMPTY;
+        this.consume(chunk, used - restLength);
+        return;
+      }
+      // a record longer than the bridge: the whole chunk is copied below
+    }
     let buf: Uint8Array;
     if (this.rest.length === 0) buf = chunk;
     else {
@@ -76,19 +99,29 @@ export class CaptureParser {
       buf.set(this.rest, 0);
       buf.set(chunk, this.rest.length);
     }
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let used = 0;
     if (this.format === "unknown") {
       if (buf.length < 24) {
         this.rest = buf.slice();
         return;
       }
-      used = this.header(view);
+      used = this.header(new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
       if (this.damage !== null) return;
     }
-    used = this.format === "pcap" ? this.pcapRecords(buf, view, used) : this.pcapngBlocks(buf, view, used);
+    this.consume(buf, used);
+  }
+
+  /** Parses `buf` from `at` (stream offset `base + at`); what is left becomes `rest`. */
+  private consume(buf: Uint8Array, at: number): void {
+    const used = this.parse(buf, at);
     this.base += used;
-    this.rest = used < buf.length ? buf.slice(used) : new Uint8Array(0);
+    this.rest = used < buf.length ? buf.slice(used) : EMPTY;
+  }
+
+  /** Hands every complete record of `buf` from `at` to the handler; returns the end of the last one. */
+  private parse(buf: Uint8Array, at: number): number {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    return this.format === "pcap" ? this.pcapRecords(buf, view, at) : this.pcapngBlocks(buf, view, at);
   }
 
   /** The byte stream itself failed (a damaged gzip member) after the bytes pushed so far. */
@@ -185,6 +218,16 @@ export class CaptureParser {
       if (o + len > n) break;
       if (v.getUint32(o + len - 4, le) !== len) {
         this.fail(this.base + o, `pcapng block of type ${type}: trailing length differs from ${len}`);
+        return o;
+      }
+      // the fixed part of each block type must fit its length (a short block would read past it)
+      const min = type === 1 ? 20 : type === 6 ? 32 : type === 2 ? 32 : type === 3 ? 16 : 12;
+      if (len < min) {
+        this.fail(this.base + o, `pcapng block of type ${type} shorter (${len}) than its fixed part (${min})`);
+        return o;
+      }
+      if (type === 1 && this.ifLink.length >= MAX_INTERFACES) {
+        this.fail(this.base + o, `pcapng section with more than ${MAX_INTERFACES} interfaces`);
         return o;
       }
       if (type === 1) this.interfaceBlock(v, o, len);

@@ -252,16 +252,40 @@ async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger, onSec
   if (o.group !== undefined) process.setgid!(o.group);
   if (o.user !== undefined) process.setuid!(o.user);
   log.info(`capturing on ${o.iface!} (link type ${live.link})`);
+  // the safety net for bugs: a packet that makes the decoder throw is counted and logged, capture goes on
+  let crashes = 0;
+  const handler: typeof path.handler = (buf, view, off, caplen, wire, timeMs, link) => {
+    try {
+      path.packet(buf, view, off, caplen, wire, timeMs, link);
+    } catch (err) {
+      crashes++;
+      log.limited(
+        "error",
+        "packet-bug",
+        `packet ${path.counters.processed} failed: ${(err as Error).stack ?? String(err)}`,
+      );
+    }
+  };
   let lastFlush = Date.now();
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       clearInterval(timer);
+      try {
+        live.poll(handler);
+        if (crashes > 0) log.warn(`${crashes} packets made the decoder fail (a bug; they were skipped)`);
+        const [received, dropped, ifDropped] = live.stats();
+        log.info(
+          `${o.iface!}: libpcap received ${received}, dropped ${dropped} (buffer full), ${ifDropped} by the interface`,
+        );
+      } catch (err) {
+        log.warn(`${o.iface!}: ${(err as Error).message}`);
+      }
       live.close();
       resolve(EXIT.OK);
     };
     const timer = setInterval(() => {
       try {
-        live.poll(path.handler);
+        live.poll(handler);
       } catch (err) {
         log.error(`${o.iface!}: ${(err as Error).message}`);
         clearInterval(timer);

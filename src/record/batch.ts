@@ -40,20 +40,28 @@ export class RecordBatch {
   /** `cols` decodes each column on first access (lazyView): read it directly, never copy every column out. */
   lazyColumns = false;
 
-  constructor(capacity: number = DEFAULT_BATCH_ROWS, cols?: ColumnArrays, asIs = false) {
+  constructor(capacity: number = DEFAULT_BATCH_ROWS, cols?: ColumnArrays, asIs = false, extraEnd?: Uint32Array) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`record batch: bad capacity ${capacity}`);
     this.capacity = capacity;
     this.length = 0;
     this.cols = cols ? (asIs ? cols : fastColumns(cols)) : allocateColumns(capacity);
-    this.extraEnd = new Uint32Array(capacity);
+    this.extraEnd = extraEnd ?? new Uint32Array(capacity);
     this.extra = new Uint8Array(0);
     this.extraLength = 0;
     this.absent = new Set();
   }
 
-  /** Wraps existing column arrays (e.g. zero-copy views of a decompressed block) holding `length` rows. */
-  static view(length: number, cols: ColumnArrays, absent?: Iterable<PhysicalName>): RecordBatch {
-    const batch = new RecordBatch(Math.max(1, length), cols);
+  /**
+   * Wraps existing column arrays (e.g. zero-copy views of a decompressed block) holding `length` rows; `extraEnd`
+   * (the caller's, at least `length` long) saves allocating one per view.
+   */
+  static view(
+    length: number,
+    cols: ColumnArrays,
+    absent?: Iterable<PhysicalName>,
+    extraEnd?: Uint32Array,
+  ): RecordBatch {
+    const batch = new RecordBatch(Math.max(1, length), cols, false, extraEnd);
     batch.length = length;
     if (absent) for (const name of absent) batch.absent.add(name);
     return batch;
@@ -63,8 +71,13 @@ export class RecordBatch {
    * Wraps a column object as is (not copied into a fast literal): a reader's lazily decoding columns, whose
    * getters decode a column of the block on first access.
    */
-  static lazyView(length: number, cols: ColumnArrays, absent: Iterable<PhysicalName>): RecordBatch {
-    const batch = new RecordBatch(Math.max(1, length), cols, true);
+  static lazyView(
+    length: number,
+    cols: ColumnArrays,
+    absent: Iterable<PhysicalName>,
+    extraEnd?: Uint32Array,
+  ): RecordBatch {
+    const batch = new RecordBatch(Math.max(1, length), cols, true, extraEnd);
     batch.length = length;
     batch.lazyColumns = true;
     for (const name of absent) batch.absent.add(name);

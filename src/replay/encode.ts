@@ -152,8 +152,8 @@ interface Pending {
   count: number;
   minFirst: number;
   maxLast: number;
-  /** v5/v9: each record's first and last (ms since the epoch), made relative when the datagram is built. */
-  readonly times: number[];
+  /** Each record's first and last (ms since the epoch); v5/v9 make them relative when the datagram is built. */
+  readonly times: Float64Array;
 }
 
 interface Source {
@@ -178,6 +178,7 @@ const V5_HEADER = 24;
 const V5_RECORD = 48;
 const BOOT_MARGIN_MS = 3 * 86_400_000;
 const TWO32 = 0x100000000;
+const SLAB_BYTES = 1 << 20;
 
 export class FlowEncoder {
   readonly stats: EncoderStats = { flows: 0, datagrams: 0, bytes: 0, skippedV6: 0 };
@@ -186,6 +187,8 @@ export class FlowEncoder {
   private readonly everyPackets: number;
   private readonly options: EncoderOptions;
   private readonly emit: (datagram: Uint8Array) => void;
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
 
   constructor(options: EncoderOptions, emit: (datagram: Uint8Array) => void) {
     this.options = options;
@@ -208,7 +211,7 @@ export class FlowEncoder {
         this.stats.skippedV6++;
         return;
       }
-      const p = (src.v5 ??= newPending(V5_TEMPLATE, V5_RECORD * (this.options.recordsPerPacket ?? 30)));
+      const p = (src.v5 ??= newPending(V5_TEMPLATE, this.options.recordsPerPacket ?? 30));
       writeV5Record(p.view, p.count * V5_RECORD, c, row);
       this.track(p, c, row);
       if (p.count === V5_TEMPLATE.perPacket || p.count * V5_RECORD >= p.data.length) this.sendV5(src, p);
@@ -218,7 +221,7 @@ export class FlowEncoder {
     let p = src.pending.get(id);
     if (p === undefined) {
       const t = this.template(id);
-      p = newPending(t, t.recordLength * t.perPacket);
+      p = newPending(t, t.perPacket);
       src.pending.set(id, p);
     }
     const t = p.template;
@@ -295,7 +298,8 @@ export class FlowEncoder {
     p.count++;
     const first = c.msecFirst[row]!;
     const last = c.msecLast[row]!;
-    if (this.options.protocol !== "ipfix") p.times.push(first, last);
+    p.times[2 * p.count - 2] = first;
+    p.times[2 * p.count - 1] = last;
     if (first < p.minFirst) p.minFirst = first;
     if (last > p.maxLast) p.maxLast = last;
   }
@@ -332,8 +336,8 @@ export class FlowEncoder {
     const dataBytes = p.count * t.recordLength;
     const pad = (4 - (dataBytes % 4)) % 4;
     const hdr = ipfix ? IPFIX_HEADER : V9_HEADER;
-    const out = new Uint8Array(hdr + tplBytes + 4 + dataBytes + pad);
-    const v = new DataView(out.buffer);
+    const out = this.take(hdr + tplBytes + 4 + dataBytes + pad);
+    const v = new DataView(out.buffer, out.byteOffset, out.length);
     const { exportSecs, boot } = this.clockFor(src, p);
     if (ipfix) {
       v.setUint16(0, 10);
@@ -369,13 +373,13 @@ export class FlowEncoder {
     }
     v.setUint16(o, t.id);
     v.setUint16(o + 2, 4 + dataBytes + pad);
-    out.set(p.data.subarray(0, dataBytes), o + 4);
+    out.set(dataBytes === p.data.length ? p.data : p.data.subarray(0, dataBytes), o + 4);
     this.finish(src, p, out);
   }
 
   private sendV5(src: Source, p: Pending): void {
-    const out = new Uint8Array(V5_HEADER + p.count * V5_RECORD);
-    const v = new DataView(out.buffer);
+    const out = this.take(V5_HEADER + p.count * V5_RECORD);
+    const v = new DataView(out.buffer, out.byteOffset, out.length);
     const { exportSecs, boot } = this.clockFor(src, p);
     v.setUint16(0, 5);
     v.setUint16(2, p.count);
@@ -394,6 +398,20 @@ export class FlowEncoder {
     this.finish(src, p, out);
   }
 
+  /**
+   * A zeroed datagram buffer: a slice of a slab, since allocating each datagram its own ArrayBuffer took a good
+   * share of the encoder's time. Slabs are never reused, so an emitted datagram stays valid as long as it is held.
+   */
+  private take(length: number): Uint8Array {
+    if (this.slabUsed + length > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, length));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    return out;
+  }
+
   private finish(src: Source, p: Pending, out: Uint8Array): void {
     this.stats.flows += p.count;
     this.stats.datagrams++;
@@ -402,7 +420,6 @@ export class FlowEncoder {
     p.count = 0;
     p.minFirst = Infinity;
     p.maxLast = -Infinity;
-    p.times.length = 0;
     this.emit(out);
   }
 }
@@ -418,8 +435,9 @@ const V5_TEMPLATE: Template = {
   lastAt: 28,
 };
 
-function newPending(template: Template, bytes: number): Pending {
-  const data = new Uint8Array(bytes);
+/** A datagram's worth of `records` data records being filled. */
+function newPending(template: Template, records: number): Pending {
+  const data = new Uint8Array(template.recordLength * records);
   return {
     template,
     data,
@@ -427,7 +445,7 @@ function newPending(template: Template, bytes: number): Pending {
     count: 0,
     minFirst: Infinity,
     maxLast: -Infinity,
-    times: [],
+    times: new Float64Array(2 * records),
   };
 }
 

@@ -7,7 +7,6 @@
 // still sent), 254 filter error.
 
 import { lookup } from "node:dns/promises";
-import { createSocket, type Socket } from "node:dgram";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -19,6 +18,7 @@ import { FlowError } from "../util/errors.js";
 import { FlowEncoder, type ExportProtocol } from "./encode.js";
 import { syntheticRounds } from "./synthetic.js";
 import { PcapWriter } from "./pcap.js";
+import { Pacer, SendError, udpSink, type Sink } from "./send.js";
 
 interface ReplayOptions {
   read?: string;
@@ -103,46 +103,8 @@ function buildProgram(): Command {
     .exitOverride();
 }
 
-/**
- * Paces datagrams: --pps by a schedule (datagram i at t0 + i/pps), -d by a fixed gap. t0 is the first datagram's
- * send, not the start of the run: opening and decoding the input first would otherwise put the schedule behind
- * and the first datagrams would go out in a burst above the rate.
- */
-class Pacer {
-  private t0 = -1;
-  private n = 0;
-  private readonly pps: number | undefined;
-  private readonly delayUs: number | undefined;
-  constructor(pps: number | undefined, delayUs: number | undefined) {
-    this.pps = pps;
-    this.delayUs = delayUs;
-  }
-  async next(): Promise<void> {
-    if (this.t0 < 0) this.t0 = performance.now();
-    this.n++;
-    if (this.pps !== undefined) {
-      const ahead = this.t0 + (this.n * 1000) / this.pps - performance.now();
-      if (ahead > 1) await sleep(ahead);
-      else if (ahead > 0) while (performance.now() < this.t0 + (this.n * 1000) / this.pps);
-    } else if (this.delayUs !== undefined && this.delayUs > 0) {
-      const until = performance.now() + this.delayUs / 1000;
-      if (this.delayUs >= 2000) await sleep(this.delayUs / 1000);
-      else while (performance.now() < until);
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Where datagrams go: a UDP socket or a pcap file. */
-interface Sink {
-  send(d: Uint8Array): Promise<void> | void;
-  close(): Promise<void>;
-}
-
-async function udpSink(host: string, port: number): Promise<Sink> {
+/** A UDP sink to `host` (a numeric address or a name, resolved once). */
+async function resolvedSink(host: string, port: number): Promise<Sink> {
   let address = host;
   let family = isIP(host);
   if (family === 0) {
@@ -154,42 +116,7 @@ async function udpSink(host: string, port: number): Promise<Sink> {
       throw new UsageFailure(`cannot resolve host ${host}: ${(err as Error).message}`);
     }
   }
-  const sock: Socket = createSocket({ type: family === 6 ? "udp6" : "udp4", sendBufferSize: 4 << 20 });
-  let failure: Error | null = null;
-  sock.on("error", (e) => (failure ??= e));
-  await new Promise<void>((ok, fail) => {
-    sock.once("error", fail);
-    sock.connect(port, address, () => {
-      sock.off("error", fail);
-      ok();
-    });
-  }).catch((err: unknown) => {
-    throw new UsageFailure(`cannot send to ${address} port ${port}: ${(err as Error).message}`);
-  });
-  let inFlight = 0;
-  const waiters: (() => void)[] = [];
-  return {
-    async send(d) {
-      if (failure) throw new UsageFailure(`sending to ${address} port ${port}: ${failure.message}`);
-      // bound what waits in the socket's queue
-      while (inFlight >= 256) await new Promise<void>((r) => waiters.push(r));
-      inFlight++;
-      sock.send(d, (err) => {
-        inFlight--;
-        // ICMP port unreachable on a connected socket: nothing listens yet; the datagram is lost as it would be
-        if (err && (err as NodeJS.ErrnoException).code !== "ECONNREFUSED") failure ??= err;
-        waiters.shift()?.();
-      });
-    },
-    async close() {
-      while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
-      await new Promise<void>((r) =>
-        sock.close(() => {
-          r();
-        }),
-      );
-    },
-  };
+  return udpSink(address, family === 6 ? 6 : 4, port);
 }
 
 class UsageFailure extends Error {}
@@ -220,29 +147,33 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   let sink: Sink;
   try {
-    sink = o.write !== undefined ? pcapSink(o.write, o.port) : await udpSink(o.host, o.port);
+    sink = o.write !== undefined ? pcapSink(o.write, o.port) : await resolvedSink(o.host, o.port);
   } catch (err) {
     process.stderr.write(`tsreplay: ${(err as Error).message}\n`);
     return EXIT.USAGE;
   }
-  const queue: Uint8Array[] = [];
   const sending = o.write === undefined;
+  const intervalMs = !sending
+    ? undefined
+    : o.pps !== undefined
+      ? 1000 / o.pps
+      : o.delay !== undefined
+        ? o.delay / 1000
+        : undefined;
+  const pacer = new Pacer(sink, intervalMs);
   const enc = new FlowEncoder(
     {
       protocol,
       templateEveryPackets: o.templateRefresh,
       ...(sending ? { templateEveryMs: o.templateSeconds * 1000, clock: () => performance.now() } : {}),
     },
-    (d) => queue.push(d),
+    (d) => {
+      pacer.push(d);
+    },
   );
-  const pacer = new Pacer(sending ? o.pps : undefined, sending ? o.delay : undefined);
-  const drain = async (): Promise<void> => {
-    for (const d of queue) {
-      await sink.send(d);
-      if (sending) await pacer.next();
-    }
-    queue.length = 0;
-  };
+  // datagrams encoded ahead of the schedule (about 20 ms of it): sent while the next input is encoded
+  const ahead = intervalMs === undefined ? 0 : Math.max(64, Math.ceil(20 / intervalMs));
+  const drain = (): Promise<void> => pacer.drain(ahead);
   let damaged = 0;
   const limit = o.count ?? Infinity;
   const t0 = performance.now();
@@ -282,14 +213,14 @@ async function run(argv: readonly string[]): Promise<number> {
       damaged = Math.max(damaged, flows.counts.damaged);
     }
     enc.flush();
-    await drain();
+    await pacer.drain(0);
   } catch (err) {
     await sink.close().catch(() => undefined);
     if (err instanceof FilterSyntaxError) {
       process.stderr.write(`${err.format()}\n`);
       return EXIT.FILTER;
     }
-    if (err instanceof UsageFailure) {
+    if (err instanceof UsageFailure || err instanceof SendError) {
       process.stderr.write(`tsreplay: ${err.message}\n`);
       return EXIT.USAGE;
     }
@@ -299,7 +230,12 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
-  await sink.close();
+  try {
+    await sink.close();
+  } catch (err) {
+    process.stderr.write(`tsreplay: ${(err as Error).message}\n`);
+    return EXIT.USAGE;
+  }
   const s = enc.stats;
   const secs = (performance.now() - t0) / 1000;
   const to = o.write !== undefined ? o.write : `${o.host} port ${o.port}`;
@@ -348,9 +284,12 @@ function pcapSink(path: string, port: number): Sink {
   }
   const w = new PcapWriter((b) => writeSync(fd, b), port);
   return {
-    send(d) {
-      w.write(d);
+    kind: "pcap",
+    send(list, from, n) {
+      for (let i = 0; i < n; i++) w.write(list[from + i]!);
+      return n;
     },
+    ready: () => Promise.resolve(),
     close() {
       w.end();
       closeSync(fd);

@@ -2,11 +2,12 @@
 // Deterministic synthetic flows for tests, benchmarks and load (`tsreplay --synthetic`).
 //
 // Shaped like real traffic: inside hosts Zipf-ranked in 10.0.0.0/16, outside hosts Zipf-ranked in a few /16s,
-// about 10 % IPv6 (2001:db8:1::/48 inside, 2a00::/16 outside), a weighted mix of protocols and well-known server
-// ports with uniform ephemeral client ports, log-normal packets and bytes per packet, exponential durations,
-// ICMP type/code, TCP flags, ToS, interfaces, masks and a Zipf mix of AS numbers. Flows come in export rounds
-// of up to 2,000; each round belongs to one exporter (observation domain / source id 0..K-1) and is stamped
-// `step` seconds after the previous one. The same options always give the same flows.
+// about 10 % IPv6 (2001:db8:1::/48 inside, /32s of 2a00::/16 outside), a weighted mix of protocols and well-known
+// server ports with uniform ephemeral client ports, log-normal packets and bytes per packet, exponential
+// durations, ICMP type/code, TCP flags, ToS, interfaces, masks (IPv4 /16 inside and /24 outside, IPv6 /48 and
+// /32) and a Zipf mix of AS numbers. Flows come in export rounds of up to 2,000; each round belongs to one
+// exporter (observation domain / source id 0..K-1) and is stamped `step` seconds after the previous one. The
+// same options always give the same flows.
 
 import { RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
@@ -142,6 +143,8 @@ function fillRound(rng: Random, batch: RecordBatch, n: number, exportMs: number)
       inside[w + 3] = hin;
       outside[w] = (0x2a00 << 16) | hout;
       outside[w + 3] = hout & 0xff;
+      c.srcMask[i] = outbound ? 48 : 32;
+      c.dstMask[i] = outbound ? 32 : 48;
       c.nextHop6[w] = 0x20010db8;
       c.nextHop6[w + 3] = 1;
       c.v6Flags[i] = v6Bits;

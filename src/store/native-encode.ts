@@ -29,6 +29,8 @@ export interface NativeEncoder {
   encode(column: Column, n: number, out: Uint8Array, outOffset: number, plan: Float64Array): number;
   /** sparse6 rows (16 bytes each) written at out[outOffset]; their length, or -2 when the words are all zero. */
   sparse6(words: Uint32Array, flags: Uint8Array, n: number, bit: number, out: Uint8Array, outOffset: number): number;
+  /** The reader's decoder of `for` columns into f64 (codec.ts forToF64, the same results). */
+  forF64?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array): void;
 }
 
 /**
@@ -68,6 +70,19 @@ export function setWriterPath(path: "js" | "native" | undefined): void {
 /** The native encoders, or null (addon not built, or TSFLOW_WRITER=js). */
 export function nativeEncoder(): NativeEncoder | null {
   return load();
+}
+
+let reader: NativeEncoder | null | undefined;
+
+/**
+ * The addon for the reader's decoders (forF64), or null (not built, or TSFLOW_WRITER=js): loaded once, whatever
+ * setWriterPath chose for the writer.
+ */
+export function nativeDecoder(): NativeEncoder | null {
+  if (reader !== undefined) return reader;
+  const a = process.env["TSFLOW_WRITER"] === "js" ? "" : loadNativeAddon("tsflow_encode.node");
+  reader = typeof a === "string" || typeof (a as NativeEncoder).forF64 !== "function" ? null : (a as NativeEncoder);
+  return reader;
 }
 
 /** liblz4's compressor, or null (addon not built, no liblz4.so.1, or TSFLOW_WRITER=js). */

@@ -74,6 +74,7 @@ import { ioError, readFully } from "./io.js";
 import { loadBlockIndex } from "./block-index.js";
 import { COLUMN_TARGET, columnTable, columnTargets, type ColumnEntry } from "./column-table.js";
 import { LazyBlock, V6FLAGS_INDEX } from "./lazy-block.js";
+import { nativeDecoder, type NativeEncoder } from "./native-encode.js";
 import { BlockZoneMap } from "./zone-map.js";
 import {
   LZ4_WASM_CAPACITY,
@@ -95,6 +96,8 @@ export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const FIRST_READ = 64 * 1024;
+/** A batch's extraEnd until attachExtra sets the real one (no array allocated per block for it). */
+const NO_EXTRA_END = new Uint32Array(0);
 
 export class FlowFileReader {
   readonly path: string;
@@ -132,6 +135,8 @@ export class FlowFileReader {
   /** the thread's WebAssembly LZ4 decoder (null: not available here) */
   private lz4w: Lz4Wasm | null | undefined;
   private lastExpanded: ReadonlySet<string> | undefined;
+  /** native/encode.c's decoder of `for` columns into f64 (null: not built, codec.ts instead) */
+  private nativeDec: NativeEncoder | null | undefined;
 
   private constructor(file: string, fd: number, size: number, hdr: FileHeader, opts: ReaderOptions) {
     this.path = file;
@@ -554,7 +559,10 @@ export class FlowFileReader {
     } else if (transform === TRANSFORM.dict) {
       dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
     } else if (transform === TRANSFORM.for && arrType === "f64") {
-      forToF64(src, srcOff, n, width, base, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+      col = this.scratchOf(name, "f64", n);
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      if (nat !== null) nat.forF64!(src, srcOff, n, width, base, col as Float64Array);
+      else forToF64(src, srcOff, n, width, base, col as Float64Array);
     } else if (transform === TRANSFORM.for && arrType === "u32") {
       forToU32(src, srcOff, n, width, base, (col = this.scratchOf(name, "u32", n)) as Uint32Array);
     } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
@@ -655,7 +663,7 @@ export class FlowFileReader {
       lz.begin(this, buf, stored, n, i, fileOff, cols);
       const absent: PhysicalName[] = [];
       for (const pc of PHYSICAL_COLUMNS) if (!lz.isStored(pc.name)) absent.push(pc.name as PhysicalName);
-      const batch = RecordBatch.lazyView(n, lz.columns as unknown as ColumnArrays, absent);
+      const batch = RecordBatch.lazyView(n, lz.columns as unknown as ColumnArrays, absent, NO_EXTRA_END);
       return this.attachExtra(batch, extra, extraEnd, n, d, i, fileOff);
     }
     // pass 2: sparse IPv6 words need v6Flags
@@ -673,7 +681,7 @@ export class FlowFileReader {
         absent.push(pc.name as PhysicalName);
       }
     }
-    const batch = RecordBatch.view(n, cols as unknown as ColumnArrays, absent);
+    const batch = RecordBatch.view(n, cols as unknown as ColumnArrays, absent, NO_EXTRA_END);
     return this.attachExtra(batch, extra, extraEnd, n, d, i, fileOff);
   }
 

@@ -33,6 +33,8 @@ export interface Job {
   readonly memoryLimit: number;
   /** csv: tsdump -o csv text; else tables */
   readonly csv: boolean;
+  /** tables with plain numbers (-N) */
+  readonly plain?: boolean;
 }
 
 export interface Table {
@@ -139,7 +141,7 @@ export function runJob(job: Job, send: (r: JobReply) => void): void {
     send({ type: "done", totals: totalsOf(r.counts) });
     return;
   }
-  const t = flowTable(`fmt:${aggregateFormat(keys.split(","))}`);
+  const t = flowTable(`fmt:${aggregateFormat(keys.split(","))}`, { plain: job.plain ?? false });
   const rows: string[][] = [];
   for (const b of r.records) {
     for (let i = 0; i < b.length; i++) {

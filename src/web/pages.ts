@@ -6,13 +6,14 @@
 
 import type { Table, Totals } from "./jobs.js";
 
-export type View = "overview" | "stats" | "flows" | "aggregate";
+export type View = "overview" | "stats" | "flows" | "aggregate" | "sankey";
 
 const TITLES: Record<View, string> = {
   overview: "Overview",
   stats: "Statistics",
   flows: "Flows",
   aggregate: "Aggregation",
+  sankey: "Src → port → dst",
 };
 
 export function escapeHtml(s: string): string {
@@ -66,6 +67,8 @@ export function viewUrl(view: View, w: Partial<PageWords>, csv = false): string 
       return `/flows${csv ? ".csv" : ""}${query({ filter, t, n: w.n ?? "" })}`;
     case "aggregate":
       return `/aggregate${csv ? ".csv" : ""}${query({ A: w.aggregate ?? "", O: w.order ?? "", n: w.n ?? "", t, filter })}`;
+    case "sankey":
+      return `/sankey${csv ? ".csv" : ""}${query({ n: w.n ?? "", t, filter })}`;
   }
 }
 
@@ -79,6 +82,7 @@ function nav(view: View, w: PageWords): string {
       "aggregate",
       viewUrl("aggregate", { ...shared, aggregate: w.aggregate || "srcip,dstip", order: w.order || "bytes", n: "20" }),
     ],
+    ["sankey", viewUrl("sankey", { ...shared, n: "30" })],
   ];
   const items = links
     .map(
@@ -142,6 +146,8 @@ function form(view: View, w: PageWords, r: PageResult): string {
     fields += field("n", "Top (-n)", w.n, ' inputmode="numeric" size="6"');
   } else if (view === "flows") {
     fields += field("n", "Flows (-c)", w.n, ' inputmode="numeric" size="8"');
+  } else if (view === "sankey") {
+    fields += field("n", "Top pairs (-n)", w.n, ' inputmode="numeric" size="6"');
   } else if (view === "aggregate") {
     fields += field("A", "Aggregate (-A)", w.aggregate, ' spellcheck="false"');
     fields += field("O", "Order (-O)", w.order, ' spellcheck="false" size="10"');
@@ -171,7 +177,7 @@ export function renderTable(t: Table, index: number): string {
   const body = t.rows
     .map(
       (r) =>
-        `<tr>${r.map((c) => `<td${/^[\d.]+(?: [KMGTPE])?$/.test(c) ? ' class="num"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`,
+        `<tr>${r.map((c) => `<td${/^\d+(?:\.\d+)?(?: [KMGTPE])?$/.test(c) ? ' class="num"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`,
     )
     .join("\n");
   const more = t.truncated ? `<p class="note">More rows than shown: narrow the words or use the CSV download.</p>` : "";
@@ -195,6 +201,12 @@ function results(view: View, r: PageResult): string {
   if (r.tables) {
     if (r.tables.every((t) => t.rows.length === 0) && r.totals) s += `<p class="note">No matching flows</p>`;
     s += r.tables.map((t, i) => renderTable(t, i)).join("");
+  }
+  if (view === "sankey" && r.tables && r.tables.some((t) => t.rows.length > 0)) {
+    s =
+      `<figure><figcaption>Bytes from source through destination port to destination (the table below is the same data)</figcaption>` +
+      `<div id="sankey"></div></figure>` +
+      s;
   }
   if (view === "overview") {
     s +=

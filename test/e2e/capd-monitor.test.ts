@@ -248,7 +248,7 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
     }, 120_000);
     afterAll(() => {
       db.destroy();
-    });
+    }, 120_000);
 
     it("loads every period once, through a database restart: the table's sums equal the flows stored", async () => {
       const dir = tmp();

@@ -1,6 +1,7 @@
 // The programs start through V8's code cache (scripts/bundle.mjs): a run leaves the cache of its bundle, named
-// after the bundle's size and time so a rebuilt bundle never takes an old one; a damaged cache is rejected by V8,
+// after the hash of the bundle's content so a rebuilt bundle never takes an old one; a damaged cache is rejected by V8,
 // the run is unchanged, and the cache is written again.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,10 +14,14 @@ import { randomBatch } from "../unit/store/helpers.js";
 
 const BIN = join(REPO_ROOT, "dist/bin");
 
-/** The cache file the loader of bundle `name` uses now. */
+/** The cache file the loader of bundle `name` uses: named after the hash of the bundle's content. */
 function cacheOf(name: string): string {
-  const st = fs.statSync(join(BIN, `${name}.bundle.cjs`));
-  return join(BIN, ".v8-cache", `${name}-${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+  const id = createHash("sha256")
+    .update(fs.readFileSync(join(BIN, `${name}.bundle.cjs`)))
+    .digest("hex")
+    .slice(0, 20);
+  expect(fs.readFileSync(join(BIN, `${name}.js`), "utf8")).toContain(`${id}.bin`);
+  return join(BIN, ".v8-cache", `${name}-${process.version}-${process.arch}-${id}.bin`);
 }
 
 const stable = (text: string): string =>

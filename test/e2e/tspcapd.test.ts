@@ -4,13 +4,14 @@
 // capture on the loopback interface counts the datagrams the test sends to 127.0.0.1.
 
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { FIXTURES } from "../helpers/fixtures.js";
 import { freeUdpPort, NFDUMP_MISSING, nfdump, REPO_ROOT } from "../helpers/nfdump.js";
 import { frame, ipPacket, LINK, pcapFile, pcapngFile, seededTraffic } from "../helpers/packet-builder.js";
 import { startTscapd, tsdump } from "../helpers/programs.js";
@@ -67,34 +68,61 @@ async function tspcapdFlows(
 
 describe.skipIf(NFDUMP_MISSING)("tspcapd vs nfpcapd 1.7.1", () => {
   it.each([
-    [11, 400],
-    [12, 1500],
-  ])("seed %i, %i conversations: the same packets and bytes per 5-tuple and in total", async (seed, n) => {
-    const file = join(dir, `seed${seed}.pcap`);
-    const traffic = seededTraffic(seed, n);
-    writeFileSync(file, pcapFile(traffic));
-    const ref = perTuple(await nfpcapdFlows(file, join(dir, `nf${seed}`)));
-    const got = await tspcapdFlows(["-r", file], join(dir, `ts${seed}`));
-    expect(got.code).toBe(0);
-    const mine = perTuple(got.text);
-    expect(ref.tuples.size).toBeGreaterThan(n);
-    expect(mine.tuples).toEqual(ref.tuples);
-    const total = (m: Map<string, [number, number]>): number[] =>
-      [...m.values()].reduce((a, [p, b]) => [a[0] + p, a[1] + b], [0, 0]);
-    expect(total(mine.tuples)).toEqual(total(ref.tuples));
-    expect(total(mine.tuples)[0]).toBe(traffic.length);
-    // flow counts: nfpcapd makes a flow of every ICMP and every DNS packet, tspcapd aggregates them like any
-    // other traffic (docs/compatibility.md); elsewhere the counts agree (these conversations end with FINs)
-    let perPacket = 0;
-    for (const [key, n] of ref.flows) {
-      const [proto, , sport, , dport] = key.split(",");
-      if (proto === "1" || proto === "58" || (proto === "17" && (sport === "53" || dport === "53"))) {
-        expect(n).toBe(ref.tuples.get(key)![0]);
-        expect(mine.flows.get(key)).toBe(1);
-        perPacket++;
-      } else expect([key, mine.flows.get(key)]).toEqual([key, n]);
+    [11, 400, LINK.ETHERNET],
+    [12, 1500, LINK.ETHERNET],
+    [14, 300, LINK.SLL],
+    [15, 300, LINK.RAW],
+  ])(
+    "seed %i, %i conversations, link type %i: the same packets and bytes per 5-tuple and in total",
+    async (seed, n, link) => {
+      const file = join(dir, `seed${seed}.pcap`);
+      const traffic = seededTraffic(seed, n, undefined, undefined, link);
+      writeFileSync(file, pcapFile(traffic, { link }));
+      const ref = perTuple(await nfpcapdFlows(file, join(dir, `nf${seed}`)));
+      const got = await tspcapdFlows(["-r", file], join(dir, `ts${seed}`));
+      expect(got.code).toBe(0);
+      const mine = perTuple(got.text);
+      expect(ref.tuples.size).toBeGreaterThan(n);
+      expect(mine.tuples).toEqual(ref.tuples);
+      const total = (m: Map<string, [number, number]>): number[] =>
+        [...m.values()].reduce((a, [p, b]) => [a[0] + p, a[1] + b], [0, 0]);
+      expect(total(mine.tuples)).toEqual(total(ref.tuples));
+      expect(total(mine.tuples)[0]).toBe(traffic.length);
+      // flow counts: nfpcapd makes a flow of every ICMP and every DNS packet, tspcapd aggregates them like any
+      // other traffic (docs/compatibility.md); elsewhere the counts agree (these conversations end with FINs)
+      let perPacket = 0;
+      for (const [key, n] of ref.flows) {
+        const [proto, , sport, , dport] = key.split(",");
+        if (proto === "1" || proto === "58" || (proto === "17" && (sport === "53" || dport === "53"))) {
+          expect(n).toBe(ref.tuples.get(key)![0]);
+          expect(mine.flows.get(key)).toBe(1);
+          perPacket++;
+        } else expect([key, mine.flows.get(key)]).toEqual([key, n]);
+      }
+      expect(perPacket).toBeGreaterThan(n / 4);
+    },
+  );
+
+  it("the public captures in test/fixtures/packets (provenance in its README): the same per-5-tuple sums", async () => {
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith(".pcap"))
+      .map((f) => join(FIXTURES, f));
+    expect(files.length).toBeGreaterThan(50);
+    const ref = new Map<string, [number, number]>();
+    for (const [i, f] of files.entries()) {
+      for (const [k, [p, b]] of perTuple(await nfpcapdFlows(f, join(dir, `fx-nf${i}`))).tuples) {
+        const t = ref.get(k) ?? [0, 0];
+        ref.set(k, [t[0] + p, t[1] + b]);
+      }
     }
-    expect(perPacket).toBeGreaterThan(n / 4);
+    // one tspcapd run reads them all, in order, into one cache
+    const got = await tspcapdFlows(
+      files.flatMap((f) => ["-r", f]),
+      join(dir, "fx-ts"),
+    );
+    expect(got.code).toBe(0);
+    expect(ref.size).toBeGreaterThan(50);
+    expect(perTuple(got.text).tuples).toEqual(ref);
   });
 
   it("pcapng and gzip give the flows of the plain pcap", async () => {

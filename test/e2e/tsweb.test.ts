@@ -4,7 +4,7 @@
 // tables equal tsdump's, the filter box shows tsdump's caret error, a drag on a graph changes the URL's t=.
 // Screenshots of failing browser tests go to the test's temp directory.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -221,6 +221,25 @@ describe("tsweb answers in tsdump's words", () => {
     }
   });
 
+  it("overview: a file closed after start-up shows up (footers re-read only for new or changed files)", async () => {
+    const own = join(dir, "growing");
+    writeSlotFiles({ dir: own, start: START, slots: 3, flowsPerSlot: 250 });
+    const w = await startTsweb(["-R", own]);
+    try {
+      const files = async (t: string): Promise<number> =>
+        (JSON.parse((await get(w.url, `/api/overview?t=${encodeURIComponent(t)}`)).body) as { files: number }).files;
+      expect(await files("2026/01/01")).toBe(3);
+      // the collector closes the next slot's file (the writer's rename into place)
+      writeSlotFiles({ dir: join(dir, "next"), start: START + 900, slots: 1, flowsPerSlot: 250, seed: 9 });
+      const name = "2026/01/01/tscapd.202601010015";
+      mkdirSync(join(own, "2026/01/01"), { recursive: true });
+      renameSync(join(dir, "next", name), join(own, name));
+      expect(await files("2026/01/01.00:00")).toBe(4);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it("a filter error is tsdump's caret text under the box (400)", async () => {
     const page = await get(web.url, `/flows?filter=${encodeURIComponent("port prot tcp")}`);
     expect(page.status).toBe(400);
@@ -383,6 +402,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env["CI"] !== "true")("tsweb in
         "/stats?s=srcip/bytes&n=10",
         "/flows?n=100",
         "/aggregate?A=srcip,dstip&O=bytes&n=20",
+        "/sankey?n=30",
       ]) {
         const r = await page.goto(`${web.url}${path}`);
         expect(r?.status()).toBe(200);
@@ -464,6 +484,22 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env["CI"] !== "true")("tsweb in
       expect(cells).toEqual(want);
       expect(await page.locator("table caption").textContent()).toContain("Top 7 Dst IP Addr ordered by packets");
       expect(await page.locator("th[scope=col]").count()).toBe(13);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  it("the src → port → dst picture: an SVG drawn from a table equal to tsdump -N -A srcip,dstport,dstip -O bytes", async () => {
+    await withPage("sankey", async (page, errors) => {
+      await page.goto(`${web.url}/sankey?n=12&filter=${encodeURIComponent("proto tcp")}`);
+      await page.waitForSelector("#sankey svg path");
+      expect(await page.locator("#sankey svg rect").count()).toBeGreaterThan(3);
+      const cells = await page
+        .locator("table tbody tr")
+        .evaluateAll((trs) =>
+          trs.map((tr) => (tr as unknown as { innerText: string }).innerText.split("\t").join(" ")),
+        );
+      const args = ["-R", data, "-N", "-A", "srcip,dstport,dstip", "-O", "bytes", "-n", "12", "proto tcp"];
+      expect(cells).toEqual(dataLines((await tsdump(args)).stdout).map(words));
       expect(errors).toEqual([]);
     });
   });

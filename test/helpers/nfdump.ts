@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** Bumped when the synthetic generator's output changes, so cached streams are rebuilt. */
-const SYNTHETIC_VERSION = 2;
+const SYNTHETIC_VERSION = 3;
 
 /** The tool's path on PATH. A shell looks it up: PATH's directories are outside the repository (fs guard). */
 function which(tool: string): string | undefined {

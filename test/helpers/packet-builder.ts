@@ -270,6 +270,7 @@ export function seededTraffic(
   conversations: number,
   startUs = 1_700_000_000_000_000,
   seconds = 60,
+  link: number = LINK.ETHERNET,
 ): CapturedPacket[] {
   const r = prng(seed);
   const out: CapturedPacket[] = [];
@@ -283,7 +284,7 @@ export function seededTraffic(
     let t = startUs + Math.floor(r() * seconds * 1e6);
     const sport = 1024 + pick(60000);
     const push = (p: PacketSpec): void => {
-      out.push({ us: t, bytes: frame(ipPacket(p), LINK.ETHERNET, { vlans }) });
+      out.push({ us: t, bytes: frame(ipPacket(p), link, { vlans }) });
       t += 100 + pick(20_000);
     };
     if (kind < 0.5) {

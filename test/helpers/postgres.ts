@@ -130,6 +130,6 @@ export class TestPostgres {
     } catch {
       // already stopped
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }

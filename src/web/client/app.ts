@@ -6,6 +6,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
+import { drawSankey } from "./sankey.js";
 
 interface Overview {
   times: number[];
@@ -46,6 +47,12 @@ export function tsdumpTime(ms: number): string {
   }).formatToParts(new Date(ms));
   const p = (t: string): string => parts.find((x) => x.type === t)?.value ?? "00";
   return `${p("year")}/${p("month")}/${p("day")}.${p("hour")}:${p("minute")}:${p("second")}`;
+}
+
+/** An axis label in the server's zone, 24-hour: `hh:mm`, or `MM-dd hh:mm` over spans longer than a day. */
+function axisTime(ms: number, long: boolean): string {
+  const t = tsdumpTime(ms);
+  return long ? `${t.slice(5, 7)}-${t.slice(8, 10)} ${t.slice(11, 16)}` : t.slice(11, 16);
 }
 
 function windowText(startMs: number, endMs: number): string {
@@ -128,9 +135,12 @@ function chart(parent: HTMLElement, title: string, o: Overview, names: string[],
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone),
       cursor: { drag: { x: true, y: false, setScale: false } },
       scales: { x: { time: true } },
-      axes: [{}, { values: (_u, vals) => vals.map((v) => fmtRate(v)), size: 60 }],
+      axes: [
+        { values: (_u, splits) => splits.map((ts) => axisTime(ts * 1000, o.step * o.times.length > 86400)) },
+        { values: (_u, vals) => vals.map((v) => fmtRate(v)), size: 60 },
+      ],
       series: [
-        {},
+        { value: (_u: uPlot, ts: number | null) => (ts === null ? "–" : tsdumpTime(ts * 1000)) },
         ...names.map((n, i) => ({
           label: n,
           stroke: COLORS[i % COLORS.length]!,
@@ -221,6 +231,11 @@ async function drawOverview(): Promise<void> {
 }
 
 addPresets();
+if (document.body.dataset["view"] === "sankey") {
+  const box = document.getElementById("sankey");
+  const table = document.querySelector("table");
+  if (box && table) drawSankey(box, table);
+}
 if (document.body.dataset["view"] === "overview") {
   // the radio buttons apply at once
   for (const r of document.querySelectorAll<HTMLInputElement>('input[name="by"]')) {

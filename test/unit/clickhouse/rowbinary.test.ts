@@ -63,6 +63,25 @@ describe("RowBinary", () => {
         "0900000000000000",
     );
   });
+
+  it("writes a counter from 2^53 up exactly: its double plus the fix of its companion column", () => {
+    const b = new RecordBatch(2);
+    let r = b.addRow();
+    b.cols.msecFirst[r] = 1;
+    b.cols.inBytes[r] = 2 ** 60; // 2^60 + 1 = the double 2^60 and fix +1
+    b.cols.inBytesFix[r] = 1;
+    r = b.addRow();
+    b.cols.inBytes[r] = 2 ** 64 - 2048; // 2^64 - 1 = the double 2^64 - 2048 and fix +2047
+    b.cols.inBytesFix[r] = 2047;
+    const cols = usedColumns([b]);
+    expect(cols.map((c) => c.name)).toEqual(["msecFirst", "inBytes", "batch"]);
+    const buf = new RowBinaryBuffer(cols, 1);
+    buf.append(b, null, 2, 0, 0);
+    const dv = new DataView(buf.bytes().buffer);
+    const u64 = (off: number): bigint => dv.getBigUint64(off, true);
+    expect(u64(8)).toBe(2n ** 60n + 1n);
+    expect(u64(24 + 8)).toBe(2n ** 64n - 1n);
+  });
 });
 
 describe("--clickhouse URL", () => {
@@ -77,6 +96,8 @@ describe("--clickhouse URL", () => {
     expect(t.table).toBe("flows");
     expect(t.cluster).toBe("c1");
     expect(t.retention).toEqual({ flows: 30, m1: 0, m5: 0, h1: 400 });
+    expect(t.rollups).toBe(true);
+    expect(parseClickHouseUrl("http://h/?rollups=0", {}).rollups).toBe(false);
   });
   it("falls back to CLICKHOUSE_USER / CLICKHOUSE_PASSWORD", () => {
     const t = parseClickHouseUrl("http://127.0.0.1:8123/", { CLICKHOUSE_USER: "u", CLICKHOUSE_PASSWORD: "p" });
@@ -111,5 +132,13 @@ describe("schema", () => {
     expect(sql.find((s) => s.includes("`db`.`flows_1m` ("))).toContain("TTL time + INTERVAL 90 DAY");
     expect(sql.find((s) => s.includes("`db`.`flows_5m` ("))).not.toContain("TTL");
     expect(sql.join("\n")).toContain("non_replicated_deduplication_window = 10000");
+  });
+  it("rollups=0: the flow table (and its Distributed table) only", () => {
+    const sql = schemaStatements({ ...spec, rollups: false }, serverFeatures("18.16.1"));
+    expect(sql.map((s) => /(?:TABLE|VIEW) IF NOT EXISTS (\S+)/.exec(s)?.[1] ?? s)).toEqual([
+      "CREATE DATABASE IF NOT EXISTS `db`",
+      "`db`.`flows`",
+      "`db`.`flows_all`",
+    ]);
   });
 });

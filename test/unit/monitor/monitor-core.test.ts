@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tscapd --monitor: configuration errors with their place, key packing (masks, IPv6), the bounded heavy-hitter
 // table under key explosion, moving-average over/back, and fixed-window top N + rest rows.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { KeySpec, parseElement } from "../../../src/monitor/keys.js";
 import { KeyTable } from "../../../src/monitor/table.js";
 import { MovingAverage } from "../../../src/monitor/moving.js";
 import { FixedWindow } from "../../../src/monitor/window.js";
+import { FileSink } from "../../../src/monitor/sink-file.js";
 
 interface Flow {
   src?: string;
@@ -271,6 +272,37 @@ describe("fixed window", () => {
     expect(fw.evicted).toBeGreaterThan(0);
     expect(fw.close(t0 + 12_000, true)).toEqual([
       [{ time: t0 + 10_000, keys: ["10.0.0.9"], flows: 1, packets: 1, bytes: 1 }],
+    ]);
+  });
+});
+
+describe("fixed window files", () => {
+  it("appends each period as CSV (header once, empty keys for the rest) or ndjson (null keys)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-mon-"));
+    const spec = new KeySpec(["srcip/24", "dstport"].map(parseElement));
+    const rows = (t: number) => [
+      { time: t, keys: ["10.1.2.0/24", "443"], flows: 3, packets: 30, bytes: 3000 },
+      { time: t, keys: null, flows: 1, packets: 2, bytes: 3 },
+    ];
+    const t0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+    const csv = new FileSink(join(dir, "top.csv"), "csv", spec);
+    csv.write(rows(t0));
+    csv.write(rows(t0 + 60_000));
+    expect(readFileSync(join(dir, "top.csv"), "utf8")).toBe(
+      "time,srcip,dstport,flows,packets,bytes\n" +
+        "2026-12-06T12:00:00.000Z,10.1.2.0/24,443,3,30,3000\n2026-12-06T12:00:00.000Z,,,1,2,3\n" +
+        "2026-12-06T12:01:00.000Z,10.1.2.0/24,443,3,30,3000\n2026-12-06T12:01:00.000Z,,,1,2,3\n",
+    );
+    const nd = new FileSink(join(dir, "top.ndjson"), "ndjson", spec);
+    nd.write(rows(t0));
+    expect(
+      readFileSync(join(dir, "top.ndjson"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([
+      { time: "2026-12-06T12:00:00.000Z", srcip: "10.1.2.0/24", dstport: 443, flows: 3, packets: 30, bytes: 3000 },
+      { time: "2026-12-06T12:00:00.000Z", srcip: null, dstport: null, flows: 1, packets: 2, bytes: 3 },
     ]);
   });
 });

@@ -25,7 +25,7 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")("PgSin
   }, 120_000);
   afterAll(() => {
     db.destroy();
-  });
+  }, 120_000);
 
   it("creates the table, loads periods once and in order, spooling while the database is away", async () => {
     const spec = new KeySpec(["srcip/24", "dstport"].map(parseElement));

@@ -15,6 +15,7 @@ import {
   LINK,
   pcapFile,
   pcapngFile,
+  seededTraffic,
   type CapturedPacket,
   type PacketSpec,
 } from "../../helpers/packet-builder.js";
@@ -77,6 +78,29 @@ describe("capture files", () => {
     expect(seen[2]!.bytes).toEqual(Uint8Array.from(frame(ipPacket(udp(2)), LINK.ETHERNET)));
   });
 
+  it.each([65_537, 100_003, 1 << 20])(
+    "chunks of %i bytes (records bridged across boundaries) give every packet once",
+    (chunk) => {
+      const traffic = seededTraffic(9, 600);
+      for (const file of [pcapFile(traffic), pcapngFile(traffic)]) {
+        expect(file.length).toBeGreaterThan(3 * 65_536);
+        const whole = parse(file, file.length).seen;
+        const { seen, parser } = parse(file, chunk);
+        expect(parser.damage).toBeNull();
+        expect(seen).toHaveLength(traffic.length);
+        expect(seen).toEqual(whole);
+      }
+      // damage after a bridge keeps its stream offset
+      const file = pcapFile(traffic);
+      let at = 24;
+      for (let i = 0; i < 2000; i++) at += 16 + traffic[i]!.bytes.length;
+      new DataView(file.buffer).setUint32(at + 8, 0x7fffffff, true);
+      const { seen, parser } = parse(file, 70_001);
+      expect(seen).toHaveLength(2000);
+      expect(parser.damage?.offset).toBe(at);
+    },
+  );
+
   it("gzip is the caller's business: a gunzipped stream parses the same", () => {
     const gz = gzipSync(pcapFile(packets()));
     expect(parse(gunzipSync(gz)).seen).toHaveLength(3);
@@ -108,6 +132,25 @@ describe("capture files", () => {
     const { seen, parser } = parse(file);
     expect(seen).toHaveLength(1);
     expect(parser.damage).toEqual({ offset: second, message: expect.stringContaining("exceeds the snaplen 1500") });
+  });
+
+  it("pcapng: a packet block too short for its fixed part, at the end of the file, is damage (no read past it)", () => {
+    const file = pcapngFile(packets().slice(0, 1));
+    // the last block: an enhanced packet block of length 12 (type, length, trailing length only)
+    const tail = new Uint8Array(12);
+    const v = new DataView(tail.buffer);
+    v.setUint32(0, 6, true);
+    v.setUint32(4, 12, true);
+    v.setUint32(8, 12, true);
+    const whole = new Uint8Array(file.length + 12);
+    whole.set(file);
+    whole.set(tail, file.length);
+    const { seen, parser } = parse(whole, whole.length);
+    expect(seen).toHaveLength(1);
+    expect(parser.damage).toEqual({
+      offset: file.length,
+      message: "pcapng block of type 6 shorter (12) than its fixed part (32)",
+    });
   });
 
   it("pcapng: a block with a bad length is damage at its offset", () => {

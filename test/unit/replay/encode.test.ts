@@ -113,11 +113,12 @@ function digest(datagrams: Iterable<Uint8Array>): string {
 }
 
 describe("FlowEncoder", () => {
-  // pinned from the encoder before its record writer was compiled per template
+  // pinned from the encoder before its record writer was compiled per template (the synthetic v9 and IPFIX
+  // streams again when the generator's IPv6 flows got masks)
   it.each([
     ["v5", "synthetic", "ed146d4a007c53d6afa4bc901123bbb3"],
-    ["v9", "synthetic", "1b4a29cf93e11d8c194fd14af87c06aa"],
-    ["ipfix", "synthetic", "e6d10d91e62d46c46d6b46acb8b2b042"],
+    ["v9", "synthetic", "3bbfc6c7a7c074124def2931d99dd9cc"],
+    ["ipfix", "synthetic", "a19764d833f978256cef7a7c235afd46"],
     ["v5", "rich", "716f57502a96afb26f6961fc155734e1"],
     ["v9", "rich", "10deec748c52be7d05c10cc247bbd547"],
     ["ipfix", "rich", "1e90eb8312958b3ddcb9bd80922bf53b"],

@@ -11,11 +11,12 @@ import { warmupBatch } from "../../../src/capd/writer-warmup.js";
 import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../../../src/record/schema.js";
-import { PlanScratch, encodeColumn, encodeSparse6 } from "../../../src/store/codec.js";
+import { PlanScratch, encodeColumn, encodeSparse6, forToF64 } from "../../../src/store/codec.js";
 import {
   ENCODE_SLACK,
   PLAN,
   nativeCompress,
+  nativeDecoder,
   nativeEncoder,
   setWriterPath,
   type NativeEncoder,
@@ -339,6 +340,40 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
       if (zero) expect(len).toBe(-2);
       else expect(hex(out.slice(7, 7 + len))).toBe(hex(encodeSparse6(words, flags, n, bit)));
     }
+  });
+
+  it("forF64 (the reader's decoder) reads `for` columns back as codec.ts forToF64, bit for bit", () => {
+    const d = nativeDecoder();
+    expect(d).not.toBeNull();
+    const r = rng(18);
+    const bases = [0, 1, 1_795_435_500_000, -7, 0.5, 2 ** 53 - 1, 1e300, -0];
+    for (const w of [1, 2, 4]) {
+      for (const base of bases) {
+        for (const n of [0, 1, 7, 1000, 16384]) {
+          const off = Math.floor(r() * 9);
+          const src = new Uint8Array(off + n * w + 3);
+          for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+          const want = new Float64Array(n + 2).fill(42);
+          const got = new Float64Array(n + 2).fill(42);
+          forToF64(src, off, n, w, base, want);
+          d!.forF64!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `w ${w} base ${base} n ${n}`).toBe(true);
+        }
+      }
+    }
+    const src = new Uint8Array(100);
+    expect(() => {
+      d!.forF64!(src, 0, 26, 4, 0, new Float64Array(26));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forF64!(src, 0, 10, 3, 0, new Float64Array(10));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forF64!(src, 0, 10, 4, 0, new Float64Array(9));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forF64!(src, 0, 10, 4, 0, new Uint32Array(10) as unknown as Float64Array);
+    }).toThrow(RangeError);
   });
 
   it("reject arguments outside the arrays or of the wrong type (never read or write out of bounds)", () => {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The benchmarks' sendmmsg sender (native/send.c, used by bench/replay.mjs): the datagrams it is given arrive
-// whole and in order on a loopback socket, and it refuses other addresses and out-of-range datagrams.
+// tsreplay's sendmmsg sender (native/send.c, also used by bench/replay.mjs): the datagrams it is given arrive
+// whole and in order on a loopback socket; it takes numeric addresses only, refuses out-of-range datagrams and
+// oversized calls, and reports the kernel's errors by name.
 
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
@@ -14,7 +15,7 @@ interface Sender {
 
 const addon = loadNativeAddon("tsflow_send.node");
 
-describe("native sender (bench/replay.mjs)", () => {
+describe("native sender (tsreplay, bench/replay.mjs)", () => {
   it("is built", () => {
     expect(typeof addon).toBe("object");
   });
@@ -50,19 +51,41 @@ describe("native sender (bench/replay.mjs)", () => {
     });
   });
 
-  it("sends to loopback only, and only datagrams inside the data", () => {
+  it("takes numeric addresses only, and only datagrams inside the data, at most 4096 per call", () => {
     const s = addon as Sender;
-    expect(() => s.open("192.0.2.1", 9995, 0)).toThrow(/loopback/);
-    expect(() => s.open("::2", 9995, 0)).toThrow(/loopback/);
-    expect(() => s.open("localhost", 9995, 0)).toThrow(/loopback/);
+    expect(() => s.open("localhost", 9995, 0)).toThrow(/numeric IPv4 or IPv6/);
+    expect(() => s.open("192.0.2.300", 9995, 0)).toThrow(/numeric IPv4 or IPv6/);
     const fd = s.open("::1", 9, 0);
     try {
       const data = new Uint8Array(100);
       expect(() => s.send(fd, data, Uint32Array.of(90), Uint32Array.of(11), 0, 1)).toThrow(/outside/);
       expect(() => s.send(fd, data, Uint32Array.of(0), Uint32Array.of(10), 0, 2)).toThrow(TypeError);
       expect(() => s.send(fd, data, Uint32Array.of(0), Uint32Array.of(10, 20), 0, 1)).toThrow(TypeError);
+      const many = new Uint32Array(4097);
+      expect(() => s.send(fd, data, many, many, 0, 4097)).toThrow(TypeError);
     } finally {
       s.close(fd);
+    }
+  });
+
+  it("reports a send error by name (a datagram larger than UDP allows)", async () => {
+    const s = addon as Sender;
+    const rx = createSocket("udp4");
+    await new Promise<void>((ok) => rx.bind(0, "127.0.0.1", ok));
+    const fd = s.open("127.0.0.1", rx.address().port, 0);
+    try {
+      const data = new Uint8Array(70_000);
+      let err: (Error & { code?: string }) | undefined;
+      try {
+        s.send(fd, data, Uint32Array.of(0), Uint32Array.of(70_000), 0, 1);
+      } catch (e) {
+        err = e as Error & { code?: string };
+      }
+      expect(err?.message).toMatch(/sendmmsg: Message too long/);
+      expect(err?.code).toBe("EMSGSIZE");
+    } finally {
+      s.close(fd);
+      rx.close();
     }
   });
 });
