@@ -25,6 +25,7 @@ import { basename } from "node:path";
 
 export type { RecordBatch, ScanCounts, TimeWindow };
 export { FilterSyntaxError } from "./filter/index.js";
+export { exactOf } from "./record/u64.js";
 export { aggregateFormat };
 
 /** Which flows: files like tsdump's -r/-R/-M, a -t window, a filter in nfdump's syntax. */

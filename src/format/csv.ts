@@ -30,6 +30,8 @@ import { ViewCache, type BatchView } from "./view.js";
 import { putAscii, putCounterRight, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
 import { fixName, type ExactCounter } from "../record/u64.js";
 import {
+  bits,
+  bytesPerPacket,
   counterText,
   durationSeconds,
   flagsString,
@@ -155,7 +157,7 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
       "bps",
       (b, i) => {
         const d = dur(b, i) / 1000;
-        return intString(d !== 0 ? truncU64((b.cols.inBytes[i]! * 8) / d) : 0);
+        return intString(d !== 0 ? truncU64(bits(b.cols.inBytes[i]!, b.cols.inBytesFix[i]! | 0) / d) : 0);
       },
     ],
   ],
@@ -171,7 +173,17 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
   ],
   [
     "%bpp",
-    ["bpp", (b, i) => intString(b.cols.inPackets[i]! ? Math.floor(b.cols.inBytes[i]! / b.cols.inPackets[i]) : 0)],
+    [
+      "bpp",
+      (b, i) => {
+        const c = b.cols;
+        const by = c.inBytes[i]!;
+        const p = c.inPackets[i]!;
+        // from 2^53 up: u64 division of the exact values (record/u64.ts)
+        if (by < 9007199254740992 && p < 9007199254740992) return intString(p ? Math.floor(by / p) : 0);
+        return intString(bytesPerPacket(by, c.inBytesFix[i]! | 0, p, c.inPacketsFix[i]! | 0));
+      },
+    ],
   ],
   ...([1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const).map(
     (k) => [`%mpls${k}`, [`mpls${k}`, (b: BatchView, i: number) => mplsString(b.cols[`mpls${k}`][i]!, 0)]] as const,

@@ -25,6 +25,8 @@ import { fixName, TWO53, type ExactCounter } from "../record/u64.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";
 import {
+  bits,
+  bytesPerPacket,
   counterText,
   condenseV6,
   durationString,
@@ -436,7 +438,7 @@ export const FMT_TOKENS: readonly TokenDef[] = [
     const plain = ctx.plain;
     return (b, i) => {
       const d = durationSeconds(durationMs(b, i));
-      return counter8(d !== 0 ? truncU64((b.cols.inBytes[i]! * 8) / d) : 0, plain);
+      return counter8(d !== 0 ? truncU64(bits(b.cols.inBytes[i]!, b.cols.inBytesFix[i]! | 0) / d) : 0, plain);
     };
   }),
   T("%pps", false, "     pps", (ctx) => {
@@ -447,8 +449,8 @@ export const FMT_TOKENS: readonly TokenDef[] = [
     };
   }),
   T("%bpp", false, "   Bpp", () => (b, i) => {
-    const p = b.cols.inPackets[i]!;
-    return padNum(p ? Math.floor(b.cols.inBytes[i]! / p) % 4294967296 : 0, 6);
+    const c = b.cols;
+    return padNum(bytesPerPacket(c.inBytes[i]!, c.inBytesFix[i]! | 0, c.inPackets[i]!, c.inPacketsFix[i]! | 0), 6);
   }),
   T(
     "%eng",
@@ -689,7 +691,7 @@ const BYTE_TOKENS: ReadonlyMap<string, (ctx: Ctx) => ByteWriter> = new Map<strin
     "%bps",
     counterBytes((b, i) => {
       const d = durationSeconds(durationMs(b, i));
-      return d !== 0 ? truncU64((b.cols.inBytes[i]! * 8) / d) : 0;
+      return d !== 0 ? truncU64(bits(b.cols.inBytes[i]!, b.cols.inBytesFix[i]! | 0) / d) : 0;
     }),
   ],
   [
@@ -702,8 +704,8 @@ const BYTE_TOKENS: ReadonlyMap<string, (ctx: Ctx) => ByteWriter> = new Map<strin
   [
     "%bpp",
     uBytes(6, (b, i) => {
-      const p = b.cols.inPackets[i]!;
-      return p ? Math.floor(b.cols.inBytes[i]! / p) % 4294967296 : 0;
+      const c = b.cols;
+      return bytesPerPacket(c.inBytes[i]!, c.inBytesFix[i]! | 0, c.inPackets[i]!, c.inPacketsFix[i]! | 0);
     }),
   ],
   ["%fl", uBytes(5, (b, i) => b.cols.flows[i]! || 1)],

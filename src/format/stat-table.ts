@@ -11,6 +11,8 @@
 // sum above 100). With -q the title and header go, the rows and the blank line stay (csv keeps its header).
 
 import {
+  bits,
+  bytesPerPacket,
   condenseV6,
   durationPlain,
   durationString,
@@ -86,8 +88,8 @@ function derive(r: StatRow, t: StatTotals): Derived {
   return {
     durMs,
     pps: d !== 0 ? truncU64(r.packets / d) : 0,
-    bps: d !== 0 ? truncU64((8 * r.bytes) / d) : 0,
-    bpp: r.packets ? Math.floor(r.bytes / r.packets) % 4294967296 : 0,
+    bps: d !== 0 ? truncU64(bits(r.bytes, r.bytesFix ?? 0) / d) : 0,
+    bpp: bytesPerPacket(r.bytes, r.bytesFix ?? 0, r.packets, r.packetsFix ?? 0),
     flowsP: t.flows ? (r.flows * 100) / t.flows : 0,
     packetsP: t.packets ? (r.packets * 100) / t.packets : 0,
     bytesP: t.bytes ? (r.bytes * 100) / t.bytes : 0,

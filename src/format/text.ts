@@ -80,6 +80,19 @@ export function sumText(s: number, e: number): string {
   return e === 0 || !Number.isFinite(s) ? intString(s) : u64Text(exactOf(s, e));
 }
 
+/** 8 × bytes as nfdump computes it for bps: in u64 arithmetic (exact value with its fix, wrapped to 64 bits). */
+export function bits(bytes: number, fix: number): number {
+  return bytes < 2 ** 50 ? bytes * 8 : Number((exactOf(bytes, fix) * 8n) % U64);
+}
+
+/** Bytes per packet as nfdump computes it (u64 division of the exact values, then 32 bits). */
+export function bytesPerPacket(bytes: number, bytesFix: number, packets: number, packetsFix: number): number {
+  if (packets === 0) return 0;
+  if (bytes < TWO53 && packets < TWO53) return Math.floor(bytes / packets) % 4294967296;
+  const p = exactOf(packets, packetsFix) % U64;
+  return p === 0n ? 0 : Number(((exactOf(bytes, bytesFix) % U64) / p) % 4294967296n);
+}
+
 function bigIntString(n: number): string {
   const v = BigInt(Math.trunc(n));
   return (((v % U64) + U64) % U64).toString();
