@@ -19,8 +19,9 @@
 //     when the first 4n words are all zero (nothing written). out must hold 16 n bytes from outOffset.
 //   compress(src, srcOffset, srcLength, dst, dstOffset, maxStored) → u32 LE srcLength + LZ4 block written at
 //     dst[dstOffset], total length; 0 when that would not be shorter than maxStored (compression stops early).
-//   forF64(src, off, n, w, base, out): the reader's one decoder here — a `for` column of n w-byte values
-//     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64).
+//   forF64(src, off, n, w, base, out), forU32(…): the reader's decoders here — a `for` column of n w-byte values
+//     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64), or into
+//     the Uint32Array out for an integer base in [0, 2^32) (codec.ts forToU32).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -704,6 +705,47 @@ static napi_value js_for_f64(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/**
+ * forU32(src, off, n, w, base, out): as forF64 into a Uint32Array for an integer base in [0, 2^32) (codec.ts
+ * forToU32: base + value stored modulo 2^32, which u32 arithmetic gives for such a base).
+ */
+static napi_value js_for_u32(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: forU32(src, off, n, w, base, out)");
+  uint8_t *src;
+  size_t srcLen, outLen;
+  if (!u8_array(env, argv[0], &src, &srcLen)) return fail(env, "tsflow_encode: forU32: src is not a Uint8Array");
+  napi_typedarray_type type;
+  void *op;
+  if (!typed_array(env, argv[5], &type, &op, &outLen) || type != napi_uint32_array)
+    return fail(env, "tsflow_encode: forU32: out is not a Uint32Array");
+  int64_t off = index_arg(env, argv[1]), n = index_arg(env, argv[2]), w = index_arg(env, argv[3]);
+  double based;
+  if (napi_get_value_double(env, argv[4], &based) != napi_ok || !(based >= 0 && based < 4294967296.0) ||
+      based != (double)(uint32_t)based)
+    return fail(env, "tsflow_encode: forU32: base is not an integer in [0, 2^32)");
+  if (off < 0 || n < 0 || (w != 1 && w != 2 && w != 4) || (uint64_t)off + (uint64_t)n * (uint64_t)w > srcLen ||
+      (uint64_t)n > outLen)
+    return fail(env, "tsflow_encode: forU32: n, w or off outside the arrays");
+  const uint32_t base = (uint32_t)based;
+  const uint8_t *p0 = src + off;
+  const size_t nn = (size_t)n;
+  uint32_t *out = op;
+  if (w == 1) {
+    for (size_t i = 0; i < nn; i++) out[i] = base + p0[i];
+  } else if (w == 2) {
+    const uint8_t *p1 = p0 + nn;
+    for (size_t i = 0; i < nn; i++) out[i] = base + (uint32_t)(p0[i] | (p1[i] << 8));
+  } else {
+    const uint8_t *p1 = p0 + nn, *p2 = p1 + nn, *p3 = p2 + nn;
+    for (size_t i = 0; i < nn; i++)
+      out[i] = base + ((uint32_t)p0[i] | ((uint32_t)p1[i] << 8) | ((uint32_t)p2[i] << 16) | ((uint32_t)p3[i] << 24));
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
@@ -711,7 +753,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "sparse6", NAPI_AUTO_LENGTH, js_sparse6, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "sparse6", fn) != napi_ok ||
       napi_create_function(env, "forF64", NAPI_AUTO_LENGTH, js_for_f64, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "forF64", fn) != napi_ok)
+      napi_set_named_property(env, exports, "forF64", fn) != napi_ok ||
+      napi_create_function(env, "forU32", NAPI_AUTO_LENGTH, js_for_u32, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "forU32", fn) != napi_ok)
     return NULL;
   if (lz4_compress_default == NULL) {
     void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);

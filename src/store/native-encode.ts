@@ -31,6 +31,8 @@ export interface NativeEncoder {
   sparse6(words: Uint32Array, flags: Uint8Array, n: number, bit: number, out: Uint8Array, outOffset: number): number;
   /** The reader's decoder of `for` columns into f64 (codec.ts forToF64, the same results). */
   forF64?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array): void;
+  /** The same into u32 for an integer base in [0, 2^32) (codec.ts forToU32, the same results). */
+  forU32?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint32Array): void;
 }
 
 /**
@@ -75,13 +77,18 @@ export function nativeEncoder(): NativeEncoder | null {
 let reader: NativeEncoder | null | undefined;
 
 /**
- * The addon for the reader's decoders (forF64), or null (not built, or TSFLOW_WRITER=js): loaded once, whatever
+ * The addon for the reader's decoders (forF64, forU32), or null (not built, or TSFLOW_WRITER=js): loaded once, whatever
  * setWriterPath chose for the writer.
  */
 export function nativeDecoder(): NativeEncoder | null {
   if (reader !== undefined) return reader;
   const a = process.env["TSFLOW_WRITER"] === "js" ? "" : loadNativeAddon("tsflow_encode.node");
-  reader = typeof a === "string" || typeof (a as NativeEncoder).forF64 !== "function" ? null : (a as NativeEncoder);
+  reader =
+    typeof a === "string" ||
+    typeof (a as NativeEncoder).forF64 !== "function" ||
+    typeof (a as NativeEncoder).forU32 !== "function"
+      ? null
+      : (a as NativeEncoder);
   return reader;
 }
 

@@ -135,7 +135,7 @@ export class FlowFileReader {
   /** the thread's WebAssembly LZ4 decoder (null: not available here) */
   private lz4w: Lz4Wasm | null | undefined;
   private lastExpanded: ReadonlySet<string> | undefined;
-  /** native/encode.c's decoder of `for` columns into f64 (null: not built, codec.ts instead) */
+  /** native/encode.c's decoders of `for` columns into f64 and u32 (null: not built, codec.ts instead) */
   private nativeDec: NativeEncoder | null | undefined;
 
   private constructor(file: string, fd: number, size: number, hdr: FileHeader, opts: ReaderOptions) {
@@ -564,7 +564,11 @@ export class FlowFileReader {
       if (nat !== null) nat.forF64!(src, srcOff, n, width, base, col as Float64Array);
       else forToF64(src, srcOff, n, width, base, col as Float64Array);
     } else if (transform === TRANSFORM.for && arrType === "u32") {
-      forToU32(src, srcOff, n, width, base, (col = this.scratchOf(name, "u32", n)) as Uint32Array);
+      col = this.scratchOf(name, "u32", n);
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      if (nat !== null && base >= 0 && base < 4294967296 && Number.isInteger(base))
+        nat.forU32!(src, srcOff, n, width, base, col as Uint32Array);
+      else forToU32(src, srcOff, n, width, base, col as Uint32Array);
     } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
       forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
     } else {

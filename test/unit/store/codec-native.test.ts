@@ -11,7 +11,7 @@ import { warmupBatch } from "../../../src/capd/writer-warmup.js";
 import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../../../src/record/schema.js";
-import { PlanScratch, encodeColumn, encodeSparse6, forToF64 } from "../../../src/store/codec.js";
+import { PlanScratch, encodeColumn, encodeSparse6, forToF64, forToU32 } from "../../../src/store/codec.js";
 import {
   ENCODE_SLACK,
   PLAN,
@@ -342,7 +342,7 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     }
   });
 
-  it("forF64 (the reader's decoder) reads `for` columns back as codec.ts forToF64, bit for bit", () => {
+  it("forF64 and forU32 (the reader's decoders) read `for` columns back as codec.ts, bit for bit", () => {
     const d = nativeDecoder();
     expect(d).not.toBeNull();
     const r = rng(18);
@@ -361,6 +361,27 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
         }
       }
     }
+    // forU32: integer bases in [0, 2^32), sums past 2^32 wrap as a Uint32Array store does
+    for (const w of [1, 2, 4]) {
+      for (const base of [0, 1, 65535, 2 ** 31, 2 ** 32 - 1, 3_000_000_000]) {
+        for (const n of [0, 1, 7, 1000, 16384]) {
+          const off = Math.floor(r() * 9);
+          const src = new Uint8Array(off + n * w + 3);
+          for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+          const want = new Uint32Array(n + 2).fill(42);
+          const got = new Uint32Array(n + 2).fill(42);
+          forToU32(src, off, n, w, base, want);
+          d!.forU32!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `u32 w ${w} base ${base} n ${n}`).toBe(true);
+        }
+      }
+    }
+    expect(() => {
+      d!.forU32!(new Uint8Array(8), 0, 2, 4, 0.5, new Uint32Array(2));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forU32!(new Uint8Array(8), 0, 2, 4, 2 ** 32, new Uint32Array(2));
+    }).toThrow(RangeError);
     const src = new Uint8Array(100);
     expect(() => {
       d!.forF64!(src, 0, 26, 4, 0, new Float64Array(26));
