@@ -4,7 +4,7 @@
 // metrics are served.
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { getPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ import { FlowFileReader } from "../../src/store/index.js";
 import { fixtureCaptures, readGolden } from "../helpers/fixtures.js";
 import { syntheticStream, freeUdpPort, readDatagramStream, sendDatagrams } from "../helpers/nfdump.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
-import { startTscapd, TSCAPD, tsdump } from "../helpers/programs.js";
+import { flowFiles, startTscapd, TSCAPD, tsdump } from "../helpers/programs.js";
 import { v9 } from "../unit/decode/build.js";
 
 /** The nice value of every thread of a process (/proc/PID/task/TID/stat, field 19). */
@@ -26,20 +26,6 @@ function threadNices(pid: number): number[] {
 }
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tsflow-e2e-"));
-
-/** Every finished flow file below dir (recursive), sorted. */
-function flowFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/^tscapd\.\d{12,14}(\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 /** Sums of every row of the files (read with the store reader). */
 function sums(files: readonly string[]): { flows: number; bytes: number; packets: number } {

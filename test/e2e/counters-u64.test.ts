@@ -5,26 +5,13 @@
 // workers; bps and Bpp as nfdump's u64 arithmetic gives them. (-s percentages of wrapped totals: not compared.)
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BIG_COUNTERS, craftedIpfixBigCounters } from "../helpers/crafted.js";
 import { captureWithNfcapd, NFDUMP_MISSING, nfdump, REPO_ROOT, sendDatagrams } from "../helpers/nfdump.js";
-import { startTscapd, tsdump } from "../helpers/programs.js";
-
-function flowFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/^tscapd\.\d{12,14}(\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+import { flowFiles, startTscapd, tsdump } from "../helpers/programs.js";
 
 /** Lines without the run's timing, window and received-time lines (they differ between runs by nature). */
 const stable = (s: string): string =>

@@ -1,26 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Where a sampling rate came from, as an operator sees it: tscapd's log lines when options data announce (or
 // announce an absurd) rate, and tsdump -E's sampler and per-source flow lines for the file tscapd wrote.
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { craftedV9RefusedRate, craftedV9Sampling } from "../helpers/crafted.js";
 import { sendDatagrams } from "../helpers/nfdump.js";
-import { startTscapd, tsdump } from "../helpers/programs.js";
-
-function flowFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/^tscapd\.\d{12,14}(\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+import { flowFiles, startTscapd, tsdump } from "../helpers/programs.js";
 
 describe("sampling rates reported by tscapd's log and tsdump -E", () => {
   let log = "";

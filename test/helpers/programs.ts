@@ -1,5 +1,6 @@
 // Runs the built programs (dist/) as a user would: tscapd on a free loopback port, tsdump with arguments.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freeUdpPort, REPO_ROOT } from "./nfdump.js";
@@ -66,4 +67,18 @@ export async function tsdump(
     const e = err as { stdout?: string; stderr?: string; code?: number };
     return { stdout: e.stdout ?? "", stderr: e.stderr ?? "", code: typeof e.code === "number" ? e.code : -1 };
   }
+}
+
+/** Every finished tscapd flow file below dir (recursive), sorted. */
+export function flowFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/^tscapd\.\d{12,14}(\.\d+)?$/.test(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
