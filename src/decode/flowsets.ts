@@ -26,6 +26,63 @@ export const MAX_TEMPLATE_FIELDS = 512;
  */
 export const firstPass = new Uint8Array(16384);
 
+/**
+ * Pass 1 over set `i` (id at buf[o], body up to end) of a v9 (`ipfix` false) or IPFIX message: templates, options
+ * templates, and the data sets whose template is an options template or still unknown (held), so that a sampler
+ * or systemInitTime announced anywhere in the message applies to all of its flows. Marks in firstPass what it
+ * decoded; passTwo decodes the rest.
+ */
+export function passOne(
+  state: DecoderState,
+  e: ExporterState,
+  ipfix: boolean,
+  view: DataView,
+  buf: Uint8Array,
+  o: number,
+  end: number,
+  i: number,
+  sink: BatchSink,
+): DecodeStatus {
+  const id = view.getUint16(o);
+  firstPass[i] = 0;
+  // template set ids: IPFIX 2 and 3 (options), v9 0 and 1
+  if (id === (ipfix ? 2 : 0)) return parseTemplateSet(state, e, ipfix, false, view, buf, o + 4, end, sink);
+  if (id === (ipfix ? 3 : 1)) return parseTemplateSet(state, e, ipfix, true, view, buf, o + 4, end, sink);
+  if (id < 256) {
+    return fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, ipfix ? "reserved set id" : "reserved flowset id", id);
+  }
+  const plan = e.templates?.get(id);
+  if (plan !== undefined && !plan.options) return DecodeStatus.OK;
+  firstPass[i] = 1;
+  return decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
+}
+
+/** Pass 2: the data sets in buf[first, stop) that passOne left; the first status that is not OK, else OK. */
+export function passTwo(
+  state: DecoderState,
+  e: ExporterState,
+  view: DataView,
+  buf: Uint8Array,
+  first: number,
+  stop: number,
+  sink: BatchSink,
+): DecodeStatus {
+  let status: DecodeStatus = DecodeStatus.OK;
+  let o = first;
+  let i = 0;
+  while (o < stop) {
+    const id = view.getUint16(o);
+    const end = o + view.getUint16(o + 2);
+    if (id >= 256 && firstPass[i] === 0) {
+      const s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
+      if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
+    }
+    o = end;
+    i++;
+  }
+  return status;
+}
+
 /** Reports a problem into the state's diagnostics and the exporter's counter; returns the status. */
 export function fail(
   state: DecoderState,

@@ -11,7 +11,7 @@
 // that carried held (not yet decodable) data sets skips the check for the next message.
 
 import { DecodeStatus } from "./errors.js";
-import { decodeDataSet, expireHeld, fail, firstPass, parseTemplateSet } from "./flowsets.js";
+import { expireHeld, fail, passOne, passTwo } from "./flowsets.js";
 import type { BatchSink, DatagramSource, DecoderState } from "./state.js";
 
 export const IPFIX_VERSION = 10;
@@ -97,35 +97,13 @@ export function decodeIpfix(
       if (status === DecodeStatus.OK) status = s;
       break;
     }
-    let s: DecodeStatus = DecodeStatus.OK;
-    firstPass[i] = 0;
-    if (id === SET_ID_TEMPLATE) s = parseTemplateSet(state, e, true, false, view, buf, o + 4, setEnd, sink);
-    else if (id === SET_ID_OPTIONS_TEMPLATE) s = parseTemplateSet(state, e, true, true, view, buf, o + 4, setEnd, sink);
-    else if (id >= 256) {
-      // options data now; data without a template now too (held until its template arrives, as before)
-      const plan = e.templates?.get(id);
-      if (plan === undefined || plan.options) {
-        s = decodeDataSet(state, e, id, view, buf, o + 4, setEnd, sink);
-        firstPass[i] = 1;
-      }
-    } else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved set id", id);
+    const s = passOne(state, e, true, view, buf, o, setEnd, i, sink);
     if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
     o = setEnd;
     i++;
   }
-  const stop = o;
-  o = IPFIX_HEADER_LENGTH;
-  i = 0;
-  while (o < stop) {
-    const id = view.getUint16(o);
-    const setEnd = o + view.getUint16(o + 2);
-    if (id >= 256 && firstPass[i] === 0) {
-      const s = decodeDataSet(state, e, id, view, buf, o + 4, setEnd, sink);
-      if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
-    }
-    o = setEnd;
-    i++;
-  }
+  const s2 = passTwo(state, e, view, buf, IPFIX_HEADER_LENGTH, o, sink);
+  if (s2 !== DecodeStatus.OK && status === DecodeStatus.OK) status = s2;
   // Sequence: data records (flow and options) counted per observation domain (RFC 7011 §3.1).
   const sent = ctx.records - recordsBefore - (e.heldDecoded - heldBefore) + (e.optionRecords - optionsBefore);
   if (e.nextSequence >= 0 && sequence !== e.nextSequence) e.sequenceErrors++;

@@ -11,7 +11,7 @@
 // The sequence number counts export packets per source id.
 
 import { DecodeStatus } from "./errors.js";
-import { decodeDataSet, expireHeld, fail, firstPass, parseTemplateSet } from "./flowsets.js";
+import { expireHeld, fail, passOne, passTwo } from "./flowsets.js";
 import type { BatchSink, DatagramSource, DecoderState } from "./state.js";
 
 export const NETFLOW_V9_VERSION = 9;
@@ -65,35 +65,13 @@ export function decodeNetflowV9(
       status = fail(state, e, DecodeStatus.TRUNCATED, id >= 256 ? id : -1, o, "flowset runs past the datagram", end, n);
       break;
     }
-    let s: DecodeStatus = DecodeStatus.OK;
-    firstPass[i] = 0;
-    if (id === V9_FLOWSET_TEMPLATE) s = parseTemplateSet(state, e, false, false, view, buf, o + 4, end, sink);
-    else if (id === V9_FLOWSET_OPTIONS) s = parseTemplateSet(state, e, false, true, view, buf, o + 4, end, sink);
-    else if (id >= 256) {
-      // options data now; data without a template now too (held until its template arrives, as before)
-      const plan = e.templates?.get(id);
-      if (plan === undefined || plan.options) {
-        s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
-        firstPass[i] = 1;
-      }
-    } else s = fail(state, e, DecodeStatus.BAD_SET_ID, -1, o, "reserved flowset id", id);
+    const s = passOne(state, e, false, view, buf, o, end, i, sink);
     if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
     o = end;
     i++;
   }
-  const stop = o;
-  o = V9_HEADER_LENGTH;
-  i = 0;
-  while (o < stop) {
-    const id = view.getUint16(o);
-    const end = o + view.getUint16(o + 2);
-    if (id >= 256 && firstPass[i] === 0) {
-      const s = decodeDataSet(state, e, id, view, buf, o + 4, end, sink);
-      if (s !== DecodeStatus.OK && status === DecodeStatus.OK) status = s;
-    }
-    o = end;
-    i++;
-  }
+  const s2 = passTwo(state, e, view, buf, V9_HEADER_LENGTH, o, sink);
+  if (s2 !== DecodeStatus.OK && status === DecodeStatus.OK) status = s2;
   return status;
 }
 
