@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES } from "../helpers/fixtures.js";
+import { SERVICE_ROOT } from "../helpers/service-root.js";
 import { freeUdpPort, NFDUMP_MISSING, nfdump, REPO_ROOT } from "../helpers/nfdump.js";
 import { frame, ipPacket, LINK, pcapFile, pcapngFile, seededTraffic } from "../helpers/packet-builder.js";
 import { startTscapd, tsdump } from "../helpers/programs.js";
@@ -261,9 +262,9 @@ describe("export", () => {
 describe.skipIf(process.getuid?.() !== 0)("live capture", () => {
   it("-i lo counts the datagrams sent to 127.0.0.1, filtered by port, after dropping to nobody", async () => {
     const port = await freeUdpPort();
-    const out = join(dir, "live");
-    mkdirSync(out);
-    chmodSync(dir, 0o755);
+    // nobody must reach the output directory: not below the temp directory, whose parent may be private (CI)
+    mkdirSync(SERVICE_ROOT, { recursive: true, mode: 0o755 });
+    const out = mkdtempSync(join(SERVICE_ROOT, "tspcapd-live-"));
     chmodSync(out, 0o777);
     const proc = spawn(
       process.execPath,
@@ -295,13 +296,14 @@ describe.skipIf(process.getuid?.() !== 0)("live capture", () => {
     sock.close();
     await new Promise((r) => setTimeout(r, 300));
     proc.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await exited, log).toBe(0);
     const d = await tsdump(["-R", out, "-q", "-N", "-o", TUPLE]);
     const rows = [...perTuple(d.stdout).tuples.entries()];
     expect(rows).toHaveLength(1);
     expect(rows[0]![0]).toMatch(new RegExp(`^17,127\\.0\\.0\\.1,\\d+,127\\.0\\.0\\.1,${port}$`));
     expect(rows[0]![1]).toEqual([25, 25 * 128]);
     expect(log).toMatch(/Processed: 25,/);
+    rmSync(out, { recursive: true, force: true });
   });
 
   it("a kill -9 keeps the flows expired a second before: the next run recovers the .current file", async () => {
