@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { CommanderError } from "commander";
 import { EXIT, VERSION } from "../cli/common.js";
 import { removePidFile, writePidFile } from "../capd/pidfile.js";
+import { loadLz4BackEnds } from "../store/lz4/index.js";
 import { Logger } from "../util/log.js";
 import { CaptureParser, readCaptureFile } from "./capture-file.js";
 import { FlowCache, type FlowSink } from "./flow-cache.js";
@@ -249,6 +250,7 @@ async function main(argv: readonly string[]): Promise<number> {
 /** -i: live capture until TERM/INT; returns the exit code. */
 async function captureLive(o: PcapdOptions, path: PacketPath, log: Logger, onSecond: () => void): Promise<number> {
   const live = openLiveCapture(o.iface!, { snaplen: o.snaplen, promisc: o.promisc, filter: o.filter });
+  loadLz4BackEnds(); // before -u/-g: the installation may be unreadable afterwards
   if (o.group !== undefined) process.setgid!(o.group);
   if (o.user !== undefined) process.setuid!(o.user);
   log.info(`capturing on ${o.iface!} (link type ${live.link})`);

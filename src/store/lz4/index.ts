@@ -32,6 +32,14 @@ function lz4Napi(): Lz4Napi {
   return napi;
 }
 
+/**
+ * Loads every back end a later compression or decoding may fall back to, while the process can still read its
+ * installation: a daemon that drops privileges (tspcapd -u) may no longer reach node_modules afterwards.
+ */
+export function loadLz4BackEnds(): void {
+  lz4Napi();
+}
+
 // ── decoding ───────────────────────────────────────────────────────────────────────────────────────────────
 
 let wasm: Lz4Wasm | null | undefined;
