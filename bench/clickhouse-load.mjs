@@ -5,7 +5,7 @@
 // each into a fresh database of a ClickHouse server this script starts (Debian's clickhouse-server, temp
 // directory, free loopback ports). Reports rows/s (median) and checks each load's count() and sum(bytes).
 //
-//   npm run build && node bench/clickhouse-load.mjs --dir /work/bench-data/10m/tscapd [--runs 3]
+//   npm run build && node bench/clickhouse-load.mjs --dir bench/data/10m/tscapd [--runs 3]
 //
 // The CSV path inserts tsdump's 10 default CSV columns into a plain MergeTree table (no rollups); tsdump
 // --clickhouse inserts every non-zero column of the schema into `flows` with its three materialized views, and
@@ -18,13 +18,16 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+// default data directory (git-ignored): what bench/prepare.mjs writes without --out
+const BENCH_DATA = new URL("./data", import.meta.url).pathname;
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const dir = opt("--dir", "/work/bench-data/10m/tscapd");
+const dir = opt("--dir", `${BENCH_DATA}/10m/tscapd`);
 const runs = Number(opt("--runs", "3"));
 const TSDUMP = join(root, "dist/bin/tsdump.js");
 

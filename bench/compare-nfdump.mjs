@@ -4,7 +4,7 @@
 // each tool, alternating, and prints median wall time, peak RSS and the ratio of medians as a Markdown table.
 // Every run is self-checked: the two tools must print the same Summary line (flows, bytes, packets).
 //
-//   node bench/compare-nfdump.mjs --nf /work/bench-data/nfcapd --ts /work/bench-data/tscapd [--samples 3] [--only 2]
+//   node bench/compare-nfdump.mjs --nf bench/data/nfcapd --ts bench/data/tscapd [--samples 3] [--only 2]
 //     [--queries 1,2,4]   run these queries (1-based, as listed below)
 //     [--cpu]             also report the median CPU time (user + sys) of each tool: on a shared machine wall
 //                         times swing with the neighbours' load, CPU seconds much less
@@ -20,14 +20,17 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+// default data directory (git-ignored): what bench/prepare.mjs writes without --out
+const BENCH_DATA = new URL("./data", import.meta.url).pathname;
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const nfDir = opt("--nf", "/work/bench-data/nfcapd");
-const tsDir = opt("--ts", "/work/bench-data/tscapd");
+const nfDir = opt("--nf", `${BENCH_DATA}/nfcapd`);
+const tsDir = opt("--ts", `${BENCH_DATA}/tscapd`);
 const samples = Number(opt("--samples", "3"));
 const only = opt("--only", undefined);
 const queries = opt("--queries", undefined)?.split(",");

@@ -4,11 +4,14 @@
 // (SIMD and 8-byte variants, src/store/lz4/wasm.ts) and the JS one (src/store/lz4/js.ts), CPU ms per block.
 // Every output is checked against the JS decoder's first.
 //
-//   npm run build && node bench/lz4.mjs [--file /work/bench-data/nfcapd/nfcapd.202611231300] [--passes 3]
+//   npm run build && node bench/lz4.mjs [--file bench/data/nfcapd/nfcapd.202611231300] [--passes 3]
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+
+// default data directory (git-ignored): what bench/prepare.mjs writes without --out
+const BENCH_DATA = new URL("./data", import.meta.url).pathname;
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = process.env.TSFLOW_DIST ?? path.join(root, "dist");
@@ -20,7 +23,7 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const file = opt("--file", "/work/bench-data/nfcapd/nfcapd.202611231300");
+const file = opt("--file", `${BENCH_DATA}/nfcapd/nfcapd.202611231300`);
 const passes = Number(opt("--passes", "3"));
 
 // the compressed payloads of the record blocks (type 3, not stored uncompressed)

@@ -3,7 +3,7 @@
 // nffile reader benchmark: rows/s reading an nfdump 1.7 file with NfdumpFileReader (decompress + decode into
 // RecordBatches, plus a checksum over bytes and ports so nothing is optimised away) vs `nfdump -r FILE -o null`.
 //
-//   npm run build && node bench/nffile.mjs [--file /work/bench-data/nfcapd/nfcapd.202611231300] [--no-nfdump]
+//   npm run build && node bench/nffile.mjs [--file bench/data/nfcapd/nfcapd.202611231300] [--no-nfdump]
 //     [--columns inBytes,dstPort]   decode only these columns (what a query asks for; default: every column)
 //   (TSFLOW_DIST=/other/dist to load a different build). One thread: tsdump's workers split the blocks.
 
@@ -11,6 +11,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+
+// default data directory (git-ignored): what bench/prepare.mjs writes without --out
+const BENCH_DATA = new URL("./data", import.meta.url).pathname;
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = process.env.TSFLOW_DIST ?? path.join(root, "dist");
@@ -21,7 +24,7 @@ const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const file = opt("--file", "/work/bench-data/nfcapd/nfcapd.202611231300");
+const file = opt("--file", `${BENCH_DATA}/nfcapd/nfcapd.202611231300`);
 const columnsArg = opt("--columns", undefined);
 // the checksum below reads inBytes and dstPort: always decoded
 const columns = columnsArg === undefined ? undefined : new Set([...columnsArg.split(","), "inBytes", "dstPort"]);

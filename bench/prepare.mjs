@@ -5,7 +5,7 @@
 // rate to nfcapd -y and to tscapd, each on its own loopback port, so both suites store the same flows. Checks
 // that each collector stored every flow.
 //
-//   node bench/prepare.mjs [--flows 10000000] [--out /work/bench-data] [--pps 25000] [--only nfcapd|tscapd]
+//   node bench/prepare.mjs [--flows 10000000] [--out bench/data] [--pps 25000] [--only nfcapd|tscapd]
 //     [--ports 40555,40556]   loopback ports of nfcapd and tscapd (pick free ones when other work runs)
 //
 // --only rebuilds one collector's directory (e.g. tscapd's after a file-format change); the other is kept.
@@ -16,6 +16,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSyntheticStream } from "./stream.mjs";
 
+// default data directory (git-ignored): what bench/prepare.mjs writes without --out
+const BENCH_DATA = new URL("./data", import.meta.url).pathname;
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -23,7 +26,7 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const flows = Number(opt("--flows", "10000000"));
-const out = opt("--out", "/work/bench-data");
+const out = opt("--out", BENCH_DATA);
 const pps = opt("--pps", "25000");
 const stream = join(out, `flows-${flows}-v9.bin`);
 const [nfPort, tsPort] = opt("--ports", "40555,40556").split(",");
