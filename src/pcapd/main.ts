@@ -15,7 +15,7 @@ import { loadLz4BackEnds } from "../store/lz4/index.js";
 import { Logger } from "../util/log.js";
 import { CaptureParser, readCaptureFile } from "./capture-file.js";
 import { FlowCache, type FlowSink } from "./flow-cache.js";
-import { openLiveCapture, compileFilter, type PacketFilter } from "./live.js";
+import { openLiveCapture, compileFilter, type LivePacketHandler, type PacketFilter } from "./live.js";
 import { buildProgram, parsePcapdOptions, type PcapdOptions } from "./options.js";
 import { ExportOutput, FileOutput } from "./output.js";
 import { decodePacket, FragmentTable, linkTypeKnown, PacketInfo, PKT } from "./packet.js";
@@ -46,15 +46,7 @@ export class PacketPath {
   private readonly onTick: (nowMs: number) => void;
   private nextTick = -Infinity;
   filter: PacketFilter | null = null;
-  readonly handler: (
-    buf: Uint8Array,
-    view: DataView,
-    off: number,
-    caplen: number,
-    wire: number,
-    timeMs: number,
-    link: number,
-  ) => void;
+  readonly handler: LivePacketHandler;
 
   constructor(cache: FlowCache, onTick: (nowMs: number) => void) {
     this.cache = cache;

@@ -6,7 +6,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { drawSankey } from "./sankey.js";
+import { COLORS, drawSankey } from "./sankey.js";
 
 interface Overview {
   times: number[];
@@ -20,18 +20,6 @@ interface Overview {
 }
 
 const zone = document.body.dataset["zone"] || "UTC";
-const COLORS = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
 
 /** ms → `YYYY/MM/dd.hh:mm:ss` in the server's zone. */
 export function tsdumpTime(ms: number): string {

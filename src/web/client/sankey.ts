@@ -3,7 +3,8 @@
 // table (tsdump -A srcip,dstport,dstip -O bytes -N): the table stays the accessible form of the same data.
 
 const SVG = "http://www.w3.org/2000/svg";
-const COLORS = [
+/** Series and node colours, shared by the graphs and the Sankey picture. */
+export const COLORS = [
   "#1f77b4",
   "#ff7f0e",
   "#2ca02c",
