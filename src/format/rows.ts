@@ -51,10 +51,13 @@ for (let k = 0; k < 100; k++) {
   D2[2 * k + 1] = 48 + (k % 10);
 }
 
-/** Decimal digits of 0 ≤ n < 2^32. */
+// POW10[t]: the smallest number of t + 1 digits (0 for t = 0: every n below 8 has one digit, 0 included)
+const POW10 = new Float64Array([0, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]);
+
+/** Decimal digits of 0 ≤ n < 2^32 (from the bit length: no chain of comparisons to mispredict). */
 function decLen(n: number): number {
-  if (n < 100000) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5;
-  return n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+  const t = ((32 - Math.clz32(n | 1)) * 1233) >>> 12;
+  return t + 1 - (n < POW10[t]! ? 1 : 0);
 }
 
 /** Writes the digits of 0 ≤ x < 2^32 so that they end just before `end`. */
@@ -122,15 +125,13 @@ for (let v = 0; v < 256; v++) {
   for (let k = 0; k < s.length; k++) OCTET[v * 4 + 1 + k] = s.charCodeAt(k);
 }
 
+/** Writes an octet's digits (always three bytes: the room is reserved; the next write overwrites the rest). */
 function putOctet(buf: Uint8Array, p: number, v: number): number {
   const o = v << 2;
-  const len = OCTET[o]!;
   buf[p] = OCTET[o + 1]!;
-  if (len > 1) {
-    buf[p + 1] = OCTET[o + 2]!;
-    if (len > 2) buf[p + 2] = OCTET[o + 3]!;
-  }
-  return p + len;
+  buf[p + 1] = OCTET[o + 2]!;
+  buf[p + 2] = OCTET[o + 3]!;
+  return p + OCTET[o]!;
 }
 
 /** An IPv4 address (u32) as a dotted quad, right-aligned in `w` (0: no padding). */
