@@ -18,7 +18,7 @@ import { FlowEncoder, type EncoderStats, type ExportProtocol } from "./encode.js
 import { PcapWriter } from "./pcap.js";
 import { produce, type ReplayInput } from "./produce.js";
 import type { ReplayWorkerData, ReplayWorkerReply } from "./replay-worker.js";
-import { newRingBuffers, RingReader } from "./ring.js";
+import { newRingBuffers, RING_ENTRIES, RingReader } from "./ring.js";
 import { Pacer, SendError, udpSink, type Sink } from "./send.js";
 
 interface ReplayOptions {
@@ -307,11 +307,13 @@ async function produceInWorker(
       r();
     }),
   );
+  // paced: about 50 ms of the schedule encoded before the first send (at most half the ring)
+  const prefill = intervalMs === undefined ? 0 : Math.min(RING_ENTRIES / 2, Math.ceil(50 / intervalMs));
   try {
     await pacer.pump(() => {
       if (failed) throw failed;
       return done !== undefined;
-    });
+    }, prefill);
   } finally {
     await worker.terminate();
     await exited;

@@ -15,6 +15,8 @@ import type { SinkQueue } from "./send.js";
 
 const DATA_BYTES = 16 << 20;
 const ENTRIES = 1 << 14;
+/** datagrams the ring holds at most */
+export const RING_ENTRIES = ENTRIES;
 const POS = 0x3fffffff;
 const TAIL = 0;
 const HEAD = 1;

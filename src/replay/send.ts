@@ -327,9 +327,11 @@ export class Pacer implements DatagramOutput {
 
   /**
    * Sends what another thread queues (the replay worker's ring) until `finished()` says nothing more will come
-   * and the queue is empty.
+   * and the queue is empty; starts when `prefill` are queued.
    */
-  async pump(finished: () => boolean): Promise<void> {
+  async pump(finished: () => boolean, prefill = 0): Promise<void> {
+    // the schedule starts once `prefill` datagrams are queued (or all are): the producer's warm-up is not paced
+    while (this.queued < prefill && !finished()) await sleep(1);
     for (;;) {
       const busy = this.release(1) > 0;
       if (this.queued === 0) {
