@@ -22,6 +22,12 @@
 //   forF64(src, off, n, w, base, out), forU32(…): the reader's decoders here — a `for` column of n w-byte values
 //     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64), or into
 //     the Uint32Array out for an integer base in [0, 2^32) (codec.ts forToU32).
+//   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
+//     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
+//     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
+//   decompress(src, off, len, dst, dstOff, dstLen) → bytes LZ4_decompress_safe wrote at dst[dstOff] (at most
+//     dstLen), or -1 for malformed input; exported only with liblz4 (the reader's tsflow columns: straight
+//     from the block's buffer, without the WebAssembly decoder's copy into its memory).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -41,6 +47,8 @@ enum { T_RAW = 0, T_FOR = 1, T_DELTA = 2, T_DICT = 4 };
 
 typedef int (*lz4_compress_default_fn)(const char *src, char *dst, int srcSize, int dstCapacity);
 static lz4_compress_default_fn lz4_compress_default = NULL;
+typedef int (*lz4_decompress_safe_fn)(const char *src, char *dst, int compressedSize, int dstCapacity);
+static lz4_decompress_safe_fn lz4_decompress_safe = NULL;
 
 /** Per-column state (on the stack of one call: the addon may run on several threads at once). */
 typedef struct {
@@ -746,6 +754,163 @@ static napi_value js_for_u32(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_CRC_FOLD 1
+
+/** zlib's CRC32 table (reflected polynomial 0xedb88320), for the bytes before and after the folded part. */
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
+  }
+}
+
+/** Table-driven update of the pre-inverted crc over len bytes. */
+static uint32_t crc_bytes(uint32_t c, const uint8_t *p, size_t len) {
+  while (len--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+/**
+ * Folding CRC32 over len bytes (len ≥ 64, a multiple of 16) with carry-less multiplication: four 128-bit lanes
+ * folded 64 bytes at a time, then into one lane, then Barrett-reduced to 32 bits (Intel's "Fast CRC
+ * Computation for Generic Polynomials Using PCLMULQDQ", bit-reflected constants of zlib's polynomial). `c` is
+ * the pre-inverted crc; so is the result.
+ */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_fold(uint32_t c, const uint8_t *buf, size_t len) {
+  const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596LL, 0x0154442bd4LL);
+  const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009eLL, 0x01751997d0LL);
+  const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124LL);
+  const __m128i poly = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
+  __m128i x0, x1, x2, x3, x4, x5, x6, x7, x8, y5, y6, y7, y8;
+  x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
+  x2 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
+  x3 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
+  x4 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
+  x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)c));
+  x0 = k1k2;
+  buf += 64;
+  len -= 64;
+  while (len >= 64) {
+    x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+    x6 = _mm_clmulepi64_si128(x2, x0, 0x00);
+    x7 = _mm_clmulepi64_si128(x3, x0, 0x00);
+    x8 = _mm_clmulepi64_si128(x4, x0, 0x00);
+    x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+    x2 = _mm_clmulepi64_si128(x2, x0, 0x11);
+    x3 = _mm_clmulepi64_si128(x3, x0, 0x11);
+    x4 = _mm_clmulepi64_si128(x4, x0, 0x11);
+    y5 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
+    y6 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
+    y7 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
+    y8 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
+    x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), y5);
+    x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), y6);
+    x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), y7);
+    x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), y8);
+    buf += 64;
+    len -= 64;
+  }
+  // four lanes into one
+  x0 = k3k4;
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x3), x5);
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
+  while (len >= 16) {
+    x2 = _mm_loadu_si128((const __m128i *)buf);
+    x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+    x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+    x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+    buf += 16;
+    len -= 16;
+  }
+  // 128 bits to 64
+  x2 = _mm_clmulepi64_si128(x1, x0, 0x10);
+  x3 = _mm_setr_epi32(~0, 0, ~0, 0);
+  x1 = _mm_srli_si128(x1, 8);
+  x1 = _mm_xor_si128(x1, x2);
+  x0 = k5k0;
+  x2 = _mm_srli_si128(x1, 4);
+  x1 = _mm_and_si128(x1, x3);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_xor_si128(x1, x2);
+  // Barrett reduction to 32 bits
+  x0 = poly;
+  x2 = _mm_and_si128(x1, x3);
+  x2 = _mm_clmulepi64_si128(x2, x0, 0x10);
+  x2 = _mm_and_si128(x2, x3);
+  x2 = _mm_clmulepi64_si128(x2, x0, 0x00);
+  x1 = _mm_xor_si128(x1, x2);
+  return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+
+static int crc_fold_ok(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+}
+
+/** zlib's crc32(seed, p, len). */
+static uint32_t crc32_of(uint32_t seed, const uint8_t *p, size_t len) {
+  uint32_t c = ~seed;
+  if (len >= 64) {
+    size_t chunk = len & ~(size_t)15;
+    c = crc_fold(c, p, chunk);
+    p += chunk;
+    len -= chunk;
+  }
+  return ~crc_bytes(c, p, len);
+}
+
+/** crc32(src, off, len, seed): see the head of the file. */
+static napi_value js_crc32(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4)
+    return fail(env, "tsflow_encode: crc32(src, off, len, seed)");
+  uint8_t *src;
+  size_t srcLen;
+  if (!u8_array(env, argv[0], &src, &srcLen)) return fail(env, "tsflow_encode: crc32: src is not a Uint8Array");
+  int64_t off = index_arg(env, argv[1]), len = index_arg(env, argv[2]);
+  uint32_t seed;
+  if (napi_get_value_uint32(env, argv[3], &seed) != napi_ok) return fail(env, "tsflow_encode: crc32: bad seed");
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > srcLen)
+    return fail(env, "tsflow_encode: crc32: range outside src");
+  return int_result(env, (double)crc32_of(seed, src + off, (size_t)len));
+}
+#endif
+
+/** decompress(src, off, len, dst, dstOff, dstLen): see the head of the file. */
+static napi_value js_decompress(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: decompress(src, off, len, dst, dstOff, dstLen)");
+  uint8_t *src, *dst;
+  size_t srcLen, dstLen;
+  if (!u8_array(env, argv[0], &src, &srcLen) || !u8_array(env, argv[3], &dst, &dstLen))
+    return fail(env, "tsflow_encode: decompress: src or dst is not a Uint8Array");
+  int64_t so = index_arg(env, argv[1]), sl = index_arg(env, argv[2]), doff = index_arg(env, argv[4]),
+          dl = index_arg(env, argv[5]);
+  if (so < 0 || sl < 0 || (uint64_t)so + (uint64_t)sl > srcLen || sl > INT32_MAX)
+    return fail(env, "tsflow_encode: decompress: source range outside src");
+  if (doff < 0 || dl < 0 || (uint64_t)doff + (uint64_t)dl > dstLen || dl > INT32_MAX)
+    return fail(env, "tsflow_encode: decompress: destination range outside dst");
+  int got = lz4_decompress_safe((const char *)src + so, (char *)dst + doff, (int)sl, (int)dl);
+  return int_result(env, got < 0 ? -1.0 : (double)got);
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
@@ -757,9 +922,25 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "forU32", NAPI_AUTO_LENGTH, js_for_u32, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "forU32", fn) != napi_ok)
     return NULL;
+#ifdef HAVE_CRC_FOLD
+  if (crc_fold_ok()) {
+    crc_init();
+    if (napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, js_crc32, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, "crc32", fn) != napi_ok)
+      return NULL;
+  }
+#endif
   if (lz4_compress_default == NULL) {
     void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (lib != NULL) lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
+    if (lib != NULL) {
+      lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
+      lz4_decompress_safe = (lz4_decompress_safe_fn)dlsym(lib, "LZ4_decompress_safe");
+    }
+  }
+  if (lz4_decompress_safe != NULL) {
+    if (napi_create_function(env, "decompress", NAPI_AUTO_LENGTH, js_decompress, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, "decompress", fn) != napi_ok)
+      return NULL;
   }
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {

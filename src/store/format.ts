@@ -24,7 +24,7 @@
 // A file cut short (collector killed) has no footer/trailer; blocks are self-describing (magic + two CRCs),
 // so readers scan them from the header on, and recover() appends a rebuilt footer.
 
-import { crc32 } from "node:zlib";
+import { nativeCrc32 } from "./native-encode.js";
 import { PHYSICAL_COLUMNS, type ArrayType } from "../record/schema.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "./errors.js";
 
@@ -233,9 +233,26 @@ export class ByteSource {
   }
 }
 
+/** The CRC32 behind crcOf: the native addon's (PCLMULQDQ) or node:zlib's, chosen on first use. */
+let crcImpl: ((bytes: Uint8Array, start: number, end: number, seed: number) => number) | undefined;
+
+function chooseCrc(): (bytes: Uint8Array, start: number, end: number, seed: number) => number {
+  const native = nativeCrc32();
+  if (native) {
+    // the range clamped as subarray clamps it
+    return (bytes, start, end, seed) => {
+      const s = Math.min(Math.max(start, 0), bytes.length);
+      return native(bytes, s, Math.max(Math.min(end, bytes.length) - s, 0), seed >>> 0);
+    };
+  }
+  // loaded only here: most runs have the native CRC and never need zlib
+  const { crc32 } = process.getBuiltinModule("node:zlib");
+  return (bytes, start, end, seed) => crc32(bytes.subarray(start, end), seed) >>> 0;
+}
+
 /** CRC32 (zlib polynomial) of a byte range. */
 export function crcOf(bytes: Uint8Array, start = 0, end = bytes.length, seed = 0): number {
-  return crc32(bytes.subarray(start, end), seed) >>> 0;
+  return (crcImpl ??= chooseCrc())(bytes, start, end, seed);
 }
 
 // ── file header ──────────────────────────────────────────────────────────────────────────────────────────

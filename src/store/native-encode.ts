@@ -33,6 +33,10 @@ export interface NativeEncoder {
   forF64?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array): void;
   /** The same into u32 for an integer base in [0, 2^32) (codec.ts forToU32, the same results). */
   forU32?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint32Array): void;
+  /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
+  crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
+  /** LZ4 block src[off, off + len) decoded into dst[dstOff, dstOff + dstLen); bytes written, or -1 (liblz4). */
+  decompress?: (src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number, dstLen: number) => number;
 }
 
 /**
@@ -90,6 +94,17 @@ export function nativeDecoder(): NativeEncoder | null {
       ? null
       : (a as NativeEncoder);
   return reader;
+}
+
+/** The native CRC32, or null (addon not built, no PCLMULQDQ, or TSFLOW_WRITER=js): node:zlib's crc32 then. */
+export function nativeCrc32(): NativeEncoder["crc32"] | null {
+  const a = nativeDecoder();
+  return a?.crc32 ?? null;
+}
+
+/** liblz4's decompressor for the reader's columns, or null (addon not built, no liblz4.so.1, TSFLOW_WRITER=js). */
+export function nativeDecompress(): NativeEncoder["decompress"] | null {
+  return nativeDecoder()?.decompress ?? null;
 }
 
 /** liblz4's compressor, or null (addon not built, no liblz4.so.1, or TSFLOW_WRITER=js). */

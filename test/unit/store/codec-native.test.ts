@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { warmupBatch } from "../../../src/capd/writer-warmup.js";
 import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
@@ -21,6 +22,7 @@ import {
   setWriterPath,
   type NativeEncoder,
 } from "../../../src/store/native-encode.js";
+import { crcOf } from "../../../src/store/format.js";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import { FlowFileWriter } from "../../../src/store/writer.js";
 import { cloneBatch, expectSameRows, randomBatch, rng, tempDir } from "./helpers.js";
@@ -395,6 +397,40 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     expect(() => {
       d!.forF64!(src, 0, 10, 4, 0, new Uint32Array(10) as unknown as Float64Array);
     }).toThrow(RangeError);
+  });
+
+  it("crc32 (the reader's block checksums) equals node:zlib's crc32 at every length, offset and seed", () => {
+    const d = nativeDecoder();
+    const crc = d?.crc32;
+    // exported where the CPU has PCLMULQDQ (every x86-64 machine this runs on)
+    expect(typeof crc).toBe(process.arch === "x64" ? "function" : typeof crc);
+    if (crc === undefined) return;
+    const r = rng(31);
+    const buf = new Uint8Array(70_000);
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(r() * 256);
+    // every length around the folding's 64- and 16-byte steps, then random ranges up to a block column's size
+    const cases: [number, number, number][] = [];
+    for (let len = 0; len <= 300; len++) cases.push([len % 13, len, len % 3 === 0 ? 0 : Math.floor(r() * 2 ** 32)]);
+    for (let k = 0; k < 300; k++) {
+      const off = Math.floor(r() * 1000);
+      cases.push([off, Math.floor(r() * (buf.length - off)), Math.floor(r() * 2 ** 32)]);
+    }
+    cases.push([0, buf.length, 0], [0, buf.length, 0xffffffff]);
+    for (const [off, len, seed] of cases) {
+      const want = zlibCrc32(buf.subarray(off, off + len), seed) >>> 0;
+      expect(crc(buf, off, len, seed), `off ${off} len ${len} seed ${seed}`).toBe(want);
+    }
+    // all-zero and all-ones data (folding constants meet the extremes)
+    for (const fill of [0, 255]) {
+      const b = new Uint8Array(4096 + 48).fill(fill);
+      expect(crc(b, 0, b.length, 0)).toBe(zlibCrc32(b) >>> 0);
+    }
+    expect(() => crc(buf, 69_999, 2, 0)).toThrow(RangeError);
+    expect(() => crc(buf, -1, 2, 0)).toThrow(RangeError);
+    // the reader's crcOf (format.ts) takes it, with subarray's clamping
+    expect(crcOf(buf, 10, 5000, 7)).toBe(zlibCrc32(buf.subarray(10, 5000), 7) >>> 0);
+    expect(crcOf(buf, 69_990, 80_000)).toBe(zlibCrc32(buf.subarray(69_990)) >>> 0);
+    expect(crcOf(buf, 500, 400)).toBe(0);
   });
 
   it("reject arguments outside the arrays or of the wrong type (never read or write out of bounds)", () => {
