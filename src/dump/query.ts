@@ -222,7 +222,7 @@ function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): 
 
 /** Prints rows of batches in order through the formatter (aggregated or sorted output). */
 function printBatches(batches: Iterable<RecordBatch>, fmt: Formatter, out: Output): void {
-  for (const b of batches) for (let i = 0; i < b.length; i++) fmt.record(b, i, out);
+  for (const b of batches) fmt.records(b, null, b.length, out);
 }
 
 /** Scans with -W worker threads; returns the counts plus the workers' partial tables. */
@@ -461,7 +461,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       pipeline,
       limit,
       (batch, sel, n) => {
-        for (let j = 0; j < n; j++) fmt.record(batch, sel[j]!, out);
+        fmt.records(batch, sel, n, out);
       },
       io,
     );

@@ -246,7 +246,7 @@ export class Scanner {
     let text = "";
     if (this.formatter) {
       const out = new this.fmtMod!.StringOutput();
-      for (let j = 0; j < k; j++) this.formatter.record(batch, sel[j]!, out);
+      this.formatter.records(batch, sel, k, out);
       text = out.text();
     }
     if (this.aggr) {

@@ -60,7 +60,8 @@ export class BufferedOutput implements Output {
   buf: Buffer;
   pos: number;
   private readonly sink: OutputSink;
-  private readonly chunk: number;
+  /** Bytes buffered before they go to the sink (the buffer keeps OUTPUT_RECORD_MAX more for one record). */
+  readonly chunk: number;
   stopped: boolean;
   /** Bytes handed to the sink so far (diagnostics, tests). */
   written: number;
