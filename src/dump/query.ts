@@ -356,7 +356,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     } else counts = scanSequential(plan, pipeline, limit, add, io, q);
     const topN = q.statLimit;
     const fmtName = o.format ?? "line";
-    const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
+    const totals = counts; // the sums and their fix terms (percentages of sums past 2^53)
     const printOpts = { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet };
     for (const table of q.elementTables()) {
       const spec = {
