@@ -181,7 +181,7 @@ export class ExportOutput implements FlowSink {
 
   flush(): void {
     const b = this.batch;
-    for (let i = 0; i < b.length; i++) this.encoder.add(b, i, 0);
+    this.encoder.addRows(b, undefined, b.length, 0);
     this.encoder.flush();
     b.reset();
   }
