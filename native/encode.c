@@ -25,9 +25,6 @@
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
-//   decompress(src, off, len, dst, dstOff, dstLen) → bytes LZ4_decompress_safe wrote at dst[dstOff] (at most
-//     dstLen), or -1 for malformed input; exported only with liblz4 (the reader's tsflow columns: straight
-//     from the block's buffer, without the WebAssembly decoder's copy into its memory).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -47,8 +44,6 @@ enum { T_RAW = 0, T_FOR = 1, T_DELTA = 2, T_DICT = 4 };
 
 typedef int (*lz4_compress_default_fn)(const char *src, char *dst, int srcSize, int dstCapacity);
 static lz4_compress_default_fn lz4_compress_default = NULL;
-typedef int (*lz4_decompress_safe_fn)(const char *src, char *dst, int compressedSize, int dstCapacity);
-static lz4_decompress_safe_fn lz4_decompress_safe = NULL;
 
 /** Per-column state (on the stack of one call: the addon may run on several threads at once). */
 typedef struct {
@@ -891,26 +886,6 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 }
 #endif
 
-/** decompress(src, off, len, dst, dstOff, dstLen): see the head of the file. */
-static napi_value js_decompress(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
-    return fail(env, "tsflow_encode: decompress(src, off, len, dst, dstOff, dstLen)");
-  uint8_t *src, *dst;
-  size_t srcLen, dstLen;
-  if (!u8_array(env, argv[0], &src, &srcLen) || !u8_array(env, argv[3], &dst, &dstLen))
-    return fail(env, "tsflow_encode: decompress: src or dst is not a Uint8Array");
-  int64_t so = index_arg(env, argv[1]), sl = index_arg(env, argv[2]), doff = index_arg(env, argv[4]),
-          dl = index_arg(env, argv[5]);
-  if (so < 0 || sl < 0 || (uint64_t)so + (uint64_t)sl > srcLen || sl > INT32_MAX)
-    return fail(env, "tsflow_encode: decompress: source range outside src");
-  if (doff < 0 || dl < 0 || (uint64_t)doff + (uint64_t)dl > dstLen || dl > INT32_MAX)
-    return fail(env, "tsflow_encode: decompress: destination range outside dst");
-  int got = lz4_decompress_safe((const char *)src + so, (char *)dst + doff, (int)sl, (int)dl);
-  return int_result(env, got < 0 ? -1.0 : (double)got);
-}
-
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
@@ -932,15 +907,7 @@ NAPI_MODULE_INIT() {
 #endif
   if (lz4_compress_default == NULL) {
     void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (lib != NULL) {
-      lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
-      lz4_decompress_safe = (lz4_decompress_safe_fn)dlsym(lib, "LZ4_decompress_safe");
-    }
-  }
-  if (lz4_decompress_safe != NULL) {
-    if (napi_create_function(env, "decompress", NAPI_AUTO_LENGTH, js_decompress, NULL, &fn) != napi_ok ||
-        napi_set_named_property(env, exports, "decompress", fn) != napi_ok)
-      return NULL;
+    if (lib != NULL) lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
   }
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {

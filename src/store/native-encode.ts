@@ -35,8 +35,6 @@ export interface NativeEncoder {
   forU32?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint32Array): void;
   /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
   crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
-  /** LZ4 block src[off, off + len) decoded into dst[dstOff, dstOff + dstLen); bytes written, or -1 (liblz4). */
-  decompress?: (src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number, dstLen: number) => number;
 }
 
 /**
@@ -100,11 +98,6 @@ export function nativeDecoder(): NativeEncoder | null {
 export function nativeCrc32(): NativeEncoder["crc32"] | null {
   const a = nativeDecoder();
   return a?.crc32 ?? null;
-}
-
-/** liblz4's decompressor for the reader's columns, or null (addon not built, no liblz4.so.1, TSFLOW_WRITER=js). */
-export function nativeDecompress(): NativeEncoder["decompress"] | null {
-  return nativeDecoder()?.decompress ?? null;
 }
 
 /** liblz4's compressor, or null (addon not built, no liblz4.so.1, or TSFLOW_WRITER=js). */
