@@ -94,7 +94,7 @@ export async function runParallel(
   // more threads than work items (this one included)
   const pool = pipeline ? spawned : spawned.slice(0, Math.max(0, Math.min(workers, items.length) - 1));
   for (const w of spawned.slice(pool.length)) void w.terminate();
-  const results = new Map<number, { counts: ScanCounts; text: string; errors: readonly string[] }>();
+  const results = new Map<number, { counts: ScanCounts; text: Uint8Array; errors: readonly string[] }>();
   const stats: unknown[][] = [];
   const aggregates: unknown[] = [];
   let next = 0; // next item to hand out
@@ -141,7 +141,7 @@ export async function runParallel(
         addCounts(counts, r.counts);
         if (r.text.length > 0) {
           if (pieces++ > 0 && rules.separator !== "") out.write(rules.separator);
-          out.write(r.text);
+          out.writeBytes(r.text);
         }
         progress?.update(written, items.length, counts.processed);
       }

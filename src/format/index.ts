@@ -231,7 +231,7 @@ export function pieceRules(spec: string): { separator: string; sequential: boole
 /** The format string `-A` uses when no -o is given (see aggregate.ts). */
 export { aggregateFormat } from "./aggregate.js";
 export { compileFmt, expandPredefined, PREDEFINED_FORMATS } from "./fmt.js";
-export { BufferedOutput, StringOutput, type Output } from "./out.js";
+export { BufferedOutput, BytesOutput, StringOutput, type Output } from "./out.js";
 export { FormatError } from "./errors.js";
 export * from "./summary.js";
 export * from "./stat-table.js";

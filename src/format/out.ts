@@ -22,6 +22,8 @@ export interface Output {
   /** True after the reader went away (EPIPE); callers stop producing and exit 0. */
   readonly stopped: boolean;
   write(text: string): void;
+  /** Bytes already formatted (e.g. a scan worker's piece of the listing). */
+  writeBytes(bytes: Uint8Array): void;
   flush(): void;
 }
 
@@ -110,6 +112,18 @@ export class BufferedOutput implements Output {
     if (this.pos >= this.chunk) this.drain();
   }
 
+  /** Appends bytes; a piece larger than the room left goes to the sink as it is, after what is buffered. */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    if (this.pos + bytes.length <= this.chunk) {
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    this.drain();
+    if (bytes.length > 0) this.emit(bytes);
+  }
+
   /** Hands everything buffered to the sink. Never throws on EPIPE (sets `stopped`). */
   flush(): void {
     if (this.pos > 0) this.drain();
@@ -150,6 +164,37 @@ export class StringOutput extends BufferedOutput {
     this.parts.length = 0;
     this.parts.push(s);
     return s;
+  }
+}
+
+/**
+ * An output kept in memory and taken out as one byte array of its own (transferable to another thread): a scan
+ * worker's piece of the listing. The chunk is large, so a piece of a few blocks is copied once.
+ */
+export class BytesOutput extends BufferedOutput {
+  private readonly parts: Uint8Array[];
+  constructor(chunk: number = 4 * 1024 * 1024) {
+    const parts: Uint8Array[] = [];
+    // (a copy: the chunk is the buffer, reused; Buffer's slice() would not copy)
+    super((bytes) => parts.push(new Uint8Array(bytes)), chunk);
+    this.parts = parts;
+  }
+  /** Everything written since the last take(), as a new array. */
+  take(): Uint8Array {
+    if (this.parts.length === 0) {
+      const bytes = new Uint8Array(this.buf.subarray(0, this.pos));
+      this.pos = 0;
+      return bytes;
+    }
+    this.flush();
+    const all = new Uint8Array(this.parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of this.parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    this.parts.length = 0;
+    return all;
   }
 }
 

@@ -105,6 +105,9 @@ function textOutput(): Output & { text: string } {
     write(s: string): void {
       this.text += s;
     },
+    writeBytes(bytes: Uint8Array): void {
+      this.text += Buffer.from(bytes).toString("utf8");
+    },
     flush(): void {
       // nothing buffered
     },
