@@ -167,9 +167,7 @@ async function run(argv: readonly string[]): Promise<number> {
       templateEveryPackets: o.templateRefresh,
       ...(sending ? { templateEveryMs: o.templateSeconds * 1000, clock: () => performance.now() } : {}),
     },
-    (d) => {
-      pacer.push(d);
-    },
+    pacer,
   );
   // datagrams encoded ahead of the schedule (about 20 ms of it): sent while the next input is encoded
   const ahead = intervalMs === undefined ? 0 : Math.max(64, Math.ceil(20 / intervalMs));
@@ -300,8 +298,8 @@ function pcapSink(path: string, port: number): Sink {
   const w = new PcapWriter((b) => writeSync(fd, b), port);
   return {
     kind: "pcap",
-    send(list, from, n) {
-      for (let i = 0; i < n; i++) w.write(list[from + i]!);
+    send(q, n) {
+      for (let i = 0; i < n; i++) w.write(q.entry(q.head + i));
       return n;
     },
     ready: () => Promise.resolve(),
