@@ -22,6 +22,10 @@
 //   forF64(src, off, n, w, base, out), forU32(…): the reader's decoders here — a `for` column of n w-byte values
 //     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64), or into
 //     the Uint32Array out for an integer base in [0, 2^32) (codec.ts forToU32).
+//   dict(src, off, n, bits, values, out): the reader's decoder of `dict` columns (codec.ts dictToU8/U16/U32/F64):
+//     out[i] = values[code i], the codes packed `bits` (0, 1, 2, else 4) to a byte at src[off], low bits first;
+//     values is a Uint32Array for an integer out (stored as a typed array store truncates) or a Float64Array
+//     for a Float64Array out, of at least 16 entries.
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
@@ -749,6 +753,61 @@ static napi_value js_for_u32(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** Bytes of n dictionary codes of `bits` bits (0, 1, 2, else 4), as codec.ts dictTo* read them. */
+static uint64_t dict_bytes(uint64_t n, int bits) {
+  if (bits == 0) return 0;
+  if (bits == 1) return (n + 7) / 8;
+  if (bits == 2) return (n + 3) / 4;
+  return (n + 1) / 2;
+}
+
+#define DICT_LOOP(T, V)                                                                                         \
+  do {                                                                                                         \
+    T *o = (T *)op;                                                                                            \
+    if (bits == 0)                                                                                             \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[0];                                                          \
+    else if (bits == 1)                                                                                        \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 3] >> (i & 7)) & 1];                                 \
+    else if (bits == 2)                                                                                        \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 2] >> ((i & 3) << 1)) & 3];                          \
+    else                                                                                                       \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 1] >> ((i & 1) << 2)) & 15];                         \
+  } while (0)
+
+/** dict(src, off, n, bits, values, out): see the head of the file. */
+static napi_value js_dict(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: dict(src, off, n, bits, values, out)");
+  uint8_t *src;
+  size_t srcLen, valLen, outLen;
+  if (!u8_array(env, argv[0], &src, &srcLen)) return fail(env, "tsflow_encode: dict: src is not a Uint8Array");
+  napi_typedarray_type vt, ot;
+  void *vp, *op;
+  if (!typed_array(env, argv[4], &vt, &vp, &valLen) || !typed_array(env, argv[5], &ot, &op, &outLen))
+    return fail(env, "tsflow_encode: dict: values or out is not a typed array");
+  int64_t off = index_arg(env, argv[1]), n = index_arg(env, argv[2]), bits = index_arg(env, argv[3]);
+  if (off < 0 || n < 0 || bits < 0 || bits > 4 || (uint64_t)n > outLen ||
+      (uint64_t)off + dict_bytes((uint64_t)n, (int)bits) > srcLen)
+    return fail(env, "tsflow_encode: dict: n, bits or off outside the arrays");
+  if (valLen < 16) return fail(env, "tsflow_encode: dict: fewer than 16 values");
+  const uint8_t *p = src + off;
+  const size_t nn = (size_t)n;
+  if (vt == napi_uint32_array) {
+    const uint32_t *v = vp;
+    if (ot == napi_uint8_array) DICT_LOOP(uint8_t, v);
+    else if (ot == napi_uint16_array) DICT_LOOP(uint16_t, v);
+    else if (ot == napi_uint32_array) DICT_LOOP(uint32_t, v);
+    else return fail(env, "tsflow_encode: dict: out is not a Uint8/16/32Array for u32 values");
+  } else if (vt == napi_float64_array && ot == napi_float64_array) {
+    const double *v = vp;
+    DICT_LOOP(double, v);
+  } else
+    return fail(env, "tsflow_encode: dict: values and out types do not match");
+  return NULL;
+}
+
 // ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -895,7 +954,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "forF64", NAPI_AUTO_LENGTH, js_for_f64, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "forF64", fn) != napi_ok ||
       napi_create_function(env, "forU32", NAPI_AUTO_LENGTH, js_for_u32, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "forU32", fn) != napi_ok)
+      napi_set_named_property(env, exports, "forU32", fn) != napi_ok ||
+      napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "dict", fn) != napi_ok)
     return NULL;
 #ifdef HAVE_CRC_FOLD
   if (crc_fold_ok()) {

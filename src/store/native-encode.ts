@@ -33,6 +33,18 @@ export interface NativeEncoder {
   forF64?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array): void;
   /** The same into u32 for an integer base in [0, 2^32) (codec.ts forToU32, the same results). */
   forU32?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint32Array): void;
+  /**
+   * The reader's decoder of `dict` columns (codec.ts dictToU8/U16/U32/F64, the same results): u32 values into a
+   * Uint8/16/32Array, f64 values into a Float64Array; values has at least 16 entries.
+   */
+  dict?: (
+    src: Uint8Array,
+    off: number,
+    n: number,
+    bits: number,
+    values: Uint32Array | Float64Array,
+    out: Uint8Array | Uint16Array | Uint32Array | Float64Array,
+  ) => void;
   /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
   crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
 }

@@ -98,6 +98,11 @@ export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const FIRST_READ = 64 * 1024;
+/** Bytes of n dictionary codes of `bits` bits as codec.ts dictTo* read them (0, 1, 2, else 4 bits). */
+function packedCodeBytes(n: number, bits: number): number {
+  return bits === 0 ? 0 : bits === 1 ? (n + 7) >>> 3 : bits === 2 ? (n + 3) >>> 2 : (n + 1) >>> 1;
+}
+
 /** A batch's extraEnd until attachExtra sets the real one (no array allocated per block for it). */
 const NO_EXTRA_END = new Uint32Array(0);
 
@@ -579,15 +584,23 @@ export class FlowFileReader {
       for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
     }
     // fast paths: fused one-pass decoders for what the writer produces
-    if (transform === TRANSFORM.dict && arrType !== "f64") {
-      col = this.scratchOf(name, arrType, n);
-      const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
-      for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
-      if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
-      else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
-      else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
-    } else if (transform === TRANSFORM.dict) {
-      dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+    if (transform === TRANSFORM.dict) {
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      // the native loop when the packed codes lie within the column (else codec.ts)
+      const native = nat?.dict !== undefined && width <= 4 && base * 8 + packedCodeBytes(n, width) <= e.rawLength;
+      if (arrType !== "f64") {
+        col = this.scratchOf(name, arrType, n);
+        const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
+        for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
+        if (native) nat.dict!(src, srcOff + base * 8, n, width, dictInt, col);
+        else if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
+        else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
+        else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
+      } else {
+        col = this.scratchOf(name, "f64", n);
+        if (native) nat.dict!(src, srcOff + base * 8, n, width, dict, col);
+        else dictToF64(src, srcOff + base * 8, n, width, dict, col as Float64Array);
+      }
     } else if (transform === TRANSFORM.for && arrType === "f64") {
       col = this.scratchOf(name, "f64", n);
       const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;

@@ -12,7 +12,17 @@ import { warmupBatch } from "../../../src/capd/writer-warmup.js";
 import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../../../src/record/schema.js";
-import { PlanScratch, encodeColumn, encodeSparse6, forToF64, forToU32 } from "../../../src/store/codec.js";
+import {
+  PlanScratch,
+  dictToF64,
+  dictToU16,
+  dictToU32,
+  dictToU8,
+  encodeColumn,
+  encodeSparse6,
+  forToF64,
+  forToU32,
+} from "../../../src/store/codec.js";
 import {
   ENCODE_SLACK,
   PLAN,
@@ -397,6 +407,58 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     expect(() => {
       d!.forF64!(src, 0, 10, 4, 0, new Uint32Array(10) as unknown as Float64Array);
     }).toThrow(RangeError);
+  });
+
+  it("dict (the reader's decoder of dict columns) reads them back as codec.ts dictTo*, bit for bit", () => {
+    const d = nativeDecoder();
+    expect(typeof d?.dict).toBe("function");
+    const dict = d!.dict!;
+    const r = rng(23);
+    // u32 values past 2^16 and 2^31 (truncated by u8/u16 stores as codec.ts's typed-array stores truncate)
+    const ints = Uint32Array.from({ length: 16 }, (_, j) => (j * 0x9e3779b1 + (j === 3 ? 2 ** 31 : 0)) >>> 0);
+    const f64s = Float64Array.from({ length: 16 }, (_, j) => (j === 5 ? NaN : j === 6 ? -0 : j * 1e12 + 0.25));
+    const same = (a: Column, b: Column): boolean => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+    for (const bits of [0, 1, 2, 4]) {
+      for (const n of [0, 1, 7, 9, 1000, 16384]) {
+        const off = Math.floor(r() * 9);
+        const src = new Uint8Array(off + Math.ceil((n * Math.max(bits, 1)) / 8) + 2);
+        for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+        const at = `bits ${bits} n ${n}`;
+        const w8 = new Uint8Array(n + 2).fill(42);
+        const g8 = w8.slice();
+        dictToU8(src, off, n, bits, ints, w8);
+        dict(src, off, n, bits, ints, g8);
+        expect(same(g8, w8), `u8 ${at}`).toBe(true);
+        const w16 = new Uint16Array(n + 2).fill(42);
+        const g16 = w16.slice();
+        dictToU16(src, off, n, bits, ints, w16);
+        dict(src, off, n, bits, ints, g16);
+        expect(same(g16, w16), `u16 ${at}`).toBe(true);
+        const w32 = new Uint32Array(n + 2).fill(42);
+        const g32 = w32.slice();
+        dictToU32(src, off, n, bits, ints, w32);
+        dict(src, off, n, bits, ints, g32);
+        expect(same(g32, w32), `u32 ${at}`).toBe(true);
+        const wf = new Float64Array(n + 2).fill(42);
+        const gf = wf.slice();
+        dictToF64(src, off, n, bits, f64s, wf);
+        dict(src, off, n, bits, f64s, gf);
+        expect(same(gf, wf), `f64 ${at}`).toBe(true);
+      }
+    }
+    const src = new Uint8Array(10);
+    const bad: [number, Uint32Array | Float64Array, Column][] = [
+      [21, ints, new Uint32Array(21)], // 11 bytes of codes
+      [8, ints, new Uint32Array(7)],
+      [8, ints.subarray(0, 8), new Uint32Array(8)],
+      [8, ints, new Float64Array(8)],
+      [8, f64s, new Uint32Array(8)],
+    ];
+    for (const [n, values, out] of bad) {
+      expect(() => {
+        dict(src, 0, n, 4, values, out);
+      }).toThrow(RangeError);
+    }
   });
 
   it("crc32 (the reader's block checksums) equals node:zlib's crc32 at every length, offset and seed", () => {
