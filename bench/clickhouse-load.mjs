@@ -6,7 +6,7 @@
 // directory, free loopback ports). Reports rows/s (median) and checks each load's count() and sum(bytes).
 //
 //   npm run build && node bench/clickhouse-load.mjs --dir bench/data/10m/tscapd [--runs 3]
-//        [--baseline OTHER/dist/bin/tsdump.js] [--only native,bare,csv,baseline]
+//        [--baseline OTHER/dist/bin/tsdump.js] [--only native,bare,csv,baseline] [--nice N (the server's)]
 //
 // The CSV path inserts tsdump's 10 default CSV columns into a plain MergeTree table (no sort key, no partitions,
 // no rollups); tsdump --clickhouse inserts every non-zero column of the schema into `flows` (partitioned by day,
@@ -17,12 +17,10 @@
 // Per load: wall seconds, the CPU seconds of the loading processes (tsdump, or tsdump + clickhouse-client: user +
 // sys from /usr/bin/time) and of the server (from /proc, until its merges are done).
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { execFileSync, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startClickHouse } from "./clickhouse-server.mjs";
 
 // default data directory (git-ignored): what bench/prepare.mjs writes without --out
 const BENCH_DATA = new URL("./data", import.meta.url).pathname;
@@ -39,64 +37,15 @@ const baseline = opt("--baseline", undefined);
 const only = opt("--only", baseline ? "native,bare,csv,baseline" : "native,bare,csv").split(",");
 const TSDUMP = join(root, "dist/bin/tsdump.js");
 
-async function freePort() {
-  const srv = createServer();
-  await new Promise((ok) => srv.listen(0, "127.0.0.1", ok));
-  const { port } = srv.address();
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
-
-const home = mkdtempSync(join(tmpdir(), "tsflow-bench-ch-"));
-for (const d of ["data", "tmp", "user_files", "format_schemas"]) mkdirSync(join(home, d));
-const http = await freePort();
-const tcp = await freePort();
-const inter = await freePort();
-writeFileSync(
-  join(home, "config.xml"),
-  `<?xml version="1.0"?><yandex><logger><level>warning</level><console>1</console></logger>
-<http_port>${http}</http_port><tcp_port>${tcp}</tcp_port><interserver_http_port>${inter}</interserver_http_port>
-<listen_host>127.0.0.1</listen_host><path>${home}/data/</path><tmp_path>${home}/tmp/</tmp_path>
-<user_files_path>${home}/user_files/</user_files_path><format_schema_path>${home}/format_schemas/</format_schema_path>
-<mark_cache_size>268435456</mark_cache_size><users_config>${home}/users.xml</users_config>
-<default_profile>default</default_profile><default_database>default</default_database><timezone>UTC</timezone></yandex>`,
-);
-writeFileSync(
-  join(home, "users.xml"),
-  `<?xml version="1.0"?><yandex><profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
-<users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-<quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas></yandex>`,
-);
-const server = spawn("clickhouse-server", [`--config-file=${join(home, "config.xml")}`], { stdio: "ignore" });
-const url = `http://127.0.0.1:${http}/`;
-const query = async (sql) => {
-  // no keep-alive: the event loop sleeps in execFileSync while the loads run, so an idle socket goes stale unseen
-  const res = await fetch(url, { method: "POST", body: sql, headers: { Connection: "close" } });
-  const text = await res.text();
-  if (!res.ok) throw new Error(text);
-  return text.trim();
-};
-for (let i = 0; ; i++) {
-  try {
-    await query("SELECT 1");
-    break;
-  } catch {
-    if (i > 300) throw new Error("clickhouse-server did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const server = await startClickHouse({ nice: Number(opt("--nice", "0")) });
+const { url, tcp, query } = server;
 
 const summary = execFileSync(process.execPath, [TSDUMP, "-R", dir, "-N", "-o", "null"], { encoding: "utf8" });
 const m = /total flows: (\d+), total bytes: (\d+)/.exec(summary);
 const want = { flows: Number(m[1]), bytes: Number(m[2]) };
 console.log(`${dir}: ${want.flows} flows, ${want.bytes} bytes; ClickHouse ${await query("SELECT version()")}`);
 
-const tick = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
-/** CPU seconds the server has used so far. */
-const serverCpu = () => {
-  const f = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / tick;
-};
+const serverCpu = () => server.cpu();
 /** Waits until the server's background merges are done (their CPU belongs to the load). */
 async function merged() {
   for (let i = 0; i < 3000; i++) {
@@ -187,9 +136,7 @@ try {
     }
   }
 } finally {
-  server.kill("SIGTERM");
-  await new Promise((r) => server.on("exit", r));
-  rmSync(home, { recursive: true, force: true });
+  await server.stop();
 }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 for (const k of only) {
