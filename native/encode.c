@@ -22,6 +22,10 @@
 //   forF64(src, off, n, w, base, out), forU32(…): the reader's decoders here — a `for` column of n w-byte values
 //     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64), or into
 //     the Uint32Array out for an integer base in [0, 2^32) (codec.ts forToU32).
+//   forU16(src, off, n, w, base, out): the same into a Uint16Array (w 1 or 2; codec.ts forToU16), for an integer
+//     base in [0, 2^32): the store keeps base + value modulo 2^16.
+//   deltaF64(src, off, n, w, base, out): a `delta` column (codec.ts unshuffle + finishDeltaF64): out[i] = the
+//     running sum from base of the zig-zag-decoded w-byte deltas, added in double in row order.
 //   dict(src, off, n, bits, values, out): the reader's decoder of `dict` columns (codec.ts dictToU8/U16/U32/F64):
 //     out[i] = values[code i], the codes packed `bits` (0, 1, 2, else 4) to a byte at src[off], low bits first;
 //     values is a Uint32Array for an integer out (stored as a typed array store truncates) or a Float64Array
@@ -753,6 +757,75 @@ static napi_value js_for_u32(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** Arguments shared by forU16 and deltaF64: src range of n w-byte values, out of at least n elements. */
+static int planes_args(napi_env env, napi_value *argv, napi_typedarray_type want, const uint8_t **p, size_t *n,
+                       int *w, double *base, void **out) {
+  uint8_t *src;
+  size_t srcLen, outLen;
+  napi_typedarray_type type;
+  if (!u8_array(env, argv[0], &src, &srcLen) || !typed_array(env, argv[5], &type, out, &outLen) || type != want)
+    return 0;
+  int64_t off = index_arg(env, argv[1]), nn = index_arg(env, argv[2]), ww = index_arg(env, argv[3]);
+  if (napi_get_value_double(env, argv[4], base) != napi_ok) return 0;
+  if (off < 0 || nn < 0 || (ww != 1 && ww != 2 && ww != 4) || (uint64_t)off + (uint64_t)nn * (uint64_t)ww > srcLen ||
+      (uint64_t)nn > outLen)
+    return 0;
+  *p = src + off;
+  *n = (size_t)nn;
+  *w = (int)ww;
+  return 1;
+}
+
+/** forU16(src, off, n, w, base, out): see the head of the file. */
+static napi_value js_for_u16(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const uint8_t *p0;
+  size_t nn;
+  int w;
+  double based;
+  void *op;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      !planes_args(env, argv, napi_uint16_array, &p0, &nn, &w, &based, &op) || w == 4 ||
+      !(based >= 0 && based < 4294967296.0) || based != (double)(uint32_t)based)
+    return fail(env, "tsflow_encode: forU16(src, off, n, w 1|2, integer base, out: Uint16Array) outside the arrays");
+  const uint32_t base = (uint32_t)based;
+  uint16_t *out = op;
+  if (w == 1) {
+    for (size_t i = 0; i < nn; i++) out[i] = (uint16_t)(base + p0[i]);
+  } else {
+    const uint8_t *p1 = p0 + nn;
+    for (size_t i = 0; i < nn; i++) out[i] = (uint16_t)(base + (uint32_t)(p0[i] | (p1[i] << 8)));
+  }
+  return NULL;
+}
+
+/** deltaF64(src, off, n, w, base, out): see the head of the file. */
+static napi_value js_delta_f64(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const uint8_t *p0;
+  size_t nn;
+  int w;
+  double prev;
+  void *op;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      !planes_args(env, argv, napi_float64_array, &p0, &nn, &w, &prev, &op))
+    return fail(env, "tsflow_encode: deltaF64(src, off, n, w, base, out: Float64Array) outside the arrays");
+  double *out = op;
+  const uint8_t *p1 = p0 + nn, *p2 = p1 + nn, *p3 = p2 + nn;
+  for (size_t i = 0; i < nn; i++) {
+    uint32_t z = p0[i];
+    if (w >= 2) z |= (uint32_t)p1[i] << 8;
+    if (w == 4) z |= ((uint32_t)p2[i] << 16) | ((uint32_t)p3[i] << 24);
+    // zig-zag: (z >>> 1) ^ -(z & 1) as a signed 32-bit value, as codec.ts computes it
+    int32_t d = (int32_t)((z >> 1) ^ (0u - (z & 1)));
+    prev += (double)d;
+    out[i] = prev;
+  }
+  return NULL;
+}
+
 /** Bytes of n dictionary codes of `bits` bits (0, 1, 2, else 4), as codec.ts dictTo* read them. */
 static uint64_t dict_bytes(uint64_t n, int bits) {
   if (bits == 0) return 0;
@@ -955,6 +1028,10 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "forF64", fn) != napi_ok ||
       napi_create_function(env, "forU32", NAPI_AUTO_LENGTH, js_for_u32, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "forU32", fn) != napi_ok ||
+      napi_create_function(env, "forU16", NAPI_AUTO_LENGTH, js_for_u16, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "forU16", fn) != napi_ok ||
+      napi_create_function(env, "deltaF64", NAPI_AUTO_LENGTH, js_delta_f64, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "deltaF64", fn) != napi_ok ||
       napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dict", fn) != napi_ok)
     return NULL;

@@ -613,7 +613,19 @@ export class FlowFileReader {
         nat.forU32!(src, srcOff, n, width, base, col as Uint32Array);
       else forToU32(src, srcOff, n, width, base, col as Uint32Array);
     } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
-      forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
+      col = this.scratchOf(name, "u16", n);
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      if (nat?.forU16 !== undefined && base >= 0 && base < 4294967296 && Number.isInteger(base))
+        nat.forU16(src, srcOff, n, width, base, col as Uint16Array);
+      else forToU16(src, srcOff, n, width, base, col as Uint16Array);
+    } else if (
+      transform === TRANSFORM.delta &&
+      arrType === "f64" &&
+      (width === 1 || width === 2 || width === 4) &&
+      (this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec)?.deltaF64 !== undefined
+    ) {
+      col = this.scratchOf(name, "f64", n);
+      this.nativeDec!.deltaF64!(src, srcOff, n, width, base, col as Float64Array);
     } else {
       // delta, and `for` into a column type the fused decoders do not cover: unshuffle, then finish
       const tmp = this.tmpOf(n);

@@ -20,8 +20,11 @@ import {
   dictToU8,
   encodeColumn,
   encodeSparse6,
+  finishDeltaF64,
   forToF64,
+  forToU16,
   forToU32,
+  unshuffle,
 } from "../../../src/store/codec.js";
 import {
   ENCODE_SLACK,
@@ -406,6 +409,52 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     }).toThrow(RangeError);
     expect(() => {
       d!.forF64!(src, 0, 10, 4, 0, new Uint32Array(10) as unknown as Float64Array);
+    }).toThrow(RangeError);
+  });
+
+  it("forU16 and deltaF64 (the reader's decoders of ports and delta columns) read them back as codec.ts", () => {
+    const d = nativeDecoder();
+    expect(typeof d?.forU16).toBe("function");
+    expect(typeof d?.deltaF64).toBe("function");
+    const r = rng(29);
+    for (const w of [1, 2, 4]) {
+      for (const n of [0, 1, 7, 1000, 16384]) {
+        const off = Math.floor(r() * 9);
+        const src = new Uint8Array(off + n * w + 3);
+        for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+        // forU16: integer bases in [0, 2^32), sums past 2^16 wrap as a Uint16Array store does
+        for (const base of w === 4 ? [] : [0, 1, 65535, 70_000, 2 ** 32 - 1]) {
+          const want = new Uint16Array(n + 2).fill(42);
+          const got = new Uint16Array(n + 2).fill(42);
+          forToU16(src, off, n, w, base, want);
+          d!.forU16!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `u16 w ${w} base ${base} n ${n}`).toBe(true);
+        }
+        // deltaF64: running sums in double from any base (times in ms, fractions, huge, negative)
+        for (const base of [0, 1_795_435_500_000, -7.5, 2 ** 53 - 3, 1e300]) {
+          const want = new Float64Array(n + 2).fill(42);
+          const got = new Float64Array(n + 2).fill(42);
+          const tmp = new Uint32Array(n);
+          unshuffle(src, off, n, w, tmp);
+          finishDeltaF64(tmp, n, base, want);
+          d!.deltaF64!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `delta w ${w} base ${base} n ${n}`).toBe(
+            true,
+          );
+        }
+      }
+    }
+    expect(() => {
+      d!.forU16!(new Uint8Array(8), 0, 2, 4, 0, new Uint16Array(2));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forU16!(new Uint8Array(8), 0, 2, 2, -1, new Uint16Array(2));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.deltaF64!(new Uint8Array(8), 0, 3, 4, 0, new Float64Array(3));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.deltaF64!(new Uint8Array(8), 0, 2, 4, 0, new Float64Array(1));
     }).toThrow(RangeError);
   });
 
