@@ -77,6 +77,8 @@ export type ScanRequest =
       /** consecutive blocks from `block` (default 1, at most ITEM_BLOCKS_MAX) */
       readonly count?: number;
     }
+  /** the buffer of a listing piece, written: reused for a later piece */
+  | { readonly type: "recycle"; readonly buffer: ArrayBuffer }
   | { readonly type: "finish" };
 
 /** What worker 0 sends another partition's worker. */
@@ -229,7 +231,12 @@ export class Scanner {
       this.scanBlock(counts, fileIndex, b, seq * ITEM_BLOCKS_MAX + (b - block));
     const text = this.listing?.take() ?? NO_TEXT;
     const reply: ScanReply = { type: "block", seq, counts, text, errors: this.errors };
-    this.post(reply, text.length > 0 ? [text.buffer as ArrayBuffer] : []);
+    this.post(reply, text.length > 0 ? [text.buffer] : []);
+  }
+
+  /** Takes back the buffer of a listing piece the main thread has written. */
+  recycle(buffer: ArrayBuffer): void {
+    this.listing?.recycle(buffer);
   }
 
   /** Scans one block: adds to `counts`, formats its rows into `listing`. */

@@ -81,9 +81,31 @@ describe("writeBytes and BytesOutput (a scan worker's piece of a listing)", () =
     const two = out.take();
     expect(Buffer.from(two).toString()).toBe(Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join(""));
     expect(one.byteOffset).toBe(0);
-    expect(one.buffer.byteLength).toBe(one.length);
-    expect(two.buffer.byteLength).toBe(two.length);
+    expect(two.byteOffset).toBe(0);
+    expect(two.buffer).not.toBe(one.buffer);
     expect(Buffer.from(one).toString()).toBe("0123456789\n");
     expect(out.take().length).toBe(0);
+  });
+
+  it("formats the next piece into a recycled buffer", () => {
+    const out = new BytesOutput(64);
+    out.write("first\n");
+    const one = out.take();
+    out.write("second\n");
+    const two = out.take();
+    expect(two.buffer).not.toBe(one.buffer);
+    expect(Buffer.from(one).toString()).toBe("first\n");
+    out.recycle(one.buffer);
+    out.write("third\n");
+    const three = out.take();
+    out.write("fourth\n");
+    const four = out.take();
+    expect(four.buffer).toBe(one.buffer);
+    expect(Buffer.from(three).toString()).toBe("third\n");
+    expect(Buffer.from(four).toString()).toBe("fourth\n");
+    // a buffer of another size is not taken
+    out.recycle(new ArrayBuffer(10));
+    out.write("x");
+    expect(out.take().buffer.byteLength).toBe(one.buffer.byteLength);
   });
 });
