@@ -15,7 +15,8 @@
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
-// column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
+// column of the collector's own socket in /proc/net/udp, read just before SIGTERM. "CPU" is the collector's
+// user + system time (all its threads) from the first datagram until its backlog was written, and per flow stored.
 // TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd, TSCAPD_ARGS
 // (e.g. "--clickhouse http://127.0.0.1:8123/?database=ingest") to tscapd after its other arguments.
 // --collectors tscapd+clickhouse runs tscapd with --clickhouse into a ClickHouse server this script starts
@@ -244,11 +245,12 @@ async function run(kind, rate) {
   const exited = new Promise((r) => child.on("exit", r));
   await sleep(1000);
   const drops0 = udpRcvbufErrors();
+  const cpu0 = procStat(child.pid).cpu;
   const s = await send(port, rate, 0);
   await settle(child.pid);
   const drops = udpRcvbufErrors() - drops0;
   const sockDrops = socketDrops(port);
-  const { hwmKb } = procStat(child.pid);
+  const { hwmKb, cpu } = procStat(child.pid);
   child.kill("SIGTERM");
   await exited;
   const flows = stored(kind, dir);
@@ -273,6 +275,8 @@ async function run(kind, rate) {
     bytes,
     mon,
     ch,
+    // clock ticks (1/100 s) of user + system time from the first datagram until the backlog was written
+    cpuS: (cpu - cpu0) / 100,
   };
 }
 
@@ -319,16 +323,16 @@ if (args.includes("--soak")) {
   const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
-    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow | monitored |",
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow | monitored | CPU s | CPU ns/flow |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
       const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
-          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} | ${r.mon === undefined ? "" : `${((100 * r.mon) / Math.max(1, r.flows)).toFixed(1)} %`} |`,
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} | ${r.mon === undefined ? "" : `${((100 * r.mon) / Math.max(1, r.flows)).toFixed(1)} %`} | ${r.cpuS.toFixed(2)} | ${((r.cpuS * 1e9) / Math.max(1, r.flows)).toFixed(0)} |`,
         );
         if (r.ch !== undefined) console.log(`|   | ClickHouse: ${r.ch} |`);
       }
