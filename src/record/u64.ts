@@ -33,7 +33,8 @@ export function u64Fix(hi: number, lo: number, v: number): number {
 /** The exact integer a double plus its fix stand for (fractions truncated; NaN and ±Infinity as 0). */
 export function exactOf(v: number, fix: number): bigint {
   const b = Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
-  return fix === 0 ? b : b + BigInt(fix);
+  // a fix is an integer; a NaN or infinite one (sums of garbage doubles) counts 0
+  return fix === 0 || !Number.isFinite(fix) ? b : b + BigInt(Math.trunc(fix));
 }
 
 /**
@@ -123,10 +124,13 @@ export function addExactTo<K extends PropertyKey>(
   }
 }
 
+const TWO64 = 2 ** 64;
+
 /**
  * Exact sums of counter columns (value + fix) over rows [0, n) without BigInt: each value is split into its high
  * and low 32-bit halves, summed separately (at most 2^20 rows per pass, so the half sums stay exact) and added to
- * `v[k] + fix[k]` (addExactTo). NaN, ±Infinity and values ≤ 0 count 0; fractions are truncated.
+ * `v[k] + fix[k]` (addExactTo). NaN, ±Infinity and values ≤ 0 count 0, values past 2^64 count 2^64; fractions are
+ * truncated.
  */
 export class HalfSums {
   private hi = 0;
@@ -134,6 +138,11 @@ export class HalfSums {
   private rows = 0;
   add(x: number, f: number): void {
     if (!(x > 0) || x === Infinity) return;
+    if (x > TWO64) {
+      // no u64 counter is this large (decoders saturate at 2^64 − 1): a garbage double counts 2^64
+      x = TWO64;
+      f = 0;
+    }
     const h = Math.floor(x / TWO32);
     this.hi += h;
     this.lo += Math.trunc(x - h * TWO32) + f;

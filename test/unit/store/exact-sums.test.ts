@@ -165,6 +165,25 @@ describe("footer exact sums", () => {
     expect(() => decodeFooter(bad, file, 0)).toThrow(/footer: bad exact sums magic/);
   });
 
+  it("garbage doubles in counter columns (1e308, ±Infinity, NaN, negative) still write a readable footer", () => {
+    const file = path.join(dir, "garbage");
+    const b = new RecordBatch(8);
+    for (const x of [1e308, Infinity, -Infinity, NaN, -5, 1.7e308, 3]) {
+      const i = b.addRow();
+      b.cols.proto[i] = 6;
+      b.cols.inBytes[i] = x;
+      b.cols.inPackets[i] = x;
+    }
+    const w = FlowFileWriter.open(file);
+    w.appendBatchSync(b);
+    w.appendBatchSync(b);
+    expect(() => w.closeSync()).not.toThrow();
+    const s = readFooterStats(file)!;
+    expect(s.rows).toBe(14);
+    // values past 2^64 count 2^64; NaN, infinities and negatives 0
+    expect(exactSums(s).bytes[0]).toBe(2n * (2n * 2n ** 64n + 3n));
+  });
+
   it("HalfSums and addExactTo add exactly without BigInt (2^20-row passes, fix folded at 2^51)", () => {
     const h = new HalfSums();
     const v: [number] = [0];
