@@ -30,6 +30,7 @@ const entries = {
   "monitor-worker": "dist/monitor/monitor-worker.js",
   tsexpire: "dist/capd/expire-main.js",
   tsreplay: "dist/replay/main.js",
+  "replay-worker": "dist/replay/replay-worker.js",
   tspcapd: "dist/pcapd/main.js",
   tsweb: "dist/web/main.js",
   "web-worker": "dist/web/web-worker.js",

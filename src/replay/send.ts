@@ -30,11 +30,29 @@ const SLAB_BYTES = 1 << 20;
 /** Unpaced (and paced, while encoding), datagrams go out in runs of at least this many. */
 const RUN = 64;
 
+/** Queued datagrams as the sinks and the Pacer see them: entries head, head + 1, … at ring index i & mask. */
+export interface SinkQueue {
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly mask: number;
+  readonly head: number;
+  /** entries queued */
+  readonly size: number;
+  /** the bytes entry at ring index `index` lies in */
+  slabAt(index: number): Uint8Array;
+  /** how many entries from ring index `index` (at most `most`, not past the ring's end) lie in one slab */
+  runAt(index: number, most: number): number;
+  /** the bytes of entry i (a view: allocates; for the slow sinks) */
+  entry(i: number): Uint8Array;
+  /** drops the n entries at the head (the sink took them) */
+  shift(n: number): void;
+}
+
 /**
  * Queued datagrams: entry i (head <= i < tail) is bytes [offsets[i & mask], + lengths[i & mask]) of slabs[i & mask].
  * Slabs are never written again once full, so a sink may hold on to an entry's bytes (node:dgram does).
  */
-export class DatagramQueue implements DatagramOutput {
+export class DatagramQueue implements DatagramOutput, SinkQueue {
   buffer = new Uint8Array(0);
   view = new DataView(this.buffer.buffer);
   private used = 0;
@@ -76,13 +94,22 @@ export class DatagramQueue implements DatagramOutput {
     this.commit(at, d.length);
   }
 
-  /** The bytes of entry i (a view: allocates; for the slow sinks). */
+  slabAt(index: number): Uint8Array {
+    return this.slabs[index]!;
+  }
+
+  runAt(index: number, most: number): number {
+    const slab = this.slabs[index];
+    let k = 1;
+    while (k < most && this.slabs[index + k] === slab) k++;
+    return k;
+  }
+
   entry(i: number): Uint8Array {
     const k = i & this.mask;
     return this.slabs[k]!.subarray(this.offsets[k], this.offsets[k]! + this.lengths[k]!);
   }
 
-  /** Drops the n entries at the head (the sink took them). */
   shift(n: number): void {
     for (let i = 0; i < n; i++) this.slabs[(this.head + i) & this.mask] = EMPTY;
     this.head += n;
@@ -111,7 +138,7 @@ const EMPTY = new Uint8Array(0);
 
 export interface Sink {
   /** Takes queued entries q.head, q.head + 1, … (at most n): returns how many it took (fewer: try later). */
-  send(q: DatagramQueue, n: number): number;
+  send(q: SinkQueue, n: number): number;
   /** Resolves when the sink may take more after it took fewer than offered. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -153,11 +180,8 @@ function nativeSink(addon: SendAddon, address: string, port: number): Sink {
         while (taken < n) {
           // a run: entries of one slab, not past the end of the ring, at most NATIVE_RUN
           const first = (q.head + taken) & q.mask;
-          const slab = q.slabs[first]!;
-          let k = 1;
-          const most = Math.min(n - taken, q.mask + 1 - first, NATIVE_RUN);
-          while (k < most && q.slabs[first + k] === slab) k++;
-          const sent = addon.send(fd, slab, q.offsets, q.lengths, first, k);
+          const k = q.runAt(first, Math.min(n - taken, q.mask + 1 - first, NATIVE_RUN));
+          const sent = addon.send(fd, q.slabAt(first), q.offsets, q.lengths, first, k);
           taken += sent;
           if (sent < k) break;
         }
@@ -231,24 +255,28 @@ async function dgramSink(address: string, family: 4 | 6, port: number): Promise<
  * `keep` are queued.
  */
 export class Pacer implements DatagramOutput {
-  readonly queue = new DatagramQueue();
+  /** the local queue (the encoder on this thread writes into it) */
+  private readonly local = new DatagramQueue();
+  /** the queue the sink is fed from: the local one, or the replay worker's ring */
+  private readonly queue: SinkQueue;
   private t0 = -1;
   /** Datagrams the sink took. */
   sent = 0;
   private readonly sink: Sink;
   private readonly intervalMs: number | undefined;
 
-  constructor(sink: Sink, intervalMs: number | undefined) {
+  constructor(sink: Sink, intervalMs: number | undefined, queue?: SinkQueue) {
     this.sink = sink;
     this.intervalMs = intervalMs !== undefined && intervalMs > 0 ? intervalMs : undefined;
+    this.queue = queue ?? this.local;
   }
 
   get buffer(): Uint8Array {
-    return this.queue.buffer;
+    return this.local.buffer;
   }
 
   get view(): DataView {
-    return this.queue.view;
+    return this.local.view;
   }
 
   get queued(): number {
@@ -256,19 +284,18 @@ export class Pacer implements DatagramOutput {
   }
 
   reserve(length: number): number {
-    return this.queue.reserve(length);
+    return this.local.reserve(length);
   }
 
   commit(offset: number, length: number): void {
-    this.queue.commit(offset, length);
-    if ((this.queue.tail & 31) === 0) this.release(RUN);
+    this.local.commit(offset, length);
+    if ((this.local.tail & 31) === 0) this.release(RUN);
   }
 
   /** Queues a copy of `d`. */
   push(d: Uint8Array): void {
-    const q = this.queue;
-    const at = q.reserve(d.length);
-    q.buffer.set(d, at);
+    const at = this.local.reserve(d.length);
+    this.local.buffer.set(d, at);
     this.commit(at, d.length);
   }
 
@@ -281,10 +308,12 @@ export class Pacer implements DatagramOutput {
     const interval = this.intervalMs;
     if (interval !== undefined) {
       const now = performance.now();
-      if (this.t0 < 0) this.t0 = now;
-      n = Math.min(n, Math.floor((now - this.t0) / interval) + 1 - this.sent);
-    }
-    if (n < min || n <= 0) return 0;
+      // the schedule starts at the first datagram's send
+      const t0 = this.t0 < 0 ? now : this.t0;
+      n = Math.min(n, Math.floor((now - t0) / interval) + 1 - this.sent);
+      if (n < min || n <= 0) return 0;
+      this.t0 = t0;
+    } else if (n < min) return 0;
     let left = n;
     while (left > 0) {
       const k = this.sink.send(q, left);
@@ -294,6 +323,24 @@ export class Pacer implements DatagramOutput {
       if (k === 0) break;
     }
     return left;
+  }
+
+  /**
+   * Sends what another thread queues (the replay worker's ring) until `finished()` says nothing more will come
+   * and the queue is empty.
+   */
+  async pump(finished: () => boolean): Promise<void> {
+    for (;;) {
+      const busy = this.release(1) > 0;
+      if (this.queued === 0) {
+        if (finished() && this.queued === 0) return;
+        await sleep(1); // the producer is behind
+      } else if (busy) await this.sink.ready();
+      else if (this.intervalMs !== undefined) {
+        const wait = this.t0 + this.sent * this.intervalMs - performance.now();
+        await sleep(Math.max(1, Math.floor(wait)));
+      }
+    }
   }
 
   /** Sends until at most `keep` datagrams are queued, sleeping until they are due. */
