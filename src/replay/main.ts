@@ -167,9 +167,7 @@ async function run(argv: readonly string[]): Promise<number> {
       templateEveryPackets: o.templateRefresh,
       ...(sending ? { templateEveryMs: o.templateSeconds * 1000, clock: () => performance.now() } : {}),
     },
-    (d) => {
-      pacer.push(d);
-    },
+    pacer,
   );
   // datagrams encoded ahead of the schedule (about 20 ms of it): sent while the next input is encoded
   const ahead = intervalMs === undefined ? 0 : Math.max(64, Math.ceil(20 / intervalMs));
@@ -185,7 +183,7 @@ async function run(argv: readonly string[]): Promise<number> {
         exporters: o.exporters,
         step: o.step,
       })) {
-        for (let i = 0; i < round.batch.length; i++) enc.add(round.batch, i, round.exporter);
+        enc.addRows(round.batch, undefined, round.batch.length, round.exporter);
         enc.flush(round.exporter);
         await drain();
       }
@@ -202,12 +200,12 @@ async function run(argv: readonly string[]): Promise<number> {
           process.stderr.write(`tsreplay: ${m}\n`);
         },
       });
-      const sources = new ExporterIds();
+      const exporters = new ExporterIds();
+      let sources = new Uint32Array(0);
       for (const { batch, rows, count } of flows) {
-        for (let k = 0; k < count; k++) {
-          const r = rows[k]!;
-          enc.add(batch, r, sources.of(batch.cols, r));
-        }
+        if (sources.length < count) sources = new Uint32Array(Math.max(count, 2 * sources.length));
+        exporters.of(batch.cols, rows, count, sources);
+        enc.addRows(batch, rows, count, sources);
         await drain();
       }
       damaged = Math.max(damaged, flows.counts.damaged);
@@ -255,11 +253,26 @@ class ExporterIds {
   private lastD = -1;
   private lastE = -1;
   private lastId = 0;
-  of(c: ColumnArrays, r: number): number {
+
+  /** The source id of each row rows[0..count) in `out`. */
+  of(c: ColumnArrays, rows: Uint32Array, count: number, out: Uint32Array): void {
+    const addr = c.exporterAddr;
+    const domain = c.observationDomain;
+    const engineType = c.engineType;
+    const engineId = c.engineId;
+    for (let k = 0; k < count; k++) {
+      const r = rows[k]!;
+      const a = addr[r]!;
+      const d = domain[r]!;
+      const e = (engineType[r]! << 8) | engineId[r]!;
+      out[k] = a === this.lastA && d === this.lastD && e === this.lastE && a !== 0 ? this.lastId : this.lookup(c, r);
+    }
+  }
+
+  private lookup(c: ColumnArrays, r: number): number {
     const a = c.exporterAddr[r]!;
     const d = c.observationDomain[r]!;
     const e = (c.engineType[r]! << 8) | c.engineId[r]!;
-    if (a === this.lastA && d === this.lastD && e === this.lastE && a !== 0) return this.lastId;
     const w = r * 4;
     const key = `${a}|${c.exporterAddr6[w]}|${c.exporterAddr6[w + 1]}|${c.exporterAddr6[w + 2]}|${c.exporterAddr6[w + 3]}|${d}|${e}`;
     let id = this.ids.get(key);
@@ -285,8 +298,8 @@ function pcapSink(path: string, port: number): Sink {
   const w = new PcapWriter((b) => writeSync(fd, b), port);
   return {
     kind: "pcap",
-    send(list, from, n) {
-      for (let i = 0; i < n; i++) w.write(list[from + i]!);
+    send(q, n) {
+      for (let i = 0; i < n; i++) w.write(q.entry(q.head + i));
       return n;
     },
     ready: () => Promise.resolve(),
