@@ -35,9 +35,10 @@ export class MovingAverage {
   /** rows not counted because every entry of a full table was in alert */
   dropped = 0;
   private readonly w: number;
-  private readonly buckets: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly last: Float64Array;
+  /** entries' rows of `w + 2` numbers: [sum, last second, bucket 0 .. w-1] (one or two cache lines) */
+  private readonly state: Float64Array;
+  /** w + 2 */
+  private readonly stride: number;
   private readonly err: Float64Array;
   private readonly errSec: Float64Array;
   private readonly active: Uint8Array;
@@ -58,9 +59,8 @@ export class MovingAverage {
     this.w = cfg.windowSec;
     const cap = m.size;
     this.table = new KeyTable(spec.width, cap);
-    this.buckets = new Float64Array(cap * this.w);
-    this.sum = new Float64Array(cap);
-    this.last = new Float64Array(cap);
+    this.stride = this.w + 2;
+    this.state = new Float64Array(cap * this.stride);
     this.err = new Float64Array(cap);
     this.errSec = new Float64Array(cap);
     this.active = new Uint8Array(cap);
@@ -105,9 +105,10 @@ export class MovingAverage {
     const vcol = this.cfg.value === "pps" ? cols.inPackets : cols.inBytes;
     const fps = this.cfg.value === "fps";
     const mult = this.cfg.value === "bps" ? 8 : 1;
-    const { last, buckets, sum } = this;
+    const st = this.state;
+    const S = this.stride;
     const w = this.w;
-    const slot = sec % w;
+    const slot = 2 + (sec % w);
     let floor = 0;
     let insert = true;
     for (let j = from; j < to; ) {
@@ -115,7 +116,7 @@ export class MovingAverage {
       for (let x = j; x < stop; x++) {
         let e = ent[x]!;
         if (e >= 0) {
-          const l = last[e]!;
+          const l = st[e * S + 1]!;
           if (l < sec) this.advance(e, sec);
           else if (sec <= l - w) continue; // older than the window
         } else if (e === -1) {
@@ -126,8 +127,8 @@ export class MovingAverage {
           this.fresh(e, sec, floor);
         }
         const v = fps ? 1 : vcol[sel[x]!]! * mult;
-        buckets[e * w + slot]! += v;
-        sum[e]! += v;
+        st[e * S + slot]! += v;
+        st[e * S]! += v;
       }
       if (stop < to) {
         floor = this.evict();
@@ -140,11 +141,10 @@ export class MovingAverage {
 
   /** A key's new entry, received at `sec`; `floor`: what it may have had before (the last eviction's). */
   private fresh(e: number, sec: number, floor: number): void {
-    const w = this.w;
-    const b = this.buckets;
-    for (let x = e * w; x < (e + 1) * w; x++) b[x] = 0;
-    this.sum[e] = 0;
-    this.last[e] = sec;
+    const st = this.state;
+    const base = e * this.stride;
+    for (let x = base; x < base + this.stride; x++) st[x] = 0;
+    st[base + 1] = sec;
     this.err[e] = floor;
     this.errSec[e] = sec;
     this.active[e] = 0;
@@ -154,23 +154,23 @@ export class MovingAverage {
 
   /** Moves entry e's window to end at `sec`, dropping the seconds that left it. */
   private advance(e: number, sec: number): void {
-    const last = this.last[e]!;
+    const st = this.state;
+    const base = e * this.stride;
+    const last = st[base + 1]!;
     if (sec <= last) return;
     const w = this.w;
-    const base = e * w;
     if (sec - last >= w) {
-      this.buckets.fill(0, base, base + w);
-      this.sum[e] = 0;
+      for (let x = base; x < base + this.stride; x++) st[x] = 0;
     } else {
-      let s = this.sum[e]!;
+      let s = st[base]!;
       for (let x = last + 1; x <= sec; x++) {
-        const b = base + (x % w);
-        s -= this.buckets[b]!;
-        this.buckets[b] = 0;
+        const b = base + 2 + (x % w);
+        s -= st[b]!;
+        st[b] = 0;
       }
-      this.sum[e] = s > 1e-6 ? s : 0;
+      st[base] = s > 1e-6 ? s : 0;
     }
-    this.last[e] = sec;
+    st[base + 1] = sec;
   }
 
   private evict(): number {
@@ -178,15 +178,15 @@ export class MovingAverage {
     const w = this.w;
     const t = this.table;
     const { live, scores, end } = t;
-    const { active, last, sum, err, errSec } = this;
+    const { active, err, errSec, state: st, stride: S } = this;
     for (let e = 0; e < end; e++) {
       if (live[e] !== 1) continue;
       if (active[e] === 1) {
         scores[e] = Infinity;
         continue;
       }
-      if (last[e]! < now) this.advance(e, now);
-      scores[e] = sum[e]! + (errSec[e]! > now - w ? err[e]! : 0);
+      if (st[e * S + 1]! < now) this.advance(e, now);
+      scores[e] = st[e * S]! + (errSec[e]! > now - w ? err[e]! : 0);
     }
     return t.evictHalf();
   }
@@ -211,7 +211,7 @@ export class MovingAverage {
     for (let e = 0; e < t.end; e++) {
       if (t.live[e] !== 1) continue;
       this.advance(e, this.nowSec);
-      const rate = this.sum[e]! / this.w;
+      const rate = this.state[e * this.stride]! / this.w;
       const thr = this.threshold(e);
       if (this.active[e] === 0) {
         if (rate > thr) {
@@ -249,8 +249,9 @@ export class MovingAverage {
   top(n: number): KeyRate[] {
     const t = this.table;
     const order: number[] = [];
-    for (let e = 0; e < t.end; e++) if (t.live[e] === 1 && this.sum[e]! > 0) order.push(e);
-    order.sort((a, b) => this.sum[b]! - this.sum[a]!);
-    return order.slice(0, n).map((e) => ({ key: this.spec.label(t.keys, e * t.width), rate: this.sum[e]! / this.w }));
+    const sum = (e: number): number => this.state[e * this.stride]!;
+    for (let e = 0; e < t.end; e++) if (t.live[e] === 1 && sum(e) > 0) order.push(e);
+    order.sort((a, b) => sum(b) - sum(a));
+    return order.slice(0, n).map((e) => ({ key: this.spec.label(t.keys, e * t.width), rate: sum(e) / this.w }));
   }
 }

@@ -30,20 +30,15 @@ export interface WindowRow {
 class Period {
   start = 0;
   readonly table: KeyTable;
-  readonly flows: Float64Array;
-  readonly packets: Float64Array;
-  readonly bytes: Float64Array;
-  readonly err: Float64Array;
+  /** per entry e: flows at [4e], packets [4e + 1], bytes [4e + 2], error bound [4e + 3] (one cache line) */
+  readonly acc: Float64Array;
   totalFlows = 0;
   totalPackets = 0;
   totalBytes = 0;
 
   constructor(width: number, cap: number) {
     this.table = new KeyTable(width, cap);
-    this.flows = new Float64Array(cap);
-    this.packets = new Float64Array(cap);
-    this.bytes = new Float64Array(cap);
-    this.err = new Float64Array(cap);
+    this.acc = new Float64Array(cap * 4);
   }
 
   reset(start: number): void {
@@ -61,6 +56,8 @@ export class FixedWindow {
   private next: Period;
   /** per row of a run: its entry (KeySpec.probe) */
   private ent = new Int32Array(0);
+  /** the order's place in Period.acc */
+  private readonly orderAt: number;
   /** keys evicted from closed periods' tables (plus the open ones' at read time) */
   private evictedClosed = 0;
 
@@ -70,6 +67,7 @@ export class FixedWindow {
     this.spec = spec;
     this.cur = new Period(spec.width, m.size);
     this.next = new Period(spec.width, m.size);
+    this.orderAt = cfg.order === "flows" ? 0 : cfg.order === "packets" ? 1 : 2;
     const start = Math.floor(nowMs / cfg.periodMs) * cfg.periodMs;
     this.cur.reset(start);
     this.next.reset(start + cfg.periodMs);
@@ -101,7 +99,7 @@ export class FixedWindow {
     const probe = this.spec.probe;
     const pcol = cols.inPackets;
     const bcol = cols.inBytes;
-    const { flows, packets, bytes, err } = p;
+    const acc = p.acc;
     let floor = 0;
     let tp = 0;
     let tb = 0;
@@ -111,19 +109,19 @@ export class FixedWindow {
         let e = ent[x]!;
         if (e < 0) {
           e = -2 - e;
-          flows[e] = 0;
-          packets[e] = 0;
-          bytes[e] = 0;
-          err[e] = floor;
+          acc[4 * e] = 0;
+          acc[4 * e + 1] = 0;
+          acc[4 * e + 2] = 0;
+          acc[4 * e + 3] = floor;
         }
         const i = sel[x]!;
         const pk = pcol[i]!;
         const b = bcol[i]!;
         tp += pk;
         tb += b;
-        flows[e]! += 1; // a decoded record is one flow
-        packets[e]! += pk;
-        bytes[e]! += b;
+        acc[4 * e]! += 1; // a decoded record is one flow
+        acc[4 * e + 1]! += pk;
+        acc[4 * e + 2]! += b;
       }
       if (stop < to) floor = this.evict(p);
       j = stop;
@@ -135,10 +133,10 @@ export class FixedWindow {
 
   private evict(p: Period): number {
     const t = p.table;
-    const m = this.cfg.order === "flows" ? p.flows : this.cfg.order === "packets" ? p.packets : p.bytes;
+    const o = this.orderAt;
     const { scores, live, end } = t;
-    const err = p.err;
-    for (let e = 0; e < end; e++) if (live[e] === 1) scores[e] = m[e]! + err[e]!;
+    const acc = p.acc;
+    for (let e = 0; e < end; e++) if (live[e] === 1) scores[e] = acc[4 * e + o]! + acc[4 * e + 3]!;
     return t.evictHalf();
   }
 
@@ -163,26 +161,28 @@ export class FixedWindow {
   private rows(p: Period): WindowRow[] {
     if (p.totalFlows === 0) return [];
     const t = p.table;
-    const m = this.cfg.order === "flows" ? p.flows : this.cfg.order === "packets" ? p.packets : p.bytes;
+    const o = this.orderAt;
+    const acc = p.acc;
     const idx: number[] = [];
     for (let e = 0; e < t.end; e++) if (t.live[e] === 1) idx.push(e);
-    idx.sort((a, b) => m[b]! - m[a]! || p.flows[b]! - p.flows[a]!);
+    idx.sort((a, b) => acc[4 * b + o]! - acc[4 * a + o]! || acc[4 * b]! - acc[4 * a]!);
     const top = idx.slice(0, this.cfg.top);
     const rows: WindowRow[] = [];
     let f = 0;
     let pk = 0;
     let b = 0;
     for (const e of top) {
-      rows.push({
+      const row = {
         time: p.start,
         keys: this.spec.texts(t.keys, e * t.width),
-        flows: p.flows[e]!,
-        packets: p.packets[e]!,
-        bytes: p.bytes[e]!,
-      });
-      f += p.flows[e]!;
-      pk += p.packets[e]!;
-      b += p.bytes[e]!;
+        flows: acc[4 * e]!,
+        packets: acc[4 * e + 1]!,
+        bytes: acc[4 * e + 2]!,
+      };
+      rows.push(row);
+      f += row.flows;
+      pk += row.packets;
+      b += row.bytes;
     }
     if (p.totalFlows - f > 0)
       rows.push({
