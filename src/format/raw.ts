@@ -7,7 +7,7 @@
 // Known difference: `RecordCount` is the number of the record in this output, nfdump prints its position in
 // the file (equal for unfiltered listings).
 
-import type { RecordBatch } from "../record/batch.js";
+import { rawElementOf, type RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
 import { writeAsciiTo, type Output } from "./out.js";
 import { ViewCache } from "./view.js";
@@ -57,23 +57,6 @@ function versionText(v: number): string {
   if (v === 133) return "SFLOW v5";
   if (v === 0) return "NETFLOW v0";
   return `NETFLOW v${v}`;
-}
-
-/**
- * The bytes of raw element (`enterprise`, `id`) of row `i` from the batch's extra heap (entries `u32 enterprise |
- * u16 id | u16 length | bytes`, big-endian); undefined when the row has none.
- */
-function rawElement(batch: RecordBatch, i: number, enterprise: number, id: number): Uint8Array | undefined {
-  const h = batch.extra;
-  const end = batch.extraEnd[i]!;
-  for (let p = i === 0 ? 0 : batch.extraEnd[i - 1]!; p + 8 <= end;) {
-    const len = (h[p + 6]! << 8) | h[p + 7]!;
-    const ent = ((h[p]! << 24) | (h[p + 1]! << 16) | (h[p + 2]! << 8) | h[p + 3]!) >>> 0;
-    if (ent === enterprise && ((h[p + 4]! << 8) | h[p + 5]!) === id && p + 8 + len <= end)
-      return h.subarray(p + 8, p + 8 + len);
-    p += 8 + len;
-  }
-  return undefined;
 }
 
 /**
@@ -161,7 +144,7 @@ export class RawFormatter {
     const hasAdj = known ? bit(16) : c.nextAs[i]! !== 0 || c.prevAs[i]! !== 0;
     if (hasAdj) add(EXT.asAdj);
     // NBAR application id (element 27): its bytes are the row's raw applicationId (95) element
-    const nbar = known && bit(27) ? rawElement(batch, i, 0, 95) : undefined;
+    const nbar = known && bit(27) ? rawElementOf(batch, i, 0, 95) : undefined;
     if (nbar) add([27, 4 + ((nbar.length + 3) & ~3)]);
     // element 36 does not fit the 32-bit mask: bit 31 stands for it (see the schema's `elements`)
     const hasVrf = known ? bit(31) : c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0;
