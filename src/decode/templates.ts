@@ -93,6 +93,8 @@ export class DecodePlan {
     const n = fields.id.length;
     for (let i = 0; i < n; i++) {
       const len = fields.length[i]!;
+      // applicationId (95, NBAR): kept raw (extra heap); nfcapd stores it as its element 27 (EXnbarApp)
+      if (fields.id[i] === 95 && fields.enterprise[i] === 0) elements |= 1 << 27;
       if (len === VARIABLE_LENGTH) {
         varlen = true;
         min += 1;
