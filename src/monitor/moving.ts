@@ -78,7 +78,7 @@ export class MovingAverage {
     if (this.ent.length < k) this.ent = new Int32Array(Math.max(k, 1024));
     const recv = cols.msecReceived;
     // runs of rows received in the same second
-    for (let j = 0; j < k; ) {
+    for (let j = 0; j < k;) {
       const sec = Math.floor(recv[sel[j]!]! / 1000);
       const lo = sec * 1000;
       const hi = lo + 1000;
@@ -111,7 +111,7 @@ export class MovingAverage {
     const slot = 2 + (sec % w);
     let floor = 0;
     let insert = true;
-    for (let j = from; j < to; ) {
+    for (let j = from; j < to;) {
       const stop = probe(cols, sel, j, to, t, ent, insert);
       for (let x = j; x < stop; x++) {
         let e = ent[x]!;

@@ -83,7 +83,7 @@ export class FixedWindow {
     const recv = cols.msecReceived;
     const nextStart = this.next.start;
     // runs of rows of the same period
-    for (let j = 0; j < k; ) {
+    for (let j = 0; j < k;) {
       const late = recv[sel[j]!]! >= nextStart;
       let to = j + 1;
       while (to < k && recv[sel[to]!]! >= nextStart === late) to++;
@@ -103,7 +103,7 @@ export class FixedWindow {
     let floor = 0;
     let tp = 0;
     let tb = 0;
-    for (let j = from; j < to; ) {
+    for (let j = from; j < to;) {
       const stop = probe(cols, sel, j, to, t, ent, true);
       for (let x = j; x < stop; x++) {
         let e = ent[x]!;
