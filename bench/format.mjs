@@ -130,7 +130,9 @@ const f = fmt.createFormatter(spec, opts);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 f.prolog(out);
-for (const b of batches) for (let i = 0; i < b.length; i++) f.record(b, i, out);
+// a block at a time where the formatter has records() (tsdump's listing path), else row by row (older builds)
+if (f.records) for (const b of batches) f.records(b, null, b.length, out);
+else for (const b of batches) for (let i = 0; i < b.length; i++) f.record(b, i, out);
 f.epilog(out);
 out.flush();
 const ms = performance.now() - t0;

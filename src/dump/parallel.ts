@@ -94,7 +94,10 @@ export async function runParallel(
   // more threads than work items (this one included)
   const pool = pipeline ? spawned : spawned.slice(0, Math.max(0, Math.min(workers, items.length) - 1));
   for (const w of spawned.slice(pool.length)) void w.terminate();
-  const results = new Map<number, { counts: ScanCounts; text: string; errors: readonly string[] }>();
+  const results = new Map<
+    number,
+    { counts: ScanCounts; text: Uint8Array; errors: readonly string[]; from: Worker | null }
+  >();
   const stats: unknown[][] = [];
   const aggregates: unknown[] = [];
   let next = 0; // next item to hand out
@@ -141,7 +144,11 @@ export async function runParallel(
         addCounts(counts, r.counts);
         if (r.text.length > 0) {
           if (pieces++ > 0 && rules.separator !== "") out.write(rules.separator);
-          out.write(r.text);
+          out.writeBytes(r.text);
+          // the piece's buffer goes back to the thread that formatted it, for a later piece
+          const buffer = r.text.buffer as ArrayBuffer;
+          if (r.from === null) local?.recycle(buffer);
+          else if (failure === null) r.from.postMessage({ type: "recycle", buffer } satisfies ScanRequest, [buffer]);
         }
         progress?.update(written, items.length, counts.processed);
       }
@@ -166,7 +173,7 @@ export async function runParallel(
     };
     function onReply(w: Worker | null, msg: ScanReply): void {
       if (msg.type === "block") {
-        results.set(msg.seq, msg);
+        results.set(msg.seq, { ...msg, from: w });
         if (w !== null && !pipeline) {
           held.set(w, (held.get(w) ?? 1) - 1);
           feed(w, PER_WORKER);

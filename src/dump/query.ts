@@ -25,7 +25,6 @@ import {
 } from "../format/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { StatsQuery, type AggregatorPart, type StatState } from "../stats/index.js";
-import { runParallel } from "./parallel.js";
 import { drawStatTable, Progress } from "./tty.js";
 import { statRows } from "../engine/stat-rows.js";
 import type { ScanConfig } from "./scan-worker.js";
@@ -222,7 +221,7 @@ function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): 
 
 /** Prints rows of batches in order through the formatter (aggregated or sorted output). */
 function printBatches(batches: Iterable<RecordBatch>, fmt: Formatter, out: Output): void {
-  for (const b of batches) for (let i = 0; i < b.length; i++) fmt.record(b, i, out);
+  for (const b of batches) fmt.records(b, null, b.length, out);
 }
 
 /** Scans with -W worker threads; returns the counts plus the workers' partial tables. */
@@ -244,6 +243,8 @@ async function scanParallel(
     ...extra,
   };
   const progress = io.progress ? new Progress(io.err) : undefined;
+  // loaded here: a query on one thread never loads the worker code (node:worker_threads included)
+  const { runParallel } = await import("./parallel.js");
   return runParallel(config, o.workers, io.out, io.err, progress, query.filter);
 }
 
@@ -356,7 +357,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     } else counts = scanSequential(plan, pipeline, limit, add, io, q);
     const topN = q.statLimit;
     const fmtName = o.format ?? "line";
-    const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
+    const totals = counts; // the sums and their fix terms (percentages of sums past 2^53)
     const printOpts = { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet };
     for (const table of q.elementTables()) {
       const spec = {
@@ -461,7 +462,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
       pipeline,
       limit,
       (batch, sel, n) => {
-        for (let j = 0; j < n; j++) fmt.record(batch, sel[j]!, out);
+        fmt.records(batch, sel, n, out);
       },
       io,
     );

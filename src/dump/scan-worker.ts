@@ -17,6 +17,7 @@ let queue: Promise<void> = Promise.resolve();
 function handle(msg: ScanRequest): void | Promise<void> {
   if (msg.type === "init") return scanner.init(msg);
   if (msg.type === "block") scanner.scanBlocks(msg.seq, msg.file, msg.block, msg.count ?? 1);
+  else if (msg.type === "recycle") scanner.recycle(msg.buffer);
   else scanner.finish();
 }
 

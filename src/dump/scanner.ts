@@ -12,7 +12,7 @@
 
 import type { MessagePort, Transferable } from "node:worker_threads";
 import { compileFilter, type CompiledFilter } from "../filter/index.js";
-import type { Formatter } from "../format/index.js";
+import type { BytesOutput, Formatter } from "../format/index.js";
 import type * as FormatModule from "../format/index.js";
 import type {
   Aggregator,
@@ -77,6 +77,8 @@ export type ScanRequest =
       /** consecutive blocks from `block` (default 1, at most ITEM_BLOCKS_MAX) */
       readonly count?: number;
     }
+  /** the buffer of a listing piece, written: reused for a later piece */
+  | { readonly type: "recycle"; readonly buffer: ArrayBuffer }
   | { readonly type: "finish" };
 
 /** What worker 0 sends another partition's worker. */
@@ -92,11 +94,14 @@ export type ScanReply =
       readonly type: "block";
       readonly seq: number;
       readonly counts: ScanCounts;
-      readonly text: string;
+      /** the item's listing text (ASCII/UTF-8 bytes; transferred) */
+      readonly text: Uint8Array;
       readonly errors: readonly string[];
     }
   | { readonly type: "final"; readonly index: number; readonly stats: readonly unknown[]; readonly aggregate: unknown }
   | { readonly type: "failed"; readonly message: string };
+
+const NO_TEXT = new Uint8Array(0);
 
 /** Most blocks one work item may carry (parallel.ts hands out nfdump blocks a few at a time). */
 const ITEM_BLOCKS_MAX = 8;
@@ -112,6 +117,8 @@ export class Scanner {
   private config: ScanConfig | null = null;
   private pipeline: BlockPipeline | null = null;
   private formatter: Formatter | null = null;
+  /** list mode: the current item's listing text */
+  private listing: BytesOutput | null = null;
   private accs: StatAccumulator[] = [];
   /** the StatsQuery of mode "stats" or "aggregate" */
   private query: StatsQuery | undefined;
@@ -163,6 +170,7 @@ export class Scanner {
     if (c.mode === "list") {
       this.fmtMod = await import("../format/index.js");
       this.formatter = this.fmtMod.createFormatter(c.format!, c.formatOptions);
+      this.listing = new this.fmtMod.BytesOutput();
     }
     if (c.mode !== "stats" && c.mode !== "aggregate") return;
     const S = (this.statsMod = await import("../stats/index.js"));
@@ -215,46 +223,45 @@ export class Scanner {
   scanBlocks(seq: number, fileIndex: number, block: number, count: number): void {
     const counts = emptyCounts();
     this.errors = [];
-    let text = "";
     if (count > ITEM_BLOCKS_MAX) throw new RangeError(`scan worker: ${count} blocks in one item`);
     // each item's text is a piece of its own: parallel.ts joins the pieces with the format's run separator
     this.formatter?.newRun?.();
     // ordinals (first-seen order of -A groups) stay increasing in file order: item sequence, then block in item
     for (let b = block; b < block + count; b++)
-      text += this.scanBlock(counts, fileIndex, b, seq * ITEM_BLOCKS_MAX + (b - block));
+      this.scanBlock(counts, fileIndex, b, seq * ITEM_BLOCKS_MAX + (b - block));
+    const text = this.listing?.take() ?? NO_TEXT;
     const reply: ScanReply = { type: "block", seq, counts, text, errors: this.errors };
-    this.post(reply);
+    this.post(reply, text.length > 0 ? [text.buffer] : []);
   }
 
-  /** Scans one block: adds to `counts`, returns its listing text. */
-  private scanBlock(counts: ScanCounts, fileIndex: number, block: number, seq: number): string {
+  /** Takes back the buffer of a listing piece the main thread has written. */
+  recycle(buffer: ArrayBuffer): void {
+    this.listing?.recycle(buffer);
+  }
+
+  /** Scans one block: adds to `counts`, formats its rows into `listing`. */
+  private scanBlock(counts: ScanCounts, fileIndex: number, block: number, seq: number): void {
     const p = this.pipeline!;
     const r = this.reader(fileIndex);
-    if (r === undefined) return "";
+    if (r === undefined) return;
     const ident = r.header().ident;
-    if (!p.filter.mayMatch(UNKNOWN_ZONE, ident)) return ""; // e.g. `ident X` on another source's file
+    if (!p.filter.mayMatch(UNKNOWN_ZONE, ident)) return; // e.g. `ident X` on another source's file
     const got = p.read(r, block, ident, counts);
-    if (got === undefined) return "";
+    if (got === undefined) return;
     const { batch, k } = got;
     const sel = p.sel;
     counts.passed += k;
     if (this.query !== undefined && this.config?.mode === "stats") {
       addCounting(this.query, batch, sel, k, counts);
-      return "";
+      return;
     }
     sumRows(batch, sel, k, counts);
-    let text = "";
-    if (this.formatter) {
-      const out = new this.fmtMod!.StringOutput();
-      for (let j = 0; j < k; j++) this.formatter.record(batch, sel[j]!, out);
-      text = out.text();
-    }
+    if (this.formatter) this.formatter.records(batch, sel, k, this.listing!);
     if (this.aggr) {
       this.aggr.ordinalBase = seq * this.statsMod!.ORDINAL_BLOCK;
       this.aggr.add(batch, sel, k);
       if (this.peers.length > 0) this.forward(this.aggr);
     }
-    return text;
   }
 
   /**

@@ -29,6 +29,7 @@ import { BufferedOutput, OUTPUT_RECORD_MAX, writeAsciiTo, type Output } from "./
 import { ViewCache, type BatchView } from "./view.js";
 import { putAscii, putCounterRight, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
 import { fixName, type ExactCounter } from "../record/u64.js";
+import { compileRows, addrCode, timeCode, uintCode, type RowCode, type RowPart, type RowsWriter } from "./rows.js";
 import {
   bits,
   bytesPerPacket,
@@ -256,6 +257,41 @@ const CSV_BYTES: ReadonlyMap<string, B> = new Map<string, B>([
   ["%das", uintB((b, i) => b.cols.dstAs[i]!)],
 ]);
 
+/** Generated code of the common csv tokens (rows.ts): usual values inline, the rest through their byte writer. */
+const CSV_CODE: ReadonlyMap<string, (slow: B) => RowCode> = new Map<string, (slow: B) => RowCode>([
+  ["%ts", (slow) => timeCode("msecFirst", slow)],
+  ["%te", (slow) => timeCode("msecLast", slow)],
+  ["%tr", (slow) => timeCode("msecReceived", slow)],
+  [
+    "%td",
+    (slow) => ({
+      cols: ["msecFirst", "msecLast"],
+      slow,
+      code:
+        "const ms = c_msecLast[i] - c_msecFirst[i]; " +
+        "if (ms >= 0 && (ms | 0) === ms) { " +
+        "const s = (ms / 1000) | 0; p = putDec(buf, p, s); buf[p] = 46; p = put3(buf, p + 1, ms - s * 1000); " +
+        "} else $SLOW",
+    }),
+  ],
+  ["%pr", (slow) => uintCode("proto", 0, slow)],
+  ["%sa", () => addrCode("srcAddr", 0, false)],
+  ["%da", () => addrCode("dstAddr", 0, false)],
+  ["%nh", () => addrCode("nextHop", 0, false)],
+  ["%ra", () => addrCode("exporterAddr", 0, false)],
+  ["%sp", (slow) => uintCode("srcPort", 0, slow)],
+  ["%dp", (slow) => uintCode("dstPort", 0, slow)],
+  ["%pkt", (slow) => uintCode("inPackets", 0, slow)],
+  ["%byt", (slow) => uintCode("inBytes", 0, slow)],
+  ["%opkt", (slow) => uintCode("outPackets", 0, slow)],
+  ["%obyt", (slow) => uintCode("outBytes", 0, slow)],
+  ["%fl", (slow) => uintCode("flows", 0, slow, true)],
+  ["%in", (slow) => uintCode("input", 0, slow)],
+  ["%out", (slow) => uintCode("output", 0, slow)],
+  ["%sas", (slow) => uintCode("srcAs", 0, slow)],
+  ["%das", (slow) => uintCode("dstAs", 0, slow)],
+]);
+
 /** Composite tokens nfdump master rejects in csv:<fmt>. */
 const CSV_REJECTED = new Set([
   "%sap",
@@ -295,12 +331,16 @@ export class CsvFormatter {
   readonly header: string;
   private readonly engine: CsvEngine;
   private readonly row: string[];
+  /** the row layout of the generated writer (direct engine) */
+  private readonly parts: RowPart[];
+  private rows: RowsWriter | null = null;
 
   /** @throws FormatError ERR_FORMAT_CSV_TOKEN for unknown or composite tokens. */
   constructor(format: string = CSV_DEFAULT_FORMAT, engine: CsvEngine = "direct") {
     const tokens = format.split(",").map((t) => t.trim());
     this.writers = [];
     this.bytes = [];
+    this.parts = [];
     const names: string[] = [];
     for (const t of tokens) {
       if (CSV_REJECTED.has(t))
@@ -310,12 +350,14 @@ export class CsvFormatter {
       names.push(def[0]);
       const sw = def[1];
       this.writers.push(sw);
-      this.bytes.push(
+      const bw: B =
         CSV_BYTES.get(t) ??
-          ((b, i, o) => {
-            putAscii(o, csvField(sw(b, i)));
-          }),
-      );
+        ((b, i, o) => {
+          putAscii(o, csvField(sw(b, i)));
+        });
+      this.bytes.push(bw);
+      if (this.parts.length > 0) this.parts.push(",");
+      this.parts.push(CSV_CODE.get(t)?.(bw) ?? bw);
     }
     this.header = names.join(",");
     this.engine = engine;
@@ -326,22 +368,27 @@ export class CsvFormatter {
     out.write(`${this.header}\n`);
   }
 
+  private readonly one = new Uint32Array(1);
+
   record(batch: RecordBatch, i: number, out: Output): void {
-    const b = this.views.of(batch);
-    const ws = this.writers;
+    this.one[0] = i;
+    this.records(batch, this.one, 1, out);
+  }
+
+  records(batch: RecordBatch, sel: ArrayLike<number> | null, n: number, out: Output): void {
     // (a csv: list of more fields than the output reserves room for goes through the text path below)
-    if (this.engine === "direct" && out instanceof BufferedOutput && 64 * this.bytes.length + 2 <= OUTPUT_RECORD_MAX) {
-      if (out.stopped) return;
-      const bs = this.bytes;
-      out.ensure(64 * bs.length + 2);
-      bs[0]!(b, i, out);
-      for (let k = 1; k < bs.length; k++) {
-        out.buf[out.pos++] = 44;
-        bs[k]!(b, i, out);
-      }
-      out.buf[out.pos++] = 10;
+    const reserve = 64 * this.bytes.length + 2;
+    if (this.engine === "direct" && out instanceof BufferedOutput && reserve <= OUTPUT_RECORD_MAX) {
+      this.rows ??= compileRows(this.parts, reserve);
+      this.rows(this.views.of(batch), sel, n, out);
       return;
     }
+    for (let j = 0; j < n; j++) this.recordText(batch, sel === null ? j : sel[j]!, out);
+  }
+
+  private recordText(batch: RecordBatch, i: number, out: Output): void {
+    const b = this.views.of(batch);
+    const ws = this.writers;
     if (this.engine === "stringify") {
       for (let k = 0; k < ws.length; k++) this.row[k] = ws[k]!(b, i);
       out.write(stringify([this.row]));

@@ -10,6 +10,16 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { ViewCache, type BatchView } from "./view.js";
+import {
+  compileRows,
+  addrCode,
+  timeCode,
+  uintCode,
+  type ByteWriter,
+  type RowCode,
+  type RowPart,
+  type RowsWriter,
+} from "./rows.js";
 import { OUTPUT_RECORD_MAX, type BufferedOutput } from "./out.js";
 import {
   putAscii,
@@ -563,9 +573,6 @@ export const FMT_TOKENS: readonly TokenDef[] = [
 
 // ── byte writers for the hot tokens (everything else goes through its string writer) ─────────────────
 
-/** Writes one field of row `i` straight into the output buffer (room reserved by the caller). */
-export type ByteWriter = (b: BatchView, i: number, o: BufferedOutput) => void;
-
 function timeBytes(col: "msecFirst" | "msecLast" | "msecReceived" | "msecEvent") {
   return (): ByteWriter => (b, i, o) => {
     const ms = b.cols[col][i]!;
@@ -723,6 +730,102 @@ const BYTE_TOKENS: ReadonlyMap<string, (ctx: Ctx) => ByteWriter> = new Map<strin
   ],
 ]);
 
+/**
+ * Generated code for the tokens of the common layouts (line, long, extended, …): the usual values inline,
+ * the rest through the token's byte writer (`slow`). See rows.ts.
+ */
+const ROW_CODE: ReadonlyMap<string, (ctx: Ctx, slow: ByteWriter) => RowCode> = new Map<
+  string,
+  (ctx: Ctx, slow: ByteWriter) => RowCode
+>([
+  ["%ts", (_, slow) => timeCode("msecFirst", slow)],
+  ["%tfs", (_, slow) => timeCode("msecFirst", slow)],
+  ["%te", (_, slow) => timeCode("msecLast", slow)],
+  ["%tr", (_, slow) => timeCode("msecReceived", slow)],
+  [
+    "%td",
+    (ctx, slow) =>
+      ctx.plain
+        ? { cols: [], code: "$SLOW", slow }
+        : {
+            cols: ["msecFirst", "msecLast"],
+            slow,
+            // `    HH:MM:SS.mmm` below one day (the byte writer's fast path)
+            code:
+              "const ms = c_msecLast[i] - c_msecFirst[i]; " +
+              "if (ms >= 0 && ms < 86400000 && (ms | 0) === ms) { " +
+              "const sec = (ms / 1000) | 0; buf[p] = 32; buf[p + 1] = 32; buf[p + 2] = 32; buf[p + 3] = 32; " +
+              "p = put2(buf, p + 4, (sec / 3600) | 0); buf[p++] = 58; p = put2(buf, p, ((sec / 60) | 0) % 60); " +
+              "buf[p++] = 58; p = put2(buf, p, sec % 60); buf[p++] = 46; p = put3(buf, p, ms % 1000); " +
+              "} else $SLOW",
+          },
+  ],
+  [
+    "%pr",
+    (ctx) => ({
+      cols: ["proto"],
+      code: `p = putTable(buf, p, ${ctx.plain ? "PROTO5_PLAIN" : "PROTO5"}, c_proto[i], 5);`,
+    }),
+  ],
+  ["%sa", (ctx) => addrCode("srcAddr", ctx.longV6 ? 39 : 16, !ctx.longV6)],
+  ["%da", (ctx) => addrCode("dstAddr", ctx.longV6 ? 39 : 16, !ctx.longV6)],
+  ["%nh", (ctx) => addrCode("nextHop", ctx.longV6 ? 39 : 16, !ctx.longV6)],
+  ["%ra", (ctx) => addrCode("exporterAddr", ctx.longV6 ? 39 : 16, !ctx.longV6)],
+  ["%sap", (ctx, slow) => addrPortCode("srcAddr", "srcPort", false, ctx.longV6, slow)],
+  ["%dap", (ctx, slow) => addrPortCode("dstAddr", "dstPort", true, ctx.longV6, slow)],
+  ["%pkt", (ctx, slow) => counterCode("inPackets", ctx.plain, slow)],
+  ["%ipkt", (ctx, slow) => counterCode("inPackets", ctx.plain, slow)],
+  ["%opkt", (ctx, slow) => counterCode("outPackets", ctx.plain, slow)],
+  ["%byt", (ctx, slow) => counterCode("inBytes", ctx.plain, slow)],
+  ["%ibyt", (ctx, slow) => counterCode("inBytes", ctx.plain, slow)],
+  ["%obyt", (ctx, slow) => counterCode("outBytes", ctx.plain, slow)],
+  ["%fl", (_, slow) => uintCode("flows", 5, slow, true)],
+  ["%tos", (_, slow) => uintCode("srcTos", 3, slow)],
+  ["%sp", (_, slow) => uintCode("srcPort", 6, slow)],
+  ["%in", (_, slow) => uintCode("input", 6, slow)],
+  ["%out", (_, slow) => uintCode("output", 6, slow)],
+  ["%sas", (_, slow) => uintCode("srcAs", 6, slow)],
+  ["%das", (_, slow) => uintCode("dstAs", 6, slow)],
+  [
+    "%flg",
+    () => ({
+      cols: ["proto", "tcpFlags"],
+      code: "p = putTable(buf, p, FLAGS8, c_proto[i] === 6 ? c_tcpFlags[i] : 0, 8);",
+    }),
+  ],
+]);
+
+/** `%sap`/`%dap`: an IPv4 address right-aligned, `:`, the port left-aligned in 5 (ICMP and IPv6 rows: `slow`). */
+function addrPortCode(
+  col: AddrColumnName,
+  port: "srcPort" | "dstPort",
+  icmp: boolean,
+  longV6: boolean,
+  slow: ByteWriter,
+): RowCode {
+  const test = icmp ? `c_proto[i] !== 1 && c_proto[i] !== 58` : "true";
+  const w = longV6 ? 39 : 16;
+  return {
+    cols: icmp ? [col, port, "v6Flags", "proto"] : [col, port, "v6Flags"],
+    slow,
+    code:
+      `if (${test}) { ` +
+      `if ((c_v6Flags[i] & ${V6_BIT[col]}) === 0) { p = putIPv4(buf, p, c_${col}[i], ${w}); buf[p++] = 58; } ` +
+      `else { p = putIPv6(buf, p, cols.${col}6, i * 4, ${w}, ${longV6 ? "false" : "true"}); buf[p++] = 46; } ` +
+      `p = putDecLeft(buf, p, c_${port}[i], 5); ` +
+      `} else $SLOW`,
+  };
+}
+
+/** A u64 counter in 8 columns: integers below 1,000,000 (any below 2^32 with -N) inline, scaled ones `slow`. */
+function counterCode(col: ExactCounter, plain: boolean, slow: ByteWriter): RowCode {
+  return {
+    cols: [col],
+    slow,
+    code: `const v = c_${col}[i]; if (v >>> 0 === v${plain ? "" : " && v < 1000000"}) p = putDecRight(buf, p, v, 8); else $SLOW`,
+  };
+}
+
 function isAlpha(ch: string | undefined): boolean {
   return ch !== undefined && /[A-Za-z]/.test(ch);
 }
@@ -745,8 +848,13 @@ export interface CompiledFmt {
   readonly header: string;
   /** The line for row `i` without the trailing newline. */
   line(b: RecordBatch | BatchView, i: number): string;
-  /** Writes the line for row `i` plus a newline straight into the output buffer (the fast path). */
+  /** Writes the line for row `i` plus a newline straight into the output buffer. */
   emit(b: RecordBatch | BatchView, i: number, o: BufferedOutput): void;
+  /**
+   * Writes the lines of rows `sel[0..n)` (rows 0..n when `sel` is null), each with a newline, straight into the
+   * output buffer: the fast path, one generated function per format (rows.ts).
+   */
+  emitRows(b: RecordBatch | BatchView, sel: ArrayLike<number> | null, n: number, o: BufferedOutput): void;
   /** One title per %token (the header's words, trimmed), for tables that show the fields as cells. */
   readonly columns: readonly string[];
   /** The fields of row `i`, one per %token, as line() prints them without padding (literal text left out). */
@@ -761,7 +869,8 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   const ctx: Ctx = { plain: opts.plain ?? false, longV6: opts.longV6 ?? false, counter: 0 };
   const f = expandPredefined(format);
   const writers: FieldWriter[] = [];
-  const byteWriters: ByteWriter[] = [];
+  // the row layout for the generated writer: literal text and one part per token
+  const parts: RowPart[] = [];
   // lits[k] is printed before writers[k]; lits[writers.length] after the last one
   const lits: string[] = [""];
   const columns: string[] = [];
@@ -781,13 +890,12 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
       const sw = found.make(ctx);
       writers.push(sw);
       const bw = BYTE_TOKENS.get(found.token);
-      byteWriters.push(
-        bw
-          ? bw(ctx)
-          : (b, i, o) => {
-              putAscii(o, sw(b, i));
-            },
-      );
+      const slow: ByteWriter = bw
+        ? bw(ctx)
+        : (b, i, o) => {
+            putAscii(o, sw(b, i));
+          };
+      parts.push(lits[lits.length - 1]!, ROW_CODE.get(found.token)?.(ctx, slow) ?? slow);
       lits.push("");
       header += ctx.longV6 && found.isAddress ? " ".repeat(23) + found.header : found.header;
       columns.push(found.header.trim());
@@ -801,10 +909,10 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
       c = end;
     }
   }
+  parts.push(lits[lits.length - 1]!);
   const n = writers.length;
   const pre = lits[0]!;
   const post = lits.slice(1);
-  // Specialised shapes for the common small formats keep the record loop free of array bookkeeping.
   const views = new ViewCache();
   const line = (batch: RecordBatch | BatchView, i: number): string => {
     const b = views.of(batch);
@@ -820,34 +928,37 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   };
   // Room one record can take: generous per token (the longest writers are %mpls and IPv6 texts), all literals.
   const reserve = 160 * n + lits.reduce((a, l) => a + l.length, 0) + 2;
-  const preB = Buffer.from(pre, "latin1");
-  const postB = post.map((l) => Buffer.from(l, "latin1"));
   // a format wider than the output's reserve (OUTPUT_RECORD_MAX: thousands of tokens or a huge literal; nfdump
   // takes any length) is written as text
   if (reserve > OUTPUT_RECORD_MAX) {
     const wide = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
       o.writeAscii(`${line(batch, i)}\n`);
     };
-    return { header, line, emit: wide, columns, cells };
+    const wideRows = (
+      batch: RecordBatch | BatchView,
+      sel: ArrayLike<number> | null,
+      count: number,
+      o: BufferedOutput,
+    ): void => {
+      for (let j = 0; j < count && !o.stopped; j++) wide(batch, sel === null ? j : sel[j]!, o);
+    };
+    return { header, line, emit: wide, emitRows: wideRows, columns, cells };
   }
-  const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
-    const b = views.of(batch);
-    o.ensure(reserve);
-    const buf = o.buf;
-    if (preB.length > 0) {
-      buf.set(preB, o.pos);
-      o.pos += preB.length;
-    }
-    for (let k = 0; k < n; k++) {
-      byteWriters[k]!(b, i, o);
-      const l = postB[k]!;
-      if (l.length === 1) buf[o.pos++] = l[0]!;
-      else if (l.length > 0) {
-        buf.set(l, o.pos);
-        o.pos += l.length;
-      }
-    }
-    buf[o.pos++] = 10;
+  // compiled on first use: -A and -s tables compile formats only for their headers and cells
+  let rows: RowsWriter | null = null;
+  const emitRows = (
+    batch: RecordBatch | BatchView,
+    sel: ArrayLike<number> | null,
+    count: number,
+    o: BufferedOutput,
+  ): void => {
+    rows ??= compileRows(parts, reserve);
+    rows(views.of(batch), sel, count, o);
   };
-  return { header, line, emit, columns, cells };
+  const one = new Uint32Array(1);
+  const emit = (batch: RecordBatch | BatchView, i: number, o: BufferedOutput): void => {
+    one[0] = i;
+    emitRows(batch, one, 1, o);
+  };
+  return { header, line, emit, emitRows, columns, cells };
 }

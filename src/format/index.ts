@@ -21,6 +21,11 @@ export interface Formatter {
   /** Header (column titles, `[`, csv header); nothing with -q where nfdump prints nothing. */
   prolog(out: Output): void;
   record(batch: RecordBatch, row: number, out: Output): void;
+  /**
+   * The records of rows `sel[0..n)` of a batch (rows 0..n when `sel` is null), as record() prints them one by
+   * one: the listing's path, one call per block (the column formats and csv run one generated loop).
+   */
+  records(batch: RecordBatch, sel: ArrayLike<number> | null, n: number, out: Output): void;
   /** Closing text (`]` for json). */
   epilog(out: Output): void;
   /**
@@ -83,6 +88,10 @@ class FmtFormatter implements Formatter {
       if (!out.stopped) this.fmt.emit(b, i, out);
     } else out.write(`${this.fmt.line(b, i)}\n`);
   }
+  records(b: RecordBatch, sel: ArrayLike<number> | null, n: number, out: Output): void {
+    if (out instanceof BufferedOutput) this.fmt.emitRows(b, sel, n, out);
+    else for (let j = 0; j < n; j++) this.record(b, sel === null ? j : sel[j]!, out);
+  }
   epilog(): void {
     // nothing after the rows
   }
@@ -100,6 +109,9 @@ class NullFormatter implements Formatter {
   record(): void {
     // no records
   }
+  records(): void {
+    // no records
+  }
   epilog(): void {
     // nothing
   }
@@ -109,6 +121,7 @@ function wrap(
   f: {
     prolog(out: Output): void;
     record(b: RecordBatch, i: number, out: Output): void;
+    records?(b: RecordBatch, sel: ArrayLike<number> | null, n: number, out: Output): void;
     epilog(out: Output): void;
     readonly runSeparator?: string;
     newRun?(): void;
@@ -131,6 +144,13 @@ function wrap(
     record: (b, i, out) => {
       f.record(b, i, out);
     },
+    records: f.records
+      ? (b, sel, n, out) => {
+          f.records!(b, sel, n, out);
+        }
+      : (b, sel, n, out) => {
+          for (let j = 0; j < n && !out.stopped; j++) f.record(b, sel === null ? j : sel[j]!, out);
+        },
     epilog: (out) => {
       f.epilog(out);
     },
@@ -211,7 +231,7 @@ export function pieceRules(spec: string): { separator: string; sequential: boole
 /** The format string `-A` uses when no -o is given (see aggregate.ts). */
 export { aggregateFormat } from "./aggregate.js";
 export { compileFmt, expandPredefined, PREDEFINED_FORMATS } from "./fmt.js";
-export { BufferedOutput, StringOutput, type Output } from "./out.js";
+export { BufferedOutput, BytesOutput, StringOutput, type Output } from "./out.js";
 export { FormatError } from "./errors.js";
 export * from "./summary.js";
 export * from "./stat-table.js";

@@ -22,6 +22,8 @@ export interface Output {
   /** True after the reader went away (EPIPE); callers stop producing and exit 0. */
   readonly stopped: boolean;
   write(text: string): void;
+  /** Bytes already formatted (e.g. a scan worker's piece of the listing). */
+  writeBytes(bytes: Uint8Array): void;
   flush(): void;
 }
 
@@ -60,7 +62,8 @@ export class BufferedOutput implements Output {
   buf: Buffer;
   pos: number;
   private readonly sink: OutputSink;
-  private readonly chunk: number;
+  /** Bytes buffered before they go to the sink (the buffer keeps OUTPUT_RECORD_MAX more for one record). */
+  readonly chunk: number;
   stopped: boolean;
   /** Bytes handed to the sink so far (diagnostics, tests). */
   written: number;
@@ -70,7 +73,8 @@ export class BufferedOutput implements Output {
     this.sink = typeof target === "number" ? fdSink(target) : target;
     this.chunk = Math.max(16, chunk);
     // room for one maximal record beyond the chunk size, so ensure() never has to grow the buffer
-    this.buf = Buffer.allocUnsafe(this.chunk + OUTPUT_RECORD_MAX);
+    // (its own memory, never a slice of Node's pool: BytesOutput hands its buffer to another thread)
+    this.buf = Buffer.from(new ArrayBuffer(this.chunk + OUTPUT_RECORD_MAX));
     this.pos = 0;
     this.stopped = false;
     this.written = 0;
@@ -107,6 +111,18 @@ export class BufferedOutput implements Output {
     }
     this.pos += this.buf.write(text, this.pos, "latin1");
     if (this.pos >= this.chunk) this.drain();
+  }
+
+  /** Appends bytes; a piece larger than the room left goes to the sink as it is, after what is buffered. */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    if (this.pos + bytes.length <= this.chunk) {
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    this.drain();
+    if (bytes.length > 0) this.emit(bytes);
   }
 
   /** Hands everything buffered to the sink. Never throws on EPIPE (sets `stopped`). */
@@ -149,6 +165,52 @@ export class StringOutput extends BufferedOutput {
     this.parts.length = 0;
     this.parts.push(s);
     return s;
+  }
+}
+
+/**
+ * An output kept in memory and taken out as byte arrays of their own (transferable to another thread): a scan
+ * worker's pieces of the listing. The chunk is large, so a piece of a few blocks is formatted straight into
+ * one buffer, handed over whole by take(), and the next piece goes into a buffer given back with recycle() (or a
+ * new one): no copy, and no new memory per piece for the garbage collector to account for.
+ */
+export class BytesOutput extends BufferedOutput {
+  private readonly parts: Uint8Array[];
+  private readonly pool: ArrayBuffer[] = [];
+  constructor(chunk: number = 4 * 1024 * 1024) {
+    const parts: Uint8Array[] = [];
+    // a piece larger than the chunk: copies of the drained chunks (the buffer is reused; Buffer's slice() would
+    // not copy)
+    super((bytes) => parts.push(new Uint8Array(bytes)), chunk);
+    this.parts = parts;
+  }
+
+  /** Everything written since the last take(): a view at offset 0 of an ArrayBuffer of its own. */
+  take(): Uint8Array<ArrayBuffer> {
+    if (this.parts.length === 0 && this.pos === 0) return new Uint8Array(0);
+    if (this.parts.length === 0) {
+      const bytes = new Uint8Array(this.buf.buffer as ArrayBuffer, this.buf.byteOffset, this.pos);
+      this.pos = 0;
+      // the buffer goes with the piece: continue in a recycled one
+      const size = this.buf.length;
+      const next = this.pool.pop() ?? new ArrayBuffer(size);
+      this.buf = Buffer.from(next, 0, size);
+      return bytes;
+    }
+    this.flush();
+    const all = new Uint8Array(this.parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of this.parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    this.parts.length = 0;
+    return all;
+  }
+
+  /** Takes back the ArrayBuffer of a piece once it has been written (kept when it has this output's size). */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === this.buf.length && this.pool.length < 8) this.pool.push(buffer);
   }
 }
 
