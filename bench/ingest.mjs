@@ -15,9 +15,14 @@
 // alternates which collector goes first. Between a run's last datagram and SIGTERM the script waits until the
 // collector's CPU time stops growing (its backlog is written). "kernel drops" is the growth of the host-wide
 // UDP RcvbufErrors counter during the run (other traffic on the host adds to it); "socket drops" is the drops
-// column of the collector's own socket in /proc/net/udp, read just before SIGTERM.
+// column of the collector's own socket in /proc/net/udp, read just before SIGTERM. "CPU" is the collector's
+// user + system time (all its threads) from the first datagram until its backlog was written, and per flow stored.
 // TSCAPD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to node for tscapd, TSCAPD_ARGS
 // (e.g. "--clickhouse http://127.0.0.1:8123/?database=ingest") to tscapd after its other arguments.
+// --collectors tscapd+clickhouse runs tscapd with --clickhouse into a ClickHouse server this script starts
+// (Debian's clickhouse-server in a temp directory, `--clickhouse-nice N` lowers its priority; a fresh database per
+// run, the spool outside the flow directory) and reports what the sink sent, found stored, failed and left in
+// the spool (its exit line), and the table's count().
 // --sender dgram replays with node:dgram instead of bench/replay.mjs's default native sendmmsg sender (both
 // senders sleep ≥ 1 ms when ahead of schedule; until 2026-12-05 the replay spun on setImmediate and took the CPU a
 // collector left free — figures before that date were taken with it).
@@ -27,6 +32,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startClickHouse } from "./clickhouse-server.mjs";
 import { writeSyntheticStream } from "./stream.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -147,6 +153,9 @@ function monitored(dir) {
   return n;
 }
 
+let clickhouse = null;
+let chRun = 0;
+
 function startCollector(kind, dir, port) {
   if (kind === "nfcapd")
     return spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", buffer], {
@@ -169,9 +178,17 @@ function startCollector(kind, dir, port) {
       "-B",
       buffer,
       ...(kind.endsWith("+monitor") ? ["--monitor", monitorConfig(dir)] : []),
+      ...(kind.endsWith("+clickhouse")
+        ? [
+            "--clickhouse",
+            `${clickhouse.url}?database=ingest_${++chRun}`,
+            "--clickhouse-spool",
+            mkdtempSync(join(tmpdir(), "ingest-spool-")),
+          ]
+        : []),
       ...(process.env.TSCAPD_ARGS ?? "").split(" ").filter(Boolean),
     ],
-    { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG ? "inherit" : "ignore"] },
+    { stdio: ["ignore", "ignore", process.env.TSCAPD_LOG || kind.endsWith("+clickhouse") ? "pipe" : "ignore"] },
   );
 }
 
@@ -217,21 +234,35 @@ function stored(kind, dir) {
 async function run(kind, rate) {
   const dir = mkdtempSync(join(tmpdir(), `ingest-${kind === "nfcapd" ? "nfcapd" : "tscapd"}-`));
   const port = kind === "nfcapd" ? 40655 : 40656;
+  if (kind.endsWith("+clickhouse") && clickhouse === null)
+    clickhouse = await startClickHouse({ nice: Number(opt("--clickhouse-nice", "0")) });
   const child = startCollector(kind, dir, port);
+  let log = "";
+  child.stderr?.on("data", (d) => {
+    log += d;
+    if (process.env.TSCAPD_LOG) process.stderr.write(d);
+  });
   const exited = new Promise((r) => child.on("exit", r));
   await sleep(1000);
   const drops0 = udpRcvbufErrors();
+  const cpu0 = procStat(child.pid).cpu;
   const s = await send(port, rate, 0);
   await settle(child.pid);
   const drops = udpRcvbufErrors() - drops0;
   const sockDrops = socketDrops(port);
-  const { hwmKb } = procStat(child.pid);
+  const { hwmKb, cpu } = procStat(child.pid);
   child.kill("SIGTERM");
   await exited;
   const flows = stored(kind, dir);
   const bytes = bytesOnDisk(dir);
   rmSync(dir, { recursive: true, force: true });
   const mon = kind.endsWith("+monitor") ? monitored(dir) : undefined;
+  let ch;
+  if (kind.endsWith("+clickhouse")) {
+    const line = /clickhouse: \d+ rows sent.*/.exec(log)?.[0] ?? "no exit line";
+    const rows = await clickhouse.query(`SELECT count() FROM ingest_${chRun}.flows`).catch((e) => e.message);
+    ch = `${line}; table ${rows} rows`;
+  }
   return {
     kind,
     rate,
@@ -243,6 +274,9 @@ async function run(kind, rate) {
     hwmMb: hwmKb / 1024,
     bytes,
     mon,
+    ch,
+    // clock ticks (1/100 s) of user + system time from the first datagram until the backlog was written
+    cpuS: (cpu - cpu0) / 100,
   };
 }
 
@@ -289,18 +323,20 @@ if (args.includes("--soak")) {
   const collectors = opt("--collectors", "nfcapd,tscapd").split(",");
   const pct = (r) => `${((100 * r.flows) / r.sent).toFixed(1)} %`;
   console.log(
-    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow | monitored |",
+    "| run | datagrams/s asked | collector | sent/s | flows sent | flows stored | stored/sent | kernel drops | socket drops | peak RSS | B/flow | monitored | CPU s | CPU ns/flow |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (let k = 0; k < repeat; k++) {
     for (const rate of rates) {
       const order = k % 2 === 0 ? collectors : [...collectors].reverse();
       for (const kind of order) {
         const r = await run(kind, rate);
         console.log(
-          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} | ${r.mon === undefined ? "" : `${((100 * r.mon) / Math.max(1, r.flows)).toFixed(1)} %`} |`,
+          `| ${k + 1} | ${rate} | ${kind} | ${r.achieved} | ${r.sent} | ${r.flows} | ${pct(r)} | ${r.drops} | ${r.sockDrops} | ${r.hwmMb.toFixed(0)} MB | ${(r.bytes / Math.max(1, r.flows)).toFixed(1)} | ${r.mon === undefined ? "" : `${((100 * r.mon) / Math.max(1, r.flows)).toFixed(1)} %`} | ${r.cpuS.toFixed(2)} | ${((r.cpuS * 1e9) / Math.max(1, r.flows)).toFixed(0)} |`,
         );
+        if (r.ch !== undefined) console.log(`|   | ClickHouse: ${r.ch} |`);
       }
     }
   }
 }
+await clickhouse?.stop();

@@ -2,10 +2,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tscapd --monitor figures.
 //
-//   npm run build && node bench/monitor.mjs cpu [--flows 2000000]
+//   npm run build && node bench/monitor.mjs cpu [--flows 2000000] [--chunk 16384] [--repeat 5] [--base DIR]
 //       CPU per flow of the monitor thread's work (the two monitors of bench/ingest.mjs's tscapd+monitor: a
-//       moving average keyed on dstip, a 100-key fixed window on srcip) over the synthetic generator's flows,
-//       and of the decode thread's copy of the columns they read (process CPU time, user + system).
+//       moving average keyed on dstip, a 100-key fixed window on srcip) over the synthetic generator's flows in
+//       chunks of --chunk rows, and of the decode thread's copy of the columns they read (process CPU time, user
+//       + system). --base DIR: also the monitors of another built checkout (e.g. main's), its passes alternating
+//       with this build's in the same process; the median of --repeat passes each.
 //   npm run build && node bench/monitor.mjs latency [--window 10] [--over 20000] [--factors 2,10]
 //       Alert latency: the real tscapd with one moving average (pps, per dstip); NetFlow v5 datagrams every
 //       10 ms carry a background key at half the threshold, then a burst key at factor × the threshold. Prints the
@@ -29,59 +31,82 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function cpu() {
   const { syntheticRounds } = await import(join(root, "dist/replay/synthetic.js"));
   const { RecordBatch } = await import(join(root, "dist/record/batch.js"));
-  const { parseMonitorConfig, monitorColumns } = await import(join(root, "dist/monitor/config.js"));
-  const { Monitor } = await import(join(root, "dist/monitor/monitor.js"));
   const { PHYSICAL_COLUMNS } = await import(join(root, "dist/record/schema.js"));
   const dir = mkdtempSync(join(tmpdir(), "bench-monitor-"));
-  const cfg = parseMonitorConfig(
+  const yaml =
     `monitors:\n  - name: ddos_dst\n    key: [dstip]\n    value: pps\n    window: 10s\n    over: 100000000\n` +
-      `  - name: top_src\n    key: [srcip]\n    period: 5s\n    top: 100\n    to: ${join(dir, "top.csv")}\n`,
-    join(dir, "m.yaml"),
-  );
+    `  - name: top_src\n    key: [srcip]\n    period: 5s\n    top: 100\n    to: ${join(dir, "top.csv")}\n`;
   const flows = Number(opt("--flows", "2000000"));
-  const N = 16384;
+  const N = Number(opt("--chunk", "16384"));
+  const repeat = Number(opt("--repeat", "5"));
+  const now = Date.now();
+  // chunks of N rows, received at ≈ 1.3 M flows/s
   const batches = [];
   let cur = new RecordBatch(N);
-  const now = Date.now();
   for (const round of syntheticRounds({ flows, seed: 7 })) {
     const c = round.batch.cols;
-    for (let i = 0; i < round.batch.length; i++) {
+    const n = round.batch.length;
+    for (let i = 0; i < n;) {
       if (cur.length === N) {
         batches.push(cur);
         cur = new RecordBatch(N);
       }
-      const r = cur.addRow();
+      const m = Math.min(n - i, N - cur.length);
+      const r = cur.length;
       for (const pc of PHYSICAL_COLUMNS)
-        if (pc.width === 1) cur.cols[pc.name][r] = c[pc.name][i];
-        else cur.cols[pc.name].set(c[pc.name].subarray(i * 4, i * 4 + 4), r * 4);
-      cur.cols.msecReceived[r] = now + Math.floor((batches.length * 1000) / 80); // 80 batches/s ≈ 1.3 M flows/s
+        cur.cols[pc.name].set(c[pc.name].subarray(i * pc.width, (i + m) * pc.width), r * pc.width);
+      cur.cols.msecReceived.fill(now + Math.floor((batches.length * N * 1000) / 1_300_000), r, r + m);
+      cur.length += m;
+      i += m;
     }
   }
   if (cur.length > 0) batches.push(cur);
-  const widths = new Map(PHYSICAL_COLUMNS.map((pc) => [pc.name, pc.width]));
-  const names = monitorColumns(cfg);
   // CPU time (user + system) rather than wall time: the figures hold on a busy machine too
-  const cpuNs = (since) => {
-    const u = process.cpuUsage(since);
+  const cpuNs = (f) => {
+    const t = process.cpuUsage();
+    f();
+    const u = process.cpuUsage(t);
     return ((u.user + u.system) * 1e3) / flows;
   };
-  // as src/monitor/feed.ts: into column arrays reused from the monitor thread
+  // the builds compared: this one and, with --base DIR, another checkout's (its dist/monitor)
+  const builds = [["this", root]];
+  if (opt("--base", undefined) !== undefined) builds.unshift(["base", opt("--base")]);
+  const sides = [];
+  for (const [label, dist] of builds) {
+    const { parseMonitorConfig, monitorColumns } = await import(join(dist, "dist/monitor/config.js"));
+    const { Monitor } = await import(join(dist, "dist/monitor/monitor.js"));
+    const cfg = parseMonitorConfig(yaml, join(dir, "m.yaml"));
+    const mons = cfg.monitors.map((m) => new Monitor(m, dir, () => undefined, now));
+    sides.push({ label, dist, mons, names: monitorColumns(cfg), runs: [] });
+  }
+  // as src/monitor/feed.ts: the decode thread copies the columns the monitors read into reused arrays
+  const widths = new Map(PHYSICAL_COLUMNS.map((pc) => [pc.name, pc.width]));
+  const names = sides[sides.length - 1].names;
   const into = Object.fromEntries(names.map((n) => [n, new batches[0].cols[n].constructor(N * widths.get(n))]));
-  const t0 = process.cpuUsage();
-  for (const b of batches) for (const n of names) into[n].set(b.cols[n].subarray(0, b.length * widths.get(n)));
-  const copyNs = cpuNs(t0);
-  const mons = cfg.monitors.map((m) => new Monitor(m, dir, () => undefined, now));
-  const t1 = process.cpuUsage();
-  for (const b of batches) for (const m of mons) m.add(b, "none");
-  const monNs = cpuNs(t1);
-  const t2 = process.cpuUsage();
-  for (const b of batches) for (const m of mons) m.add(b, "none");
-  const monNs2 = cpuNs(t2);
-  const ev = mons.map((m) => `${m.config.name} ${m.sample().evicted}`).join(", ");
+  const copyNs = cpuNs(() => {
+    for (const b of batches) for (const n of names) into[n].set(b.cols[n].subarray(0, b.length * widths.get(n)));
+  });
+  // passes alternate between the builds (first one, then the other first); the first pass (cold JIT) is left
+  // out of the median
+  for (let r = 0; r <= repeat; r++)
+    for (const side of r % 2 === 0 ? sides : [...sides].reverse())
+      side.runs.push(
+        cpuNs(() => {
+          for (const b of batches) for (const m of side.mons) m.add(b, "none");
+        }),
+      );
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
   console.log(
-    `${flows} synthetic flows (seed 7), columns ${names.join(" ")}: decode-thread copy ${copyNs.toFixed(0)} ns/flow; ` +
-      `two monitors ${monNs.toFixed(0)} ns/flow (first pass), ${monNs2.toFixed(0)} ns/flow (second); evicted: ${ev}`,
+    `${flows} synthetic flows (seed 7) in chunks of ${N}, columns ${names.join(" ")}: decode-thread copy ` +
+      `${copyNs.toFixed(0)} ns/flow`,
   );
+  for (const s of sides) {
+    const ev = s.mons.map((m) => `${m.config.name} ${m.sample().evicted}`).join(", ");
+    console.log(
+      `${s.label} (${s.dist}): two monitors ${median(s.runs.slice(1)).toFixed(0)} ns/flow, median of ${repeat} ` +
+        `(first pass ${s.runs[0].toFixed(0)}; all: ${s.runs.map((x) => x.toFixed(0)).join(" ")}); evicted: ${ev}`,
+    );
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -22,6 +22,23 @@
 //   forF64(src, off, n, w, base, out), forU32(…): the reader's decoders here — a `for` column of n w-byte values
 //     (byte-shuffled planes at src[off]) into the Float64Array out as base + value (codec.ts forToF64), or into
 //     the Uint32Array out for an integer base in [0, 2^32) (codec.ts forToU32).
+//   forU16(src, off, n, w, base, out): the same into a Uint16Array (w 1 or 2; codec.ts forToU16), for an integer
+//     base in [0, 2^32): the store keeps base + value modulo 2^16.
+//   deltaF64(src, off, n, w, base, out): a `delta` column (codec.ts unshuffle + finishDeltaF64): out[i] = the
+//     running sum from base of the zig-zag-decoded w-byte deltas, added in double in row order.
+//   dict(src, off, n, bits, values, out): the reader's decoder of `dict` columns (codec.ts dictToU8/U16/U32/F64):
+//     out[i] = values[code i], the codes packed `bits` (0, 1, 2, else 4) to a byte at src[off], low bits first;
+//     values is a Uint32Array for an integer out (stored as a typed array store truncates) or a Float64Array
+//     for a Float64Array out, of at least 16 entries.
+//   dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, domain, spill, state) → the
+//     row index j at which it stopped (m when done): stats/dense.ts DenseCounts.accumulate's loop over
+//     rows[0, j), the same additions in the same order, for the common case only — it stops before a row whose
+//     key's sums would reach 2^53, that needs out counters while `out` is empty, or that lies outside the
+//     arrays, and the JS loop goes on from there. state (Float64Array 8) holds the running totals [flows,
+//     inPackets, inBytes, outPackets, outBytes, first, last] and the spill count, read and written back.
+//   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
+//     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
+//     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -746,6 +763,375 @@ static napi_value js_for_u32(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** Arguments shared by forU16 and deltaF64: src range of n w-byte values, out of at least n elements. */
+static int planes_args(napi_env env, napi_value *argv, napi_typedarray_type want, const uint8_t **p, size_t *n,
+                       int *w, double *base, void **out) {
+  uint8_t *src;
+  size_t srcLen, outLen;
+  napi_typedarray_type type;
+  if (!u8_array(env, argv[0], &src, &srcLen) || !typed_array(env, argv[5], &type, out, &outLen) || type != want)
+    return 0;
+  int64_t off = index_arg(env, argv[1]), nn = index_arg(env, argv[2]), ww = index_arg(env, argv[3]);
+  if (napi_get_value_double(env, argv[4], base) != napi_ok) return 0;
+  if (off < 0 || nn < 0 || (ww != 1 && ww != 2 && ww != 4) || (uint64_t)off + (uint64_t)nn * (uint64_t)ww > srcLen ||
+      (uint64_t)nn > outLen)
+    return 0;
+  *p = src + off;
+  *n = (size_t)nn;
+  *w = (int)ww;
+  return 1;
+}
+
+/** forU16(src, off, n, w, base, out): see the head of the file. */
+static napi_value js_for_u16(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const uint8_t *p0;
+  size_t nn;
+  int w;
+  double based;
+  void *op;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      !planes_args(env, argv, napi_uint16_array, &p0, &nn, &w, &based, &op) || w == 4 ||
+      !(based >= 0 && based < 4294967296.0) || based != (double)(uint32_t)based)
+    return fail(env, "tsflow_encode: forU16(src, off, n, w 1|2, integer base, out: Uint16Array) outside the arrays");
+  const uint32_t base = (uint32_t)based;
+  uint16_t *out = op;
+  if (w == 1) {
+    for (size_t i = 0; i < nn; i++) out[i] = (uint16_t)(base + p0[i]);
+  } else {
+    const uint8_t *p1 = p0 + nn;
+    for (size_t i = 0; i < nn; i++) out[i] = (uint16_t)(base + (uint32_t)(p0[i] | (p1[i] << 8)));
+  }
+  return NULL;
+}
+
+/** deltaF64(src, off, n, w, base, out): see the head of the file. */
+static napi_value js_delta_f64(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  const uint8_t *p0;
+  size_t nn;
+  int w;
+  double prev;
+  void *op;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      !planes_args(env, argv, napi_float64_array, &p0, &nn, &w, &prev, &op))
+    return fail(env, "tsflow_encode: deltaF64(src, off, n, w, base, out: Float64Array) outside the arrays");
+  double *out = op;
+  const uint8_t *p1 = p0 + nn, *p2 = p1 + nn, *p3 = p2 + nn;
+  for (size_t i = 0; i < nn; i++) {
+    uint32_t z = p0[i];
+    if (w >= 2) z |= (uint32_t)p1[i] << 8;
+    if (w == 4) z |= ((uint32_t)p2[i] << 16) | ((uint32_t)p3[i] << 24);
+    // zig-zag: (z >>> 1) ^ -(z & 1) as a signed 32-bit value, as codec.ts computes it
+    int32_t d = (int32_t)((z >> 1) ^ (0u - (z & 1)));
+    prev += (double)d;
+    out[i] = prev;
+  }
+  return NULL;
+}
+
+/** Bytes of n dictionary codes of `bits` bits (0, 1, 2, else 4), as codec.ts dictTo* read them. */
+static uint64_t dict_bytes(uint64_t n, int bits) {
+  if (bits == 0) return 0;
+  if (bits == 1) return (n + 7) / 8;
+  if (bits == 2) return (n + 3) / 4;
+  return (n + 1) / 2;
+}
+
+#define DICT_LOOP(T, V)                                                                                         \
+  do {                                                                                                         \
+    T *o = (T *)op;                                                                                            \
+    if (bits == 0)                                                                                             \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[0];                                                          \
+    else if (bits == 1)                                                                                        \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 3] >> (i & 7)) & 1];                                 \
+    else if (bits == 2)                                                                                        \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 2] >> ((i & 3) << 1)) & 3];                          \
+    else                                                                                                       \
+      for (size_t i = 0; i < nn; i++) o[i] = (T)V[(p[i >> 1] >> ((i & 1) << 2)) & 15];                         \
+  } while (0)
+
+/** dict(src, off, n, bits, values, out): see the head of the file. */
+static napi_value js_dict(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return fail(env, "tsflow_encode: dict(src, off, n, bits, values, out)");
+  uint8_t *src;
+  size_t srcLen, valLen, outLen;
+  if (!u8_array(env, argv[0], &src, &srcLen)) return fail(env, "tsflow_encode: dict: src is not a Uint8Array");
+  napi_typedarray_type vt, ot;
+  void *vp, *op;
+  if (!typed_array(env, argv[4], &vt, &vp, &valLen) || !typed_array(env, argv[5], &ot, &op, &outLen))
+    return fail(env, "tsflow_encode: dict: values or out is not a typed array");
+  int64_t off = index_arg(env, argv[1]), n = index_arg(env, argv[2]), bits = index_arg(env, argv[3]);
+  if (off < 0 || n < 0 || bits < 0 || bits > 4 || (uint64_t)n > outLen ||
+      (uint64_t)off + dict_bytes((uint64_t)n, (int)bits) > srcLen)
+    return fail(env, "tsflow_encode: dict: n, bits or off outside the arrays");
+  if (valLen < 16) return fail(env, "tsflow_encode: dict: fewer than 16 values");
+  const uint8_t *p = src + off;
+  const size_t nn = (size_t)n;
+  if (vt == napi_uint32_array) {
+    const uint32_t *v = vp;
+    if (ot == napi_uint8_array) DICT_LOOP(uint8_t, v);
+    else if (ot == napi_uint16_array) DICT_LOOP(uint16_t, v);
+    else if (ot == napi_uint32_array) DICT_LOOP(uint32_t, v);
+    else return fail(env, "tsflow_encode: dict: out is not a Uint8/16/32Array for u32 values");
+  } else if (vt == napi_float64_array && ot == napi_float64_array) {
+    const double *v = vp;
+    DICT_LOOP(double, v);
+  } else
+    return fail(env, "tsflow_encode: dict: values and out types do not match");
+  return NULL;
+}
+
+/** Whether v is a typed array of the given type; its data (NULL when empty) and length. */
+static int typed_of(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *len) {
+  napi_typedarray_type type;
+  return typed_array(env, v, &type, p, len) && type == want;
+}
+
+#define TWO53 9007199254740992.0
+
+/** dense(…): see the head of the file. */
+static napi_value js_dense(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 15)
+    return fail(env, "tsflow_encode: dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, "
+                     "domain, spill, state)");
+  napi_typedarray_type kt;
+  void *kp;
+  size_t kLen, rLen, len[8], accLen, outLen, spillLen, stLen;
+  if (!typed_array(env, argv[0], &kt, &kp, &kLen) ||
+      (kt != napi_uint8_array && kt != napi_uint16_array && kt != napi_uint32_array))
+    return fail(env, "tsflow_encode: dense: keys is not a Uint8/16/32Array");
+  void *rp, *cp[7], *ap, *outp, *sp, *stp;
+  int ok = typed_of(env, argv[1], napi_uint32_array, &rp, &rLen) &&
+           typed_of(env, argv[10], napi_float64_array, &ap, &accLen) &&
+           typed_of(env, argv[11], napi_float64_array, &outp, &outLen) &&
+           typed_of(env, argv[13], napi_uint32_array, &sp, &spillLen) &&
+           typed_of(env, argv[14], napi_float64_array, &stp, &stLen);
+  for (int c = 0; c < 7; c++) ok = ok && typed_of(env, argv[3 + c], napi_float64_array, &cp[c], &len[c]);
+  int64_t m = index_arg(env, argv[2]), domain = index_arg(env, argv[12]);
+  if (!ok || stLen < 8 || m < 0 || (uint64_t)m > rLen || domain < 0 || (uint64_t)domain * 5 > accLen)
+    return fail(env, "tsflow_encode: dense: bad arguments");
+  const uint32_t *rows = rp;
+  const double *col[7];
+  for (int c = 0; c < 7; c++) col[c] = cp[c];
+  double *acc = ap, *out = outp, *st = stp;
+  uint32_t *spill = sp;
+  // rows at or past the shortest column are left to the JS loop
+  size_t rowLimit = kLen;
+  for (int c = 0; c < 7; c++)
+    if (len[c] < rowLimit) rowLimit = len[c];
+  const int hasOut = (uint64_t)domain * 2 <= outLen && outLen > 0;
+  const double *flowsCol = col[0], *inPk = col[1], *inBy = col[2], *outPk = col[3], *outBy = col[4],
+               *firstCol = col[5], *lastCol = col[6];
+  double tf = st[0], tp = st[1], tb = st[2], top = st[3], tob = st[4], tfirst = st[5], tlast = st[6];
+  size_t s = (size_t)st[7];
+  const size_t nn = (size_t)m;
+  size_t j = 0;
+  for (; j < nn; j++) {
+    const uint32_t r = rows[j];
+    if (r >= rowLimit) break;
+    const uint32_t k = kt == napi_uint8_array    ? ((const uint8_t *)kp)[r]
+                       : kt == napi_uint16_array ? ((const uint16_t *)kp)[r]
+                                                 : ((const uint32_t *)kp)[r];
+    const double f0 = flowsCol[r];
+    const double f = f0 == 0 ? 1 : f0;
+    const double p = inPk[r], b = inBy[r], op = outPk[r], ob = outBy[r], t0 = firstCol[r], t1 = lastCol[r];
+    if ((uint64_t)k >= (uint64_t)domain) {
+      if (s >= spillLen) break;
+    } else {
+      const size_t a = (size_t)k * 5;
+      const double fl = acc[a] + f, s1 = acc[a + 1] + p, s2 = acc[a + 2] + b;
+      if (fl >= TWO53 || s1 >= TWO53 || s2 >= TWO53) break;
+      if (op != 0 || ob != 0) {
+        if (!hasOut) break;
+        const size_t o3 = (size_t)k * 2;
+        if (out[o3] + op >= TWO53 || out[o3 + 1] + ob >= TWO53) break;
+      }
+    }
+    tf += f;
+    tp += p;
+    tb += b;
+    top += op;
+    tob += ob;
+    if (t0 < tfirst) tfirst = t0;
+    if (t1 > tlast) tlast = t1;
+    if ((uint64_t)k >= (uint64_t)domain) {
+      spill[s++] = r;
+      continue;
+    }
+    const size_t a = (size_t)k * 5;
+    const double fl = acc[a] + f;
+    acc[a] = fl;
+    acc[a + 1] = acc[a + 1] + p;
+    acc[a + 2] = acc[a + 2] + b;
+    if (fl == f) {
+      acc[a + 3] = t0;
+      acc[a + 4] = t1;
+    } else {
+      if (t0 < acc[a + 3]) acc[a + 3] = t0;
+      if (t1 > acc[a + 4]) acc[a + 4] = t1;
+    }
+    if (op != 0 || ob != 0) {
+      const size_t o3 = (size_t)k * 2;
+      out[o3] = out[o3] + op;
+      out[o3 + 1] = out[o3 + 1] + ob;
+    }
+  }
+  st[0] = tf;
+  st[1] = tp;
+  st[2] = tb;
+  st[3] = top;
+  st[4] = tob;
+  st[5] = tfirst;
+  st[6] = tlast;
+  st[7] = (double)s;
+  return int_result(env, (double)j);
+}
+
+// ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_CRC_FOLD 1
+
+/** zlib's CRC32 table (reflected polynomial 0xedb88320), for the bytes before and after the folded part. */
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
+  }
+}
+
+/** Table-driven update of the pre-inverted crc over len bytes. */
+static uint32_t crc_bytes(uint32_t c, const uint8_t *p, size_t len) {
+  while (len--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+/**
+ * Folding CRC32 over len bytes (len ≥ 64, a multiple of 16) with carry-less multiplication: four 128-bit lanes
+ * folded 64 bytes at a time, then into one lane, then Barrett-reduced to 32 bits (Intel's "Fast CRC
+ * Computation for Generic Polynomials Using PCLMULQDQ", bit-reflected constants of zlib's polynomial). `c` is
+ * the pre-inverted crc; so is the result.
+ */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_fold(uint32_t c, const uint8_t *buf, size_t len) {
+  const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596LL, 0x0154442bd4LL);
+  const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009eLL, 0x01751997d0LL);
+  const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124LL);
+  const __m128i poly = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
+  __m128i x0, x1, x2, x3, x4, x5, x6, x7, x8, y5, y6, y7, y8;
+  x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
+  x2 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
+  x3 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
+  x4 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
+  x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)c));
+  x0 = k1k2;
+  buf += 64;
+  len -= 64;
+  while (len >= 64) {
+    x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+    x6 = _mm_clmulepi64_si128(x2, x0, 0x00);
+    x7 = _mm_clmulepi64_si128(x3, x0, 0x00);
+    x8 = _mm_clmulepi64_si128(x4, x0, 0x00);
+    x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+    x2 = _mm_clmulepi64_si128(x2, x0, 0x11);
+    x3 = _mm_clmulepi64_si128(x3, x0, 0x11);
+    x4 = _mm_clmulepi64_si128(x4, x0, 0x11);
+    y5 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
+    y6 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
+    y7 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
+    y8 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
+    x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), y5);
+    x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), y6);
+    x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), y7);
+    x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), y8);
+    buf += 64;
+    len -= 64;
+  }
+  // four lanes into one
+  x0 = k3k4;
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x3), x5);
+  x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+  x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
+  while (len >= 16) {
+    x2 = _mm_loadu_si128((const __m128i *)buf);
+    x5 = _mm_clmulepi64_si128(x1, x0, 0x00);
+    x1 = _mm_clmulepi64_si128(x1, x0, 0x11);
+    x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+    buf += 16;
+    len -= 16;
+  }
+  // 128 bits to 64
+  x2 = _mm_clmulepi64_si128(x1, x0, 0x10);
+  x3 = _mm_setr_epi32(~0, 0, ~0, 0);
+  x1 = _mm_srli_si128(x1, 8);
+  x1 = _mm_xor_si128(x1, x2);
+  x0 = k5k0;
+  x2 = _mm_srli_si128(x1, 4);
+  x1 = _mm_and_si128(x1, x3);
+  x1 = _mm_clmulepi64_si128(x1, x0, 0x00);
+  x1 = _mm_xor_si128(x1, x2);
+  // Barrett reduction to 32 bits
+  x0 = poly;
+  x2 = _mm_and_si128(x1, x3);
+  x2 = _mm_clmulepi64_si128(x2, x0, 0x10);
+  x2 = _mm_and_si128(x2, x3);
+  x2 = _mm_clmulepi64_si128(x2, x0, 0x00);
+  x1 = _mm_xor_si128(x1, x2);
+  return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+
+static int crc_fold_ok(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+}
+
+/** zlib's crc32(seed, p, len). */
+static uint32_t crc32_of(uint32_t seed, const uint8_t *p, size_t len) {
+  uint32_t c = ~seed;
+  if (len >= 64) {
+    size_t chunk = len & ~(size_t)15;
+    c = crc_fold(c, p, chunk);
+    p += chunk;
+    len -= chunk;
+  }
+  return ~crc_bytes(c, p, len);
+}
+
+/** crc32(src, off, len, seed): see the head of the file. */
+static napi_value js_crc32(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4)
+    return fail(env, "tsflow_encode: crc32(src, off, len, seed)");
+  uint8_t *src;
+  size_t srcLen;
+  if (!u8_array(env, argv[0], &src, &srcLen)) return fail(env, "tsflow_encode: crc32: src is not a Uint8Array");
+  int64_t off = index_arg(env, argv[1]), len = index_arg(env, argv[2]);
+  uint32_t seed;
+  if (napi_get_value_uint32(env, argv[3], &seed) != napi_ok) return fail(env, "tsflow_encode: crc32: bad seed");
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > srcLen)
+    return fail(env, "tsflow_encode: crc32: range outside src");
+  return int_result(env, (double)crc32_of(seed, src + off, (size_t)len));
+}
+#endif
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
@@ -755,8 +1141,24 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "forF64", NAPI_AUTO_LENGTH, js_for_f64, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "forF64", fn) != napi_ok ||
       napi_create_function(env, "forU32", NAPI_AUTO_LENGTH, js_for_u32, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "forU32", fn) != napi_ok)
+      napi_set_named_property(env, exports, "forU32", fn) != napi_ok ||
+      napi_create_function(env, "forU16", NAPI_AUTO_LENGTH, js_for_u16, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "forU16", fn) != napi_ok ||
+      napi_create_function(env, "deltaF64", NAPI_AUTO_LENGTH, js_delta_f64, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "deltaF64", fn) != napi_ok ||
+      napi_create_function(env, "dense", NAPI_AUTO_LENGTH, js_dense, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "dense", fn) != napi_ok ||
+      napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "dict", fn) != napi_ok)
     return NULL;
+#ifdef HAVE_CRC_FOLD
+  if (crc_fold_ok()) {
+    crc_init();
+    if (napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, js_crc32, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, "crc32", fn) != napi_ok)
+      return NULL;
+  }
+#endif
   if (lz4_compress_default == NULL) {
     void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);
     if (lib != NULL) lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");

@@ -17,6 +17,18 @@
 //     is counted as taken, lost as it is with node:dgram. Other errors throw (message names the error, `code`
 //     its errno name) when nothing was sent by the call; after a partial send the next call meets them.
 //   close(fd)
+//
+// And the counting receiver of the rate benchmark (bench/replay-rate.mjs), cheap enough not to take the CPU the
+// sender under test needs (node:dgram costs a JS callback and a Buffer per datagram):
+//   bindCounter(address, port, receiveBufferBytes) → fd
+//     a UDP socket bound to the numeric address and port (0: any free one), the receive buffer forced to the size
+//     asked when the process may (SO_RCVBUFFORCE), else as large as the system allows; arrival times are the
+//     kernel's (SO_TIMESTAMPNS: when the datagram reached the socket, not when the counter got to run)
+//   boundPort(fd) → port
+//   count(fd, stats: Float64Array(3), waitMs) → datagrams counted by this call
+//     receives (recvmmsg, only the first bytes of each datagram are copied) until nothing arrived for waitMs;
+//     stats[0] += datagrams, stats[1] = arrival (ns, CLOCK_REALTIME) of the first datagram counted while
+//     stats[0] was 0, stats[2] = arrival of the last one
 
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -29,6 +41,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <poll.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -189,11 +203,133 @@ static napi_value close_socket(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value bind_counter(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[64];
+  size_t hostLen;
+  int32_t port, rcvbuf;
+  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hostLen) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &port) != napi_ok || napi_get_value_int32(env, argv[2], &rcvbuf) != napi_ok ||
+      port < 0 || port > 65535) {
+    napi_throw_type_error(env, NULL, "tsflow_send: bindCounter(address, port, receiveBufferBytes)");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    len = sizeof *s4;
+  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    len = sizeof *s6;
+  } else {
+    napi_throw_type_error(env, NULL, "tsflow_send: the address must be a numeric IPv4 or IPv6 address");
+    return NULL;
+  }
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  int on = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+  return int_value(env, fd);
+}
+
+static napi_value bound_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tsflow_send: boundPort(fd)");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, "getsockname", errno);
+  uint16_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port;
+  return int_value(env, ntohs(port));
+}
+
+/** The kernel's arrival time (ns) of a received message, or the current time when it gave none. */
+static double arrival_ns(struct msghdr *h) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (double)now.tv_sec * 1e9 + (double)now.tv_nsec;
+}
+
+static napi_value count_datagrams(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, waitMs;
+  void *statsData;
+  size_t statsLen;
+  if (argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      !typed(env, argv[1], napi_float64_array, &statsData, &statsLen) || statsLen < 3 ||
+      napi_get_value_int32(env, argv[2], &waitMs) != napi_ok || waitMs < 0) {
+    napi_throw_type_error(env, NULL, "tsflow_send: count(fd, stats: Float64Array(3), waitMs)");
+    return NULL;
+  }
+  double *stats = statsData;
+  static uint8_t bufs[BATCH][64];
+  static uint8_t ctrl[BATCH][CMSG_SPACE(sizeof(struct timespec)) + 64];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  int64_t counted = 0;
+  for (;;) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = poll(&pfd, 1, waitMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    for (int j = 0; j < BATCH; j++) {
+      iov[j].iov_base = bufs[j];
+      iov[j].iov_len = sizeof bufs[j];
+      memset(&msgs[j].msg_hdr, 0, sizeof msgs[j].msg_hdr);
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+      msgs[j].msg_hdr.msg_control = ctrl[j];
+      msgs[j].msg_hdr.msg_controllen = sizeof ctrl[j];
+    }
+    int r = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR || err == EAGAIN || err == EWOULDBLOCK) continue;
+      return throw_errno(env, "recvmmsg", err);
+    }
+    if (r == 0) continue;
+    if (stats[0] == 0) stats[1] = arrival_ns(&msgs[0].msg_hdr);
+    stats[2] = arrival_ns(&msgs[r - 1].msg_hdr);
+    stats[0] += r;
+    counted += r;
+  }
+  return int_value(env, counted);
+}
+
 NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"open", open_socket}, {"send", send_batch}, {"close", close_socket}};
+  } fns[] = {{"open", open_socket},          {"send", send_batch},          {"close", close_socket},
+             {"bindCounter", bind_counter},  {"boundPort", bound_port},     {"count", count_datagrams}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     CHECK(napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));

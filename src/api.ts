@@ -14,6 +14,7 @@ import type { TimeWindow } from "./engine/window.js";
 import { parseTimeWindow } from "./dump/options.js";
 import { statRows } from "./engine/stat-rows.js";
 import { formatStatTableCsv, statTableCells, type StatRow } from "./format/stat-table.js";
+import { sumText } from "./format/text.js";
 import { aggregateFormat, BufferedOutput, compileFmt, createFormatter, PREDEFINED_FORMATS } from "./format/index.js";
 import { openAnyFlowFile } from "./store/nffile/index.js";
 import { STORE_ERROR, StoreError } from "./store/errors.js";
@@ -225,6 +226,18 @@ export function statTable(
   return statTableCells(statSpec(t), t.rows, totals, opts);
 }
 
+/**
+ * The sums of a scan (flows, packets, bytes) as tsdump's summary prints them: exact decimal text, wrapped to
+ * 64 bits as nfdump's uint64 sums (the doubles in `counts` are exact only below 2^53).
+ */
+export function countsText(counts: ScanCounts): { flows: string; packets: string; bytes: string } {
+  return {
+    flows: sumText(counts.flows, counts.flowsFix),
+    packets: sumText(counts.packets, counts.packetsFix),
+    bytes: sumText(counts.bytes, counts.bytesFix),
+  };
+}
+
 /** A -s table as `tsdump -o csv` prints it. */
 export function statTableCsv(t: StatTable, totals: ScanCounts, opts: PrintOptions = {}): string {
   return formatStatTableCsv(statSpec(t), t.rows, totals, opts);
@@ -246,6 +259,10 @@ export interface FileSummary {
   readonly flows: readonly number[];
   readonly packets: readonly number[];
   readonly bytes: readonly number[];
+  /** `exact − double` of each of those sums (0 below 2^53): exact = value + fix, as `BigInt(value) + BigInt(fix)` */
+  readonly flowsFix?: readonly number[];
+  readonly packetsFix?: readonly number[];
+  readonly bytesFix?: readonly number[];
   readonly exporters: readonly {
     readonly address: string;
     readonly id: number;
@@ -283,6 +300,9 @@ function summarizeFile(file: string): FileSummary {
     flows: st.flows,
     packets: st.packets,
     bytes: st.bytes,
+    flowsFix: st.fix.flows,
+    packetsFix: st.fix.packets,
+    bytesFix: st.fix.bytes,
     exporters: st.exporters.map((e) => ({ address: e.address, id: e.id, flows: e.flows, packets: e.packets })),
   };
 }

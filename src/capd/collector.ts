@@ -26,7 +26,7 @@ import {
 } from "../decode/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { parseIPv4, parseIPv6 } from "../record/ip.js";
-import { flowFilePath, slotStart, strftime, type ExporterStats, type Zone } from "../store/index.js";
+import { flowFilePath, slotStart, strftime, totalsText, type ExporterStats, type Zone } from "../store/index.js";
 import { expireDirectory, readLimits } from "../store/expire.js";
 import type { Logger } from "../util/log.js";
 import type { MonitorFeed } from "../monitor/feed.js";
@@ -229,8 +229,9 @@ class Source {
       seqErr += e.sequenceErrors;
       bad += e.badPackets;
     }
+    const t = totalsText(stats);
     c.log.info(
-      `Ident: '${this.ident}' Flows: ${stats.totalFlows}, Packets: ${stats.totalPackets}, Bytes: ${stats.totalBytes}, ` +
+      `Ident: '${this.ident}' Flows: ${t.flows}, Packets: ${t.packets}, Bytes: ${t.bytes}, ` +
         `Sequence Errors: ${seqErr}, Bad Packets: ${bad}`,
     );
     // table pressure since the last rotation: exporters evicted (a spray of addresses or source ids), and held

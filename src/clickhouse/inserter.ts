@@ -15,7 +15,7 @@
 import { ClickHouseClient, ClickHouseError, type ClickHouseTarget } from "./client.js";
 import { ROLLUPS, schemaStatements, serverFeatures, type ServerFeatures } from "./schema.js";
 
-/** One batch ready to go: RowBinary rows of `columns`, its id and the time range of its rows (ms). */
+/** One batch ready to go: rows of `columns`, its id and the time range of its rows (ms). */
 export interface EncodedBatch {
   /** the 64-bit id as a decimal string */
   readonly id: string;
@@ -23,7 +23,11 @@ export interface EncodedBatch {
   readonly rows: number;
   readonly minMs: number;
   readonly maxMs: number;
-  readonly data: Uint8Array;
+  /** RowBinary rows (tscapd's batches, its spool), or a Native block in pieces (tsdump's chunks) */
+  readonly data: Uint8Array | readonly Uint8Array[];
+  readonly format?: "RowBinary" | "Native";
+  /** settings of this insert */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export type InsertResult = "inserted" | "duplicate";
@@ -120,8 +124,9 @@ export class Inserter {
   private async tryInsert(b: EncodedBatch): Promise<InsertResult> {
     this.features ??= await this.ensureSchema();
     if (await this.stored(b)) return "duplicate";
-    const settings: Record<string, string> = this.features.dedupToken ? { insert_deduplication_token: b.id } : {};
-    await this.client.insert(this.target.table, b.columns, b.data, settings);
+    const settings: Record<string, string> = { ...b.settings };
+    if (this.features.dedupToken) settings["insert_deduplication_token"] = b.id;
+    await this.client.insert(this.target.table, b.columns, b.data, settings, b.format);
     return "inserted";
   }
 }

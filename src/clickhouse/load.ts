@@ -6,14 +6,17 @@
 // the same inserted columns, up to CHUNK_ROWS rows), and a chunk's batch id is a hash of the file's name, the
 // chunk's number and its rows. A rerun of the same command finds the chunks already loaded (Inserter) and
 // sends only the rest; a run with another filter or window makes other chunks.
+//
+// Chunks go as Native blocks in the table's sort order (native.ts), two inserts in flight while the next chunk
+// is gathered; with the consolidated tables, their three views run in parallel (parallel_view_processing).
 
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { openFlows, selectFiles, type FlowSelection } from "../api.js";
-import type { RecordBatch } from "../record/batch.js";
 import type { ClickHouseTarget } from "./client.js";
-import { Inserter, type EncodedBatch } from "./inserter.js";
-import { RowBinaryBuffer, rowWidth, usedColumns } from "./rowbinary.js";
+import { idString, Inserter, type EncodedBatch } from "./inserter.js";
+import { NativeChunk } from "./native.js";
+import { usedColumns } from "./rowbinary.js";
 import type { ChColumn } from "./schema.js";
 
 /** Rows per insert (at most; a chunk also ends with its file or when the columns change). */
@@ -47,49 +50,25 @@ export interface LoadOptions {
   readonly err: (text: string) => void;
 }
 
-class Chunk {
-  readonly buf: RowBinaryBuffer;
-  minMs = Number.MAX_SAFE_INTEGER;
-  maxMs = 0;
-  readonly columns: readonly ChColumn[];
-  constructor(columns: readonly ChColumn[]) {
-    this.columns = columns;
-    this.buf = new RowBinaryBuffer(columns, 16384);
-  }
-  add(b: RecordBatch, rows: Uint32Array, n: number): void {
-    this.buf.append(b, rows, n, 0, 0);
-    const first = b.cols.msecFirst;
-    for (let k = 0; k < n; k++) {
-      const t = first[rows[k]!]!;
-      if (t < this.minMs) this.minMs = t;
-      if (t > this.maxMs) this.maxMs = t;
-    }
-  }
-  /** Seals the chunk: its id from the file name, number and rows, written into every row's `batch`. */
-  seal(file: string, index: number): EncodedBatch {
-    const data = this.buf.bytes();
-    const h = createHash("sha256")
-      .update(`${basename(file)}\0${index}\0`)
-      .update(data)
-      .digest();
-    const lo = h.readUInt32LE(0);
-    const hi = h.readUInt32LE(4);
-    // `batch` is the last column of every row
-    const w = rowWidth(this.columns);
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    for (let off = w - 8; off < data.length; off += w) {
-      dv.setUint32(off, lo, true);
-      dv.setUint32(off + 4, hi, true);
-    }
-    return {
-      id: ((BigInt(hi) << 32n) | BigInt(lo)).toString(),
-      columns: this.columns.map((c) => c.name),
-      rows: this.buf.rows,
-      minMs: this.minMs,
-      maxMs: this.maxMs,
-      data,
-    };
-  }
+/** Seals a chunk: its id from the file name, its number and its rows, written into every row's `batch`. */
+function seal(chunk: NativeChunk, file: string, index: number, settings: Record<string, string>): EncodedBatch {
+  const { pieces, setId } = chunk.seal();
+  const h = createHash("sha256").update(`${basename(file)}\0${index}\0`);
+  for (const p of pieces) h.update(p);
+  const d = h.digest();
+  const lo = d.readUInt32LE(0);
+  const hi = d.readUInt32LE(4);
+  setId(hi, lo);
+  return {
+    id: idString(hi, lo),
+    columns: chunk.columns.map((c) => c.name),
+    rows: chunk.rows,
+    minMs: chunk.minMs,
+    maxMs: chunk.maxMs,
+    data: pieces,
+    format: "Native",
+    settings,
+  };
 }
 
 function sameColumns(a: readonly ChColumn[], b: readonly ChColumn[]): boolean {
@@ -100,6 +79,8 @@ function sameColumns(a: readonly ChColumn[], b: readonly ChColumn[]): boolean {
 export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
   const inserter = new Inserter(o.target, 120_000);
   await inserter.ensureSchema();
+  // the three consolidated tables' views aggregate each insert on threads of their own
+  const settings: Record<string, string> = o.target.rollups ? { parallel_view_processing: "1" } : {};
   const files = selectFiles(o.selection);
   const r: LoadResult = {
     files: files.length,
@@ -159,21 +140,29 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
         o.err(`${shown ? "\r\x1b[K" : ""}tsdump: ${m}\n`);
       },
     });
-    let chunk: Chunk | null = null;
+    let chunk: NativeChunk | null = null;
     let index = 0;
     for (const { batch, rows, count } of flows) {
       if (count === 0) continue;
       const cols = usedColumns([batch]);
-      if (chunk !== null && (!sameColumns(chunk.columns, cols) || chunk.buf.rows + count > CHUNK_ROWS)) {
-        await send(chunk.seal(file, index++));
+      if (chunk !== null && !sameColumns(chunk.columns, cols)) {
+        await send(seal(chunk, file, index++, settings));
         chunk = null;
       }
-      chunk ??= new Chunk(cols);
-      chunk.add(batch, rows, count);
+      for (let done = 0; done < count;) {
+        chunk ??= new NativeChunk(cols, CHUNK_ROWS);
+        const n = Math.min(chunk.free, count - done);
+        chunk.add(batch, done === 0 && n === count ? rows : rows.subarray(done, done + n), n);
+        done += n;
+        if (chunk.free === 0) {
+          await send(seal(chunk, file, index++, settings));
+          chunk = null;
+        }
+      }
       if (inflight.length > 0) await new Promise(setImmediate); // let the inserts in flight progress
       show(fi);
     }
-    if (chunk !== null) await send(chunk.seal(file, index));
+    if (chunk !== null) await send(seal(chunk, file, index, settings));
     const c = flows.counts;
     r.flows += c.passed;
     r.bytes += c.bytes;
@@ -191,6 +180,7 @@ export async function loadIntoClickHouse(o: LoadOptions): Promise<LoadResult> {
   }
   while (inflight.length > 0) await inflight.shift();
   await inserter.expire(Date.now());
+  inserter.client.close();
   show(files.length, true);
   if (shown) o.err("\r\x1b[K");
   return r;

@@ -52,6 +52,7 @@ interface Queued {
 }
 
 export function encodeSpoolFile(b: EncodedBatch): Uint8Array {
+  if (!(b.data instanceof Uint8Array)) throw new TypeError("clickhouse spool: RowBinary batches only");
   const header = Buffer.from(
     JSON.stringify({ id: b.id, columns: b.columns, rows: b.rows, minMs: b.minMs, maxMs: b.maxMs }),
   );

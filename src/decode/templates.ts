@@ -93,6 +93,8 @@ export class DecodePlan {
     const n = fields.id.length;
     for (let i = 0; i < n; i++) {
       const len = fields.length[i]!;
+      // fields kept raw (extra heap) that nfcapd stores in an element of its own (NBAR, NSEL ids, ACLs, user)
+      if (fields.enterprise[i] === 0) elements |= RAW_ELEMENTS.get(fields.id[i]!) ?? 0;
       if (len === VARIABLE_LENGTH) {
         varlen = true;
         min += 1;
@@ -161,6 +163,19 @@ const ELEMENT_OF_COLUMN: ReadonlyMap<string, number> = new Map([
 ]);
 
 /** The element bit a template field adds (addresses: by family). */
+/**
+ * nfcapd's element of fields tsflow keeps raw (their bytes are printed from the extra heap): applicationId (95) →
+ * nbarApp (27); connection id (148) → nselCommon (19); Cisco ingress/egress ACL ids (33000/33001) → nselAcl (23);
+ * Cisco user name (40000) → nselUser (24).
+ */
+const RAW_ELEMENTS: ReadonlyMap<number, number> = new Map([
+  [95, (1 << 27) >>> 0],
+  [148, 1 << 19],
+  [33000, 1 << 23],
+  [33001, 1 << 23],
+  [40000, 1 << 24],
+]);
+
 function elementOf(column: string, v6: boolean): number {
   switch (column) {
     case "bgpNextHop":

@@ -4,36 +4,43 @@
 
 import { EXIT } from "../cli/common.js";
 import { intString } from "../format/text.js";
+import { u64Text } from "../record/u64.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
-import { emptyStats } from "../store/format.js";
-import type { FileStats } from "../store/index.js";
+import { exactSums, type ExporterStats, type FileStats } from "../store/index.js";
 import type { QueryIO } from "./io.js";
 
 const CLASSES = ["tcp", "udp", "icmp", "other"] as const;
 
-function sumStats(all: readonly FileStats[]): FileStats {
-  const s = emptyStats();
+/** The files' statistics records summed: exact sums (BigInt, once per file), first and last, exporters. */
+function sumStats(all: readonly FileStats[]): {
+  flows: bigint[];
+  packets: bigint[];
+  bytes: bigint[];
+  msecFirst: number;
+  msecLast: number;
+  exporters: ExporterStats[];
+} {
+  const s = { flows: [0n, 0n, 0n, 0n], packets: [0n, 0n, 0n, 0n], bytes: [0n, 0n, 0n, 0n] };
+  const exporters: ExporterStats[] = [];
   let first = Infinity;
   let last = -Infinity;
   for (const f of all) {
-    s.rows += f.rows;
-    s.totalFlows += f.totalFlows;
-    s.totalPackets += f.totalPackets;
-    s.totalBytes += f.totalBytes;
-    s.outPackets += f.outPackets;
-    s.outBytes += f.outBytes;
+    const x = exactSums(f);
     for (let k = 0; k < 4; k++) {
-      s.flows[k] = s.flows[k]! + f.flows[k]!;
-      s.packets[k] = s.packets[k]! + f.packets[k]!;
-      s.bytes[k] = s.bytes[k]! + f.bytes[k]!;
+      s.flows[k]! += x.flows[k]!;
+      s.packets[k]! += x.packets[k]!;
+      s.bytes[k]! += x.bytes[k]!;
     }
     if (f.msecFirst > 0) first = Math.min(first, f.msecFirst);
     if (f.msecLast > 0) last = Math.max(last, f.msecLast);
-    s.exporters.push(...f.exporters);
+    exporters.push(...f.exporters);
   }
-  s.msecFirst = Number.isFinite(first) ? first : 0;
-  s.msecLast = Number.isFinite(last) ? last : 0;
-  return s;
+  return {
+    ...s,
+    msecFirst: Number.isFinite(first) ? first : 0,
+    msecLast: Number.isFinite(last) ? last : 0,
+    exporters,
+  };
 }
 
 /** -I: the statistics records of the selected files, summed, in nfdump's `-I` layout. */
@@ -60,13 +67,14 @@ export function printInfo(files: readonly string[], io: QueryIO): number {
   const s = sumStats(stats);
   let seq = 0;
   for (const e of s.exporters) seq += e.sequenceErrors;
-  // integers as digits (never `9.8e+33`, however large a damaged or fuzzed footer's sums are)
-  const lines = [`Ident: ${ident || "none"}`, `Flows: ${intString(s.totalFlows)}`];
-  CLASSES.forEach((c, k) => lines.push(`Flows_${c}: ${intString(s.flows[k]!)}`));
-  lines.push(`Packets: ${intString(s.totalPackets)}`);
-  CLASSES.forEach((c, k) => lines.push(`Packets_${c}: ${intString(s.packets[k]!)}`));
-  lines.push(`Bytes: ${intString(s.totalBytes)}`);
-  CLASSES.forEach((c, k) => lines.push(`Bytes_${c}: ${intString(s.bytes[k]!)}`));
+  // exact sums as digits, wrapped to 64 bits as nfdump's uint64 statistics record (never `9.8e+33`)
+  const total = (a: readonly bigint[]): bigint => a[0]! + a[1]! + a[2]! + a[3]!;
+  const lines = [`Ident: ${ident || "none"}`, `Flows: ${u64Text(total(s.flows))}`];
+  CLASSES.forEach((c, k) => lines.push(`Flows_${c}: ${u64Text(s.flows[k]!)}`));
+  lines.push(`Packets: ${u64Text(total(s.packets))}`);
+  CLASSES.forEach((c, k) => lines.push(`Packets_${c}: ${u64Text(s.packets[k]!)}`));
+  lines.push(`Bytes: ${u64Text(total(s.bytes))}`);
+  CLASSES.forEach((c, k) => lines.push(`Bytes_${c}: ${u64Text(s.bytes[k]!)}`));
   lines.push(
     `First: ${Math.floor(s.msecFirst / 1000)}`,
     `Last: ${Math.floor(s.msecLast / 1000)}`,

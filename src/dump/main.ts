@@ -12,7 +12,7 @@ import { BufferedOutput } from "../format/index.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
 import { runQuery } from "./query.js";
-import { runClickHouseLoad } from "./clickhouse.js";
+import { isatty } from "node:tty";
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
@@ -30,11 +30,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const out = new BufferedOutput(1);
   try {
-    const progress = options.progress ?? process.stderr.isTTY;
+    // isatty, not process.stderr.isTTY: a run that writes nothing to stderr never builds its stream
+    const progress = options.progress ?? isatty(2);
     const io = { out, err: (t: string) => process.stderr.write(t), now: Date.now, progress };
     const code =
       options.clickhouse !== undefined
-        ? await runClickHouseLoad(options, options.clickhouse, io)
+        ? await (await import("./clickhouse.js")).runClickHouseLoad(options, options.clickhouse, io)
         : await runQuery(options, io);
     out.flush();
     return code;

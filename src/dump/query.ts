@@ -25,7 +25,6 @@ import {
 } from "../format/index.js";
 import { RecordBatch } from "../record/batch.js";
 import { StatsQuery, type AggregatorPart, type StatState } from "../stats/index.js";
-import { runParallel } from "./parallel.js";
 import { drawStatTable, Progress } from "./tty.js";
 import { statRows } from "../engine/stat-rows.js";
 import type { ScanConfig } from "./scan-worker.js";
@@ -244,6 +243,8 @@ async function scanParallel(
     ...extra,
   };
   const progress = io.progress ? new Progress(io.err) : undefined;
+  // loaded here: a query on one thread never loads the worker code (node:worker_threads included)
+  const { runParallel } = await import("./parallel.js");
   return runParallel(config, o.workers, io.out, io.err, progress, query.filter);
 }
 
@@ -356,7 +357,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     } else counts = scanSequential(plan, pipeline, limit, add, io, q);
     const topN = q.statLimit;
     const fmtName = o.format ?? "line";
-    const totals = { flows: counts.flows, packets: counts.packets, bytes: counts.bytes };
+    const totals = counts; // the sums and their fix terms (percentages of sums past 2^53)
     const printOpts = { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet };
     for (const table of q.elementTables()) {
       const spec = {

@@ -4,7 +4,8 @@
 
 import { createRequire } from "node:module";
 import type CliTable from "cli-table3";
-import { durationString, fixed1, formatNumber, localTimeMs, protoString } from "../format/text.js";
+import { percent, type StatTotals } from "../format/stat-table.js";
+import { durationString, fixed1, formatNumber, localTimeMs, protoString, sumText } from "../format/text.js";
 import type { StatTable } from "../stats/index.js";
 
 /** A rate-limited progress line: blocks done, flows, flows/s and an ETA; cleared by `done()`. */
@@ -40,12 +41,10 @@ export class Progress {
 // cli-table3 is loaded on first use (only --table on a TTY draws with it): it costs start-up time on every run
 let TableClass: typeof CliTable | undefined;
 
-export function drawStatTable(
-  table: StatTable,
-  totals: { flows: number; packets: number; bytes: number },
-  plain: boolean,
-): string {
-  const pct = (x: number, t: number): string => (t ? fixed1((x * 100) / t) : "0.0");
+export function drawStatTable(table: StatTable, totals: StatTotals, plain: boolean): string {
+  const pct = (x: number, xFix: number, t: number, tFix: number | undefined): string =>
+    fixed1(percent(x, xFix, t, tFix ?? 0));
+  const n = (x: number, fix: number): string => (plain ? sumText(x, fix) : formatNumber(x, false, false));
   TableClass ??= createRequire(import.meta.url)("cli-table3") as typeof CliTable;
   const t = new TableClass({
     head: [
@@ -68,9 +67,9 @@ export function drawStatTable(
       durationString(r.last - r.first),
       table.spec.protoSplit || table.element.name === "proto" ? protoString(r.proto, plain).trim() : "any",
       r.keyText,
-      `${formatNumber(r.flows, plain, false)} (${pct(r.flows, totals.flows)})`,
-      `${formatNumber(r.packets, plain, false)} (${pct(r.packets, totals.packets)})`,
-      `${formatNumber(r.bytes, plain, false)} (${pct(r.bytes, totals.bytes)})`,
+      `${n(r.flows, r.flowsFix)} (${pct(r.flows, r.flowsFix, totals.flows, totals.flowsFix)})`,
+      `${n(r.packets, r.packetsFix)} (${pct(r.packets, r.packetsFix, totals.packets, totals.packetsFix)})`,
+      `${n(r.bytes, r.bytesFix)} (${pct(r.bytes, r.bytesFix, totals.bytes, totals.bytesFix)})`,
       formatNumber(r.pps, plain, false),
       formatNumber(r.bps, plain, false),
       formatNumber(r.bpp, plain, false),

@@ -8,7 +8,7 @@
 // addresses, the misc block (interfaces, masks, direction), AS routing and the exporter address; otherwise
 // when one of the group's values is non-zero (out counters, VLAN, next hops, MPLS, MAC, adjacent AS, NAT).
 
-import type { RecordBatch } from "../record/batch.js";
+import { rawElementOf, type RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
 import { BufferedOutput, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
@@ -71,11 +71,38 @@ function clearLow(hi: number, lo: number, bits: number): [number, number] {
 const NET_TMP = new Uint32Array(4);
 
 /** The key/value pairs of one record, in nfdump 1.7.1 order; `kv(key, rawValue, quoted)` renders each pair. */
+/** nfdump's firewall event names (fwEventList) by NSEL event id. */
+const FW_EVENTS: readonly string[] = ["IGNORE", "CREATE", "DELETE", "DENIED", "ALERT", "UPDATE"];
+
+/** A big-endian unsigned integer of up to 4 bytes. */
+function beUint(b: Uint8Array): number {
+  let v = 0;
+  for (let k = 0; k < b.length && k < 4; k++) v = ((v << 8) | b[k]!) >>> 0;
+  return v;
+}
+
+/** An ACL id as nfdump prints it: three u32 words in hex, `0x%x/0x%x/0x%x` (missing words 0). */
+function aclText(b: Uint8Array | undefined): string {
+  const word = (k: number): number => (b && b.length >= 4 * k + 4 ? beUint(b.subarray(4 * k, 4 * k + 4)) : 0);
+  return `0x${word(0).toString(16)}/0x${word(1).toString(16)}/0x${word(2).toString(16)}`;
+}
+
+/** A user name up to its first NUL, printable ASCII only (JSON values here are never escaped). */
+function userText(b: Uint8Array): string {
+  let s = "";
+  for (let k = 0; k < b.length && b[k] !== 0; k++) {
+    const ch = b[k]!;
+    s += ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x5c ? String.fromCharCode(ch) : "?";
+  }
+  return s;
+}
+
 function emitRecord(
   b: BatchView,
   i: number,
   kv: (key: string, value: string, quoted: boolean) => void,
   legacy: boolean,
+  raw?: RecordBatch,
 ): void {
   const c = b.cols;
   const f6 = c.v6Flags[i]!;
@@ -191,6 +218,17 @@ function emitRecord(
     kv("next_as", intString(c.nextAs[i]!), false);
     kv("prev_as", intString(c.prevAs[i]!), false);
   }
+  if (known && (el & EL(19)) !== 0) {
+    // NSEL common (nfdump's EXnselCommon): the connection id is kept raw (element 148) by the decoder; records
+    // read from nfcapd files have no raw elements, so no connect_id (never a made-up 0)
+    const id = raw ? rawElementOf(raw, i, 0, 148) : undefined;
+    if (id) kv("connect_id", intString(beUint(id)), true);
+    const ev = c.fwEvent[i]!;
+    kv("event_id", intString(ev), true);
+    kv("event", FW_EVENTS[ev] ?? "UNKNOWN", true);
+    kv("xevent_id", intString(c.fwXEvent[i]!), true);
+    kv("t_event", timeT(c.msecEvent[i]!), true);
+  }
   if (c.xlateSrcAddr[i]! || c.xlateDstAddr[i]! || (f6 & XS6) !== 0) {
     if (f6 & XS6) {
       kv("src6_xlt_ip", formatIPv6(c.xlateSrcAddr6, i * 4), true);
@@ -200,9 +238,23 @@ function emitRecord(
       kv("dst4_xlt_ip", formatIPv4(c.xlateDstAddr[i]!), true);
     }
   }
-  if (c.xlateSrcPort[i]! || c.xlateDstPort[i]!) {
+  // the NAT ports (element 22) print when the record has them, as nfdump, even 0 (an ASA ICMP teardown)
+  if (known ? (el & EL(22)) !== 0 : c.xlateSrcPort[i]! || c.xlateDstPort[i]!) {
     kv("src_xlt_port", intString(c.xlateSrcPort[i]!), true);
     kv("dst_xlt_port", intString(c.xlateDstPort[i]!), true);
+  }
+  // NSEL ACLs (EXnselAcl) and user (EXnselUser): Cisco's 12-byte ingress/egress ACL ids (33000/33001) and user
+  // name (40000), kept raw by the decoder (printed only from those bytes); nfdump prints <empty> for no name
+  const inAcl = known && (el & EL(23)) !== 0 && raw ? rawElementOf(raw, i, 0, 33000) : undefined;
+  const outAcl = known && (el & EL(23)) !== 0 && raw ? rawElementOf(raw, i, 0, 33001) : undefined;
+  if (inAcl || outAcl) {
+    kv("ingress_acl", aclText(inAcl), true);
+    kv("egress_acl", aclText(outAcl), true);
+  }
+  const user = known && (el & EL(24)) !== 0 && raw ? rawElementOf(raw, i, 0, 40000) : undefined;
+  if (user) {
+    const name = userText(user);
+    kv("user_name", name === "" ? "<empty>" : name, true);
   }
   if (c.ingressVrf[i]! || c.egressVrf[i]!) {
     kv("ingress_vrf", intString(c.ingressVrf[i]!), true);
@@ -243,7 +295,7 @@ export class JsonFormatter {
 
   record(batch: RecordBatch, i: number, out: Output): void {
     this.acc = this.inRun++ === 0 ? "{\n" : `${JSON_RUN_SEPARATOR}{\n`;
-    emitRecord(this.views.of(batch), i, this.kv, true);
+    emitRecord(this.views.of(batch), i, this.kv, true, batch);
     const text = `${this.acc}\t"label" : "<none>"\n}`;
     if (out instanceof BufferedOutput) out.writeAscii(text);
     else out.write(text);
@@ -276,7 +328,7 @@ export class NdjsonFormatter {
 
   record(batch: RecordBatch, i: number, out: Output): void {
     this.acc = "{";
-    emitRecord(this.views.of(batch), i, this.kv, false);
+    emitRecord(this.views.of(batch), i, this.kv, false, batch);
     const text = `${this.acc}}\n`;
     if (out instanceof BufferedOutput) out.writeAscii(text);
     else out.write(text);

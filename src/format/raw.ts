@@ -7,7 +7,7 @@
 // Known difference: `RecordCount` is the number of the record in this output, nfdump prints its position in
 // the file (equal for unfiltered listings).
 
-import type { RecordBatch } from "../record/batch.js";
+import { rawElementOf, type RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
 import { writeAsciiTo, type Output } from "./out.js";
 import { ViewCache } from "./view.js";
@@ -57,6 +57,20 @@ function versionText(v: number): string {
   if (v === 133) return "SFLOW v5";
   if (v === 0) return "NETFLOW v0";
   return `NETFLOW v${v}`;
+}
+
+/**
+ * nfdump's NBAR application id text (stringsEXnbarApp): `%2u..%u` classification engine id and selector, or
+ * `%2u..%u..%u` with the private enterprise number when the engine id is 20 (no application names are known).
+ */
+function nbarText(b: Uint8Array): string {
+  let selector = 0;
+  const pen = b[0] === 20;
+  for (let k = pen ? 5 : 1; k < b.length; k++) selector = ((selector << 8) | b[k]!) >>> 0;
+  const head = String(b[0] ?? 0).padStart(2);
+  if (!pen) return `${head}..${selector}`;
+  const num = (((b[1] ?? 0) << 24) | ((b[2] ?? 0) << 16) | ((b[3] ?? 0) << 8) | (b[4] ?? 0)) >>> 0;
+  return `${head}..${num}..${selector}`;
 }
 
 export class RawFormatter {
@@ -129,6 +143,9 @@ export class RawFormatter {
     if (hasMac) add(EXT.mac);
     const hasAdj = known ? bit(16) : c.nextAs[i]! !== 0 || c.prevAs[i]! !== 0;
     if (hasAdj) add(EXT.asAdj);
+    // NBAR application id (element 27): its bytes are the row's raw applicationId (95) element
+    const nbar = known && bit(27) ? rawElementOf(batch, i, 0, 95) : undefined;
+    if (nbar) add([27, 4 + ((nbar.length + 3) & ~3)]);
     // element 36 does not fit the 32-bit mask: bit 31 stands for it (see the schema's `elements`)
     const hasVrf = known ? bit(31) : c.ingressVrf[i]! !== 0 || c.egressVrf[i]! !== 0;
     if (hasVrf) add(EXT.vrf);
@@ -231,6 +248,7 @@ export class RawFormatter {
       s += r("bgp next as ", w(c.nextAs[i]!, 18));
       s += r("bgp prev as ", w(c.prevAs[i]!, 18));
     }
+    if (nbar) s += r("app ID      ", `             ${nbarText(nbar)}: <no info>`);
     if (hasVrf) {
       s += r("ingress VRF ", w(c.ingressVrf[i]!, 18));
       s += r("egress VRF  ", w(c.egressVrf[i]!, 18));

@@ -26,6 +26,9 @@ import {
   sumText,
   truncU64,
 } from "./text.js";
+import { exactOf, TWO53 } from "../record/u64.js";
+
+const U64 = 1n << 64n;
 
 /** One row of a statistic: the element value as text plus its counters. */
 export interface StatRow {
@@ -64,6 +67,10 @@ export interface StatTotals {
   readonly flows: number;
   readonly packets: number;
   readonly bytes: number;
+  /** exact − double of the totals once they reached 2^53 (record/u64.ts); absent = 0 */
+  readonly flowsFix?: number;
+  readonly packetsFix?: number;
+  readonly bytesFix?: number;
 }
 
 export interface StatPrintOptions {
@@ -87,13 +94,29 @@ function derive(r: StatRow, t: StatTotals): Derived {
   const d = durMs / 1000;
   return {
     durMs,
-    pps: d !== 0 ? truncU64(r.packets / d) : 0,
+    pps: d !== 0 ? truncU64(wrapped(r.packets, r.packetsFix ?? 0) / d) : 0,
     bps: d !== 0 ? truncU64(bits(r.bytes, r.bytesFix ?? 0) / d) : 0,
     bpp: bytesPerPacket(r.bytes, r.bytesFix ?? 0, r.packets, r.packetsFix ?? 0),
-    flowsP: t.flows ? (r.flows * 100) / t.flows : 0,
-    packetsP: t.packets ? (r.packets * 100) / t.packets : 0,
-    bytesP: t.bytes ? (r.bytes * 100) / t.bytes : 0,
+    flowsP: percent(r.flows, r.flowsFix ?? 0, t.flows, t.flowsFix ?? 0),
+    packetsP: percent(r.packets, r.packetsFix ?? 0, t.packets, t.packetsFix ?? 0),
+    bytesP: percent(r.bytes, r.bytesFix ?? 0, t.bytes, t.bytesFix ?? 0),
   };
+}
+
+/** A sum as nfdump's uint64 holds it (exact, wrapped to 64 bits), as a double. */
+export function wrapped(v: number, fix: number): number {
+  return v < TWO53 && fix === 0 ? v : Number(exactOf(v, fix) % U64);
+}
+
+/**
+ * A row's share of a total as nfdump computes it: `(double)(value * 100) / (double)total` in uint64 arithmetic
+ * (value × 100 and the total wrap to 64 bits; a total of 0 gives 0). Sums past 2^64 print nfdump's numbers
+ * (above 100 or tiny), never Infinity or NaN.
+ */
+export function percent(v: number, vFix: number, t: number, tFix: number): number {
+  if (v < 2 ** 46 && t < TWO53 && vFix === 0 && tFix === 0) return t ? (v * 100) / t : 0;
+  const total = exactOf(t, tFix) % U64;
+  return total === 0n ? 0 : Number((exactOf(v, vFix) * 100n) % U64) / Number(total);
 }
 
 const pct = (x: number): string => fixed1(x).padStart(4);

@@ -3,6 +3,11 @@
 // packed per row into a fixed number of u32 words so the heavy-hitter table hashes and compares them without
 // an object or a string per flow. An address element takes five words: a family word (0 IPv4, 1 IPv6) and the
 // masked address (IPv4 in the first word, IPv6 as four big-endian words).
+//
+// The hot path looks a whole chunk's keys up at once (`probe`): one function generated per key from its
+// elements (straight-line code, no loop over elements or branch on their kinds per row) computes each selected
+// row's words and hash (`hashKey` of the packed words) from the columns and probes the bounded table with them;
+// only a key that enters the table is written out.
 
 import type { ColumnArrays } from "../record/schema.js";
 import { COLUMN } from "../record/schema.js";
@@ -43,6 +48,133 @@ const INTS: Record<string, { column: string; sqlType: string }> = {
   inif: { column: "input", sqlType: "bigint" },
   outif: { column: "output", sqlType: "bigint" },
 };
+
+const HASH_SEED = 0x811c9dc5 | 0;
+const HASH_MUL = 0x01000193;
+/** HASH_MUL³ (mod 2³²): three zero words */
+const HASH_MUL3 = Math.imul(Math.imul(HASH_MUL, HASH_MUL), HASH_MUL) >>> 0;
+
+/** Hash of the packed key at `buf[off .. off + width)` (a multiply per word, murmur3's finalizer); the probe
+ * function computes the same from the columns. */
+export function hashKey(buf: Uint32Array, off: number, width: number): number {
+  let h = HASH_SEED;
+  for (let k = 0; k < width; k++) h = Math.imul(h ^ buf[off + k]!, HASH_MUL);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The parts of a KeyTable the probe reads and fills (table.ts). */
+export interface ProbeTable {
+  readonly width: number;
+  readonly capacity: number;
+  readonly keys: Uint32Array;
+  readonly hashes: Uint32Array;
+  readonly live: Uint8Array;
+  readonly index: Int32Array;
+  readonly mask: number;
+  readonly free: Int32Array;
+  freeTop: number;
+  size: number;
+  end: number;
+}
+
+/**
+ * Looks up the keys of rows `sel[from..to)` of a chunk in a table: `ent[j]` = the entry, or -1 when absent.
+ * With `insert`, an absent key is added instead and `ent[j]` = -2 - entry (the caller initializes it); when the
+ * table is full the probe stops at that row and returns its j (the caller evicts and goes on from there).
+ * Returns `to` when every row was looked up.
+ */
+export type RowProbe = (
+  cols: ColumnArrays,
+  sel: Uint32Array,
+  from: number,
+  to: number,
+  t: ProbeTable,
+  ent: Int32Array,
+  insert: boolean,
+) => number;
+
+/**
+ * Generated source of a key's RowProbe: straight-line code for its elements (only numbers and checked column
+ * names are spliced in). The row's key words are locals, compared with the table's and stored only on insert.
+ */
+function probeSource(elements: readonly KeyElement[], width: number): string {
+  const SAFE = /^[A-Za-z][A-Za-z0-9]*$/;
+  const head: string[] = ["const f = cols.v6Flags;"];
+  const body: string[] = [];
+  const masked = (expr: string, bits: number): string =>
+    bits >= 32 ? expr : bits <= 0 ? "0" : `((${expr} & ${(0xffffffff << (32 - bits)) >>> 0}) >>> 0)`;
+  let off = 0;
+  elements.forEach((e, k) => {
+    if (!SAFE.test(e.column)) throw new Error(`monitor key: unsafe column name ${e.column}`);
+    head.push(`const c${k} = cols.${e.column};`);
+    const w = (x: number): string => `w${off + x}`;
+    if (e.kind === "int") {
+      body.push(`${w(0)} = c${k}[i] >>> 0;`, `h = Math.imul(h ^ ${w(0)}, ${HASH_MUL});`);
+    } else {
+      head.push(`const x${k} = cols.${e.column}6;`);
+      let bits = e.v6mask;
+      const v6: string[] = [`${w(0)} = 1;`];
+      for (let q = 0; q < 4; q++, bits -= 32) v6.push(`${w(1 + q)} = ${masked(`x${k}[i * 4 + ${q}]`, bits)};`);
+      // the hash of the words (0, a, 0, 0, 0) of an IPv4 address: the multiplications by the zero words folded
+      body.push(
+        `if (((f[i] >> ${e.v6bit}) & 1) === 0) {`,
+        `${w(0)} = 0; ${w(1)} = ${masked(`c${k}[i]`, e.v4mask)}; ${w(2)} = 0; ${w(3)} = 0; ${w(4)} = 0;`,
+        `h = Math.imul(Math.imul(Math.imul(h, ${HASH_MUL}) ^ ${w(1)}, ${HASH_MUL}), ${HASH_MUL3});`,
+        `} else {`,
+        v6.join(" "),
+        ...[0, 1, 2, 3, 4].map((x) => `h = Math.imul(h ^ ${w(x)}, ${HASH_MUL});`),
+        `}`,
+      );
+    }
+    off += e.words;
+  });
+  const words = Array.from({ length: width }, (_, x) => `w${x}`);
+  return [
+    `return function probe(cols, sel, from, to, t, ent, insert) {`,
+    ...head,
+    `const { keys, hashes, index, mask } = t;`,
+    `let ${words.map((x) => `${x} = 0`).join(", ")};`,
+    `for (let j = from; j < to; j++) {`,
+    `const i = sel[j];`,
+    `let h = ${HASH_SEED};`,
+    ...body,
+    ...(elements.length === 0 ? [`h = Math.imul(h, ${HASH_MUL});`] : []),
+    `h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h = (h ^ (h >>> 16)) >>> 0;`,
+    `let s = h & mask;`,
+    `let e = index[2 * s];`,
+    `while (e >= 0) {`,
+    `if (index[2 * s + 1] === (h | 0)) {`,
+    `const b = e * ${width};`,
+    `if (${words.map((x, n) => `keys[b + ${n}] === ${x}`).join(" && ")}) break;`,
+    `}`,
+    `s = (s + 1) & mask;`,
+    `e = index[2 * s];`,
+    `}`,
+    `if (e >= 0) { ent[j] = e; continue; }`,
+    `if (!insert) { ent[j] = -1; continue; }`,
+    `if (t.size >= t.capacity) return j;`,
+    `e = t.freeTop > 0 ? t.free[--t.freeTop] : t.end++;`,
+    `t.size++;`,
+    `t.live[e] = 1;`,
+    `const b = e * ${width};`,
+    ...words.map((x, n) => `keys[b + ${n}] = ${x};`),
+    `hashes[e] = h;`,
+    `index[2 * s] = e;`,
+    `index[2 * s + 1] = h;`,
+    `ent[j] = -2 - e;`,
+    `}`,
+    `return to;`,
+    `};`,
+  ].join("\n");
+}
 
 /** Names of the key elements, for messages. */
 export const ELEMENT_NAMES = [
@@ -110,6 +242,8 @@ export class KeySpec {
   /** column names (the element names, made unique: dstip, dstip_2 ...) */
   readonly names: readonly string[];
   private readonly offsets: readonly number[];
+  /** looks up (and adds) the selected rows' keys in a KeyTable (see RowProbe) */
+  readonly probe: RowProbe;
 
   constructor(elements: readonly KeyElement[]) {
     this.elements = elements;
@@ -126,6 +260,8 @@ export class KeySpec {
     this.width = Math.max(1, w);
     this.offsets = offs;
     this.names = names;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    this.probe = (new Function(probeSource(elements, this.width)) as () => RowProbe)();
   }
 
   /** Physical columns the packing reads. */

@@ -35,9 +35,10 @@ export class MovingAverage {
   /** rows not counted because every entry of a full table was in alert */
   dropped = 0;
   private readonly w: number;
-  private readonly buckets: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly last: Float64Array;
+  /** entries' rows of `w + 2` numbers: [sum, last second, bucket 0 .. w-1] (one or two cache lines) */
+  private readonly state: Float64Array;
+  /** w + 2 */
+  private readonly stride: number;
   private readonly err: Float64Array;
   private readonly errSec: Float64Array;
   private readonly active: Uint8Array;
@@ -45,7 +46,8 @@ export class MovingAverage {
   /** threshold per entry (NaN: not looked up yet) */
   private readonly thr: Float64Array;
   private readonly perKey: boolean;
-  private readonly scratch: Uint32Array;
+  /** per row of a run: its entry (KeySpec.probe) */
+  private ent = new Int32Array(0);
   /** latest second seen in the data or the clock */
   private nowSec = 0;
   private activeCount = 0;
@@ -57,16 +59,14 @@ export class MovingAverage {
     this.w = cfg.windowSec;
     const cap = m.size;
     this.table = new KeyTable(spec.width, cap);
-    this.buckets = new Float64Array(cap * this.w);
-    this.sum = new Float64Array(cap);
-    this.last = new Float64Array(cap);
+    this.stride = this.w + 2;
+    this.state = new Float64Array(cap * this.stride);
     this.err = new Float64Array(cap);
     this.errSec = new Float64Array(cap);
     this.active = new Uint8Array(cap);
     this.belowSince = new Float64Array(cap);
     this.thr = new Float64Array(cap);
     this.perKey = Object.keys(cfg.thresholds).length > 0;
-    this.scratch = new Uint32Array(spec.width);
   }
 
   get alerts(): number {
@@ -75,77 +75,120 @@ export class MovingAverage {
 
   /** Counts the selected rows `sel[0..k)` of a chunk. */
   add(cols: ColumnArrays, sel: Uint32Array, k: number): void {
-    const t = this.table;
-    const key = this.scratch;
+    if (this.ent.length < k) this.ent = new Int32Array(Math.max(k, 1024));
     const recv = cols.msecReceived;
-    this.spec.bind(cols);
-    const vcol = this.cfg.value === "pps" ? cols.inPackets : cols.inBytes;
-    const mult = this.cfg.value === "bps" ? 8 : 1;
-    const fps = this.cfg.value === "fps";
-    const w = this.w;
-    for (let j = 0; j < k; j++) {
-      const i = sel[j]!;
-      const sec = Math.floor(recv[i]! / 1000);
+    // runs of rows received in the same second
+    for (let j = 0; j < k;) {
+      const sec = Math.floor(recv[sel[j]!]! / 1000);
+      const lo = sec * 1000;
+      const hi = lo + 1000;
+      let to = j + 1;
+      for (; to < k; to++) {
+        const r = recv[sel[to]!]!;
+        if (r < lo || r >= hi) break;
+      }
       if (sec > this.nowSec) this.nowSec = sec;
-      this.spec.pack(i, key, 0);
-      const h = t.hash(key, 0);
-      let e = t.find(key, 0, h);
-      if (e < 0) {
-        let floor = 0;
-        if (t.full) floor = this.evict();
-        if (t.full) {
+      this.addRun(cols, sel, j, to, sec);
+      j = to;
+    }
+  }
+
+  /**
+   * Rows `sel[from..to)`, all of second `sec`, looked up (a new key enters the table at its first row) and
+   * added to their entries; when the table is full the rows so far are counted, half of it evicted, and the
+   * lookup goes on.
+   */
+  private addRun(cols: ColumnArrays, sel: Uint32Array, from: number, to: number, sec: number): void {
+    const t = this.table;
+    const ent = this.ent;
+    const probe = this.spec.probe;
+    const vcol = this.cfg.value === "pps" ? cols.inPackets : cols.inBytes;
+    const fps = this.cfg.value === "fps";
+    const mult = this.cfg.value === "bps" ? 8 : 1;
+    const st = this.state;
+    const S = this.stride;
+    const w = this.w;
+    const slot = 2 + (sec % w);
+    let floor = 0;
+    let insert = true;
+    for (let j = from; j < to;) {
+      const stop = probe(cols, sel, j, to, t, ent, insert);
+      for (let x = j; x < stop; x++) {
+        let e = ent[x]!;
+        if (e >= 0) {
+          const l = st[e * S + 1]!;
+          if (l < sec) this.advance(e, sec);
+          else if (sec <= l - w) continue; // older than the window
+        } else if (e === -1) {
           this.dropped++;
           continue;
+        } else {
+          e = -2 - e;
+          this.fresh(e, sec, floor);
         }
-        e = t.insert(key, 0, h);
-        this.buckets.fill(0, e * w, (e + 1) * w);
-        this.sum[e] = 0;
-        this.last[e] = sec;
-        this.err[e] = floor;
-        this.errSec[e] = sec;
-        this.active[e] = 0;
-        this.belowSince[e] = 0;
-        this.thr[e] = NaN;
+        const v = fps ? 1 : vcol[sel[x]!]! * mult;
+        st[e * S + slot]! += v;
+        st[e * S]! += v;
       }
-      this.advance(e, sec);
-      if (sec <= this.last[e]! - w) continue; // older than the window
-      const v = fps ? 1 : vcol[i]! * mult;
-      this.buckets[e * w + (sec % w)]! += v;
-      this.sum[e]! += v;
+      if (stop < to) {
+        floor = this.evict();
+        // every entry in alert: the other rows are counted only if their key is there
+        if (t.full) insert = false;
+      }
+      j = stop;
     }
+  }
+
+  /** A key's new entry, received at `sec`; `floor`: what it may have had before (the last eviction's). */
+  private fresh(e: number, sec: number, floor: number): void {
+    const st = this.state;
+    const base = e * this.stride;
+    for (let x = base; x < base + this.stride; x++) st[x] = 0;
+    st[base + 1] = sec;
+    this.err[e] = floor;
+    this.errSec[e] = sec;
+    this.active[e] = 0;
+    this.belowSince[e] = 0;
+    this.thr[e] = NaN;
   }
 
   /** Moves entry e's window to end at `sec`, dropping the seconds that left it. */
   private advance(e: number, sec: number): void {
-    const last = this.last[e]!;
+    const st = this.state;
+    const base = e * this.stride;
+    const last = st[base + 1]!;
     if (sec <= last) return;
     const w = this.w;
-    const base = e * w;
     if (sec - last >= w) {
-      this.buckets.fill(0, base, base + w);
-      this.sum[e] = 0;
+      for (let x = base; x < base + this.stride; x++) st[x] = 0;
     } else {
-      let s = this.sum[e]!;
+      let s = st[base]!;
       for (let x = last + 1; x <= sec; x++) {
-        const b = base + (x % w);
-        s -= this.buckets[b]!;
-        this.buckets[b] = 0;
+        const b = base + 2 + (x % w);
+        s -= st[b]!;
+        st[b] = 0;
       }
-      this.sum[e] = s > 1e-6 ? s : 0;
+      st[base] = s > 1e-6 ? s : 0;
     }
-    this.last[e] = sec;
+    st[base + 1] = sec;
   }
 
   private evict(): number {
     const now = this.nowSec;
     const w = this.w;
-    return this.table.evictHalf(
-      (e) => {
-        this.advance(e, now);
-        return this.sum[e]! + (this.errSec[e]! > now - w ? this.err[e]! : 0);
-      },
-      (e) => this.active[e] === 1,
-    );
+    const t = this.table;
+    const { live, scores, end } = t;
+    const { active, err, errSec, state: st, stride: S } = this;
+    for (let e = 0; e < end; e++) {
+      if (live[e] !== 1) continue;
+      if (active[e] === 1) {
+        scores[e] = Infinity;
+        continue;
+      }
+      if (st[e * S + 1]! < now) this.advance(e, now);
+      scores[e] = st[e * S]! + (errSec[e]! > now - w ? err[e]! : 0);
+    }
+    return t.evictHalf();
   }
 
   private threshold(e: number): number {
@@ -168,7 +211,7 @@ export class MovingAverage {
     for (let e = 0; e < t.end; e++) {
       if (t.live[e] !== 1) continue;
       this.advance(e, this.nowSec);
-      const rate = this.sum[e]! / this.w;
+      const rate = this.state[e * this.stride]! / this.w;
       const thr = this.threshold(e);
       if (this.active[e] === 0) {
         if (rate > thr) {
@@ -206,8 +249,9 @@ export class MovingAverage {
   top(n: number): KeyRate[] {
     const t = this.table;
     const order: number[] = [];
-    for (let e = 0; e < t.end; e++) if (t.live[e] === 1 && this.sum[e]! > 0) order.push(e);
-    order.sort((a, b) => this.sum[b]! - this.sum[a]!);
-    return order.slice(0, n).map((e) => ({ key: this.spec.label(t.keys, e * t.width), rate: this.sum[e]! / this.w }));
+    const sum = (e: number): number => this.state[e * this.stride]!;
+    for (let e = 0; e < t.end; e++) if (t.live[e] === 1 && sum(e) > 0) order.push(e);
+    order.sort((a, b) => sum(b) - sum(a));
+    return order.slice(0, n).map((e) => ({ key: this.spec.label(t.keys, e * t.width), rate: sum(e) / this.w }));
   }
 }

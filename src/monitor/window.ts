@@ -2,6 +2,8 @@
 // Fixed window per key: flows, packets and bytes per period of arrival time, the top N keys by `order` and
 // one row (keys NULL) with the rest, so every period's rows sum to exactly the flows the monitor selected.
 //
+// A chunk is counted column-wise: its rows' keys looked up (and new ones added) in the period's table at once by
+// the key's generated probe, then each row added to its entry.
 // Two periods are open at once: the current one, closed GRACE_MS after its end (rows decoded late still count
 // in it), and the next, which takes the rows received after the current one's end. Each keeps a bounded
 // KeyTable; keys are counted from their arrival in it (lower bounds: an evicted key's traffic goes to the
@@ -28,20 +30,15 @@ export interface WindowRow {
 class Period {
   start = 0;
   readonly table: KeyTable;
-  readonly flows: Float64Array;
-  readonly packets: Float64Array;
-  readonly bytes: Float64Array;
-  readonly err: Float64Array;
+  /** per entry e: flows at [4e], packets [4e + 1], bytes [4e + 2], error bound [4e + 3] (one cache line) */
+  readonly acc: Float64Array;
   totalFlows = 0;
   totalPackets = 0;
   totalBytes = 0;
 
   constructor(width: number, cap: number) {
     this.table = new KeyTable(width, cap);
-    this.flows = new Float64Array(cap);
-    this.packets = new Float64Array(cap);
-    this.bytes = new Float64Array(cap);
-    this.err = new Float64Array(cap);
+    this.acc = new Float64Array(cap * 4);
   }
 
   reset(start: number): void {
@@ -57,7 +54,10 @@ export class FixedWindow {
   readonly spec: KeySpec;
   private cur: Period;
   private next: Period;
-  private readonly scratch: Uint32Array;
+  /** per row of a run: its entry (KeySpec.probe) */
+  private ent = new Int32Array(0);
+  /** the order's place in Period.acc */
+  private readonly orderAt: number;
   /** keys evicted from closed periods' tables (plus the open ones' at read time) */
   private evictedClosed = 0;
 
@@ -67,54 +67,77 @@ export class FixedWindow {
     this.spec = spec;
     this.cur = new Period(spec.width, m.size);
     this.next = new Period(spec.width, m.size);
+    this.orderAt = cfg.order === "flows" ? 0 : cfg.order === "packets" ? 1 : 2;
     const start = Math.floor(nowMs / cfg.periodMs) * cfg.periodMs;
     this.cur.reset(start);
     this.next.reset(start + cfg.periodMs);
-    this.scratch = new Uint32Array(spec.width);
   }
 
   get evicted(): number {
     return this.evictedClosed + this.cur.table.evicted + this.next.table.evicted;
   }
 
+  /** Counts the selected rows `sel[0..k)` of a chunk. */
   add(cols: ColumnArrays, sel: Uint32Array, k: number): void {
-    const key = this.scratch;
+    if (this.ent.length < k) this.ent = new Int32Array(Math.max(k, 1024));
     const recv = cols.msecReceived;
-    this.spec.bind(cols);
     const nextStart = this.next.start;
-    const order = this.cfg.order;
-    for (let j = 0; j < k; j++) {
-      const i = sel[j]!;
-      const p = recv[i]! >= nextStart ? this.next : this.cur;
-      const f = 1; // a decoded record is one flow
-      const pk = cols.inPackets[i]!;
-      const b = cols.inBytes[i]!;
-      p.totalFlows += f;
-      p.totalPackets += pk;
-      p.totalBytes += b;
-      const t = p.table;
-      this.spec.pack(i, key, 0);
-      const h = t.hash(key, 0);
-      let e = t.find(key, 0, h);
-      if (e < 0) {
-        let floor = 0;
-        if (t.full) {
-          const m = order === "flows" ? p.flows : order === "packets" ? p.packets : p.bytes;
-          floor = t.evictHalf(
-            (x) => m[x]! + p.err[x]!,
-            () => false,
-          );
-        }
-        e = t.insert(key, 0, h);
-        p.flows[e] = 0;
-        p.packets[e] = 0;
-        p.bytes[e] = 0;
-        p.err[e] = floor;
-      }
-      p.flows[e]! += f;
-      p.packets[e]! += pk;
-      p.bytes[e]! += b;
+    // runs of rows of the same period
+    for (let j = 0; j < k;) {
+      const late = recv[sel[j]!]! >= nextStart;
+      let to = j + 1;
+      while (to < k && recv[sel[to]!]! >= nextStart === late) to++;
+      this.addRun(cols, sel, j, to, late ? this.next : this.cur);
+      j = to;
     }
+  }
+
+  /** Rows `sel[from..to)` of period p, looked up and added to their entries (as MovingAverage). */
+  private addRun(cols: ColumnArrays, sel: Uint32Array, from: number, to: number, p: Period): void {
+    const t = p.table;
+    const ent = this.ent;
+    const probe = this.spec.probe;
+    const pcol = cols.inPackets;
+    const bcol = cols.inBytes;
+    const acc = p.acc;
+    let floor = 0;
+    let tp = 0;
+    let tb = 0;
+    for (let j = from; j < to;) {
+      const stop = probe(cols, sel, j, to, t, ent, true);
+      for (let x = j; x < stop; x++) {
+        let e = ent[x]!;
+        if (e < 0) {
+          e = -2 - e;
+          acc[4 * e] = 0;
+          acc[4 * e + 1] = 0;
+          acc[4 * e + 2] = 0;
+          acc[4 * e + 3] = floor;
+        }
+        const i = sel[x]!;
+        const pk = pcol[i]!;
+        const b = bcol[i]!;
+        tp += pk;
+        tb += b;
+        acc[4 * e]! += 1; // a decoded record is one flow
+        acc[4 * e + 1]! += pk;
+        acc[4 * e + 2]! += b;
+      }
+      if (stop < to) floor = this.evict(p);
+      j = stop;
+    }
+    p.totalFlows += to - from;
+    p.totalPackets += tp;
+    p.totalBytes += tb;
+  }
+
+  private evict(p: Period): number {
+    const t = p.table;
+    const o = this.orderAt;
+    const { scores, live, end } = t;
+    const acc = p.acc;
+    for (let e = 0; e < end; e++) if (live[e] === 1) scores[e] = acc[4 * e + o]! + acc[4 * e + 3]!;
+    return t.evictHalf();
   }
 
   /** Closes the periods that ended GRACE_MS before `nowMs` (or all open ones when `all`); returns their rows. */
@@ -138,26 +161,28 @@ export class FixedWindow {
   private rows(p: Period): WindowRow[] {
     if (p.totalFlows === 0) return [];
     const t = p.table;
-    const m = this.cfg.order === "flows" ? p.flows : this.cfg.order === "packets" ? p.packets : p.bytes;
+    const o = this.orderAt;
+    const acc = p.acc;
     const idx: number[] = [];
     for (let e = 0; e < t.end; e++) if (t.live[e] === 1) idx.push(e);
-    idx.sort((a, b) => m[b]! - m[a]! || p.flows[b]! - p.flows[a]!);
+    idx.sort((a, b) => acc[4 * b + o]! - acc[4 * a + o]! || acc[4 * b]! - acc[4 * a]!);
     const top = idx.slice(0, this.cfg.top);
     const rows: WindowRow[] = [];
     let f = 0;
     let pk = 0;
     let b = 0;
     for (const e of top) {
-      rows.push({
+      const row = {
         time: p.start,
         keys: this.spec.texts(t.keys, e * t.width),
-        flows: p.flows[e]!,
-        packets: p.packets[e]!,
-        bytes: p.bytes[e]!,
-      });
-      f += p.flows[e]!;
-      pk += p.packets[e]!;
-      b += p.bytes[e]!;
+        flows: acc[4 * e]!,
+        packets: acc[4 * e + 1]!,
+        bytes: acc[4 * e + 2]!,
+      };
+      rows.push(row);
+      f += row.flows;
+      pk += row.packets;
+      b += row.bytes;
     }
     if (p.totalFlows - f > 0)
       rows.push({

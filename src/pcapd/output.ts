@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { CURRENT_PREFIX, recoverLeftovers } from "../capd/leftovers.js";
 import { RecordBatch } from "../record/batch.js";
 import { FlowEncoder, type ExportProtocol } from "../replay/encode.js";
-import { FlowFileWriter, flowFilePath, slotStart, type CodecName, type FileStats } from "../store/index.js";
+import { FlowFileWriter, flowFilePath, slotStart, totalsText, type CodecName, type FileStats } from "../store/index.js";
 import type { Logger } from "../util/log.js";
 import type { FlowSink } from "./flow-cache.js";
 
@@ -123,9 +123,8 @@ export class FileOutput implements FlowSink {
     this.totals.flows += stats.totalFlows;
     this.totals.packets += stats.totalPackets;
     this.totals.bytes += stats.totalBytes;
-    this.log.info(
-      `Ident: '${this.o.ident}' Flows: ${stats.totalFlows}, Packets: ${stats.totalPackets}, Bytes: ${stats.totalBytes} → ${path}`,
-    );
+    const t = totalsText(stats);
+    this.log.info(`Ident: '${this.o.ident}' Flows: ${t.flows}, Packets: ${t.packets}, Bytes: ${t.bytes} → ${path}`);
   }
 
   /** Writes what is left and closes the last file (a run without packets writes none). */
@@ -182,7 +181,7 @@ export class ExportOutput implements FlowSink {
 
   flush(): void {
     const b = this.batch;
-    for (let i = 0; i < b.length; i++) this.encoder.add(b, i, 0);
+    this.encoder.addRows(b, undefined, b.length, 0);
     this.encoder.flush();
     b.reset();
   }

@@ -238,3 +238,20 @@ function clearRow(cols: ColumnArrays, row: number): void {
 }
 
 export type { ArrayType };
+
+/**
+ * The bytes of raw element (`enterprise`, `id`) of row `i` from the batch's extra heap (entries `u32 enterprise |
+ * u16 id | u16 length | bytes`, big-endian); undefined when the row has none.
+ */
+export function rawElementOf(batch: RecordBatch, i: number, enterprise: number, id: number): Uint8Array | undefined {
+  const h = batch.extra;
+  const end = batch.extraEnd[i]!;
+  for (let p = i === 0 ? 0 : batch.extraEnd[i - 1]!; p + 8 <= end;) {
+    const len = (h[p + 6]! << 8) | h[p + 7]!;
+    const ent = ((h[p]! << 24) | (h[p + 1]! << 16) | (h[p + 2]! << 8) | h[p + 3]!) >>> 0;
+    if (ent === enterprise && ((h[p + 4]! << 8) | h[p + 5]!) === id && p + 8 + len <= end)
+      return h.subarray(p + 8, p + 8 + len);
+    p += 8 + len;
+  }
+  return undefined;
+}

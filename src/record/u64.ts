@@ -33,7 +33,8 @@ export function u64Fix(hi: number, lo: number, v: number): number {
 /** The exact integer a double plus its fix stand for (fractions truncated; NaN and ±Infinity as 0). */
 export function exactOf(v: number, fix: number): bigint {
   const b = Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
-  return fix === 0 ? b : b + BigInt(fix);
+  // a fix is an integer; a NaN or infinite one (sums of garbage doubles) counts 0
+  return fix === 0 || !Number.isFinite(fix) ? b : b + BigInt(Math.trunc(fix));
 }
 
 /**
@@ -92,5 +93,76 @@ export class ExactSum {
   }
   get exact(): bigint {
     return exactOf(this.s, this.e);
+  }
+}
+
+const FOLD = 2 ** 51;
+
+/**
+ * Adds the exact integer `s + e` (a double and its integer error term) to the exact pair `v[k] + fix[k]` (a sum
+ * kept as a double plus `exact − double`). Per block or per file, not per row. Exact while the sum stays below
+ * 2^100: the fix is folded back into the double once it reaches 2^51, so it never loses a bit.
+ */
+export function addExactTo<K extends PropertyKey>(
+  v: Record<K, number>,
+  fix: Record<K, number>,
+  k: K,
+  s: number,
+  e: number,
+): void {
+  const a = v[k];
+  const t = a + s;
+  let f = fix[k] + e;
+  if (t >= TWO53) f += sumError(a, s, t);
+  if (f >= FOLD || f <= -FOLD) {
+    const u = t + f;
+    v[k] = u;
+    fix[k] = sumError(t, f, u);
+  } else {
+    v[k] = t;
+    fix[k] = f;
+  }
+}
+
+const TWO64 = 2 ** 64;
+
+/**
+ * Exact sums of counter columns (value + fix) over rows [0, n) without BigInt: each value is split into its high
+ * and low 32-bit halves, summed separately (at most 2^20 rows per pass, so the half sums stay exact) and added to
+ * `v[k] + fix[k]` (addExactTo). NaN, ±Infinity and values ≤ 0 count 0, values past 2^64 count 2^64; fractions are
+ * truncated.
+ */
+export class HalfSums {
+  private hi = 0;
+  private lo = 0;
+  private rows = 0;
+  add(x: number, f: number): void {
+    if (!(x > 0) || x === Infinity) return;
+    if (x > TWO64) {
+      // no u64 counter is this large (decoders saturate at 2^64 − 1): a garbage double counts 2^64
+      x = TWO64;
+      f = 0;
+    }
+    const h = Math.floor(x / TWO32);
+    this.hi += h;
+    this.lo += Math.trunc(x - h * TWO32) + f;
+    if (++this.rows === 1 << 20) this.flushed();
+  }
+  private carryS = 0;
+  private carryE = 0;
+  private flushed(): void {
+    const a = this.hi * TWO32;
+    const s = a + this.lo;
+    const e = sumError(a, this.lo, s);
+    const t = this.carryS + s;
+    this.carryE += e + sumError(this.carryS, s, t);
+    this.carryS = t;
+    this.hi = this.lo = this.rows = 0;
+  }
+  /** Adds the rows summed so far to `v[k] + fix[k]` and starts again. */
+  into<K extends PropertyKey>(v: Record<K, number>, fix: Record<K, number>, k: K): void {
+    this.flushed();
+    addExactTo(v, fix, k, this.carryS, this.carryE);
+    this.carryS = this.carryE = 0;
   }
 }

@@ -9,6 +9,12 @@
 // so plain IPv4 and IPv6 flows use templates 256 and 257. Templates go out before their first data record and
 // again every `templateEveryPackets` datagrams of that source (and every `templateEveryMs` when a clock is given).
 // v5 cannot carry IPv6: such records are counted in `stats.skippedV6`, not sent.
+//
+// Rows come a batch at a time (`addRows`): the template of every row is picked in one pass over the batch's
+// columns, each row is appended (its number) to the datagram of its source and template, and a full datagram is
+// written at once from the columns into the output's slab by the template's generated writer (one call per
+// datagram). Rows still waiting when the batch ends are encoded into their datagram's staging buffer, since the
+// batch's columns change on the next call.
 
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, type ColumnArrays } from "../record/schema.js";
@@ -113,22 +119,47 @@ function templateFields(protocol: "v9" | "ipfix", v6: boolean, groups: number): 
   return fields;
 }
 
-/** The optional groups a row needs. */
-function groupsOf(c: ColumnArrays, row: number, v6: boolean): number {
-  let g = 0;
-  if (c.inSrcMac[row] || c.outDstMac[row] || c.inDstMac[row] || c.outSrcMac[row]) g |= G_MAC;
-  if (c.srcVlan[row] || c.dstVlan[row]) g |= G_VLAN;
-  if (c.mpls1[row]) g |= G_MPLS;
-  const bgp6 = (c.v6Flags[row]! & BGP6) !== 0;
-  if (bgp6 === v6) {
-    if (v6) {
-      const w = row * 4;
-      if (c.bgpNextHop6[w] || c.bgpNextHop6[w + 1] || c.bgpNextHop6[w + 2] || c.bgpNextHop6[w + 3]) g |= G_BGPNH;
-    } else if (c.bgpNextHop[row]) g |= G_BGPNH;
+/**
+ * The stream of each row: (optional groups << 1) | IPv6, i.e. template id - 256 (v9, IPFIX), in `out[0..count)`.
+ * Column-wise over the batch: every column is read once into a local, then one loop over the rows.
+ */
+function streamsOf(c: ColumnArrays, rows: Uint32Array | undefined, count: number, out: Uint8Array): void {
+  const v6Flags = c.v6Flags;
+  const mac1 = c.inSrcMac;
+  const mac2 = c.outDstMac;
+  const mac3 = c.inDstMac;
+  const mac4 = c.outSrcMac;
+  const vlan1 = c.srcVlan;
+  const vlan2 = c.dstVlan;
+  const mpls1 = c.mpls1;
+  const bgp = c.bgpNextHop;
+  const bgp6 = c.bgpNextHop6;
+  const direction = c.direction;
+  const dstTos = c.dstTos;
+  const fwdStatus = c.fwdStatus;
+  const nextAs = c.nextAs;
+  const prevAs = c.prevAs;
+  const outPackets = c.outPackets;
+  const outBytes = c.outBytes;
+  for (let k = 0; k < count; k++) {
+    const row = rows === undefined ? k : rows[k]!;
+    const flags = v6Flags[row]!;
+    const v6 = (flags & (SRC6 | DST6)) !== 0;
+    let g = 0;
+    if (mac1[row] || mac2[row] || mac3[row] || mac4[row]) g |= G_MAC;
+    if (vlan1[row] || vlan2[row]) g |= G_VLAN;
+    if (mpls1[row]) g |= G_MPLS;
+    // a BGP next hop of the other family than the addresses is not sent
+    if (((flags & BGP6) !== 0) === v6) {
+      if (v6) {
+        const w = row * 4;
+        if (bgp6[w] || bgp6[w + 1] || bgp6[w + 2] || bgp6[w + 3]) g |= G_BGPNH;
+      } else if (bgp[row]) g |= G_BGPNH;
+    }
+    if (direction[row] || dstTos[row] || fwdStatus[row] || nextAs[row] || prevAs[row]) g |= G_MISC;
+    if (outPackets[row] || outBytes[row]) g |= G_OUT;
+    out[k] = (g << 1) | (v6 ? 1 : 0);
   }
-  if (c.direction[row] || c.dstTos[row] || c.fwdStatus[row] || c.nextAs[row] || c.prevAs[row]) g |= G_MISC;
-  if (c.outPackets[row] || c.outBytes[row]) g |= G_OUT;
-  return g;
 }
 
 interface Template {
@@ -138,22 +169,33 @@ interface Template {
   /** The template record (id, count, then id/length pairs). */
   readonly record: Uint8Array;
   readonly perPacket: number;
-  /** Writes one row as a data record of this template (compiled once per template). */
-  readonly write: RecordWriter;
-  /** v9: offsets in the record of the first and last switched times (written when the datagram is built). */
+  /** Writes rows as data records of this template (compiled once per template). */
+  readonly writeRows: RowsWriter;
+  /** v5/v9: offsets in the record of the first and last switched times (relative to the datagram's boot). */
   readonly firstAt: number;
   readonly lastAt: number;
 }
 
+/**
+ * The records a datagram of one source and template is being filled with: rows of the current batch (their
+ * numbers only: they are written straight from the columns when the datagram is built) after records staged
+ * from earlier batches (whose columns are gone: written into `staged` when their batch ended, v5/v9 times kept
+ * aside to be made relative when the datagram picks its boot time).
+ */
 interface Pending {
   readonly template: Template;
-  readonly data: Uint8Array;
-  readonly view: DataView;
-  count: number;
-  minFirst: number;
-  maxLast: number;
-  /** Each record's first and last (ms since the epoch); v5/v9 make them relative when the datagram is built. */
-  readonly times: Float64Array;
+  readonly perPacket: number;
+  readonly rows: Uint32Array;
+  n: number;
+  readonly staged: Uint8Array;
+  readonly stagedView: DataView;
+  stagedCount: number;
+  /** Each staged record's first and last (ms since the epoch). */
+  readonly stagedTimes: Float64Array;
+  stagedMin: number;
+  stagedMax: number;
+  /** on the encoder's list of pendings with rows of the current batch */
+  listed: boolean;
 }
 
 interface Source {
@@ -164,11 +206,57 @@ interface Source {
   /** ms since the epoch the exporter "booted" (v5/v9 uptime base), fixed until a time does not fit. */
   boot: number;
   lastTemplatesAt: number;
-  /** Template ids this source has announced. */
+  /** Template ids this source has announced, in order. */
   readonly announced: Set<number>;
-  readonly pending: Map<number, Pending>;
-  /** v5: the one pending buffer. */
-  v5?: Pending;
+  /** v9/IPFIX: pending datagram by stream (template id - 256) */
+  readonly streams: (Pending | undefined)[];
+  /** the same, in order of creation (flush order) */
+  readonly pendingList: Pending[];
+  /** v5: the one pending datagram. */
+  v5: Pending | undefined;
+}
+
+/**
+ * Where the encoder builds finished datagrams: it asks for room, writes the datagram there, then commits it.
+ * The bytes of a reservation are not promised to be zero.
+ */
+export interface DatagramOutput {
+  /** Room for a datagram of `length` bytes: its offset in `buffer` (which this call may replace). */
+  reserve(length: number): number;
+  readonly buffer: Uint8Array;
+  readonly view: DataView;
+  /** The datagram of `length` bytes at `offset` of `buffer` is complete. */
+  commit(offset: number, length: number): void;
+}
+
+/**
+ * Datagrams built in 1 MB slabs and handed to a callback as views: allocating each datagram its own ArrayBuffer
+ * took a good share of the encoder's time. Slabs are never reused, so a datagram stays valid while it is held.
+ */
+class SlabOutput implements DatagramOutput {
+  buffer = new Uint8Array(0);
+  view = new DataView(this.buffer.buffer);
+  private used = 0;
+  private readonly emit: (datagram: Uint8Array) => void;
+
+  constructor(emit: (datagram: Uint8Array) => void) {
+    this.emit = emit;
+  }
+
+  reserve(length: number): number {
+    if (this.used + length > this.buffer.length) {
+      this.buffer = new Uint8Array(Math.max(SLAB_BYTES, length));
+      this.view = new DataView(this.buffer.buffer);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += length;
+    return at;
+  }
+
+  commit(offset: number, length: number): void {
+    this.emit(this.buffer.subarray(offset, offset + length));
+  }
 }
 
 const MAX_DATAGRAM = 1400;
@@ -179,6 +267,8 @@ const V5_RECORD = 48;
 const BOOT_MARGIN_MS = 3 * 86_400_000;
 const TWO32 = 0x100000000;
 const SLAB_BYTES = 1 << 20;
+/** streams per source: (6 optional groups << 1) | IPv6 */
+const STREAMS = 128;
 
 export class FlowEncoder {
   readonly stats: EncoderStats = { flows: 0, datagrams: 0, bytes: 0, skippedV6: 0 };
@@ -186,13 +276,22 @@ export class FlowEncoder {
   private readonly sources = new Map<number, Source>();
   private readonly everyPackets: number;
   private readonly options: EncoderOptions;
-  private readonly emit: (datagram: Uint8Array) => void;
-  private slab = new Uint8Array(0);
-  private slabUsed = 0;
+  private readonly out: DatagramOutput;
+  private readonly v5: boolean;
+  private readonly ipfix: boolean;
+  /** the columns of the batch being added (the rows of pendings point into them) */
+  private cols: ColumnArrays | undefined = undefined;
+  /** pendings holding rows of the current batch */
+  private readonly listed: Pending[] = [];
+  private streamOf = new Uint8Array(0);
+  private readonly oneRow = new Uint32Array(1);
 
-  constructor(options: EncoderOptions, emit: (datagram: Uint8Array) => void) {
+  /** `out`: a callback that gets each datagram (a view of a slab, valid as long as it is held), or an output. */
+  constructor(options: EncoderOptions, out: ((datagram: Uint8Array) => void) | DatagramOutput) {
     this.options = options;
-    this.emit = emit;
+    this.out = typeof out === "function" ? new SlabOutput(out) : out;
+    this.v5 = options.protocol === "v5";
+    this.ipfix = options.protocol === "ipfix";
     this.everyPackets = options.templateEveryPackets ?? 64;
     if (!Number.isInteger(this.everyPackets) || this.everyPackets < 1)
       throw new RangeError(`template refresh must be a positive number of packets, not ${this.everyPackets}`);
@@ -203,39 +302,80 @@ export class FlowEncoder {
 
   /** Encodes one row of `batch` for source `sourceId` (v9 source id, IPFIX domain, v5 engine type << 8 | id). */
   add(batch: RecordBatch, row: number, sourceId: number): void {
+    this.oneRow[0] = row;
+    this.addRows(batch, this.oneRow, 1, sourceId);
+  }
+
+  /**
+   * Encodes rows `rows[0..count)` of `batch` (rows 0..count-1 when `rows` is undefined), in order, each for its
+   * source: `sources[k]` for rows[k], or one source id for all. Datagrams that fill up go out at once; the rest
+   * wait for more rows of their source and template (or `flush`).
+   */
+  addRows(batch: RecordBatch, rows: Uint32Array | undefined, count: number, sources: Uint32Array | number): void {
     const c = batch.cols;
-    const src = this.source(sourceId);
-    const v6 = (c.v6Flags[row]! & (SRC6 | DST6)) !== 0;
-    if (this.options.protocol === "v5") {
-      if (v6) {
-        this.stats.skippedV6++;
-        return;
+    this.cols = c;
+    const one = typeof sources === "number";
+    let src = this.source(one ? sources : count > 0 ? sources[0]! : 0);
+    let sid = src.id;
+    if (this.v5) {
+      const v6Flags = c.v6Flags;
+      for (let k = 0; k < count; k++) {
+        const row = rows === undefined ? k : rows[k]!;
+        // (sources come into being in order of their first row, sent or not: the order `flush` follows)
+        if (!one && sources[k] !== sid) {
+          sid = sources[k]!;
+          src = this.source(sid);
+        }
+        if ((v6Flags[row]! & (SRC6 | DST6)) !== 0) {
+          this.stats.skippedV6++;
+          continue;
+        }
+        const p = (src.v5 ??= newPending(V5_TEMPLATE, this.options.recordsPerPacket ?? 30));
+        this.append(src, p, row);
       }
-      const p = (src.v5 ??= newPending(V5_TEMPLATE, this.options.recordsPerPacket ?? 30));
-      writeV5Record(p.view, p.count * V5_RECORD, c, row);
-      this.track(p, c, row);
-      if (p.count === V5_TEMPLATE.perPacket || p.count * V5_RECORD >= p.data.length) this.sendV5(src, p);
-      return;
+    } else {
+      if (this.streamOf.length < count) this.streamOf = new Uint8Array(Math.max(count, 1024));
+      const streamOf = this.streamOf;
+      streamsOf(c, rows, count, streamOf);
+      for (let k = 0; k < count; k++) {
+        if (!one && sources[k] !== sid) {
+          sid = sources[k]!;
+          src = this.source(sid);
+        }
+        const s = streamOf[k]!;
+        const p = src.streams[s] ?? this.stream(src, s);
+        this.append(src, p, rows === undefined ? k : rows[k]!);
+      }
     }
-    const id = 256 + (groupsOf(c, row, v6) << 1) + (v6 ? 1 : 0);
-    let p = src.pending.get(id);
-    if (p === undefined) {
-      const t = this.template(id);
-      p = newPending(t, t.perPacket);
-      src.pending.set(id, p);
+    // the batch's columns change after this call: its rows still waiting are written out now
+    const listed = this.listed;
+    for (let i = 0; i < listed.length; i++) {
+      const p = listed[i]!;
+      if (p.n > 0) this.stage(p, c);
+      p.listed = false;
     }
-    const t = p.template;
-    t.write(p.view, p.count * t.recordLength, c, row);
-    this.track(p, c, row);
-    if (p.count === t.perPacket) this.sendData(src, p);
+    listed.length = 0;
+    this.cols = undefined;
+  }
+
+  private append(src: Source, p: Pending, row: number): void {
+    p.rows[p.n++] = row;
+    if (!p.listed) {
+      p.listed = true;
+      this.listed.push(p);
+    }
+    if (p.stagedCount + p.n === p.perPacket) {
+      if (this.v5) this.sendV5(src, p);
+      else this.sendData(src, p);
+    }
   }
 
   /** Sends every partially filled datagram (of one source, or of all). */
   flush(sourceId?: number): void {
     const list = sourceId === undefined ? [...this.sources.values()] : [this.sources.get(sourceId)].filter((s) => s);
     for (const src of list as Source[]) {
-      if (src.v5 && src.v5.count > 0) this.sendV5(src, src.v5);
-      for (const p of src.pending.values()) if (p.count > 0) this.sendData(src, p);
+      if (src.v5 && src.v5.stagedCount > 0) this.sendV5(src, src.v5);
+      for (const p of src.pendingList) if (p.stagedCount > 0) this.sendData(src, p);
     }
   }
 
@@ -249,11 +389,21 @@ export class FlowEncoder {
         boot: NaN,
         lastTemplatesAt: -Infinity,
         announced: new Set(),
-        pending: new Map(),
+        streams: new Array<Pending | undefined>(STREAMS).fill(undefined),
+        pendingList: [],
+        v5: undefined,
       };
       this.sources.set(id, s);
     }
     return s;
+  }
+
+  private stream(src: Source, s: number): Pending {
+    const t = this.template(256 + s);
+    const p = newPending(t, t.perPacket);
+    src.streams[s] = p;
+    src.pendingList.push(p);
+    return p;
   }
 
   private template(id: number): Template {
@@ -285,7 +435,7 @@ export class FlowEncoder {
         recordLength,
         record,
         perPacket: this.options.recordsPerPacket ?? fit,
-        write: compileWriter(fields),
+        writeRows: compileWriter(fields, recordLength),
         firstAt: at(22),
         lastAt: at(21),
       };
@@ -294,24 +444,55 @@ export class FlowEncoder {
     return t;
   }
 
-  private track(p: Pending, c: ColumnArrays, row: number): void {
-    p.count++;
-    const first = c.msecFirst[row]!;
-    const last = c.msecLast[row]!;
-    p.times[2 * p.count - 2] = first;
-    p.times[2 * p.count - 1] = last;
-    if (first < p.minFirst) p.minFirst = first;
-    if (last > p.maxLast) p.maxLast = last;
+  /** Writes the pending rows of the batch ending now into the staged records. */
+  private stage(p: Pending, c: ColumnArrays): void {
+    const t = p.template;
+    t.writeRows(p.stagedView, p.stagedCount * t.recordLength, c, p.rows, p.n, 0);
+    const first = c.msecFirst;
+    const last = c.msecLast;
+    const times = p.stagedTimes;
+    let min = p.stagedMin;
+    let max = p.stagedMax;
+    for (let i = 0, k = 2 * p.stagedCount; i < p.n; i++, k += 2) {
+      const row = p.rows[i]!;
+      const f = first[row]!;
+      const l = last[row]!;
+      times[k] = f;
+      times[k + 1] = l;
+      if (f < min) min = f;
+      if (l > max) max = l;
+    }
+    p.stagedMin = min;
+    p.stagedMax = max;
+    p.stagedCount += p.n;
+    p.n = 0;
   }
 
-  /** The export time (s) of a datagram and its sysUptime base, rebooting the exporter when times do not fit. */
-  private clockFor(src: Source, p: Pending): { exportSecs: number; boot: number } {
-    const maxLast = p.maxLast > 0 ? p.maxLast : 0;
-    const minFirst = Math.min(p.minFirst, maxLast);
+  /**
+   * The export time (s) of a datagram of pending `p`; sets the source's sysUptime base (`boot`), rebooting the
+   * exporter when the datagram's times do not fit.
+   */
+  private exportSecs(src: Source, p: Pending): number {
+    let minFirst = p.stagedMin;
+    let maxLast = p.stagedMax;
+    if (p.n > 0) {
+      const c = this.cols!;
+      const first = c.msecFirst;
+      const last = c.msecLast;
+      for (let i = 0; i < p.n; i++) {
+        const row = p.rows[i]!;
+        const f = first[row]!;
+        const l = last[row]!;
+        if (f < minFirst) minFirst = f;
+        if (l > maxLast) maxLast = l;
+      }
+    }
+    if (!(maxLast > 0)) maxLast = 0;
+    if (minFirst > maxLast) minFirst = maxLast;
     const exportSecs = Math.ceil(maxLast / 1000);
     if (Number.isNaN(src.boot) || minFirst < src.boot || exportSecs * 1000 - src.boot >= TWO32)
       src.boot = Math.max(0, minFirst - BOOT_MARGIN_MS);
-    return { exportSecs, boot: src.boot };
+    return exportSecs;
   }
 
   private templatesDue(src: Source): boolean {
@@ -322,105 +503,127 @@ export class FlowEncoder {
   }
 
   private sendData(src: Source, p: Pending): void {
-    const ipfix = this.options.protocol === "ipfix";
+    const ipfix = this.ipfix;
     const t = p.template;
+    const count = p.stagedCount + p.n;
     const refresh = this.templatesDue(src);
-    const tpl: Template[] = [];
-    if (refresh) {
-      for (const id of src.announced) if (id !== t.id) tpl.push(this.templates.get(id)!);
-      if (this.options.clock) src.lastTemplatesAt = this.options.clock();
+    if (refresh && this.options.clock) src.lastTemplatesAt = this.options.clock();
+    // templates: on a refresh every one the source announced (this one last), else this one when it is new
+    const announce = refresh || !src.announced.has(t.id);
+    let tplBytes = 0;
+    if (announce) {
+      tplBytes = 4 + t.record.length;
+      if (refresh) for (const id of src.announced) if (id !== t.id) tplBytes += this.templates.get(id)!.record.length;
     }
-    if (refresh || !src.announced.has(t.id)) tpl.push(t);
-    src.announced.add(t.id);
-    const tplBytes = tpl.length ? 4 + tpl.reduce((s, x) => s + x.record.length, 0) : 0;
-    const dataBytes = p.count * t.recordLength;
+    const dataBytes = count * t.recordLength;
     const pad = (4 - (dataBytes % 4)) % 4;
     const hdr = ipfix ? IPFIX_HEADER : V9_HEADER;
-    const out = this.take(hdr + tplBytes + 4 + dataBytes + pad);
-    const v = new DataView(out.buffer, out.byteOffset, out.length);
-    const { exportSecs, boot } = this.clockFor(src, p);
+    const length = hdr + tplBytes + 4 + dataBytes + pad;
+    const exportSecs = this.exportSecs(src, p);
+    const boot = src.boot;
+    const out = this.out;
+    const at = out.reserve(length);
+    const buf = out.buffer;
+    const v = out.view;
     if (ipfix) {
-      v.setUint16(0, 10);
-      v.setUint16(2, out.length);
-      v.setUint32(4, exportSecs >>> 0);
-      v.setUint32(8, src.sequence >>> 0);
-      v.setUint32(12, src.id >>> 0);
-      src.sequence += p.count;
+      v.setUint16(at, 10);
+      v.setUint16(at + 2, length);
+      v.setUint32(at + 4, exportSecs >>> 0);
+      v.setUint32(at + 8, src.sequence >>> 0);
+      v.setUint32(at + 12, src.id >>> 0);
+      src.sequence += count;
     } else {
-      v.setUint16(0, 9);
-      v.setUint16(2, p.count + tpl.length);
-      v.setUint32(4, (exportSecs * 1000 - boot) >>> 0);
-      v.setUint32(8, exportSecs >>> 0);
-      v.setUint32(12, src.sequence >>> 0);
-      v.setUint32(16, src.id >>> 0);
+      v.setUint16(at, 9);
+      v.setUint16(
+        at + 2,
+        count + (announce ? (refresh ? src.announced.size + (src.announced.has(t.id) ? 0 : 1) : 1) : 0),
+      );
+      v.setUint32(at + 4, (exportSecs * 1000 - boot) >>> 0);
+      v.setUint32(at + 8, exportSecs >>> 0);
+      v.setUint32(at + 12, src.sequence >>> 0);
+      v.setUint32(at + 16, src.id >>> 0);
       src.sequence++;
-      // rebase the absolute times kept aside onto this datagram's boot
-      for (let r = 0; r < p.count; r++) {
-        const base = r * t.recordLength;
-        p.view.setUint32(base + t.firstAt, clampU32(p.times[2 * r]! - boot));
-        p.view.setUint32(base + t.lastAt, clampU32(p.times[2 * r + 1]! - boot));
-      }
     }
-    let o = hdr;
-    if (tplBytes) {
+    let o = at + hdr;
+    if (announce) {
       v.setUint16(o, ipfix ? 2 : 0);
       v.setUint16(o + 2, tplBytes);
       o += 4;
-      for (const x of tpl) {
-        out.set(x.record, o);
-        o += x.record.length;
-      }
+      if (refresh)
+        for (const id of src.announced) {
+          if (id === t.id) continue;
+          const r = this.templates.get(id)!.record;
+          buf.set(r, o);
+          o += r.length;
+        }
+      buf.set(t.record, o);
+      o += t.record.length;
+      src.announced.add(t.id);
     }
     v.setUint16(o, t.id);
     v.setUint16(o + 2, 4 + dataBytes + pad);
-    out.set(dataBytes === p.data.length ? p.data : p.data.subarray(0, dataBytes), o + 4);
-    this.finish(src, p, out);
+    o += 4;
+    const rec = t.recordLength;
+    if (p.stagedCount > 0) {
+      buf.set(p.staged.subarray(0, p.stagedCount * rec), o);
+      if (!ipfix) {
+        // the staged records' times, relative to this datagram's boot
+        const times = p.stagedTimes;
+        for (let r = 0, q = o; r < p.stagedCount; r++, q += rec) {
+          v.setUint32(q + t.firstAt, clampU32(times[2 * r]! - boot));
+          v.setUint32(q + t.lastAt, clampU32(times[2 * r + 1]! - boot));
+        }
+      }
+      o += p.stagedCount * rec;
+    }
+    if (p.n > 0) t.writeRows(v, o, this.cols!, p.rows, p.n, boot);
+    o += p.n * rec;
+    for (let i = 0; i < pad; i++) buf[o + i] = 0;
+    this.finish(src, p, count, at, length);
   }
 
   private sendV5(src: Source, p: Pending): void {
-    const out = this.take(V5_HEADER + p.count * V5_RECORD);
-    const v = new DataView(out.buffer, out.byteOffset, out.length);
-    const { exportSecs, boot } = this.clockFor(src, p);
-    v.setUint16(0, 5);
-    v.setUint16(2, p.count);
-    v.setUint32(4, (exportSecs * 1000 - boot) >>> 0);
-    v.setUint32(8, exportSecs >>> 0);
-    v.setUint32(16, src.sequence >>> 0);
-    out[20] = (src.id >>> 8) & 0xff;
-    out[21] = src.id & 0xff;
-    out.set(p.data.subarray(0, p.count * V5_RECORD), V5_HEADER);
-    for (let r = 0; r < p.count; r++) {
-      const o = V5_HEADER + r * V5_RECORD;
-      v.setUint32(o + 24, clampU32(p.times[2 * r]! - boot));
-      v.setUint32(o + 28, clampU32(p.times[2 * r + 1]! - boot));
+    const count = p.stagedCount + p.n;
+    const length = V5_HEADER + count * V5_RECORD;
+    const exportSecs = this.exportSecs(src, p);
+    const boot = src.boot;
+    const out = this.out;
+    const at = out.reserve(length);
+    const buf = out.buffer;
+    const v = out.view;
+    v.setUint16(at, 5);
+    v.setUint16(at + 2, count);
+    v.setUint32(at + 4, (exportSecs * 1000 - boot) >>> 0);
+    v.setUint32(at + 8, exportSecs >>> 0);
+    v.setUint32(at + 12, 0);
+    v.setUint32(at + 16, src.sequence >>> 0);
+    buf[at + 20] = (src.id >>> 8) & 0xff;
+    buf[at + 21] = src.id & 0xff;
+    v.setUint16(at + 22, 0);
+    let o = at + V5_HEADER;
+    if (p.stagedCount > 0) {
+      buf.set(p.staged.subarray(0, p.stagedCount * V5_RECORD), o);
+      const times = p.stagedTimes;
+      for (let r = 0; r < p.stagedCount; r++, o += V5_RECORD) {
+        v.setUint32(o + 24, clampU32(times[2 * r]! - boot));
+        v.setUint32(o + 28, clampU32(times[2 * r + 1]! - boot));
+      }
     }
-    src.sequence += p.count;
-    this.finish(src, p, out);
+    if (p.n > 0) writeV5Rows(v, o, this.cols!, p.rows, p.n, boot);
+    src.sequence += count;
+    this.finish(src, p, count, at, length);
   }
 
-  /**
-   * A zeroed datagram buffer: a slice of a slab, since allocating each datagram its own ArrayBuffer took a good
-   * share of the encoder's time. Slabs are never reused, so an emitted datagram stays valid as long as it is held.
-   */
-  private take(length: number): Uint8Array {
-    if (this.slabUsed + length > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, length));
-      this.slabUsed = 0;
-    }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
-    this.slabUsed += length;
-    return out;
-  }
-
-  private finish(src: Source, p: Pending, out: Uint8Array): void {
-    this.stats.flows += p.count;
+  private finish(src: Source, p: Pending, count: number, at: number, length: number): void {
+    this.stats.flows += count;
     this.stats.datagrams++;
-    this.stats.bytes += out.length;
+    this.stats.bytes += length;
     src.datagrams++;
-    p.count = 0;
-    p.minFirst = Infinity;
-    p.maxLast = -Infinity;
-    this.emit(out);
+    p.n = 0;
+    p.stagedCount = 0;
+    p.stagedMin = Infinity;
+    p.stagedMax = -Infinity;
+    this.out.commit(at, length);
   }
 }
 
@@ -430,22 +633,26 @@ const V5_TEMPLATE: Template = {
   recordLength: V5_RECORD,
   record: new Uint8Array(0),
   perPacket: 30,
-  write: () => undefined,
+  writeRows: writeV5Rows,
   firstAt: 24,
   lastAt: 28,
 };
 
-/** A datagram's worth of `records` data records being filled. */
+/** A datagram's worth of `records` data records being collected. */
 function newPending(template: Template, records: number): Pending {
-  const data = new Uint8Array(template.recordLength * records);
+  const staged = new Uint8Array(template.recordLength * records);
   return {
     template,
-    data,
-    view: new DataView(data.buffer),
-    count: 0,
-    minFirst: Infinity,
-    maxLast: -Infinity,
-    times: new Float64Array(2 * records),
+    perPacket: records,
+    rows: new Uint32Array(records),
+    n: 0,
+    staged,
+    stagedView: new DataView(staged.buffer),
+    stagedCount: 0,
+    stagedTimes: new Float64Array(2 * records),
+    stagedMin: Infinity,
+    stagedMax: -Infinity,
+    listed: false,
   };
 }
 
@@ -453,72 +660,91 @@ function clampU32(v: number): number {
   return v < 0 ? 0 : v >= TWO32 ? TWO32 - 1 : v;
 }
 
-type RecordWriter = (v: DataView, o: number, c: ColumnArrays, row: number) => void;
+/**
+ * Writes rows[0..n) of the columns as consecutive data records from byte `o` of `v`; v5/v9 times relative to
+ * `boot` (ms since the epoch).
+ */
+type RowsWriter = (v: DataView, o: number, c: ColumnArrays, rows: Uint32Array, n: number, boot: number) => void;
 
-// The record writer of a template is generated once as straight-line code: one DataView store per field at
-// a constant offset, each column read by its name. A loop over the field list with a switch on the field kind
-// and a lookup of the column per field took most of the encoder's time. Only column names from the fixed
-// field table above are spliced into the code.
+// The record writer of a template is generated once as straight-line code inside a loop over the rows: one
+// DataView store per field at a constant offset from the record's start, each column read into a local first.
+// A loop over the field list with a switch on the field kind and a lookup of the column per field took most of
+// the encoder's time. Only column names from the fixed field table above are spliced into the code.
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
 /** Counters with an exact companion column (record/u64.ts). */
 const EXACT: ReadonlySet<string> = new Set<string>(EXACT_COUNTERS);
 
-function compileWriter(fields: readonly Field[]): RecordWriter {
+function compileWriter(fields: readonly Field[], recordLength: number): RowsWriter {
   const lines: string[] = [];
+  const used = new Set<string>();
+  const col = (name: string): string => {
+    if (!SAFE_NAME.test(name)) throw new Error(`replay: unsafe column name ${name}`);
+    used.add(name);
+    return `${name}C`;
+  };
   let o = 0;
   for (const x of fields) {
-    if (!SAFE_NAME.test(x.col)) throw new Error(`replay: unsafe column name ${x.col}`);
     const at = o === 0 ? "o" : `o + ${o}`;
-    const col = `c.${x.col}`;
+    const c = col(x.col);
     switch (x.kind) {
       case K.U:
-        if (x.ie === 11)
+        if (x.ie === 11) {
           // ICMP type and code travel in the destination port (type << 8 | code), as v5 and Cisco's v9 send
           // them: nfdump aggregates an icmpTypeCode element's flows under port 0.0
+          const [p, t, k] = [col("proto"), col("icmpType"), col("icmpCode")];
           lines.push(
-            `{ let val = ${col}[row]; const p = c.proto[row];`,
-            `  if ((p === 1 || p === 58) && (c.icmpType[row] || c.icmpCode[row])) val = (c.icmpType[row] << 8) | c.icmpCode[row];`,
+            `{ let val = ${c}[row]; const p = ${p}[row];`,
+            `  if ((p === 1 || p === 58) && (${t}[row] || ${k}[row])) val = (${t}[row] << 8) | ${k}[row];`,
             `  ${uintStore(at, x.len, "val")} }`,
           );
-        else if (x.len === 8 && EXACT.has(x.col))
+        } else if (x.len === 8 && EXACT.has(x.col)) {
           // a u64 counter from 2^53 up: the double plus its fix column (record/u64.ts), carried into the low word
+          const fix = col(`${x.col}Fix`);
           lines.push(
-            `{ const val = ${col}[row];`,
+            `{ const val = ${c}[row];`,
             `  if (val < 9007199254740992) { ${uintStore(at, 8, "val")} }`,
-            `  else { let hi = Math.floor(val / ${TWO32}); let lo = (val - hi * ${TWO32}) + (${col}Fix[row] | 0);`,
+            `  else { let hi = Math.floor(val / ${TWO32}); let lo = (val - hi * ${TWO32}) + (${fix}[row] | 0);`,
             `    if (lo < 0) { lo += ${TWO32}; hi -= 1; } else if (lo >= ${TWO32}) { lo -= ${TWO32}; hi += 1; }`,
             `    v.setUint32(${at}, hi >>> 0); v.setUint32(${at} + 4, lo >>> 0); } }`,
           );
-        else lines.push(`{ const val = ${col}[row]; ${uintStore(at, x.len, "val")} }`);
+        } else lines.push(`{ const val = ${c}[row]; ${uintStore(at, x.len, "val")} }`);
         break;
       case K.V4:
-        lines.push(`v.setUint32(${at}, ${col}[row]);`);
+        lines.push(`v.setUint32(${at}, ${c}[row]);`);
         break;
       case K.V6:
         lines.push(
-          `{ const w = row * 4; v.setUint32(${at}, ${col}[w]); v.setUint32(o + ${o + 4}, ${col}[w + 1]);`,
-          `  v.setUint32(o + ${o + 8}, ${col}[w + 2]); v.setUint32(o + ${o + 12}, ${col}[w + 3]); }`,
+          `{ const w = row * 4; v.setUint32(${at}, ${c}[w]); v.setUint32(o + ${o + 4}, ${c}[w + 1]);`,
+          `  v.setUint32(o + ${o + 8}, ${c}[w + 2]); v.setUint32(o + ${o + 12}, ${c}[w + 3]); }`,
         );
         break;
       case K.MAC:
         lines.push(
-          `{ const m = ${col}[row]; v.setUint16(${at}, Math.floor(m / ${TWO32})); v.setUint32(o + ${o + 2}, m % ${TWO32}); }`,
+          `{ const m = ${c}[row]; const hi = Math.floor(m / ${TWO32}); v.setUint16(${at}, hi); v.setUint32(o + ${o + 2}, m - hi * ${TWO32}); }`,
         );
         break;
       case K.ABS:
-        lines.push(`{ const val = ${col}[row]; ${uintStore(at, 8, "val")} }`);
+        lines.push(`{ const val = ${c}[row]; ${uintStore(at, 8, "val")} }`);
         break;
       case K.REL:
-        lines.push(`v.setUint32(${at}, 0);`); // relative to the boot time the datagram picks: written when it is built
+        lines.push(`v.setUint32(${at}, clampU32(${c}[row] - boot));`);
         break;
     }
     o += x.len;
   }
+  const decl = [...used].map((name) => `const ${name}C = c.${name};`);
+  const src = [
+    `return function writeRows(v, o, c, rows, n, boot) {`,
+    ...decl,
+    `for (let i = 0; i < n; i++, o += ${recordLength}) {`,
+    `const row = rows[i];`,
+    ...lines,
+    `}`,
+    `};`,
+  ].join("\n");
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function("clampU32", `return function writeRecord(v, o, c, row) {\n${lines.join("\n")}\n};`) as (
-    clamp: typeof clampU32,
-  ) => RecordWriter;
+  const make = new Function("clampU32", src) as (clamp: typeof clampU32) => RowsWriter;
   return make(clampU32);
 }
 
@@ -534,32 +760,39 @@ function uintStore(at: string, len: number, val: string): string {
     case 4:
       return `v.setUint32(${at}, ${val} >>> 0 === ${val} ? ${val} : clampU32(${val}));`;
     default:
-      return `v.setUint32(${at}, Math.floor(${val} / ${TWO32}) >>> 0); v.setUint32(${at} + 4, (${val} % ${TWO32}) >>> 0);`;
+      // (val - hi * 2^32 is val % 2^32 without a floating-point remainder, exact for every double)
+      return `{ const hi = Math.floor(${val} / ${TWO32}); v.setUint32(${at}, hi >>> 0); v.setUint32(${at} + 4, (${val} - hi * ${TWO32}) >>> 0); }`;
   }
 }
 
-function writeV5Record(v: DataView, o: number, c: ColumnArrays, row: number): void {
-  v.setUint32(o, c.srcAddr[row]!);
-  v.setUint32(o + 4, c.dstAddr[row]!);
-  v.setUint32(o + 8, (c.v6Flags[row]! & HOP6) === 0 ? c.nextHop[row]! : 0);
-  v.setUint16(o + 12, Math.min(c.input[row]!, 0xffff));
-  v.setUint16(o + 14, Math.min(c.output[row]!, 0xffff));
-  v.setUint32(o + 16, clampU32(c.inPackets[row]!));
-  v.setUint32(o + 20, clampU32(c.inBytes[row]!));
-  // 24, 28: first and last, relative to the datagram's boot (written when it is sent)
-  v.setUint16(o + 32, c.srcPort[row]!);
-  const p = c.proto[row]!;
-  const icmp = p === 1 ? (c.icmpType[row]! << 8) | c.icmpCode[row]! : 0;
-  v.setUint16(o + 34, icmp || c.dstPort[row]!);
-  v.setUint8(o + 36, 0);
-  v.setUint8(o + 37, c.tcpFlags[row]!);
-  v.setUint8(o + 38, p);
-  v.setUint8(o + 39, c.srcTos[row]!);
-  const sas = c.srcAs[row]!;
-  const das = c.dstAs[row]!;
-  v.setUint16(o + 40, sas > 0xffff ? 23456 : sas); // AS_TRANS for 4-byte AS numbers
-  v.setUint16(o + 42, das > 0xffff ? 23456 : das);
-  v.setUint8(o + 44, c.srcMask[row]!);
-  v.setUint8(o + 45, c.dstMask[row]!);
-  v.setUint16(o + 46, 0);
+function writeV5Rows(v: DataView, o: number, c: ColumnArrays, rows: Uint32Array, n: number, boot: number): void {
+  const { srcAddr, dstAddr, nextHop, v6Flags, input, output, inPackets, inBytes, msecFirst, msecLast } = c;
+  const { srcPort, dstPort, proto, icmpType, icmpCode, tcpFlags, srcTos, srcAs, dstAs, srcMask, dstMask } = c;
+  for (let i = 0; i < n; i++, o += V5_RECORD) {
+    const row = rows[i]!;
+    v.setUint32(o, srcAddr[row]!);
+    v.setUint32(o + 4, dstAddr[row]!);
+    v.setUint32(o + 8, (v6Flags[row]! & HOP6) === 0 ? nextHop[row]! : 0);
+    v.setUint16(o + 12, Math.min(input[row]!, 0xffff));
+    v.setUint16(o + 14, Math.min(output[row]!, 0xffff));
+    v.setUint32(o + 16, clampU32(inPackets[row]!));
+    v.setUint32(o + 20, clampU32(inBytes[row]!));
+    v.setUint32(o + 24, clampU32(msecFirst[row]! - boot));
+    v.setUint32(o + 28, clampU32(msecLast[row]! - boot));
+    v.setUint16(o + 32, srcPort[row]!);
+    const p = proto[row]!;
+    const icmp = p === 1 ? (icmpType[row]! << 8) | icmpCode[row]! : 0;
+    v.setUint16(o + 34, icmp || dstPort[row]!);
+    v.setUint8(o + 36, 0);
+    v.setUint8(o + 37, tcpFlags[row]!);
+    v.setUint8(o + 38, p);
+    v.setUint8(o + 39, srcTos[row]!);
+    const sas = srcAs[row]!;
+    const das = dstAs[row]!;
+    v.setUint16(o + 40, sas > 0xffff ? 23456 : sas); // AS_TRANS for 4-byte AS numbers
+    v.setUint16(o + 42, das > 0xffff ? 23456 : das);
+    v.setUint8(o + 44, srcMask[row]!);
+    v.setUint8(o + 45, dstMask[row]!);
+    v.setUint16(o + 46, 0);
+  }
 }

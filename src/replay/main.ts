@@ -10,14 +10,15 @@ import { lookup } from "node:dns/promises";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { openFlows } from "../api.js";
 import { EXIT, parseIntOption, VERSION } from "../cli/common.js";
 import { FilterSyntaxError } from "../filter/index.js";
-import type { ColumnArrays } from "../record/schema.js";
 import { FlowError } from "../util/errors.js";
-import { FlowEncoder, type ExportProtocol } from "./encode.js";
-import { syntheticRounds } from "./synthetic.js";
+import { Worker } from "node:worker_threads";
+import { FlowEncoder, type EncoderStats, type ExportProtocol } from "./encode.js";
 import { PcapWriter } from "./pcap.js";
+import { produce, type ReplayInput } from "./produce.js";
+import type { ReplayWorkerData, ReplayWorkerReply } from "./replay-worker.js";
+import { newRingBuffers, RING_ENTRIES, RingReader } from "./ring.js";
 import { Pacer, SendError, udpSink, type Sink } from "./send.js";
 
 interface ReplayOptions {
@@ -160,65 +161,45 @@ async function run(argv: readonly string[]): Promise<number> {
       : o.delay !== undefined
         ? o.delay / 1000
         : undefined;
-  const pacer = new Pacer(sink, intervalMs);
-  const enc = new FlowEncoder(
-    {
-      protocol,
-      templateEveryPackets: o.templateRefresh,
-      ...(sending ? { templateEveryMs: o.templateSeconds * 1000, clock: () => performance.now() } : {}),
-    },
-    (d) => {
-      pacer.push(d);
-    },
-  );
-  // datagrams encoded ahead of the schedule (about 20 ms of it): sent while the next input is encoded
-  const ahead = intervalMs === undefined ? 0 : Math.max(64, Math.ceil(20 / intervalMs));
-  const drain = (): Promise<void> => pacer.drain(ahead);
-  let damaged = 0;
-  const limit = o.count ?? Infinity;
-  const t0 = performance.now();
-  try {
-    if (synthetic) {
-      for (const round of syntheticRounds({
-        flows: Math.min(o.synthetic!, limit),
-        seed: o.seed,
-        exporters: o.exporters,
-        step: o.step,
-      })) {
-        for (let i = 0; i < round.batch.length; i++) enc.add(round.batch, i, round.exporter);
-        enc.flush(round.exporter);
-        await drain();
+  const input: ReplayInput = synthetic
+    ? {
+        synthetic: {
+          flows: Math.min(o.synthetic!, o.count ?? Infinity),
+          seed: o.seed,
+          exporters: o.exporters,
+          step: o.step,
+        },
       }
-    } else {
-      const flows = openFlows({
+    : {
         ...(o.read !== undefined ? { file: o.read } : {}),
         ...(o.range !== undefined ? { range: o.range } : {}),
         ...(o.multiDir !== undefined ? { multiDir: o.multiDir } : {}),
         ...(o.timeWindow !== undefined ? { window: o.timeWindow } : {}),
         ...(filter !== "" ? { filter } : {}),
         ...(o.count !== undefined ? { limit: o.count } : {}),
-        onError: (m) => {
-          damaged++;
-          process.stderr.write(`tsreplay: ${m}\n`);
-        },
-      });
-      const sources = new ExporterIds();
-      for (const { batch, rows, count } of flows) {
-        for (let k = 0; k < count; k++) {
-          const r = rows[k]!;
-          enc.add(batch, r, sources.of(batch.cols, r));
-        }
-        await drain();
-      }
-      damaged = Math.max(damaged, flows.counts.damaged);
-    }
-    enc.flush();
-    await pacer.drain(0);
+      };
+  const encoderOptions = {
+    protocol,
+    templateEveryPackets: o.templateRefresh,
+    ...(sending ? { templateEveryMs: o.templateSeconds * 1000 } : {}),
+  };
+  const t0 = performance.now();
+  let result: Produced;
+  try {
+    result =
+      process.env["TSFLOW_REPLAY_WORKER"] === "0"
+        ? await produceHere(input, encoderOptions, sink, intervalMs)
+        : await produceInWorker(input, encoderOptions, sink, intervalMs);
   } catch (err) {
     await sink.close().catch(() => undefined);
     if (err instanceof FilterSyntaxError) {
       process.stderr.write(`${err.format()}\n`);
       return EXIT.FILTER;
+    }
+    if (err instanceof WorkerFailure) {
+      process.stderr.write(err.kind === "filter" ? `${err.message}\n` : `tsreplay: ${err.message}\n`);
+      if (err.kind === "bug") return EXIT.DATA;
+      return err.kind === "filter" ? EXIT.FILTER : err.kind === "store" ? EXIT.DATA : EXIT.USAGE;
     }
     if (err instanceof UsageFailure || err instanceof SendError) {
       process.stderr.write(`tsreplay: ${err.message}\n`);
@@ -230,13 +211,14 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const damaged = result.damaged;
   try {
     await sink.close();
   } catch (err) {
     process.stderr.write(`tsreplay: ${(err as Error).message}\n`);
     return EXIT.USAGE;
   }
-  const s = enc.stats;
+  const s = result.stats;
   const secs = (performance.now() - t0) / 1000;
   const to = o.write !== undefined ? o.write : `${o.host} port ${o.port}`;
   process.stderr.write(
@@ -248,31 +230,95 @@ async function run(argv: readonly string[]): Promise<number> {
   return damaged > 0 ? EXIT.DATA : EXIT.OK;
 }
 
-/** One source id per original exporter (address, observation domain, engine type and id), in order of appearance. */
-class ExporterIds {
-  private readonly ids = new Map<string, number>();
-  private lastA = -1;
-  private lastD = -1;
-  private lastE = -1;
-  private lastId = 0;
-  of(c: ColumnArrays, r: number): number {
-    const a = c.exporterAddr[r]!;
-    const d = c.observationDomain[r]!;
-    const e = (c.engineType[r]! << 8) | c.engineId[r]!;
-    if (a === this.lastA && d === this.lastD && e === this.lastE && a !== 0) return this.lastId;
-    const w = r * 4;
-    const key = `${a}|${c.exporterAddr6[w]}|${c.exporterAddr6[w + 1]}|${c.exporterAddr6[w + 2]}|${c.exporterAddr6[w + 3]}|${d}|${e}`;
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(key, id);
-    }
-    this.lastA = a;
-    this.lastD = d;
-    this.lastE = e;
-    this.lastId = id;
-    return id;
+interface EncoderSettings {
+  readonly protocol: ExportProtocol;
+  readonly templateEveryPackets: number;
+  readonly templateEveryMs?: number;
+}
+
+interface Produced {
+  readonly stats: EncoderStats;
+  readonly damaged: number;
+}
+
+/** Reads, encodes and sends on this thread (TSFLOW_REPLAY_WORKER=0). */
+async function produceHere(
+  input: ReplayInput,
+  settings: EncoderSettings,
+  sink: Sink,
+  intervalMs: number | undefined,
+): Promise<Produced> {
+  const pacer = new Pacer(sink, intervalMs);
+  const enc = new FlowEncoder(
+    {
+      protocol: settings.protocol,
+      templateEveryPackets: settings.templateEveryPackets,
+      ...(settings.templateEveryMs !== undefined
+        ? { templateEveryMs: settings.templateEveryMs, clock: () => performance.now() }
+        : {}),
+    },
+    pacer,
+  );
+  // datagrams encoded ahead of the schedule (about 20 ms of it): sent while the next input is encoded
+  const ahead = intervalMs === undefined ? 0 : Math.max(64, Math.ceil(20 / intervalMs));
+  const damaged = await produce(
+    input,
+    enc,
+    () => pacer.drain(ahead),
+    (m) => process.stderr.write(`tsreplay: ${m}\n`),
+  );
+  await pacer.drain(0);
+  return { stats: enc.stats, damaged };
+}
+
+/** A failure the replay worker reported. */
+class WorkerFailure extends Error {
+  readonly kind: string;
+  constructor(kind: string, message: string) {
+    super(message);
+    this.kind = kind;
   }
+}
+
+/**
+ * Reads and encodes in a worker thread (replay-worker.ts) into a shared ring while this thread paces and sends:
+ * two cores instead of one.
+ */
+async function produceInWorker(
+  input: ReplayInput,
+  settings: EncoderSettings,
+  sink: Sink,
+  intervalMs: number | undefined,
+): Promise<Produced> {
+  const ring = newRingBuffers();
+  const data: ReplayWorkerData = { input, ...settings, ring };
+  const worker = new Worker(new URL("./replay-worker.js", import.meta.url), { workerData: data });
+  const pacer = new Pacer(sink, intervalMs, new RingReader(ring));
+  let done: Produced | undefined;
+  let failed: Error | undefined;
+  worker.on("message", (m: ReplayWorkerReply) => {
+    if (m.type === "warn") process.stderr.write(`tsreplay: ${m.message}\n`);
+    else if (m.type === "done") done = { stats: m.stats, damaged: m.damaged };
+    else failed ??= new WorkerFailure(m.kind, m.message);
+  });
+  worker.on("error", (err) => (failed ??= new WorkerFailure("bug", String(err.stack ?? err))));
+  const exited = new Promise<void>((r) =>
+    worker.once("exit", () => {
+      r();
+    }),
+  );
+  // paced: about 50 ms of the schedule encoded before the first send (at most half the ring)
+  const prefill = intervalMs === undefined ? 0 : Math.min(RING_ENTRIES / 2, Math.ceil(50 / intervalMs));
+  try {
+    await pacer.pump(() => {
+      if (failed) throw failed;
+      return done !== undefined;
+    }, prefill);
+  } finally {
+    await worker.terminate();
+    await exited;
+  }
+  return done!;
 }
 
 function pcapSink(path: string, port: number): Sink {
@@ -285,8 +331,8 @@ function pcapSink(path: string, port: number): Sink {
   const w = new PcapWriter((b) => writeSync(fd, b), port);
   return {
     kind: "pcap",
-    send(list, from, n) {
-      for (let i = 0; i < n; i++) w.write(list[from + i]!);
+    send(q, n) {
+      for (let i = 0; i < n; i++) w.write(q.entry(q.head + i));
       return n;
     },
     ready: () => Promise.resolve(),

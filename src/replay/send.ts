@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Where tsreplay's datagrams go, and when.
 //
-// Sinks take a run of queued datagrams and say how many they took: the native sendmmsg sender (native/send.c),
-// node:dgram when the addon is not built (or TSFLOW_SEND=dgram), or a pcap file. The Pacer queues what the
-// encoder emits and hands it to the sink on a schedule: datagram i is due at t0 + i * interval, t0 being the
-// first datagram's send, so the long-run rate is exact whatever the timers' lateness; whatever is due goes out
-// in one call (at --pps 150000 about 150 datagrams per millisecond tick). Between ticks the process sleeps
-// on a timer rather than spinning, leaving the CPU to the collector when both run on one machine.
+// The encoder builds each datagram in place in the Pacer's slabs (the Pacer is its DatagramOutput) and the Pacer
+// keeps a ring of (slab, offset, length) entries: nothing is copied or allocated per datagram between the encoder
+// and the socket. Sinks take a run of queued entries and say how many they took: the native sendmmsg sender
+// (native/send.c) straight from the slab, node:dgram when the addon is not built (or TSFLOW_SEND=dgram), or a pcap
+// file. The Pacer hands them over on a schedule: datagram i is due at t0 + i * interval, t0 being the first
+// datagram's send, so the long-run rate is exact whatever the timers' lateness; what is due goes out in runs (at
+// --pps 150000 about 150 datagrams per millisecond tick). Between ticks the process sleeps on a timer rather
+// than spinning, leaving the CPU to the collector when both run on one machine.
 
 import { createSocket, type Socket } from "node:dgram";
 import { loadNativeAddon } from "../util/native-addon.js";
+import type { DatagramOutput } from "./encode.js";
 
 /** native/send.c */
 interface SendAddon {
@@ -23,10 +26,119 @@ const NATIVE_RUN = 1024;
 /** Datagrams node:dgram may hold in its queue before the sink stops taking more. */
 const DGRAM_IN_FLIGHT = 256;
 const SEND_BUFFER = 4 << 20;
+const SLAB_BYTES = 1 << 20;
+/** Unpaced (and paced, while encoding), datagrams go out in runs of at least this many. */
+const RUN = 64;
+
+/** Queued datagrams as the sinks and the Pacer see them: entries head, head + 1, … at ring index i & mask. */
+export interface SinkQueue {
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly mask: number;
+  readonly head: number;
+  /** entries queued */
+  readonly size: number;
+  /** the bytes entry at ring index `index` lies in */
+  slabAt(index: number): Uint8Array;
+  /** how many entries from ring index `index` (at most `most`, not past the ring's end) lie in one slab */
+  runAt(index: number, most: number): number;
+  /** the bytes of entry i (a view: allocates; for the slow sinks) */
+  entry(i: number): Uint8Array;
+  /** drops the n entries at the head (the sink took them) */
+  shift(n: number): void;
+}
+
+/**
+ * Queued datagrams: entry i (head <= i < tail) is bytes [offsets[i & mask], + lengths[i & mask]) of slabs[i & mask].
+ * Slabs are never written again once full, so a sink may hold on to an entry's bytes (node:dgram does).
+ */
+export class DatagramQueue implements DatagramOutput, SinkQueue {
+  buffer = new Uint8Array(0);
+  view = new DataView(this.buffer.buffer);
+  private used = 0;
+  slabs: Uint8Array[] = new Array<Uint8Array>(1024);
+  offsets = new Uint32Array(1024);
+  lengths = new Uint32Array(1024);
+  mask = 1023;
+  head = 0;
+  tail = 0;
+
+  get size(): number {
+    return this.tail - this.head;
+  }
+
+  reserve(length: number): number {
+    if (this.used + length > this.buffer.length) {
+      this.buffer = new Uint8Array(Math.max(SLAB_BYTES, length));
+      this.view = new DataView(this.buffer.buffer);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += length;
+    return at;
+  }
+
+  commit(offset: number, length: number): void {
+    if (this.tail - this.head > this.mask) this.grow();
+    const i = this.tail & this.mask;
+    this.slabs[i] = this.buffer;
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+    this.tail++;
+  }
+
+  /** Queues a copy of `d` (tests, and callers that hold datagrams of their own). */
+  push(d: Uint8Array): void {
+    const at = this.reserve(d.length);
+    this.buffer.set(d, at);
+    this.commit(at, d.length);
+  }
+
+  slabAt(index: number): Uint8Array {
+    return this.slabs[index]!;
+  }
+
+  runAt(index: number, most: number): number {
+    const slab = this.slabs[index];
+    let k = 1;
+    while (k < most && this.slabs[index + k] === slab) k++;
+    return k;
+  }
+
+  entry(i: number): Uint8Array {
+    const k = i & this.mask;
+    return this.slabs[k]!.subarray(this.offsets[k], this.offsets[k]! + this.lengths[k]!);
+  }
+
+  shift(n: number): void {
+    for (let i = 0; i < n; i++) this.slabs[(this.head + i) & this.mask] = EMPTY;
+    this.head += n;
+  }
+
+  private grow(): void {
+    const n = this.mask + 1;
+    const slabs = new Array<Uint8Array>(2 * n);
+    const offsets = new Uint32Array(2 * n);
+    const lengths = new Uint32Array(2 * n);
+    for (let i = this.head; i < this.tail; i++) {
+      const from = i & this.mask;
+      const to = i & (2 * n - 1);
+      slabs[to] = this.slabs[from]!;
+      offsets[to] = this.offsets[from]!;
+      lengths[to] = this.lengths[from]!;
+    }
+    this.slabs = slabs;
+    this.offsets = offsets;
+    this.lengths = lengths;
+    this.mask = 2 * n - 1;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
 
 export interface Sink {
-  /** Takes datagrams list[from], list[from + 1], … (at most n): returns how many it took (fewer: try later). */
-  send(list: readonly Uint8Array[], from: number, n: number): number;
+  /** Takes queued entries q.head, q.head + 1, … (at most n): returns how many it took (fewer: try later). */
+  send(q: SinkQueue, n: number): number;
   /** Resolves when the sink may take more after it took fewer than offered. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -60,31 +172,26 @@ function nativeSink(addon: SendAddon, address: string, port: number): Sink {
       `cannot send to ${address} port ${port}: ${(err as Error).message.replace(/^tsflow_send: /, "")}`,
     );
   }
-  let data = new Uint8Array(1 << 20);
-  const offsets = new Uint32Array(NATIVE_RUN);
-  const lengths = new Uint32Array(NATIVE_RUN);
   return {
     kind: "sendmmsg",
-    send(list, from, n) {
-      if (n > NATIVE_RUN) n = NATIVE_RUN;
-      let bytes = 0;
-      for (let i = 0; i < n; i++) bytes += list[from + i]!.length;
-      if (bytes > data.length) data = new Uint8Array(Math.max(bytes, data.length * 2));
-      let o = 0;
-      for (let i = 0; i < n; i++) {
-        const d = list[from + i]!;
-        data.set(d, o);
-        offsets[i] = o;
-        lengths[i] = d.length;
-        o += d.length;
-      }
+    send(q, n) {
+      let taken = 0;
       try {
-        return addon.send(fd, data, offsets, lengths, 0, n);
+        while (taken < n) {
+          // a run: entries of one slab, not past the end of the ring, at most NATIVE_RUN
+          const first = (q.head + taken) & q.mask;
+          const k = q.runAt(first, Math.min(n - taken, q.mask + 1 - first, NATIVE_RUN));
+          const sent = addon.send(fd, q.slabAt(first), q.offsets, q.lengths, first, k);
+          taken += sent;
+          if (sent < k) break;
+        }
       } catch (err) {
+        if (taken > 0) return taken; // the next call meets the error again
         throw new SendError(
           `sending to ${address} port ${port}: ${(err as Error).message.replace(/^tsflow_send: /, "")}`,
         );
       }
+      return taken;
     },
     ready: () => sleep(1),
     close() {
@@ -122,13 +229,13 @@ async function dgramSink(address: string, family: 4 | 6, port: number): Promise<
   };
   return {
     kind: "node:dgram",
-    send(list, from, n) {
+    send(q, n) {
       if (failure) throw new SendError(`sending to ${address} port ${port}: ${failure.message}`);
       let k = 0;
-      // the encoder's datagrams are not reused, so node:dgram may hold them until written
+      // slabs are not written again, so node:dgram may hold the bytes until written
       for (; k < n && inFlight < DGRAM_IN_FLIGHT; k++) {
         inFlight++;
-        sock.send(list[from + k]!, done);
+        sock.send(q.entry(q.head + k), done);
       }
       return k;
     },
@@ -142,77 +249,113 @@ async function dgramSink(address: string, family: 4 | 6, port: number): Promise<
 }
 
 /**
- * Queues the encoder's datagrams and releases them to the sink: on a schedule (`intervalMs` between datagrams,
- * from --pps or -d), or unpaced in runs of 64 and more. `push` sends what is due at once (the encoder's own
- * time between datagrams counts towards the schedule); `drain(keep)` waits until at most `keep` are queued.
+ * The encoder's output: queues its datagrams and releases them to the sink on a schedule (`intervalMs` between
+ * datagrams, from --pps or -d), or unpaced in runs of 64 and more. While the encoder commits, what is due goes out
+ * in runs of RUN (the clock is read every 32 datagrams); `drain(keep)` sends what is due and waits until at most
+ * `keep` are queued.
  */
-export class Pacer {
-  private queue: Uint8Array[] = [];
-  private head = 0;
+export class Pacer implements DatagramOutput {
+  /** the local queue (the encoder on this thread writes into it) */
+  private readonly local = new DatagramQueue();
+  /** the queue the sink is fed from: the local one, or the replay worker's ring */
+  private readonly queue: SinkQueue;
   private t0 = -1;
   /** Datagrams the sink took. */
   sent = 0;
   private readonly sink: Sink;
   private readonly intervalMs: number | undefined;
 
-  constructor(sink: Sink, intervalMs: number | undefined) {
+  constructor(sink: Sink, intervalMs: number | undefined, queue?: SinkQueue) {
     this.sink = sink;
     this.intervalMs = intervalMs !== undefined && intervalMs > 0 ? intervalMs : undefined;
+    this.queue = queue ?? this.local;
+  }
+
+  get buffer(): Uint8Array {
+    return this.local.buffer;
+  }
+
+  get view(): DataView {
+    return this.local.view;
   }
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
+  reserve(length: number): number {
+    return this.local.reserve(length);
+  }
+
+  commit(offset: number, length: number): void {
+    this.local.commit(offset, length);
+    if ((this.local.tail & 31) === 0) this.release(RUN);
+  }
+
+  /** Queues a copy of `d`. */
   push(d: Uint8Array): void {
-    this.queue.push(d);
-    this.release();
+    const at = this.local.reserve(d.length);
+    this.local.buffer.set(d, at);
+    this.commit(at, d.length);
   }
 
-  /** Hands the sink what is due; returns how many are due but not taken (the sink is busy). */
-  private release(): number {
-    const queued = this.queue.length - this.head;
+  /** Hands the sink what is due when that is at least `min`; returns how many are due but not taken. */
+  private release(min: number): number {
+    const q = this.queue;
+    const queued = q.size;
     if (queued === 0) return 0;
     let n = queued;
     const interval = this.intervalMs;
     if (interval !== undefined) {
       const now = performance.now();
-      if (this.t0 < 0) this.t0 = now;
-      n = Math.min(n, Math.floor((now - this.t0) / interval) + 1 - this.sent);
-      if (n <= 0) return 0;
-    } else if (queued < 64) return 0;
+      // the schedule starts at the first datagram's send
+      const t0 = this.t0 < 0 ? now : this.t0;
+      n = Math.min(n, Math.floor((now - t0) / interval) + 1 - this.sent);
+      if (n < min || n <= 0) return 0;
+      this.t0 = t0;
+    } else if (n < min) return 0;
     let left = n;
     while (left > 0) {
-      const k = this.sink.send(this.queue, this.head, left);
-      this.head += k;
+      const k = this.sink.send(q, left);
+      q.shift(k);
       this.sent += k;
       left -= k;
       if (k === 0) break;
     }
-    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
     return left;
+  }
+
+  /**
+   * Sends what another thread queues (the replay worker's ring) until `finished()` says nothing more will come
+   * and the queue is empty; starts when `prefill` are queued.
+   */
+  async pump(finished: () => boolean, prefill = 0): Promise<void> {
+    // the schedule starts once `prefill` datagrams are queued (or all are): the producer's warm-up is not paced
+    while (this.queued < prefill && !finished()) await sleep(1);
+    for (;;) {
+      const busy = this.release(1) > 0;
+      if (this.queued === 0) {
+        if (finished() && this.queued === 0) return;
+        await sleep(1); // the producer is behind
+      } else if (busy) await this.sink.ready();
+      else if (this.intervalMs !== undefined) {
+        const wait = this.t0 + this.sent * this.intervalMs - performance.now();
+        await sleep(Math.max(1, Math.floor(wait)));
+      }
+    }
   }
 
   /** Sends until at most `keep` datagrams are queued, sleeping until they are due. */
   async drain(keep: number): Promise<void> {
     for (;;) {
-      const busy = this.release() > 0;
-      if (this.queued <= keep) return;
       const interval = this.intervalMs;
+      const busy = this.release(1) > 0;
+      if (this.queued <= keep) return;
       if (busy) await this.sink.ready();
       else if (interval !== undefined) {
         const wait = this.t0 + this.sent * interval - performance.now();
         // a timer fires a millisecond or more late: the schedule makes up for it on the next release
         await sleep(Math.max(1, Math.floor(wait)));
-      } else if (this.queued > 0) {
-        // unpaced: the last fewer than 64
-        const k = this.sink.send(this.queue, this.head, this.queued);
-        this.head += k;
-        this.sent += k;
-        if (k === 0) await this.sink.ready();
       }
     }
   }

@@ -27,8 +27,7 @@ export function* syntheticDatagrams(options: SyntheticStreamOptions, stats?: Enc
     (d) => out.push(d),
   );
   for (const round of syntheticRounds(options)) {
-    const n = round.batch.length;
-    for (let i = 0; i < n; i++) enc.add(round.batch, i, round.exporter);
+    enc.addRows(round.batch, undefined, round.batch.length, round.exporter);
     enc.flush(round.exporter);
     if (stats) Object.assign(stats, enc.stats);
     yield* out;

@@ -16,7 +16,41 @@
 // only) and clears the arrays. Memory is charged to the query's MemoryBudget like a table's.
 
 import { sumError, TWO53 } from "../record/u64.js";
+import { loadNativeAddon } from "../util/native-addon.js";
 import { ACC_STRIDE, FIX_STRIDE, type FixColumns, type KeyTable, type MemoryBudget, OUT_STRIDE } from "./key-table.js";
+
+/**
+ * native/encode.c `dense`: accumulate's loop over rows[0, j) for the common rows; returns j (m when done). state:
+ * the running totals [flows, inPackets, inBytes, outPackets, outBytes, first, last] and the spill count.
+ */
+type NativeDense = (
+  keys: Uint8Array | Uint16Array | Uint32Array,
+  rows: Uint32Array,
+  m: number,
+  flows: Float64Array,
+  inPackets: Float64Array,
+  inBytes: Float64Array,
+  outPackets: Float64Array,
+  outBytes: Float64Array,
+  first: Float64Array,
+  last: Float64Array,
+  acc: Float64Array,
+  out: Float64Array,
+  domain: number,
+  spill: Uint32Array,
+  state: Float64Array,
+) => number;
+
+/** The native loop, or null (addon not built, or TSFLOW_WRITER=js as for the reader's native decoders). */
+export function nativeDense(): NativeDense | null {
+  if (process.env["TSFLOW_WRITER"] === "js") return null;
+  const a = loadNativeAddon("tsflow_encode.node");
+  return typeof a === "string" ? null : ((a as { dense?: NativeDense }).dense ?? null);
+}
+/** The native loop's running totals before a call: sums 0, first +∞, last −∞, nothing spilled. */
+const STATE0 = Float64Array.of(0, 0, 0, 0, 0, Infinity, -Infinity, 0);
+/** `out` before the first out counter: the native loop stops at the row that needs it. */
+const NO_OUT = new Float64Array(0);
 
 /** Sums of the counted rows (a StatAccumulator's totals). */
 export interface DenseTotals {
@@ -41,8 +75,13 @@ export class DenseCounts {
   dirty = false;
   private bytes: number;
   private readonly key = new Uint32Array(1);
+  /** native/encode.c's loop (null: not built, TSFLOW_WRITER=js, or turned off) and its running totals */
+  private readonly native: NativeDense | null;
+  private readonly state = new Float64Array(8);
 
-  constructor(domain: number, budget: MemoryBudget, name: string) {
+  /** `opts.native: false` keeps the JS loop (tests compare the two). */
+  constructor(domain: number, budget: MemoryBudget, name: string, opts: { native?: boolean } = {}) {
+    this.native = opts.native === false ? null : nativeDense();
     this.domain = domain;
     this.name = name;
     this.budget = budget;
@@ -86,7 +125,40 @@ export class DenseCounts {
     let tfirst = Infinity;
     let tlast = -Infinity;
     let s = 0;
-    for (let j = 0; j < m; j++) {
+    let j0 = 0;
+    const nat = this.native;
+    if (nat !== null) {
+      // the common rows in C (no JIT warm-up); the loop below takes over where it stopped (a sum reaching
+      // 2^53, the first out counters)
+      const st = this.state;
+      st.set(STATE0);
+      j0 = nat(
+        keyCol,
+        rows,
+        m,
+        flowsCol,
+        inPk,
+        inBy,
+        outPk,
+        outBy,
+        firstCol,
+        lastCol,
+        acc,
+        out ?? NO_OUT,
+        domain,
+        spill,
+        st,
+      );
+      tf = st[0]!;
+      tp = st[1]!;
+      tb = st[2]!;
+      top = st[3]!;
+      tob = st[4]!;
+      tfirst = st[5]!;
+      tlast = st[6]!;
+      s = st[7]!;
+    }
+    for (let j = j0; j < m; j++) {
       const r = rows[j]!;
       const f0 = flowsCol[r]!;
       const f = f0 === 0 ? 1 : f0;

@@ -14,6 +14,7 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { ARRAY_BYTES, COLUMN } from "../record/schema.js";
+import { HalfSums, TWO53 } from "../record/u64.js";
 import type { PlanScratch } from "./codec.js";
 import { encodeColumn, encodeSparse6 } from "./codec.js";
 import { ColumnArena, ENCODE_SLACK, PLAN, nativeEncoder } from "./native-encode.js";
@@ -254,7 +255,9 @@ export function assembleBlock(block: EncodedBlock, number: number): Uint8Array {
 /**
  * Adds the batch's rows to the statistics record (flows, packets, bytes per protocol class; first/last). The sums
  * run in locals, one per class, added row by row in row order as before (so even fractional counters sum to the
- * same bits); the record's arrays are read once and written once per block.
+ * same bits); the record's arrays are read once and written once per block. While the record's sums stay below
+ * 2^53 they are exact (no value then has a fix); otherwise the block is added again exactly, from the values and
+ * their fix columns, to the record's sums and fix terms (exactBlockStats, record/u64.ts).
  */
 export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
   const n = batch.length;
@@ -312,21 +315,55 @@ export function accumulateStats(stats: FileStats, batch: RecordBatch): void {
     if (t0 > 0 && (fFirst === 0 || t0 < fFirst)) fFirst = t0;
     if (t1 > fLast) fLast = t1;
   }
-  stats.flows[0] = f0;
-  stats.flows[1] = f1;
-  stats.flows[2] = f2;
-  stats.flows[3] = f3;
-  stats.packets[0] = p0;
-  stats.packets[1] = p1;
-  stats.packets[2] = p2;
-  stats.packets[3] = p3;
-  stats.bytes[0] = b0;
-  stats.bytes[1] = b1;
-  stats.bytes[2] = b2;
-  stats.bytes[3] = b3;
   stats.rows += n;
-  stats.outPackets += outP;
-  stats.outBytes += outB;
   stats.msecFirst = fFirst;
   stats.msecLast = fLast;
+  const outP1 = stats.outPackets + outP;
+  const outB1 = stats.outBytes + outB;
+  // one comparison for all: counters are never negative, and NaN fails it too
+  if (f0 + f1 + f2 + f3 + p0 + p1 + p2 + p3 + b0 + b1 + b2 + b3 + outP1 + outB1 < TWO53) {
+    stats.flows[0] = f0;
+    stats.flows[1] = f1;
+    stats.flows[2] = f2;
+    stats.flows[3] = f3;
+    stats.packets[0] = p0;
+    stats.packets[1] = p1;
+    stats.packets[2] = p2;
+    stats.packets[3] = p3;
+    stats.bytes[0] = b0;
+    stats.bytes[1] = b1;
+    stats.bytes[2] = b2;
+    stats.bytes[3] = b3;
+    stats.outPackets = outP1;
+    stats.outBytes = outB1;
+  } else exactBlockStats(stats, batch); // rare: a value or a sum reached 2^53
+}
+
+/** The block's counter sums, exactly (values ≥ 2^53 with their fix columns; sums up to and past 2^64). */
+function exactBlockStats(stats: FileStats, batch: RecordBatch): void {
+  const c = batch.cols;
+  const half = (): HalfSums[] => [new HalfSums(), new HalfSums(), new HalfSums(), new HalfSums()];
+  const fl = half();
+  const pk = half();
+  const by = half();
+  const op = new HalfSums();
+  const ob = new HalfSums();
+  for (let i = 0; i < batch.length; i++) {
+    const p = c.proto[i]!;
+    const k = p === 6 ? 0 : p === 17 ? 1 : p === 1 || p === 58 ? 2 : 3;
+    if (c.flows[i]! > 0) fl[k]!.add(c.flows[i]!, c.flowsFix[i]! | 0);
+    else fl[k]!.add(1, 0);
+    pk[k]!.add(c.inPackets[i]!, c.inPacketsFix[i]! | 0);
+    by[k]!.add(c.inBytes[i]!, c.inBytesFix[i]! | 0);
+    op.add(c.outPackets[i]!, c.outPacketsFix[i]! | 0);
+    ob.add(c.outBytes[i]!, c.outBytesFix[i]! | 0);
+  }
+  const x = stats.fix;
+  for (let k = 0; k < 4; k++) {
+    fl[k]!.into(stats.flows, x.flows, k);
+    pk[k]!.into(stats.packets, x.packets, k);
+    by[k]!.into(stats.bytes, x.bytes, k);
+  }
+  op.into(stats, x, "outPackets");
+  ob.into(stats, x, "outBytes");
 }

@@ -24,8 +24,9 @@
 // A file cut short (collector killed) has no footer/trailer; blocks are self-describing (magic + two CRCs),
 // so readers scan them from the header on, and recover() appends a rebuilt footer.
 
-import { crc32 } from "node:zlib";
+import { nativeCrc32 } from "./native-encode.js";
 import { PHYSICAL_COLUMNS, type ArrayType } from "../record/schema.js";
+import { addExactTo, exactOf, u64Text } from "../record/u64.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "./errors.js";
 
 // Fail at load on a big-endian host: column views are little-endian typed arrays over file bytes.
@@ -38,6 +39,10 @@ export const FILE_MAGIC = 0x4c465354;
 export const BLOCK_MAGIC = 0x4b425354;
 export const FOOTER_MAGIC = 0x54465354;
 export const TRAILER_MAGIC = 0x444e5354;
+/** "TSXS": the footer's exact sums section; FOOTER_EXACT_SUMS: the footer flag announcing it. */
+export const EXACT_SUMS_MAGIC = 0x53585354;
+export const FOOTER_EXACT_SUMS = 1;
+const U128_MASK = (1n << 128n) - 1n;
 
 /** The format version this code writes and the newest it reads. */
 export const FORMAT_VERSION = 1;
@@ -233,9 +238,26 @@ export class ByteSource {
   }
 }
 
+/** The CRC32 behind crcOf: the native addon's (PCLMULQDQ) or node:zlib's, chosen on first use. */
+let crcImpl: ((bytes: Uint8Array, start: number, end: number, seed: number) => number) | undefined;
+
+function chooseCrc(): (bytes: Uint8Array, start: number, end: number, seed: number) => number {
+  const native = nativeCrc32();
+  if (native) {
+    // the range clamped as subarray clamps it
+    return (bytes, start, end, seed) => {
+      const s = Math.min(Math.max(start, 0), bytes.length);
+      return native(bytes, s, Math.max(Math.min(end, bytes.length) - s, 0), seed >>> 0);
+    };
+  }
+  // loaded only here: most runs have the native CRC and never need zlib
+  const { crc32 } = process.getBuiltinModule("node:zlib");
+  return (bytes, start, end, seed) => crc32(bytes.subarray(start, end), seed) >>> 0;
+}
+
 /** CRC32 (zlib polynomial) of a byte range. */
 export function crcOf(bytes: Uint8Array, start = 0, end = bytes.length, seed = 0): number {
-  return crc32(bytes.subarray(start, end), seed) >>> 0;
+  return (crcImpl ??= chooseCrc())(bytes, start, end, seed);
 }
 
 // ── file header ──────────────────────────────────────────────────────────────────────────────────────────
@@ -470,6 +492,20 @@ export interface FileStats extends ClassCounters {
   msecFirst: number;
   msecLast: number;
   exporters: ExporterStats[];
+  /**
+   * `exact − double` of each sum above (record/u64.ts: exact = value + fix): 0 while a sum is below 2^53, so the
+   * doubles alone are exact for every ordinary file. Files without exact sums in their footer read as 0.
+   */
+  fix: SumFixes;
+}
+
+/** The fix terms of a FileStats' sums (same shapes and names). */
+export interface SumFixes extends ClassCounters {
+  totalFlows: number;
+  totalPackets: number;
+  totalBytes: number;
+  outPackets: number;
+  outBytes: number;
 }
 
 export interface BlockInfo {
@@ -497,6 +533,51 @@ export function emptyStats(): FileStats {
     msecFirst: 0,
     msecLast: 0,
     exporters: [],
+    fix: {
+      flows: [0, 0, 0, 0],
+      packets: [0, 0, 0, 0],
+      bytes: [0, 0, 0, 0],
+      totalFlows: 0,
+      totalPackets: 0,
+      totalBytes: 0,
+      outPackets: 0,
+      outBytes: 0,
+    },
+  };
+}
+
+/** A FileStats' totals as decimal text, exact and wrapped to 64 bits as nfcapd's uint64 counters (its log line). */
+export function totalsText(s: FileStats): { flows: string; packets: string; bytes: string } {
+  const f = s.fix;
+  return {
+    flows: u64Text(exactOf(s.totalFlows, f.totalFlows)),
+    packets: u64Text(exactOf(s.totalPackets, f.totalPackets)),
+    bytes: u64Text(exactOf(s.totalBytes, f.totalBytes)),
+  };
+}
+
+/** The exact sums of a FileStats (fractions truncated), as BigInt: for printing and the footer, never per row. */
+export function exactSums(s: FileStats): {
+  flows: bigint[];
+  packets: bigint[];
+  bytes: bigint[];
+  totalFlows: bigint;
+  totalPackets: bigint;
+  totalBytes: bigint;
+  outPackets: bigint;
+  outBytes: bigint;
+} {
+  const f = s.fix;
+  const of = (v: readonly number[], x: readonly number[]): bigint[] => v.map((d, k) => exactOf(d, x[k]!));
+  return {
+    flows: of(s.flows, f.flows),
+    packets: of(s.packets, f.packets),
+    bytes: of(s.bytes, f.bytes),
+    totalFlows: exactOf(s.totalFlows, f.totalFlows),
+    totalPackets: exactOf(s.totalPackets, f.totalPackets),
+    totalBytes: exactOf(s.totalBytes, f.totalBytes),
+    outPackets: exactOf(s.outPackets, f.outPackets),
+    outBytes: exactOf(s.outBytes, f.outBytes),
   };
 }
 
@@ -504,10 +585,13 @@ export function emptyStats(): FileStats {
 //   0 u32 magic "TSFT"   4 u32 CRC32 of bytes [8, length)   8 u32 length (multiple of 8)   12 u32 block count
 //  16 stats: f64 rows, f64 × 4 flows, f64 × 4 packets, f64 × 4 bytes, f64 outPackets, f64 outBytes,
 //            f64 msecFirst, f64 msecLast                                                (17 × 8 = 136 bytes)
-// 152 u32 exporter count, u32 reserved; per exporter (8-aligned): str address, u32 id, u32 domain, u32 version, u32 0 then
+// 152 u32 exporter count, u32 flags (bit 0: exact sums section); per exporter (8-aligned): str address, u32 id, u32 domain, u32 version, u32 0 then
 //            f64 packets flows sequenceErrors badPackets templateMisses samplingInterval,
 //            u16 extra count, per extra: str name, f64 value; each exporter entry padded to 8
 //     block index (8-aligned): per block u64 offset, u32 length, u32 rows, f64 msecFirst, f64 msecLast (32 B)
+//     exact sums (flag bit 0): u32 magic "TSXS", u32 count N (14), N × u128 (four u32, low word first) in the
+//            order flows × 4, packets × 4, bytes × 4, outPackets, outBytes. Older readers stop at the block
+//            index and keep the f64 sums (exact below 2^53).
 // Trailer (last 16 bytes of the file): u64 footer offset, u32 footer length, u32 magic "TSND"
 
 export function encodeFooter(stats: FileStats, blocks: readonly BlockInfo[]): Uint8Array {
@@ -523,7 +607,7 @@ export function encodeFooter(stats: FileStats, blocks: readonly BlockInfo[]): Ui
   s.f64(stats.msecFirst);
   s.f64(stats.msecLast);
   s.u32(stats.exporters.length);
-  s.u32(0);
+  s.u32(FOOTER_EXACT_SUMS);
   for (const e of stats.exporters) {
     s.str(e.address);
     s.align8();
@@ -551,6 +635,14 @@ export function encodeFooter(stats: FileStats, blocks: readonly BlockInfo[]): Ui
     s.u32(b.rows);
     s.f64(b.msecFirst);
     s.f64(b.msecLast);
+  }
+  const exact = exactSums(stats);
+  const sums = [...exact.flows, ...exact.packets, ...exact.bytes, exact.outPackets, exact.outBytes];
+  s.u32(EXACT_SUMS_MAGIC);
+  s.u32(sums.length);
+  for (const x of sums) {
+    const y = x < 0n ? 0n : x & U128_MASK;
+    for (let w = 0; w < 4; w++) s.u32(Number((y >> BigInt(32 * w)) & 0xffffffffn));
   }
   s.align8();
   const out = s.result();
@@ -593,7 +685,7 @@ export function decodeFooter(
   stats.msecFirst = src.f64();
   stats.msecLast = src.f64();
   const nExp = src.u32();
-  src.u32();
+  const flags = src.u32();
   if (nExp > bytes.length / 64) throw fail(STORE_ERROR.BAD_LENGTH, src.pos - 8, `impossible exporter count ${nExp}`);
   for (let i = 0; i < nExp; i++) {
     const address = src.str();
@@ -636,15 +728,59 @@ export function decodeFooter(
     };
     blocks.push(b);
   }
+  if ((flags & FOOTER_EXACT_SUMS) !== 0) readExactSums(src, stats, fail);
   finishTotals(stats);
   return { stats, blocks };
 }
 
-/** Recomputes the totals from the per-class arrays. */
+/** The footer's exact sums section (after the block index): the sums and their fix terms from u128 values. */
+function readExactSums(
+  src: ByteSource,
+  stats: FileStats,
+  fail: (code: StoreErrorCode, at: number, msg: string) => StoreError,
+): void {
+  const at = src.pos;
+  if (src.bytes.length - at < 8) throw fail(STORE_ERROR.TRUNCATED, at, "exact sums section cut short");
+  const magic = src.u32();
+  if (magic !== EXACT_SUMS_MAGIC)
+    throw fail(STORE_ERROR.BAD_MAGIC, at, `bad exact sums magic 0x${magic.toString(16).padStart(8, "0")}`);
+  const n = src.u32();
+  if (n < 14 || n > (src.bytes.length - src.pos) / 16)
+    throw fail(STORE_ERROR.BAD_LENGTH, at + 4, `impossible exact sum count ${n}`);
+  const f = stats.fix;
+  const targets: [Record<number, number>, Record<number, number>, number][] = [];
+  for (const [v, x] of [
+    [stats.flows, f.flows],
+    [stats.packets, f.packets],
+    [stats.bytes, f.bytes],
+  ] as const)
+    for (let k = 0; k < 4; k++) targets.push([v, x, k]);
+  for (let i = 0; i < n; i++) {
+    let y = 0n;
+    for (let w = 0; w < 4; w++) y |= BigInt(src.u32()) << BigInt(32 * w);
+    // the f64 sums stay as stored (fractional sums of sampled counters too); the fix is exact − trunc(f64).
+    // Sections from newer writers may carry more sums: the first 14 are these
+    const fixOf = (d: number): number => Number(y - exactOf(d, 0));
+    if (i < 12) {
+      const [v, x, k] = targets[i]!;
+      x[k] = fixOf(v[k]!);
+    } else if (i === 12) f.outPackets = fixOf(stats.outPackets);
+    else if (i === 13) f.outBytes = fixOf(stats.outBytes);
+  }
+}
+
+/** Recomputes the totals (and their fix terms) from the per-class arrays, exactly. */
 export function finishTotals(stats: FileStats): void {
-  stats.totalFlows = stats.flows[0] + stats.flows[1] + stats.flows[2] + stats.flows[3];
-  stats.totalPackets = stats.packets[0] + stats.packets[1] + stats.packets[2] + stats.packets[3];
-  stats.totalBytes = stats.bytes[0] + stats.bytes[1] + stats.bytes[2] + stats.bytes[3];
+  const f = stats.fix;
+  for (const [total, v, x] of [
+    ["totalFlows", stats.flows, f.flows],
+    ["totalPackets", stats.packets, f.packets],
+    ["totalBytes", stats.bytes, f.bytes],
+  ] as const) {
+    stats[total] = 0;
+    f[total] = 0;
+    for (let k = 0; k < 4; k++) addExactTo(stats, f, total, v[k]!, x[k]!);
+  }
 }
 
 export function encodeTrailer(footerOffset: number, footerLength: number): Uint8Array {

@@ -11,6 +11,9 @@ export {
   type ExporterStats,
   type FileHeader,
   type FileStats,
+  type SumFixes,
+  exactSums,
+  totalsText,
 } from "./format.js";
 export { FlowFileWriter, renameNoClobber, type CloseOptions, type WriterOptions } from "./writer.js";
 export { FlowFileReader, type ColumnSelection, type ReaderOptions } from "./reader.js";

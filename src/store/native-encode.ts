@@ -33,6 +33,24 @@ export interface NativeEncoder {
   forF64?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array): void;
   /** The same into u32 for an integer base in [0, 2^32) (codec.ts forToU32, the same results). */
   forU32?(src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint32Array): void;
+  /** The same into a Uint16Array, w 1 or 2, for an integer base in [0, 2^32) (codec.ts forToU16). */
+  forU16?: (src: Uint8Array, off: number, n: number, w: number, base: number, out: Uint16Array) => void;
+  /** A `delta` column into f64 (codec.ts unshuffle + finishDeltaF64, the same results). */
+  deltaF64?: (src: Uint8Array, off: number, n: number, w: number, base: number, out: Float64Array) => void;
+  /**
+   * The reader's decoder of `dict` columns (codec.ts dictToU8/U16/U32/F64, the same results): u32 values into a
+   * Uint8/16/32Array, f64 values into a Float64Array; values has at least 16 entries.
+   */
+  dict?: (
+    src: Uint8Array,
+    off: number,
+    n: number,
+    bits: number,
+    values: Uint32Array | Float64Array,
+    out: Uint8Array | Uint16Array | Uint32Array | Float64Array,
+  ) => void;
+  /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
+  crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
 }
 
 /**
@@ -90,6 +108,12 @@ export function nativeDecoder(): NativeEncoder | null {
       ? null
       : (a as NativeEncoder);
   return reader;
+}
+
+/** The native CRC32, or null (addon not built, no PCLMULQDQ, or TSFLOW_WRITER=js): node:zlib's crc32 then. */
+export function nativeCrc32(): NativeEncoder["crc32"] | null {
+  const a = nativeDecoder();
+  return a?.crc32 ?? null;
 }
 
 /** liblz4's compressor, or null (addon not built, no liblz4.so.1, or TSFLOW_WRITER=js). */

@@ -82,6 +82,8 @@ import {
   LZ4_WASM_SRC,
   decodePrefixedLz4,
   lz4Wasm,
+  nativeRawLz4,
+  type NativeLz4Decompress,
   type Lz4Wasm,
 } from "./lz4/index.js";
 
@@ -96,6 +98,11 @@ export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const FIRST_READ = 64 * 1024;
+/** Bytes of n dictionary codes of `bits` bits as codec.ts dictTo* read them (0, 1, 2, else 4 bits). */
+function packedCodeBytes(n: number, bits: number): number {
+  return bits === 0 ? 0 : bits === 1 ? (n + 7) >>> 3 : bits === 2 ? (n + 3) >>> 2 : (n + 1) >>> 1;
+}
+
 /** A batch's extraEnd until attachExtra sets the real one (no array allocated per block for it). */
 const NO_EXTRA_END = new Uint32Array(0);
 
@@ -134,6 +141,10 @@ export class FlowFileReader {
   private readonly lazy = new LazyBlock();
   /** the thread's WebAssembly LZ4 decoder (null: not available here) */
   private lz4w: Lz4Wasm | null | undefined;
+  /** liblz4's decoder, which works in the caller's memory (null: not available, the WebAssembly one then) */
+  private rawLz4: NativeLz4Decompress | null | undefined;
+  /** where liblz4 decodes a column: like the WebAssembly memory, valid until the next inflate */
+  private inflated = new Uint8Array(0);
   private lastExpanded: ReadonlySet<string> | undefined;
   /** native/encode.c's decoders of `for` columns into f64 and u32 (null: not built, codec.ts instead) */
   private nativeDec: NativeEncoder | null | undefined;
@@ -478,11 +489,30 @@ export class FlowFileReader {
       );
       return undefined;
     }
-    // WebAssembly decoder (the thread's shared instance): compressed bytes copied into its memory, decoded there;
-    // no Buffer per column (lz4-napi allocates one: page faults and GC of external memory), faster on
-    // small columns. The output is valid until the next inflate: decodeEntry copies raw columns out of it.
-    const w = this.lz4w === undefined ? (this.lz4w = lz4Wasm()) : this.lz4w;
+    // liblz4 (when it loads) decodes straight from the block's buffer into the reader's own scratch; else the
+    // WebAssembly decoder (the thread's shared instance): compressed bytes copied into its memory, decoded there.
+    // Neither allocates per column (lz4-napi allocates a Buffer: page faults and GC of external memory). The
+    // output is valid until the next inflate: decodeEntry copies raw columns out of it (isScratch).
     const payload = e.storedLength - 4;
+    const nat = this.rawLz4 === undefined ? (this.rawLz4 = nativeRawLz4()) : this.rawLz4;
+    if (nat !== null) {
+      if (this.inflated.length < e.rawLength) this.inflated = new Uint8Array(Math.max(e.rawLength, 256 * 1024));
+      // the scratch may be longer than the column: data that decodes to more bytes is caught by the length check
+      const got = nat(buf, e.at + 4, payload, this.inflated);
+      if (got !== e.rawLength) {
+        this.report(
+          STORE_ERROR.CORRUPT,
+          i,
+          fileOff + e.at,
+          got < 0
+            ? `column ${e.name}: lz4 data does not decode`
+            : `column ${e.name}: lz4 data decodes to ${got} bytes, expected ${e.rawLength}`,
+        );
+        return undefined;
+      }
+      return { src: this.inflated, off: 0 };
+    }
+    const w = this.lz4w === undefined ? (this.lz4w = lz4Wasm()) : this.lz4w;
     if (w !== null && payload <= LZ4_WASM_CAPACITY && e.rawLength <= LZ4_WASM_CAPACITY) {
       w.bytes.set(buf.subarray(e.at + 4, e.at + e.storedLength), LZ4_WASM_SRC);
       w.owner = this;
@@ -524,6 +554,11 @@ export class FlowFileReader {
     return { src: out, off: 0 };
   }
 
+  /** Whether `src` is an LZ4 decoder's memory (the next inflate overwrites it), not the block's own bytes. */
+  private isScratch(src: Uint8Array): boolean {
+    return src === this.inflated || src === this.lz4w?.bytes;
+  }
+
   /** Decodes a width-1 or raw column entry (not sparse6, not the heap) of an n-row block into its batch column. */
   private decodeEntry(src: Uint8Array, srcOff: number, e: ColumnEntry, n: number): Column {
     const tgt = e.tgt;
@@ -536,7 +571,7 @@ export class FlowFileReader {
       // fast path: zero-copy view of the (decompressed) column when the types agree and it is aligned — but not
       // of the LZ4 decoder's memory, which the next column overwrites
       col = viewOf(dir.array, src, srcOff, n * dir.width);
-      if (arrType !== dir.array || src === this.lz4w?.bytes) {
+      if (arrType !== dir.array || this.isScratch(src)) {
         const conv = this.scratchOf(name, arrType, n * dir.width);
         conv.set(col);
         col = conv;
@@ -549,15 +584,23 @@ export class FlowFileReader {
       for (let j = 0; j < base; j++) dict[j] = dv.getFloat64(j * 8, true);
     }
     // fast paths: fused one-pass decoders for what the writer produces
-    if (transform === TRANSFORM.dict && arrType !== "f64") {
-      col = this.scratchOf(name, arrType, n);
-      const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
-      for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
-      if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
-      else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
-      else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
-    } else if (transform === TRANSFORM.dict) {
-      dictToF64(src, srcOff + base * 8, n, width, dict, (col = this.scratchOf(name, "f64", n)) as Float64Array);
+    if (transform === TRANSFORM.dict) {
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      // the native loop when the packed codes lie within the column (else codec.ts)
+      const native = nat?.dict !== undefined && width <= 4 && base * 8 + packedCodeBytes(n, width) <= e.rawLength;
+      if (arrType !== "f64") {
+        col = this.scratchOf(name, arrType, n);
+        const dictInt = this.dictInt; // integer copy: no float-to-int conversion per row
+        for (let j = 0; j < base; j++) dictInt[j] = dict[j]!;
+        if (native) nat.dict!(src, srcOff + base * 8, n, width, dictInt, col);
+        else if (arrType === "u8") dictToU8(src, srcOff + base * 8, n, width, dictInt, col as Uint8Array);
+        else if (arrType === "u16") dictToU16(src, srcOff + base * 8, n, width, dictInt, col as Uint16Array);
+        else dictToU32(src, srcOff + base * 8, n, width, dictInt, col as Uint32Array);
+      } else {
+        col = this.scratchOf(name, "f64", n);
+        if (native) nat.dict!(src, srcOff + base * 8, n, width, dict, col);
+        else dictToF64(src, srcOff + base * 8, n, width, dict, col as Float64Array);
+      }
     } else if (transform === TRANSFORM.for && arrType === "f64") {
       col = this.scratchOf(name, "f64", n);
       const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
@@ -570,7 +613,19 @@ export class FlowFileReader {
         nat.forU32!(src, srcOff, n, width, base, col as Uint32Array);
       else forToU32(src, srcOff, n, width, base, col as Uint32Array);
     } else if (transform === TRANSFORM.for && arrType === "u16" && width <= 2) {
-      forToU16(src, srcOff, n, width, base, (col = this.scratchOf(name, "u16", n)) as Uint16Array);
+      col = this.scratchOf(name, "u16", n);
+      const nat = this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec;
+      if (nat?.forU16 !== undefined && base >= 0 && base < 4294967296 && Number.isInteger(base))
+        nat.forU16(src, srcOff, n, width, base, col as Uint16Array);
+      else forToU16(src, srcOff, n, width, base, col as Uint16Array);
+    } else if (
+      transform === TRANSFORM.delta &&
+      arrType === "f64" &&
+      (width === 1 || width === 2 || width === 4) &&
+      (this.nativeDec === undefined ? (this.nativeDec = nativeDecoder()) : this.nativeDec)?.deltaF64 !== undefined
+    ) {
+      col = this.scratchOf(name, "f64", n);
+      this.nativeDec!.deltaF64!(src, srcOff, n, width, base, col as Float64Array);
     } else {
       // delta, and `for` into a column type the fused decoders do not cover: unshuffle, then finish
       const tmp = this.tmpOf(n);
@@ -649,8 +704,7 @@ export class FlowFileReader {
       }
       if (e.transform === TRANSFORM.sparse6) {
         // kept until v6Flags is decoded: out of the LZ4 decoder's memory, which the next column overwrites
-        if (got.src === this.lz4w?.bytes)
-          sparse.push({ e, src: got.src.slice(got.off, got.off + e.rawLength), off: 0 });
+        if (this.isScratch(got.src)) sparse.push({ e, src: got.src.slice(got.off, got.off + e.rawLength), off: 0 });
         else sparse.push({ e, src: got.src, off: got.off });
         continue;
       }

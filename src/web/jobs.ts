@@ -5,6 +5,7 @@
 
 import {
   aggregateFormat,
+  countsText,
   flowTable,
   flowWriter,
   openFlows,
@@ -49,6 +50,8 @@ export interface Totals {
   readonly flows: number;
   readonly packets: number;
   readonly bytes: number;
+  /** the three sums as exact decimal text, wrapped to 64 bits as tsdump's summary prints them */
+  readonly text: { readonly flows: string; readonly packets: string; readonly bytes: string };
   readonly passed: number;
   readonly damaged: number;
 }
@@ -67,7 +70,14 @@ export type JobReply =
     };
 
 function totalsOf(c: ScanCounts): Totals {
-  return { flows: c.flows, packets: c.packets, bytes: c.bytes, passed: c.passed, damaged: c.damaged };
+  return {
+    flows: c.flows,
+    packets: c.packets,
+    bytes: c.bytes,
+    text: countsText(c),
+    passed: c.passed,
+    damaged: c.damaged,
+  };
 }
 
 /** Runs a job; replies through `send` (tables once, or csv chunks then done). Throws what the engine throws. */

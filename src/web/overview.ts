@@ -7,6 +7,7 @@
 // MAX_POINTS are merged into buckets of whole slots, so the answer stays small for any span.
 
 import type { FileSummary } from "../api.js";
+import { addExactTo, exactOf, u64Text } from "../record/u64.js";
 
 export const MAX_POINTS = 1200;
 const PROTO_NAMES = ["TCP", "UDP", "ICMP", "other"] as const;
@@ -30,8 +31,10 @@ export interface OverviewSeries {
     readonly flows: (number | null)[][];
     readonly packets: (number | null)[][];
   };
-  /** totals over the files */
+  /** totals over the files (doubles: exact below 2^53) */
   readonly totals: { readonly flows: number; readonly packets: number; readonly bytes: number };
+  /** the same, exact decimal text wrapped to 64 bits as tsdump's and nfdump's summaries print them */
+  readonly totalsText: { readonly flows: string; readonly packets: string; readonly bytes: string };
 }
 
 /** The most common positive gap between consecutive distinct slots (ms); 300 s without two slots. */
@@ -72,6 +75,7 @@ export function overviewSeries(files: readonly FileSummary[]): OverviewSeries {
   const ef = zeros(exporterIndex.size);
   const ep = zeros(exporterIndex.size);
   const totals = { flows: 0, packets: 0, bytes: 0 };
+  const totalsFix = { flows: 0, packets: 0, bytes: 0 };
   for (const f of files) {
     const b = Math.min(buckets - 1, Math.max(0, Math.floor((f.slot - first) / width)));
     has[b] = 1;
@@ -79,9 +83,9 @@ export function overviewSeries(files: readonly FileSummary[]): OverviewSeries {
       pf[c]![b]! += f.flows[c] ?? 0;
       pp[c]![b]! += f.packets[c] ?? 0;
       pb[c]![b]! += f.bytes[c] ?? 0;
-      totals.flows += f.flows[c] ?? 0;
-      totals.packets += f.packets[c] ?? 0;
-      totals.bytes += f.bytes[c] ?? 0;
+      addExactTo(totals, totalsFix, "flows", f.flows[c] ?? 0, f.flowsFix?.[c] ?? 0);
+      addExactTo(totals, totalsFix, "packets", f.packets[c] ?? 0, f.packetsFix?.[c] ?? 0);
+      addExactTo(totals, totalsFix, "bytes", f.bytes[c] ?? 0, f.bytesFix?.[c] ?? 0);
     }
     for (const e of f.exporters) {
       const k = exporterIndex.get(`${e.address}/${e.id}`)!;
@@ -98,6 +102,15 @@ export function overviewSeries(files: readonly FileSummary[]): OverviewSeries {
     files: files.length,
     proto: { names: PROTO_NAMES, flows: rate(pf), packets: rate(pp), bytes: rate(pb) },
     exporter: { names: [...exporterIndex.keys()], flows: rate(ef), packets: rate(ep) },
-    totals,
+    totals: {
+      flows: totals.flows + totalsFix.flows,
+      packets: totals.packets + totalsFix.packets,
+      bytes: totals.bytes + totalsFix.bytes,
+    },
+    totalsText: {
+      flows: u64Text(exactOf(totals.flows, totalsFix.flows)),
+      packets: u64Text(exactOf(totals.packets, totalsFix.packets)),
+      bytes: u64Text(exactOf(totals.bytes, totalsFix.bytes)),
+    },
   };
 }

@@ -170,6 +170,11 @@ function number(x: number): string {
   return x.toLocaleString("en-US");
 }
 
+/** Exact decimal text grouped in thousands as number() groups (sums may pass 2^53). */
+function grouped(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
 /** A table of text cells; numbers right-aligned. */
 export function renderTable(t: Table, index: number): string {
   const id = `table-${index}`;
@@ -194,8 +199,8 @@ function results(view: View, r: PageResult): string {
   if (r.totals) {
     const t = r.totals;
     s +=
-      `<p class="summary" id="summary">Summary: total flows: ${number(t.flows)}, total bytes: ${number(t.bytes)}, ` +
-      `total packets: ${number(t.packets)}${t.damaged > 0 ? `, damaged blocks: ${number(t.damaged)}` : ""}` +
+      `<p class="summary" id="summary">Summary: total flows: ${grouped(t.text.flows)}, total bytes: ${grouped(t.text.bytes)}, ` +
+      `total packets: ${grouped(t.text.packets)}${t.damaged > 0 ? `, damaged blocks: ${number(t.damaged)}` : ""}` +
       `${r.csv !== undefined ? ` — <a href="${escapeHtml(r.csv)}" download>CSV</a>` : ""}</p>`;
   }
   if (r.tables) {

@@ -3,7 +3,10 @@
 // above their thresholds (the default and per-key ones) and only those, within window + 1 s, run the exec'd
 // program with the event on stdin, log to --events, show in the metrics, and send `back` after the traffic
 // stops; SIGHUP refuses a bad file (file:line:column) and applies a good one. Fixed windows go into a real
-// PostgreSQL that is stopped mid-run and restarted: the table's sums equal the flows tscapd stored.
+// PostgreSQL that is stopped mid-run and restarted: the table's sums equal the flows tscapd stored; periods
+// spooled while the database was away are loaded by the next tscapd, each once and in order; a fixed window
+// into an ndjson file sums to the flows stored. Waits are on events (log lines, metrics, files, rows), not
+// fixed sleeps, so a loaded machine only makes them slower.
 import { spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -19,12 +22,42 @@ import { PG_MISSING, TestPostgres } from "../helpers/postgres.js";
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tsflow-mon-"));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what = "a condition"): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** The sum of a metric's samples (all label sets) on tscapd's /metrics, or 0 when absent. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n"))
+    if (line.startsWith(name) && (line[name.length] === " " || line[name.length] === "{"))
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return sum;
+}
+
+/** tsreplay's synthetic flows to the daemon at `pps` datagrams per second; resolves with its exit code. */
+function replay(port: number, flows: number, pps: number): Promise<number | null> {
+  const p = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "dist/bin/tsreplay.js"),
+      "--synthetic",
+      String(flows),
+      "--pps",
+      String(pps),
+      "-H",
+      "127.0.0.1",
+      "-p",
+      String(port),
+    ],
+    { stdio: "ignore" },
+  );
+  return new Promise((r) => p.on("exit", r));
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -63,16 +96,23 @@ function v5(records: readonly { dst: string; packets: number }[], seq: number): 
   return b;
 }
 
-/** Sends one datagram every 100 ms for `ms`: per datagram `packets` per key (so 10 × packets per second). */
+/**
+ * Sends one datagram every 100 ms of a fixed schedule for `ms` (or until `until()`): per datagram `packets` per
+ * key, so 10 × packets per second. A datagram sent late (a loaded machine) is caught up at once, so the rate
+ * over a second holds.
+ */
 async function burst(
   sock: Socket,
   port: number,
   keys: readonly { dst: string; packets: number }[],
   ms: number,
+  until?: () => boolean,
 ): Promise<void> {
-  const end = Date.now() + ms;
+  const start = Date.now();
   let seq = 0;
-  while (Date.now() < end) {
+  for (let k = 0; k * 100 < ms && until?.() !== true; k++) {
+    const wait = start + k * 100 - Date.now();
+    if (wait > 0) await sleep(wait);
     const d = v5(keys, seq);
     seq += keys.length;
     await new Promise<void>((ok) => {
@@ -80,7 +120,6 @@ async function burst(
         ok();
       });
     });
-    await sleep(100);
   }
 }
 
@@ -184,8 +223,9 @@ describe("tscapd --monitor: moving average", () => {
       writeFileSync(join(dir, "m.yaml"), conf(800));
       d.proc.kill("SIGHUP");
       await waitFor(() => d.log().includes("monitor configuration loaded"), 5000);
-      await burst(sock, d.port, [{ dst: "192.0.2.2", packets: 100 }], 3500);
-      await waitFor(() => readEvents(events).some((e) => e.key.dstip === "192.0.2.2"), 5000);
+      const twoOver = (): boolean => readEvents(events).some((e) => e.key.dstip === "192.0.2.2");
+      await burst(sock, d.port, [{ dst: "192.0.2.2", packets: 100 }], 15_000, twoOver);
+      await waitFor(twoOver, 5000, "over for 192.0.2.2");
       expect(
         readEvents(events)
           .filter((e) => e.key.dstip === "192.0.2.2")
@@ -239,6 +279,15 @@ function stored(dir: string): { flows: number; packets: number; bytes: number } 
   return s;
 }
 
+/** Periods of a monitor's PostgreSQL table (0 while the table does not exist). */
+function loadedPeriods(db: TestPostgres, table: string): number {
+  try {
+    return Number(db.sql(`SELECT count(DISTINCT time) FROM ${table}`));
+  } catch {
+    return 0;
+  }
+}
+
 describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
   "tscapd --monitor: fixed window into PostgreSQL",
   () => {
@@ -258,36 +307,33 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
         `monitors:\n  - name: top_src\n    key: [srcip]\n    period: 2s\n    top: 20\n    size: 256\n    to: ${db.url}\n` +
           `  - name: dst_nets\n    key: [dstip/16, proto]\n    period: 2s\n    top: 5\n    to: ${join(dir, "dst.csv")}\n`,
       );
-      const d = await startTscapd(["-l", flows, "--monitor", join(dir, "m.yaml")]);
+      const metricsPort = await freeTcpPort();
+      const d = await startTscapd([
+        "-l",
+        flows,
+        "--monitor",
+        join(dir, "m.yaml"),
+        "--metrics",
+        `127.0.0.1:${metricsPort}`,
+      ]);
       try {
-        const replay = spawn(
-          process.execPath,
-          [
-            join(REPO_ROOT, "dist/bin/tsreplay.js"),
-            "--synthetic",
-            "24000",
-            "--pps",
-            "150",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            String(d.port),
-          ],
-          { stdio: "ignore" },
-        );
-        const replayed = new Promise<number | null>((r) => replay.on("exit", r));
-        await sleep(2500);
+        const replayed = replay(d.port, 24000, 150);
+        // the database goes away once a period is in, and comes back once a load has failed
+        await waitFor(() => loadedPeriods(db, "top_src") > 0, 30_000, "a first period in PostgreSQL");
         db.stop();
-        await sleep(3000);
+        await waitFor(() => /monitor top_src: PostgreSQL load failed/.test(d.log()), 30_000, "a failed load");
         db.start();
         expect(await replayed).toBe(0);
-        await sleep(500);
+        await waitFor(
+          async () => (await metric(metricsPort, "tscapd_exporter_flows_total")) >= 24000,
+          30_000,
+          "the flows",
+        );
       } finally {
         expect(await d.stop()).toBe(0);
       }
       const s = stored(flows);
       expect(s.flows).toBe(24000);
-      expect(d.log()).toMatch(/monitor top_src: PostgreSQL load failed/);
       const [f, p, b, periods] = db
         .sql(`SELECT sum(flows), sum(packets), sum(bytes), count(DISTINCT time) FROM top_src`)
         .split("|");
@@ -303,5 +349,123 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
       expect(csv[0]).toBe("time,dstip,proto,flows,packets,bytes");
       expect(csv.slice(1).reduce((a, l) => a + Number(l.split(",")[3]), 0)).toBe(24000);
     }, 120_000);
+
+    it("loads the periods a stopped tscapd left spooled at its next start, each once and in order", async () => {
+      const dir = tmp();
+      const flows = join(dir, "flows");
+      writeFileSync(
+        join(dir, "m.yaml"),
+        `monitors:\n  - name: spooled_src\n    key: [srcip]\n    period: 1s\n    top: 10\n    to: ${db.url}\n`,
+      );
+      const spool = join(flows, ".tscapd-monitor", "spooled_src");
+      const csvs = (): string[] =>
+        existsSync(spool)
+          ? readdirSync(spool)
+              .filter((n) => n.endsWith(".csv"))
+              .sort()
+          : [];
+      db.stop();
+      const metricsPort = await freeTcpPort();
+      const args = ["-l", flows, "--monitor", join(dir, "m.yaml"), "--metrics", `127.0.0.1:${metricsPort}`];
+      const d = await startTscapd(args);
+      try {
+        expect(await replay(d.port, 6000, 100)).toBe(0);
+        await waitFor(
+          async () => (await metric(metricsPort, "tscapd_exporter_flows_total")) >= 6000,
+          30_000,
+          "the flows",
+        );
+        await waitFor(() => /monitor spooled_src: PostgreSQL load failed/.test(d.log()), 30_000, "a failed load");
+      } finally {
+        expect(await d.stop()).toBe(0);
+      }
+      // every period, the partial last one too, waits in the spool
+      const left = csvs();
+      expect(left.length).toBeGreaterThanOrEqual(2);
+      db.start();
+      const again = await startTscapd(args);
+      try {
+        await waitFor(() => csvs().length === 0, 60_000, "the spool to empty");
+      } finally {
+        expect(await again.stop()).toBe(0);
+      }
+      // once each (the load ids are the spool files), in the spool's order (one transaction per load)
+      expect(
+        db.sql(`SELECT id FROM tscapd_monitor_loads WHERE monitor = 'spooled_src' ORDER BY loaded, id`).split("\n"),
+      ).toEqual(left);
+      const s = stored(flows);
+      expect(s.flows).toBe(6000);
+      const [f, p, b] = db.sql(`SELECT sum(flows), sum(packets), sum(bytes) FROM spooled_src`).split("|");
+      expect({ flows: Number(f), packets: Number(p), bytes: Number(b) }).toEqual(s);
+    }, 120_000);
   },
 );
+
+describe("tscapd --monitor: fixed window into an ndjson file", () => {
+  it("writes each period's top keys and the rest as JSON lines that sum to the flows stored", async () => {
+    const dir = tmp();
+    const flows = join(dir, "flows");
+    const out = join(dir, "top.ndjson");
+    writeFileSync(
+      join(dir, "m.yaml"),
+      `monitors:\n  - name: top_pairs\n    key: [srcip, dstport]\n    period: 1s\n    top: 5\n    to: ${out}\n`,
+    );
+    const metricsPort = await freeTcpPort();
+    const d = await startTscapd([
+      "-l",
+      flows,
+      "--monitor",
+      join(dir, "m.yaml"),
+      "--metrics",
+      `127.0.0.1:${metricsPort}`,
+    ]);
+    try {
+      expect(await replay(d.port, 5000, 100)).toBe(0);
+      await waitFor(
+        async () => (await metric(metricsPort, "tscapd_exporter_flows_total")) >= 5000,
+        30_000,
+        "the flows",
+      );
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+    interface Row {
+      time: string;
+      srcip: string | null;
+      dstport: number | null;
+      flows: number;
+      packets: number;
+      bytes: number;
+    }
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Row);
+    const s = stored(flows);
+    expect(s.flows).toBe(5000);
+    expect({
+      flows: rows.reduce((a, r) => a + r.flows, 0),
+      packets: rows.reduce((a, r) => a + r.packets, 0),
+      bytes: rows.reduce((a, r) => a + r.bytes, 0),
+    }).toEqual(s);
+    const periods = new Map<string, Row[]>();
+    for (const r of rows) {
+      expect(Object.keys(r)).toEqual(["time", "srcip", "dstport", "flows", "packets", "bytes"]);
+      expect(Date.parse(r.time) % 1000).toBe(0);
+      if (r.srcip === null) expect(r.dstport).toBeNull();
+      else {
+        expect(r.srcip).toMatch(/^[\d.]+$|:/);
+        expect(typeof r.dstport).toBe("number");
+      }
+      periods.set(r.time, [...(periods.get(r.time) ?? []), r]);
+    }
+    expect(periods.size).toBeGreaterThanOrEqual(2);
+    for (const [, list] of periods) {
+      // the top 5 by bytes (the default order), then at most one rest row
+      const keyed = list.filter((r) => r.srcip !== null);
+      expect(keyed.length).toBeLessThanOrEqual(5);
+      expect(list.length - keyed.length).toBeLessThanOrEqual(1);
+      expect(keyed.map((r) => r.bytes)).toEqual(keyed.map((r) => r.bytes).sort((x, y) => y - x));
+    }
+  }, 120_000);
+});

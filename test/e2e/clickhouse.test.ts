@@ -61,6 +61,40 @@ async function tableTotals(ch: ClickHouse, table: string, rollup = false): Promi
   return { flows: flows!, bytes: bytes!, packets: packets! };
 }
 
+/**
+ * The table holds the same TCP and UDP flows as tsdump lists from dir, row for row: addresses (IPv4 mapped, IPv6),
+ * ports, protocol, counters (ICMP is left out: tsdump prints type.code where the table holds type*256+code).
+ */
+async function expectSameRows(ch: ClickHouse, dir: string, table: string): Promise<void> {
+  const listed = await tsdump([
+    "-R",
+    dir,
+    "-q",
+    "-N",
+    "-6",
+    "-o",
+    "fmt:%sa,%da,%sp,%dp,%pr,%pkt,%byt",
+    "proto tcp or proto udp",
+  ]);
+  const want = listed.stdout
+    .trim()
+    .split("\n")
+    .map((l) => canonical(l.replace(/\s+/g, "")))
+    .sort();
+  const rows = await ch.query(
+    "SELECT replaceOne(IPv6NumToString(srcAddr), '::ffff:', ''), replaceOne(IPv6NumToString(dstAddr), '::ffff:', '')," +
+      ` srcPort, dstPort, proto, inPackets, inBytes FROM ${table} WHERE proto IN (6, 17) FORMAT CSV`,
+  );
+  const got = rows
+    .trim()
+    .split("\n")
+    .map((l) => canonical(l.replace(/"/g, "")))
+    .sort();
+  expect(got.length).toBeGreaterThan(1000);
+  expect(got).toEqual(want);
+  expect(got.some((r) => r.includes("::") && !r.startsWith("::"))).toBe(true); // IPv6 rows are there
+}
+
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
@@ -90,37 +124,7 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     expect(files.flows).toBe(30_000);
     expect(await tableTotals(ch, "live.flows")).toEqual(files);
     for (const t of ["1m", "5m", "1h"]) expect(await tableTotals(ch, `live.flows_${t}`, true)).toEqual(files);
-    // the same flows as tsdump lists them: addresses (IPv4 mapped, IPv6), ports, counters (TCP and UDP: tsdump
-    // prints ICMP type.code where the table holds nfdump's type*256+code in dstPort)
-    const listed = await tsdump([
-      "-R",
-      dir,
-      "-q",
-      "-N",
-      "-6",
-      "-o",
-      "fmt:%sa,%da,%sp,%dp,%pr,%pkt,%byt",
-      "proto tcp or proto udp",
-    ]);
-    const want = new Set(
-      listed.stdout
-        .trim()
-        .split("\n")
-        .map((l) => canonical(l.replace(/\s+/g, ""))),
-    );
-    const rows = await ch.query(
-      "SELECT replaceOne(IPv6NumToString(srcAddr), '::ffff:', ''), replaceOne(IPv6NumToString(dstAddr), '::ffff:', '')," +
-        " srcPort, dstPort, proto, inPackets, inBytes FROM live.flows WHERE proto IN (6, 17) FORMAT CSV",
-    );
-    const got = new Set(
-      rows
-        .trim()
-        .split("\n")
-        .map((l) => canonical(l.replace(/"/g, ""))),
-    );
-    expect(got.size).toBeGreaterThan(1000);
-    expect([...got].filter((r) => !want.has(r))).toEqual([]);
-    expect([...got].some((r) => r.includes("::") && !r.startsWith("::"))).toBe(true); // IPv6 rows are there
+    await expectSameRows(ch, dir, "live.flows");
   }, 60_000);
 
   it("spools while the server is away, keeps storing every flow in the files, and sends the spool when it is back (metrics count it)", async () => {
@@ -285,6 +289,8 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     expect(rest.stdout).toContain(`${40_000 - partTotals.flows} flows loaded`);
     expect(rest.stdout).toContain(`${partTotals.flows} flows in 1 batches loaded before`);
     expect(await tableTotals(ch, "load2.flows")).toEqual(all);
+    for (const t of ["1m", "5m", "1h"]) expect(await tableTotals(ch, `load2.flows_${t}`, true)).toEqual(all);
+    await expectSameRows(ch, dir, "load2.flows");
   }, 60_000);
 
   it.skipIf(NFDUMP_MISSING !== undefined)(

@@ -1,6 +1,6 @@
 // The programs start through V8's code cache (scripts/bundle.mjs): a run leaves the cache of its bundle, named
 // after the hash of the bundle's content so a rebuilt bundle never takes an old one; a damaged cache is rejected by V8,
-// the run is unchanged, and the cache is written again.
+// the run is unchanged, and the cache is written again. A query on one thread does not load the worker code.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { mkdtempSync } from "node:fs";
@@ -64,5 +64,23 @@ describe("start-up through V8's code cache", () => {
     const rewritten = fs.readFileSync(cache);
     expect(rewritten.length).toBeGreaterThan(4096);
     expect(rewritten.subarray(0, 16).every((b) => b === 0x5a)).toBe(false);
+  });
+
+  it("a query on one thread loads neither the worker code nor ClickHouse's (node:worker_threads, node:crypto)", async () => {
+    // Node's list of the built-in modules it loaded, written when the run exits
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-startup-modules-"));
+    const preload = join(dir, "modules.cjs");
+    const list = join(dir, "modules.txt");
+    fs.writeFileSync(
+      preload,
+      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`,
+    );
+    const run = await tsdump(["-r", file, "-s", "srcip/bytes", "-n", "5"], { NODE_OPTIONS: `--require ${preload}` });
+    expect(run.code).toBe(0);
+    const loaded = fs.readFileSync(list, "utf8").split("\n");
+    expect(loaded).toContain("NativeModule fs");
+    expect(loaded).not.toContain("NativeModule worker_threads");
+    expect(loaded).not.toContain("NativeModule crypto");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

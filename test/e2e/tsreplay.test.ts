@@ -3,7 +3,8 @@
 // as IPFIX into tscapd list the same rows as tsdump on the source. Bad hosts and ports are usage errors.
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,9 +22,12 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function tsreplay(args: readonly string[]): Promise<{ stderr: string; code: number }> {
+async function tsreplay(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stderr: string; code: number }> {
   try {
-    const { stderr } = await run(process.execPath, [TSREPLAY, ...args], { maxBuffer: 1 << 26 });
+    const { stderr } = await run(process.execPath, [TSREPLAY, ...args], { maxBuffer: 1 << 26, env });
     return { stderr, code: 0 };
   } catch (err) {
     const e = err as { stderr?: string; code?: number };
@@ -189,4 +193,30 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsreplay", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("missing-file");
   }, 60_000);
+});
+
+const SYNTHETIC = ["--synthetic", "20000", "--seed", "5", "--exporters", "3"];
+
+describe("tsreplay -w", () => {
+  // pinned with the encoder before it wrote records batch-wise from the columns (the stored file: nfcapd's LZ4
+  // blocks, three exporters, IPv6 flows; the synthetic stream: the generator's rounds)
+  const FIXTURE = join(REPO_ROOT, "test/fixtures/replay/nfcapd.synthetic-3000");
+  it.each([
+    ["5", "stored", "5593bcb147e2285a176cf7554836c76c4258bbad3e4a3895baae45bb734c410b"],
+    ["9", "stored", "1032168ba55be206ecb3a95f329e19f7ee4318dbdffdee7d7f9a432e1c3678ce"],
+    ["10", "stored", "7fce878f41a8d2e688fd83e4a6e45ce3766da90e0c0a32cd1e12d6b5ce1f9ae3"],
+    ["5", "synthetic", "a36b79df7c5140e6fb1bfb360d5fbfcffdc858e4b855f1f1b23420c28857c75c"],
+    ["9", "synthetic", "a9084715f39d11cfd946ed0bd3d03446937a56376ed8f4bad544f8b81394bfd0"],
+    ["10", "synthetic", "25148dff966fde65acb432f02fe450ab90bf23f2121f07b8052fd4de081ed2e9"],
+    // read and encoded on the main thread instead of the replay worker
+    ["9", "stored", "1032168ba55be206ecb3a95f329e19f7ee4318dbdffdee7d7f9a432e1c3678ce", "one thread"],
+    ["5", "synthetic", "a36b79df7c5140e6fb1bfb360d5fbfcffdc858e4b855f1f1b23420c28857c75c", "one thread"],
+  ])("-v %s of the %s flows: the pinned bytes %s", async (version, input, want, threads = "") => {
+    const out = join(dir, `pinned-${version}-${input}-${threads}.pcap`);
+    const env = threads === "" ? process.env : { ...process.env, TSFLOW_REPLAY_WORKER: "0" };
+    const argv = [...(input === "stored" ? ["-r", FIXTURE] : SYNTHETIC), "-v", version, "-w", out];
+    const { code } = await tsreplay(argv, env);
+    expect(code).toBe(0);
+    expect(createHash("sha256").update(readFileSync(out)).digest("hex")).toBe(want);
+  });
 });

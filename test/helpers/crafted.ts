@@ -254,3 +254,46 @@ export function craftedV9RefusedRate(): Uint8Array[] {
     v9(hdr(3), set(256, v9Flows(4, 3, uptime))),
   ];
 }
+
+/** Flows of craftedIpfixHugeSums: 2^64 − 1 packets and bytes each (so any two of them sum past 2^64). */
+export const HUGE_SUM_FLOWS = 6;
+
+/**
+ * One IPFIX datagram (domain 1, template 256 with 8-byte counters): HUGE_SUM_FLOWS flows from 10.0.0.1 whose
+ * packet and byte counters are 2^64 − 1 (TCP and UDP alternating) and one ordinary flow from 10.0.0.2
+ * (5 packets, 1234 bytes): every sum of the file's counters passes 2^64.
+ */
+export function craftedIpfixHugeSums(): Uint8Array {
+  const fields: readonly Field[] = [
+    [8, 4],
+    [12, 4],
+    [7, 2],
+    [11, 2],
+    [4, 1],
+    [2, 8],
+    [1, 8],
+    [152, 8],
+    [153, 8],
+  ];
+  const base = CRAFTED_EXPORT_SECS * 1000 - 60_000;
+  const max = 2n ** 64n - 1n;
+  const recs = Array.from({ length: HUGE_SUM_FLOWS + 1 }, (_, i) => {
+    const small = i === HUGE_SUM_FLOWS;
+    return cat(
+      ip4(small ? "10.0.0.2" : "10.0.0.1"),
+      ip4("192.0.2.1"),
+      be(1000 + i, 2),
+      be(80, 2),
+      [i % 2 === 0 ? 6 : 17],
+      be64(small ? 5n : max),
+      be64(small ? 1234n : max),
+      be(base + i * 1000, 8),
+      be(base + 30_000 + i * 1000, 8),
+    );
+  });
+  return ipfix(
+    { time: CRAFTED_EXPORT_SECS, seq: 1, domain: 1 },
+    set(2, templates(true, { id: 256, fields })),
+    set(256, cat(...recs)),
+  );
+}

@@ -3,11 +3,11 @@
 // through this module, which alone decides which back end does the work.
 //
 // Back ends:
-//   liblz4 (the system's liblz4.so.1 through native addons): decodes nfcapd's raw blocks (native/lz4.c, native.ts;
-//          off with TSFLOW_LZ4=wasm) and compresses the writer's columns (native/encode.c; off with
+//   liblz4 (the system's liblz4.so.1 through native addons): decodes nfcapd's raw blocks and the flow-file
+//          reader's columns (native/lz4.c, native.ts; off with TSFLOW_LZ4=wasm) and compresses the writer's columns (native/encode.c; off with
 //          TSFLOW_WRITER=js)
-//   WebAssembly (wasm.ts): decodes into its own memory, nothing allocated per block; the flow-file reader's
-//          decoder, and the nffile reader's when liblz4 is missing
+//   WebAssembly (wasm.ts): decodes into its own memory, nothing allocated per block; the flow-file and nffile
+//          readers' decoder when liblz4 is missing
 //   lz4-napi: its size-prefixed form (u32 LE raw length + block) is the flow-file column format; compresses when
 //          liblz4 is missing or just misses, decodes columns larger than the WebAssembly memory
 //   JS (js.ts): raw blocks when neither liblz4 nor WebAssembly is there
@@ -15,10 +15,18 @@
 import { createRequire } from "node:module";
 import { nativeCompress, type ColumnArena, type NativeCompress } from "../native-encode.js";
 import { decodeLz4Raw } from "./js.js";
-import { nativeLz4 } from "./native.js";
+import { nativeLz4, type NativeLz4Decompress } from "./native.js";
 import { LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, sharedLz4Wasm, type Lz4Wasm } from "./wasm.js";
 
-export { decodeLz4Raw, LZ4_WASM_CAPACITY, LZ4_WASM_DST, LZ4_WASM_SRC, type Lz4Wasm, type NativeCompress };
+export {
+  decodeLz4Raw,
+  LZ4_WASM_CAPACITY,
+  LZ4_WASM_DST,
+  LZ4_WASM_SRC,
+  type Lz4Wasm,
+  type NativeCompress,
+  type NativeLz4Decompress,
+};
 
 interface Lz4Napi {
   compressSync(data: Buffer): Buffer;
@@ -54,10 +62,11 @@ export function lz4Wasm(): Lz4Wasm | null {
 }
 
 /**
- * The decoder for raw LZ4 blocks (nfcapd -y) that works in the caller's memory: liblz4 when it loads, else null —
+ * The decoder for raw LZ4 blocks (nfcapd -y, and the LZ4 block after a flow-file column's size prefix) that works in
+ * the caller's memory: liblz4 when it loads, else null —
  * the caller then decodes in the WebAssembly decoder's memory (lz4Wasm) or with decodeRawLz4.
  */
-export function nativeRawLz4(): ((src: Uint8Array, offset: number, length: number, dst: Uint8Array) => number) | null {
+export function nativeRawLz4(): NativeLz4Decompress | null {
   return nativeLz4();
 }
 

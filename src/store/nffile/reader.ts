@@ -26,6 +26,7 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import { RecordBatch } from "../../record/batch.js";
 import { formatIPv4, formatIPv6 } from "../../record/ip.js";
+import { u64Fix } from "../../record/u64.js";
 import { UNKNOWN_ZONE, type ZoneMap } from "../../record/zone.js";
 import { accumulateStats } from "../block.js";
 import { STORE_ERROR, StoreError, storeWhere, type StoreErrorCode } from "../errors.js";
@@ -813,11 +814,17 @@ export class NfdumpFileReader implements FlowFileSource {
         this.hdr = { ...this.hdr, ident: Buffer.from(d.buffer, d.byteOffset + p + 4, e - p - 4).toString("utf8") };
       } else if (type === RECORD_STAT && size >= 4 + 18 * 8) {
         const u = (k: number): number => v.getUint32(p + 4 + k * 8, true) + v.getUint32(p + 8 + k * 8, true) * TWO32;
+        // exact − double of the u64 at k (record/u64.ts): nfcapd's counters are exact to 2^64 − 1
+        const fix = (k: number): number =>
+          u64Fix(v.getUint32(p + 8 + k * 8, true), v.getUint32(p + 4 + k * 8, true), u(k));
         const s = emptyStats();
         for (let c = 0; c < 4; c++) {
           s.flows[c] = u(3 + c);
           s.bytes[c] = u(7 + c);
           s.packets[c] = u(11 + c);
+          s.fix.flows[c] = fix(3 + c);
+          s.fix.bytes[c] = fix(7 + c);
+          s.fix.packets[c] = fix(11 + c);
         }
         s.rows = u(0);
         s.msecFirst = u(15);

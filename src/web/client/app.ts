@@ -17,6 +17,7 @@ interface Overview {
   proto: { names: string[]; flows: (number | null)[][]; packets: (number | null)[][]; bytes: (number | null)[][] };
   exporter: { names: string[]; flows: (number | null)[][]; packets: (number | null)[][] };
   totals: { flows: number; packets: number; bytes: number };
+  totalsText: { flows: string; packets: string; bytes: string };
 }
 
 const zone = document.body.dataset["zone"] || "UTC";
@@ -76,6 +77,11 @@ function addPresets(): void {
     }
     add("All", () => "");
   }
+}
+
+/** Exact decimal text grouped in thousands as toLocaleString("en-US") groups (the totals may pass 2^53). */
+function grouped(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 function fmtRate(v: number | null): string {
@@ -182,8 +188,8 @@ async function drawOverview(): Promise<void> {
   info.className = "summary";
   info.id = "overview-summary";
   info.textContent =
-    `${o.files} files, step ${o.step} s — total flows: ${o.totals.flows.toLocaleString("en-US")}, ` +
-    `total bytes: ${o.totals.bytes.toLocaleString("en-US")}, total packets: ${o.totals.packets.toLocaleString("en-US")}`;
+    `${o.files} files, step ${o.step} s — total flows: ${grouped(o.totalsText.flows)}, ` +
+    `total bytes: ${grouped(o.totalsText.bytes)}, total packets: ${grouped(o.totalsText.packets)}`;
   root.append(info);
   if (o.times.length === 0) {
     const p = document.createElement("p");

@@ -179,20 +179,58 @@ describe("KeyTable", () => {
     expect(top.rate).toBe(heavy / 10);
   });
 
+  it("looks chunks up with the key's generated probe: the entries pack() and hashKey find, new keys added", () => {
+    const spec = new KeySpec(["srcip/24", "dstport", "dstip6/64"].map(parseElement));
+    const flows: Flow[] = [];
+    for (let i = 0; i < 40; i++)
+      flows.push({
+        src: i % 3 === 0 ? `2001:db8:${i % 5}::${i}` : `10.0.${i % 4}.${i}`,
+        dst: i % 2 === 0 ? `2001:db8:1:${i % 3}::${i}` : `192.0.2.${i % 6}`,
+        dport: i % 2,
+        recv: 0,
+      });
+    const b = batchOf(flows);
+    const t = new KeyTable(spec.width, 64);
+    const ent = new Int32Array(40);
+    // rows 1, 3, 5 ... only, so that a row's key may be absent
+    const sel = Uint32Array.from({ length: 20 }, (_, j) => 2 * j + 1);
+    expect(spec.probe(b.cols, sel, 0, 20, t, ent, false)).toBe(20);
+    expect([...ent.subarray(0, 20)].every((e) => e === -1)).toBe(true);
+    expect(spec.probe(b.cols, sel, 0, 20, t, ent, true)).toBe(20);
+    const packed = new Uint32Array(spec.width);
+    spec.bind(b.cols);
+    const seen = new Set<number>();
+    for (let j = 0; j < 20; j++) {
+      spec.pack(sel[j]!, packed, 0);
+      const e = t.find(packed, 0, t.hash(packed, 0));
+      // -2 - entry: added by this row; the entry: added by an earlier row with the same key
+      expect(ent[j]! < -1 ? -2 - ent[j]! : ent[j]).toBe(e);
+      expect(ent[j]! < -1).toBe(!seen.has(e));
+      seen.add(e);
+    }
+    expect(t.size).toBe(seen.size);
+    // all rows now: the odd ones are found, the even ones were absent
+    expect(spec.probe(b.cols, all(40), 0, 40, t, ent, false)).toBe(40);
+    for (let i = 0; i < 40; i++) {
+      spec.pack(i, packed, 0);
+      expect(ent[i]).toBe(t.find(packed, 0, t.hash(packed, 0)));
+    }
+    // a full table: the probe stops at the first new key
+    const small = new KeyTable(spec.width, 2);
+    expect(spec.probe(b.cols, all(40), 0, 40, small, ent, true)).toBeLessThan(40);
+    expect(small.size).toBe(2);
+  });
+
   it("evicts half of a full table by score", () => {
     const t = new KeyTable(1, 8);
     const k = new Uint32Array(1);
-    const score = new Float64Array(8);
     for (let i = 0; i < 8; i++) {
       k[0] = i;
       const e = t.insert(k, 0, t.hash(k, 0));
-      score[e] = i;
+      t.scores[e] = i;
     }
     expect(t.full).toBe(true);
-    const floor = t.evictHalf(
-      (e) => score[e]!,
-      () => false,
-    );
+    const floor = t.evictHalf();
     expect(floor).toBe(3);
     expect(t.size).toBe(4);
     expect(t.evicted).toBe(4);

@@ -5,7 +5,7 @@
 
 import { createSocket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
-import { Pacer, udpSink, type Sink } from "../../../src/replay/send.js";
+import { Pacer, udpSink, type DatagramQueue, type Sink } from "../../../src/replay/send.js";
 
 /** A sink that notes each datagram's first byte and time, and takes at most `take` per call (0: busy once). */
 function recordingSink(take: number): Sink & { got: number[]; at: number[]; busy: number } {
@@ -15,7 +15,7 @@ function recordingSink(take: number): Sink & { got: number[]; at: number[]; busy
     got: [] as number[],
     at: [] as number[],
     busy: 0,
-    send(list: readonly Uint8Array[], from: number, n: number): number {
+    send(q: DatagramQueue, n: number): number {
       if (busyOnce) {
         busyOnce = false;
         s.busy++;
@@ -23,7 +23,7 @@ function recordingSink(take: number): Sink & { got: number[]; at: number[]; busy
       }
       const k = take === 0 ? n : Math.min(n, take);
       for (let i = 0; i < k; i++) {
-        s.got.push(list[from + i]![0]!);
+        s.got.push(q.entry(q.head + i)[0]!);
         s.at.push(performance.now());
       }
       return k;
@@ -50,15 +50,17 @@ describe("Pacer", () => {
     expect(sink.at[59]! - t0).toBeGreaterThanOrEqual(117.9);
   });
 
-  it("unpaced: runs of 64 go out as they are pushed, the rest on drain; a busy sink is waited for", async () => {
+  it("unpaced: runs of 64 and more go out as they are pushed, the rest on drain; a busy sink is waited for", async () => {
     const sink = recordingSink(0);
     const pacer = new Pacer(sink, undefined);
     for (let i = 0; i < 63; i++) pacer.push(datagram(i));
     expect(sink.got.length).toBe(0);
     pacer.push(datagram(63)); // busy once: nothing taken
-    pacer.push(datagram(64));
-    expect(sink.got.length).toBe(65);
-    for (let i = 65; i < 100; i++) pacer.push(datagram(i));
+    for (let i = 64; i < 95; i++) pacer.push(datagram(i));
+    expect(sink.got.length).toBe(0);
+    pacer.push(datagram(95));
+    expect(sink.got.length).toBe(96);
+    for (let i = 96; i < 100; i++) pacer.push(datagram(i));
     await pacer.drain(0);
     expect(sink.got).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(sink.busy).toBe(1);

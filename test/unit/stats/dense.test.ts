@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { parseStatSpec, type ElementStatSpec } from "../../../src/stats/elements.js";
+import { DenseCounts, nativeDense, type DenseTotals } from "../../../src/stats/dense.js";
 import { MemoryBudget } from "../../../src/stats/key-table.js";
 import { DENSE_U32_DOMAIN, StatAccumulator, type StatTable, transferList } from "../../../src/stats/topn.js";
 
@@ -211,5 +212,68 @@ describe("stats: small-domain fast path", () => {
     expect(small.usesDense).toBe(false);
     expect(big.usesDense).toBe(true);
     expect(plain(small.top(5, s.orders[0]!))).toEqual(plain(big.top(5, s.orders[0]!)));
+  });
+
+  it("native/encode.c's loop counts as the JS loop, bit for bit: out counters, keys past the domain, sums at 2^53", () => {
+    if (process.platform === "linux") expect(typeof nativeDense()).toBe("function");
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const n = 5000;
+    const domain = 1000;
+    const make = (): DenseTotals => ({
+      flows: 0,
+      inPackets: 0,
+      inBytes: 0,
+      outPackets: 0,
+      outBytes: 0,
+      first: Infinity,
+      last: -Infinity,
+    });
+    const js = new DenseCounts(domain, new MemoryBudget(), "js", { native: false });
+    const nat = new DenseCounts(domain, new MemoryBudget(), "native");
+    const tJs = make();
+    const tNat = make();
+    for (let round = 0; round < 8; round++) {
+      const keys = round % 2 === 0 ? new Uint16Array(n) : new Uint32Array(n);
+      const cols = Array.from({ length: 7 }, () => new Float64Array(n));
+      const [flows, inPk, inBy, outPk, outBy, first, last] = cols as [
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+      ];
+      for (let i = 0; i < n; i++) {
+        keys[i] = rnd() < 0.1 ? domain + Math.floor(rnd() * 5000) : Math.floor(rnd() * 50);
+        flows[i] = rnd() < 0.2 ? 0 : 1 + Math.floor(rnd() * 3);
+        inPk[i] = 1 + Math.floor(rnd() * 100);
+        // fractions (sums that round) and, in round 5, a byte count that takes a key's sum past 2^53
+        inBy[i] = round === 5 && i === 2500 ? 2 ** 53 - 10 : Math.floor(rnd() * 1e6) + (rnd() < 0.1 ? 0.3 : 0);
+        // out counters from round 3 on: the native loop stops at the first one until `out` exists
+        outPk[i] = round >= 3 && rnd() < 0.3 ? Math.floor(rnd() * 10) : 0;
+        outBy[i] = outPk[i]! * 100;
+        first[i] = 1_700_000_000_000 + Math.floor(rnd() * 1e6);
+        last[i] = first[i]! + Math.floor(rnd() * 1e4);
+      }
+      if (round === 5) keys[2500] = 7;
+      const rows = Uint32Array.from({ length: n }, (_, i) => i).filter((i) => i === 2500 || rnd() < 0.7);
+      const spillJs = new Uint32Array(n);
+      const spillNat = new Uint32Array(n);
+      const a = js.accumulate(keys, rows, rows.length, flows, inPk, inBy, outPk, outBy, first, last, tJs, spillJs);
+      const b = nat.accumulate(keys, rows, rows.length, flows, inPk, inBy, outPk, outBy, first, last, tNat, spillNat);
+      expect(b).toBe(a);
+      expect(spillNat).toEqual(spillJs);
+    }
+    const bits = (x: Float64Array | null): string => (x === null ? "null" : Buffer.from(x.buffer).toString("hex"));
+    expect(bits(nat.acc)).toBe(bits(js.acc));
+    expect(bits(nat.out)).toBe(bits(js.out));
+    expect(js.fix).not.toBeNull(); // the 2^53 path ran
+    expect(bits(nat.fix)).toBe(bits(js.fix));
+    expect(tNat).toEqual(tJs);
   });
 });

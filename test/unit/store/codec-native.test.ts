@@ -6,12 +6,26 @@
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { warmupBatch } from "../../../src/capd/writer-warmup.js";
 import { DecoderState, decodeDatagram } from "../../../src/decode/index.js";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../../../src/record/schema.js";
-import { PlanScratch, encodeColumn, encodeSparse6, forToF64, forToU32 } from "../../../src/store/codec.js";
+import {
+  PlanScratch,
+  dictToF64,
+  dictToU16,
+  dictToU32,
+  dictToU8,
+  encodeColumn,
+  encodeSparse6,
+  finishDeltaF64,
+  forToF64,
+  forToU16,
+  forToU32,
+  unshuffle,
+} from "../../../src/store/codec.js";
 import {
   ENCODE_SLACK,
   PLAN,
@@ -21,6 +35,7 @@ import {
   setWriterPath,
   type NativeEncoder,
 } from "../../../src/store/native-encode.js";
+import { crcOf } from "../../../src/store/format.js";
 import { FlowFileReader } from "../../../src/store/reader.js";
 import { FlowFileWriter } from "../../../src/store/writer.js";
 import { cloneBatch, expectSameRows, randomBatch, rng, tempDir } from "./helpers.js";
@@ -395,6 +410,138 @@ describe.skipIf(!linux)("native column encoders (native/encode.c) against codec.
     expect(() => {
       d!.forF64!(src, 0, 10, 4, 0, new Uint32Array(10) as unknown as Float64Array);
     }).toThrow(RangeError);
+  });
+
+  it("forU16 and deltaF64 (the reader's decoders of ports and delta columns) read them back as codec.ts", () => {
+    const d = nativeDecoder();
+    expect(typeof d?.forU16).toBe("function");
+    expect(typeof d?.deltaF64).toBe("function");
+    const r = rng(29);
+    for (const w of [1, 2, 4]) {
+      for (const n of [0, 1, 7, 1000, 16384]) {
+        const off = Math.floor(r() * 9);
+        const src = new Uint8Array(off + n * w + 3);
+        for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+        // forU16: integer bases in [0, 2^32), sums past 2^16 wrap as a Uint16Array store does
+        for (const base of w === 4 ? [] : [0, 1, 65535, 70_000, 2 ** 32 - 1]) {
+          const want = new Uint16Array(n + 2).fill(42);
+          const got = new Uint16Array(n + 2).fill(42);
+          forToU16(src, off, n, w, base, want);
+          d!.forU16!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `u16 w ${w} base ${base} n ${n}`).toBe(true);
+        }
+        // deltaF64: running sums in double from any base (times in ms, fractions, huge, negative)
+        for (const base of [0, 1_795_435_500_000, -7.5, 2 ** 53 - 3, 1e300]) {
+          const want = new Float64Array(n + 2).fill(42);
+          const got = new Float64Array(n + 2).fill(42);
+          const tmp = new Uint32Array(n);
+          unshuffle(src, off, n, w, tmp);
+          finishDeltaF64(tmp, n, base, want);
+          d!.deltaF64!(src, off, n, w, base, got);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `delta w ${w} base ${base} n ${n}`).toBe(
+            true,
+          );
+        }
+      }
+    }
+    expect(() => {
+      d!.forU16!(new Uint8Array(8), 0, 2, 4, 0, new Uint16Array(2));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.forU16!(new Uint8Array(8), 0, 2, 2, -1, new Uint16Array(2));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.deltaF64!(new Uint8Array(8), 0, 3, 4, 0, new Float64Array(3));
+    }).toThrow(RangeError);
+    expect(() => {
+      d!.deltaF64!(new Uint8Array(8), 0, 2, 4, 0, new Float64Array(1));
+    }).toThrow(RangeError);
+  });
+
+  it("dict (the reader's decoder of dict columns) reads them back as codec.ts dictTo*, bit for bit", () => {
+    const d = nativeDecoder();
+    expect(typeof d?.dict).toBe("function");
+    const dict = d!.dict!;
+    const r = rng(23);
+    // u32 values past 2^16 and 2^31 (truncated by u8/u16 stores as codec.ts's typed-array stores truncate)
+    const ints = Uint32Array.from({ length: 16 }, (_, j) => (j * 0x9e3779b1 + (j === 3 ? 2 ** 31 : 0)) >>> 0);
+    const f64s = Float64Array.from({ length: 16 }, (_, j) => (j === 5 ? NaN : j === 6 ? -0 : j * 1e12 + 0.25));
+    const same = (a: Column, b: Column): boolean => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+    for (const bits of [0, 1, 2, 4]) {
+      for (const n of [0, 1, 7, 9, 1000, 16384]) {
+        const off = Math.floor(r() * 9);
+        const src = new Uint8Array(off + Math.ceil((n * Math.max(bits, 1)) / 8) + 2);
+        for (let i = 0; i < src.length; i++) src[i] = Math.floor(r() * 256);
+        const at = `bits ${bits} n ${n}`;
+        const w8 = new Uint8Array(n + 2).fill(42);
+        const g8 = w8.slice();
+        dictToU8(src, off, n, bits, ints, w8);
+        dict(src, off, n, bits, ints, g8);
+        expect(same(g8, w8), `u8 ${at}`).toBe(true);
+        const w16 = new Uint16Array(n + 2).fill(42);
+        const g16 = w16.slice();
+        dictToU16(src, off, n, bits, ints, w16);
+        dict(src, off, n, bits, ints, g16);
+        expect(same(g16, w16), `u16 ${at}`).toBe(true);
+        const w32 = new Uint32Array(n + 2).fill(42);
+        const g32 = w32.slice();
+        dictToU32(src, off, n, bits, ints, w32);
+        dict(src, off, n, bits, ints, g32);
+        expect(same(g32, w32), `u32 ${at}`).toBe(true);
+        const wf = new Float64Array(n + 2).fill(42);
+        const gf = wf.slice();
+        dictToF64(src, off, n, bits, f64s, wf);
+        dict(src, off, n, bits, f64s, gf);
+        expect(same(gf, wf), `f64 ${at}`).toBe(true);
+      }
+    }
+    const src = new Uint8Array(10);
+    const bad: [number, Uint32Array | Float64Array, Column][] = [
+      [21, ints, new Uint32Array(21)], // 11 bytes of codes
+      [8, ints, new Uint32Array(7)],
+      [8, ints.subarray(0, 8), new Uint32Array(8)],
+      [8, ints, new Float64Array(8)],
+      [8, f64s, new Uint32Array(8)],
+    ];
+    for (const [n, values, out] of bad) {
+      expect(() => {
+        dict(src, 0, n, 4, values, out);
+      }).toThrow(RangeError);
+    }
+  });
+
+  it("crc32 (the reader's block checksums) equals node:zlib's crc32 at every length, offset and seed", () => {
+    const d = nativeDecoder();
+    const crc = d?.crc32;
+    // exported where the CPU has PCLMULQDQ (every x86-64 machine this runs on)
+    expect(typeof crc).toBe(process.arch === "x64" ? "function" : typeof crc);
+    if (crc === undefined) return;
+    const r = rng(31);
+    const buf = new Uint8Array(70_000);
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(r() * 256);
+    // every length around the folding's 64- and 16-byte steps, then random ranges up to a block column's size
+    const cases: [number, number, number][] = [];
+    for (let len = 0; len <= 300; len++) cases.push([len % 13, len, len % 3 === 0 ? 0 : Math.floor(r() * 2 ** 32)]);
+    for (let k = 0; k < 300; k++) {
+      const off = Math.floor(r() * 1000);
+      cases.push([off, Math.floor(r() * (buf.length - off)), Math.floor(r() * 2 ** 32)]);
+    }
+    cases.push([0, buf.length, 0], [0, buf.length, 0xffffffff]);
+    for (const [off, len, seed] of cases) {
+      const want = zlibCrc32(buf.subarray(off, off + len), seed) >>> 0;
+      expect(crc(buf, off, len, seed), `off ${off} len ${len} seed ${seed}`).toBe(want);
+    }
+    // all-zero and all-ones data (folding constants meet the extremes)
+    for (const fill of [0, 255]) {
+      const b = new Uint8Array(4096 + 48).fill(fill);
+      expect(crc(b, 0, b.length, 0)).toBe(zlibCrc32(b) >>> 0);
+    }
+    expect(() => crc(buf, 69_999, 2, 0)).toThrow(RangeError);
+    expect(() => crc(buf, -1, 2, 0)).toThrow(RangeError);
+    // the reader's crcOf (format.ts) takes it, with subarray's clamping
+    expect(crcOf(buf, 10, 5000, 7)).toBe(zlibCrc32(buf.subarray(10, 5000), 7) >>> 0);
+    expect(crcOf(buf, 69_990, 80_000)).toBe(zlibCrc32(buf.subarray(69_990)) >>> 0);
+    expect(crcOf(buf, 500, 400)).toBe(0);
   });
 
   it("reject arguments outside the arrays or of the wrong type (never read or write out of bounds)", () => {

@@ -11,6 +11,9 @@ interface Sender {
   open(address: string, port: number, sendBufferBytes: number): number;
   send(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, first: number, count: number): number;
   close(fd: number): void;
+  bindCounter(address: string, port: number, receiveBufferBytes: number): number;
+  boundPort(fd: number): number;
+  count(fd: number, stats: Float64Array, waitMs: number): number;
 }
 
 const addon = loadNativeAddon("tsflow_send.node");
@@ -87,5 +90,39 @@ describe("native sender (tsreplay, bench/replay.mjs)", () => {
       s.close(fd);
       rx.close();
     }
+  });
+
+  it("counts datagrams with the kernel's arrival times (the rate benchmark's sink)", () => {
+    const s = addon as Sender;
+    const rx = s.bindCounter("127.0.0.1", 0, 4 << 20);
+    const port = s.boundPort(rx);
+    expect(port).toBeGreaterThan(0);
+    const lengths = Uint32Array.from({ length: 300 }, (_, i) => 1 + i * 4);
+    const offsets = new Uint32Array(300);
+    for (let i = 1; i < 300; i++) offsets[i] = offsets[i - 1]! + lengths[i - 1]!;
+    const data = new Uint8Array(offsets[299]! + lengths[299]!);
+    const tx = s.open("127.0.0.1", port, 1 << 20);
+    const stats = new Float64Array(3);
+    try {
+      const before = Date.now() * 1e6;
+      expect(s.send(tx, data, offsets, lengths, 0, 200)).toBe(200);
+      expect(s.count(rx, stats, 100)).toBe(200);
+      const first = stats[1]!;
+      expect(stats[0]).toBe(200);
+      expect(first).toBeGreaterThanOrEqual(before - 1e6);
+      expect(stats[2]).toBeGreaterThanOrEqual(first);
+      // counting goes on from the stats given: the first arrival stays
+      expect(s.send(tx, data, offsets, lengths, 200, 100)).toBe(100);
+      expect(s.count(rx, stats, 100)).toBe(100);
+      expect(stats[0]).toBe(300);
+      expect(stats[1]).toBe(first);
+      expect(stats[2]).toBeLessThanOrEqual(Date.now() * 1e6 + 1e6);
+      // nothing more: returns after the wait with 0
+      expect(s.count(rx, stats, 20)).toBe(0);
+    } finally {
+      s.close(tx);
+      s.close(rx);
+    }
+    expect(() => s.count(rx, new Float64Array(2), 0)).toThrow(TypeError);
   });
 });
