@@ -20,7 +20,7 @@ import { usedColumns } from "./rowbinary.js";
 import type { ChColumn } from "./schema.js";
 
 /** Rows per insert (at most; a chunk also ends with its file or when the columns change). */
-export const CHUNK_ROWS = 262_144;
+export const CHUNK_ROWS = 524_288;
 /** Inserts in flight at once. */
 const INFLIGHT = 2;
 
