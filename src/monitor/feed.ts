@@ -9,7 +9,9 @@ import type { MessagePort } from "node:worker_threads";
 import type { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS } from "../record/schema.js";
 
-export const MAX_CHUNKS_IN_FLIGHT = 16;
+// Room for the monitor thread (nice +10) to fall behind for a moment while decode and writer take both cores
+// (docs/benchmarks.md, live monitoring); what waits is bounded: this many pieces of the monitors' columns.
+export const MAX_CHUNKS_IN_FLIGHT = 64;
 
 export type FeedMessage =
   | {
