@@ -30,12 +30,13 @@
 //     out[i] = values[code i], the codes packed `bits` (0, 1, 2, else 4) to a byte at src[off], low bits first;
 //     values is a Uint32Array for an integer out (stored as a typed array store truncates) or a Float64Array
 //     for a Float64Array out, of at least 16 entries.
-//   dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, domain, spill, state) → the
+//   dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, domain, spill, state, seen) → the
 //     row index j at which it stopped (m when done): stats/dense.ts DenseCounts.accumulate's loop over
 //     rows[0, j), the same additions in the same order, for the common case only — it stops before a row whose
 //     key's sums would reach 2^53, that needs out counters while `out` is empty, or that lies outside the
 //     arrays, and the JS loop goes on from there. state (Float64Array 8) holds the running totals [flows,
-//     inPackets, inBytes, outPackets, outBytes, first, last] and the spill count, read and written back.
+//     inPackets, inBytes, outPackets, outBytes, first, last] and the spill count, read and written back; seen
+//     (Uint32Array of domain / 32 words) gets bit k & 31 of word k >> 5 set at a key k's first row.
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
@@ -897,32 +898,34 @@ static int typed_of(napi_env env, napi_value v, napi_typedarray_type want, void 
 
 /** dense(…): see the head of the file. */
 static napi_value js_dense(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 15)
+  size_t argc = 16;
+  napi_value argv[16];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 16)
     return fail(env, "tsflow_encode: dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, "
-                     "domain, spill, state)");
+                     "domain, spill, state, seen)");
   napi_typedarray_type kt;
   void *kp;
-  size_t kLen, rLen, len[8], accLen, outLen, spillLen, stLen;
+  size_t kLen, rLen, len[8], accLen, outLen, spillLen, stLen, seenLen;
   if (!typed_array(env, argv[0], &kt, &kp, &kLen) ||
       (kt != napi_uint8_array && kt != napi_uint16_array && kt != napi_uint32_array))
     return fail(env, "tsflow_encode: dense: keys is not a Uint8/16/32Array");
-  void *rp, *cp[7], *ap, *outp, *sp, *stp;
+  void *rp, *cp[7], *ap, *outp, *sp, *stp, *seenp;
   int ok = typed_of(env, argv[1], napi_uint32_array, &rp, &rLen) &&
            typed_of(env, argv[10], napi_float64_array, &ap, &accLen) &&
            typed_of(env, argv[11], napi_float64_array, &outp, &outLen) &&
            typed_of(env, argv[13], napi_uint32_array, &sp, &spillLen) &&
-           typed_of(env, argv[14], napi_float64_array, &stp, &stLen);
+           typed_of(env, argv[14], napi_float64_array, &stp, &stLen) &&
+           typed_of(env, argv[15], napi_uint32_array, &seenp, &seenLen);
   for (int c = 0; c < 7; c++) ok = ok && typed_of(env, argv[3 + c], napi_float64_array, &cp[c], &len[c]);
   int64_t m = index_arg(env, argv[2]), domain = index_arg(env, argv[12]);
-  if (!ok || stLen < 8 || m < 0 || (uint64_t)m > rLen || domain < 0 || (uint64_t)domain * 5 > accLen)
+  if (!ok || stLen < 8 || m < 0 || (uint64_t)m > rLen || domain < 0 || (uint64_t)domain * 5 > accLen ||
+      ((uint64_t)domain + 31) / 32 > seenLen)
     return fail(env, "tsflow_encode: dense: bad arguments");
   const uint32_t *rows = rp;
   const double *col[7];
   for (int c = 0; c < 7; c++) col[c] = cp[c];
   double *acc = ap, *out = outp, *st = stp;
-  uint32_t *spill = sp;
+  uint32_t *spill = sp, *seen = seenp;
   // rows at or past the shortest column are left to the JS loop
   size_t rowLimit = kLen;
   for (int c = 0; c < 7; c++)
@@ -974,6 +977,7 @@ static napi_value js_dense(napi_env env, napi_callback_info info) {
     if (fl == f) {
       acc[a + 3] = t0;
       acc[a + 4] = t1;
+      seen[k >> 5] |= 1u << (k & 31);
     } else {
       if (t0 < acc[a + 3]) acc[a + 3] = t0;
       if (t1 > acc[a + 4]) acc[a + 4] = t1;
