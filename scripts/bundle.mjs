@@ -107,7 +107,8 @@ const script = new Script(\`(function (exports, require, module, __filename, __d
 // bundle is mostly code its thread never runs (a scan worker's full cache is under half its source): its
 // threshold is lower, else every run would write it again, in the middle of its work
 if (cached === undefined || script.cachedDataRejected || cached.length < source.length / ${minShare}) {
-  // after the run (workers are terminated without an exit event: a moment after they start)
+  // after the run; a worker is terminated without an exit event, often as soon as it has replied: 100 ms after it
+  // starts (its hot code is compiled by then)
   const { isMainThread, threadId } = process.getBuiltinModule("node:worker_threads");
   const save = () => {
     const data = script.createCachedData();
@@ -124,7 +125,7 @@ if (cached === undefined || script.cachedDataRejected || cached.length < source.
     }
   };
   if (isMainThread) process.once("exit", save);
-  else setTimeout(save, 300).unref();
+  else setTimeout(save, 100).unref();
 }
 const module = { exports: {} };
 script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
