@@ -30,12 +30,13 @@
 //     out[i] = values[code i], the codes packed `bits` (0, 1, 2, else 4) to a byte at src[off], low bits first;
 //     values is a Uint32Array for an integer out (stored as a typed array store truncates) or a Float64Array
 //     for a Float64Array out, of at least 16 entries.
-//   dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, domain, spill, state) → the
+//   dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, domain, spill, state, seen) → the
 //     row index j at which it stopped (m when done): stats/dense.ts DenseCounts.accumulate's loop over
 //     rows[0, j), the same additions in the same order, for the common case only — it stops before a row whose
 //     key's sums would reach 2^53, that needs out counters while `out` is empty, or that lies outside the
 //     arrays, and the JS loop goes on from there. state (Float64Array 8) holds the running totals [flows,
-//     inPackets, inBytes, outPackets, outBytes, first, last] and the spill count, read and written back.
+//     inPackets, inBytes, outPackets, outBytes, first, last] and the spill count, read and written back; seen
+//     (Uint32Array of domain / 32 words) gets bit k & 31 of word k >> 5 set at a key k's first row.
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
@@ -895,34 +896,108 @@ static int typed_of(napi_env env, napi_value v, napi_typedarray_type want, void 
 
 #define TWO53 9007199254740992.0
 
+/** dense's loop for one key type (a loop per type: no per-row type switch). Returns the row it stopped at. */
+#define DENSE_LOOP(NAME, KT)                                                                                    \
+  static size_t NAME(const void *kp, const uint32_t *rows, size_t nn, size_t rowLimit, const double *flowsCol,    \
+                     const double *inPk, const double *inBy, const double *outPk, const double *outBy,           \
+                     const double *firstCol, const double *lastCol, double *acc, double *out, int hasOut,        \
+                     uint64_t domain, uint32_t *spill, size_t spillLen, double *st, uint32_t *seen) {            \
+    const KT *keys = kp;                                                                                       \
+    double tf = st[0], tp = st[1], tb = st[2], top = st[3], tob = st[4], tfirst = st[5], tlast = st[6];         \
+    size_t s = (size_t)st[7];                                                                                  \
+    size_t j = 0;                                                                                              \
+    for (; j < nn; j++) {                                                                                      \
+      const uint32_t r = rows[j];                                                                              \
+      if (r >= rowLimit) break;                                                                                \
+      const uint32_t k = keys[r];                                                                              \
+      const double f0 = flowsCol[r];                                                                           \
+      const double f = f0 == 0 ? 1 : f0;                                                                       \
+      const double p = inPk[r], b = inBy[r], op = outPk[r], ob = outBy[r], t0 = firstCol[r], t1 = lastCol[r];  \
+      if ((uint64_t)k >= domain) {                                                                             \
+        if (s >= spillLen) break;                                                                              \
+        spill[s++] = r;                                                                                        \
+      } else {                                                                                                 \
+        double *e = acc + (size_t)k * 5;                                                                       \
+        const double fl = e[0] + f, s1 = e[1] + p, s2 = e[2] + b;                                              \
+        if (fl >= TWO53 || s1 >= TWO53 || s2 >= TWO53) break;                                                  \
+        const int hasOutRow = op != 0 || ob != 0;                                                              \
+        double *o = out + (size_t)k * 2;                                                                       \
+        double q0 = 0, q1 = 0;                                                                                 \
+        if (hasOutRow) {                                                                                       \
+          if (!hasOut) break;                                                                                  \
+          q0 = o[0] + op;                                                                                      \
+          q1 = o[1] + ob;                                                                                      \
+          if (q0 >= TWO53 || q1 >= TWO53) break;                                                               \
+        }                                                                                                      \
+        e[0] = fl;                                                                                             \
+        e[1] = s1;                                                                                             \
+        e[2] = s2;                                                                                             \
+        if (fl == f) {                                                                                         \
+          e[3] = t0;                                                                                           \
+          e[4] = t1;                                                                                           \
+          seen[k >> 5] |= 1u << (k & 31);                                                                      \
+        } else {                                                                                               \
+          const double a3 = e[3], a4 = e[4];                                                                   \
+          e[3] = t0 < a3 ? t0 : a3;                                                                            \
+          e[4] = t1 > a4 ? t1 : a4;                                                                            \
+        }                                                                                                      \
+        if (hasOutRow) {                                                                                       \
+          o[0] = q0;                                                                                           \
+          o[1] = q1;                                                                                           \
+        }                                                                                                      \
+      }                                                                                                        \
+      tf += f;                                                                                                 \
+      tp += p;                                                                                                 \
+      tb += b;                                                                                                 \
+      top += op;                                                                                               \
+      tob += ob;                                                                                               \
+      tfirst = t0 < tfirst ? t0 : tfirst;                                                                      \
+      tlast = t1 > tlast ? t1 : tlast;                                                                         \
+    }                                                                                                          \
+    st[0] = tf;                                                                                                \
+    st[1] = tp;                                                                                                \
+    st[2] = tb;                                                                                                \
+    st[3] = top;                                                                                               \
+    st[4] = tob;                                                                                               \
+    st[5] = tfirst;                                                                                            \
+    st[6] = tlast;                                                                                             \
+    st[7] = (double)s;                                                                                         \
+    return j;                                                                                                  \
+  }
+DENSE_LOOP(dense_u8, uint8_t)
+DENSE_LOOP(dense_u16, uint16_t)
+DENSE_LOOP(dense_u32, uint32_t)
+
 /** dense(…): see the head of the file. */
 static napi_value js_dense(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 15)
+  size_t argc = 16;
+  napi_value argv[16];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 16)
     return fail(env, "tsflow_encode: dense(keys, rows, m, flows, inPk, inBy, outPk, outBy, first, last, acc, out, "
-                     "domain, spill, state)");
+                     "domain, spill, state, seen)");
   napi_typedarray_type kt;
   void *kp;
-  size_t kLen, rLen, len[8], accLen, outLen, spillLen, stLen;
+  size_t kLen, rLen, len[8], accLen, outLen, spillLen, stLen, seenLen;
   if (!typed_array(env, argv[0], &kt, &kp, &kLen) ||
       (kt != napi_uint8_array && kt != napi_uint16_array && kt != napi_uint32_array))
     return fail(env, "tsflow_encode: dense: keys is not a Uint8/16/32Array");
-  void *rp, *cp[7], *ap, *outp, *sp, *stp;
+  void *rp, *cp[7], *ap, *outp, *sp, *stp, *seenp;
   int ok = typed_of(env, argv[1], napi_uint32_array, &rp, &rLen) &&
            typed_of(env, argv[10], napi_float64_array, &ap, &accLen) &&
            typed_of(env, argv[11], napi_float64_array, &outp, &outLen) &&
            typed_of(env, argv[13], napi_uint32_array, &sp, &spillLen) &&
-           typed_of(env, argv[14], napi_float64_array, &stp, &stLen);
+           typed_of(env, argv[14], napi_float64_array, &stp, &stLen) &&
+           typed_of(env, argv[15], napi_uint32_array, &seenp, &seenLen);
   for (int c = 0; c < 7; c++) ok = ok && typed_of(env, argv[3 + c], napi_float64_array, &cp[c], &len[c]);
   int64_t m = index_arg(env, argv[2]), domain = index_arg(env, argv[12]);
-  if (!ok || stLen < 8 || m < 0 || (uint64_t)m > rLen || domain < 0 || (uint64_t)domain * 5 > accLen)
+  if (!ok || stLen < 8 || m < 0 || (uint64_t)m > rLen || domain < 0 || (uint64_t)domain * 5 > accLen ||
+      ((uint64_t)domain + 31) / 32 > seenLen)
     return fail(env, "tsflow_encode: dense: bad arguments");
   const uint32_t *rows = rp;
   const double *col[7];
   for (int c = 0; c < 7; c++) col[c] = cp[c];
   double *acc = ap, *out = outp, *st = stp;
-  uint32_t *spill = sp;
+  uint32_t *spill = sp, *seen = seenp;
   // rows at or past the shortest column are left to the JS loop
   size_t rowLimit = kLen;
   for (int c = 0; c < 7; c++)
@@ -930,68 +1005,16 @@ static napi_value js_dense(napi_env env, napi_callback_info info) {
   const int hasOut = (uint64_t)domain * 2 <= outLen && outLen > 0;
   const double *flowsCol = col[0], *inPk = col[1], *inBy = col[2], *outPk = col[3], *outBy = col[4],
                *firstCol = col[5], *lastCol = col[6];
-  double tf = st[0], tp = st[1], tb = st[2], top = st[3], tob = st[4], tfirst = st[5], tlast = st[6];
-  size_t s = (size_t)st[7];
-  const size_t nn = (size_t)m;
-  size_t j = 0;
-  for (; j < nn; j++) {
-    const uint32_t r = rows[j];
-    if (r >= rowLimit) break;
-    const uint32_t k = kt == napi_uint8_array    ? ((const uint8_t *)kp)[r]
-                       : kt == napi_uint16_array ? ((const uint16_t *)kp)[r]
-                                                 : ((const uint32_t *)kp)[r];
-    const double f0 = flowsCol[r];
-    const double f = f0 == 0 ? 1 : f0;
-    const double p = inPk[r], b = inBy[r], op = outPk[r], ob = outBy[r], t0 = firstCol[r], t1 = lastCol[r];
-    if ((uint64_t)k >= (uint64_t)domain) {
-      if (s >= spillLen) break;
-    } else {
-      const size_t a = (size_t)k * 5;
-      const double fl = acc[a] + f, s1 = acc[a + 1] + p, s2 = acc[a + 2] + b;
-      if (fl >= TWO53 || s1 >= TWO53 || s2 >= TWO53) break;
-      if (op != 0 || ob != 0) {
-        if (!hasOut) break;
-        const size_t o3 = (size_t)k * 2;
-        if (out[o3] + op >= TWO53 || out[o3 + 1] + ob >= TWO53) break;
-      }
-    }
-    tf += f;
-    tp += p;
-    tb += b;
-    top += op;
-    tob += ob;
-    if (t0 < tfirst) tfirst = t0;
-    if (t1 > tlast) tlast = t1;
-    if ((uint64_t)k >= (uint64_t)domain) {
-      spill[s++] = r;
-      continue;
-    }
-    const size_t a = (size_t)k * 5;
-    const double fl = acc[a] + f;
-    acc[a] = fl;
-    acc[a + 1] = acc[a + 1] + p;
-    acc[a + 2] = acc[a + 2] + b;
-    if (fl == f) {
-      acc[a + 3] = t0;
-      acc[a + 4] = t1;
-    } else {
-      if (t0 < acc[a + 3]) acc[a + 3] = t0;
-      if (t1 > acc[a + 4]) acc[a + 4] = t1;
-    }
-    if (op != 0 || ob != 0) {
-      const size_t o3 = (size_t)k * 2;
-      out[o3] = out[o3] + op;
-      out[o3 + 1] = out[o3 + 1] + ob;
-    }
-  }
-  st[0] = tf;
-  st[1] = tp;
-  st[2] = tb;
-  st[3] = top;
-  st[4] = tob;
-  st[5] = tfirst;
-  st[6] = tlast;
-  st[7] = (double)s;
+  size_t j;
+  if (kt == napi_uint8_array)
+    j = dense_u8(kp, rows, (size_t)m, rowLimit, flowsCol, inPk, inBy, outPk, outBy, firstCol, lastCol, acc, out,
+                 hasOut, (uint64_t)domain, spill, spillLen, st, seen);
+  else if (kt == napi_uint16_array)
+    j = dense_u16(kp, rows, (size_t)m, rowLimit, flowsCol, inPk, inBy, outPk, outBy, firstCol, lastCol, acc, out,
+                  hasOut, (uint64_t)domain, spill, spillLen, st, seen);
+  else
+    j = dense_u32(kp, rows, (size_t)m, rowLimit, flowsCol, inPk, inBy, outPk, outBy, firstCol, lastCol, acc, out,
+                  hasOut, (uint64_t)domain, spill, spillLen, st, seen);
   return int_result(env, (double)j);
 }
 

@@ -246,7 +246,12 @@ export async function runParallel(
     drain();
   });
   progress?.done();
-  await Promise.all(pool.map((w) => w.terminate()));
+  // every worker has replied: they end while this thread merges and prints (waiting for their exit delayed the
+  // output by a few ms), and do not keep the process alive
+  for (const w of pool) {
+    w.unref();
+    void w.terminate();
+  }
   // assigned in the callbacks above, which TypeScript's narrowing does not see
   const failed = failure as Error | null;
   if (failed !== null) throw failed;

@@ -11,6 +11,9 @@
 //                                           arrays need no ±Infinity fill)
 //   out  Float64Array(domain * OUT_STRIDE)  per key [outPackets, outBytes], allocated at the first non-zero
 //                                           out counter, else null
+//   seen Uint32Array(domain / 32)           a bit per key counted since the last settle: settling visits and
+//                                           clears those keys only, so the pages of keys never counted are
+//                                           never touched (each first touch of a fresh page is a page fault)
 //
 // `settleInto` moves the keys into a KeyTable (ascending key order; merges, exports and top-N read the table
 // only) and clears the arrays. Memory is charged to the query's MemoryBudget like a table's.
@@ -39,6 +42,7 @@ type NativeDense = (
   domain: number,
   spill: Uint32Array,
   state: Float64Array,
+  seen: Uint32Array,
 ) => number;
 
 /** The native loop, or null (addon not built, or TSFLOW_WRITER=js as for the reader's native decoders). */
@@ -71,6 +75,8 @@ export class DenseCounts {
   out: Float64Array | null = null;
   /** exact − double per key [flows, inPackets, inBytes, outPackets, outBytes] once a sum reaches 2^53 (KeyTable). */
   fix: Float64Array | null = null;
+  /** a bit per key counted since the last settle (key k: bit k & 31 of word k >>> 5) */
+  private readonly seen: Uint32Array;
   /** Some key was counted since the last settle. */
   dirty = false;
   private bytes: number;
@@ -88,6 +94,7 @@ export class DenseCounts {
     this.bytes = domain * ACC_STRIDE * 8;
     budget.charge(this.bytes, name, 0);
     this.acc = new Float64Array(domain * ACC_STRIDE);
+    this.seen = new Uint32Array(Math.ceil(domain / 32));
   }
 
   /** Bytes charged for the dense arrays. */
@@ -115,6 +122,7 @@ export class DenseCounts {
     fix: FixColumns | null = null,
   ): number {
     const acc = this.acc;
+    const seen = this.seen;
     const domain = this.domain;
     let out = this.out;
     let tf = 0;
@@ -148,6 +156,7 @@ export class DenseCounts {
         domain,
         spill,
         st,
+        seen,
       );
       tf = st[0]!;
       tp = st[1]!;
@@ -200,6 +209,7 @@ export class DenseCounts {
         // the key's first row (its flows counter was 0)
         acc[a + 3] = t0;
         acc[a + 4] = t1;
+        seen[k >>> 5] = seen[k >>> 5]! | (1 << (k & 31));
       } else {
         if (t0 < acc[a + 3]!) acc[a + 3] = t0;
         if (t1 > acc[a + 4]!) acc[a + 4] = t1;
@@ -257,16 +267,27 @@ export class DenseCounts {
     if (!this.dirty) return;
     const acc = this.acc;
     const out = this.out;
+    const fix = this.fix;
     const key = this.key;
-    for (let v = 0; v < this.domain; v++) {
-      if (acc[v * ACC_STRIDE]! > 0) {
-        key[0] = v;
-        t.addEntry(t.findOrInsert(key, 0), acc, v, out, this.fix);
+    const seen = this.seen;
+    for (let w = 0; w < seen.length; w++) {
+      let bits = seen[w]!;
+      if (bits === 0) continue;
+      seen[w] = 0;
+      // the word's keys in ascending order: lowest set bit first
+      while (bits !== 0) {
+        const low = bits & -bits;
+        const v = w * 32 + (31 - Math.clz32(low));
+        bits ^= low;
+        if (acc[v * ACC_STRIDE]! > 0) {
+          key[0] = v;
+          t.addEntry(t.findOrInsert(key, 0), acc, v, out, fix);
+        }
+        acc.fill(0, v * ACC_STRIDE, (v + 1) * ACC_STRIDE);
+        if (out) out.fill(0, v * OUT_STRIDE, (v + 1) * OUT_STRIDE);
+        if (fix) fix.fill(0, v * FIX_STRIDE, (v + 1) * FIX_STRIDE);
       }
     }
-    acc.fill(0);
-    if (out) out.fill(0);
-    if (this.fix) this.fix.fill(0);
     this.dirty = false;
   }
 

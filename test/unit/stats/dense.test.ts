@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { parseStatSpec, type ElementStatSpec } from "../../../src/stats/elements.js";
 import { DenseCounts, nativeDense, type DenseTotals } from "../../../src/stats/dense.js";
-import { MemoryBudget } from "../../../src/stats/key-table.js";
+import { KeyTable, MemoryBudget } from "../../../src/stats/key-table.js";
 import { DENSE_U32_DOMAIN, StatAccumulator, type StatTable, transferList } from "../../../src/stats/topn.js";
 
 interface Row {
@@ -275,5 +275,70 @@ describe("stats: small-domain fast path", () => {
     expect(js.fix).not.toBeNull(); // the 2^53 path ran
     expect(bits(nat.fix)).toBe(bits(js.fix));
     expect(tNat).toEqual(tJs);
+  });
+  it("settles the keys counted since the last settle (ascending), clears them, and counts afresh after it", () => {
+    for (const native of [false, true]) {
+      const d = new DenseCounts(65536, new MemoryBudget(), "t", { native });
+      const t = new KeyTable(1, new MemoryBudget(), "t");
+      // keys on both sides of word and page boundaries, one repeated, in no order
+      const run = (keys: number[]): void => {
+        const n = keys.length;
+        const one = new Float64Array(n).fill(1);
+        const bytes = Float64Array.from(keys, (k) => k + 1);
+        const first = Float64Array.from(keys, (_, i) => 100 + i);
+        d.accumulate(
+          Uint32Array.from(keys),
+          Uint32Array.from(keys, (_, i) => i),
+          n,
+          one,
+          one,
+          bytes,
+          new Float64Array(n),
+          new Float64Array(n),
+          first,
+          first,
+          null,
+          new Uint32Array(n),
+        );
+        d.settleInto(t);
+      };
+      run([65535, 31, 32, 0, 31, 4097]);
+      expect(Array.from(t.keys.subarray(0, t.count))).toEqual([0, 31, 32, 4097, 65535]);
+      run([31, 7]);
+      expect(Array.from(t.keys.subarray(0, t.count))).toEqual([0, 31, 32, 4097, 65535, 7]);
+      // key 31: rows 1 and 4 of the first run (times 101, 104), row 0 of the second (time 100)
+      const e = Array.from(t.keys.subarray(0, t.count)).indexOf(31) * 5;
+      expect(Array.from(t.acc.subarray(e, e + 5))).toEqual([3, 3, 96, 100, 104]);
+      expect(d.acc.every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it("native/encode.c's loop marks each key it counts in the bitmap of counted keys", () => {
+    const nat = nativeDense();
+    if (nat === null) return; // not built: the JS loop alone
+    const n = 4;
+    const col = new Float64Array(n).fill(1);
+    const seen = new Uint32Array(2);
+    const st = Float64Array.of(0, 0, 0, 0, 0, Infinity, -Infinity, 0);
+    const j = nat(
+      Uint16Array.of(3, 40, 3, 63),
+      Uint32Array.of(0, 1, 2, 3),
+      n,
+      col,
+      col,
+      col,
+      new Float64Array(n),
+      new Float64Array(n),
+      col,
+      col,
+      new Float64Array(64 * 5),
+      new Float64Array(64 * 2),
+      64,
+      new Uint32Array(n),
+      st,
+      seen,
+    );
+    expect(j).toBe(n);
+    expect(Array.from(seen)).toEqual([1 << 3, ((1 << 8) | (1 << 31)) >>> 0]);
   });
 });
