@@ -37,17 +37,19 @@ function recordingSink(take: number): Sink & { got: number[]; at: number[]; busy
 const datagram = (i: number): Uint8Array => Uint8Array.of(i & 0xff, 1, 2, 3);
 
 describe("Pacer", () => {
-  it("sends datagram i no earlier than i intervals after the first, all of them, in order", async () => {
+  it("sends datagram i no earlier than i intervals after the schedule starts, all of them, in order", async () => {
     const sink = recordingSink(7);
     const pacer = new Pacer(sink, 2);
+    // the schedule starts at the first send, which is after this; measured from the sink's note of datagram 0
+    // instead, a slow first call into the sink made later datagrams look early
+    const start = performance.now();
     for (let i = 0; i < 60; i++) pacer.push(datagram(i));
     await pacer.drain(0);
     expect(sink.got).toEqual(Array.from({ length: 60 }, (_, i) => i));
-    const t0 = sink.at[0]!;
     sink.at.forEach((t, i) => {
-      expect(t - t0).toBeGreaterThanOrEqual(i * 2 - 0.1); // (the sink notes its times a little after the pacer)
+      expect(t - start).toBeGreaterThanOrEqual(i * 2);
     });
-    expect(sink.at[59]! - t0).toBeGreaterThanOrEqual(117.9);
+    expect(sink.at[59]! - start).toBeGreaterThanOrEqual(118);
   });
 
   it("unpaced: runs of 64 and more go out as they are pushed, the rest on drain; a busy sink is waited for", async () => {
