@@ -17,7 +17,7 @@
 
 import type { BufferedOutput } from "./out.js";
 import type { BatchView } from "./view.js";
-import { localDateTime, PROTO_NAMES, flagsString } from "./text.js";
+import { localDateTime, PROTO_NAMES, flagsString, zeroRun } from "./text.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type AddrColumnName, type PhysicalName } from "../record/schema.js";
 
 /** Writes one field of row `i` at `o.pos` (room reserved by the caller). */
@@ -186,29 +186,9 @@ export function putIPv6(
     g[2 * k] = v >>> 16;
     g[2 * k + 1] = v & 0xffff;
   }
-  let bestBase = -1;
-  let bestLen = 0;
-  let curBase = -1;
-  let curLen = 0;
-  for (let k = 0; k < 8; k++) {
-    if (g[k] === 0) {
-      if (curBase < 0) {
-        curBase = k;
-        curLen = 1;
-      } else curLen++;
-    } else if (curBase >= 0) {
-      if (bestBase < 0 || curLen > bestLen) {
-        bestBase = curBase;
-        bestLen = curLen;
-      }
-      curBase = -1;
-    }
-  }
-  if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
-    bestBase = curBase;
-    bestLen = curLen;
-  }
-  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
+  const run = zeroRun(g);
+  const bestBase = run < 0 ? -1 : run >> 4;
+  const bestLen = run & 15;
   const t = v6Text;
   let q = 0;
   let dotted = false;

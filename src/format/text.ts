@@ -285,23 +285,10 @@ function hex4(): readonly string[] {
 }
 
 /**
- * IPv6 text exactly as glibc inet_ntop prints it: lowercase, the first longest run of ≥ 2 zero groups as
- * `::`, `::a.b.c.d` for IPv4-compatible and `::ffff:a.b.c.d` for IPv4-mapped addresses.
+ * The groups inet_ntop writes as `::` among eight 16-bit groups: the first longest run of ≥ 2 zero groups, as
+ * base · 16 + length, or -1 when there is none.
  */
-export function formatIPv6(words: ArrayLike<number>, off: number): string {
-  const w0 = words[off]! >>> 0;
-  const w1 = words[off + 1]! >>> 0;
-  const w2 = words[off + 2]! >>> 0;
-  const w3 = words[off + 3]! >>> 0;
-  const g0 = w0 >>> 16,
-    g1 = w0 & 0xffff,
-    g2 = w1 >>> 16,
-    g3 = w1 & 0xffff;
-  const g4 = w2 >>> 16,
-    g5 = w2 & 0xffff,
-    g6 = w3 >>> 16,
-    g7 = w3 & 0xffff;
-  const g = [g0, g1, g2, g3, g4, g5, g6, g7];
+export function zeroRun(g: ArrayLike<number>): number {
   let bestBase = -1;
   let bestLen = 0;
   let curBase = -1;
@@ -324,7 +311,30 @@ export function formatIPv6(words: ArrayLike<number>, off: number): string {
     bestBase = curBase;
     bestLen = curLen;
   }
-  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
+  return bestBase >= 0 && bestLen >= 2 ? bestBase * 16 + bestLen : -1;
+}
+
+/**
+ * IPv6 text exactly as glibc inet_ntop prints it: lowercase, the first longest run of ≥ 2 zero groups as
+ * `::`, `::a.b.c.d` for IPv4-compatible and `::ffff:a.b.c.d` for IPv4-mapped addresses.
+ */
+export function formatIPv6(words: ArrayLike<number>, off: number): string {
+  const w0 = words[off]! >>> 0;
+  const w1 = words[off + 1]! >>> 0;
+  const w2 = words[off + 2]! >>> 0;
+  const w3 = words[off + 3]! >>> 0;
+  const g0 = w0 >>> 16,
+    g1 = w0 & 0xffff,
+    g2 = w1 >>> 16,
+    g3 = w1 & 0xffff;
+  const g4 = w2 >>> 16,
+    g5 = w2 & 0xffff,
+    g6 = w3 >>> 16,
+    g7 = w3 & 0xffff;
+  const g = [g0, g1, g2, g3, g4, g5, g6, g7];
+  const run = zeroRun(g);
+  const bestBase = run < 0 ? -1 : run >> 4;
+  const bestLen = run & 15;
   let s = "";
   for (let i = 0; i < 8; i++) {
     if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
