@@ -230,18 +230,13 @@ export interface DatagramOutput {
 }
 
 /**
- * Datagrams built in 1 MB slabs and handed to a callback as views: allocating each datagram its own ArrayBuffer
- * took a good share of the encoder's time. Slabs are never reused, so a datagram stays valid while it is held.
+ * Datagrams built in 1 MB slabs: allocating each datagram its own ArrayBuffer took a good share of the encoder's
+ * time. A full slab is never written again, so a datagram stays valid while it is held.
  */
-class SlabOutput implements DatagramOutput {
+export abstract class SlabDatagrams implements DatagramOutput {
   buffer = new Uint8Array(0);
   view = new DataView(this.buffer.buffer);
   private used = 0;
-  private readonly emit: (datagram: Uint8Array) => void;
-
-  constructor(emit: (datagram: Uint8Array) => void) {
-    this.emit = emit;
-  }
 
   reserve(length: number): number {
     if (this.used + length > this.buffer.length) {
@@ -252,6 +247,18 @@ class SlabOutput implements DatagramOutput {
     const at = this.used;
     this.used += length;
     return at;
+  }
+
+  abstract commit(offset: number, length: number): void;
+}
+
+/** Slab datagrams handed to a callback as views. */
+class SlabOutput extends SlabDatagrams {
+  private readonly emit: (datagram: Uint8Array) => void;
+
+  constructor(emit: (datagram: Uint8Array) => void) {
+    super();
+    this.emit = emit;
   }
 
   commit(offset: number, length: number): void {

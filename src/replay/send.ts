@@ -12,7 +12,7 @@
 
 import { createSocket, type Socket } from "node:dgram";
 import { loadNativeAddon } from "../util/native-addon.js";
-import type { DatagramOutput } from "./encode.js";
+import { SlabDatagrams, type DatagramOutput } from "./encode.js";
 
 /** native/send.c */
 interface SendAddon {
@@ -26,7 +26,6 @@ const NATIVE_RUN = 1024;
 /** Datagrams node:dgram may hold in its queue before the sink stops taking more. */
 const DGRAM_IN_FLIGHT = 256;
 const SEND_BUFFER = 4 << 20;
-const SLAB_BYTES = 1 << 20;
 /** Unpaced (and paced, while encoding), datagrams go out in runs of at least this many. */
 const RUN = 64;
 
@@ -52,10 +51,7 @@ export interface SinkQueue {
  * Queued datagrams: entry i (head <= i < tail) is bytes [offsets[i & mask], + lengths[i & mask]) of slabs[i & mask].
  * Slabs are never written again once full, so a sink may hold on to an entry's bytes (node:dgram does).
  */
-export class DatagramQueue implements DatagramOutput, SinkQueue {
-  buffer = new Uint8Array(0);
-  view = new DataView(this.buffer.buffer);
-  private used = 0;
+export class DatagramQueue extends SlabDatagrams implements SinkQueue {
   slabs: Uint8Array[] = new Array<Uint8Array>(1024);
   offsets = new Uint32Array(1024);
   lengths = new Uint32Array(1024);
@@ -65,17 +61,6 @@ export class DatagramQueue implements DatagramOutput, SinkQueue {
 
   get size(): number {
     return this.tail - this.head;
-  }
-
-  reserve(length: number): number {
-    if (this.used + length > this.buffer.length) {
-      this.buffer = new Uint8Array(Math.max(SLAB_BYTES, length));
-      this.view = new DataView(this.buffer.buffer);
-      this.used = 0;
-    }
-    const at = this.used;
-    this.used += length;
-    return at;
   }
 
   commit(offset: number, length: number): void {
