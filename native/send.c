@@ -86,36 +86,48 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+/*
+ * The (address, port, bufferBytes) arguments of open and bindCounter: a numeric IPv4 or IPv6 address and a port
+ * from minPort to 65535 into *ss. Returns 0 with a TypeError thrown when they are not that.
+ */
+static int endpoint_args(napi_env env, size_t argc, napi_value *argv, int32_t minPort, const char *usage,
+                         struct sockaddr_storage *ss, socklen_t *len, int32_t *bufferBytes) {
+  char host[64];
+  size_t hostLen;
+  int32_t port;
+  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hostLen) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &port) != napi_ok ||
+      napi_get_value_int32(env, argv[2], bufferBytes) != napi_ok || port < minPort || port > 65535) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    *len = sizeof *s4;
+  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *s6;
+  } else {
+    napi_throw_type_error(env, NULL, "tsflow_send: the address must be a numeric IPv4 or IPv6 address");
+    return 0;
+  }
+  return 1;
+}
+
 static napi_value open_socket(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char host[64];
-  size_t hostLen;
-  int32_t port, sndbuf;
-  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hostLen) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &port) != napi_ok || napi_get_value_int32(env, argv[2], &sndbuf) != napi_ok ||
-      port <= 0 || port > 65535) {
-    napi_throw_type_error(env, NULL, "tsflow_send: open(address, port, sendBufferBytes)");
-    return NULL;
-  }
   struct sockaddr_storage ss;
   socklen_t len;
-  memset(&ss, 0, sizeof ss);
-  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons((uint16_t)port);
-    len = sizeof *s4;
-  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons((uint16_t)port);
-    len = sizeof *s6;
-  } else {
-    napi_throw_type_error(env, NULL, "tsflow_send: the address must be a numeric IPv4 or IPv6 address");
+  int32_t sndbuf;
+  if (!endpoint_args(env, argc, argv, 1, "tsflow_send: open(address, port, sendBufferBytes)", &ss, &len, &sndbuf))
     return NULL;
-  }
   int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", errno);
   if (sndbuf > 0) (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
@@ -207,32 +219,12 @@ static napi_value bind_counter(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char host[64];
-  size_t hostLen;
-  int32_t port, rcvbuf;
-  if (argc != 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hostLen) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &port) != napi_ok || napi_get_value_int32(env, argv[2], &rcvbuf) != napi_ok ||
-      port < 0 || port > 65535) {
-    napi_throw_type_error(env, NULL, "tsflow_send: bindCounter(address, port, receiveBufferBytes)");
-    return NULL;
-  }
   struct sockaddr_storage ss;
   socklen_t len;
-  memset(&ss, 0, sizeof ss);
-  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons((uint16_t)port);
-    len = sizeof *s4;
-  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons((uint16_t)port);
-    len = sizeof *s6;
-  } else {
-    napi_throw_type_error(env, NULL, "tsflow_send: the address must be a numeric IPv4 or IPv6 address");
+  int32_t rcvbuf;
+  if (!endpoint_args(env, argc, argv, 0, "tsflow_send: bindCounter(address, port, receiveBufferBytes)", &ss, &len,
+                     &rcvbuf))
     return NULL;
-  }
   int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", errno);
   if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
