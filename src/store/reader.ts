@@ -500,14 +500,7 @@ export class FlowFileReader {
       // the scratch may be longer than the column: data that decodes to more bytes is caught by the length check
       const got = nat(buf, e.at + 4, payload, this.inflated);
       if (got !== e.rawLength) {
-        this.report(
-          STORE_ERROR.CORRUPT,
-          i,
-          fileOff + e.at,
-          got < 0
-            ? `column ${e.name}: lz4 data does not decode`
-            : `column ${e.name}: lz4 data decodes to ${got} bytes, expected ${e.rawLength}`,
-        );
+        this.badLz4(i, fileOff + e.at, e, got);
         return undefined;
       }
       return { src: this.inflated, off: 0 };
@@ -518,14 +511,7 @@ export class FlowFileReader {
       w.owner = this;
       const got = w.decode(payload);
       if (got !== e.rawLength) {
-        this.report(
-          STORE_ERROR.CORRUPT,
-          i,
-          fileOff + e.at,
-          got < 0
-            ? `column ${e.name}: lz4 data does not decode`
-            : `column ${e.name}: lz4 data decodes to ${got} bytes, expected ${e.rawLength}`,
-        );
+        this.badLz4(i, fileOff + e.at, e, got);
         return undefined;
       }
       return { src: w.bytes, off: LZ4_WASM_DST };
@@ -534,24 +520,26 @@ export class FlowFileReader {
     try {
       out = decodePrefixedLz4(buf.subarray(e.at, e.at + e.storedLength));
     } catch (err) {
-      this.report(
-        STORE_ERROR.CORRUPT,
-        i,
-        fileOff + e.at,
-        `column ${e.name}: lz4 data does not decode: ${(err as Error).message}`,
-      );
+      this.badLz4(i, fileOff + e.at, e, -1, `: ${(err as Error).message}`);
       return undefined;
     }
     if (out.length !== e.rawLength) {
-      this.report(
-        STORE_ERROR.CORRUPT,
-        i,
-        fileOff + e.at,
-        `column ${e.name}: lz4 data decodes to ${out.length} bytes, expected ${e.rawLength}`,
-      );
+      this.badLz4(i, fileOff + e.at, e, out.length);
       return undefined;
     }
     return { src: out, off: 0 };
+  }
+
+  /** Reports a column whose LZ4 data did not decode (`got` < 0) or decoded to the wrong length. */
+  private badLz4(block: number, at: number, e: { name: string; rawLength: number }, got: number, why = ""): void {
+    this.report(
+      STORE_ERROR.CORRUPT,
+      block,
+      at,
+      got < 0
+        ? `column ${e.name}: lz4 data does not decode${why}`
+        : `column ${e.name}: lz4 data decodes to ${got} bytes, expected ${e.rawLength}`,
+    );
   }
 
   /** Whether `src` is an LZ4 decoder's memory (the next inflate overwrites it), not the block's own bytes. */
