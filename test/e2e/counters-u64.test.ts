@@ -30,21 +30,25 @@ function counters(text: string, key: string): string[] {
   return [...line.matchAll(/ (\d+)\(/g)].slice(1, 3).map((m) => m[1]!);
 }
 
+/** One datagram through nfcapd and through tscapd: [nfcapd's file, tscapd's file]. */
+async function bothFiles(key: string, datagram: Uint8Array): Promise<[string, string]> {
+  const theirs = await captureWithNfcapd(key, () => [datagram]);
+  const dir = mkdtempSync(join(tmpdir(), `tsflow-${key}-`));
+  const d = await startTscapd(["-w", dir]);
+  await sendDatagrams([datagram], d.port);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await d.stop()).toBe(0);
+  const files = flowFiles(dir);
+  expect(files).toHaveLength(1);
+  return [theirs, files[0]!];
+}
+
 describe.skipIf(NFDUMP_MISSING !== undefined)("u64 counters: IPFIX → tscapd → tsdump = nfdump", () => {
   let ours = "";
   let theirs = "";
 
   beforeAll(async () => {
-    const datagram = craftedIpfixBigCounters();
-    theirs = await captureWithNfcapd("ipfix-u64-counters", () => [datagram]);
-    const dir = mkdtempSync(join(tmpdir(), "tsflow-u64-"));
-    const d = await startTscapd(["-w", dir]);
-    await sendDatagrams([datagram], d.port);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await d.stop()).toBe(0);
-    const files = flowFiles(dir);
-    expect(files).toHaveLength(1);
-    ours = files[0]!;
+    [theirs, ours] = await bothFiles("ipfix-u64-counters", craftedIpfixBigCounters());
   }, 60_000);
 
   it.each([
@@ -149,16 +153,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("u64 sums past 2^64: footer, -I an
   let theirs = "";
 
   beforeAll(async () => {
-    const datagram = craftedIpfixHugeSums();
-    theirs = await captureWithNfcapd("ipfix-huge-sums", () => [datagram]);
-    const dir = mkdtempSync(join(tmpdir(), "tsflow-u64-sums-"));
-    const d = await startTscapd(["-w", dir]);
-    await sendDatagrams([datagram], d.port);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await d.stop()).toBe(0);
-    const files = flowFiles(dir);
-    expect(files).toHaveLength(1);
-    ours = files[0]!;
+    [theirs, ours] = await bothFiles("ipfix-huge-sums", craftedIpfixHugeSums());
   }, 60_000);
 
   it("-I prints nfdump's wrapped sums (from tscapd's footer and from nfcapd's stat record)", async () => {
