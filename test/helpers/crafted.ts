@@ -203,6 +203,14 @@ export const BIG_COUNTERS: readonly (readonly [bigint, bigint])[] = [
  * 10.0.0.{1,2,3} → 192.0.2.1:80 whose counters (BIG_COUNTERS) need all 64 bits: 2^64 − 1 and 2^53 + 1.
  */
 export function craftedIpfixBigCounters(): Uint8Array {
+  return ipfixU64Flows(BIG_COUNTERS.map(([packets, bytes], i) => [`10.0.0.${i + 1}`, 6, packets, bytes]));
+}
+
+/**
+ * One IPFIX datagram (domain 1, template 256 with 8-byte packetDeltaCount and octetDeltaCount) of flows
+ * [source, protocol, packets, bytes] → 192.0.2.1:80, flow i from port 1000 + i, a second apart, 30 s long.
+ */
+function ipfixU64Flows(flows: readonly (readonly [string, number, bigint, bigint])[]): Uint8Array {
   const fields: readonly Field[] = [
     [8, 4],
     [12, 4],
@@ -215,13 +223,13 @@ export function craftedIpfixBigCounters(): Uint8Array {
     [153, 8],
   ];
   const base = CRAFTED_EXPORT_SECS * 1000 - 60_000;
-  const recs = BIG_COUNTERS.map(([packets, bytes], i) =>
+  const recs = flows.map(([src, proto, packets, bytes], i) =>
     cat(
-      ip4(`10.0.0.${i + 1}`),
+      ip4(src),
       ip4("192.0.2.1"),
       be(1000 + i, 2),
       be(80, 2),
-      [6],
+      [proto],
       be64(packets),
       be64(bytes),
       be(base + i * 1000, 8),
@@ -264,36 +272,11 @@ export const HUGE_SUM_FLOWS = 6;
  * (5 packets, 1234 bytes): every sum of the file's counters passes 2^64.
  */
 export function craftedIpfixHugeSums(): Uint8Array {
-  const fields: readonly Field[] = [
-    [8, 4],
-    [12, 4],
-    [7, 2],
-    [11, 2],
-    [4, 1],
-    [2, 8],
-    [1, 8],
-    [152, 8],
-    [153, 8],
-  ];
-  const base = CRAFTED_EXPORT_SECS * 1000 - 60_000;
   const max = 2n ** 64n - 1n;
-  const recs = Array.from({ length: HUGE_SUM_FLOWS + 1 }, (_, i) => {
-    const small = i === HUGE_SUM_FLOWS;
-    return cat(
-      ip4(small ? "10.0.0.2" : "10.0.0.1"),
-      ip4("192.0.2.1"),
-      be(1000 + i, 2),
-      be(80, 2),
-      [i % 2 === 0 ? 6 : 17],
-      be64(small ? 5n : max),
-      be64(small ? 1234n : max),
-      be(base + i * 1000, 8),
-      be(base + 30_000 + i * 1000, 8),
-    );
-  });
-  return ipfix(
-    { time: CRAFTED_EXPORT_SECS, seq: 1, domain: 1 },
-    set(2, templates(true, { id: 256, fields })),
-    set(256, cat(...recs)),
+  return ipfixU64Flows(
+    Array.from({ length: HUGE_SUM_FLOWS + 1 }, (_, i) => {
+      const small = i === HUGE_SUM_FLOWS;
+      return [small ? "10.0.0.2" : "10.0.0.1", i % 2 === 0 ? 6 : 17, small ? 5n : max, small ? 1234n : max] as const;
+    }),
   );
 }
