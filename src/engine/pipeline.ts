@@ -139,6 +139,11 @@ export class BlockPipeline {
     return this.filter.mayMatch(UNKNOWN_ZONE, reader.header().ident); // e.g. `ident X` on another source's file
   }
 
+  /** Whether every block is read (no filter, no window: no zone map to consult). */
+  get readsEveryBlock(): boolean {
+    return !this.usePred;
+  }
+
   /** The zone-map verdict of block `bi` (BLOCK_READ when the query has neither filter nor window). */
   verdict(reader: FlowFileSource, bi: number, ident: string): number {
     if (!this.usePred) return BLOCK_READ;
@@ -151,7 +156,8 @@ export class BlockPipeline {
   /**
    * Reads block `bi` and selects its passing rows into `this.sel`; returns the batch and their count, or
    * undefined when the block was skipped (counted), damaged (reported by the reader) or had no passing row.
-   * `verdict`: the plan's, when known (else the zone map is consulted here).
+   * `verdict`: the plan's, when known (else the zone map is consulted here). `ahead`: the block the caller reads
+   * next, which a tsflow reader then reads ahead on another thread.
    */
   read(
     reader: FlowFileSource,
@@ -159,6 +165,7 @@ export class BlockPipeline {
     ident: string,
     counts: ScanCounts,
     verdict?: number,
+    ahead?: number,
   ): { batch: RecordBatch; k: number } | undefined {
     const v = verdict ?? this.verdict(reader, bi, ident);
     if (v === BLOCK_SKIP) {
@@ -167,8 +174,13 @@ export class BlockPipeline {
     }
     if (v === BLOCK_DAMAGED && verdict === undefined) return undefined; // reported through onError
     const f = this.filter;
-    const lazy = this.probe !== undefined && reader instanceof FlowFileReader ? reader : undefined;
-    let batch = lazy ? lazy.readBlockLazy(bi, this.probe!) : reader.readBlock(bi, this.selection ?? this.probe);
+    const tsflow = reader instanceof FlowFileReader ? reader : undefined;
+    const lazy = this.probe !== undefined ? tsflow : undefined;
+    let batch = lazy
+      ? lazy.readBlockLazy(bi, this.probe!, ahead)
+      : tsflow
+        ? tsflow.readBlock(bi, this.selection ?? this.probe, ahead)
+        : reader.readBlock(bi, this.selection ?? this.probe);
     if (batch === undefined) return undefined;
     counts.bytesRead += reader.blockInfo(bi).length;
     counts.processed += batch.length;

@@ -51,6 +51,20 @@ export interface NativeEncoder {
   ) => void;
   /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
   crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
+  /** The reader's read-ahead thread (read-ahead.ts): a handle, one job at a time. */
+  readahead?: () => object;
+  readaheadStart?: (
+    h: object,
+    fd: number,
+    offset: number,
+    length: number,
+    buf: Uint8Array,
+    arena: Uint8Array,
+    mask: Uint8Array,
+    res: Float64Array,
+  ) => void;
+  readaheadWait?: (h: object) => void;
+  readaheadClose?: (h: object) => void;
 }
 
 /**
