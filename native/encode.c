@@ -40,6 +40,8 @@
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
+//   sums(inBytes, inPackets, flows, first, last, sel, k, state): the footer's sums over a block's passing rows
+//     (engine/sums.ts sumRows, the same additions in the same order; see the function).
 //   readahead(), readaheadStart(…), readaheadWait(h), readaheadClose(h): the flow-file reader's read-ahead thread
 //     (see its section below).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
@@ -1020,6 +1022,65 @@ static napi_value js_dense(napi_env env, napi_callback_info info) {
   return int_result(env, (double)j);
 }
 
+/**
+ * sums(inBytes, inPackets, flows, first, last, sel, k, state): engine/sums.ts sumRows's loop — over rows sel[0, k),
+ * or rows 0..k when sel is null: state[0] += inBytes, state[1] += inPackets, state[2] += flows (0 and NaN count as
+ * 1), state[3] = min(state[3], first), state[4] = max(state[4], last); the sums in double in row order from 0, then
+ * added to state, as the JS loop does (its caller checks them against 2^53).
+ */
+static napi_value js_sums(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
+    return fail(env, "tsflow_encode: sums(inBytes, inPackets, flows, first, last, sel, k, state)");
+  void *cp[5], *sp = NULL, *stp;
+  size_t len[5], selLen = 0, stLen;
+  int ok = typed_of(env, argv[7], napi_float64_array, &stp, &stLen) && stLen >= 5;
+  for (int c = 0; c < 5; c++) ok = ok && typed_of(env, argv[c], napi_float64_array, &cp[c], &len[c]);
+  napi_valuetype selType;
+  ok = ok && napi_typeof(env, argv[5], &selType) == napi_ok;
+  int hasSel = ok && selType != napi_null;
+  if (hasSel) ok = typed_of(env, argv[5], napi_uint32_array, &sp, &selLen);
+  int64_t k = index_arg(env, argv[6]);
+  size_t minLen = len[0];
+  for (int c = 1; c < 5; c++)
+    if (len[c] < minLen) minLen = len[c];
+  if (!ok || k < 0 || (hasSel ? (uint64_t)k > selLen : (uint64_t)k > minLen))
+    return fail(env, "tsflow_encode: sums: bad arguments");
+  const double *by = cp[0], *pk = cp[1], *fl = cp[2], *mf = cp[3], *ml = cp[4];
+  const uint32_t *sel = sp;
+  double *st = stp;
+  double bytes = 0, packets = 0, nflows = 0, first = st[3], last = st[4];
+  const size_t kk = (size_t)k;
+  if (!hasSel) {
+    for (size_t i = 0; i < kk; i++) {
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  } else {
+    for (size_t j = 0; j < kk; j++) {
+      const size_t i = sel[j];
+      if (i >= minLen) return fail(env, "tsflow_encode: sums: a row outside the columns");
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  }
+  st[0] = bytes;
+  st[1] = packets;
+  st[2] = nflows;
+  st[3] = first;
+  st[4] = last;
+  return NULL;
+}
+
 // ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** zlib's CRC32 table (reflected polynomial 0xedb88320), for the bytes before and after the folded part. */
@@ -1468,7 +1529,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "dense", NAPI_AUTO_LENGTH, js_dense, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dense", fn) != napi_ok ||
       napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dict", fn) != napi_ok)
+      napi_set_named_property(env, exports, "dict", fn) != napi_ok ||
+      napi_create_function(env, "sums", NAPI_AUTO_LENGTH, js_sums, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sums", fn) != napi_ok)
     return NULL;
 #ifdef HAVE_CRC_FOLD
   if (crc_fold_ok()) {
