@@ -1234,11 +1234,13 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     [4] entries looked at; entry k: [5 + 2k] its arena offset, [6 + 2k] bytes decoded, -1 when the LZ4 data
 //     does not decode, -2 when not inflated here (not asked for, uncompressed, no room in the arena, ...).
 //     The four arrays are kept alive until readaheadWait; one job at a time per handle.
-//   readaheadWait(h): blocks until the posted job is done (returns at once when none is).
+//   readaheadWait(h): returns when the posted job is done (at once when none is); a job the thread has not started
+//     yet is run by the caller.
 //   readaheadClose(h): waits, ends the thread.
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1254,7 +1256,7 @@ static uint32_t block_crc(const uint8_t *p, size_t len) {
   return ~crc_bytes(0xffffffffu, p, len);
 }
 
-enum { RA_IDLE = 0, RA_QUEUED = 1, RA_DONE = 2 };
+enum { RA_IDLE = 0, RA_QUEUED = 1, RA_RUNNING = 2, RA_DONE = 3 };
 enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4, RA_FIRST = 5 };
 #define RA_BLOCK_HEADER 32
 #define RA_ENTRY_BYTES 24
@@ -1347,10 +1349,17 @@ static void ra_run(readahead *r) {
 
 static void *ra_thread(void *arg) {
   readahead *r = arg;
+  // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs a job not
+  // started yet itself, see ra_wait) nor from other programs; on an idle core it runs at once
+#ifdef SCHED_IDLE
+  struct sched_param none = {0};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+#endif
   pthread_mutex_lock(&r->mu);
   for (;;) {
     while (r->state != RA_QUEUED && !r->quit) pthread_cond_wait(&r->cv, &r->mu);
     if (r->state != RA_QUEUED) break;
+    r->state = RA_RUNNING;
     pthread_mutex_unlock(&r->mu);
     ra_run(r);
     pthread_mutex_lock(&r->mu);
@@ -1361,10 +1370,21 @@ static void *ra_thread(void *arg) {
   return NULL;
 }
 
-/** Waits for the posted job; drops its references unless the environment is going away. */
+/**
+ * Waits for the posted job; drops its references unless the environment is going away. A job the thread has not
+ * started yet (it has not had a CPU since it was posted) is run here instead: waiting for it would only add the
+ * thread's scheduling delay to the caller's own read.
+ */
 static void ra_wait(readahead *r, int dropRefs) {
   pthread_mutex_lock(&r->mu);
-  while (r->state == RA_QUEUED) pthread_cond_wait(&r->cv, &r->mu);
+  if (r->state == RA_QUEUED) {
+    r->state = RA_RUNNING;
+    pthread_mutex_unlock(&r->mu);
+    ra_run(r);
+    pthread_mutex_lock(&r->mu);
+    r->state = RA_DONE;
+  }
+  while (r->state == RA_RUNNING) pthread_cond_wait(&r->cv, &r->mu);
   int had = r->state == RA_DONE;
   r->state = RA_IDLE;
   pthread_mutex_unlock(&r->mu);
