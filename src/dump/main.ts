@@ -8,7 +8,7 @@
 import { CommanderError } from "commander";
 import { EXIT } from "../cli/common.js";
 import { FilterSyntaxError } from "../filter/index.js";
-import { BufferedOutput } from "../format/index.js";
+import { BufferedOutput } from "../format/out.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
 import { runQuery } from "./query.js";
