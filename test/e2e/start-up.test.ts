@@ -41,9 +41,10 @@ describe("start-up through V8's code cache", () => {
 
   it("a run leaves the cache of its bundle; the next run prints the same", async () => {
     const args = ["-r", file, "-s", "srcip/bytes", "-n", "5"];
+    const cache = cacheOf("tsdump");
+    fs.rmSync(cache, { force: true }); // the cache of an earlier run may be kept (a third of the bundle is enough)
     const first = await tsdump(args);
     expect(first.code).toBe(0);
-    const cache = cacheOf("tsdump");
     expect(fs.existsSync(cache)).toBe(true);
     // a run that compiled most of what a query needs (not only `-V`)
     expect(fs.statSync(cache).size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 2);
@@ -51,6 +52,19 @@ describe("start-up through V8's code cache", () => {
     expect(second.code).toBe(0);
     expect(stable(second.stdout)).toBe(stable(first.stdout));
     expect(second.stderr).toBe(first.stderr);
+  });
+
+  it("a run of -o null keeps the cache an -o null run left (it is not written again at every exit)", async () => {
+    const args = ["-r", file, "-o", "null"];
+    const cache = cacheOf("tsdump");
+    fs.rmSync(cache, { force: true });
+    expect((await tsdump(args)).code).toBe(0);
+    const first = fs.statSync(cache);
+    // -V compiles too little of the bundle: its cache is replaced by the next run's
+    expect(first.size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 3);
+    expect((await tsdump(args)).code).toBe(0);
+    const second = fs.statSync(cache);
+    expect([second.mtimeMs, second.ino]).toEqual([first.mtimeMs, first.ino]);
   });
 
   it("a damaged cache is rejected, the run is the same, and the cache is written again", async () => {
