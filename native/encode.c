@@ -1229,10 +1229,11 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     file column id has mask[id] ≠ 0 and that holds size-prefixed LZ4 whose prefix is its raw length, its
 //     LZ4 block decoded into arena at an 8-aligned offset. Nothing is judged here: the reader checks every
 //     field as it does for a block it reads itself, and only takes the CRCs and inflated columns from res.
-//     res (Float64Array ≥ 5 + 2 × mask.length): [0] bytes read (< length: a short read; -errno: failed),
+//     res (Float64Array ≥ 6 + 2 × mask.length): [0] bytes read (< length: a short read; -errno: failed),
 //     [1] header CRC, [2] data CRC (-1: range outside the block), [3] arena bytes the masked columns need,
-//     [4] entries looked at; entry k: [5 + 2k] its arena offset, [6 + 2k] bytes decoded, -1 when the LZ4 data
-//     does not decode, -2 when not inflated here (not asked for, uncompressed, no room in the arena, ...).
+//     [4] entries looked at, [5] 1 when the caller ran the job (see readaheadWait), else 0; entry k: [6 + 2k]
+//     its arena offset, [7 + 2k] bytes decoded, -1 when the LZ4 data does not decode, -2 when not inflated
+//     here (not asked for, uncompressed, no room in the arena, ...).
 //     The four arrays are kept alive until readaheadWait; one job at a time per handle.
 //   readaheadWait(h): returns when the posted job is done (at once when none is); a job the thread has not started
 //     yet is run by the caller.
@@ -1257,7 +1258,7 @@ static uint32_t block_crc(const uint8_t *p, size_t len) {
 }
 
 enum { RA_IDLE = 0, RA_QUEUED = 1, RA_RUNNING = 2, RA_DONE = 3 };
-enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4, RA_FIRST = 5 };
+enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4, RA_BY_CALLER = 5, RA_FIRST = 6 };
 #define RA_BLOCK_HEADER 32
 #define RA_ENTRY_BYTES 24
 #define RA_UNCOMPRESSED 1
@@ -1291,7 +1292,7 @@ static void ra_run(readahead *r) {
   double *res = r->res;
   size_t ncols = r->columns;
   res[RA_HDR_CRC] = res[RA_DATA_CRC] = -1;
-  res[RA_NEED] = res[RA_ENTRIES] = 0;
+  res[RA_NEED] = res[RA_ENTRIES] = res[RA_BY_CALLER] = 0;
   size_t done = 0;
   while (done < r->length) {
     ssize_t n = pread(r->fd, r->buf + done, r->length - done, (off_t)(r->offset + (int64_t)done));
@@ -1381,6 +1382,7 @@ static void ra_wait(readahead *r, int dropRefs) {
     r->state = RA_RUNNING;
     pthread_mutex_unlock(&r->mu);
     ra_run(r);
+    r->res[RA_BY_CALLER] = 1;
     pthread_mutex_lock(&r->mu);
     r->state = RA_DONE;
   }

@@ -23,8 +23,10 @@ export const RA = {
   need: 3,
   /** column-table entries looked at */
   entries: 4,
+  /** 1: the reader ran the job itself (the thread had not started it) */
+  byCaller: 5,
   /** entry k: arena offset at first + 2k, bytes decoded (-1: does not decode, -2: not inflated) at first + 2k + 1 */
-  first: 5,
+  first: 6,
 } as const;
 
 /** The bytes of one block and what the read-ahead thread did with them. */
@@ -54,6 +56,8 @@ export class ReadAhead {
   private need = 0;
   /** blocks the reader took from here (tests, benchmarks) */
   hits = 0;
+  /** of those, the blocks the thread had not started when the reader needed them: read by the reader itself */
+  byCaller = 0;
 
   private constructor(native: Addon, columns: number) {
     this.native = native;
@@ -102,6 +106,7 @@ export class ReadAhead {
     this.spare = mine;
     this.need = Math.max(this.need, got.res[RA.need]!);
     this.hits++;
+    this.byCaller += got.res[RA.byCaller]!;
     return got;
   }
 

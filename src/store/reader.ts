@@ -416,6 +416,11 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.hits : 0;
   }
 
+  /** Of those, the blocks the read-ahead thread had not started when they were needed (read here instead). */
+  get aheadByCaller(): number {
+    return this.ahead ? this.ahead.byCaller : 0;
+  }
+
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
 
   /** Posts block `next` (when it lies within the file) to the read-ahead, started on first use. */
