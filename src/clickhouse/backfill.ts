@@ -7,7 +7,7 @@
 //
 // Layout: <spool>/backfill/<16-digit seq>.refs, one JSON line per reference, written by the writer thread only;
 // a new segment every SEGMENT_REFS lines and for every run (seq = highest existing + 1), so a segment below the
-// highest one (or one that existed when the sink started) is complete. Lines:
+// highest one is complete (the highest one stays, done, until a later one appears). Lines:
 //   {"f":path,"dev":d,"ino":i,"o":offset,"n":rows,"t0":msecFirst,"t1":msecLast}  a block of a flow file
 //   {"from":path,"to":path}                                                       that file was renamed (closed)
 // <seq>.done holds the sink's progress in that segment, written before and after each insert:
@@ -164,8 +164,6 @@ interface Ref extends BlockRef {
 
 interface Segment {
   readonly seq: number;
-  /** existed when the sink started: complete */
-  old: boolean;
   /** bytes read so far (only complete lines are taken) */
   read: number;
   partial: string;
@@ -209,7 +207,7 @@ export class BackfillReader {
     this.dir = backfillDir(spoolDir);
     this.log = log;
     mkdirSync(this.dir, { recursive: true });
-    this.scan(true, true);
+    this.scan(true);
     const n = this.pending();
     if (n > 0) log("info", `clickhouse: ${n} block references to back-fill from the flow files`);
   }
@@ -221,22 +219,22 @@ export class BackfillReader {
     return n;
   }
 
-  /** Reads new segments and new lines (at most every 200 ms unless forced); `old`: segments of earlier runs. */
-  scan(force = false, old = false): void {
+  /** Reads new segments and new lines (at most every 200 ms unless forced). */
+  scan(force = false): void {
     const now = Date.now();
     if (!force && now - this.scannedAt < 200) return;
     this.scannedAt = now;
     const known = new Set(this.segs.map((s) => s.seq));
     for (const seq of segments(this.dir)) {
       if (known.has(seq)) continue;
-      this.segs.push(this.loadSegment(seq, old));
+      this.segs.push(this.loadSegment(seq));
     }
     this.segs.sort((a, b) => a.seq - b.seq);
     for (const s of this.segs) this.readLines(s);
   }
 
-  private loadSegment(seq: number, old: boolean): Segment {
-    const s: Segment = { seq, old, read: 0, partial: "", lines: [], text: [], done: 0, inflight: null };
+  private loadSegment(seq: number): Segment {
+    const s: Segment = { seq, read: 0, partial: "", lines: [], text: [], done: 0, inflight: null };
     try {
       const p = JSON.parse(readFileSync(join(this.dir, doneName(seq)), "utf8")) as {
         line?: number;
@@ -366,12 +364,12 @@ export class BackfillReader {
     }
   }
 
-  /** Removes the segments that are done and complete (a later segment exists, or it is from an earlier run). */
+  /** Removes the segments that are done and complete (a later segment exists: the writer never returns to one). */
   private dropFinished(): void {
     const last = this.segs.at(-1)?.seq ?? 0;
     for (let k = 0; k < this.segs.length; k++) {
       const s = this.segs[k]!;
-      if (s.done < s.lines.length || s.partial !== "" || !(s.old || s.seq < last)) continue;
+      if (s.done < s.lines.length || s.partial !== "" || s.seq >= last) continue;
       // re-read the segment once more: the writer may have appended since the last scan
       this.readLines(s);
       if (s.done < s.lines.length) continue;

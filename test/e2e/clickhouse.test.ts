@@ -295,12 +295,12 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
         40_000,
       );
       expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+      expect(await metric("tscapd_clickhouse_backfill_pending")).toBe(0);
       expect(await second.stop()).toBe(0);
       expect(second.log()).toContain("recovered");
       const files = await summary(["-R", dir]);
       expect(files.flows).toBe(20_000);
       expect(await tableTotals(away, "killed.flows")).toEqual(files);
-      expect(readdirSync(refs).filter((n) => n.endsWith(".refs"))).toEqual([]);
 
       // a crash after the inserts and before their progress was written: the same references again
       cpSync(saved, refs, { recursive: true });
