@@ -267,7 +267,7 @@ async function metrics(port) {
 async function drain(port) {
   const t0 = Date.now();
   let m;
-  for (let calm = 0; calm < 2 && Date.now() - t0 < 900_000; ) {
+  for (let calm = 0; calm < 2 && Date.now() - t0 < 900_000;) {
     await sleep(500);
     m = await metrics(port);
     const done = m.sent + m.backfilled + m.duplicates + m.failed >= m.stored && m.pending === 0 && m.spooled === 0;
