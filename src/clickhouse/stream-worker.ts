@@ -20,6 +20,10 @@ import {
   type StreamWorkerData,
 } from "./stream.js";
 
+/** Tests only: the thread sleeps this long per block taken (a slow sink, so the feed falls behind). */
+const PAUSE_MS = Number(process.env["TSFLOW_CLICKHOUSE_SINK_PAUSE_MS"] ?? 0) || 0;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /** Nice increment of this thread over the process's. */
 const SINK_NICE = 10;
 
@@ -73,6 +77,7 @@ channel.onmessage = (event: unknown): void => {
     return;
   }
   if (m.op === "block") {
+    if (PAUSE_MS > 0) Atomics.wait(pause, 0, 0, PAUSE_MS);
     const cols: Record<string, ArrayBufferView> = {};
     for (const pc of PHYSICAL_COLUMNS) cols[pc.name] = m.cols[pc.name] ?? zeroArray(pc.array, m.rows * pc.width);
     sink.push(RecordBatch.view(m.rows, cols as unknown as ColumnArrays));

@@ -266,6 +266,36 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     await expectSameRows(ch, dir, "backfill.flows");
   }, 90_000);
 
+  it("a slow sink, a feed one block behind: some blocks streamed, the others back-filled, none twice (count and sums equal the Summary)", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const stream = readDatagramStream(await syntheticStream({ flows: 40_000, seed: 33 }));
+    const capd = await startTscapd(
+      ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", `${ch.url}?database=mixed&batch_ms=200`],
+      undefined,
+      { TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND: "1", TSFLOW_CLICKHOUSE_SINK_PAUSE_MS: "1000" },
+    );
+    await sendDatagrams(stream, capd.port);
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    await waitFor(
+      "streamed and back-filled",
+      async () =>
+        (await metric("tscapd_clickhouse_rows_sent_total")) +
+          (await metric("tscapd_clickhouse_rows_backfilled_total")) ===
+        40_000,
+      40_000,
+    );
+    const referenced = await metric("tscapd_clickhouse_rows_referenced_total");
+    expect(referenced).toBeGreaterThan(0);
+    expect(await metric("tscapd_clickhouse_rows_sent_total")).toBeGreaterThan(0);
+    expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(referenced);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+    expect(await capd.stop()).toBe(0);
+    const files = await summary(["-R", dir]);
+    expect(files.flows).toBe(40_000);
+    expect(await tableTotals(ch, "mixed.flows")).toEqual(files);
+  }, 90_000);
+
   it("kill -9 with references pending (server away): the restart back-fills them exactly once; redone after a crash before the bookkeeping, nothing is inserted twice", async () => {
     const away = await makeClickHouse();
     try {
