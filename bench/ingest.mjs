@@ -7,8 +7,9 @@
 //   npm run build && node bench/ingest.mjs [--stream FILE] [--rates 30000,60000,95000] [--repeat N]
 //   node bench/ingest.mjs --soak 600 [--rate 30000]      # tscapd only: RSS every 10 s over a looped stream
 //   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
-//   for A/B); tscapd+monitor runs tscapd with two monitors (--monitor: a moving average keyed on dstip and a
-//   100-key fixed window on srcip into a CSV file; "monitored" = the flows in that file / flows stored);
+//   for A/B; also tscapd:DIR+clickhouse); tscapd+monitor runs tscapd with two monitors (--monitor: a moving
+//   average keyed on dstip and a 100-key fixed window on srcip into a CSV file; "monitored" = the flows in that
+//   file / flows stored);
 //   -B BYTES changes both collectors' socket buffer
 //
 // Without --stream a 3 M-flow synthetic v9 stream (bench/stream.mjs) is built once in the temp directory (cached). Each repeat
@@ -167,7 +168,7 @@ function startCollector(kind, dir, port, metricsPort) {
     });
   const nodeArgs = (process.env.TSCAPD_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // "tscapd:DIR" runs the build in DIR (A/B against another dist/)
-  const dist = kind.startsWith("tscapd:") ? kind.slice(7).replace(/\+monitor$/, "") : join(root, "dist");
+  const dist = kind.startsWith("tscapd:") ? kind.slice(7).replace(/\+(monitor|clickhouse)$/, "") : join(root, "dist");
   return spawn(
     process.execPath,
     [
@@ -250,7 +251,8 @@ function freeTcpPort() {
 
 async function metrics(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const v = (name) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+  // 0 for a metric an older build does not have (tscapd:DIR)
+  const v = (name) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
   return {
     stored: v("tscapd_flows_stored_total"),
     sent: v("tscapd_clickhouse_rows_sent_total"),

@@ -40,6 +40,8 @@
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
+//   sums(inBytes, inPackets, flows, first, last, sel, k, state): the footer's sums over a block's passing rows
+//     (engine/sums.ts sumRows, the same additions in the same order; see the function).
 //   readahead(), readaheadStart(…), readaheadWait(h), readaheadClose(h): the flow-file reader's read-ahead thread
 //     (see its section below).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
@@ -1020,6 +1022,65 @@ static napi_value js_dense(napi_env env, napi_callback_info info) {
   return int_result(env, (double)j);
 }
 
+/**
+ * sums(inBytes, inPackets, flows, first, last, sel, k, state): engine/sums.ts sumRows's loop — over rows sel[0, k),
+ * or rows 0..k when sel is null: state[0] += inBytes, state[1] += inPackets, state[2] += flows (0 and NaN count as
+ * 1), state[3] = min(state[3], first), state[4] = max(state[4], last); the sums in double in row order from 0, then
+ * added to state, as the JS loop does (its caller checks them against 2^53).
+ */
+static napi_value js_sums(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
+    return fail(env, "tsflow_encode: sums(inBytes, inPackets, flows, first, last, sel, k, state)");
+  void *cp[5], *sp = NULL, *stp;
+  size_t len[5], selLen = 0, stLen;
+  int ok = typed_of(env, argv[7], napi_float64_array, &stp, &stLen) && stLen >= 5;
+  for (int c = 0; c < 5; c++) ok = ok && typed_of(env, argv[c], napi_float64_array, &cp[c], &len[c]);
+  napi_valuetype selType;
+  ok = ok && napi_typeof(env, argv[5], &selType) == napi_ok;
+  int hasSel = ok && selType != napi_null;
+  if (hasSel) ok = typed_of(env, argv[5], napi_uint32_array, &sp, &selLen);
+  int64_t k = index_arg(env, argv[6]);
+  size_t minLen = len[0];
+  for (int c = 1; c < 5; c++)
+    if (len[c] < minLen) minLen = len[c];
+  if (!ok || k < 0 || (hasSel ? (uint64_t)k > selLen : (uint64_t)k > minLen))
+    return fail(env, "tsflow_encode: sums: bad arguments");
+  const double *by = cp[0], *pk = cp[1], *fl = cp[2], *mf = cp[3], *ml = cp[4];
+  const uint32_t *sel = sp;
+  double *st = stp;
+  double bytes = 0, packets = 0, nflows = 0, first = st[3], last = st[4];
+  const size_t kk = (size_t)k;
+  if (!hasSel) {
+    for (size_t i = 0; i < kk; i++) {
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  } else {
+    for (size_t j = 0; j < kk; j++) {
+      const size_t i = sel[j];
+      if (i >= minLen) return fail(env, "tsflow_encode: sums: a row outside the columns");
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  }
+  st[0] = bytes;
+  st[1] = packets;
+  st[2] = nflows;
+  st[3] = first;
+  st[4] = last;
+  return NULL;
+}
+
 // ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** zlib's CRC32 table (reflected polynomial 0xedb88320), for the bytes before and after the folded part. */
@@ -1173,11 +1234,13 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     [4] entries looked at; entry k: [5 + 2k] its arena offset, [6 + 2k] bytes decoded, -1 when the LZ4 data
 //     does not decode, -2 when not inflated here (not asked for, uncompressed, no room in the arena, ...).
 //     The four arrays are kept alive until readaheadWait; one job at a time per handle.
-//   readaheadWait(h): blocks until the posted job is done (returns at once when none is).
+//   readaheadWait(h): returns when the posted job is done (at once when none is); a job the thread has not started
+//     yet is run by the caller.
 //   readaheadClose(h): waits, ends the thread.
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1193,7 +1256,7 @@ static uint32_t block_crc(const uint8_t *p, size_t len) {
   return ~crc_bytes(0xffffffffu, p, len);
 }
 
-enum { RA_IDLE = 0, RA_QUEUED = 1, RA_DONE = 2 };
+enum { RA_IDLE = 0, RA_QUEUED = 1, RA_RUNNING = 2, RA_DONE = 3 };
 enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4, RA_FIRST = 5 };
 #define RA_BLOCK_HEADER 32
 #define RA_ENTRY_BYTES 24
@@ -1286,10 +1349,17 @@ static void ra_run(readahead *r) {
 
 static void *ra_thread(void *arg) {
   readahead *r = arg;
+  // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs a job not
+  // started yet itself, see ra_wait) nor from other programs; on an idle core it runs at once
+#ifdef SCHED_IDLE
+  struct sched_param none = {0};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+#endif
   pthread_mutex_lock(&r->mu);
   for (;;) {
     while (r->state != RA_QUEUED && !r->quit) pthread_cond_wait(&r->cv, &r->mu);
     if (r->state != RA_QUEUED) break;
+    r->state = RA_RUNNING;
     pthread_mutex_unlock(&r->mu);
     ra_run(r);
     pthread_mutex_lock(&r->mu);
@@ -1300,10 +1370,21 @@ static void *ra_thread(void *arg) {
   return NULL;
 }
 
-/** Waits for the posted job; drops its references unless the environment is going away. */
+/**
+ * Waits for the posted job; drops its references unless the environment is going away. A job the thread has not
+ * started yet (it has not had a CPU since it was posted) is run here instead: waiting for it would only add the
+ * thread's scheduling delay to the caller's own read.
+ */
 static void ra_wait(readahead *r, int dropRefs) {
   pthread_mutex_lock(&r->mu);
-  while (r->state == RA_QUEUED) pthread_cond_wait(&r->cv, &r->mu);
+  if (r->state == RA_QUEUED) {
+    r->state = RA_RUNNING;
+    pthread_mutex_unlock(&r->mu);
+    ra_run(r);
+    pthread_mutex_lock(&r->mu);
+    r->state = RA_DONE;
+  }
+  while (r->state == RA_RUNNING) pthread_cond_wait(&r->cv, &r->mu);
   int had = r->state == RA_DONE;
   r->state = RA_IDLE;
   pthread_mutex_unlock(&r->mu);
@@ -1468,7 +1549,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "dense", NAPI_AUTO_LENGTH, js_dense, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dense", fn) != napi_ok ||
       napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dict", fn) != napi_ok)
+      napi_set_named_property(env, exports, "dict", fn) != napi_ok ||
+      napi_create_function(env, "sums", NAPI_AUTO_LENGTH, js_sums, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sums", fn) != napi_ok)
     return NULL;
 #ifdef HAVE_CRC_FOLD
   if (crc_fold_ok()) {

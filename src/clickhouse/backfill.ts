@@ -37,7 +37,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { RecordBatch } from "../record/batch.js";
-import { PHYSICAL_COLUMNS, newArray, type ColumnArrays, type PhysicalName } from "../record/schema.js";
+import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays, type PhysicalName } from "../record/schema.js";
 import { FlowFileReader } from "../store/index.js";
 
 /** References per segment file. */
@@ -202,6 +202,8 @@ export class BackfillReader {
   /** inode → path of the files under a directory walked for a `.current` file that left its name */
   private walked: { dir: string; at: number; byIno: Map<string, string> } | null = null;
   private reader: { path: string; key: string; r: FlowFileReader; byOffset: Map<number, number> } | null = null;
+  /** the job handed out last and not committed */
+  private last: BackfillJob | null = null;
 
   constructor(spoolDir: string, log: BackfillLog) {
     this.dir = backfillDir(spoolDir);
@@ -310,6 +312,8 @@ export class BackfillReader {
     this.dropFinished();
     for (const s of this.segs) {
       if (s.done >= s.lines.length) continue;
+      // the job the server did not take (it was away): kept, not read (and its failures logged) again
+      if (this.last?.seq === s.seq && this.last.start === s.done) return this.last;
       let end: number;
       if (s.inflight !== null && s.inflight.end <= s.lines.length) end = s.inflight.end;
       else {
@@ -338,7 +342,8 @@ export class BackfillReader {
         else blocks.push(b);
       }
       this.closeReader();
-      return { seq: s.seq, start: s.done, end, hi, lo, blocks, failedRows };
+      this.last = { seq: s.seq, start: s.done, end, hi, lo, blocks, failedRows };
+      return this.last;
     }
     return null;
   }
@@ -349,6 +354,7 @@ export class BackfillReader {
     if (s === undefined) return;
     s.done = job.end;
     s.inflight = null;
+    this.last = null;
     this.writeDone(s);
     this.dropFinished();
   }
@@ -502,7 +508,18 @@ function walk(dir: string): Map<string, string> {
   return out;
 }
 
-/** A copy of a batch's used rows (the reader's batch is valid until its next read). */
+/** Shared all-zero arrays standing in for the columns a block does not store (never written). */
+const zeros = new Map<ArrayType, Uint8Array>();
+function zeroArray(type: ArrayType, length: number): ArrayBufferView {
+  let z = zeros.get(type);
+  if (z === undefined || z.length < length) {
+    z = newArray(type, Math.max(length, 16384 * 4)) as Uint8Array;
+    zeros.set(type, z);
+  }
+  return z.subarray(0, length);
+}
+
+/** A copy of a batch's rows (the reader's batch is valid until its next read); absent columns share zeros. */
 function copyBatch(b: RecordBatch): RecordBatch {
   const n = b.length;
   const cols: Record<string, ArrayBufferView> = {};
@@ -511,7 +528,7 @@ function copyBatch(b: RecordBatch): RecordBatch {
     const name = pc.name as PhysicalName;
     if (b.absent.has(name)) {
       absent.push(name);
-      cols[name] = newArray(pc.array, n * pc.width);
+      cols[name] = zeroArray(pc.array, n * pc.width);
     } else cols[name] = (b.cols[name] as unknown as Uint8Array).slice(0, n * pc.width);
   }
   return RecordBatch.view(n, cols as unknown as ColumnArrays, absent);

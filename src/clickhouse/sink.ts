@@ -327,9 +327,9 @@ export class ClickHouseSink {
     const job = this.backfill.next(this.target.batchRows);
     this.counters.backfillPending = this.backfill.pending();
     if (job === null) return false;
-    this.counters.failed += job.failedRows;
     const rows = job.blocks.reduce((a, b) => a + b.length, 0);
     if (rows === 0) {
+      this.counters.failed += job.failedRows;
       this.backfill.commit(job);
       this.counters.backfillPending = this.backfill.pending();
       return true;
@@ -343,6 +343,7 @@ export class ClickHouseSink {
         if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
         this.down = false;
         this.retryMs = RETRY_MIN_MS;
+        this.counters.failed += job.failedRows;
         this.backfill.commit(job);
         this.counters.backfillPending = this.backfill.pending();
         return true;
@@ -353,12 +354,11 @@ export class ClickHouseSink {
             "error",
             `clickhouse: back-fill batch ${b.id} (${b.rows} rows) refused ${refusals} times, given up: ${err.message}`,
           );
-          this.counters.failed += b.rows;
+          this.counters.failed += b.rows + job.failedRows;
           this.backfill.commit(job);
           return true;
         }
-        // the same references (and id) are taken again when the server answers
-        this.counters.failed -= job.failedRows;
+        // the same job (references, id, blocks read) is taken again when the server answers
         if (!this.down) this.log("warn", `clickhouse: ${(err as Error).message}; back-fill waits`);
         this.down = true;
         this.inserter.features = null;

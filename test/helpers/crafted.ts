@@ -382,3 +382,21 @@ export function craftedNselNel(): Uint8Array[] {
     ),
   ];
 }
+
+/**
+ * One IPFIX datagram (8-byte counters) whose rates and sums order differently once wrapped at 2^64, as nfdump's
+ * uint64 arithmetic does: 10.0.0.1 has 2^61 packets and bytes (1000 × and 8000 × that wrap to 0: pps and bps 0),
+ * 10.0.0.2 2·10^16 packets and 3·10^15 bytes (the products wrap to a smaller rate), 10.0.0.3 10^16 and 10^15
+ * (no wrap), and 10.0.0.4 two flows of 2^63 + 20,000 / 80,000 packets and 2^63 + 70,000 / 90,000 bytes whose
+ * sums wrap to 100,000 packets and 160,000 bytes. Unwrapped, every pps/bps/packets/bytes order is reversed.
+ */
+export function craftedIpfixWrappedRates(): Uint8Array {
+  const h = 2n ** 63n;
+  return ipfixU64Flows([
+    ["10.0.0.1", 6, 2n ** 61n, 2n ** 61n],
+    ["10.0.0.2", 6, 2n * 10n ** 16n, 3n * 10n ** 15n],
+    ["10.0.0.3", 6, 10n ** 16n, 10n ** 15n],
+    ["10.0.0.4", 6, h + 20_000n, h + 70_000n],
+    ["10.0.0.4", 6, h + 80_000n, h + 90_000n],
+  ]);
+}
