@@ -156,7 +156,9 @@ const ELEMENT_OF_COLUMN: ReadonlyMap<string, number> = new Map([
   // nextAs/prevAs (128/129): nfcapd 1.7.1 does not store them, so no asAdjacent (16) element
   // vrf is element 36, beyond the mask's 32 bits: bit 31 stands for it
   ...["ingressVrf", "egressVrf"].map((c) => [c, 31] as const),
-  ...["fwEvent", "fwXEvent", "msecEvent"].map((c) => [c, 19] as const),
+  // the event time (323) alone adds no element: nfcapd keeps it for nselCommon or natCommon, whichever the
+  // template has (an IPFIX NAT event record has no nselCommon)
+  ...["fwEvent", "fwXEvent"].map((c) => [c, 19] as const),
   ...["xlateSrcPort", "xlateDstPort"].map((c) => [c, 22] as const),
   ...["natEvent", "natPoolId"].map((c) => [c, 25] as const),
   ...["pbStart", "pbEnd", "pbStep", "pbSize"].map((c) => [c, 26] as const),

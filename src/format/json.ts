@@ -74,6 +74,35 @@ const NET_TMP = new Uint32Array(4);
 /** nfdump's firewall event names (fwEventList) by NSEL event id. */
 const FW_EVENTS: readonly string[] = ["IGNORE", "CREATE", "DELETE", "DENIED", "ALERT", "UPDATE"];
 
+/** nfdump 1.7.1's NAT event names (IPFIX natEvent 230) in JSON; other values print empty. */
+const NAT_EVENTS: readonly string[] = [
+  "Reserved",
+  "NAT translation create",
+  "NAT translation delete",
+  "NAT Addresses exhausted",
+  "NAT44 session create",
+  "NAT44 session delete",
+  "NAT64 session create",
+  "NAT64 session delete",
+  "NAT44 BIB create",
+  "NAT44 BIB delete",
+  "NAT64 BIB create",
+  "NAT64 BIB delete",
+  "NAT ports exhausted",
+  "Quota Exceeded",
+  "Address binding create",
+  "Address binding delete",
+  "Port block allocation",
+  "Port block de-allocation",
+  "Threshold Reached",
+];
+
+/** An NSEL/NAT event time as nfdump 1.7.1's JSON prints it: milliseconds unpadded, `<unknown>` for second 0. */
+function eventTimeT(msec: number): string {
+  const sec = secOf(msec);
+  return `${sec === 0 ? "<unknown>" : localDateTimeT(sec)}.${intString(msec - sec * 1000)}`;
+}
+
 /** A big-endian unsigned integer of up to 4 bytes. */
 function beUint(b: Uint8Array): number {
   let v = 0;
@@ -112,7 +141,8 @@ function emitRecord(
   const el = c.elements[i]!;
   const known = el !== 0;
   const misc = known ? (el & EL(4)) !== 0 : true;
-  kv("type", "FLOW", true);
+  // nfcapd 1.7.1 flags a record with NSEL event data (nselCommon) as an event; NAT event records stay flows
+  kv("type", known && (el & EL(19)) !== 0 ? "EVENT" : "FLOW", true);
   if (legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
   kv("export_sysid", intString(c.exporterId[i]!), false);
   kv("first", timeT(c.msecFirst[i]!), true);
@@ -227,7 +257,7 @@ function emitRecord(
     kv("event_id", intString(ev), true);
     kv("event", FW_EVENTS[ev] ?? "UNKNOWN", true);
     kv("xevent_id", intString(c.fwXEvent[i]!), true);
-    kv("t_event", timeT(c.msecEvent[i]!), true);
+    kv("t_event", eventTimeT(c.msecEvent[i]!), true);
   }
   if (c.xlateSrcAddr[i]! || c.xlateDstAddr[i]! || (f6 & XS6) !== 0) {
     if (f6 & XS6) {
@@ -256,7 +286,23 @@ function emitRecord(
     const name = userText(user);
     kv("user_name", name === "" ? "<empty>" : name, true);
   }
-  if (c.ingressVrf[i]! || c.egressVrf[i]!) {
+  // NAT event logging (EXnelCommon, EXnelXlatePort), when the record has the elements
+  const nel = known && (el & EL(25)) !== 0;
+  if (nel) {
+    const ev = c.natEvent[i]!;
+    kv("nat_event_id", intString(ev), true);
+    kv("nat_event", NAT_EVENTS[ev] ?? "", true);
+    kv("ingress_vrf", intString(c.ingressVrf[i]!), true);
+    kv("egress_vrf", intString(c.egressVrf[i]!), true);
+    kv("t_event", eventTimeT(c.msecEvent[i]!), true);
+  }
+  if (known && (el & EL(26)) !== 0) {
+    kv("pblock_start", intString(c.pbStart[i]!), true);
+    kv("pblock_end", intString(c.pbEnd[i]!), true);
+    kv("pblock_step", intString(c.pbStep[i]!), true);
+    kv("pblock_size", intString(c.pbSize[i]!), true);
+  }
+  if (!nel && (c.ingressVrf[i]! || c.egressVrf[i]!)) {
     kv("ingress_vrf", intString(c.ingressVrf[i]!), true);
     kv("egress_vrf", intString(c.egressVrf[i]!), true);
   }

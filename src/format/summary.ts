@@ -35,8 +35,11 @@ export function summaryRates(t: SummaryTotals): { bps: number; pps: number; bpp:
   if (duration > 0 && t.lastMs > 0) {
     const bytes = wrapped(t.bytes, t.bytesFix);
     const packets = wrapped(t.packets, t.packetsFix);
+    // nfdump shifts the uint64 byte sum left by 3: past 2^61 bytes that wraps too
+    let bits = bytes * 8;
+    if (bits >= 2 ** 64) bits = Number((BigInt(sumText(t.bytes, t.bytesFix ?? 0)) * 8n) % (1n << 64n));
     return {
-      bps: truncU64((bytes * 8) / duration),
+      bps: truncU64(bits / duration),
       pps: truncU64(packets / duration),
       bpp: packets ? Math.floor(bytes / packets) : 0,
     };

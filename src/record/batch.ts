@@ -123,7 +123,21 @@ export class RecordBatch {
 
   /** Appends one raw element to the current (last) row. Returns false when the heap limit is reached. */
   addExtra(enterprise: number, elementId: number, src: Uint8Array, start: number, length: number): boolean {
-    const row = this.length - 1;
+    return this.addExtraTo(this.length - 1, enterprise, elementId, src, start, length);
+  }
+
+  /**
+   * Appends one raw element to row `row`, which must be the last row with raw elements so far (readers filling
+   * a whole block's heap after decoding its columns; they set `extraEnd` of the rows without any).
+   */
+  addExtraTo(
+    row: number,
+    enterprise: number,
+    elementId: number,
+    src: Uint8Array,
+    start: number,
+    length: number,
+  ): boolean {
     if (row < 0 || length > 0xffff) return false;
     const need = this.extraLength + 8 + length;
     if (need > MAX_EXTRA_BYTES) return false;

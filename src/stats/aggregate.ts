@@ -1124,6 +1124,8 @@ function entryOrderValue(t: KeyTable, e: number, order: OrderDef): number {
     t.outBytes(e),
     acc[a + A_FIRST]!,
     acc[a + A_LAST]!,
+    t.accFix,
+    e * FIX_STRIDE,
   );
 }
 

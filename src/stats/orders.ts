@@ -8,6 +8,7 @@
 //   tstart tend (ascending) and duration: -O only.
 // Counter orders sort descending; `:a` (master) or the tstart/tend defaults sort ascending.
 
+import { exactOf, TWO53 } from "../record/u64.js";
 import { didYouMean, StatsError } from "./errors.js";
 
 export const IN = 0;
@@ -93,9 +94,18 @@ export function findOrder(name: string, forRecords: boolean): OrderDef {
   );
 }
 
+const TWO64 = 2 ** 64;
+const U64_MASK = (1n << 64n) - 1n;
+
 /**
  * The value an entry is ordered by (nfdump's integer arithmetic; times in ms). `flows` etc. are the already
- * summed counters of one entry.
+ * summed counters of one entry; `fix` (optional) holds their exact error terms (record/u64.ts) at
+ * `fix[at + k]`, k = flows, inPackets, inBytes, outPackets, outBytes, for sums past 2^53.
+ *
+ * nfdump computes these in uint64: sums wrap at 2^64, and so do 1000 × packets (pps) and 8000 × bytes (bps). While
+ * every operand stays below 2^53 (and 8000 × bytes below 2^64) doubles give the same integers; past that the
+ * rare exact path wraps as nfdump does, so the order is the one of the values printed. (Two wrapped values
+ * that differ only below a double's precision sort as equal.)
  */
 export function orderValue(
   d: OrderDef,
@@ -106,9 +116,15 @@ export function orderValue(
   outBytes: number,
   first: number,
   last: number,
+  fix: ArrayLike<number> | null = null,
+  at = 0,
 ): number {
   const packets = d.inout === IN ? inPackets : d.inout === OUT ? outPackets : inPackets + outPackets;
   const bytes = d.inout === IN ? inBytes : d.inout === OUT ? outBytes : inBytes + outBytes;
+  if (packets >= TWO53 || bytes >= TWO53 || flows >= TWO53 || (d.metric === "bps" && 8000 * bytes >= TWO64)) {
+    const x = (v: number, k: number): bigint => exactOf(v, fix === null ? 0 : fix[at + k]!);
+    return orderValueU64(d, x(flows, 0), x(inPackets, 1), x(inBytes, 2), x(outPackets, 3), x(outBytes, 4), first, last);
+  }
   switch (d.metric) {
     case "flows":
       return flows;
@@ -126,6 +142,42 @@ export function orderValue(
     }
     case "bpp":
       return packets > 0 ? Math.floor(bytes / packets) : 0;
+    case "tstart":
+      return first;
+    case "tend":
+      return last;
+    case "duration":
+      return last - first;
+  }
+}
+
+/** orderValue's exact path: nfdump's uint64 arithmetic on the exact counters (BigInt, never per row in bulk). */
+function orderValueU64(
+  d: OrderDef,
+  flows: bigint,
+  inPackets: bigint,
+  inBytes: bigint,
+  outPackets: bigint,
+  outBytes: bigint,
+  first: number,
+  last: number,
+): number {
+  const packets = (d.inout === IN ? inPackets : d.inout === OUT ? outPackets : inPackets + outPackets) & U64_MASK;
+  const bytes = (d.inout === IN ? inBytes : d.inout === OUT ? outBytes : inBytes + outBytes) & U64_MASK;
+  const ms = Math.trunc(last - first);
+  switch (d.metric) {
+    case "flows":
+      return Number(flows & U64_MASK);
+    case "packets":
+      return Number(packets);
+    case "bytes":
+      return Number(bytes);
+    case "pps":
+      return ms > 0 ? Number(((1000n * packets) & U64_MASK) / BigInt(ms)) : 0;
+    case "bps":
+      return ms > 0 ? Number(((8000n * bytes) & U64_MASK) / BigInt(ms)) : 0;
+    case "bpp":
+      return packets > 0n ? Number(bytes / packets) : 0;
     case "tstart":
       return first;
     case "tend":

@@ -7,10 +7,34 @@
 
 import { RecordBatch } from "../record/batch.js";
 import type { ColumnArrays } from "../record/schema.js";
+import { TWO53 } from "../record/u64.js";
 import { MemoryBudget } from "./key-table.js";
 import { orderValue, type OrderDef } from "./orders.js";
 import { copyRow, ROW_BYTES, RowStore } from "./row-store.js";
 import { OUTPUT_BATCH_ROWS } from "./aggregate.js";
+
+/**
+ * The value row r is ordered by. A counter from 2^53 up takes its exact companion column (record/u64.ts), so
+ * the order wraps at 2^64 as nfdump's (orderValue); `fx` is scratch for those terms.
+ */
+function rowOrderValue(o: OrderDef, c: ColumnArrays, r: number, fx: Float64Array): number {
+  const inP = c.inPackets[r]!;
+  const inB = c.inBytes[r]!;
+  const outP = c.outPackets[r]!;
+  const outB = c.outBytes[r]!;
+  const flows = c.flows[r]! || 1;
+  let fix: Float64Array | null = null;
+  if (inP >= TWO53 || inB >= TWO53 || outP >= TWO53 || outB >= TWO53 || flows >= TWO53) {
+    // the fix columns hold `exact − double` as a signed 32-bit integer
+    fx[0] = c.flowsFix[r]! | 0;
+    fx[1] = c.inPacketsFix[r]! | 0;
+    fx[2] = c.inBytesFix[r]! | 0;
+    fx[3] = c.outPacketsFix[r]! | 0;
+    fx[4] = c.outBytesFix[r]! | 0;
+    fix = fx;
+  }
+  return orderValue(o, flows, inP, inB, outP, outB, c.msecFirst[r]!, c.msecLast[r]!, fix, 0);
+}
 
 export class RecordSorter {
   readonly order: OrderDef;
@@ -29,6 +53,8 @@ export class RecordSorter {
   private readonly store: RowStore | null;
   private values: Float64Array;
   private valueBytes: number;
+  /** a row's exact counter terms, for rowOrderValue's rare path */
+  private readonly fix = new Float64Array(5);
 
   constructor(
     order: OrderDef,
@@ -87,19 +113,8 @@ export class RecordSorter {
     }
     const v = this.values;
     const o = this.order;
-    for (let j = 0; j < n; j++) {
-      const r = rows[j]!;
-      v[at + j] = orderValue(
-        o,
-        c.flows[r]! || 1,
-        c.inPackets[r]!,
-        c.inBytes[r]!,
-        c.outPackets[r]!,
-        c.outBytes[r]!,
-        c.msecFirst[r]!,
-        c.msecLast[r]!,
-      );
-    }
+    const fx = this.fix;
+    for (let j = 0; j < n; j++) v[at + j] = rowOrderValue(o, c, rows[j]!, fx);
     this.seen += n;
   }
 
@@ -111,16 +126,7 @@ export class RecordSorter {
 
   private offer(c: ColumnArrays, r: number): void {
     const seq = this.seen++;
-    const v = orderValue(
-      this.order,
-      c.flows[r]! || 1,
-      c.inPackets[r]!,
-      c.inBytes[r]!,
-      c.outPackets[r]!,
-      c.outBytes[r]!,
-      c.msecFirst[r]!,
-      c.msecLast[r]!,
-    );
+    const v = rowOrderValue(this.order, c, r, this.fix);
     const heap = this.heap;
     const hv = this.heapValue;
     const hs = this.heapSeq;

@@ -33,6 +33,7 @@ import {
   A_IN_PACKETS,
   A_LAST,
   ACC_STRIDE,
+  FIX_STRIDE,
   KeyTable,
   type KeyTableState,
   MemoryBudget,
@@ -731,6 +732,8 @@ function fillValues(t: KeyTable, order: OrderDef, out: Float64Array, off: number
       t.outBytes(e),
       t.acc[e * ACC_STRIDE + A_FIRST]!,
       t.acc[e * ACC_STRIDE + A_LAST]!,
+      t.accFix,
+      e * FIX_STRIDE,
     );
   }
 }

@@ -280,3 +280,123 @@ export function craftedIpfixHugeSums(): Uint8Array {
     }),
   );
 }
+
+/** User names of craftedNselNel's ASA records (the second is empty: nfdump prints `<empty>`). */
+export const NSEL_USERS = ["alice", ""] as const;
+
+/**
+ * Firewall and NAT event records no redistributable capture has in full: a NetFlow v9 exporter (source id 7) with
+ * Cisco ASA NSEL fields (connection id 148, event 233, extended event 33002, event time 323, translated addresses
+ * and ports 225–228, ingress/egress ACL ids 33000/33001, user name 40000), and an IPFIX exporter (domain 9) with
+ * NAT event logging (natEvent 230, natPoolId 283, translated addresses and ports, event time).
+ */
+export function craftedNselNel(): Uint8Array[] {
+  const t = CRAFTED_EXPORT_SECS * 1000 - 30_000;
+  const nsel: readonly Field[] = [
+    [8, 4],
+    [12, 4],
+    [7, 2],
+    [11, 2],
+    [4, 1],
+    [1, 4], // IN_BYTES
+    [2, 4], // IN_PKTS
+    [148, 4], // NF_F_CONN_ID
+    [233, 1], // NF_F_FW_EVENT
+    [33002, 2], // NF_F_FW_EXT_EVENT
+    [323, 8], // NF_F_EVENT_TIME_MSEC
+    [225, 4],
+    [226, 4],
+    [227, 2],
+    [228, 2],
+    [33000, 12], // NF_F_INGRESS_ACL_ID
+    [33001, 12], // NF_F_EGRESS_ACL_ID
+    [40000, 20], // NF_F_USERNAME
+  ];
+  const name = (s: string): Uint8Array => {
+    const b = new Uint8Array(20);
+    for (let k = 0; k < s.length; k++) b[k] = s.charCodeAt(k);
+    return b;
+  };
+  const asa = NSEL_USERS.map((user, i) =>
+    cat(
+      ip4(`10.1.0.${i + 1}`),
+      ip4("198.51.100.7"),
+      be(40000 + i, 2),
+      be(443, 2),
+      [6],
+      be(1500 + i, 4),
+      be(3 + i, 4),
+      be(0x01020304 + i, 4),
+      [i + 1], // CREATE, DELETE
+      be(2030 + i, 2),
+      be(t + i * 1000, 8),
+      ip4("203.0.113.5"),
+      ip4("198.51.100.7"),
+      be(61000 + i, 2),
+      be(443, 2),
+      [0x0f, 0x8e, 0x7f, 0xf3, 0xfc, 0x1a, 0x03, 0x0f, 0, 0, 0, i],
+      [0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1, 0x12, 0x34, 0x56, 0x78],
+      name(user),
+    ),
+  );
+  const nel: readonly Field[] = [
+    [8, 4],
+    [12, 4],
+    [7, 2],
+    [11, 2],
+    [4, 1],
+    [230, 1], // natEvent
+    [225, 4],
+    [226, 4],
+    [227, 2],
+    [228, 2],
+    [283, 4], // natPoolId
+    [323, 8],
+  ];
+  const nat = [1, 2].map((ev, i) =>
+    cat(
+      ip4(`192.168.5.${i + 10}`),
+      ip4("192.0.2.80"),
+      be(5000 + i, 2),
+      be(80, 2),
+      [17],
+      [ev], // NAT44 session create / delete
+      ip4("203.0.113.9"),
+      ip4("192.0.2.80"),
+      be(1024 + i, 2),
+      be(80, 2),
+      be(77, 4),
+      be(t + 5000 + i * 1000, 8),
+    ),
+  );
+  return [
+    v9(
+      { uptime: 3_600_000, secs: CRAFTED_EXPORT_SECS, seq: 0, source: 7 },
+      set(0, templates(false, { id: 260, fields: nsel })),
+    ),
+    v9({ uptime: 3_600_000, secs: CRAFTED_EXPORT_SECS, seq: 1, source: 7 }, set(260, cat(...asa))),
+    ipfix(
+      { time: CRAFTED_EXPORT_SECS, seq: 1, domain: 9 },
+      set(2, templates(true, { id: 257, fields: nel })),
+      set(257, cat(...nat)),
+    ),
+  ];
+}
+
+/**
+ * One IPFIX datagram (8-byte counters) whose rates and sums order differently once wrapped at 2^64, as nfdump's
+ * uint64 arithmetic does: 10.0.0.1 has 2^61 packets and bytes (1000 × and 8000 × that wrap to 0: pps and bps 0),
+ * 10.0.0.2 2·10^16 packets and 3·10^15 bytes (the products wrap to a smaller rate), 10.0.0.3 10^16 and 10^15
+ * (no wrap), and 10.0.0.4 two flows of 2^63 + 20,000 / 80,000 packets and 2^63 + 70,000 / 90,000 bytes whose
+ * sums wrap to 100,000 packets and 160,000 bytes. Unwrapped, every pps/bps/packets/bytes order is reversed.
+ */
+export function craftedIpfixWrappedRates(): Uint8Array {
+  const h = 2n ** 63n;
+  return ipfixU64Flows([
+    ["10.0.0.1", 6, 2n ** 61n, 2n ** 61n],
+    ["10.0.0.2", 6, 2n * 10n ** 16n, 3n * 10n ** 15n],
+    ["10.0.0.3", 6, 10n ** 16n, 10n ** 15n],
+    ["10.0.0.4", 6, h + 20_000n, h + 70_000n],
+    ["10.0.0.4", 6, h + 80_000n, h + 90_000n],
+  ]);
+}

@@ -42,7 +42,7 @@ import {
   nativeRawLz4,
   type Lz4Wasm,
 } from "../lz4/index.js";
-import { V3LayoutCache, type V3Layout } from "./v3-layout.js";
+import { NSEL_EXTRA, V3LayoutCache, type V3Layout } from "./v3-layout.js";
 import { PHYSICAL_COLUMNS, V6_BIT, type PhysicalName } from "../../record/schema.js";
 import type { ExporterListing, FlowFileSource, FlowSourceHeader, FlowSourceOptions, SamplerInfo } from "./source.js";
 
@@ -264,6 +264,8 @@ export class NfdumpFileReader implements FlowFileSource {
   private rowOff = new Uint32Array(0);
   /** [record, payload offset, row] where a generated block decoder stopped */
   private readonly walkState = new Int32Array(3);
+  /** one NSEL value in raw-heap byte order (attachExtras) */
+  private readonly extraTmp = new Uint8Array(66);
   /** layout id of each decoded row (V3Layout.id) */
   private rowLayout = new Int32Array(0);
   /** most records any block of the index declares (sizes the batch once) */
@@ -415,11 +417,62 @@ export class NfdumpFileReader implements FlowFileSource {
     batch.absent.clear();
     if (physical !== undefined) for (const name of this.absentOf(physical)) batch.absent.add(name);
     this.layouts!.select(physical);
-    if (info.type === BLOCK_TYPE_3) this.decodeRecords(this.out, len, nrec, i, batch);
+    if (info.type === BLOCK_TYPE_3) {
+      this.decodeRecords(this.out, len, nrec, i, batch);
+      if (this.layouts!.hasExtras) this.attachExtras(this.out, len, batch);
+    }
     this.readBlocks++;
     this.batchBlock = i;
     this.batchSel = physical;
     return batch;
+  }
+
+  /**
+   * Copies the NSEL values that have no column (connection id, ACL ids, user name: nselExtrasOf) of every row of
+   * the block just decoded into the batch's raw heap as the IPFIX/v9 decoder keeps them (wire order), so the
+   * formatters print them from nfcapd files too. Runs only for files where some layout has them; writes every
+   * row's extraEnd (rows without such values get an empty range).
+   */
+  private attachExtras(d: Uint8Array, len: number, batch: RecordBatch): void {
+    const v = new DataView(d.buffer, d.byteOffset, len);
+    const cache = this.layouts!;
+    const rowOff = this.rowOff;
+    const rowLayout = this.rowLayout;
+    const tmp = this.extraTmp;
+    const extraEnd = batch.extraEnd;
+    for (let r = 0; r < batch.length; r++) {
+      const p = rowOff[r]!;
+      const layout =
+        cache.layoutById(rowLayout[r]!) ?? cache.layoutOf(v, p, v.getUint16(p + 2, true), v.getUint16(p + 4, true));
+      const ex = layout?.extras;
+      if (ex) {
+        for (let k = 0; k + 2 < ex.length; k += 3) {
+          const id = ex[k]!;
+          const at = p + ex[k + 1]!;
+          const kind = ex[k + 2]! & 0xff;
+          let n: number;
+          if (kind === NSEL_EXTRA.text) {
+            const max = ex[k + 2]! >>> 8;
+            for (n = 0; n < max && d[at + n] !== 0; n++) tmp[n] = d[at + n]!;
+          } else if (kind === NSEL_EXTRA.acl) {
+            // nfcapd stores the 12 bytes as received (nfdump prints the words in network order): copied as they are
+            n = 12;
+            for (let j = 0; j < n; j++) tmp[j] = d[at + j]!;
+          } else {
+            n = 4;
+            for (let j = 0; j < n; j += 4) {
+              const x = v.getUint32(at + j, true);
+              tmp[j] = x >>> 24;
+              tmp[j + 1] = (x >>> 16) & 0xff;
+              tmp[j + 2] = (x >>> 8) & 0xff;
+              tmp[j + 3] = x & 0xff;
+            }
+          }
+          batch.addExtraTo(r, 0, id, tmp, 0, n);
+        }
+      }
+      extraEnd[r] = batch.extraLength;
+    }
   }
 
   /**

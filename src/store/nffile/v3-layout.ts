@@ -61,6 +61,11 @@ export interface V3Layout {
    * their constant offsets (generated: independent loads, not a walk from element to element).
    */
   readonly match: V3LayoutMatch;
+  /**
+   * The NSEL values kept as raw elements (nselExtrasOf), or null: most layouts have none, and the reader's
+   * extras pass runs only for files where some layout has them.
+   */
+  readonly extras: Int32Array | null;
   fn: V3RowDecoder;
   gen: number;
 }
@@ -313,6 +318,8 @@ export class V3LayoutCache {
   /** the most recently used layouts, checked before the map (no key string built for them) */
   readonly recent: V3Layout[] = [];
   private nextId = 0;
+  /** Some layout met in this batch's file keeps NSEL values raw (see nselExtrasOf). */
+  hasExtras = false;
   /** block decoders by `universeGen|selKey|layout ids` (see blockDecoder) */
   private readonly blockFns = new Map<string, V3BlockDecoder>();
   private lastBlock: { gen: number; layouts: readonly V3Layout[]; fn: V3BlockDecoder } | undefined;
@@ -363,12 +370,14 @@ export class V3LayoutCache {
         words,
         total: e - p - 12,
         match: compileMatch(words),
+        extras: nselExtrasOf(words),
         fn: noop,
         gen: -1,
         fns: new Map(),
       };
       this.byKey.set(key, layout);
       this.byId.set(layout.id, layout);
+      if (layout.extras !== null) this.hasExtras = true;
     }
     this.refresh(layout);
     this.recent.unshift(layout);
@@ -572,6 +581,30 @@ function compileMatch(words: Uint32Array): V3LayoutMatch {
     "p",
     `"use strict";\nreturn ${terms.length > 0 ? terms.join(" &&\n  ") : "true"};`,
   ) as V3LayoutMatch;
+}
+
+/** How an NSEL value is copied into the raw heap: a LE u32 word, 12 bytes as stored, a NUL-terminated string. */
+export const NSEL_EXTRA = { u32: 0, acl: 1, text: 2 } as const;
+
+/**
+ * The NSEL values of a layout that have no column and are kept as raw elements, the way the IPFIX/v9 decoder keeps
+ * them, so the formatters print them from either source: per value (raw element id, payload offset in the record,
+ * NSEL_EXTRA kind). nselCommon (19): connection id (148) at +8; nselAcl (23): ingress (33000) and egress (33001)
+ * ACL id triples at +0 and +12; nselUser (24): user name (40000), 66 bytes (nfdump nfxV3.h). Null when none.
+ */
+export function nselExtrasOf(words: Uint32Array): Int32Array | null {
+  const out: number[] = [];
+  let q = 12;
+  for (const word of words) {
+    const id = word & 0xffff;
+    const n = (word >>> 16) - 4;
+    const at = q + 4;
+    if (id === 19 && n >= 12) out.push(148, at + 8, NSEL_EXTRA.u32);
+    else if (id === 23 && n >= 24) out.push(33000, at, NSEL_EXTRA.acl, 33001, at + 12, NSEL_EXTRA.acl);
+    else if (id === 24 && n >= 1) out.push(40000, at, NSEL_EXTRA.text | (Math.min(n, 66) << 8));
+    q += word >>> 16;
+  }
+  return out.length === 0 ? null : Int32Array.from(out);
 }
 
 function noop(): void {
