@@ -170,7 +170,7 @@ export class BlockPipeline {
     const lazy = this.probe !== undefined && reader instanceof FlowFileReader ? reader : undefined;
     let batch = lazy ? lazy.readBlockLazy(bi, this.probe!) : reader.readBlock(bi, this.selection ?? this.probe);
     if (batch === undefined) return undefined;
-    counts.bytesRead += reader.blockInfo(bi).length;
+    counts.bytesRead += reader.bytesRead ? reader.bytesRead(bi) : reader.blockInfo(bi).length;
     counts.processed += batch.length;
     if (this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
     if (this.probe !== undefined && lazy === undefined) {
