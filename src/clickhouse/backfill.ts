@@ -35,7 +35,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays, type PhysicalName } from "../record/schema.js";
 import { FlowFileReader } from "../store/index.js";
@@ -99,9 +99,11 @@ export class BackfillWriter {
 
   /** Appends a reference; false when the log is at its bound (or cannot be written): the rows are not back-filled. */
   add(ref: BlockRef): boolean {
+    // absolute: a restart may run from another working directory
+    const path = resolve(ref.path);
     const line =
       JSON.stringify({
-        f: ref.path,
+        f: path,
         dev: ref.dev,
         ino: ref.ino,
         o: ref.offset,
@@ -110,14 +112,16 @@ export class BackfillWriter {
         t1: ref.msecLast,
       }) + "\n";
     if (!this.append(line)) return false;
-    this.referenced.add(ref.path);
+    this.referenced.add(path);
     return true;
   }
 
   /** A referenced file took its final name (closed): logged so the sink finds it there. */
   renamed(from: string, to: string): void {
-    if (!this.referenced.delete(from) || from === to) return;
-    this.append(JSON.stringify({ from, to }) + "\n", true);
+    const a = resolve(from);
+    const b = resolve(to);
+    if (!this.referenced.delete(a) || a === b) return;
+    this.append(JSON.stringify({ from: a, to: b }) + "\n", true);
   }
 
   private append(line: string, force = false): boolean {
