@@ -40,10 +40,20 @@ import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays, type PhysicalName } from "../record/schema.js";
 import { FlowFileReader } from "../store/index.js";
 
+/**
+ * References kept at most (~20 MB): past it blocks are not referenced (failed). TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS
+ * (tests only) sets it.
+ */
+const MAX_REFS = maxRefs(process.env["TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS"]);
 /** References per segment file. */
-export const SEGMENT_REFS = 4096;
-/** Segments kept at most (about 100 000 references, ~20 MB): past it blocks are not referenced (failed). */
-export const MAX_SEGMENTS = 25;
+export const SEGMENT_REFS = Math.min(4096, MAX_REFS);
+/** Segments kept at most. */
+export const MAX_SEGMENTS = Math.ceil(MAX_REFS / SEGMENT_REFS);
+
+function maxRefs(env: string | undefined): number {
+  const n = Number(env);
+  return env !== undefined && env !== "" && Number.isInteger(n) && n >= 1 ? n : 25 * 4096;
+}
 
 export function backfillDir(spoolDir: string): string {
   return join(spoolDir, "backfill");
