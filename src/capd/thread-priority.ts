@@ -8,7 +8,7 @@
 // lost flows at high rates: they lost the CPU to other processes, not to the receiver; docs/benchmarks.md).
 // Elsewhere (or when not permitted) it does nothing.
 
-import { readlinkSync } from "node:fs";
+import { access, readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
 /** Nice increment of the decode and writer threads under node:dgram (the main thread keeps the process's). */
@@ -35,4 +35,17 @@ export function lowerThreadPriority(delta: number = workerNice()): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Starts libuv's thread pool from the calling thread: the pool's threads are created on its first use and take the
+ * nice value of the thread that creates them, so the main thread starts it before the decode and writer threads
+ * lower theirs (else the first of those to do an asynchronous file operation would start it at their priority).
+ */
+export function startThreadPool(): Promise<void> {
+  return new Promise((resolve) => {
+    access(".", () => {
+      resolve();
+    });
+  });
 }
