@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Back-fill of the blocks the ClickHouse feed could not take. When the sink's thread is FEED_MAX_BEHIND blocks
-// behind, the writer thread does not copy a stored block to it: it appends a reference to the block (file,
-// identity, offset, rows) to the spool's back-fill log instead. The sink reads those blocks from the flow files
-// when it has caught up (nothing queued, nothing spooled) and inserts them, so every stored flow reaches
-// ClickHouse once, even after kill -9 (the log is on disk before the block could be lost).
+// The back-fill log: every block the writer thread stores is referenced here (file, identity, offset, rows)
+// before it is copied to the ClickHouse sink's thread, so no stored flow depends on memory to reach ClickHouse.
+// A block the writer copied to the sink (posted, tagged with the writer's run id) is the stream's: the sink
+// marks its reference done once its batch is inserted or spooled. A block it did not copy (the sink was
+// FEED_MAX_BEHIND blocks behind), and a posted block of an earlier run (killed with it in memory), is read back
+// from the flow files by the sink when it has caught up (nothing queued, nothing spooled) and inserted.
 //
 // Layout: <spool>/backfill/<16-digit seq>.refs, one JSON line per reference, written by the writer thread only;
 // a new segment every SEGMENT_REFS lines and for every run (seq = highest existing + 1), so a segment below the
 // highest one is complete (the highest one stays, done, until a later one appears). Lines:
-//   {"f":path,"dev":d,"ino":i,"o":offset,"n":rows,"t0":msecFirst,"t1":msecLast}  a block of a flow file
-//   {"from":path,"to":path}                                                       that file was renamed (closed)
-// <seq>.done holds the sink's progress in that segment, written before and after each insert:
-//   {"line":L}                          lines < L are done
-//   {"line":L,"end":E,"id":"…"}         lines L..E-1 are being inserted as batch `id`
-// The batch id is a hash of the lines' text, so a batch sent again after a crash (between its insert and the
-// progress write) has the same id, is found in the table (Inserter) and is not inserted twice.
+//   {"f":path,"dev":d,"ino":i,"o":offset,"n":rows,"t0":msecFirst,"t1":msecLast[,"r":run]}  a block of a file
+//   {"from":path,"to":path}                                                                  that file was renamed
+// <seq>.done holds the sink's progress in that segment, rewritten before and after each insert or spool write:
+//   {"line":L,"done":[…],"inflight":[{"id":"…","lines":[…]}]}
+// lines < L and the lines in `done` are done; each `inflight` batch is being inserted (or spooled) with that id.
+// A batch id is a hash of its lines' text, so a batch redone after a crash (between its insert and the progress
+// write) has the same id, is found in the table (Inserter) and is not inserted twice; a redo takes exactly the
+// lines recorded in flight, with the recorded id.
 //
-// Bound: at most MAX_SEGMENTS segments; past it the writer counts the block's rows failed (the sink logs it).
-// A file that is gone (tsexpire) or a block that does not read back counts its rows failed, logged with the
-// file and block; the sink goes on with the next reference.
+// Bound: at most MAX_SEGMENTS segments; past it a block is not referenced: the writer counts its rows failed
+// when it is not posted either (the sink logs it). A file that is gone (tsexpire) or a block that does not read
+// back counts its rows failed, logged with the file and block; the sink goes on with the next reference.
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   fstatSync,
@@ -89,8 +91,17 @@ export interface BlockRef {
   readonly msecLast: number;
 }
 
+/** Where a reference went: its segment, its line there, and the line's text (its batch's id is hashed from it). */
+export interface RefPos {
+  readonly seq: number;
+  readonly line: number;
+  readonly text: string;
+}
+
 /** The writer thread's end: appends references (and renames of referenced files) to the log. */
 export class BackfillWriter {
+  /** this run's id: the posted blocks' references carry it (the sink's stream owns them while this run lives) */
+  readonly run = randomBytes(6).toString("hex");
   private readonly dir: string;
   private seq = 0;
   private fd = -1;
@@ -109,21 +120,34 @@ export class BackfillWriter {
 
   /** Appends a reference; false when the log is at its bound (or cannot be written): the rows are not back-filled. */
   add(ref: BlockRef): boolean {
+    return this.reference(ref, false) !== null;
+  }
+
+  /**
+   * Appends a reference for a block that is posted to the sink (tagged with this run); null at the bound: the
+   * block is streamed without one.
+   */
+  addPosted(ref: BlockRef): RefPos | null {
+    return this.reference(ref, true);
+  }
+
+  private reference(ref: BlockRef, posted: boolean): RefPos | null {
     // absolute: a restart may run from another working directory
     const path = resolve(ref.path);
-    const line =
-      JSON.stringify({
-        f: path,
-        dev: ref.dev,
-        ino: ref.ino,
-        o: ref.offset,
-        n: ref.rows,
-        t0: ref.msecFirst,
-        t1: ref.msecLast,
-      }) + "\n";
-    if (!this.append(line)) return false;
+    const text = JSON.stringify({
+      f: path,
+      dev: ref.dev,
+      ino: ref.ino,
+      o: ref.offset,
+      n: ref.rows,
+      t0: ref.msecFirst,
+      t1: ref.msecLast,
+      ...(posted ? { r: this.run } : {}),
+    });
+    const line = this.append(text + "\n");
+    if (line < 0) return null;
     this.referenced.add(path);
-    return true;
+    return { seq: this.seq, line, text };
   }
 
   /** A referenced file took its final name (closed): logged so the sink finds it there. */
@@ -134,16 +158,16 @@ export class BackfillWriter {
     this.append(JSON.stringify({ from: a, to: b }) + "\n", true);
   }
 
-  private append(line: string, force = false): boolean {
+  /** The line's number in its segment (this.seq), or -1 when it was not written. */
+  private append(line: string, force = false): number {
     try {
       if (this.fd < 0 || this.lines >= SEGMENT_REFS) {
-        if (!this.open(force)) return false;
+        if (!this.open(force)) return -1;
       }
       writeSync(this.fd, line);
-      this.lines++;
-      return true;
+      return this.lines++;
     } catch {
-      return false;
+      return -1;
     }
   }
 
@@ -171,9 +195,16 @@ export class BackfillWriter {
   }
 }
 
-/** A block reference as read back (line number in its segment). */
+/** A block reference as read back (line number in its segment; the writer's run when it was posted). */
 interface Ref extends BlockRef {
   readonly line: number;
+  readonly run: string | undefined;
+}
+
+/** A batch being inserted (or spooled): its id and its lines. */
+interface Inflight {
+  readonly id: string;
+  readonly lines: readonly number[];
 }
 
 interface Segment {
@@ -184,17 +215,26 @@ interface Segment {
   /** every line read so far: block refs (renames are applied to the map and stay as null) */
   readonly lines: (Ref | null)[];
   readonly text: string[];
-  /** lines < done are done */
-  done: number;
-  /** the batch in flight when the progress was written last (redo with the same id) */
-  inflight: { end: number; id: string } | null;
+  /** lines < low are done */
+  low: number;
+  /** lines >= low that are done */
+  readonly done: Set<number>;
+  /** batches in flight when the progress was written (by this run, or left by a killed one: redone as they were) */
+  readonly inflight: Inflight[];
+  /** lines in one of `inflight` */
+  readonly busy: Set<number>;
+  /** this run's stream's lines it gave back to the back-fill (its batch could not be spooled) */
+  readonly released: Set<number>;
 }
 
 /** One batch of back-filled rows, ready for the Inserter. */
 export interface BackfillJob {
   readonly seq: number;
+  /** its first line and one past its last */
   readonly start: number;
   readonly end: number;
+  /** its lines */
+  readonly lines: readonly number[];
   /** 64-bit id halves (hash of the references' text) */
   readonly hi: number;
   readonly lo: number;
@@ -206,8 +246,28 @@ export interface BackfillJob {
 
 export type BackfillLog = (level: "info" | "warn" | "error", message: string) => void;
 
+/** The id of a batch of these reference lines: a hash of their text, in order (halves and decimal string). */
+export function batchId(texts: Iterable<string>): { hi: number; lo: number; id: string } {
+  const h = createHash("sha256");
+  for (const t of texts) h.update(t).update("\n");
+  const d = h.digest();
+  const lo = d.readUInt32LE(0);
+  const hi = d.readUInt32LE(4);
+  return { hi, lo, id: ((BigInt(hi) << 32n) | BigInt(lo)).toString() };
+}
+
+function idHalves(id: string): { hi: number; lo: number } {
+  const v = BigInt(id);
+  return { hi: Number(v >> 32n), lo: Number(v & 0xffffffffn) };
+}
+
 /** The sink thread's end: reads the log, reads referenced blocks from the flow files, keeps the progress. */
 export class BackfillReader {
+  /**
+   * The writer's run whose posted blocks the sink's stream owns (not back-filled); until it is known, no posted
+   * block is back-filled (one of this run could be taken for one of a killed run).
+   */
+  streamRun: string | null = null;
   private readonly dir: string;
   private readonly log: BackfillLog;
   private readonly segs: Segment[] = [];
@@ -224,14 +284,27 @@ export class BackfillReader {
     this.log = log;
     mkdirSync(this.dir, { recursive: true });
     this.scan(true);
-    const n = this.pending();
+    let n = 0;
+    for (const s of this.segs) for (let i = s.low; i < s.lines.length; i++) if (this.open(s, i)) n++;
     if (n > 0) log("info", `clickhouse: ${n} block references to back-fill from the flow files`);
   }
 
-  /** References not yet back-filled (read so far). */
+  /** Line i of s is a block not done yet. */
+  private open(s: Segment, i: number): boolean {
+    return i >= s.low && s.lines[i] != null && !s.done.has(i);
+  }
+
+  /** Line i of s is the back-fill's to take: not done, and not a block the stream of this run owns. */
+  private mine(s: Segment, i: number): boolean {
+    if (!this.open(s, i)) return false;
+    const run = s.lines[i]!.run;
+    return run === undefined || (this.streamRun !== null && run !== this.streamRun) || s.released.has(i);
+  }
+
+  /** References waiting to be back-filled (read so far). */
   pending(): number {
     let n = 0;
-    for (const s of this.segs) for (let i = s.done; i < s.lines.length; i++) if (s.lines[i] !== null) n++;
+    for (const s of this.segs) for (let i = s.low; i < s.lines.length; i++) if (this.mine(s, i)) n++;
     return n;
   }
 
@@ -250,15 +323,36 @@ export class BackfillReader {
   }
 
   private loadSegment(seq: number): Segment {
-    const s: Segment = { seq, read: 0, partial: "", lines: [], text: [], done: 0, inflight: null };
+    const s: Segment = {
+      seq,
+      read: 0,
+      partial: "",
+      lines: [],
+      text: [],
+      low: 0,
+      done: new Set(),
+      inflight: [],
+      busy: new Set(),
+      released: new Set(),
+    };
     try {
       const p = JSON.parse(readFileSync(join(this.dir, doneName(seq)), "utf8")) as {
         line?: number;
+        done?: number[];
+        inflight?: Inflight[];
+        /** an earlier version's one batch in flight: lines line..end-1 */
         end?: number;
         id?: string;
       };
-      s.done = p.line ?? 0;
-      if (p.end !== undefined && p.id !== undefined) s.inflight = { end: p.end, id: p.id };
+      s.low = p.line ?? 0;
+      for (const i of p.done ?? []) s.done.add(i);
+      for (const b of p.inflight ?? []) s.inflight.push({ id: b.id, lines: b.lines });
+      if (p.end !== undefined && p.id !== undefined) {
+        const lines: number[] = [];
+        for (let i = s.low; i < p.end; i++) lines.push(i);
+        s.inflight.push({ id: p.id, lines });
+      }
+      for (const b of s.inflight) for (const i of b.lines) s.busy.add(i);
     } catch {
       // no progress yet
     }
@@ -308,6 +402,7 @@ export class BackfillReader {
           msecFirst: Number(j["t0"]),
           msecLast: Number(j["t1"]),
           line: n,
+          run: typeof j["r"] === "string" ? j["r"] : undefined,
         };
       }
     } catch {
@@ -317,38 +412,105 @@ export class BackfillReader {
     return null;
   }
 
+  /** The segment, read far enough to hold line `line` (the writer wrote it before posting its block). */
+  private segment(seq: number, line = -1): Segment | undefined {
+    let s = this.segs.find((x) => x.seq === seq);
+    if (s === undefined || line >= s.lines.length) {
+      this.scan(true);
+      s = this.segs.find((x) => x.seq === seq);
+    }
+    return s;
+  }
+
   /**
-   * The next batch: references from the first segment with work, up to `maxRows` rows (or the batch that was
-   * in flight when the progress was last written, with its id). Its progress is on disk before it is returned.
+   * The stream is about to insert (or spool) a batch of its blocks with this id: recorded first, so a crash
+   * after the insert redoes exactly these lines with this id (found stored).
+   */
+  streamBegin(seq: number, lines: readonly number[], id: string): void {
+    const s = this.segment(seq, lines.at(-1));
+    if (s === undefined) return;
+    if (s.inflight.some((b) => b.id === id)) return;
+    s.inflight.push({ id, lines: [...lines] });
+    for (const i of lines) s.busy.add(i);
+    this.writeDone(s);
+  }
+
+  /** The stream's batch of these lines is inserted, spooled or given up. */
+  streamDone(seq: number, lines: readonly number[]): void {
+    const s = this.segment(seq, lines.at(-1));
+    if (s === undefined) return;
+    this.markDone(s, lines);
+    this.writeDone(s);
+    this.dropFinished();
+  }
+
+  /** The stream's batch of these lines could not be spooled: the back-fill takes them from the flow files. */
+  streamRelease(seq: number, lines: readonly number[]): void {
+    const s = this.segment(seq, lines.at(-1));
+    if (s === undefined) return;
+    this.dropInflight(s, lines);
+    for (const i of lines) s.released.add(i);
+    this.writeDone(s);
+  }
+
+  /** Forgets the batches in flight holding any of these lines. */
+  private dropInflight(s: Segment, lines: readonly number[]): void {
+    const set = new Set(lines);
+    for (let k = 0; k < s.inflight.length; k++) {
+      if (s.inflight[k]!.lines.some((i) => set.has(i))) s.inflight.splice(k--, 1);
+    }
+    for (const i of lines) s.busy.delete(i);
+  }
+
+  private markDone(s: Segment, lines: readonly number[]): void {
+    this.dropInflight(s, lines);
+    for (const i of lines) {
+      s.released.delete(i);
+      if (i >= s.low) s.done.add(i);
+    }
+    advance(s);
+  }
+
+  /**
+   * The next batch: a batch left in flight by a killed run (its lines and id as recorded), or the back-fill's
+   * lines from the first segment with work, up to `maxRows` rows. Its progress is on disk before it is returned.
    */
   next(maxRows: number): BackfillJob | null {
     this.scan();
     this.dropFinished();
+    // the job the server did not take (it was away): kept, not read (and its failures logged) again
+    if (this.last !== null) return this.last;
     for (const s of this.segs) {
-      if (s.done >= s.lines.length) continue;
-      // the job the server did not take (it was away): kept, not read (and its failures logged) again
-      if (this.last?.seq === s.seq && this.last.start === s.done) return this.last;
-      let end: number;
-      if (s.inflight !== null && s.inflight.end <= s.lines.length) end = s.inflight.end;
-      else {
-        end = s.done;
+      let lines: number[] = [];
+      let id: string | undefined;
+      // a batch in flight recorded by a killed run (this run's stream records and ends its own)
+      // (an earlier version's batch holds renames: null lines)
+      const left = s.inflight.find(
+        (b) => b.lines.some((i) => this.mine(s, i)) && b.lines.every((i) => s.lines[i] === null || this.mine(s, i)),
+      );
+      if (left !== undefined) {
+        lines = [...left.lines];
+        id = left.id;
+      } else {
         let rows = 0;
-        while (end < s.lines.length && (rows === 0 || rows + (s.lines[end]?.rows ?? 0) <= maxRows)) {
-          rows += s.lines[end]?.rows ?? 0;
-          end++;
+        for (let i = s.low; i < s.lines.length; i++) {
+          if (!this.mine(s, i) || s.busy.has(i)) continue;
+          const n = s.lines[i]!.rows;
+          if (rows > 0 && rows + n > maxRows) break;
+          rows += n;
+          lines.push(i);
         }
+        if (lines.length === 0) continue;
       }
-      const h = createHash("sha256");
-      for (let i = s.done; i < end; i++) h.update(s.text[i]!).update("\n");
-      const d = h.digest();
-      const lo = d.readUInt32LE(0);
-      const hi = d.readUInt32LE(4);
-      const id = ((BigInt(hi) << 32n) | BigInt(lo)).toString();
-      s.inflight = { end, id };
-      this.writeDone(s);
+      const ids = id !== undefined ? { id, ...idHalves(id) } : batchId(lines.map((i) => s.text[i]!));
+      if (left === undefined) {
+        s.inflight.push({ id: ids.id, lines });
+        for (const i of lines) s.busy.add(i);
+        this.writeDone(s);
+      }
       const blocks: RecordBatch[] = [];
       let failedRows = 0;
-      for (let i = s.done; i < end; i++) {
+      for (const i of lines) {
         const ref = s.lines[i];
         if (ref === null || ref === undefined) continue;
         const b = this.readRef(ref);
@@ -356,7 +518,16 @@ export class BackfillReader {
         else blocks.push(b);
       }
       this.closeReader();
-      this.last = { seq: s.seq, start: s.done, end, hi, lo, blocks, failedRows };
+      this.last = {
+        seq: s.seq,
+        start: lines[0]!,
+        end: lines.at(-1)! + 1,
+        lines,
+        hi: ids.hi,
+        lo: ids.lo,
+        blocks,
+        failedRows,
+      };
       return this.last;
     }
     return null;
@@ -364,18 +535,18 @@ export class BackfillReader {
 
   /** The job's references are done (inserted, found stored, or given up). */
   commit(job: BackfillJob): void {
+    this.last = null;
     const s = this.segs.find((x) => x.seq === job.seq);
     if (s === undefined) return;
-    s.done = job.end;
-    s.inflight = null;
-    this.last = null;
+    this.markDone(s, job.lines);
     this.writeDone(s);
     this.dropFinished();
   }
 
   private writeDone(s: Segment): void {
     const path = join(this.dir, doneName(s.seq));
-    const body = JSON.stringify(s.inflight === null ? { line: s.done } : { line: s.done, ...s.inflight });
+    const done = [...s.done].sort((a, b) => a - b);
+    const body = JSON.stringify({ line: s.low, done, inflight: s.inflight });
     try {
       writeFileSync(`${path}.tmp`, body);
       renameSync(`${path}.tmp`, path);
@@ -389,10 +560,12 @@ export class BackfillReader {
     const last = this.segs.at(-1)?.seq ?? 0;
     for (let k = 0; k < this.segs.length; k++) {
       const s = this.segs[k]!;
-      if (s.done < s.lines.length || s.partial !== "" || s.seq >= last) continue;
+      advance(s);
+      if (s.low < s.lines.length || s.partial !== "" || s.seq >= last) continue;
       // re-read the segment once more: the writer may have appended since the last scan
       this.readLines(s);
-      if (s.done < s.lines.length) continue;
+      advance(s);
+      if (s.low < s.lines.length) continue;
       try {
         // progress first: a segment without it is redone (and found stored), never skipped
         unlinkSync(join(this.dir, doneName(s.seq)));
@@ -491,6 +664,11 @@ export class BackfillReader {
     this.reader?.r.close();
     this.reader = null;
   }
+}
+
+/** Lines < low are done: moves low over the done lines and renames. */
+function advance(s: Segment): void {
+  while (s.low < s.lines.length && (s.lines[s.low] === null || s.done.has(s.low))) s.done.delete(s.low++);
 }
 
 /** inode → path of the regular files under dir (dot directories, such as the spool, left out). */

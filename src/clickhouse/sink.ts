@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ClickHouseSink: tscapd's stream of stored blocks into ClickHouse. Blocks are gathered into batches (by rows
-// and by age), encoded to RowBinary with a random 64-bit batch id, and sent one at a time, in order, by a
-// single sender (Inserter: each batch goes in once).
+// and by age, and one segment of the back-fill log each), encoded to RowBinary with a 64-bit batch id (a hash
+// of the blocks' references in the back-fill log; random for a block without one), and sent one at a time, in
+// order, by a single sender (Inserter: each batch goes in once). Before a batch is inserted or spooled its
+// references are recorded in flight with its id, after it they are marked done (backfill.ts): references a
+// killed process left not done are back-filled by the next start, a batch in flight again with its id.
 //
 // When the server is away, or the sender is behind, batches are written to the spool directory, one file per
 // batch named by its sequence number, and sent from there in order when the server answers again; the spool
@@ -15,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordBatch } from "../record/batch.js";
-import { BackfillReader } from "./backfill.js";
+import { BackfillReader, batchId, type RefPos } from "./backfill.js";
 import { ClickHouseError, type ClickHouseTarget } from "./client.js";
 import { idString, Inserter, type EncodedBatch } from "./inserter.js";
 import { RowBinaryBuffer, usedColumns } from "./rowbinary.js";
@@ -66,10 +69,19 @@ const RETRY_MAX_MS = 30_000;
 /** How often retention is applied on servers without TTL. */
 const EXPIRE_EVERY_MS = 3_600_000;
 
+/** A batch's blocks in the back-fill log: their segment and lines. */
+interface Refs {
+  readonly seq: number;
+  readonly lines: number[];
+  readonly texts: string[];
+}
+
 interface Queued {
   readonly seq: number;
   batch: EncodedBatch | null; // null: in the spool file
   refusals: number;
+  /** its references while it is in memory (none once spooled: the spool holds it) */
+  refs: Refs | null;
 }
 
 export function encodeSpoolFile(b: EncodedBatch): Uint8Array {
@@ -132,6 +144,8 @@ export class ClickHouseSink {
   private readonly target: ClickHouseTarget;
   private pending: RecordBatch[] = [];
   private pendingRows = 0;
+  /** the pending blocks' references (all in one segment), or null for blocks without one */
+  private pendingRefs: Refs | null = null;
   private pendingSince = 0;
   private readonly queue: Queued[] = [];
   private nextSeq = 1;
@@ -157,7 +171,7 @@ export class ClickHouseSink {
       .sort();
     for (const name of old) {
       const seq = Number(name.slice(0, 16));
-      this.queue.push({ seq, batch: null, refusals: 0 });
+      this.queue.push({ seq, batch: null, refusals: 0, refs: null });
       this.counters.spoolBatches++;
       this.counters.spoolBytes += statSync(join(spoolDir, name)).size;
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
@@ -179,10 +193,29 @@ export class ClickHouseSink {
     this.kick();
   }
 
-  /** Takes a block of stored flows (the sink keeps the batch: the caller hands over its arrays). */
-  push(batch: RecordBatch): void {
+  /** The writer's run: the references of its posted blocks are the stream's, not the back-fill's. */
+  streamRun(run: string): void {
+    this.backfill.streamRun = run;
+    this.counters.backfillPending = this.backfill.pending();
+    this.kick();
+  }
+
+  /**
+   * Takes a block of stored flows (the sink keeps the batch: the caller hands over its arrays), with its reference
+   * in the back-fill log (null: none, the log was at its bound).
+   */
+  push(batch: RecordBatch, ref: RefPos | null = null): void {
     if (batch.length === 0) return;
-    if (this.pendingRows === 0) this.pendingSince = Date.now();
+    // a batch's references lie in one segment (its progress is written there), and have all a reference or none
+    if (this.pendingRows > 0 && (ref?.seq ?? 0) !== (this.pendingRefs?.seq ?? 0)) this.cut();
+    if (this.pendingRows === 0) {
+      this.pendingSince = Date.now();
+      this.pendingRefs = ref === null ? null : { seq: ref.seq, lines: [], texts: [] };
+    }
+    if (ref !== null) {
+      this.pendingRefs!.lines.push(ref.line);
+      this.pendingRefs!.texts.push(ref.text);
+    }
     this.pending.push(batch);
     this.pendingRows += batch.length;
     if (this.pendingRows >= this.target.batchRows) this.cut();
@@ -192,11 +225,20 @@ export class ClickHouseSink {
   private cut(): void {
     const blocks = this.pending;
     if (blocks.length === 0) return;
+    const refs = this.pendingRefs;
     this.pending = [];
     this.pendingRows = 0;
-    const r = randomBytes(8);
-    const batch = encodeBatch(blocks, r.readUInt32LE(4), r.readUInt32LE(0));
-    const q: Queued = { seq: this.nextSeq++, batch, refusals: 0 };
+    this.pendingRefs = null;
+    let hi: number;
+    let lo: number;
+    if (refs !== null) ({ hi, lo } = batchId(refs.texts));
+    else {
+      const r = randomBytes(8);
+      hi = r.readUInt32LE(4);
+      lo = r.readUInt32LE(0);
+    }
+    const batch = encodeBatch(blocks, hi, lo);
+    const q: Queued = { seq: this.nextSeq++, batch, refusals: 0, refs };
     // in memory only while nothing waits in the spool (order) and the sender keeps up
     const inMemory = this.queue.filter((x) => x.batch !== null).length;
     const spoolWaiting = this.queue.some((x) => x.batch === null);
@@ -209,27 +251,42 @@ export class ClickHouseSink {
     return join(this.spoolDir, `${String(seq).padStart(16, "0")}.rowbinary`);
   }
 
-  /** Writes a queued batch to the spool (drops it, counted as failed, beyond the spool limit). */
+  /**
+   * Writes a queued batch to the spool. Beyond the spool limit (or when it cannot be written) the batch is
+   * dropped: its blocks are left to the back-fill from the flow files, or counted failed without references.
+   */
   private spool(q: Queued): void {
     const b = q.batch;
     if (b === null) return;
     const bytes = encodeSpoolFile(b);
-    if (this.counters.spoolBytes + bytes.length > this.target.spoolBytes) {
-      this.counters.failed += b.rows;
+    const drop = (why: string): void => {
       this.queue.splice(this.queue.indexOf(q), 1);
-      this.log("error", `clickhouse: spool full (${this.counters.spoolBytes} bytes): ${b.rows} rows dropped`);
+      if (q.refs !== null) {
+        this.backfill.streamRelease(q.refs.seq, q.refs.lines);
+        this.counters.backfillPending = this.backfill.pending();
+        this.log("error", `clickhouse: ${why}: ${b.rows} rows left to the back-fill from the flow files`);
+        return;
+      }
+      this.counters.failed += b.rows;
+      this.log("error", `clickhouse: ${why}: ${b.rows} rows dropped`);
+    };
+    if (this.counters.spoolBytes + bytes.length > this.target.spoolBytes) {
+      drop(`spool full (${this.counters.spoolBytes} bytes)`);
       return;
     }
     const path = this.spoolPath(q.seq);
+    // in flight first: a crash after the spool write and before the references are done redoes the batch with
+    // its id (found stored when the spool is sent, or the spool's copy found stored after it)
+    if (q.refs !== null) this.backfill.streamBegin(q.refs.seq, q.refs.lines, b.id);
     try {
       writeFileSync(`${path}.tmp`, bytes);
       renameSync(`${path}.tmp`, path);
     } catch (err) {
-      this.counters.failed += b.rows;
-      this.queue.splice(this.queue.indexOf(q), 1);
-      this.log("error", `clickhouse: cannot spool ${b.rows} rows: ${(err as Error).message}`);
+      drop(`cannot spool: ${(err as Error).message}`);
       return;
     }
+    if (q.refs !== null) this.backfill.streamDone(q.refs.seq, q.refs.lines);
+    q.refs = null;
     q.batch = null;
     this.counters.spooled += b.rows;
     this.counters.spoolBatches++;
@@ -284,9 +341,15 @@ export class ClickHouseSink {
         continue;
       }
       try {
+        const refs = q.refs;
+        if (refs !== null) this.backfill.streamBegin(refs.seq, refs.lines, b.id);
         const r = await this.inserter.insertOnce(b);
         if (r === "inserted") this.counters.sent += b.rows;
         else this.counters.duplicates += b.rows;
+        if (refs !== null) {
+          this.backfill.streamDone(refs.seq, refs.lines);
+          q.refs = null;
+        }
         if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
         if (Date.now() - this.expiredAt >= EXPIRE_EVERY_MS) await this.expire();
         this.down = false;
@@ -391,6 +454,9 @@ export class ClickHouseSink {
     const at = this.queue.indexOf(q);
     if (at >= 0) this.queue.splice(at, 1);
     this.counters.failed += rows;
+    // given up: its references are done
+    if (q.refs !== null) this.backfill.streamDone(q.refs.seq, q.refs.lines);
+    q.refs = null;
     const dir = join(this.spoolDir, "failed");
     const target = join(dir, `${String(q.seq).padStart(16, "0")}.rowbinary`);
     try {

@@ -2,8 +2,9 @@
 // The thread of tscapd's ClickHouse sink: rebuilds each block posted by the writer thread as a RecordBatch
 // (absent columns read as zeros) and pushes it to the ClickHouseSink; reports counters and log lines to the
 // main thread. It runs at a lower priority than the receive, decode and writer threads (files first): when it
-// cannot keep up (FEED_MAX_BEHIND), the writer references the blocks it stored instead, and the sink back-fills
-// them from the flow files once it has caught up (backfill.ts).
+// cannot keep up (FEED_MAX_BEHIND), the writer only references the blocks it stored, and the sink back-fills
+// them from the flow files once it has caught up (backfill.ts). Posted blocks are referenced too (with the
+// writer's run): the sink marks them done once inserted or spooled, and a next start back-fills what was lost.
 
 import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
@@ -74,13 +75,14 @@ channel.onmessage = (event: unknown): void => {
   if (m.op === "shared") {
     blocks = m.blocks;
     rows = m.rows;
+    sink.streamRun(m.run);
     return;
   }
   if (m.op === "block") {
     if (PAUSE_MS > 0) Atomics.wait(pause, 0, 0, PAUSE_MS);
     const cols: Record<string, ArrayBufferView> = {};
     for (const pc of PHYSICAL_COLUMNS) cols[pc.name] = m.cols[pc.name] ?? zeroArray(pc.array, m.rows * pc.width);
-    sink.push(RecordBatch.view(m.rows, cols as unknown as ColumnArrays));
+    sink.push(RecordBatch.view(m.rows, cols as unknown as ColumnArrays), m.ref);
     if (blocks !== null) Atomics.add(blocks, FEED_TAKEN, 1);
     return;
   }

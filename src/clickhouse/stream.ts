@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tscapd --clickhouse: the sink (sink.ts) runs on a thread of its own (stream-worker.ts), so encoding and HTTP
-// never touch the receive, decode or write paths. The writer thread hands each block it has stored to it
-// through a BroadcastChannel (ClickHouseFeed: a copy of the used rows of the block's non-zero columns), or, when
-// the sink is behind, a reference to the block in the spool's back-fill log (backfill.ts); the main thread starts
-// it, reads its counters for --metrics and stops it after the collector has closed its files.
+// never touch the receive, decode or write paths. The writer thread references each block it has stored in the
+// spool's back-fill log (backfill.ts) and hands it to the sink through a BroadcastChannel (ClickHouseFeed: a copy
+// of the used rows of the block's non-zero columns, with its reference), unless the sink is behind: then the
+// reference alone stands for it, back-filled later. The main thread starts the sink, reads its counters for
+// --metrics and stops it after the collector has closed its files.
 
 import { BroadcastChannel, Worker } from "node:worker_threads";
 import type { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
 import type { FlowFileWriter } from "../store/index.js";
-import { BackfillWriter } from "./backfill.js";
+import { BackfillWriter, type RefPos } from "./backfill.js";
 import type { ClickHouseTarget } from "./client.js";
 import type { SinkCounters, SinkLog } from "./sink.js";
 
@@ -19,9 +20,14 @@ export type FeedMessage =
       readonly op: "block";
       readonly rows: number;
       readonly cols: Readonly<Record<string, ArrayBufferView>>;
+      /** its reference in the back-fill log (null past the log's bound) */
+      readonly ref: RefPos | null;
     }
-  /** the feed's counters, once at start: blocks (FEED_POSTED, FEED_TAKEN) and rows (FEED_DROPPED, FEED_REFERENCED) */
-  | { readonly op: "shared"; readonly blocks: Int32Array; readonly rows: Float64Array }
+  /**
+   * once at start: the feed's counters, blocks (FEED_POSTED, FEED_TAKEN) and rows (FEED_DROPPED, FEED_REFERENCED),
+   * and the writer's run (its posted blocks' references carry it)
+   */
+  | { readonly op: "shared"; readonly blocks: Int32Array; readonly rows: Float64Array; readonly run: string }
   | { readonly op: "stop"; readonly deadlineMs: number };
 
 /** Messages from the sink's thread to the main thread. */
@@ -64,8 +70,9 @@ function feedMaxBehind(env: string | undefined): number {
 }
 
 /**
- * The writer thread's end: posts a copy of every stored block, unless the sink is FEED_MAX_BEHIND behind; then
- * the block is referenced in the back-fill log (it is on disk already), or counted dropped past the log's bound.
+ * The writer thread's end: references every stored block in the back-fill log and posts a copy of it with its
+ * reference, unless the sink is FEED_MAX_BEHIND behind: then the reference alone stands for the block (it is on
+ * disk already), or, past the log's bound, its rows are counted dropped.
  */
 export class ClickHouseFeed {
   private readonly channel = new BroadcastChannel(feedChannelName());
@@ -76,7 +83,12 @@ export class ClickHouseFeed {
   constructor(spoolDir: string) {
     this.channel.unref();
     this.backfill = new BackfillWriter(spoolDir);
-    this.channel.postMessage({ op: "shared", blocks: this.blocks, rows: this.rows } satisfies FeedMessage);
+    this.channel.postMessage({
+      op: "shared",
+      blocks: this.blocks,
+      rows: this.rows,
+      run: this.backfill.run,
+    } satisfies FeedMessage);
   }
 
   /**
@@ -86,25 +98,24 @@ export class ClickHouseFeed {
   post(batch: RecordBatch, zero: ReadonlySet<string>, file: FlowFileWriter): void {
     const n = batch.length;
     if (n === 0) return;
-    if (Atomics.load(this.blocks, FEED_POSTED) - Atomics.load(this.blocks, FEED_TAKEN) >= FEED_MAX_BEHIND) {
+    const behind = Atomics.load(this.blocks, FEED_POSTED) - Atomics.load(this.blocks, FEED_TAKEN) >= FEED_MAX_BEHIND;
+    // every block is referenced before it is posted: a block in the sink's memory when the process dies is
+    // back-filled by the next start
+    let ref: RefPos | null = null;
+    let referenced = false;
+    try {
       const at = file.lastBlock;
-      let referenced = false;
-      try {
-        if (at !== undefined && at.rows === n) {
-          const { dev, ino } = file.identity();
-          referenced = this.backfill.add({
-            path: file.path,
-            dev,
-            ino,
-            offset: at.offset,
-            rows: n,
-            msecFirst: at.msecFirst,
-            msecLast: at.msecLast,
-          });
-        }
-      } catch {
-        referenced = false;
+      if (at !== undefined && at.rows === n) {
+        const { dev, ino } = file.identity();
+        const { offset, msecFirst, msecLast } = at;
+        const b = { path: file.path, dev, ino, offset, rows: n, msecFirst, msecLast };
+        if (behind) referenced = this.backfill.add(b);
+        else ref = this.backfill.addPosted(b);
       }
+    } catch {
+      ref = null;
+    }
+    if (behind) {
       const slot = referenced ? FEED_REFERENCED : FEED_DROPPED;
       this.rows[slot] = this.rows[slot]! + n;
       return;
@@ -115,7 +126,7 @@ export class ClickHouseFeed {
       cols[pc.name] = (batch.cols[pc.name as PhysicalName] as Uint8Array).slice(0, n * pc.width);
     }
     Atomics.add(this.blocks, FEED_POSTED, 1);
-    this.channel.postMessage({ op: "block", rows: n, cols } satisfies FeedMessage);
+    this.channel.postMessage({ op: "block", rows: n, cols, ref } satisfies FeedMessage);
   }
 
   /** A file was closed under its final name (its references follow it). */

@@ -3,7 +3,7 @@
 // Summary over the files, consolidated tables included), spools while the server is away and sends the spool in
 // order when it is back, never inserts a batch twice; tsdump --clickhouse loads tsflow and nfcapd archives and a
 // rerun loads nothing twice; two collectors on two shards are queried through the Distributed table.
-import { cpSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -377,6 +377,65 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     } finally {
       await away.destroy();
     }
+  }, 120_000);
+
+  it("kill -9 with blocks waiting in the ClickHouse thread and batches in its memory: the restart back-fills them from the files, none twice (count and sums equal the Summary)", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    const stream = readDatagramStream(await syntheticStream({ flows: 30_000, seed: 36 }));
+    const url = `${ch.url}?database=killedlive&batch_ms=200&batch_rows=3000`;
+    const args = ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", url];
+    // a slow sink the feed never counts behind: every block is posted, and waits in its thread
+    const first = await startTscapd(args, undefined, {
+      TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND: "1000000",
+      TSFLOW_CLICKHOUSE_SINK_PAUSE_MS: "150",
+    });
+    await sendDatagrams(stream, first.port);
+    await waitFor("stored", async () => (await metric("tscapd_flows_stored_total")) === 30_000);
+    await waitFor("some rows inserted", async () => (await metric("tscapd_clickhouse_rows_sent_total")) > 0);
+    expect(await metric("tscapd_clickhouse_rows_referenced_total")).toBe(0);
+    await first.stop("SIGKILL");
+    // an insert the server had begun when the process died ends meanwhile
+    await new Promise((r) => setTimeout(r, 500));
+    const killedWith = (await tableTotals(ch, "killedlive.flows")).flows;
+    expect(killedWith).toBeGreaterThan(0);
+    expect(killedWith).toBeLessThan(30_000);
+    // the log as the killed process left it (to replay a crash between the inserts and their bookkeeping)
+    const refs = join(dir, ".clickhouse-spool", "backfill");
+    const saved = tmp();
+    cpSync(refs, saved, { recursive: true });
+
+    const second = await startTscapd(args);
+    const redone = async (): Promise<number> =>
+      (await metric("tscapd_clickhouse_rows_backfilled_total")) +
+      (await metric("tscapd_clickhouse_rows_duplicate_total"));
+    await waitFor("back-fill", async () => (await redone()) >= 30_000 - killedWith, 40_000);
+    expect(await redone()).toBe(30_000 - killedWith);
+    expect(await metric("tscapd_clickhouse_backfill_pending")).toBe(0);
+    const backfilled = await metric("tscapd_clickhouse_rows_backfilled_total");
+    expect(backfilled).toBeGreaterThan(0);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+    expect(await second.stop()).toBe(0);
+    const files = await summary(["-R", dir]);
+    expect(files.flows).toBe(30_000);
+    expect(await tableTotals(ch, "killedlive.flows")).toEqual(files);
+    // done segments are removed: only the last one is left
+    expect(readdirSync(refs).filter((n) => n.endsWith(".refs")).length).toBe(1);
+
+    // a crash after the inserts and before their progress was written: the same batches, found stored
+    rmSync(refs, { recursive: true });
+    cpSync(saved, refs, { recursive: true });
+    const third = await startTscapd(args);
+    await waitFor(
+      "redone",
+      async () => (await metric("tscapd_clickhouse_rows_duplicate_total")) === backfilled,
+      40_000,
+    );
+    expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(0);
+    expect(await third.stop()).toBe(0);
+    expect(await tableTotals(ch, "killedlive.flows")).toEqual(files);
+    await expectSameRows(ch, dir, "killedlive.flows");
   }, 120_000);
 
   it("retention on 18.16 (no TTL): the sink drops day partitions older than ttl= (and ttl_1m= …), keeps newer ones", async () => {
