@@ -1,7 +1,8 @@
 // The back-fill log of tscapd --clickhouse (src/clickhouse/backfill.ts), without a server: references written by
 // the writer's end are read back by the sink's end as the blocks of the flow files (open, renamed at close, or
 // renamed by a restart's recovery), a gone file or a damaged block is counted and logged with its place, the batch
-// in flight is redone with the same id after a crash, and the log is bounded.
+// in flight is redone with the same id after a crash, and the log is bounded. Posted blocks (referenced with the
+// writer's run) are the stream's while that run lives and are back-filled by the next start when not done.
 import {
   closeSync,
   mkdirSync,
@@ -17,7 +18,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BackfillReader, BackfillWriter, MAX_SEGMENTS, backfillDir } from "../../src/clickhouse/backfill.js";
+import {
+  BackfillReader,
+  BackfillWriter,
+  MAX_SEGMENTS,
+  backfillDir,
+  batchId,
+  type RefPos,
+} from "../../src/clickhouse/backfill.js";
 import { RecordBatch } from "../../src/record/batch.js";
 import { FlowFileReader, FlowFileWriter } from "../../src/store/index.js";
 
@@ -174,6 +182,90 @@ describe("ClickHouse back-fill log", () => {
     again.scan(true);
     again.commit(again.next(1_000_000)!);
     expect(readdirSync(backfillDir(spool)).sort()).toEqual([seg(2, "done"), seg(2, "refs")]);
+  });
+
+  it("posted blocks are the stream's while their run lives; a next start back-fills those not done, a batch in flight with its lines and id", () => {
+    const flows = tmp();
+    const spool = tmp();
+    const log = new BackfillWriter(spool);
+    const w = FlowFileWriter.open(join(flows, "tscapd.current.9.0"), { fsync: false });
+    const pos: RefPos[] = [];
+    for (let k = 0; k < 4; k++) {
+      w.appendBatchSync(block(100, k * 1000));
+      const at = w.lastBlock!;
+      const { dev, ino } = w.identity();
+      const p = log.addPosted({
+        path: w.path,
+        dev,
+        ino,
+        offset: at.offset,
+        rows: 100,
+        msecFirst: at.msecFirst,
+        msecLast: at.msecLast,
+      });
+      expect(p).not.toBeNull();
+      pos.push(p!);
+    }
+    w.closeSync();
+    log.close();
+    const lines = (ks: number[]): number[] => ks.map((k) => pos[k]!.line);
+    const live = new BackfillReader(spool, () => undefined);
+    // the run is not known yet: nothing posted is taken (it could be this run's)
+    expect(live.pending()).toBe(0);
+    live.streamRun = log.run;
+    expect(live.pending()).toBe(0);
+    expect(live.next(1_000_000)).toBeNull();
+    // the stream inserts blocks 0 and 1, then is killed with block 2 in flight (block 3 still in memory)
+    const b01 = batchId([pos[0]!.text, pos[1]!.text]);
+    live.streamBegin(pos[0]!.seq, lines([0, 1]), b01.id);
+    live.streamDone(pos[0]!.seq, lines([0, 1]));
+    const b2 = batchId([pos[2]!.text]);
+    live.streamBegin(pos[2]!.seq, lines([2]), b2.id);
+
+    const restart = new BackfillReader(spool, () => undefined);
+    restart.streamRun = "another run";
+    expect(restart.pending()).toBe(2);
+    const redo = restart.next(1_000_000)!;
+    expect([redo.lines, redo.hi, redo.lo]).toEqual([lines([2]), b2.hi, b2.lo]);
+    expect(redo.blocks.map((b) => bytesOf(b)[0])).toEqual([2000]);
+    restart.commit(redo);
+    const rest = restart.next(1_000_000)!;
+    expect(rest.lines).toEqual(lines([3]));
+    expect(rest.blocks.map((b) => bytesOf(b)[0])).toEqual([3000]);
+    restart.commit(rest);
+    expect(restart.pending()).toBe(0);
+    expect(restart.next(1_000_000)).toBeNull();
+  });
+
+  it("a posted block the stream gives back (its batch could not be spooled) is back-filled in the same run", () => {
+    const flows = tmp();
+    const spool = tmp();
+    const log = new BackfillWriter(spool);
+    const w = FlowFileWriter.open(join(flows, "tscapd.current.10.0"), { fsync: false });
+    w.appendBatchSync(block(50, 0));
+    const at = w.lastBlock!;
+    const { dev, ino } = w.identity();
+    const p = log.addPosted({
+      path: w.path,
+      dev,
+      ino,
+      offset: at.offset,
+      rows: 50,
+      msecFirst: at.msecFirst,
+      msecLast: at.msecLast,
+    })!;
+    const reader = new BackfillReader(spool, () => undefined);
+    reader.streamRun = log.run;
+    reader.streamBegin(p.seq, [p.line], batchId([p.text]).id);
+    expect(reader.pending()).toBe(0);
+    reader.streamRelease(p.seq, [p.line]);
+    expect(reader.pending()).toBe(1);
+    const job = reader.next(1_000_000)!;
+    expect(job.blocks.map((b) => b.length)).toEqual([50]);
+    reader.commit(job);
+    expect(reader.pending()).toBe(0);
+    w.closeSync();
+    log.close();
   });
 
   it("is bounded: with MAX_SEGMENTS segments on disk no reference is taken", () => {
