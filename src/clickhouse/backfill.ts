@@ -444,13 +444,14 @@ export class BackfillReader {
     this.dropFinished();
   }
 
-  /** The stream's batch of these lines could not be spooled: the back-fill takes them from the flow files. */
+  /**
+   * The stream's batch of these lines could not be spooled: the back-fill takes them from the flow files (as
+   * the batch in flight with its id when it was recorded so: an insert tried before may have been stored).
+   */
   streamRelease(seq: number, lines: readonly number[]): void {
     const s = this.segment(seq, lines.at(-1));
     if (s === undefined) return;
-    this.dropInflight(s, lines);
     for (const i of lines) s.released.add(i);
-    this.writeDone(s);
   }
 
   /** Forgets the batches in flight holding any of these lines. */

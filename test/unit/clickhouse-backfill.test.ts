@@ -256,11 +256,14 @@ describe("ClickHouse back-fill log", () => {
     })!;
     const reader = new BackfillReader(spool, () => undefined);
     reader.streamRun = log.run;
-    reader.streamBegin(p.seq, [p.line], batchId([p.text]).id);
+    const id = batchId([p.text]);
+    reader.streamBegin(p.seq, [p.line], id.id);
     expect(reader.pending()).toBe(0);
     reader.streamRelease(p.seq, [p.line]);
     expect(reader.pending()).toBe(1);
+    // taken as the batch in flight, with its id (its insert may have been stored before the spool failed)
     const job = reader.next(1_000_000)!;
+    expect([job.hi, job.lo]).toEqual([id.hi, id.lo]);
     expect(job.blocks.map((b) => b.length)).toEqual([50]);
     reader.commit(job);
     expect(reader.pending()).toBe(0);
