@@ -271,7 +271,10 @@ async function drain(port) {
   let m;
   for (let calm = 0; calm < 2 && Date.now() - t0 < 900_000;) {
     await sleep(500);
-    m = await metrics(port);
+    // a collector that died is reported by the run, not here
+    const got = await metrics(port).catch(() => undefined);
+    if (got === undefined) break;
+    m = got;
     const done = m.sent + m.backfilled + m.duplicates + m.failed >= m.stored && m.pending === 0 && m.spooled === 0;
     calm = done ? calm + 1 : 0;
   }
@@ -294,8 +297,10 @@ async function run(kind, rate) {
   await sleep(1000);
   const drops0 = udpRcvbufErrors();
   const cpu0 = procStat(child.pid).cpu;
+  const serverCpu0 = kind.endsWith("+clickhouse") ? clickhouse.cpu() : 0;
   const s = await send(port, rate, 0);
   const drained = kind.endsWith("+clickhouse") ? await drain(metricsPort) : undefined;
+  const serverCpu = kind.endsWith("+clickhouse") ? clickhouse.cpu() - serverCpu0 : 0;
   await settle(child.pid);
   const drops = udpRcvbufErrors() - drops0;
   const sockDrops = socketDrops(port);
@@ -314,7 +319,8 @@ async function run(kind, rate) {
     ch =
       `after the drain (${d.seconds.toFixed(1)} s after the last datagram): table ${Number(rows)} rows = ` +
       `${((100 * Number(rows)) / Math.max(1, flows)).toFixed(1)} % of the files' ${flows}; streamed ${d.sent}, ` +
-      `referenced ${d.referenced} → back-filled ${d.backfilled}, found stored ${d.duplicates}, failed ${d.failed}; ${line}`;
+      `referenced ${d.referenced} → back-filled ${d.backfilled}, found stored ${d.duplicates}, failed ${d.failed}; ` +
+      `server CPU ${serverCpu.toFixed(1)} s from the first datagram to the drain; ${line}`;
   }
   return {
     kind,

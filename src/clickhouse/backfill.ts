@@ -35,15 +35,25 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays, type PhysicalName } from "../record/schema.js";
 import { FlowFileReader } from "../store/index.js";
 
+/**
+ * References kept at most (~20 MB): past it blocks are not referenced (failed). TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS
+ * (tests only) sets it.
+ */
+const MAX_REFS = maxRefs(process.env["TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS"]);
 /** References per segment file. */
-export const SEGMENT_REFS = 4096;
-/** Segments kept at most (about 100 000 references, ~20 MB): past it blocks are not referenced (failed). */
-export const MAX_SEGMENTS = 25;
+export const SEGMENT_REFS = Math.min(4096, MAX_REFS);
+/** Segments kept at most. */
+export const MAX_SEGMENTS = Math.ceil(MAX_REFS / SEGMENT_REFS);
+
+function maxRefs(env: string | undefined): number {
+  const n = Number(env);
+  return env !== undefined && env !== "" && Number.isInteger(n) && n >= 1 ? n : 25 * 4096;
+}
 
 export function backfillDir(spoolDir: string): string {
   return join(spoolDir, "backfill");
@@ -99,9 +109,11 @@ export class BackfillWriter {
 
   /** Appends a reference; false when the log is at its bound (or cannot be written): the rows are not back-filled. */
   add(ref: BlockRef): boolean {
+    // absolute: a restart may run from another working directory
+    const path = resolve(ref.path);
     const line =
       JSON.stringify({
-        f: ref.path,
+        f: path,
         dev: ref.dev,
         ino: ref.ino,
         o: ref.offset,
@@ -110,14 +122,16 @@ export class BackfillWriter {
         t1: ref.msecLast,
       }) + "\n";
     if (!this.append(line)) return false;
-    this.referenced.add(ref.path);
+    this.referenced.add(path);
     return true;
   }
 
   /** A referenced file took its final name (closed): logged so the sink finds it there. */
   renamed(from: string, to: string): void {
-    if (!this.referenced.delete(from) || from === to) return;
-    this.append(JSON.stringify({ from, to }) + "\n", true);
+    const a = resolve(from);
+    const b = resolve(to);
+    if (!this.referenced.delete(a) || a === b) return;
+    this.append(JSON.stringify({ from: a, to: b }) + "\n", true);
   }
 
   private append(line: string, force = false): boolean {

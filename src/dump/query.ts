@@ -334,9 +334,6 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
 
   const isListing = q.isListing;
-  if (isListing || q.hasRecords) {
-    if (o.format === "null" && q.aggregation) throw new UsageError("invalid print format null to aggregate flows");
-  }
   const columns = isListing && o.format === "null" ? new Set<string>() : q.columns();
   const pipeline = new BlockPipeline(filter, window, columns);
   const plan = planScan(files, pipeline, { workers: o.workers, limit });

@@ -189,7 +189,7 @@ export class BlockPipeline {
         ? tsflow.readBlock(bi, this.selection ?? this.probe, ahead)
         : reader.readBlock(bi, this.selection ?? this.probe);
     if (batch === undefined) return undefined;
-    counts.bytesRead += reader.blockInfo(bi).length;
+    counts.bytesRead += reader.bytesRead ? reader.bytesRead(bi) : reader.blockInfo(bi).length;
     counts.processed += batch.length;
     if (this.sel.length < batch.length) this.grow(batch.length);
     if (this.probe !== undefined && lazy === undefined) {

@@ -208,9 +208,9 @@ function durationMs(b: BatchView, i: number): number {
   return b.cols.msecLast[i]! - b.cols.msecFirst[i]!;
 }
 
-const FW_EVENT = ["IGNORE", "CREATE", "DELETE", "DENIED", "ALERT", "UPDATE"];
+export const FW_EVENT = ["IGNORE", "CREATE", "DELETE", "DENIED", "ALERT", "UPDATE"];
 // prettier-ignore
-const NAT_EVENT = [
+export const NAT_EVENT = [
   "INVALID", "ADD", "DELETE", "EXHAUST", "ADD44", "DEL44", "ADD64", "DEL64", "ADD44BIB", "DEL44BIB", "ADD64BIB",
   "DEL64BIB", "PEXHAUST", "QUOTAEXH", "ADDADDR", "DELADDR", "ADDPBLK", "DELPBLK", "THRESHLD",
 ];
@@ -223,7 +223,7 @@ function eventText(b: BatchView, i: number): string {
   return NAT_EVENT[ev] ?? "INVALID";
 }
 
-function xeventText(x: number): string {
+export function xeventText(x: number): string {
   switch (x) {
     case 0:
       return "Ignore";

@@ -104,20 +104,20 @@ function eventTimeT(msec: number): string {
 }
 
 /** A big-endian unsigned integer of up to 4 bytes. */
-function beUint(b: Uint8Array): number {
+export function beUint(b: Uint8Array): number {
   let v = 0;
   for (let k = 0; k < b.length && k < 4; k++) v = ((v << 8) | b[k]!) >>> 0;
   return v;
 }
 
 /** An ACL id as nfdump prints it: three u32 words in hex, `0x%x/0x%x/0x%x` (missing words 0). */
-function aclText(b: Uint8Array | undefined): string {
+export function aclText(b: Uint8Array | undefined): string {
   const word = (k: number): number => (b && b.length >= 4 * k + 4 ? beUint(b.subarray(4 * k, 4 * k + 4)) : 0);
   return `0x${word(0).toString(16)}/0x${word(1).toString(16)}/0x${word(2).toString(16)}`;
 }
 
 /** A user name up to its first NUL, printable ASCII only (JSON values here are never escaped). */
-function userText(b: Uint8Array): string {
+export function userText(b: Uint8Array): string {
   let s = "";
   for (let k = 0; k < b.length && b[k] !== 0; k++) {
     const ch = b[k]!;

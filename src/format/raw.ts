@@ -9,6 +9,8 @@
 
 import { rawElementOf, type RecordBatch } from "../record/batch.js";
 import { V6_BIT } from "../record/schema.js";
+import { FW_EVENT, NAT_EVENT, xeventText } from "./fmt.js";
+import { aclText, beUint, userText } from "./json.js";
 import { writeAsciiTo, type Output } from "./out.js";
 import { ViewCache } from "./view.js";
 import {
@@ -21,7 +23,9 @@ import {
   macString,
   maskV4Net,
   maskV6Net,
+  msPart,
   protoString,
+  secOf,
 } from "./text.js";
 
 const r = (label: string, value: string): string => `  ${label} =${value}\n`;
@@ -50,8 +54,8 @@ const EXT = {
   vrf: [36, 12],
 } as const;
 
-/** V3 sizes (with the 4-byte element header) of nselCommon … natPortBlock (elements 19–26), nfxV3.h. */
-const NAT_SIZES = [24, 12, 36, 8, 28, 72, 16, 12] as const;
+/** V3 sizes (with the 4-byte element header) of nselCommon … natPortBlock (elements 19–26) as nfcapd 1.7.1 writes them. */
+const NAT_SIZES = [20, 12, 36, 8, 28, 72, 20, 12] as const;
 
 function versionText(v: number): string {
   if (v === 133) return "SFLOW v5";
@@ -71,6 +75,12 @@ function nbarText(b: Uint8Array): string {
   if (!pen) return `${head}..${selector}`;
   const num = (((b[1] ?? 0) << 24) | ((b[2] ?? 0) << 16) | ((b[3] ?? 0) << 8) | (b[4] ?? 0)) >>> 0;
   return `${head}..${num}..${selector}`;
+}
+
+/** A time of `-o raw`: nfdump 1.7.1 prints `<unknown>` for second 0 (a record without that time). */
+function rawTime(ms: number): string {
+  const sec = secOf(ms);
+  return sec === 0 ? `<unknown>.${msPart(ms)}` : localTimeMs(ms);
 }
 
 export class RawFormatter {
@@ -156,21 +166,25 @@ export class RawFormatter {
     }
 
     const sampled = c.samplingInterval[i]! > 1;
+    // nfcapd flags a record with nselCommon as an event (flag 1): "EVENT" instead of the version
+    const event = known && bit(19);
     let s = "\nFlow Record: \n";
     s += r("RecordCount ", w(++this.count, 18));
     s += r(
       "Flags       ",
-      `              0x${hex2(sampled ? 4 : 0)} ${versionText(c.nfVersion[i]!)}, ${sampled ? "Sampled" : "Unsampled"}`,
+      `              0x${hex2((sampled ? 4 : 0) | (event ? 1 : 0))} ${event ? "EVENT" : versionText(c.nfVersion[i]!)}, ${sampled ? "Sampled" : "Unsampled"}`,
     );
     s += r("Elements    ", `${w(ids.length, 18)}: ${ids.join(" ")} `);
     s += r("size        ", w(size, 18));
     s += r("engine type ", w(c.engineType[i]!, 18));
     s += r("engine ID   ", w(c.engineId[i]!, 18));
     s += r("export sysid", w(c.exporterId[i]!, 18));
-    const t = (ms: number): string => `${w(ms, 18)} [${localTimeMs(ms)}]`;
+    const t = (ms: number): string => `${w(ms, 18)} [${rawTime(ms)}]`;
     s += r("first       ", t(c.msecFirst[i]!));
     s += r("last        ", t(c.msecLast[i]!));
-    s += r("received at ", t(c.msecReceived[i]!));
+    const rcv = c.msecReceived[i]!;
+    // (no receive time: nfdump prints "0" for its date)
+    s += r("received at ", rcv === 0 ? `${w(0, 18)} [0.000]` : t(rcv));
     s += r("proto       ", `${w(proto, 18)} ${protoString(proto, false)}`);
     s += r("tcp flags   ", `              0x${hex2(c.tcpFlags[i]!)} ${flagsString(c.tcpFlags[i]!)}`);
     if (proto === 1 || proto === 58) {
@@ -248,12 +262,63 @@ export class RawFormatter {
       s += r("bgp next as ", w(c.nextAs[i]!, 18));
       s += r("bgp prev as ", w(c.prevAs[i]!, 18));
     }
+    if (known) s += this.nsel(batch, c, i, el, t);
     if (nbar) s += r("app ID      ", `             ${nbarText(nbar)}: <no info>`);
     if (hasVrf) {
       s += r("ingress VRF ", w(c.ingressVrf[i]!, 18));
       s += r("egress VRF  ", w(c.egressVrf[i]!, 18));
     }
     writeAsciiTo(out, s);
+  }
+
+  /** The NSEL/NAT lines of elements 19–26 (nfdump 1.7.1 output_raw.c), for the elements the record has. */
+  private nsel(
+    batch: RecordBatch,
+    c: ReturnType<ViewCache["of"]>["cols"],
+    i: number,
+    el: number,
+    t: (ms: number) => string,
+  ): string {
+    const bit = (k: number): boolean => (el & ((1 << k) >>> 0)) !== 0;
+    let s = "";
+    if (bit(19)) {
+      const id = rawElementOf(batch, i, 0, 148);
+      const ev = c.fwEvent[i]!;
+      const x = c.fwXEvent[i]!;
+      s += r("connect ID  ", w(id ? beUint(id) : 0, 18));
+      s += r("fw event    ", `${w(ev, 18)}: ${FW_EVENT[ev] ?? "UNKNOWN"}`);
+      s += r("fw ext event", `${w(x, 18)}: ${xeventText(x)}`);
+      s += r("Event time  ", t(c.msecEvent[i]!));
+    }
+    if (bit(20) || bit(21)) {
+      const x6 = (c.v6Flags[i]! & V6_BIT.xlateSrcAddr) !== 0;
+      s += r("src xlt ip  ", ad(x6 ? formatIPv6(c.xlateSrcAddr6, i * 4) : formatIPv4(c.xlateSrcAddr[i]!)));
+      s += r("dst xlt ip  ", ad(x6 ? formatIPv6(c.xlateDstAddr6, i * 4) : formatIPv4(c.xlateDstAddr[i]!)));
+    }
+    if (bit(22)) {
+      s += r("src xlt port", w(c.xlateSrcPort[i]!, 18));
+      s += r("dst xlt port", w(c.xlateDstPort[i]!, 18));
+    }
+    if (bit(23)) {
+      s += r("Ingress ACL ", `       ${aclText(rawElementOf(batch, i, 0, 33000))}`);
+      s += r("Egress ACL  ", `       ${aclText(rawElementOf(batch, i, 0, 33001))}`);
+    }
+    if (bit(24)) {
+      const user = rawElementOf(batch, i, 0, 40000);
+      s += r("username    ", `       ${user ? userText(user) : ""}`);
+    }
+    if (bit(25)) {
+      const ev = c.natEvent[i]!;
+      s += r("nat event   ", `${w(ev, 18)}: ${NAT_EVENT[ev] ?? "INVALID"}`);
+      s += r("Event time  ", t(c.msecEvent[i]!));
+    }
+    if (bit(26)) {
+      s += r("pblock start", w(c.pbStart[i]!, 18));
+      s += r("pblock end  ", w(c.pbEnd[i]!, 18));
+      s += r("pblock step ", w(c.pbStep[i]!, 18));
+      s += r("pblock size ", w(c.pbSize[i]!, 18));
+    }
+    return s;
   }
 
   private net6(words: Uint32Array, off: number, mask: number): string {

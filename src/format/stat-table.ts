@@ -151,8 +151,9 @@ export function formatStatTable(
     let key = r.key;
     if (spec.isAddress && !(opts.longV6 ?? false) && key.includes(":")) key = condenseV6(key);
     const n = (x: number): string => formatNumber(x, plain, true).padStart(8);
-    // under -N a sum from 2^53 up prints exactly
-    const x = (v: number, e: number | undefined): string => (plain ? sumText(v, e ?? 0).padStart(8) : n(v));
+    // under -N a sum from 2^53 up prints exactly; scaled, the sum wrapped to 64 bits as nfdump's (`18446744.1 T`)
+    const x = (v: number, e: number | undefined): string =>
+      plain ? sumText(v, e ?? 0).padStart(8) : n(wrapped(v, e ?? 0));
     const dur = v6layout
       ? (d.durMs / 1000).toFixed(3).padStart(9)
       : (plain ? durationPlain(d.durMs) : durationString(d.durMs)).padStart(9);
@@ -243,11 +244,11 @@ export function statTableCells(
       (plain ? durationPlain(d.durMs) : durationString(d.durMs)).trim(),
       spec.byProto ? protoString(r.proto, plain) : "any",
       key,
-      n(r.flows),
+      n(wrapped(r.flows, r.flowsFix ?? 0)),
       fixed1(d.flowsP),
-      n(r.packets),
+      n(wrapped(r.packets, r.packetsFix ?? 0)),
       fixed1(d.packetsP),
-      n(r.bytes),
+      n(wrapped(r.bytes, r.bytesFix ?? 0)),
       fixed1(d.bytesP),
       n(d.pps),
       n(d.bps),

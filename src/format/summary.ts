@@ -24,9 +24,11 @@ export interface SummaryTotals {
   readonly packetsFix?: number;
 }
 
-/** A sum as nfdump holds it: the exact value wrapped to 64 bits, as a double (for rates). */
+const TWO64 = 2 ** 64;
+
+/** A sum as nfdump holds it: the exact value wrapped to 64 bits, as a double (for rates and scaled text). */
 function wrapped(s: number, e: number | undefined): number {
-  return e === undefined || e === 0 || !Number.isFinite(s) ? s : Number(BigInt(sumText(s, e)));
+  return (e === undefined || e === 0) && s < TWO64 ? s : !Number.isFinite(s) ? s : Number(BigInt(sumText(s, e ?? 0)));
 }
 
 /** avg bps / pps / bpp as nfdump computes them (all 0 when the matched flows span no time). */
@@ -51,8 +53,8 @@ export function summaryRates(t: SummaryTotals): { bps: number; pps: number; bpp:
 export function summaryLine(t: SummaryTotals, plain = false): string {
   const r = summaryRates(t);
   const f = (n: number): string => formatNumber(n, plain, false);
-  // a sum from 2^53 up prints exactly under -N; scaled (`1.2 T`) the double is exact enough
-  const x = (n: number, e: number | undefined): string => (plain ? sumText(n, e ?? 0) : f(n));
+  // a sum from 2^53 up prints exactly under -N; scaled (`1.2 T`) its double, wrapped to 64 bits as nfdump's
+  const x = (n: number, e: number | undefined): string => (plain ? sumText(n, e ?? 0) : f(wrapped(n, e)));
   return `Summary: total flows: ${sumText(t.flows, t.flowsFix ?? 0)}, total bytes: ${x(t.bytes, t.bytesFix)}, total packets: ${x(t.packets, t.packetsFix)}, avg bps: ${f(r.bps)}, avg pps: ${f(r.pps)}, avg bpp: ${f(r.bpp)}\n`;
 }
 

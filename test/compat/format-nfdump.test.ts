@@ -316,10 +316,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)(
   },
 );
 
-/** nfdump's JSON listing of `file`, read by tsdump's nfcapd reader (every block, in order). */
-function jsonOfNfcapdFile(file: string): string {
+/** The `spec` listing of `file` (default json), read by tsdump's nfcapd reader (every block, in order). */
+function jsonOfNfcapdFile(file: string, spec = "json"): string {
   const r = openAnyFlowFile(file);
-  const f = createFormatter("json");
+  const f = createFormatter(spec);
   const out = new StringOutput();
   f.prolog(out);
   for (let b = 0; b < r.blockCount; b++) {
@@ -343,7 +343,7 @@ const EVENT_CAPTURES: readonly (readonly [string, () => Uint8Array[]])[] = [
   ["crafted/nsel-nel", craftedNselNel],
 ];
 
-describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o json vs nfdump 1.7.1", () => {
+describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o json and raw vs nfdump 1.7.1", () => {
   for (const [rel, payloads] of EVENT_CAPTURES) {
     const key = `format-events-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
     it(`${rel}: the nfcapd file read by tsdump prints nfdump's JSON`, async () => {
@@ -351,6 +351,10 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o js
       const want = await nfdump(["-r", file, "-o", "json"]);
       expect(want).toContain('"connect_id"');
       expect(jsonOfNfcapdFile(file)).toBe(want);
+      // -o raw: the NSEL/NAT lines, EVENT flag, V3 sizes and <unknown> for time 0
+      const raw = stripFooter(await nfdump(["-r", file, "-o", "raw"]));
+      expect(raw).toContain("connect ID");
+      expect(jsonOfNfcapdFile(file, "raw")).toBe(raw);
     });
     it(`${rel}: our decoder prints nfdump's JSON (receive and missing end times aside)`, async () => {
       const datagrams = payloads();
@@ -363,6 +367,8 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o js
       const received = (text: string): string =>
         text.replace(/"received" : "[^"]*"/g, '"received" : "-"').replace(/"last" : "[^"]*"/g, '"last" : "-"');
       expect(received(render("json", sink.batch))).toBe(received(await nfdump(["-r", file, "-o", "json"])));
+      const rawTimes = (text: string): string => text.replace(/ {2}(received at|last) {1,}=.*\n/g, "");
+      expect(rawTimes(render("raw", sink.batch))).toBe(rawTimes(stripFooter(await nfdump(["-r", file, "-o", "raw"]))));
     });
   }
 

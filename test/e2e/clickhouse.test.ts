@@ -296,6 +296,40 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     expect(await tableTotals(ch, "mixed.flows")).toEqual(files);
   }, 90_000);
 
+  it("past the back-fill log's bound the blocks' rows are counted failed and logged; the referenced ones are back-filled", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    const stream = readDatagramStream(await syntheticStream({ flows: 30_000, seed: 34 }));
+    const capd = await startTscapd(
+      ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", `${ch.url}?database=bound&batch_ms=200`],
+      undefined,
+      { ...BEHIND, TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS: "1" },
+    );
+    await sendDatagrams(stream, capd.port);
+    await waitFor(
+      "stored, back-filled or failed",
+      async () =>
+        (await metric("tscapd_flows_stored_total")) === 30_000 &&
+        (await metric("tscapd_clickhouse_rows_backfilled_total")) +
+          (await metric("tscapd_clickhouse_rows_failed_total")) ===
+          30_000,
+      40_000,
+    );
+    const referenced = await metric("tscapd_clickhouse_rows_referenced_total");
+    expect(referenced).toBeGreaterThan(0);
+    expect(referenced).toBeLessThan(30_000);
+    expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(referenced);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(30_000 - referenced);
+    await waitFor("the log line", () => Promise.resolve(capd.log().includes("back-fill log full")));
+    expect(await capd.stop()).toBe(0);
+    // one error line per second with what was dropped since the last
+    const logged = [...capd.log().matchAll(/back-fill log full: (\d+) more rows only in the flow files/g)];
+    expect(logged.reduce((a, m) => a + Number(m[1]), 0)).toBe(30_000 - referenced);
+    expect((await summary(["-R", dir])).flows).toBe(30_000);
+    expect((await tableTotals(ch, "bound.flows")).flows).toBe(referenced);
+  }, 90_000);
+
   it("kill -9 with references pending (server away): the restart back-fills them exactly once; redone after a crash before the bookkeeping, nothing is inserted twice", async () => {
     const away = await makeClickHouse();
     try {

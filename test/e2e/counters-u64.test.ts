@@ -195,6 +195,34 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("u64 sums past 2^64: footer, -I an
   });
 });
 
+describe.skipIf(NFDUMP_MISSING !== undefined)("u64 sums past 2^64, scaled (no -N): nfdump's wrapped sums", () => {
+  let ours = "";
+  let theirs = "";
+
+  beforeAll(async () => {
+    [theirs, ours] = await bothFiles("ipfix-huge-sums", craftedIpfixHugeSums());
+  }, 60_000);
+
+  it.each([
+    ["-s", "proto"],
+    ["-s", "srcip/bytes"],
+    ["-o", "null"],
+    ["-A", "proto", "-o", "null"],
+  ])(
+    "%s %s: the rows and summary print the sums wrapped to 64 bits (18446744.1 T, 1228)",
+    async (...args: string[]) => {
+      const want = stable(await nfdump(["-r", theirs, ...args]));
+      expect(want).toContain("total bytes: 1228,");
+      for (const w of ["1", "2"])
+        for (const file of [ours, theirs]) {
+          const got = await tsdump(["-r", file, "-W", w, ...args]);
+          expect(got.code).toBe(0);
+          expect(stable(got.stdout)).toBe(want);
+        }
+    },
+  );
+});
+
 describe.skipIf(NFDUMP_MISSING !== undefined)("u64 wrap in orders: -s, -A -O and -O sort as nfdump", () => {
   let ours = "";
   let theirs = "";

@@ -58,6 +58,8 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     [["-s", "record/bytes/flows", "-n", "5", "-A", "proto,dstport"]],
     [["-s", "record/packets", "-n", "4", "-A", "srcip4/16", "-o", "line", "proto tcp and ipv4"]],
     [["-s", "record/bytes", "-n", "5", "-A", "dstport", "-W", "1"]],
+    // -A with -o null: 1.7.1 aggregates and prints the summary only
+    [["-A", "proto,dstport", "-o", "null"]],
   ])("%j", async (ts, nf = ts.filter((a, i, all) => a !== "-W" && all[i - 1] !== "-W")) => {
     const [a, b] = await Promise.all([tsdump(["-r", file, ...ts]), nfdump(["-r", file, ...nf])]);
     expect(a.code).toBe(0);
@@ -87,6 +89,16 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("tsdump: unknown output format 'lien' (did you mean line?)\n");
   });
+
+  it.each([[["-o", "null"]], [["-o", "null", "proto tcp"]], [["-s", "proto"]], [["-A", "proto", "-o", "null"]]])(
+    "%j: 'Total flows processed' and 'Bytes read' (decompressed block payloads) as nfdump's",
+    async (args) => {
+      const total = (text: string): string | undefined => text.split("\n").find((l) => l.startsWith("Total flows"));
+      const want = total(await nfdump(["-r", file, ...args]));
+      expect(want).toMatch(/Bytes read: \d+$/);
+      for (const w of ["1", "2"]) expect(total((await tsdump(["-r", file, "-W", w, ...args])).stdout)).toBe(want);
+    },
+  );
 
   it("-I prints the statistics record exactly as nfdump -I; -v verifies; -E lists the exporters", async () => {
     const [a, b] = await Promise.all([tsdump(["-I", "-r", file]), nfdump(["-I", "-r", file])]);

@@ -342,6 +342,14 @@ export class NfdumpFileReader implements FlowFileSource {
     return b;
   }
 
+  /**
+   * nfdump counts a block's payload in "Bytes read" as it is after decompression, without the 12-byte header:
+   * the length of the payload kept from the last read of block i, else the stored payload size.
+   */
+  bytesRead(i: number): number {
+    return i === this.outBlock ? this.outLength : this.blockInfo(i).length - NFFILE_BLOCK_HEADER_BYTES;
+  }
+
   /** nffile blocks have no zone maps: UNKNOWN_ZONE (may match anything), undefined for a block found damaged. */
   zoneMap(i: number): ZoneMap | undefined {
     this.blockInfo(i);

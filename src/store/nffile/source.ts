@@ -59,6 +59,8 @@ export interface FlowFileSource {
    * filter passed few rows; nfdump files, whose rows are decoded one by one)
    */
   readRows?(i: number, rows: Uint32Array, n: number): RecordBatch | undefined;
+  /** the bytes block i adds to the summary's "Bytes read" (default: blockInfo(i).length) */
+  bytesRead?(i: number): number;
   /** every exporter record of the file, walked like `nfdump -E` (nfdump files; tsflow files: stats().exporters) */
   listExporters?(): ExporterListing[];
   close(): void;
