@@ -50,15 +50,3 @@ export function lowerThreadPriority(delta: number = workerNice()): boolean {
   }
 }
 
-/**
- * Starts libuv's thread pool from the calling thread: the pool's threads are created on its first use and take the
- * nice value of the thread that creates them, so the main thread starts it before the decode and writer threads
- * lower theirs (else the first of those to do an asynchronous file operation would start it at their priority).
- */
-export function startThreadPool(): Promise<void> {
-  return new Promise((resolve) => {
-    access(".", () => {
-      resolve();
-    });
-  });
-}
