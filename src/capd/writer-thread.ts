@@ -7,7 +7,6 @@
 // bound them.
 
 import { Worker } from "node:worker_threads";
-import { startThreadPool } from "./thread-priority.js";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, type ColumnArrays, type PhysicalName } from "../record/schema.js";
 import type { ExporterStats, FileStats, WriterOptions } from "../store/index.js";
@@ -61,7 +60,6 @@ export class WriterThread {
    * ClickHouse sink, or references it for back-fill there
    */
   constructor(clickhouse?: string) {
-    startThreadPool(); // before the writer thread lowers its priority
     this.worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { clickhouse } });
     this.worker.on("message", (msg: WriterReply) => {
       this.receive(msg);
