@@ -23,6 +23,19 @@ export function workerNice(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 0 && n <= 19 ? n : WORKER_NICE_JS;
 }
 
+let poolStarted = false;
+
+/**
+ * Starts libuv's thread pool from the calling thread. The pool is made by the first thread that queues work, and
+ * its threads inherit that thread's nice value: the main thread calls this before it starts a thread that may
+ * lower its priority, else the pool, made later by such a thread, would run at that thread's lower priority.
+ */
+export function startThreadPool(): void {
+  if (poolStarted) return;
+  poolStarted = true;
+  access(".", () => undefined); // any request queued to the pool
+}
+
 /** Sets the calling thread's nice value to the process's plus `delta`; returns false when it could not. */
 export function lowerThreadPriority(delta: number = workerNice()): boolean {
   if (delta === 0) return true;
