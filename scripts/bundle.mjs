@@ -24,8 +24,8 @@ import { build } from "esbuild";
 
 /**
  * commander requires node:child_process at its top only to spawn the executables of subcommands, which tsflow's
- * programs have none of; loading it (with net, dgram and the stream classes) is a tenth of tsdump's start-up. The
- * bundle gets commander with that require made on first use.
+ * programs have none of; loading it brings net, dgram and the stream classes into every start (docs/benchmarks.md).
+ * The bundle gets commander with that require made on first use.
  */
 const lazyChildProcess = {
   name: "lazy-child-process",

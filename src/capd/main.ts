@@ -16,7 +16,6 @@ import { IngestThread } from "./ingest-thread.js";
 import { createMetricsRegistry, startMetricsServer } from "./metrics.js";
 import { buildProgram, parseCollectorOptions, type CollectorOptions } from "./options.js";
 import { removePidFile, writePidFile } from "./pidfile.js";
-import { startThreadPool } from "./thread-priority.js";
 import { ClickHouseStream } from "../clickhouse/stream.js";
 import { loadMonitorConfig } from "../monitor/config.js";
 import { registerMonitorMetrics } from "../monitor/metrics.js";
@@ -257,7 +256,6 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let exitCode: number = EXIT.OK;
   let shuttingDown: Promise<void> | null = null;
-  await startThreadPool();
   const collector = new IngestThread(
     options,
     log,

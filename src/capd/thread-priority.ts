@@ -23,6 +23,19 @@ export function workerNice(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n >= 0 && n <= 19 ? n : WORKER_NICE_JS;
 }
 
+let poolStarted = false;
+
+/**
+ * Starts libuv's thread pool from the calling thread. The pool is made by the first thread that queues work, and
+ * its threads inherit that thread's nice value: the main thread calls this before it starts a thread that may
+ * lower its priority, else the pool, made later by such a thread, would run at that thread's lower priority.
+ */
+export function startThreadPool(): void {
+  if (poolStarted) return;
+  poolStarted = true;
+  access(".", () => undefined); // any request queued to the pool
+}
+
 /** Sets the calling thread's nice value to the process's plus `delta`; returns false when it could not. */
 export function lowerThreadPriority(delta: number = workerNice()): boolean {
   if (delta === 0) return true;
@@ -37,15 +50,3 @@ export function lowerThreadPriority(delta: number = workerNice()): boolean {
   }
 }
 
-/**
- * Starts libuv's thread pool from the calling thread: the pool's threads are created on its first use and take the
- * nice value of the thread that creates them, so the main thread starts it before the decode and writer threads
- * lower theirs (else the first of those to do an asynchronous file operation would start it at their priority).
- */
-export function startThreadPool(): Promise<void> {
-  return new Promise((resolve) => {
-    access(".", () => {
-      resolve();
-    });
-  });
-}

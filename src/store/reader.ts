@@ -101,6 +101,8 @@ export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const FIRST_READ = 64 * 1024;
+/** The least readBlockHead reads at once (header + zone section; typically 10–20 KiB). */
+const HEAD_GUESS_MIN = 4096;
 /** Bytes of n dictionary codes of `bits` bits as codec.ts dictTo* read them (0, 1, 2, else 4 bits). */
 function packedCodeBytes(n: number, bits: number): number {
   return bits === 0 ? 0 : bits === 1 ? (n + 7) >>> 3 : bits === 2 ? (n + 3) >>> 2 : (n + 1) >>> 1;
@@ -151,6 +153,8 @@ export class FlowFileReader {
   private lastExpanded: ReadonlySet<string> | undefined;
   /** native/encode.c's decoders of `for` columns into f64 and u32 (null: not built, codec.ts instead) */
   private nativeDec: NativeEncoder | null | undefined;
+  /** bytes readBlockHead reads at once: the last block's header and zone section, and an eighth */
+  private headGuess = FIRST_READ;
   /** the read-ahead thread (undefined: not asked for yet; null: off) */
   private ahead: ReadAhead | null | undefined;
   /** the current block's inflated columns and the read-ahead's results, when it came from there */
@@ -459,9 +463,12 @@ export class FlowFileReader {
     this.onError?.(err);
   }
 
-  /** Reads header + zone section of block i into this.buf and checks the header CRC. */
+  /**
+   * Reads header + zone section of block i into this.buf and checks the header CRC: one read of what the last
+   * block's took (a little more), a second one when this block's is longer.
+   */
   private readBlockHead(i: number, info: BlockInfo): BlockHeader | undefined {
-    const first = Math.min(info.length, FIRST_READ, this.size - info.offset);
+    const first = Math.min(info.length, this.headGuess, this.size - info.offset);
     if (first < BLOCK_HEADER_BYTES) {
       this.report(STORE_ERROR.TRUNCATED, i, info.offset, "block header runs past the end of the file");
       return undefined;
@@ -475,6 +482,7 @@ export class FlowFileReader {
       return undefined;
     }
     const headLen = BLOCK_HEADER_BYTES + p.zoneLength;
+    this.headGuess = Math.min(FIRST_READ, Math.max(HEAD_GUESS_MIN, headLen + (headLen >>> 3)));
     if (blockLength(p) !== info.length) {
       this.report(
         STORE_ERROR.BAD_LENGTH,
