@@ -41,7 +41,13 @@ const res = { A: [], B: [], nfdump: [] };
 for (let i = 0; i < runs; i++) {
   res.A.push(once(process.execPath, [join(a, "bin/tsdump.js"), ...args]));
   res.B.push(once(process.execPath, [join(b, "bin/tsdump.js"), ...args]));
-  if (withNfdump) res.nfdump.push(once("nfdump", args.filter((x, k) => x !== "-W" && args[k - 1] !== "-W")));
+  if (withNfdump)
+    res.nfdump.push(
+      once(
+        "nfdump",
+        args.filter((x, k) => x !== "-W" && args[k - 1] !== "-W"),
+      ),
+    );
 }
 console.log(`node ${process.version}, ${runs} runs alternating, tsdump ${args.join(" ")}`);
 for (const [name, rows] of Object.entries(res)) {

@@ -203,7 +203,7 @@ export class RecordSorter {
       if (va !== vb) return asc ? va - vb : vb - va;
       return a - b;
     });
-    for (let i = 0; i < total; ) {
+    for (let i = 0; i < total;) {
       const k = Math.min(batchRows, total - i);
       const out = new RecordBatch(Math.max(1, k));
       store.gatherTo(ids, i, k, out);
