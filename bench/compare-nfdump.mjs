@@ -19,6 +19,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { QUERIES } from "./queries.mjs";
 
 // default data directory (git-ignored): what bench/prepare.mjs writes without --out
 const BENCH_DATA = new URL("./data", import.meta.url).pathname;
@@ -39,21 +40,6 @@ const tsdump = join(root, "dist/bin/tsdump.js");
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME)) throw new Error("bench: /usr/bin/time missing (apt-get install -y time)");
 if (!existsSync(tsdump)) throw new Error("bench: run `npm run build` first");
-
-// [label, arguments after -R DIR, output file or null]
-export const QUERIES = [
-  ["scan `-o null`", ["-o", "null"]],
-  ["needle `'src ip 10.0.3.77'`", ["src ip 10.0.3.77"]],
-  [
-    "needle in a window `-t 2026/01/01.23:00:00-2026/01/01.23:30:00 'src ip 10.0.3.77'`",
-    ["-t", "2026/01/01.23:00:00-2026/01/01.23:30:00", "src ip 10.0.3.77"],
-  ],
-  ["`-s ip/bytes`", ["-s", "ip/bytes"]],
-  ["`-s dstport/bytes 'proto tcp and bytes > 1000'`", ["-s", "dstport/bytes", "proto tcp and bytes > 1000"]],
-  ["`-s srcas/bytes`", ["-s", "srcas/bytes"]],
-  ["`-A srcip,dstip -O bytes -n 20`", ["-A", "srcip,dstip", "-O", "bytes", "-n", "20"]],
-  ["`-o csv 'dst port 443' > file`", ["-o", "csv", "dst port 443"]],
-];
 
 const OUT = join(tmpdir(), `tsflow-bench-${process.pid}.out`);
 

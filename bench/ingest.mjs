@@ -7,8 +7,9 @@
 //   npm run build && node bench/ingest.mjs [--stream FILE] [--rates 30000,60000,95000] [--repeat N]
 //   node bench/ingest.mjs --soak 600 [--rate 30000]      # tscapd only: RSS every 10 s over a looped stream
 //   --collectors tscapd (or nfcapd) runs only one of them; tscapd:DIR runs the build in DIR (e.g. an older dist/
-//   for A/B); tscapd+monitor runs tscapd with two monitors (--monitor: a moving average keyed on dstip and a
-//   100-key fixed window on srcip into a CSV file; "monitored" = the flows in that file / flows stored);
+//   for A/B; also tscapd:DIR+clickhouse); tscapd+monitor runs tscapd with two monitors (--monitor: a moving
+//   average keyed on dstip and a 100-key fixed window on srcip into a CSV file; "monitored" = the flows in that
+//   file / flows stored);
 //   -B BYTES changes both collectors' socket buffer
 //
 // Without --stream a 3 M-flow synthetic v9 stream (bench/stream.mjs) is built once in the temp directory (cached). Each repeat
@@ -22,12 +23,16 @@
 // --collectors tscapd+clickhouse runs tscapd with --clickhouse into a ClickHouse server this script starts
 // (Debian's clickhouse-server in a temp directory, `--clickhouse-nice N` lowers its priority; a fresh database per
 // run, the spool outside the flow directory) and reports what the sink sent, found stored, failed and left in
-// the spool (its exit line), and the table's count().
+// the spool (its exit line), and the table's count(). Before SIGTERM it waits (up to 15 min) for the sink to
+// drain: every stored flow sent, back-filled from the files (the blocks its thread could not take while the
+// stream ran), found stored or failed, nothing spooled, no reference pending (--metrics); "drain" is the time
+// from the last datagram until then.
 // --sender dgram replays with node:dgram instead of bench/replay.mjs's default native sendmmsg sender (both
 // senders sleep ≥ 1 ms when ahead of schedule; until 2026-12-05 the replay spun on setImmediate and took the CPU a
 // collector left free — figures before that date were taken with it).
 
 import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -156,14 +161,14 @@ function monitored(dir) {
 let clickhouse = null;
 let chRun = 0;
 
-function startCollector(kind, dir, port) {
+function startCollector(kind, dir, port, metricsPort) {
   if (kind === "nfcapd")
     return spawn("nfcapd", ["-y", "-b", "127.0.0.1", "-p", String(port), "-w", dir, "-B", buffer], {
       stdio: "ignore",
     });
   const nodeArgs = (process.env.TSCAPD_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // "tscapd:DIR" runs the build in DIR (A/B against another dist/)
-  const dist = kind.startsWith("tscapd:") ? kind.slice(7).replace(/\+monitor$/, "") : join(root, "dist");
+  const dist = kind.startsWith("tscapd:") ? kind.slice(7).replace(/\+(monitor|clickhouse)$/, "") : join(root, "dist");
   return spawn(
     process.execPath,
     [
@@ -184,6 +189,8 @@ function startCollector(kind, dir, port) {
             `${clickhouse.url}?database=ingest_${++chRun}`,
             "--clickhouse-spool",
             mkdtempSync(join(tmpdir(), "ingest-spool-")),
+            "--metrics",
+            `127.0.0.1:${metricsPort}`,
           ]
         : []),
       ...(process.env.TSCAPD_ARGS ?? "").split(" ").filter(Boolean),
@@ -231,12 +238,56 @@ function stored(kind, dir) {
   return Number(/^Flows: (\d+)/m.exec(info)?.[1] ?? 0);
 }
 
+function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function metrics(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // 0 for a metric an older build does not have (tscapd:DIR)
+  const v = (name) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return {
+    stored: v("tscapd_flows_stored_total"),
+    sent: v("tscapd_clickhouse_rows_sent_total"),
+    backfilled: v("tscapd_clickhouse_rows_backfilled_total"),
+    duplicates: v("tscapd_clickhouse_rows_duplicate_total"),
+    failed: v("tscapd_clickhouse_rows_failed_total"),
+    referenced: v("tscapd_clickhouse_rows_referenced_total"),
+    pending: v("tscapd_clickhouse_backfill_pending"),
+    spooled: v("tscapd_clickhouse_spool_batches"),
+  };
+}
+
+/** Waits until the sink has dealt with every stored flow (or 15 min); resolves with its metrics and the seconds. */
+async function drain(port) {
+  const t0 = Date.now();
+  let m;
+  for (let calm = 0; calm < 2 && Date.now() - t0 < 900_000;) {
+    await sleep(500);
+    // a collector that died is reported by the run, not here
+    const got = await metrics(port).catch(() => undefined);
+    if (got === undefined) break;
+    m = got;
+    const done = m.sent + m.backfilled + m.duplicates + m.failed >= m.stored && m.pending === 0 && m.spooled === 0;
+    calm = done ? calm + 1 : 0;
+  }
+  return { ...m, seconds: (Date.now() - t0) / 1000 };
+}
+
 async function run(kind, rate) {
   const dir = mkdtempSync(join(tmpdir(), `ingest-${kind === "nfcapd" ? "nfcapd" : "tscapd"}-`));
   const port = kind === "nfcapd" ? 40655 : 40656;
   if (kind.endsWith("+clickhouse") && clickhouse === null)
     clickhouse = await startClickHouse({ nice: Number(opt("--clickhouse-nice", "0")) });
-  const child = startCollector(kind, dir, port);
+  const metricsPort = kind.endsWith("+clickhouse") ? await freeTcpPort() : 0;
+  const child = startCollector(kind, dir, port, metricsPort);
   let log = "";
   child.stderr?.on("data", (d) => {
     log += d;
@@ -246,7 +297,10 @@ async function run(kind, rate) {
   await sleep(1000);
   const drops0 = udpRcvbufErrors();
   const cpu0 = procStat(child.pid).cpu;
+  const serverCpu0 = kind.endsWith("+clickhouse") ? clickhouse.cpu() : 0;
   const s = await send(port, rate, 0);
+  const drained = kind.endsWith("+clickhouse") ? await drain(metricsPort) : undefined;
+  const serverCpu = kind.endsWith("+clickhouse") ? clickhouse.cpu() - serverCpu0 : 0;
   await settle(child.pid);
   const drops = udpRcvbufErrors() - drops0;
   const sockDrops = socketDrops(port);
@@ -261,7 +315,12 @@ async function run(kind, rate) {
   if (kind.endsWith("+clickhouse")) {
     const line = /clickhouse: \d+ rows sent.*/.exec(log)?.[0] ?? "no exit line";
     const rows = await clickhouse.query(`SELECT count() FROM ingest_${chRun}.flows`).catch((e) => e.message);
-    ch = `${line}; table ${rows} rows`;
+    const d = drained;
+    ch =
+      `after the drain (${d.seconds.toFixed(1)} s after the last datagram): table ${Number(rows)} rows = ` +
+      `${((100 * Number(rows)) / Math.max(1, flows)).toFixed(1)} % of the files' ${flows}; streamed ${d.sent}, ` +
+      `referenced ${d.referenced} → back-filled ${d.backfilled}, found stored ${d.duplicates}, failed ${d.failed}; ` +
+      `server CPU ${serverCpu.toFixed(1)} s from the first datagram to the drain; ${line}`;
   }
   return {
     kind,

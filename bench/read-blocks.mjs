@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: BSD-3-Clause
 // The reader's per-block work alone, in one process: every block of one tsflow file read (pread, both CRCs,
-// LZ4, column decoding) PASSES times with a column selection; prints the CPU milliseconds (user + sys) of the
-// first pass (code not yet optimised by V8, as in a one-shot tsdump run) and the median of the others.
+// LZ4, column decoding) PASSES times with a column selection; prints the CPU and wall milliseconds of the first
+// pass (code not yet optimised by V8, as in a one-shot tsdump run) and the medians of the others.
 //
-//   node bench/read-blocks.mjs FILE [--columns all|srcAS,inBytes,...] [--passes 5]
+//   node bench/read-blocks.mjs FILE [--columns all|srcAS,inBytes,...] [--passes 5] [--ahead]
+//
+// --ahead: each read posts the next block to the reader's read-ahead thread, as a scan does (store/read-ahead.ts):
+// on a machine with a free core the wall time falls below the CPU time (both threads count in the CPU time).
 //
 // A/B of the native paths in one build: TSFLOW_WRITER=js (codec.ts decoders, node:zlib's crc32) and
 // TSFLOW_LZ4=wasm (the WebAssembly LZ4 decoder instead of liblz4). Needs `npm run build` (reads dist/).
@@ -22,20 +25,28 @@ if (file === undefined || file.startsWith("--"))
 const columns = opt("--columns", "srcAS,inBytes,inPackets,outBytes,outPackets,flows,msecFirst,msecLast");
 const passes = Math.max(2, Number(opt("--passes", "5")));
 const sel = columns === "all" ? undefined : new Set(columns.split(","));
+const ahead = args.includes("--ahead");
 
 const reader = FlowFileReader.open(file);
 const ms = [];
+const wall = [];
 let rows = 0;
+const n = reader.blockCount;
 for (let p = 0; p < passes; p++) {
   const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
   rows = 0;
-  for (let i = 0; i < reader.blockCount; i++) rows += reader.readBlock(i, sel)?.length ?? 0;
+  for (let i = 0; i < n; i++) rows += reader.readBlock(i, sel, ahead && i + 1 < n ? i + 1 : undefined)?.length ?? 0;
+  wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
   const c = process.cpuUsage(c0);
   ms.push((c.user + c.system) / 1000);
 }
+const hits = reader.aheadHits ?? 0;
+const byCaller = reader.aheadByCaller ?? 0;
 reader.close();
-const rest = ms.slice(1).sort((a, b) => a - b);
+const median = (a) => a.slice(1).sort((x, y) => x - y)[(a.length - 2) >> 1];
 console.log(
-  `${reader.blockCount} blocks, ${rows} rows, columns ${columns}: first pass ${ms[0].toFixed(0)} ms CPU, ` +
-    `then median ${rest[(rest.length - 1) >> 1].toFixed(0)} ms`,
+  `${n} blocks, ${rows} rows, columns ${columns}${ahead ? `, read ahead (${hits} blocks, ${hits - byCaller} of them on the thread)` : ""}: first pass ` +
+    `${ms[0].toFixed(0)} ms CPU ${wall[0].toFixed(0)} ms wall, then median ${median(ms).toFixed(0)} ms CPU ` +
+    `${median(wall).toFixed(0)} ms wall`,
 );

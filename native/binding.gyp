@@ -35,8 +35,8 @@
     {
       "target_name": "tsflow_encode",
       "sources": ["encode.c"],
-      "cflags": ["-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-std=gnu11"],
-      "libraries": ["-ldl"],
+      "cflags": ["-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+      "libraries": ["-ldl", "-lpthread"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]

@@ -40,6 +40,10 @@
 //   crc32(src, off, len, seed) → zlib's CRC32 of src[off, off+len) continued from seed (node:zlib crc32's
 //     result), folded with PCLMULQDQ; exported only where the CPU has PCLMULQDQ and SSE4.1 (the reader's block
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
+//   sums(inBytes, inPackets, flows, first, last, sel, k, state): the footer's sums over a block's passing rows
+//     (engine/sums.ts sumRows, the same additions in the same order; see the function).
+//   readahead(), readaheadStart(…), readaheadWait(h), readaheadClose(h): the flow-file reader's read-ahead thread
+//     (see its section below).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -1018,11 +1022,66 @@ static napi_value js_dense(napi_env env, napi_callback_info info) {
   return int_result(env, (double)j);
 }
 
-// ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
+/**
+ * sums(inBytes, inPackets, flows, first, last, sel, k, state): engine/sums.ts sumRows's loop — over rows sel[0, k),
+ * or rows 0..k when sel is null: state[0] += inBytes, state[1] += inPackets, state[2] += flows (0 and NaN count as
+ * 1), state[3] = min(state[3], first), state[4] = max(state[4], last); the sums in double in row order from 0, then
+ * added to state, as the JS loop does (its caller checks them against 2^53).
+ */
+static napi_value js_sums(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
+    return fail(env, "tsflow_encode: sums(inBytes, inPackets, flows, first, last, sel, k, state)");
+  void *cp[5], *sp = NULL, *stp;
+  size_t len[5], selLen = 0, stLen;
+  int ok = typed_of(env, argv[7], napi_float64_array, &stp, &stLen) && stLen >= 5;
+  for (int c = 0; c < 5; c++) ok = ok && typed_of(env, argv[c], napi_float64_array, &cp[c], &len[c]);
+  napi_valuetype selType;
+  ok = ok && napi_typeof(env, argv[5], &selType) == napi_ok;
+  int hasSel = ok && selType != napi_null;
+  if (hasSel) ok = typed_of(env, argv[5], napi_uint32_array, &sp, &selLen);
+  int64_t k = index_arg(env, argv[6]);
+  size_t minLen = len[0];
+  for (int c = 1; c < 5; c++)
+    if (len[c] < minLen) minLen = len[c];
+  if (!ok || k < 0 || (hasSel ? (uint64_t)k > selLen : (uint64_t)k > minLen))
+    return fail(env, "tsflow_encode: sums: bad arguments");
+  const double *by = cp[0], *pk = cp[1], *fl = cp[2], *mf = cp[3], *ml = cp[4];
+  const uint32_t *sel = sp;
+  double *st = stp;
+  double bytes = 0, packets = 0, nflows = 0, first = st[3], last = st[4];
+  const size_t kk = (size_t)k;
+  if (!hasSel) {
+    for (size_t i = 0; i < kk; i++) {
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  } else {
+    for (size_t j = 0; j < kk; j++) {
+      const size_t i = sel[j];
+      if (i >= minLen) return fail(env, "tsflow_encode: sums: a row outside the columns");
+      bytes += by[i];
+      packets += pk[i];
+      const double f = fl[i];
+      nflows += f == 0 || f != f ? 1 : f;
+      if (mf[i] < first) first = mf[i];
+      if (ml[i] > last) last = ml[i];
+    }
+  }
+  st[0] = bytes;
+  st[1] = packets;
+  st[2] = nflows;
+  st[3] = first;
+  st[4] = last;
+  return NULL;
+}
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define HAVE_CRC_FOLD 1
+// ── crc32 ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** zlib's CRC32 table (reflected polynomial 0xedb88320), for the bytes before and after the folded part. */
 static uint32_t crc_table[256];
@@ -1040,6 +1099,10 @@ static uint32_t crc_bytes(uint32_t c, const uint8_t *p, size_t len) {
   while (len--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
   return c;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_CRC_FOLD 1
 
 /**
  * Folding CRC32 over len bytes (len ≥ 64, a multiple of 16) with carry-less multiplication: four 128-bit lanes
@@ -1155,6 +1218,322 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 }
 #endif
 
+// ── block read-ahead ────────────────────────────────────────────────────────────────────────────────────────
+// The flow-file reader's next block read, checked and inflated on a thread of its own while JS decodes the
+// current one (src/store/read-ahead.ts is the JS side; src/store/reader.ts checks and reports as without it).
+//
+//   readahead() → a handle; its thread starts with the first job and ends with close (or the handle's
+//     finalizer, or the environment's teardown).
+//   readaheadStart(h, fd, offset, length, buf, arena, mask, res): posts one job — pread length bytes at offset
+//     into buf; the header and data CRCs over the ranges the header gives; for each column-table entry k whose
+//     file column id has mask[id] ≠ 0 and that holds size-prefixed LZ4 whose prefix is its raw length, its
+//     LZ4 block decoded into arena at an 8-aligned offset. Nothing is judged here: the reader checks every
+//     field as it does for a block it reads itself, and only takes the CRCs and inflated columns from res.
+//     res (Float64Array ≥ 6 + 2 × mask.length): [0] bytes read (< length: a short read; -errno: failed),
+//     [1] header CRC, [2] data CRC (-1: range outside the block), [3] arena bytes the masked columns need,
+//     [4] entries looked at, [5] 1 when the caller ran the job (see readaheadWait), else 0; entry k: [6 + 2k]
+//     its arena offset, [7 + 2k] bytes decoded, -1 when the LZ4 data does not decode, -2 when not inflated
+//     here (not asked for, uncompressed, no room in the arena, ...).
+//     The four arrays are kept alive until readaheadWait; one job at a time per handle.
+//   readaheadWait(h): returns when the posted job is done (at once when none is); a job the thread has not started
+//     yet is run by the caller.
+//   readaheadClose(h): waits, ends the thread.
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef int (*lz4_decompress_safe_fn)(const char *src, char *dst, int compressedSize, int dstCapacity);
+static lz4_decompress_safe_fn lz4_decompress_safe = NULL;
+static int have_crc_fold = 0;
+
+static uint32_t block_crc(const uint8_t *p, size_t len) {
+#ifdef HAVE_CRC_FOLD
+  if (have_crc_fold) return crc32_of(0, p, len);
+#endif
+  return ~crc_bytes(0xffffffffu, p, len);
+}
+
+enum { RA_IDLE = 0, RA_QUEUED = 1, RA_RUNNING = 2, RA_DONE = 3 };
+enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4, RA_BY_CALLER = 5, RA_FIRST = 6 };
+#define RA_BLOCK_HEADER 32
+#define RA_ENTRY_BYTES 24
+#define RA_UNCOMPRESSED 1
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  int started, quit, closed, state;
+  napi_env env;
+  napi_ref refs[4];
+  // the job
+  int fd;
+  int64_t offset;
+  size_t length;
+  uint8_t *buf, *arena;
+  const uint8_t *mask;
+  size_t arenaCap, columns;
+  double *res;
+} readahead;
+
+static inline uint32_t rd32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static void ra_run(readahead *r) {
+  double *res = r->res;
+  size_t ncols = r->columns;
+  res[RA_HDR_CRC] = res[RA_DATA_CRC] = -1;
+  res[RA_NEED] = res[RA_ENTRIES] = res[RA_BY_CALLER] = 0;
+  size_t done = 0;
+  while (done < r->length) {
+    ssize_t n = pread(r->fd, r->buf + done, r->length - done, (off_t)(r->offset + (int64_t)done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      res[RA_READ] = -(double)errno;
+      return;
+    }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  res[RA_READ] = (double)done;
+  if (done < r->length || r->length < RA_BLOCK_HEADER) return;
+  const uint8_t *b = r->buf;
+  size_t len = r->length;
+  uint64_t zone = rd32(b + 20), dataLen = rd32(b + 24);
+  if (RA_BLOCK_HEADER + zone > len) return;
+  uint32_t hdrCrc = block_crc(b + 8, RA_BLOCK_HEADER - 8 + zone);
+  res[RA_HDR_CRC] = hdrCrc;
+  size_t d = RA_BLOCK_HEADER + zone;
+  if (d + dataLen > len) return;
+  uint32_t dataCrc = block_crc(b + d, dataLen);
+  res[RA_DATA_CRC] = dataCrc;
+  // a damaged block is reported by the reader and never decoded: nothing to inflate
+  if (hdrCrc != rd32(b + 4) || dataCrc != rd32(b + 8) || dataLen < 8 || lz4_decompress_safe == NULL) return;
+  size_t end = d + dataLen;
+  uint64_t count = rd32(b + d);
+  size_t tableEnd = d + 8 + count * RA_ENTRY_BYTES;
+  if (count > ncols || tableEnd > end) return;
+  size_t pos = pad8(tableEnd), at_arena = 0, need = 0;
+  for (size_t k = 0; k < count; k++) {
+    const uint8_t *e = b + d + 8 + k * RA_ENTRY_BYTES;
+    uint16_t id;
+    memcpy(&id, e, 2);
+    uint8_t flags = e[4];
+    uint32_t rawLength = rd32(e + 8), storedLength = rd32(e + 12);
+    size_t at = pos;
+    pos += pad8(storedLength);
+    if (pos > end || id >= ncols) break;
+    res[RA_ENTRIES] = (double)(k + 1);
+    res[RA_FIRST + 2 * k] = 0;
+    res[RA_FIRST + 2 * k + 1] = -2;
+    if (r->mask[id] == 0 || (flags & RA_UNCOMPRESSED) != 0 || storedLength < 4 || rd32(b + at) != rawLength) continue;
+    need += pad8(rawLength);
+    if (at_arena + rawLength > r->arenaCap || storedLength - 4 > INT32_MAX) continue;
+    size_t room = r->arenaCap - at_arena;
+    int got = lz4_decompress_safe((const char *)b + at + 4, (char *)r->arena + at_arena, (int)(storedLength - 4),
+                                  room > INT32_MAX ? INT32_MAX : (int)room);
+    res[RA_FIRST + 2 * k] = (double)at_arena;
+    res[RA_FIRST + 2 * k + 1] = got < 0 ? -1 : got;
+    at_arena += pad8(rawLength);
+  }
+  res[RA_NEED] = (double)need;
+}
+
+static void *ra_thread(void *arg) {
+  readahead *r = arg;
+  // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs a job not
+  // started yet itself, see ra_wait) nor from other programs; on an idle core it runs at once
+#ifdef SCHED_IDLE
+  struct sched_param none = {0};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+#endif
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    while (r->state != RA_QUEUED && !r->quit) pthread_cond_wait(&r->cv, &r->mu);
+    if (r->state != RA_QUEUED) break;
+    r->state = RA_RUNNING;
+    pthread_mutex_unlock(&r->mu);
+    ra_run(r);
+    pthread_mutex_lock(&r->mu);
+    r->state = RA_DONE;
+    pthread_cond_broadcast(&r->cv);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
+/**
+ * Waits for the posted job; drops its references unless the environment is going away. A job the thread has not
+ * started yet (it has not had a CPU since it was posted) is run here instead: waiting for it would only add the
+ * thread's scheduling delay to the caller's own read.
+ */
+static void ra_wait(readahead *r, int dropRefs) {
+  pthread_mutex_lock(&r->mu);
+  if (r->state == RA_QUEUED) {
+    r->state = RA_RUNNING;
+    pthread_mutex_unlock(&r->mu);
+    ra_run(r);
+    r->res[RA_BY_CALLER] = 1;
+    pthread_mutex_lock(&r->mu);
+    r->state = RA_DONE;
+  }
+  while (r->state == RA_RUNNING) pthread_cond_wait(&r->cv, &r->mu);
+  int had = r->state == RA_DONE;
+  r->state = RA_IDLE;
+  pthread_mutex_unlock(&r->mu);
+  if (had && dropRefs) {
+    for (int i = 0; i < 4; i++) {
+      if (r->refs[i] != NULL) napi_delete_reference(r->env, r->refs[i]);
+      r->refs[i] = NULL;
+    }
+  }
+}
+
+static void ra_close(readahead *r, int dropRefs) {
+  if (r->closed) return;
+  ra_wait(r, dropRefs);
+  r->closed = 1;
+  if (r->started) {
+    pthread_mutex_lock(&r->mu);
+    r->quit = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+  }
+}
+
+static void ra_cleanup_hook(void *arg) { ra_close(arg, 0); }
+
+static void ra_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  readahead *r = data;
+  if (!r->closed) {
+    ra_close(r, 1);
+    napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
+  }
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
+  free(r);
+}
+
+static readahead *ra_handle(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok)
+    return NULL;
+  return p;
+}
+
+static napi_value js_readahead(napi_env env, napi_callback_info info) {
+  (void)info;
+  readahead *r = calloc(1, sizeof *r);
+  if (r == NULL) return fail(env, "tsflow_encode: readahead: out of memory");
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  r->env = env;
+  napi_value out;
+  if (napi_create_external(env, r, ra_finalize, NULL, &out) != napi_ok) {
+    free(r);
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, ra_cleanup_hook, r);
+  return out;
+}
+
+static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
+    return fail(env, "tsflow_encode: readaheadStart(h, fd, offset, length, buf, arena, mask, res)");
+  readahead *r = ra_handle(env, argv[0]);
+  if (r == NULL || r->closed) return fail(env, "tsflow_encode: readaheadStart: not an open handle");
+  if (r->state != RA_IDLE) return fail(env, "tsflow_encode: readaheadStart: a job is still posted");
+  int32_t fd;
+  int64_t offset = index_arg(env, argv[2]), length = index_arg(env, argv[3]);
+  uint8_t *buf, *arena, *mask;
+  size_t bufLen, arenaLen, maskLen, resLen;
+  napi_typedarray_type type;
+  void *resp;
+  if (napi_get_value_int32(env, argv[1], &fd) != napi_ok || fd < 0 || offset < 0 || length < 0 ||
+      !u8_array(env, argv[4], &buf, &bufLen) || !u8_array(env, argv[5], &arena, &arenaLen) ||
+      !u8_array(env, argv[6], &mask, &maskLen) || !typed_array(env, argv[7], &type, &resp, &resLen) ||
+      type != napi_float64_array)
+    return fail(env, "tsflow_encode: readaheadStart: bad arguments");
+  if ((uint64_t)length > bufLen || resLen < RA_FIRST + 2 * maskLen)
+    return fail(env, "tsflow_encode: readaheadStart: buf or res too small");
+  for (int i = 0; i < 4; i++) {
+    if (napi_create_reference(env, argv[4 + i], 1, &r->refs[i]) != napi_ok) return NULL;
+  }
+  r->fd = fd;
+  r->offset = offset;
+  r->length = (size_t)length;
+  r->buf = buf;
+  r->arena = arena;
+  r->arenaCap = arenaLen;
+  r->mask = mask;
+  r->columns = maskLen;
+  r->res = resp;
+  if (!r->started) {
+    // the thread takes no signals: they stay with Node's own threads
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&r->thread, &attr, ra_thread, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+      for (int i = 0; i < 4; i++) {
+        napi_delete_reference(env, r->refs[i]);
+        r->refs[i] = NULL;
+      }
+      return fail(env, "tsflow_encode: readaheadStart: cannot start a thread");
+    }
+    r->started = 1;
+  }
+  pthread_mutex_lock(&r->mu);
+  r->state = RA_QUEUED;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
+static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
+    return fail(env, "tsflow_encode: readaheadWait(h)");
+  readahead *r = ra_handle(env, argv[0]);
+  if (r == NULL) return fail(env, "tsflow_encode: readaheadWait: not a handle");
+  ra_wait(r, 1);
+  return NULL;
+}
+
+static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
+    return fail(env, "tsflow_encode: readaheadClose(h)");
+  readahead *r = ra_handle(env, argv[0]);
+  if (r == NULL) return fail(env, "tsflow_encode: readaheadClose: not a handle");
+  if (!r->closed) {
+    ra_close(r, 1);
+    napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "encode", NAPI_AUTO_LENGTH, js_encode, NULL, &fn) != napi_ok ||
@@ -1172,11 +1551,13 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "dense", NAPI_AUTO_LENGTH, js_dense, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dense", fn) != napi_ok ||
       napi_create_function(env, "dict", NAPI_AUTO_LENGTH, js_dict, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dict", fn) != napi_ok)
+      napi_set_named_property(env, exports, "dict", fn) != napi_ok ||
+      napi_create_function(env, "sums", NAPI_AUTO_LENGTH, js_sums, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sums", fn) != napi_ok)
     return NULL;
 #ifdef HAVE_CRC_FOLD
   if (crc_fold_ok()) {
-    crc_init();
+    if (crc_table[1] == 0) crc_init();
     if (napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, js_crc32, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, "crc32", fn) != napi_ok)
       return NULL;
@@ -1184,8 +1565,25 @@ NAPI_MODULE_INIT() {
 #endif
   if (lz4_compress_default == NULL) {
     void *lib = dlopen("liblz4.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (lib != NULL) lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
+    if (lib != NULL) {
+      lz4_compress_default = (lz4_compress_default_fn)dlsym(lib, "LZ4_compress_default");
+      lz4_decompress_safe = (lz4_decompress_safe_fn)dlsym(lib, "LZ4_decompress_safe");
+    }
   }
+  // the reader's read-ahead (it inflates only with liblz4; the reader inflates the rest itself)
+  if (crc_table[1] == 0) crc_init();
+#ifdef HAVE_CRC_FOLD
+  have_crc_fold = crc_fold_ok();
+#endif
+  if (napi_create_function(env, "readahead", NAPI_AUTO_LENGTH, js_readahead, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readahead", fn) != napi_ok ||
+      napi_create_function(env, "readaheadStart", NAPI_AUTO_LENGTH, js_readahead_start, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadStart", fn) != napi_ok ||
+      napi_create_function(env, "readaheadWait", NAPI_AUTO_LENGTH, js_readahead_wait, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadWait", fn) != napi_ok ||
+      napi_create_function(env, "readaheadClose", NAPI_AUTO_LENGTH, js_readahead_close, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok)
+    return NULL;
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {
     if (napi_create_function(env, "compress", NAPI_AUTO_LENGTH, js_compress, NULL, &fn) != napi_ok ||

@@ -340,7 +340,7 @@ export class Collector {
         );
     };
     this.allow = new AllowList(options.allow);
-    this.writer = new WriterThread(options.clickhouse !== undefined);
+    this.writer = new WriterThread(options.clickhouse?.spoolDir);
     this.writer.onWritten = (_file, rows) => {
       this.counters.flowsStored += rows;
       this.onWriterProgress();

@@ -13,7 +13,7 @@ import type { IngestReply, IngestRequest, IngestWorkerData } from "./ingest-work
 import type { CollectorOptions } from "./options.js";
 import type { PacketReceiver } from "./receiver.js";
 import { createReceiver } from "./receivers.js";
-import { WORKER_NICE_JS } from "./thread-priority.js";
+import { startThreadPool, WORKER_NICE_JS } from "./thread-priority.js";
 import { createRing } from "./ring.js";
 
 /** Default size of the receive ring: about half a second of a 95 k datagrams/s stream of 1.3 KB datagrams. */
@@ -59,6 +59,7 @@ export class IngestThread {
     this.receiver = createReceiver(options, log, ring);
     this.data = { options, creator, ring, ...(monitor ? { monitor } : {}) };
     // the decode thread and the writer thread it starts take their nice increment from the receiver in use
+    startThreadPool(); // before the threads that lower their priority
     const nice = process.env["TSCAPD_WORKER_NICE"] ?? String(this.receiver.native ? 0 : WORKER_NICE_JS);
     this.worker = new Worker(new URL("./ingest-worker.js", import.meta.url), {
       workerData: this.data,

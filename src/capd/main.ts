@@ -283,7 +283,7 @@ async function main(argv: readonly string[]): Promise<number> {
         await clickhouse.stop();
         const c = clickhouse.counters;
         log.info(
-          `clickhouse: ${c.sent} rows sent, ${c.duplicates} found stored, ${c.failed} failed, ${c.spoolBatches} batches left in the spool`,
+          `clickhouse: ${c.sent} rows sent, ${c.backfilled} back-filled, ${c.duplicates} found stored, ${c.failed} failed, ${c.spoolBatches} batches left in the spool, ${c.backfillPending} block references left to back-fill`,
         );
       }
       await monitor?.stop();

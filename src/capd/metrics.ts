@@ -91,7 +91,18 @@ export function createMetricsRegistry(sample: () => CollectorSample): Registry {
     };
     ch("tscapd_clickhouse_rows_sent_total", "rows inserted into ClickHouse", "sent");
     ch("tscapd_clickhouse_rows_spooled_total", "rows written to the spool (server away or behind)", "spooled");
-    ch("tscapd_clickhouse_rows_failed_total", "rows given up (refused by the server, spool full)", "failed");
+    ch(
+      "tscapd_clickhouse_rows_failed_total",
+      "rows given up (refused by the server, spool or back-fill log full, block gone from the files)",
+      "failed",
+    );
+    ch(
+      "tscapd_clickhouse_rows_referenced_total",
+      "rows the ClickHouse thread could not take, referenced for back-fill from the flow files",
+      "referenced",
+    );
+    ch("tscapd_clickhouse_rows_backfilled_total", "rows back-filled from the flow files", "backfilled");
+    ch("tscapd_clickhouse_backfill_pending", "block references waiting to be back-filled", "backfillPending");
     ch(
       "tscapd_clickhouse_rows_duplicate_total",
       "rows of batches found stored already (not inserted again)",

@@ -8,7 +8,7 @@
 // lost flows at high rates: they lost the CPU to other processes, not to the receiver; docs/benchmarks.md).
 // Elsewhere (or when not permitted) it does nothing.
 
-import { readlinkSync } from "node:fs";
+import { access, readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
 /** Nice increment of the decode and writer threads under node:dgram (the main thread keeps the process's). */
@@ -21,6 +21,19 @@ export const WORKER_NICE_JS = 5;
 export function workerNice(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env["TSCAPD_WORKER_NICE"] ?? WORKER_NICE_JS);
   return Number.isInteger(n) && n >= 0 && n <= 19 ? n : WORKER_NICE_JS;
+}
+
+let poolStarted = false;
+
+/**
+ * Starts libuv's thread pool from the calling thread. The pool is made by the first thread that queues work, and
+ * its threads inherit that thread's nice value: the main thread calls this before it starts a thread that may
+ * lower its priority, else the pool, made later by such a thread, would run at that thread's lower priority.
+ */
+export function startThreadPool(): void {
+  if (poolStarted) return;
+  poolStarted = true;
+  access(".", () => undefined); // any request queued to the pool
 }
 
 /** Sets the calling thread's nice value to the process's plus `delta`; returns false when it could not. */
@@ -36,3 +49,4 @@ export function lowerThreadPriority(delta: number = workerNice()): boolean {
     return false;
   }
 }
+

@@ -55,8 +55,11 @@ export class WriterThread {
   onWritten: (file: number, rows: number) => void = () => undefined;
   onError: (file: number, message: string) => void = () => undefined;
 
-  /** `clickhouse`: the writer thread also posts every stored block to the ClickHouse sink (--clickhouse) */
-  constructor(clickhouse = false) {
+  /**
+   * `clickhouse` (the spool directory of --clickhouse): the writer thread also posts every stored block to the
+   * ClickHouse sink, or references it for back-fill there
+   */
+  constructor(clickhouse?: string) {
     this.worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { clickhouse } });
     this.worker.on("message", (msg: WriterReply) => {
       this.receive(msg);

@@ -55,7 +55,8 @@ export type WriterReply =
 
 const writers = new Map<number, FlowFileWriter>();
 /** --clickhouse: every stored block also goes to the ClickHouse sink's thread */
-const clickhouse = (workerData as { clickhouse?: boolean } | null)?.clickhouse === true ? new ClickHouseFeed() : null;
+const spoolDir = (workerData as { clickhouse?: string } | null)?.clickhouse;
+const clickhouse = spoolDir !== undefined ? new ClickHouseFeed(spoolDir) : null;
 const NONE: ReadonlySet<string> = new Set();
 
 function post(msg: WriterReply): void {
@@ -92,7 +93,7 @@ function handle(msg: WriterRequest): void {
       } catch (err) {
         failure = (err as Error).message;
       }
-      if (failure === null) clickhouse?.post(batch, zero);
+      if (failure === null) clickhouse?.post(batch, zero, w);
       // zero the used rows here, off the receive thread, and send the buffers back for reuse; columns the
       // encoder found all zero (most of the schema for a given template) need nothing
       PHYSICAL_COLUMNS.forEach((pc, i) => {
@@ -123,6 +124,7 @@ function handle(msg: WriterRequest): void {
         if (w.rows === 0) w.setStats({ msecFirst: msg.idleSlotMs, msecLast: msg.idleSlotMs });
         const stats = w.currentStats();
         const path = w.closeSync({ finalPath: msg.finalPath, ifExists: "suffix" });
+        clickhouse?.renamed(w.path, path);
         post({ op: "ok", req: msg.req, path, stats });
       } catch (err) {
         post({ op: "error", req: msg.req, file: msg.file, message: (err as Error).message });

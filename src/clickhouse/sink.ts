@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordBatch } from "../record/batch.js";
+import { BackfillReader } from "./backfill.js";
 import { ClickHouseError, type ClickHouseTarget } from "./client.js";
 import { idString, Inserter, type EncodedBatch } from "./inserter.js";
 import { RowBinaryBuffer, usedColumns } from "./rowbinary.js";
@@ -31,6 +32,26 @@ export interface SinkCounters {
   /** batches and bytes in the spool now */
   spoolBatches: number;
   spoolBytes: number;
+  /** rows the feed could not take, referenced for back-fill from the flow files */
+  referenced: number;
+  /** rows back-filled from the flow files (inserted) */
+  backfilled: number;
+  /** block references waiting to be back-filled */
+  backfillPending: number;
+}
+
+export function emptyCounters(): SinkCounters {
+  return {
+    sent: 0,
+    spooled: 0,
+    failed: 0,
+    duplicates: 0,
+    spoolBatches: 0,
+    spoolBytes: 0,
+    referenced: 0,
+    backfilled: 0,
+    backfillPending: 0,
+  };
 }
 
 export type SinkLog = (level: "info" | "warn" | "error", message: string) => void;
@@ -72,8 +93,39 @@ export function decodeSpoolFile(buf: Buffer, path: string): EncodedBatch {
   return { ...h, data: buf.subarray(8 + len) };
 }
 
+/** The blocks as one RowBinary batch with this id (written into every row's `batch`). */
+function encodeBatch(blocks: readonly RecordBatch[], hi: number, lo: number): EncodedBatch {
+  const columns = usedColumns(blocks);
+  const buf = new RowBinaryBuffer(
+    columns,
+    blocks.reduce((a, b) => a + b.length, 0),
+  );
+  let minMs = Number.MAX_SAFE_INTEGER;
+  let maxMs = 0;
+  for (const b of blocks) {
+    buf.append(b, null, b.length, hi, lo);
+    const first = b.cols.msecFirst;
+    for (let i = 0; i < b.length; i++) {
+      const t = first[i]!;
+      if (t < minMs) minMs = t;
+      if (t > maxMs) maxMs = t;
+    }
+  }
+  return {
+    id: idString(hi, lo),
+    columns: columns.map((c) => c.name),
+    rows: buf.rows,
+    minMs,
+    maxMs,
+    data: buf.bytes(),
+  };
+}
+
 export class ClickHouseSink {
-  readonly counters: SinkCounters = { sent: 0, spooled: 0, failed: 0, duplicates: 0, spoolBatches: 0, spoolBytes: 0 };
+  readonly counters: SinkCounters = emptyCounters();
+  /** blocks posted by the feed and not yet taken (set by the sink's thread): back-fill waits while it is behind */
+  behind: () => number = () => 0;
+  private readonly backfill: BackfillReader;
   private readonly inserter: Inserter;
   private readonly spoolDir: string;
   private readonly log: SinkLog;
@@ -90,6 +142,8 @@ export class ClickHouseSink {
   private expiredAt = 0;
   private down = false;
   private stopping = false;
+  /** stop() was called: no new back-fill batch (the references wait for the next start) */
+  private closing = false;
 
   constructor(target: ClickHouseTarget, spoolDir: string, log: SinkLog) {
     this.target = target;
@@ -109,9 +163,15 @@ export class ClickHouseSink {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
     }
     if (old.length > 0) log("info", `clickhouse: ${old.length} spooled batches to send first`);
+    this.backfill = new BackfillReader(spoolDir, log);
+    this.counters.backfillPending = this.backfill.pending();
     this.ageTimer = setInterval(
       () => {
         if (this.pendingRows > 0 && Date.now() - this.pendingSince >= target.batchMs) this.cut();
+        // references the writer logged meanwhile
+        this.backfill.scan();
+        this.counters.backfillPending = this.backfill.pending();
+        this.kick();
       },
       Math.min(1000, Math.max(10, target.batchMs / 4)),
     );
@@ -134,33 +194,8 @@ export class ClickHouseSink {
     if (blocks.length === 0) return;
     this.pending = [];
     this.pendingRows = 0;
-    const columns = usedColumns(blocks);
-    const buf = new RowBinaryBuffer(
-      columns,
-      blocks.reduce((a, b) => a + b.length, 0),
-    );
     const r = randomBytes(8);
-    const hi = r.readUInt32LE(4);
-    const lo = r.readUInt32LE(0);
-    let minMs = Number.MAX_SAFE_INTEGER;
-    let maxMs = 0;
-    for (const b of blocks) {
-      buf.append(b, null, b.length, hi, lo);
-      const first = b.cols.msecFirst;
-      for (let i = 0; i < b.length; i++) {
-        const t = first[i]!;
-        if (t < minMs) minMs = t;
-        if (t > maxMs) maxMs = t;
-      }
-    }
-    const batch: EncodedBatch = {
-      id: idString(hi, lo),
-      columns: columns.map((c) => c.name),
-      rows: buf.rows,
-      minMs,
-      maxMs,
-      data: buf.bytes(),
-    };
+    const batch = encodeBatch(blocks, r.readUInt32LE(4), r.readUInt32LE(0));
     const q: Queued = { seq: this.nextSeq++, batch, refusals: 0 };
     // in memory only while nothing waits in the spool (order) and the sender keeps up
     const inMemory = this.queue.filter((x) => x.batch !== null).length;
@@ -215,17 +250,30 @@ export class ClickHouseSink {
   }
 
   private kick(): void {
-    if (this.sending !== null || this.retryTimer !== null || this.queue.length === 0) return;
+    if (this.sending !== null || this.retryTimer !== null) return;
+    if (this.queue.length === 0 && (this.counters.backfillPending === 0 || !this.caughtUp())) return;
     this.sending = this.drain().finally(() => {
       this.sending = null;
     });
   }
 
-  /** Sends the queue head first until the queue is empty or the server fails. */
+  /** Back-fill runs when the queue (and so the spool) is empty and the feed is not behind: live rows first. */
+  private caughtUp(): boolean {
+    return !this.closing && this.queue.length === 0 && this.pendingRows < this.target.batchRows && this.behind() <= 1;
+  }
+
+  /**
+   * Sends the queue head first until the queue is empty or the server fails; then back-fills referenced blocks
+   * while the sink keeps up.
+   */
   private async drain(): Promise<void> {
     for (;;) {
       const q = this.queue[0];
-      if (q === undefined) return;
+      if (q === undefined) {
+        if (this.stopping || !this.caughtUp()) return;
+        if (!(await this.backfillStep())) return;
+        continue;
+      }
       let b: EncodedBatch;
       const fromSpool = q.batch === null;
       try {
@@ -271,6 +319,60 @@ export class ClickHouseSink {
     }
   }
 
+  /**
+   * One batch of referenced blocks read from the flow files and inserted (its id from the references, so a
+   * repeat after a crash is found stored). False when there is nothing to do or the server failed (retry set).
+   */
+  private async backfillStep(): Promise<boolean> {
+    const job = this.backfill.next(this.target.batchRows);
+    this.counters.backfillPending = this.backfill.pending();
+    if (job === null) return false;
+    const rows = job.blocks.reduce((a, b) => a + b.length, 0);
+    if (rows === 0) {
+      this.counters.failed += job.failedRows;
+      this.backfill.commit(job);
+      this.counters.backfillPending = this.backfill.pending();
+      return true;
+    }
+    const b = encodeBatch(job.blocks, job.hi, job.lo);
+    for (let refusals = 0; ;) {
+      try {
+        const r = await this.inserter.insertOnce(b);
+        if (r === "inserted") this.counters.backfilled += b.rows;
+        else this.counters.duplicates += b.rows;
+        if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
+        this.down = false;
+        this.retryMs = RETRY_MIN_MS;
+        this.counters.failed += job.failedRows;
+        this.backfill.commit(job);
+        this.counters.backfillPending = this.backfill.pending();
+        return true;
+      } catch (err) {
+        if (err instanceof ClickHouseError && ++refusals < MAX_REFUSALS) continue;
+        if (err instanceof ClickHouseError) {
+          this.log(
+            "error",
+            `clickhouse: back-fill batch ${b.id} (${b.rows} rows) refused ${refusals} times, given up: ${err.message}`,
+          );
+          this.counters.failed += b.rows + job.failedRows;
+          this.backfill.commit(job);
+          return true;
+        }
+        // the same job (references, id, blocks read) is taken again when the server answers
+        if (!this.down) this.log("warn", `clickhouse: ${(err as Error).message}; back-fill waits`);
+        this.down = true;
+        this.inserter.features = null;
+        if (this.stopping) return false;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.kick();
+        }, this.retryMs);
+        this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+        return false;
+      }
+    }
+  }
+
   /** Retention by dropping old day partitions (servers without TTL); a failure is logged and retried later. */
   private async expire(): Promise<void> {
     this.expiredAt = Date.now();
@@ -309,9 +411,10 @@ export class ClickHouseSink {
 
   /**
    * Stop: the gathered blocks become a last batch; the sender gets until `deadlineMs` to empty the queue, and
-   * what is left is spooled for the next start.
+   * what is left is spooled for the next start. References not back-filled yet wait for the next start too.
    */
   async stop(deadlineMs = 10_000): Promise<void> {
+    this.closing = true;
     clearInterval(this.ageTimer);
     this.cut();
     if (this.retryTimer !== null) {

@@ -2,14 +2,27 @@
 // The thread of tscapd's ClickHouse sink: rebuilds each block posted by the writer thread as a RecordBatch
 // (absent columns read as zeros) and pushes it to the ClickHouseSink; reports counters and log lines to the
 // main thread. It runs at a lower priority than the receive, decode and writer threads (files first): when it
-// cannot keep up, the feed drops blocks (FEED_MAX_BEHIND) and their rows count as failed.
+// cannot keep up (FEED_MAX_BEHIND), the writer references the blocks it stored instead, and the sink back-fills
+// them from the flow files once it has caught up (backfill.ts).
 
 import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays } from "../record/schema.js";
 import { lowerThreadPriority } from "../capd/thread-priority.js";
 import { ClickHouseSink, type SinkCounters } from "./sink.js";
-import { FEED_DROPPED, FEED_TAKEN, type FeedMessage, type StreamReply, type StreamWorkerData } from "./stream.js";
+import {
+  FEED_DROPPED,
+  FEED_POSTED,
+  FEED_REFERENCED,
+  FEED_TAKEN,
+  type FeedMessage,
+  type StreamReply,
+  type StreamWorkerData,
+} from "./stream.js";
+
+/** Tests only: the thread sleeps this long per block taken (a slow sink, so the feed falls behind). */
+const PAUSE_MS = Number(process.env["TSFLOW_CLICKHOUSE_SINK_PAUSE_MS"] ?? 0) || 0;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Nice increment of this thread over the process's. */
 const SINK_NICE = 10;
@@ -33,23 +46,42 @@ function zeroArray(type: ArrayType, length: number): ArrayBufferView {
   return (z as Uint8Array).subarray(0, length);
 }
 
-/** The writer's shared counters (from its first block). */
-let shared: Int32Array | null = null;
+/** The writer's shared counters (its first message). */
+let blocks: Int32Array | null = null;
+let rows: Float64Array | null = null;
+sink.behind = () => (blocks === null ? 0 : Atomics.load(blocks, FEED_POSTED) - Atomics.load(blocks, FEED_TAKEN));
+let dropped = 0;
 const counters = (): SinkCounters => {
   const c = { ...sink.counters };
-  if (shared !== null) c.failed += Atomics.load(shared, FEED_DROPPED);
+  if (rows !== null) {
+    c.failed += rows[FEED_DROPPED]!;
+    c.referenced = rows[FEED_REFERENCED]!;
+    if (rows[FEED_DROPPED]! > dropped) {
+      post({
+        op: "log",
+        level: "error",
+        message: `clickhouse: back-fill log full: ${rows[FEED_DROPPED]! - dropped} more rows only in the flow files (counted failed)`,
+      });
+      dropped = rows[FEED_DROPPED]!;
+    }
+  }
   return c;
 };
 
 const channel = new BroadcastChannel(data.channel);
 channel.onmessage = (event: unknown): void => {
   const m = (event as { data: FeedMessage }).data;
+  if (m.op === "shared") {
+    blocks = m.blocks;
+    rows = m.rows;
+    return;
+  }
   if (m.op === "block") {
+    if (PAUSE_MS > 0) Atomics.wait(pause, 0, 0, PAUSE_MS);
     const cols: Record<string, ArrayBufferView> = {};
     for (const pc of PHYSICAL_COLUMNS) cols[pc.name] = m.cols[pc.name] ?? zeroArray(pc.array, m.rows * pc.width);
     sink.push(RecordBatch.view(m.rows, cols as unknown as ColumnArrays));
-    shared = m.shared;
-    Atomics.add(shared, FEED_TAKEN, 1);
+    if (blocks !== null) Atomics.add(blocks, FEED_TAKEN, 1);
     return;
   }
   void sink.stop(m.deadlineMs).then(() => {

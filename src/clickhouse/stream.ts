@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // tscapd --clickhouse: the sink (sink.ts) runs on a thread of its own (stream-worker.ts), so encoding and HTTP
 // never touch the receive, decode or write paths. The writer thread hands each block it has stored to it
-// through a BroadcastChannel (ClickHouseFeed: a copy of the used rows of the block's non-zero columns); the
-// main thread starts it, reads its counters for --metrics and stops it after the collector has closed its files.
+// through a BroadcastChannel (ClickHouseFeed: a copy of the used rows of the block's non-zero columns), or, when
+// the sink is behind, a reference to the block in the spool's back-fill log (backfill.ts); the main thread starts
+// it, reads its counters for --metrics and stops it after the collector has closed its files.
 
 import { BroadcastChannel, Worker } from "node:worker_threads";
 import type { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
+import type { FlowFileWriter } from "../store/index.js";
+import { BackfillWriter } from "./backfill.js";
 import type { ClickHouseTarget } from "./client.js";
 import type { SinkCounters, SinkLog } from "./sink.js";
 
@@ -16,9 +19,9 @@ export type FeedMessage =
       readonly op: "block";
       readonly rows: number;
       readonly cols: Readonly<Record<string, ArrayBufferView>>;
-      /** the feed's counters (FEED_POSTED, FEED_TAKEN, FEED_DROPPED), shared with the sink's thread */
-      readonly shared: Int32Array;
     }
+  /** the feed's counters, once at start: blocks (FEED_POSTED, FEED_TAKEN) and rows (FEED_DROPPED, FEED_REFERENCED) */
+  | { readonly op: "shared"; readonly blocks: Int32Array; readonly rows: Float64Array }
   | { readonly op: "stop"; readonly deadlineMs: number };
 
 /** Messages from the sink's thread to the main thread. */
@@ -39,31 +42,71 @@ export function feedChannelName(): string {
   return `tsflow-clickhouse-${process.pid}`;
 }
 
-/** Slots of the feed's shared counters: blocks posted, blocks taken by the sink, rows dropped (sink behind). */
+/** Slots of the feed's shared block counters (Int32Array): blocks posted, blocks taken by the sink. */
 export const FEED_POSTED = 0;
 export const FEED_TAKEN = 1;
-export const FEED_DROPPED = 2;
 /**
- * Blocks posted and not yet taken beyond which the feed drops blocks (counted as failed rows): the sink's thread
- * runs at a lower priority, and the writer must never wait for it nor grow memory without bound.
+ * Slots of the feed's shared row counters (Float64Array, written by the writer thread only): rows neither posted
+ * nor referenced (the back-fill log at its bound), rows referenced for back-fill.
  */
-export const FEED_MAX_BEHIND = 16;
+export const FEED_DROPPED = 0;
+export const FEED_REFERENCED = 1;
+/**
+ * Blocks posted and not yet taken beyond which the feed references blocks for back-fill instead of copying
+ * them: the sink's thread runs at a lower priority, and the writer must never wait for it nor grow memory without
+ * bound. TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND (tests only) sets it: 0 references every block.
+ */
+export const FEED_MAX_BEHIND = feedMaxBehind(process.env["TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND"]);
 
-/** The writer thread's end: posts a copy of every stored block, unless the sink is FEED_MAX_BEHIND behind. */
+function feedMaxBehind(env: string | undefined): number {
+  const n = Number(env);
+  return env !== undefined && env !== "" && Number.isInteger(n) && n >= 0 ? n : 16;
+}
+
+/**
+ * The writer thread's end: posts a copy of every stored block, unless the sink is FEED_MAX_BEHIND behind; then
+ * the block is referenced in the back-fill log (it is on disk already), or counted dropped past the log's bound.
+ */
 export class ClickHouseFeed {
   private readonly channel = new BroadcastChannel(feedChannelName());
-  private readonly shared = new Int32Array(new SharedArrayBuffer(3 * 4));
+  private readonly blocks = new Int32Array(new SharedArrayBuffer(2 * 4));
+  private readonly rows = new Float64Array(new SharedArrayBuffer(2 * 8));
+  private readonly backfill: BackfillWriter;
 
-  constructor() {
+  constructor(spoolDir: string) {
     this.channel.unref();
+    this.backfill = new BackfillWriter(spoolDir);
+    this.channel.postMessage({ op: "shared", blocks: this.blocks, rows: this.rows } satisfies FeedMessage);
   }
 
-  /** `zero`: physical columns known to be all zero in the block (not sent). */
-  post(batch: RecordBatch, zero: ReadonlySet<string>): void {
+  /**
+   * `zero`: physical columns known to be all zero in the block (not sent); `file`: the writer that stored it
+   * (its last block is this one).
+   */
+  post(batch: RecordBatch, zero: ReadonlySet<string>, file: FlowFileWriter): void {
     const n = batch.length;
     if (n === 0) return;
-    if (Atomics.load(this.shared, FEED_POSTED) - Atomics.load(this.shared, FEED_TAKEN) >= FEED_MAX_BEHIND) {
-      Atomics.add(this.shared, FEED_DROPPED, n);
+    if (Atomics.load(this.blocks, FEED_POSTED) - Atomics.load(this.blocks, FEED_TAKEN) >= FEED_MAX_BEHIND) {
+      const at = file.lastBlock;
+      let referenced = false;
+      try {
+        if (at !== undefined && at.rows === n) {
+          const { dev, ino } = file.identity();
+          referenced = this.backfill.add({
+            path: file.path,
+            dev,
+            ino,
+            offset: at.offset,
+            rows: n,
+            msecFirst: at.msecFirst,
+            msecLast: at.msecLast,
+          });
+        }
+      } catch {
+        referenced = false;
+      }
+      const slot = referenced ? FEED_REFERENCED : FEED_DROPPED;
+      this.rows[slot] = this.rows[slot]! + n;
       return;
     }
     const cols: Record<string, ArrayBufferView> = {};
@@ -71,14 +114,29 @@ export class ClickHouseFeed {
       if (zero.has(pc.name)) continue;
       cols[pc.name] = (batch.cols[pc.name as PhysicalName] as Uint8Array).slice(0, n * pc.width);
     }
-    Atomics.add(this.shared, FEED_POSTED, 1);
-    this.channel.postMessage({ op: "block", rows: n, cols, shared: this.shared } satisfies FeedMessage);
+    Atomics.add(this.blocks, FEED_POSTED, 1);
+    this.channel.postMessage({ op: "block", rows: n, cols } satisfies FeedMessage);
+  }
+
+  /** A file was closed under its final name (its references follow it). */
+  renamed(from: string, to: string): void {
+    this.backfill.renamed(from, to);
   }
 }
 
 /** The main thread's handle on the sink's thread. */
 export class ClickHouseStream {
-  counters: SinkCounters = { sent: 0, spooled: 0, failed: 0, duplicates: 0, spoolBatches: 0, spoolBytes: 0 };
+  counters: SinkCounters = {
+    sent: 0,
+    spooled: 0,
+    failed: 0,
+    duplicates: 0,
+    spoolBatches: 0,
+    spoolBytes: 0,
+    referenced: 0,
+    backfilled: 0,
+    backfillPending: 0,
+  };
   private readonly worker: Worker;
   private readonly ready: Promise<void>;
   private stopped: (() => void) | null = null;

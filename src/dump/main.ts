@@ -8,11 +8,24 @@
 import { CommanderError } from "commander";
 import { EXIT } from "../cli/common.js";
 import { FilterSyntaxError } from "../filter/index.js";
-import { BufferedOutput } from "../format/index.js";
+import { BufferedOutput } from "../format/out.js";
 import { FlowError, UsageError } from "../util/errors.js";
 import { buildProgram, parseQueryOptions, type QueryOptions } from "./options.js";
 import { runQuery } from "./query.js";
-import { isatty } from "node:tty";
+import { fstatSync } from "node:fs";
+
+/**
+ * Whether stderr is a terminal (progress is drawn there). fstat first: node:tty, which loads node:net and the
+ * stream classes, only for a character device (a terminal, or /dev/null).
+ */
+function stderrIsTty(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return process.getBuiltinModule("node:tty").isatty(2);
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
@@ -30,8 +43,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const out = new BufferedOutput(1);
   try {
-    // isatty, not process.stderr.isTTY: a run that writes nothing to stderr never builds its stream
-    const progress = options.progress ?? isatty(2);
+    // not process.stderr.isTTY: a run that writes nothing to stderr never builds its stream
+    const progress = options.progress ?? stderrIsTty();
     const io = { out, err: (t: string) => process.stderr.write(t), now: Date.now, progress };
     const code =
       options.clickhouse !== undefined

@@ -11,18 +11,13 @@
 import { dirname } from "node:path";
 import { cpuUsage, hrtime } from "node:process";
 import { compileFilter, readFilterFile, type CompiledFilter } from "../filter/index.js";
-import {
-  aggregateFormat,
-  createFormatter,
-  csvLegacySummary,
-  formatStatTable,
-  formatStatTableCsv,
-  formatStatTableJson,
-  NO_MATCHING_FLOWS,
-  textFooter,
-  type Formatter,
-  type Output,
-} from "../format/index.js";
+// the record formatters (format/index.js) are loaded by formatterFor, on first use: -s tables never need them
+import { aggregateFormat } from "../format/aggregate.js";
+import type { Formatter } from "../format/index.js";
+import { NullFormatter } from "../format/null.js";
+import type { Output } from "../format/out.js";
+import { formatStatTable, formatStatTableCsv, formatStatTableJson } from "../format/stat-table.js";
+import { csvLegacySummary, NO_MATCHING_FLOWS, textFooter } from "../format/summary.js";
 import { RecordBatch } from "../record/batch.js";
 import { StatsQuery, type AggregatorPart, type StatState } from "../stats/index.js";
 import { drawStatTable, Progress } from "./tty.js";
@@ -213,9 +208,11 @@ function footer(
   );
 }
 
-function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): Formatter {
+async function formatterFor(o: QueryOptions, spec: string | undefined, dflt: string): Promise<Formatter> {
   let name = spec ?? dflt;
   if (name === "csv" && o.csvLegacy) name = "csv-legacy";
+  if (name.toLowerCase() === "null") return new NullFormatter();
+  const { createFormatter } = await import("../format/index.js");
   return createFormatter(name, { plain: o.plainNumbers, longV6: o.fullIPv6, quiet: o.quiet });
 }
 
@@ -372,7 +369,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     }
     const tables = q.recordTables();
     for (const [i, t] of tables.entries()) {
-      const fmt = formatterFor(o, o.format, recordFormat(o));
+      const fmt = await formatterFor(o, o.format, recordFormat(o));
       if (!o.quiet) out.write(`Top ${topN} flows ordered by ${t.order.name}:\n`);
       fmt.prolog(out);
       printBatches(t.batches, fmt, out);
@@ -413,7 +410,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     }
     const aggr = q.aggregator!;
     const ids = aggr.entryOrder(q.order?.order, q.order?.ascending, postFilter ? 0 : (o.topN ?? 0));
-    const fmt = formatterFor(o, o.format, recordFormat(o));
+    const fmt = await formatterFor(o, o.format, recordFormat(o));
     fmt.prolog(out);
     const row = new RecordBatch(1);
     const sel = new Uint32Array(1);
@@ -433,7 +430,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
 
   // ── plain listing, possibly sorted ──
-  const fmt = formatterFor(o, o.format, "line");
+  const fmt = await formatterFor(o, o.format, "line");
   fmt.prolog(out);
   let counts: ScanCounts;
   if (q.sorter) {

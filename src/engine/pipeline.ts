@@ -120,8 +120,10 @@ export class BlockPipeline {
   /** every column needed but a filter to apply: the filter's columns are decoded first */
   private readonly probe: ReadonlySet<string> | undefined;
   private readonly usePred: boolean;
-  /** the passing rows of the last block read */
+  /** the passing rows of the last block read (read-only for the caller) */
   sel = new Uint32Array(16384);
+  /** sel[0, identity) holds 0, 1, 2 …: a block whose rows all pass needs no new selection */
+  private identity = 0;
 
   /** @param columns the sink's columns; undefined when it reads every column (listings, -O, -w) */
   constructor(filter: CompiledFilter, window: TimeWindow | undefined, columns: Iterable<string> | undefined) {
@@ -139,6 +141,16 @@ export class BlockPipeline {
     return this.filter.mayMatch(UNKNOWN_ZONE, reader.header().ident); // e.g. `ident X` on another source's file
   }
 
+  private grow(n: number): void {
+    this.sel = new Uint32Array(n);
+    this.identity = 0;
+  }
+
+  /** Whether every block is read (no filter, no window: no zone map to consult). */
+  get readsEveryBlock(): boolean {
+    return !this.usePred;
+  }
+
   /** The zone-map verdict of block `bi` (BLOCK_READ when the query has neither filter nor window). */
   verdict(reader: FlowFileSource, bi: number, ident: string): number {
     if (!this.usePred) return BLOCK_READ;
@@ -151,7 +163,8 @@ export class BlockPipeline {
   /**
    * Reads block `bi` and selects its passing rows into `this.sel`; returns the batch and their count, or
    * undefined when the block was skipped (counted), damaged (reported by the reader) or had no passing row.
-   * `verdict`: the plan's, when known (else the zone map is consulted here).
+   * `verdict`: the plan's, when known (else the zone map is consulted here). `ahead`: the block the caller reads
+   * next, which a tsflow reader then reads ahead on another thread.
    */
   read(
     reader: FlowFileSource,
@@ -159,6 +172,7 @@ export class BlockPipeline {
     ident: string,
     counts: ScanCounts,
     verdict?: number,
+    ahead?: number,
   ): { batch: RecordBatch; k: number } | undefined {
     const v = verdict ?? this.verdict(reader, bi, ident);
     if (v === BLOCK_SKIP) {
@@ -167,28 +181,41 @@ export class BlockPipeline {
     }
     if (v === BLOCK_DAMAGED && verdict === undefined) return undefined; // reported through onError
     const f = this.filter;
-    const lazy = this.probe !== undefined && reader instanceof FlowFileReader ? reader : undefined;
-    let batch = lazy ? lazy.readBlockLazy(bi, this.probe!) : reader.readBlock(bi, this.selection ?? this.probe);
+    const tsflow = reader instanceof FlowFileReader ? reader : undefined;
+    const lazy = this.probe !== undefined ? tsflow : undefined;
+    let batch = lazy
+      ? lazy.readBlockLazy(bi, this.probe!, ahead)
+      : tsflow
+        ? tsflow.readBlock(bi, this.selection ?? this.probe, ahead)
+        : reader.readBlock(bi, this.selection ?? this.probe);
     if (batch === undefined) return undefined;
     counts.bytesRead += reader.bytesRead ? reader.bytesRead(bi) : reader.blockInfo(bi).length;
     counts.processed += batch.length;
-    if (this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
+    if (this.sel.length < batch.length) this.grow(batch.length);
     if (this.probe !== undefined && lazy === undefined) {
       // an nfdump block: only the rows that pass on the filter's columns are decoded whole
+      this.identity = 0;
       const k0 = f.scan(batch, this.sel, ident);
       if (k0 === 0) return undefined;
       batch = reader.readRows ? reader.readRows(bi, this.sel, k0) : reader.readBlock(bi);
       if (batch === undefined) return undefined;
-      if (this.sel.length < batch.length) this.sel = new Uint32Array(batch.length);
+      if (this.sel.length < batch.length) this.grow(batch.length);
     }
     const sel = this.sel;
     const n = batch.length;
     let k: number;
     if (f.matchesAll) {
-      for (let i = 0; i < n; i++) sel[i] = i;
+      for (let i = this.identity; i < n; i++) sel[i] = i;
+      if (n > this.identity) this.identity = n;
       k = n;
-    } else k = f.scan(batch, sel, ident);
-    if (this.window && k > 0) k = applyWindow(batch, sel, k, this.window);
+    } else {
+      this.identity = 0;
+      k = f.scan(batch, sel, ident);
+    }
+    if (this.window && k > 0) {
+      this.identity = 0;
+      k = applyWindow(batch, sel, k, this.window);
+    }
     if (k === 0) return undefined;
     if (lazy) lazy.lazyRows(sel, k); // the sink reads only these rows: few of them decode row by row
     return { batch, k };

@@ -77,6 +77,17 @@ export function planScan(
   return { files, verdicts, parallel: false };
 }
 
+/**
+ * The block after `bi` that the scan will read, when that is known (the plan's verdicts, or no filter and no
+ * window: every block): the reader reads it ahead while this one is decoded. Undefined when there is none, or
+ * when the zone maps are consulted block by block.
+ */
+function nextRead(mark: Uint8Array | undefined, bi: number, everyBlock: boolean): number | undefined {
+  if (mark === undefined) return everyBlock ? bi + 1 : undefined;
+  for (let j = bi + 1; j < mark.length; j++) if (mark[j] === BLOCK_READ) return j;
+  return undefined;
+}
+
 export interface ScanHooks {
   /** a damaged file, block or appendix (already counted) */
   readonly onError: (message: string) => void;
@@ -129,7 +140,14 @@ export function* passingBlocks(
         hooks.progress?.(blocksDone++, blocksTotal, counts.processed);
         const v = mark?.[bi];
         // a block the plan found damaged is read again here, so that the reader reports it
-        const r = pipeline.read(reader, bi, ident, counts, v === BLOCK_DAMAGED ? undefined : v);
+        const r = pipeline.read(
+          reader,
+          bi,
+          ident,
+          counts,
+          v === BLOCK_DAMAGED ? undefined : v,
+          nextRead(mark, bi, pipeline.readsEveryBlock),
+        );
         if (r === undefined) continue;
         let k = r.k;
         if (limit !== undefined && counts.passed + k > limit) k = limit - counts.passed;

@@ -6,6 +6,11 @@
 
 import type { RecordBatch } from "../record/batch.js";
 import { ExactSum, sumError, TWO53 } from "../record/u64.js";
+import { nativeDecoder, type NativeEncoder } from "../store/native-encode.js";
+
+let nativeSums: NativeEncoder["sums"] | null | undefined;
+/** sums, first, last of the native loop */
+const state = new Float64Array(5);
 
 /** Totals a scan keeps for the summary line (RunCounts, BlockCounts); `*Fix` = exact − double (record/u64.ts). */
 export interface RowSums {
@@ -19,7 +24,10 @@ export interface RowSums {
   last: number;
 }
 
-/** Adds the selected rows to the footer totals (locals in the loop: no property writes per row). */
+/**
+ * Adds the selected rows to the footer totals (locals in the loop: no property writes per row): native/encode.c's
+ * loop (the same additions in the same order), else the one here (no addon, TSFLOW_WRITER=js).
+ */
 export function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts: RowSums): void {
   const c = batch.cols;
   const inBytes = c.inBytes;
@@ -32,7 +40,17 @@ export function sumRows(batch: RecordBatch, sel: Uint32Array, k: number, counts:
   let nflows = 0;
   let first = counts.first;
   let last = counts.last;
-  if (k === batch.length) {
+  const nat = nativeSums === undefined ? (nativeSums = nativeDecoder()?.sums ?? null) : nativeSums;
+  if (nat !== null) {
+    state[3] = first;
+    state[4] = last;
+    nat(inBytes, inPackets, flows, mf, ml, k === batch.length ? null : sel, k, state);
+    bytes = state[0]!;
+    packets = state[1]!;
+    nflows = state[2]!;
+    first = state[3]!;
+    last = state[4]!;
+  } else if (k === batch.length) {
     for (let i = 0; i < k; i++) {
       bytes += inBytes[i]!;
       packets += inPackets[i]!;

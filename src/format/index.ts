@@ -15,6 +15,7 @@ import { FormatError } from "./errors.js";
 import { compileFmt, PREDEFINED_FORMATS, type CompiledFmt } from "./fmt.js";
 import { JSON_RUN_SEPARATOR, JsonFormatter, NdjsonFormatter } from "./json.js";
 import { BufferedOutput, type Output } from "./out.js";
+import { NullFormatter } from "./null.js";
 import { RawFormatter } from "./raw.js";
 
 export interface Formatter {
@@ -98,22 +99,6 @@ class FmtFormatter implements Formatter {
   /** The header line (also used by -A / -s record tables). */
   get header(): string {
     return this.fmt.header;
-  }
-}
-
-class NullFormatter implements Formatter {
-  readonly summary = "text" as const;
-  prolog(): void {
-    // -o null prints only the summary
-  }
-  record(): void {
-    // no records
-  }
-  records(): void {
-    // no records
-  }
-  epilog(): void {
-    // nothing
   }
 }
 

@@ -237,12 +237,25 @@ export function putTable(buf: Uint8Array, p: number, t: Uint8Array, v: number, l
   return p + len;
 }
 
-/** `%-5s` protocol names (nfdump's table; numbers from 138 on); every entry is 5 characters. */
-export const PROTO5 = table8((v) => (PROTO_NAMES[v] ?? String(v)).padEnd(5));
-/** `%-5i` protocol numbers (-N). */
-export const PROTO5_PLAIN = table8((v) => String(v).padEnd(5));
-/** TCP flags, 8 characters. */
-export const FLAGS8 = table8((v) => flagsString(v));
+interface Tables {
+  /** `%-5s` protocol names (nfdump's table; numbers from 138 on); every entry is 5 characters. */
+  readonly PROTO5: Uint8Array;
+  /** `%-5i` protocol numbers (-N). */
+  readonly PROTO5_PLAIN: Uint8Array;
+  /** TCP flags, 8 characters. */
+  readonly FLAGS8: Uint8Array;
+}
+let tables: Tables | undefined;
+
+/** The fixed-width tables, built when the first row writer is compiled (a run that lists no row never needs them). */
+function fixedTables(): Tables {
+  tables ??= {
+    PROTO5: table8((v) => (PROTO_NAMES[v] ?? String(v)).padEnd(5)),
+    PROTO5_PLAIN: table8((v) => String(v).padEnd(5)),
+    FLAGS8: table8((v) => flagsString(v)),
+  };
+  return tables;
+}
 
 const TIME_SLOTS = 256;
 const TIME_STRIDE = 32;
@@ -279,9 +292,15 @@ const HELPERS = {
   putIPv6,
   putTable,
   putDateTime,
-  PROTO5,
-  PROTO5_PLAIN,
-  FLAGS8,
+  get PROTO5(): Uint8Array {
+    return fixedTables().PROTO5;
+  },
+  get PROTO5_PLAIN(): Uint8Array {
+    return fixedTables().PROTO5_PLAIN;
+  },
+  get FLAGS8(): Uint8Array {
+    return fixedTables().FLAGS8;
+  },
 };
 
 /** A helper name usable in a snippet. */

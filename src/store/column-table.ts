@@ -30,6 +30,8 @@ export interface ColumnEntry {
   base: number;
   /** offset of the stored bytes in the block buffer */
   at: number;
+  /** index of the entry in the block's column table */
+  slot: number;
   name: string;
 }
 
@@ -132,7 +134,7 @@ export function columnTable(
       bad(e, `column ${dir.name}: raw length ${rawLength}, expected ${expect} for ${n} rows`);
       return;
     }
-    out.push({ id, tgt, transform, width, flags, rawLength, storedLength, base, at, name: dir.name });
+    out.push({ id, tgt, transform, width, flags, rawLength, storedLength, base, at, slot: k, name: dir.name });
   }
   return out;
 }

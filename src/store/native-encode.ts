@@ -51,6 +51,34 @@ export interface NativeEncoder {
   ) => void;
   /** zlib's CRC32 of src[off, off + len) continued from seed (only where the CPU has PCLMULQDQ). */
   crc32?: (src: Uint8Array, off: number, len: number, seed: number) => number;
+  /**
+   * engine/sums.ts sumRows's loop over rows sel[0, k) (rows 0..k when sel is null): state[0..2] = the sums of
+   * inBytes, inPackets and flows (0 counted as 1), state[3] and [4] lowered / raised to the rows' first and last.
+   */
+  sums?: (
+    inBytes: Float64Array,
+    inPackets: Float64Array,
+    flows: Float64Array,
+    first: Float64Array,
+    last: Float64Array,
+    sel: Uint32Array | null,
+    k: number,
+    state: Float64Array,
+  ) => void;
+  /** The reader's read-ahead thread (read-ahead.ts): a handle, one job at a time. */
+  readahead?: () => object;
+  readaheadStart?: (
+    h: object,
+    fd: number,
+    offset: number,
+    length: number,
+    buf: Uint8Array,
+    arena: Uint8Array,
+    mask: Uint8Array,
+    res: Float64Array,
+  ) => void;
+  readaheadWait?: (h: object) => void;
+  readaheadClose?: (h: object) => void;
 }
 
 /**

@@ -10,6 +10,8 @@
 // column into a reusable 8-byte aligned arena and returns a RecordBatch whose columns are zero-copy views of the
 // arena (raw columns) or of reusable scratch arrays (narrowed / delta / sparse columns, decoded in one pass).
 // The batch is valid until the next readBlock()/iteration step on the same reader: copy rows you keep.
+// Given the block the caller reads next (`ahead`), the reader posts it to its read-ahead thread (read-ahead.ts),
+// which reads it, computes its CRCs and inflates its wanted columns while JS decodes this one.
 // Columns a block does not store (all zero) are shared zero arrays listed in `batch.absent`: never write to them.
 //
 // Errors inside a block never throw out of iteration: they become StoreErrors {file, block, offset} passed to the
@@ -75,6 +77,7 @@ import { loadBlockIndex } from "./block-index.js";
 import { COLUMN_TARGET, columnTable, columnTargets, type ColumnEntry } from "./column-table.js";
 import { LazyBlock, V6FLAGS_INDEX } from "./lazy-block.js";
 import { nativeDecoder, type NativeEncoder } from "./native-encode.js";
+import { RA, ReadAhead, type AheadSlot } from "./read-ahead.js";
 import { BlockZoneMap } from "./zone-map.js";
 import {
   LZ4_WASM_CAPACITY,
@@ -98,6 +101,8 @@ export type ColumnSelection = Iterable<string> & { has(name: string): boolean };
 type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 const FIRST_READ = 64 * 1024;
+/** The least readBlockHead reads at once (header + zone section; typically 10–20 KiB). */
+const HEAD_GUESS_MIN = 4096;
 /** Bytes of n dictionary codes of `bits` bits as codec.ts dictTo* read them (0, 1, 2, else 4 bits). */
 function packedCodeBytes(n: number, bits: number): number {
   return bits === 0 ? 0 : bits === 1 ? (n + 7) >>> 3 : bits === 2 ? (n + 3) >>> 2 : (n + 1) >>> 1;
@@ -130,7 +135,7 @@ export class FlowFileReader {
   /** file column id → index in PHYSICAL_COLUMNS, or a COLUMN_TARGET value */
   private readonly target: Int32Array;
   private readonly ids: Map<string, number>;
-  private buf: Uint8Array;
+  private buf: Uint8Array<ArrayBuffer>;
   private tmp: Uint32Array;
   private readonly dict: Float64Array;
   private readonly dictInt: Uint32Array;
@@ -148,6 +153,19 @@ export class FlowFileReader {
   private lastExpanded: ReadonlySet<string> | undefined;
   /** native/encode.c's decoders of `for` columns into f64 and u32 (null: not built, codec.ts instead) */
   private nativeDec: NativeEncoder | null | undefined;
+  /** bytes readBlockHead reads at once: the last block's header and zone section, and an eighth */
+  private headGuess = FIRST_READ;
+  /** the read-ahead thread (undefined: not asked for yet; null: off) */
+  private ahead: ReadAhead | null | undefined;
+  /** the current block's inflated columns and the read-ahead's results, when it came from there */
+  private arena = new Uint8Array(0);
+  private res: Float64Array | undefined;
+  /** whether the current block in `buf` came from the read-ahead (its CRCs and inflated columns in `res`) */
+  private pre = false;
+  /** the read-ahead's column mask and the selection it was made for */
+  private mask: Uint8Array | undefined;
+  private maskFor: ReadonlySet<string> | undefined;
+  private maskLazy = false;
 
   private constructor(file: string, fd: number, size: number, hdr: FileHeader, opts: ReaderOptions) {
     this.path = file;
@@ -304,8 +322,8 @@ export class FlowFileReader {
    * are listed in `batch.absent` like stored-as-zero columns, so pass every column the query touches (filter,
    * statistics and output). CRCs are still checked over the whole block.
    */
-  readBlock(i: number, columns?: ColumnSelection): RecordBatch | undefined {
-    return this.read(i, columns, false);
+  readBlock(i: number, columns?: ColumnSelection, ahead?: number): RecordBatch | undefined {
+    return this.read(i, columns, false, ahead);
   }
 
   /**
@@ -314,11 +332,16 @@ export class FlowFileReader {
    * dozen columns of a few rows, so the block's other columns are never decompressed. Access is through getters
    * (slower per row than readBlock's arrays): use it when few rows are printed. Valid until the next call.
    */
-  readBlockLazy(i: number, eager: ColumnSelection): RecordBatch | undefined {
-    return this.read(i, eager, true);
+  readBlockLazy(i: number, eager: ColumnSelection, ahead?: number): RecordBatch | undefined {
+    return this.read(i, eager, true, ahead);
   }
 
-  private read(i: number, columns: ColumnSelection | undefined, lazy: boolean): RecordBatch | undefined {
+  private read(
+    i: number,
+    columns: ColumnSelection | undefined,
+    lazy: boolean,
+    ahead: number | undefined,
+  ): RecordBatch | undefined {
     const info = this.blockInfo(i);
     if (info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) {
       this.report(
@@ -329,18 +352,39 @@ export class FlowFileReader {
       );
       return undefined;
     }
+    const wanted = columns === undefined ? undefined : this.selection(columns);
+    // the block from the read-ahead when it was posted for this block and these columns, else read here
+    this.pre = false;
+    if (this.ahead) {
+      const mine: AheadSlot = {
+        buf: this.buf,
+        arena: this.arena,
+        res: this.res ?? ReadAhead.slot(this.target.length).res,
+      };
+      const got = this.ahead.take(i, this.maskOf(wanted, lazy), mine);
+      if (got !== undefined) {
+        this.buf = got.buf;
+        this.arena = got.arena;
+        this.res = got.res;
+        this.pre = got.res[RA.read] === info.length; // else (a read error, a short read) read again here to report it
+      }
+    }
     if (this.buf.length < info.length) this.buf = new Uint8Array(Math.max(info.length, this.buf.length * 2));
     const buf = this.buf;
-    try {
-      readFully(this.fd, buf.subarray(0, info.length), info.offset);
-    } catch (err) {
-      this.report(STORE_ERROR.IO, i, info.offset, `read failed: ${(err as Error).message}`);
-      return undefined;
+    if (!this.pre) {
+      try {
+        readFully(this.fd, buf.subarray(0, info.length), info.offset);
+      } catch (err) {
+        this.report(STORE_ERROR.IO, i, info.offset, `read failed: ${(err as Error).message}`);
+        return undefined;
+      }
     }
-    const h = this.checkHead(buf, i, info.offset, info.length);
+    if (ahead !== undefined) this.postAhead(ahead, wanted, lazy);
+    const res = this.pre ? this.res : undefined;
+    const h = this.checkHead(buf, i, info.offset, info.length, res?.[RA.hdrCrc]);
     if (h === undefined) return undefined;
     const d = BLOCK_HEADER_BYTES + h.zoneLength;
-    const dataCrc = crcOf(buf, d, d + h.dataLength);
+    const dataCrc = res !== undefined && res[RA.dataCrc]! >= 0 ? res[RA.dataCrc]! : crcOf(buf, d, d + h.dataLength);
     if (dataCrc !== h.dataCrc) {
       this.report(
         STORE_ERROR.CHECKSUM,
@@ -364,11 +408,50 @@ export class FlowFileReader {
   }
 
   close(): void {
+    // the read-ahead's job ends before its file descriptor is closed
+    if (this.ahead) this.ahead.close();
+    this.ahead = null;
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
   }
 
+  /** Blocks taken from the read-ahead so far (tests, benchmarks). */
+  get aheadHits(): number {
+    return this.ahead ? this.ahead.hits : 0;
+  }
+
+  /** Of those, the blocks the read-ahead thread had not started when they were needed (read here instead). */
+  get aheadByCaller(): number {
+    return this.ahead ? this.ahead.byCaller : 0;
+  }
+
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Posts block `next` (when it lies within the file) to the read-ahead, started on first use. */
+  private postAhead(next: number, wanted: ReadonlySet<string> | undefined, lazy: boolean): void {
+    const info = this.index[next];
+    if (info === undefined || info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) return;
+    if (this.ahead === undefined) this.ahead = ReadAhead.create(this.target.length) ?? null;
+    if (this.ahead) this.ahead.post(this.fd, next, info.offset, info.length, this.maskOf(wanted, lazy));
+  }
+
+  /** The file column ids read() decodes now for this selection (as decodeData's `eager`), for the read-ahead. */
+  private maskOf(wanted: ReadonlySet<string> | undefined, lazy: boolean): Uint8Array {
+    if (this.mask !== undefined && this.maskFor === wanted && this.maskLazy === lazy) return this.mask;
+    const cols = this.hdr.columns;
+    const m = new Uint8Array(cols.length);
+    if (this.hdr.codec !== "none") {
+      for (let id = 0; id < cols.length; id++) {
+        const t = this.target[id]!;
+        if (t !== COLUMN_TARGET.skip && (wanted === undefined || wanted.has(cols[id]!.name) || (lazy && t < 0)))
+          m[id] = 1;
+      }
+    }
+    this.mask = m;
+    this.maskFor = wanted;
+    this.maskLazy = lazy;
+    return m;
+  }
 
   private report(code: StoreErrorCode, block: number, offset: number, msg: string): void {
     const err = new StoreError(code, `${storeWhere(this.path, block, offset)}${msg}`, {
@@ -380,14 +463,18 @@ export class FlowFileReader {
     this.onError?.(err);
   }
 
-  /** Reads header + zone section of block i into this.buf and checks the header CRC. */
+  /**
+   * Reads header + zone section of block i into this.buf and checks the header CRC: one read of what the last
+   * block's took (a little more), a second one when this block's is longer.
+   */
   private readBlockHead(i: number, info: BlockInfo): BlockHeader | undefined {
-    const first = Math.min(info.length, FIRST_READ, this.size - info.offset);
+    const first = Math.min(info.length, this.headGuess, this.size - info.offset);
     if (first < BLOCK_HEADER_BYTES) {
       this.report(STORE_ERROR.TRUNCATED, i, info.offset, "block header runs past the end of the file");
       return undefined;
     }
     if (this.buf.length < first) this.buf = new Uint8Array(FIRST_READ);
+    this.pre = false;
     readFully(this.fd, this.buf.subarray(0, first), info.offset);
     const p = parseBlockHeader(this.buf, 0);
     if (p instanceof BlockHeaderFault) {
@@ -395,6 +482,7 @@ export class FlowFileReader {
       return undefined;
     }
     const headLen = BLOCK_HEADER_BYTES + p.zoneLength;
+    this.headGuess = Math.min(FIRST_READ, Math.max(HEAD_GUESS_MIN, headLen + (headLen >>> 3)));
     if (blockLength(p) !== info.length) {
       this.report(
         STORE_ERROR.BAD_LENGTH,
@@ -415,7 +503,14 @@ export class FlowFileReader {
     return this.checkHead(this.buf, i, info.offset, info.length);
   }
 
-  private checkHead(buf: Uint8Array, i: number, offset: number, length: number): BlockHeader | undefined {
+  /** `crc`: the header CRC when the read-ahead computed it. */
+  private checkHead(
+    buf: Uint8Array,
+    i: number,
+    offset: number,
+    length: number,
+    crcDone?: number,
+  ): BlockHeader | undefined {
     const p = parseBlockHeader(buf, 0);
     if (p instanceof BlockHeaderFault) {
       this.report(p.code, i, offset, p.message);
@@ -430,7 +525,7 @@ export class FlowFileReader {
       );
       return undefined;
     }
-    const crc = crcOf(buf, 8, BLOCK_HEADER_BYTES + p.zoneLength);
+    const crc = crcDone !== undefined && crcDone >= 0 ? crcDone : crcOf(buf, 8, BLOCK_HEADER_BYTES + p.zoneLength);
     if (crc !== p.hdrCrc) {
       this.report(
         STORE_ERROR.CHECKSUM,
@@ -488,6 +583,17 @@ export class FlowFileReader {
         `column ${e.name}: lz4 size prefix does not match raw length ${e.rawLength}`,
       );
       return undefined;
+    }
+    // inflated by the read-ahead: its result judged as the decoders' below
+    if (this.pre && buf === this.buf && e.slot < this.res![RA.entries]!) {
+      const got = this.res![RA.first + 2 * e.slot + 1]!;
+      if (got !== -2) {
+        if (got !== e.rawLength) {
+          this.badLz4(i, fileOff + e.at, e, got);
+          return undefined;
+        }
+        return { src: this.arena, off: this.res![RA.first + 2 * e.slot]! };
+      }
     }
     // liblz4 (when it loads) decodes straight from the block's buffer into the reader's own scratch; else the
     // WebAssembly decoder (the thread's shared instance): compressed bytes copied into its memory, decoded there.

@@ -83,6 +83,7 @@ export class FlowFileWriter {
   private readonly lz4Out: ColumnArena;
   /** per column id: blocks to compress it with lz4-napi (liblz4 just missed saving 1/4 in a recent block) */
   private readonly lz4Napi: Uint8Array;
+  private ident: { dev: number; ino: number } | undefined;
 
   private constructor(file: string, fd: number, codec: CodecName, opts: WriterOptions, headerLength: number) {
     this.path = file;
@@ -132,6 +133,18 @@ export class FlowFileWriter {
   /** Blocks written so far. */
   get blockCount(): number {
     return this.blocks.length;
+  }
+
+  /** Where the last block went (offset, length, rows, time range); undefined before the first. */
+  get lastBlock(): BlockInfo | undefined {
+    return this.blocks.at(-1);
+  }
+
+  /** Device and inode of the file (kept by the rename at close): finds it under another name. */
+  identity(): { dev: number; ino: number } {
+    this.checkOpen();
+    this.ident ??= fs.fstatSync(this.fd);
+    return { dev: this.ident.dev, ino: this.ident.ino };
   }
 
   /**

@@ -136,7 +136,10 @@ export class BlockZoneMap implements ZoneMap {
     this.state = new Uint8Array(columnCount);
     this.sets = new Map();
     this.blooms = new Map();
-    const v = new DataView(section.buffer, section.byteOffset, section.byteLength);
+    // one copy of the section (the reader reuses its buffer), the sets and filters views of it: one allocation
+    // per block instead of two per address set and one per filter
+    const own = LITTLE_ENDIAN && section.length >= 8 ? section.slice() : section;
+    const v = new DataView(own.buffer, own.byteOffset, own.byteLength);
     // The caller has checked the CRC; lengths are still checked so a logic error cannot read out of bounds.
     if (section.length < 8) {
       this.v4Mask = 0xff;
@@ -170,12 +173,12 @@ export class BlockZoneMap implements ZoneMap {
       const start6 = (end4 + 7) & ~7;
       const end6 = start6 + n6 * 8;
       if (end6 > section.length) break;
-      // copies: the section buffer is reused by the reader
       let set4: Uint32Array;
       let set6: Uint32Array;
       if (LITTLE_ENDIAN) {
-        set4 = new Uint32Array(section.slice(p, end4).buffer); // one memcpy each
-        set6 = new Uint32Array(section.slice(start6, end6).buffer);
+        // views of the copy: p and start6 are multiples of 8 in a section of its own
+        set4 = new Uint32Array(own.buffer, own.byteOffset + p, n4);
+        set6 = new Uint32Array(own.buffer, own.byteOffset + start6, n6 * 2);
       } else {
         set4 = new Uint32Array(n4);
         for (let k = 0; k < n4; k++) set4[k] = v.getUint32(p + 4 * k, true);
@@ -193,11 +196,15 @@ export class BlockZoneMap implements ZoneMap {
       const w = m / 32;
       const end = p + 16 + m / 8;
       if (m < 64 || m % 32 !== 0 || end > section.length) break;
-      // a copy (the section buffer is reused by the reader); a layout or probe count we do not know is ignored
+      // a view of the copy (a copy of its own on big-endian hosts); a layout or probe count we do not know is ignored
       if (layout === 1 && k > 0 && k <= 6) {
-        const words = new Uint32Array(w);
-        if (LITTLE_ENDIAN) new Uint8Array(words.buffer).set(section.subarray(p + 16, end));
-        else for (let q = 0; q < w; q++) words[q] = v.getUint32(p + 16 + 4 * q, true);
+        let words: Uint32Array;
+        if (LITTLE_ENDIAN && (own.byteOffset + p + 16) % 4 === 0)
+          words = new Uint32Array(own.buffer, own.byteOffset + p + 16, w);
+        else {
+          words = new Uint32Array(w);
+          for (let q = 0; q < w; q++) words[q] = v.getUint32(p + 16 + 4 * q, true);
+        }
         this.blooms.set(id, { k, seed: v.getUint32(p + 12, true), words });
       }
       p = end;

@@ -3,7 +3,7 @@
 // Summary over the files, consolidated tables included), spools while the server is away and sends the spool in
 // order when it is back, never inserts a batch twice; tsdump --clickhouse loads tsflow and nfcapd archives and a
 // rerun loads nothing twice; two collectors on two shards are queried through the Distributed table.
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,7 +119,9 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     await sendDatagrams(stream, capd.port);
     await new Promise((r) => setTimeout(r, 300));
     expect(await capd.stop()).toBe(0);
-    expect(capd.log()).toContain("clickhouse: 30000 rows sent, 0 found stored, 0 failed, 0 batches left");
+    expect(capd.log()).toContain(
+      "clickhouse: 30000 rows sent, 0 back-filled, 0 found stored, 0 failed, 0 batches left",
+    );
     const files = await summary(["-R", dir]);
     expect(files.flows).toBe(30_000);
     expect(await tableTotals(ch, "live.flows")).toEqual(files);
@@ -224,6 +226,159 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     expect(await ins.insertOnce(b)).toBe("duplicate");
     expect((await ch.query("SELECT count() FROM once.flows WHERE batch = 42")).trim()).toBe("1");
   }, 30_000);
+  /** A metric of tscapd's --metrics endpoint (-1 when absent). */
+  const metricOf = async (port: number, name: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\d+)`, "m").exec(text);
+    return m ? Number(m[1]) : -1;
+  };
+  /** every block is referenced for back-fill instead of being copied to the ClickHouse thread */
+  const BEHIND = { TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND: "0" };
+
+  it("blocks the ClickHouse thread could not take are back-filled from the flow files (one still open for writing): count and sums equal the Summary", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const stream = readDatagramStream(await syntheticStream({ flows: 30_000, seed: 31 }));
+    const capd = await startTscapd(
+      ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", `${ch.url}?database=backfill&batch_ms=200`],
+      undefined,
+      BEHIND,
+    );
+    await sendDatagrams(stream, capd.port);
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    await waitFor(
+      "back-fill",
+      async () => (await metric("tscapd_clickhouse_rows_backfilled_total")) === 30_000,
+      40_000,
+    );
+    expect(await metric("tscapd_clickhouse_rows_referenced_total")).toBe(30_000);
+    expect(await metric("tscapd_clickhouse_rows_sent_total")).toBe(0);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+    expect(await metric("tscapd_clickhouse_backfill_pending")).toBe(0);
+    // back-filled while the file was still being written (tscapd.current.*)
+    expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(true);
+    expect(await capd.stop()).toBe(0);
+    expect(capd.log()).toContain("clickhouse: 0 rows sent, 30000 back-filled, 0 found stored, 0 failed");
+    const files = await summary(["-R", dir]);
+    expect(files.flows).toBe(30_000);
+    expect(await tableTotals(ch, "backfill.flows")).toEqual(files);
+    for (const t of ["1m", "5m", "1h"]) expect(await tableTotals(ch, `backfill.flows_${t}`, true)).toEqual(files);
+    await expectSameRows(ch, dir, "backfill.flows");
+  }, 90_000);
+
+  it("a slow sink, a feed one block behind: some blocks streamed, the others back-filled, none twice (count and sums equal the Summary)", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const stream = readDatagramStream(await syntheticStream({ flows: 40_000, seed: 33 }));
+    const capd = await startTscapd(
+      ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", `${ch.url}?database=mixed&batch_ms=200`],
+      undefined,
+      { TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND: "1", TSFLOW_CLICKHOUSE_SINK_PAUSE_MS: "1000" },
+    );
+    await sendDatagrams(stream, capd.port);
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    await waitFor(
+      "streamed and back-filled",
+      async () =>
+        (await metric("tscapd_clickhouse_rows_sent_total")) +
+          (await metric("tscapd_clickhouse_rows_backfilled_total")) ===
+        40_000,
+      40_000,
+    );
+    const referenced = await metric("tscapd_clickhouse_rows_referenced_total");
+    expect(referenced).toBeGreaterThan(0);
+    expect(await metric("tscapd_clickhouse_rows_sent_total")).toBeGreaterThan(0);
+    expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(referenced);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+    expect(await capd.stop()).toBe(0);
+    const files = await summary(["-R", dir]);
+    expect(files.flows).toBe(40_000);
+    expect(await tableTotals(ch, "mixed.flows")).toEqual(files);
+  }, 90_000);
+
+  it("past the back-fill log's bound the blocks' rows are counted failed and logged; the referenced ones are back-filled", async () => {
+    const dir = tmp();
+    const metricsPort = await freeTcpPort();
+    const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+    const stream = readDatagramStream(await syntheticStream({ flows: 30_000, seed: 34 }));
+    const capd = await startTscapd(
+      ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", `${ch.url}?database=bound&batch_ms=200`],
+      undefined,
+      { ...BEHIND, TSFLOW_CLICKHOUSE_BACKFILL_MAX_REFS: "1" },
+    );
+    await sendDatagrams(stream, capd.port);
+    await waitFor(
+      "stored, back-filled or failed",
+      async () =>
+        (await metric("tscapd_flows_stored_total")) === 30_000 &&
+        (await metric("tscapd_clickhouse_rows_backfilled_total")) +
+          (await metric("tscapd_clickhouse_rows_failed_total")) ===
+          30_000,
+      40_000,
+    );
+    const referenced = await metric("tscapd_clickhouse_rows_referenced_total");
+    expect(referenced).toBeGreaterThan(0);
+    expect(referenced).toBeLessThan(30_000);
+    expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(referenced);
+    expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(30_000 - referenced);
+    await waitFor("the log line", () => Promise.resolve(capd.log().includes("back-fill log full")));
+    expect(await capd.stop()).toBe(0);
+    // one error line per second with what was dropped since the last
+    const logged = [...capd.log().matchAll(/back-fill log full: (\d+) more rows only in the flow files/g)];
+    expect(logged.reduce((a, m) => a + Number(m[1]), 0)).toBe(30_000 - referenced);
+    expect((await summary(["-R", dir])).flows).toBe(30_000);
+    expect((await tableTotals(ch, "bound.flows")).flows).toBe(referenced);
+  }, 90_000);
+
+  it("kill -9 with references pending (server away): the restart back-fills them exactly once; redone after a crash before the bookkeeping, nothing is inserted twice", async () => {
+    const away = await makeClickHouse();
+    try {
+      const dir = tmp();
+      const metricsPort = await freeTcpPort();
+      const metric = (name: string): Promise<number> => metricOf(metricsPort, name);
+      const stream = readDatagramStream(await syntheticStream({ flows: 20_000, seed: 32 }));
+      const url = `${away.url}?database=killed&batch_ms=200&batch_rows=5000`;
+      const args = ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", url];
+      const first = await startTscapd(args, undefined, BEHIND);
+      await sendDatagrams(stream, first.port);
+      await waitFor("references", async () => (await metric("tscapd_clickhouse_rows_referenced_total")) === 20_000);
+      expect(await metric("tscapd_clickhouse_backfill_pending")).toBeGreaterThan(0);
+      await first.stop("SIGKILL");
+      // the references as the killed process left them (to replay a crash between insert and bookkeeping)
+      const refs = join(dir, ".clickhouse-spool", "backfill");
+      const saved = tmp();
+      cpSync(refs, saved, { recursive: true });
+      expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(true);
+
+      await away.start();
+      // the restart recovers the killed process's file under its slot name; the references follow it
+      const second = await startTscapd(args);
+      await waitFor(
+        "back-fill",
+        async () => (await metric("tscapd_clickhouse_rows_backfilled_total")) === 20_000,
+        40_000,
+      );
+      expect(await metric("tscapd_clickhouse_rows_failed_total")).toBe(0);
+      expect(await metric("tscapd_clickhouse_backfill_pending")).toBe(0);
+      expect(await second.stop()).toBe(0);
+      expect(second.log()).toContain("recovered");
+      const files = await summary(["-R", dir]);
+      expect(files.flows).toBe(20_000);
+      expect(await tableTotals(away, "killed.flows")).toEqual(files);
+
+      // a crash after the inserts and before their progress was written: the same references again
+      cpSync(saved, refs, { recursive: true });
+      const third = await startTscapd(args);
+      await waitFor("redone", async () => (await metric("tscapd_clickhouse_rows_duplicate_total")) === 20_000, 40_000);
+      expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(0);
+      expect(await third.stop()).toBe(0);
+      expect(await tableTotals(away, "killed.flows")).toEqual(files);
+      await expectSameRows(away, dir, "killed.flows");
+    } finally {
+      await away.destroy();
+    }
+  }, 120_000);
+
   it("retention on 18.16 (no TTL): the sink drops day partitions older than ttl= (and ttl_1m= …), keeps newer ones", async () => {
     const target = parseClickHouseUrl(`${ch.url}?database=retention&ttl=2&ttl_1m=2`);
     const now = Date.now();

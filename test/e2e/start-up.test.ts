@@ -41,9 +41,10 @@ describe("start-up through V8's code cache", () => {
 
   it("a run leaves the cache of its bundle; the next run prints the same", async () => {
     const args = ["-r", file, "-s", "srcip/bytes", "-n", "5"];
+    const cache = cacheOf("tsdump");
+    fs.rmSync(cache, { force: true }); // the cache of an earlier run may be kept (a third of the bundle is enough)
     const first = await tsdump(args);
     expect(first.code).toBe(0);
-    const cache = cacheOf("tsdump");
     expect(fs.existsSync(cache)).toBe(true);
     // a run that compiled most of what a query needs (not only `-V`)
     expect(fs.statSync(cache).size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 2);
@@ -51,6 +52,19 @@ describe("start-up through V8's code cache", () => {
     expect(second.code).toBe(0);
     expect(stable(second.stdout)).toBe(stable(first.stdout));
     expect(second.stderr).toBe(first.stderr);
+  });
+
+  it("a run of -o null keeps the cache an -o null run left (it is not written again at every exit)", async () => {
+    const args = ["-r", file, "-o", "null"];
+    const cache = cacheOf("tsdump");
+    fs.rmSync(cache, { force: true });
+    expect((await tsdump(args)).code).toBe(0);
+    const first = fs.statSync(cache);
+    // -V compiles too little of the bundle: its cache is replaced by the next run's
+    expect(first.size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 3);
+    expect((await tsdump(args)).code).toBe(0);
+    const second = fs.statSync(cache);
+    expect([second.mtimeMs, second.ino]).toEqual([first.mtimeMs, first.ino]);
   });
 
   it("a damaged cache is rejected, the run is the same, and the cache is written again", async () => {
@@ -66,7 +80,7 @@ describe("start-up through V8's code cache", () => {
     expect(rewritten.subarray(0, 16).every((b) => b === 0x5a)).toBe(false);
   });
 
-  it("a query on one thread loads neither the worker code nor ClickHouse's (node:worker_threads, node:crypto)", async () => {
+  it("a query on one thread loads neither the worker code nor ClickHouse's, nor modules it does not use", async () => {
     // Node's list of the built-in modules it loaded, written when the run exits
     const dir = mkdtempSync(join(tmpdir(), "tsflow-startup-modules-"));
     const preload = join(dir, "modules.cjs");
@@ -81,6 +95,13 @@ describe("start-up through V8's code cache", () => {
     expect(loaded).toContain("NativeModule fs");
     expect(loaded).not.toContain("NativeModule worker_threads");
     expect(loaded).not.toContain("NativeModule crypto");
+    // commander's node:child_process is required on first use only, node:tty only for a terminal on stderr
+    // (here a pipe): neither loads node:net and the stream classes
+    expect(loaded).not.toContain("NativeModule child_process");
+    expect(loaded).not.toContain("NativeModule net");
+    expect(loaded).not.toContain("NativeModule stream");
+    // the loader is CommonJS: Node's ES module loader is never started
+    expect(loaded).not.toContain("NativeModule internal/modules/esm/module_job");
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

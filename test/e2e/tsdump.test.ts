@@ -79,6 +79,17 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("tsdump vs nfdump 1.7.1 on one nfc
     expect(a.stderr.trim()).toBe(stderr.trim());
   });
 
+  it("-o null in any case prints the summary only; an unknown -o name is a usage error with a suggestion", async () => {
+    const lower = await tsdump(["-r", file, "-o", "null", "proto udp"]);
+    const upper = await tsdump(["-r", file, "-o", "NULL", "proto udp"]);
+    expect(lower.code).toBe(0);
+    expect(stable(upper.stdout)).toBe(stable(lower.stdout));
+    expect(lower.stdout.startsWith("Summary: total flows:")).toBe(true);
+    const bad = await tsdump(["-r", file, "-o", "lien"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("tsdump: unknown output format 'lien' (did you mean line?)\n");
+  });
+
   it.each([[["-o", "null"]], [["-o", "null", "proto tcp"]], [["-s", "proto"]], [["-A", "proto", "-o", "null"]]])(
     "%j: 'Total flows processed' and 'Bytes read' (decompressed block payloads) as nfdump's",
     async (args) => {
