@@ -8,7 +8,7 @@
 // when the next character is not a letter — so `%mpls10` is `%mpls1` followed by the literal `0`, as in nfdump.
 // Widths and texts are output_fmt.c's (1.7.1 NSEL build).
 
-import type { RecordBatch } from "../record/batch.js";
+import { rawElementOf, RecordBatch } from "../record/batch.js";
 import { ViewCache, type BatchView } from "./view.js";
 import {
   compileRows,
@@ -34,6 +34,7 @@ import {
 import { fixName, TWO53, type ExactCounter } from "../record/u64.js";
 import { V6_BIT, type AddrColumnName } from "../record/schema.js";
 import { FormatError } from "./errors.js";
+import { userText } from "./json.js";
 import {
   bits,
   bytesPerPacket,
@@ -221,6 +222,25 @@ function eventText(b: BatchView, i: number): string {
   const ev = c.fwEvent[i]! || c.natEvent[i]!;
   if (xevt !== 0) return FW_EVENT[ev] ?? "UNKNOWN";
   return NAT_EVENT[ev] ?? "INVALID";
+}
+
+/** Raw element (0, `id`) of row i of the view's batch (NSEL values kept raw: connection id, ACLs, user name). */
+function rawOf(b: BatchView, i: number, id: number): Uint8Array | undefined {
+  const batch = b.batch ?? (b instanceof RecordBatch ? b : undefined);
+  return batch === undefined ? undefined : rawElementOf(batch, i, 0, id);
+}
+
+/** A value of fewer than 4 bytes, right-aligned in 4 (a short connection id). */
+function padded4(x: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4);
+  out.set(x.subarray(0, 4), 4 - Math.min(4, x.length));
+  return out;
+}
+
+/** Up to 4 big-endian bytes at `k` of `x` as an unsigned integer (0 past the end). */
+function beWord(x: Uint8Array | undefined, k: number): number {
+  if (x === undefined || x.length < k + 4) return 0;
+  return ((x[k]! << 24) | (x[k + 1]! << 16) | (x[k + 2]! << 8) | x[k + 3]!) >>> 0;
 }
 
 export function xeventText(x: number): string {
@@ -500,14 +520,24 @@ export const FMT_TOKENS: readonly TokenDef[] = [
     u(10, (b, i) => b.cols.egressVrf[i]!),
   ),
   T("%evrfnam", false, "  E-VRF-Name", lit("")),
-  T("%nfc", false, "   Conn-ID", lit("         0")),
+  T("%nfc", false, "   Conn-ID", () => (b, i) => {
+    const id = rawOf(b, i, 148);
+    return intString(id === undefined ? 0 : id.length >= 4 ? beWord(id, 0) : beWord(padded4(id), 0)).padStart(10);
+  }),
   T("%tevt", false, "Event time             ", () => (b, i) => localTimeMs(b.cols.msecEvent[i]!)),
   T("%evt", false, " Event", evt),
   T("%xevt", false, " XEvent", () => (b, i) => xeventText(b.cols.fwXEvent[i]!).padStart(7)),
   T("%sgt", false, "  SGT  ", lit("    0")),
   T("%msec", false, "   Event Time", () => (b, i) => intString(b.cols.msecEvent[i]!).padStart(13)),
-  T("%iacl", false, "Ingress ACL                     ", lit("0x0        0x0        0x0       ")),
-  T("%eacl", false, "Egress ACL                      ", lit("         0          0          0")),
+  // nfdump 1.7.1 prints the ingress ACL words as `0x%-8x` and the egress ones as `%10u`
+  T("%iacl", false, "Ingress ACL                     ", () => (b, i) => {
+    const x = rawOf(b, i, 33000);
+    return [0, 4, 8].map((k) => `0x${beWord(x, k).toString(16).padEnd(8)}`).join(" ");
+  }),
+  T("%eacl", false, "Egress ACL                      ", () => (b, i) => {
+    const x = rawOf(b, i, 33001);
+    return [0, 4, 8].map((k) => intString(beWord(x, k)).padStart(10)).join(" ");
+  }),
   T("%xsa", false, "   X-late Src IP", addr("xlateSrcAddr")),
   T("%xda", false, "   X-late Dst IP", addr("xlateDstAddr")),
   T(
@@ -524,7 +554,11 @@ export const FMT_TOKENS: readonly TokenDef[] = [
   ),
   T("%xsap", true, "   X-Src IP Addr:Port ", addrPort("xlateSrcAddr", "xlateSrcPort", false)),
   T("%xdap", true, "   X-Dst IP Addr:Port ", addrPort("xlateDstAddr", "xlateDstPort", false)),
-  T("%uname", false, "UserName", lit("<empty>")),
+  T("%uname", false, "UserName", () => (b, i) => {
+    const x = rawOf(b, i, 40000);
+    const name = x === undefined ? "" : userText(x);
+    return name === "" ? "<empty>" : name;
+  }),
   T("%nevt", false, " Event", evt),
   T("%nsa", false, "   X-late Src IP", addr("xlateSrcAddr")),
   T("%nda", false, "   X-late Dst IP", addr("xlateDstAddr")),

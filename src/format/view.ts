@@ -13,6 +13,8 @@ import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
 /** What the writers need of a batch. RecordBatch itself satisfies it. */
 export interface BatchView {
   readonly cols: ColumnArrays;
+  /** the batch itself, for its raw elements (set by ViewCache.of; a lazy RecordBatch is its own view) */
+  batch?: RecordBatch | undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -37,6 +39,7 @@ export class ViewCache {
       this.lastFirst = c.msecFirst;
       this.view = { cols: copyCols(c) };
     }
+    this.view.batch = "extraEnd" in b ? b : b.batch;
     return this.view;
   }
 }

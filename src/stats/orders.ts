@@ -95,6 +95,8 @@ export function findOrder(name: string, forRecords: boolean): OrderDef {
 }
 
 const TWO64 = 2 ** 64;
+/** From this many bytes on, 8000 × bytes passes 2^64 (bps wraps in nfdump's uint64). */
+const BPS_EXACT = TWO64 / 8000;
 const U64_MASK = (1n << 64n) - 1n;
 
 /**
@@ -103,7 +105,7 @@ const U64_MASK = (1n << 64n) - 1n;
  * `fix[at + k]`, k = flows, inPackets, inBytes, outPackets, outBytes, for sums past 2^53.
  *
  * nfdump computes these in uint64: sums wrap at 2^64, and so do 1000 × packets (pps) and 8000 × bytes (bps). While
- * every operand stays below 2^53 (and 8000 × bytes below 2^64) doubles give the same integers; past that the
+ * the counters add up to less than 2^53 (and 8000 × bytes stays below 2^64) doubles give the same integers; past that the
  * rare exact path wraps as nfdump does, so the order is the one of the values printed. (Two wrapped values
  * that differ only below a double's precision sort as equal.)
  */
@@ -121,10 +123,9 @@ export function orderValue(
 ): number {
   const packets = d.inout === IN ? inPackets : d.inout === OUT ? outPackets : inPackets + outPackets;
   const bytes = d.inout === IN ? inBytes : d.inout === OUT ? outBytes : inBytes + outBytes;
-  if (packets >= TWO53 || bytes >= TWO53 || flows >= TWO53 || (d.metric === "bps" && 8000 * bytes >= TWO64)) {
-    const x = (v: number, k: number): bigint => exactOf(v, fix === null ? 0 : fix[at + k]!);
-    return orderValueU64(d, x(flows, 0), x(inPackets, 1), x(inBytes, 2), x(outPackets, 3), x(outBytes, 4), first, last);
-  }
+  // (the rare path is a separate call: no closure or BigInt here keeps this function small and inlined)
+  if (packets + bytes + flows >= TWO53 || (bytes >= BPS_EXACT && d.metric === "bps"))
+    return orderValueU64(d, flows, inPackets, inBytes, outPackets, outBytes, first, last, fix, at);
   switch (d.metric) {
     case "flows":
       return flows;
@@ -154,14 +155,21 @@ export function orderValue(
 /** orderValue's exact path: nfdump's uint64 arithmetic on the exact counters (BigInt, never per row in bulk). */
 function orderValueU64(
   d: OrderDef,
-  flows: bigint,
-  inPackets: bigint,
-  inBytes: bigint,
-  outPackets: bigint,
-  outBytes: bigint,
+  flowsD: number,
+  inPacketsD: number,
+  inBytesD: number,
+  outPacketsD: number,
+  outBytesD: number,
   first: number,
   last: number,
+  fix: ArrayLike<number> | null,
+  at: number,
 ): number {
+  const flows = exactOf(flowsD, fix === null ? 0 : fix[at]!);
+  const inPackets = exactOf(inPacketsD, fix === null ? 0 : fix[at + 1]!);
+  const inBytes = exactOf(inBytesD, fix === null ? 0 : fix[at + 2]!);
+  const outPackets = exactOf(outPacketsD, fix === null ? 0 : fix[at + 3]!);
+  const outBytes = exactOf(outBytesD, fix === null ? 0 : fix[at + 4]!);
   const packets = (d.inout === IN ? inPackets : d.inout === OUT ? outPackets : inPackets + outPackets) & U64_MASK;
   const bytes = (d.inout === IN ? inBytes : d.inout === OUT ? outBytes : inBytes + outBytes) & U64_MASK;
   const ms = Math.trunc(last - first);

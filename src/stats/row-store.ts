@@ -65,6 +65,39 @@ export class RowStore {
     return [this.chunks[i >>> ROW_CHUNK_BITS]!, i & (ROW_CHUNK - 1)];
   }
 
+  /**
+   * Appends stored rows `ids[from .. from + k)` to `dst` (room for k more rows), column by column: one loop per
+   * physical column instead of a walk over every column per row (a sorted listing's output).
+   */
+  gatherTo(ids: Uint32Array, from: number, k: number, dst: RecordBatch): void {
+    const at = dst.length;
+    const chunks = this.chunks;
+    const mask = ROW_CHUNK - 1;
+    for (const pc of PHYSICAL_COLUMNS) {
+      const name = pc.name as PhysicalName;
+      const srcs = chunks.map((c) => c.cols[name]);
+      const d = dst.cols[name];
+      if (pc.width === 1) {
+        for (let j = 0; j < k; j++) {
+          const i = ids[from + j]!;
+          d[at + j] = srcs[i >>> ROW_CHUNK_BITS]![i & mask]!;
+        }
+      } else {
+        for (let j = 0; j < k; j++) {
+          const i = ids[from + j]!;
+          const s = srcs[i >>> ROW_CHUNK_BITS]!;
+          const so = (i & mask) * 4;
+          const dO = (at + j) * 4;
+          d[dO] = s[so]!;
+          d[dO + 1] = s[so + 1]!;
+          d[dO + 2] = s[so + 2]!;
+          d[dO + 3] = s[so + 3]!;
+        }
+      }
+    }
+    dst.length = at + k;
+  }
+
   /** Copies stored row `i` into row `to` of `dst` (all physical columns). */
   copyTo(i: number, dst: RecordBatch, to: number): void {
     const [b, r] = this.locate(i);

@@ -203,15 +203,13 @@ export class RecordSorter {
       if (va !== vb) return asc ? va - vb : vb - va;
       return a - b;
     });
-    let out = new RecordBatch(Math.max(1, Math.min(batchRows, total)));
-    for (let i = 0; i < total; i++) {
-      if (out.full) {
-        yield out;
-        out = new RecordBatch(Math.max(1, Math.min(batchRows, total - i)));
-      }
-      store.copyTo(ids[i]!, out, out.addRow());
+    for (let i = 0; i < total;) {
+      const k = Math.min(batchRows, total - i);
+      const out = new RecordBatch(Math.max(1, k));
+      store.gatherTo(ids, i, k, out);
+      i += k;
+      yield out;
     }
-    if (out.length > 0) yield out;
   }
 
   dispose(): void {

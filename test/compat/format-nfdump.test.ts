@@ -335,6 +335,7 @@ function jsonOfNfcapdFile(file: string, spec = "json"): string {
 // t_event (milliseconds unpadded), ACL ids, user name (nselCommon, nselAcl, nselUser), nat_event and its VRFs
 // (natCommon); a record with nselCommon is of type EVENT. Compared byte for byte, from nfcapd's file and from our
 // decoder (whose receive time is its own).
+const NSEL_FMT = "fmt:%nfc %evt %xevt %tevt %msec %iacl %eacl %uname %nevt %xsa %xda %xsp %xdp %xsap %xdap";
 const EVENT_CAPTURES: readonly (readonly [string, () => Uint8Array[]])[] = [
   [
     "logstash-codec-netflow/nf9-cisco-asa-1.pcap",
@@ -355,6 +356,8 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o js
       const raw = stripFooter(await nfdump(["-r", file, "-o", "raw"]));
       expect(raw).toContain("connect ID");
       expect(jsonOfNfcapdFile(file, "raw")).toBe(raw);
+      // fmt: tokens of the NSEL values kept raw (connection id, ACLs, user name) and the other NSEL/NAT ones
+      expect(jsonOfNfcapdFile(file, NSEL_FMT)).toBe(stripFooter(await nfdump(["-r", file, "-o", NSEL_FMT])));
     });
     it(`${rel}: our decoder prints nfdump's JSON (receive and missing end times aside)`, async () => {
       const datagrams = payloads();
@@ -367,6 +370,7 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("NSEL and NAT event records: -o js
       const received = (text: string): string =>
         text.replace(/"received" : "[^"]*"/g, '"received" : "-"').replace(/"last" : "[^"]*"/g, '"last" : "-"');
       expect(received(render("json", sink.batch))).toBe(received(await nfdump(["-r", file, "-o", "json"])));
+      expect(render(NSEL_FMT, sink.batch)).toBe(stripFooter(await nfdump(["-r", file, "-o", NSEL_FMT])));
       const rawTimes = (text: string): string => text.replace(/ {2}(received at|last) {1,}=.*\n/g, "");
       expect(rawTimes(render("raw", sink.batch))).toBe(rawTimes(stripFooter(await nfdump(["-r", file, "-o", "raw"]))));
     });

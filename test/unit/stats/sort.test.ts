@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// RecordSorter without a limit: every row comes out once, ordered by the order's value with ties in input order,
+// across the RowStore's chunks and the output batches (more rows than one chunk or batch holds).
+import { describe, expect, it } from "vitest";
+import { RecordBatch } from "../../../src/record/batch.js";
+import { findOrder } from "../../../src/stats/orders.js";
+import { RecordSorter } from "../../../src/stats/sort.js";
+
+describe("RecordSorter (unbounded)", () => {
+  it("40,000 rows in 3 input batches come out sorted by bytes, ties in input order, every column carried", () => {
+    const sorter = new RecordSorter(findOrder("bytes", true));
+    const want: [number, number][] = [];
+    let seq = 0;
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const n of [16384, 16384, 7232]) {
+      const b = new RecordBatch(n);
+      for (let i = 0; i < n; i++) {
+        const r = b.addRow();
+        const bytes = Math.floor(rnd() * 500); // many ties
+        b.cols.inBytes[r] = bytes;
+        b.cols.srcPort[r] = seq & 0xffff;
+        b.cols.srcAddr[r] = seq;
+        b.cols.srcAddr6.set([seq, 1, 2, 3], r * 4);
+        want.push([bytes, seq++]);
+      }
+      sorter.add(b, null, n);
+    }
+    want.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const got: [number, number][] = [];
+    for (const out of sorter.toBatches()) {
+      expect(out.length).toBeLessThanOrEqual(16384);
+      for (let i = 0; i < out.length; i++) {
+        const s = out.cols.srcAddr[i]!;
+        expect(out.cols.srcPort[i]).toBe(s & 0xffff);
+        expect([...out.cols.srcAddr6.subarray(i * 4, i * 4 + 4)]).toEqual([s, 1, 2, 3]);
+        got.push([out.cols.inBytes[i]!, s]);
+      }
+    }
+    expect(got).toEqual(want);
+  });
+});
