@@ -3,7 +3,7 @@
 // Summary over the files, consolidated tables included), spools while the server is away and sends the spool in
 // order when it is back, never inserts a batch twice; tsdump --clickhouse loads tsflow and nfcapd archives and a
 // rerun loads nothing twice; two collectors on two shards are queried through the Distributed table.
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +103,17 @@ async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000):
   }
 }
 
+/**
+ * Copies a directory tree file by file (fs.cpSync stats every parent of the destination, outside the test's
+ * temp directory).
+ */
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (e.isDirectory()) copyTree(join(from, e.name), join(to, e.name));
+    else copyFileSync(join(from, e.name), join(to, e.name));
+  }
+}
 describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
   let ch: ClickHouse;
   beforeAll(async () => {
@@ -347,7 +358,7 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
       // the references as the killed process left them (to replay a crash between insert and bookkeeping)
       const refs = join(dir, ".clickhouse-spool", "backfill");
       const saved = tmp();
-      cpSync(refs, saved, { recursive: true });
+      copyTree(refs, saved);
       expect(readdirSync(dir).some((n) => n.startsWith("tscapd.current."))).toBe(true);
 
       await away.start();
@@ -367,7 +378,7 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
       expect(await tableTotals(away, "killed.flows")).toEqual(files);
 
       // a crash after the inserts and before their progress was written: the same references again
-      cpSync(saved, refs, { recursive: true });
+      copyTree(saved, refs);
       const third = await startTscapd(args);
       await waitFor("redone", async () => (await metric("tscapd_clickhouse_rows_duplicate_total")) === 20_000, 40_000);
       expect(await metric("tscapd_clickhouse_rows_backfilled_total")).toBe(0);
@@ -386,14 +397,30 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     const stream = readDatagramStream(await syntheticStream({ flows: 30_000, seed: 36 }));
     const url = `${ch.url}?database=killedlive&batch_ms=200&batch_rows=3000`;
     const args = ["-l", dir, "--metrics", `127.0.0.1:${metricsPort}`, "--clickhouse", url];
-    // a slow sink the feed never counts behind: every block is posted, and waits in its thread
+    // a slow sink the feed never counts behind: every block is posted and waits 4 s in its thread before it is
+    // taken. A first part of the flows is in the table before the rest is sent; the process is killed as soon as
+    // the rest is stored, well within 4 s of the rest's first block being posted
     const first = await startTscapd(args, undefined, {
       TSFLOW_CLICKHOUSE_FEED_MAX_BEHIND: "1000000",
-      TSFLOW_CLICKHOUSE_SINK_PAUSE_MS: "150",
+      TSFLOW_CLICKHOUSE_SINK_PAUSE_MS: "4000",
     });
-    await sendDatagrams(stream, first.port);
+    const part = Math.floor(stream.length / 3);
+    await sendDatagrams(stream.slice(0, part), first.port);
+    const inserted = (): Promise<number> =>
+      tableTotals(ch, "killedlive.flows").then(
+        (t) => t.flows,
+        () => 0,
+      );
+    await waitFor(
+      "the first part inserted",
+      async () => {
+        const stored = await metric("tscapd_flows_stored_total");
+        return stored > 0 && (await inserted()) === stored;
+      },
+      40_000,
+    );
+    await sendDatagrams(stream.slice(part), first.port);
     await waitFor("stored", async () => (await metric("tscapd_flows_stored_total")) === 30_000);
-    await waitFor("some rows inserted", async () => (await metric("tscapd_clickhouse_rows_sent_total")) > 0);
     expect(await metric("tscapd_clickhouse_rows_referenced_total")).toBe(0);
     await first.stop("SIGKILL");
     // an insert the server had begun when the process died ends meanwhile
@@ -404,7 +431,7 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
     // the log as the killed process left it (to replay a crash between the inserts and their bookkeeping)
     const refs = join(dir, ".clickhouse-spool", "backfill");
     const saved = tmp();
-    cpSync(refs, saved, { recursive: true });
+    copyTree(refs, saved);
 
     const second = await startTscapd(args);
     const redone = async (): Promise<number> =>
@@ -425,7 +452,7 @@ describe.skipIf(CLICKHOUSE_MISSING !== undefined)("ClickHouse", () => {
 
     // a crash after the inserts and before their progress was written: the same batches, found stored
     rmSync(refs, { recursive: true });
-    cpSync(saved, refs, { recursive: true });
+    copyTree(saved, refs);
     const third = await startTscapd(args);
     await waitFor(
       "redone",
