@@ -121,6 +121,10 @@ export class RowStore {
           Object.defineProperty(cols, name, { value: d, enumerable: true, writable: true });
           return d;
         },
+        // a caller replacing a column before reading it (as it may on a plain batch)
+        set(v: unknown) {
+          Object.defineProperty(cols, name, { value: v, enumerable: true, writable: true });
+        },
       });
     }
     return RecordBatch.lazyView(k, cols as unknown as ColumnArrays, []);
