@@ -434,8 +434,10 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   fmt.prolog(out);
   let counts: ScanCounts;
   if (q.sorter) {
-    counts = scanSequential(plan, pipeline, limit, add, io);
-    printBatches(q.records(), fmt, out);
+    // -o null prints no records: nothing to keep or sort, only the summary's counts
+    const isNull = fmt instanceof NullFormatter;
+    counts = scanSequential(plan, pipeline, limit, isNull ? () => undefined : add, io);
+    if (!isNull) printBatches(q.records(), fmt, out);
   } else if (plan.parallel && (o.format === "null" || window !== undefined ? nffileInput(files) : true)) {
     // docs/benchmarks.md: workers pay off for a scan of everything (filtering, formatting); -o null on
     // tsflow files only sums (per-block messages cost more than the second thread gains), but on nfdump files

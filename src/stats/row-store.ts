@@ -4,7 +4,14 @@
 // column), never through an object per row; every chunk is charged to the MemoryBudget.
 
 import { RecordBatch } from "../record/batch.js";
-import { ARRAY_BYTES, type ColumnArrays, PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
+import {
+  ARRAY_BYTES,
+  type ColumnArrays,
+  newArray,
+  PHYSICAL_COLUMNS,
+  type PhysicalColumn,
+  type PhysicalName,
+} from "../record/schema.js";
 import type { MemoryBudget } from "./key-table.js";
 
 /** Rows per chunk (a power of two: row r lives in chunk r >> CHUNK_BITS). */
@@ -66,36 +73,74 @@ export class RowStore {
   }
 
   /**
-   * Appends stored rows `ids[from .. from + k)` to `dst` (room for k more rows), column by column: one loop per
-   * physical column instead of a walk over every column per row (a sorted listing's output).
+   * Appends stored rows `ids[from .. from + k)` to `dst` (room for k more rows), column by column: the chunk and
+   * offset of each row are resolved once, then one loop per physical column, each loop specialised to its array
+   * type (a single loop over every column type makes V8's element access megamorphic).
    */
   gatherTo(ids: Uint32Array, from: number, k: number, dst: RecordBatch): void {
     const at = dst.length;
     const chunks = this.chunks;
     const mask = ROW_CHUNK - 1;
+    const chunkOf = this.scratchChunk(k);
+    const rowOf = this.scratchRow(k);
+    for (let j = 0; j < k; j++) {
+      const i = ids[from + j]!;
+      chunkOf[j] = i >>> ROW_CHUNK_BITS;
+      rowOf[j] = i & mask;
+    }
     for (const pc of PHYSICAL_COLUMNS) {
       const name = pc.name as PhysicalName;
-      const srcs = chunks.map((c) => c.cols[name]);
-      const d = dst.cols[name];
-      if (pc.width === 1) {
-        for (let j = 0; j < k; j++) {
-          const i = ids[from + j]!;
-          d[at + j] = srcs[i >>> ROW_CHUNK_BITS]![i & mask]!;
-        }
-      } else {
-        for (let j = 0; j < k; j++) {
-          const i = ids[from + j]!;
-          const s = srcs[i >>> ROW_CHUNK_BITS]!;
-          const so = (i & mask) * 4;
-          const dO = (at + j) * 4;
-          d[dO] = s[so]!;
-          d[dO + 1] = s[so + 1]!;
-          d[dO + 2] = s[so + 2]!;
-          d[dO + 3] = s[so + 3]!;
-        }
-      }
+      gatherColumn(pc, chunks, name, dst.cols[name], chunkOf, rowOf, k, at);
     }
     dst.length = at + k;
+  }
+
+  /**
+   * Stored rows `ids[from .. from + k)` as a batch whose columns are gathered on first access: a sorted listing's
+   * writer reads only the columns its format prints, so the others (most of them) are never copied.
+   */
+  lazyGather(ids: Uint32Array, from: number, k: number): RecordBatch {
+    const chunkOf = new Uint32Array(k);
+    const rowOf = new Uint32Array(k);
+    const mask = ROW_CHUNK - 1;
+    for (let j = 0; j < k; j++) {
+      const i = ids[from + j]!;
+      chunkOf[j] = i >>> ROW_CHUNK_BITS;
+      rowOf[j] = i & mask;
+    }
+    const chunks = this.chunks.slice();
+    const cols = {} as Record<string, unknown>;
+    for (const pc of PHYSICAL_COLUMNS) {
+      const name = pc.name as PhysicalName;
+      Object.defineProperty(cols, name, {
+        configurable: true,
+        enumerable: true,
+        get() {
+          const d = newArray(pc.array, Math.max(1, k) * pc.width);
+          gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
+          Object.defineProperty(cols, name, { value: d, enumerable: true, writable: true });
+          return d;
+        },
+        // a caller replacing a column before reading it (as it may on a plain batch)
+        set(v: unknown) {
+          Object.defineProperty(cols, name, { value: v, enumerable: true, writable: true });
+        },
+      });
+    }
+    return RecordBatch.lazyView(k, cols as unknown as ColumnArrays, []);
+  }
+
+  private chunkScratch = new Uint32Array(0);
+  private rowScratch = new Uint32Array(0);
+
+  private scratchChunk(k: number): Uint32Array {
+    if (this.chunkScratch.length < k) this.chunkScratch = new Uint32Array(k);
+    return this.chunkScratch;
+  }
+
+  private scratchRow(k: number): Uint32Array {
+    if (this.rowScratch.length < k) this.rowScratch = new Uint32Array(k);
+    return this.rowScratch;
   }
 
   /** Copies stored row `i` into row `to` of `dst` (all physical columns). */
@@ -108,6 +153,85 @@ export class RowStore {
     this.budget.charge(-this.memoryBytes(), this.name, this.length);
     this.chunks.length = 0;
     this.length = 0;
+  }
+}
+
+/** d[at + j] = column `name` of row rowOf[j] of chunks[chunkOf[j]], j < k, through the loop for its array type. */
+function gatherColumn(
+  pc: PhysicalColumn,
+  chunks: readonly RecordBatch[],
+  name: PhysicalName,
+  d: ArrayLike<number>,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  const srcs = chunks.map((c) => c.cols[name]);
+  if (pc.width === 4) gatherWide(srcs as Uint32Array[], d as Uint32Array, chunkOf, rowOf, k, at);
+  else if (pc.array === "f64") gatherF64(srcs as Float64Array[], d as Float64Array, chunkOf, rowOf, k, at);
+  else if (pc.array === "u32") gatherU32(srcs as Uint32Array[], d as Uint32Array, chunkOf, rowOf, k, at);
+  else if (pc.array === "u16") gatherU16(srcs as Uint16Array[], d as Uint16Array, chunkOf, rowOf, k, at);
+  else gatherU8(srcs as Uint8Array[], d as Uint8Array, chunkOf, rowOf, k, at);
+}
+
+// One gather per array type, each seeing a single element kind: d[at + j] = srcs[chunkOf[j]][rowOf[j]].
+function gatherF64(
+  srcs: Float64Array[],
+  d: Float64Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  for (let j = 0; j < k; j++) d[at + j] = srcs[chunkOf[j]!]![rowOf[j]!]!;
+}
+function gatherU32(
+  srcs: Uint32Array[],
+  d: Uint32Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  for (let j = 0; j < k; j++) d[at + j] = srcs[chunkOf[j]!]![rowOf[j]!]!;
+}
+function gatherU16(
+  srcs: Uint16Array[],
+  d: Uint16Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  for (let j = 0; j < k; j++) d[at + j] = srcs[chunkOf[j]!]![rowOf[j]!]!;
+}
+function gatherU8(
+  srcs: Uint8Array[],
+  d: Uint8Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  for (let j = 0; j < k; j++) d[at + j] = srcs[chunkOf[j]!]![rowOf[j]!]!;
+}
+function gatherWide(
+  srcs: Uint32Array[],
+  d: Uint32Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  at: number,
+): void {
+  for (let j = 0; j < k; j++) {
+    const s = srcs[chunkOf[j]!]!;
+    const so = rowOf[j]! * 4;
+    const dO = (at + j) * 4;
+    d[dO] = s[so]!;
+    d[dO + 1] = s[so + 1]!;
+    d[dO + 2] = s[so + 2]!;
+    d[dO + 3] = s[so + 3]!;
   }
 }
 

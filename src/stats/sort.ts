@@ -205,8 +205,7 @@ export class RecordSorter {
     });
     for (let i = 0; i < total;) {
       const k = Math.min(batchRows, total - i);
-      const out = new RecordBatch(Math.max(1, k));
-      store.gatherTo(ids, i, k, out);
+      const out = store.lazyGather(ids, i, k);
       i += k;
       yield out;
     }
