@@ -5,7 +5,7 @@
 import { createServer, type Server } from "node:http";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { parseHostPort } from "./options.js";
-import type { SinkCounters } from "../clickhouse/sink.js";
+import type { SinkCounters } from "../clickhouse/counters.js";
 
 export interface ExporterSample {
   readonly exporter: string;

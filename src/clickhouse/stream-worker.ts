@@ -10,7 +10,8 @@ import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
 import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays } from "../record/schema.js";
 import { lowerThreadPriority } from "../capd/thread-priority.js";
-import { ClickHouseSink, type SinkCounters } from "./sink.js";
+import type { SinkCounters } from "./counters.js";
+import { ClickHouseSink } from "./sink.js";
 import {
   FEED_DROPPED,
   FEED_POSTED,

@@ -12,7 +12,8 @@ import { PHYSICAL_COLUMNS, type PhysicalName } from "../record/schema.js";
 import type { FlowFileWriter } from "../store/index.js";
 import { BackfillWriter, type RefPos } from "./backfill.js";
 import type { ClickHouseTarget } from "./client.js";
-import type { SinkCounters, SinkLog } from "./sink.js";
+import { emptyCounters, type SinkCounters } from "./counters.js";
+import type { SinkLog } from "./sink.js";
 
 /** Messages on the channel: blocks from the writer thread, and the main thread's stop. */
 export type FeedMessage =
@@ -137,17 +138,7 @@ export class ClickHouseFeed {
 
 /** The main thread's handle on the sink's thread. */
 export class ClickHouseStream {
-  counters: SinkCounters = {
-    sent: 0,
-    spooled: 0,
-    failed: 0,
-    duplicates: 0,
-    spoolBatches: 0,
-    spoolBytes: 0,
-    referenced: 0,
-    backfilled: 0,
-    backfillPending: 0,
-  };
+  counters: SinkCounters = emptyCounters();
   private readonly worker: Worker;
   private readonly ready: Promise<void>;
   private stopped: (() => void) | null = null;
