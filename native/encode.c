@@ -1509,25 +1509,25 @@ static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
+/** The read-ahead handle that is a call's only argument; NULL, with `usage` thrown, when it is not one. */
+static readahead *ra_only_arg(napi_env env, napi_callback_info info, const char *usage) {
   size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
-    return fail(env, "tsflow_encode: readaheadWait(h)");
-  readahead *r = ra_handle(env, argv[0]);
-  if (r == NULL) return fail(env, "tsflow_encode: readaheadWait: not a handle");
-  ra_wait(r, 1);
+  readahead *r = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) r = ra_handle(env, argv[0]);
+  if (r == NULL) fail(env, usage);
+  return r;
+}
+
+static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
+  readahead *r = ra_only_arg(env, info, "tsflow_encode: readaheadWait(h): h a read-ahead handle");
+  if (r != NULL) ra_wait(r, 1);
   return NULL;
 }
 
 static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
-    return fail(env, "tsflow_encode: readaheadClose(h)");
-  readahead *r = ra_handle(env, argv[0]);
-  if (r == NULL) return fail(env, "tsflow_encode: readaheadClose: not a handle");
-  if (!r->closed) {
+  readahead *r = ra_only_arg(env, info, "tsflow_encode: readaheadClose(h): h a read-ahead handle");
+  if (r != NULL && !r->closed) {
     ra_close(r, 1);
     napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
   }
