@@ -202,16 +202,21 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   return int_value(env, sent);
 }
 
-static napi_value close_socket(napi_env env, napi_callback_info info) {
+/** The file descriptor that is a call's only argument; 0, with `usage` thrown, when it is not one. */
+static int fd_only_arg(napi_env env, napi_callback_info info, const char *usage, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd;
-  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "tsflow_send: close(fd)");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
   }
-  close(fd);
+  return 1;
+}
+
+static napi_value close_socket(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (fd_only_arg(env, info, "tsflow_send: close(fd)", &fd)) close(fd);
   return NULL;
 }
 
@@ -240,14 +245,8 @@ static napi_value bind_counter(napi_env env, napi_callback_info info) {
 }
 
 static napi_value bound_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "tsflow_send: boundPort(fd)");
-    return NULL;
-  }
+  if (!fd_only_arg(env, info, "tsflow_send: boundPort(fd)", &fd)) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, "getsockname", errno);
