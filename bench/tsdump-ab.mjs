@@ -5,8 +5,9 @@
 // lets both builds see the same machine noise; on a shared machine compare the CPU columns.
 //
 //   npm run build
-//   node bench/tsdump-ab.mjs --ts /work/bench-data/2m/tscapd --base BASE_ROOT [--samples 9] [--queries 1,2,6]
+//   node bench/tsdump-ab.mjs --ts DIR --base BASE_ROOT [--samples 9] [--queries 1,2,6]
 //     --base  the root of the other build (a worktree with `npm run build` done); this checkout is B
+//     --ts    a directory of tscapd files (a tsdump -R source)
 //     --env-b K=V   run B with this environment variable as well (e.g. TSFLOW_READAHEAD=0: A/B in one build,
 //                   with --base .)
 // Queries: those of bench/compare-nfdump.mjs (1-based), plus 0 = `-V` (start-up alone).

@@ -10,7 +10,7 @@
 import { FlowFileReader } from "../store/reader.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { RecordBatch } from "../record/batch.js";
-import { BLOCK_DAMAGED, BLOCK_READ, countFile, type BlockPipeline, type ScanCounts } from "./pipeline.js";
+import { BLOCK_DAMAGED, BLOCK_READ, BLOCK_SKIP, countFile, type BlockPipeline, type ScanCounts } from "./pipeline.js";
 import { sumRows } from "./sums.js";
 
 /**
@@ -146,7 +146,8 @@ export function* passingBlocks(
           ident,
           counts,
           v === BLOCK_DAMAGED ? undefined : v,
-          nextRead(mark, bi, pipeline.readsEveryBlock),
+          // a skipped block reads nothing: no search for the next one (a walk per skipped block of a long gap)
+          v === BLOCK_SKIP ? undefined : nextRead(mark, bi, pipeline.readsEveryBlock),
         );
         if (r === undefined) continue;
         let k = r.k;

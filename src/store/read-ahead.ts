@@ -4,8 +4,8 @@
 // time). Nothing is judged there: FlowFileReader checks every field and reports every damage as for a block it
 // reads itself, taking only the CRC values and the inflated bytes from the job.
 //
-// Why: a scan of one file on one thread spends about half its time reading, checking and inflating blocks; on a
-// second core that overlaps with the decoding (docs/benchmarks.md, issue 16).
+// Why: a scan of one file on one thread spends much of its time reading, checking and inflating blocks; on a
+// second core that overlaps with the decoding (figures: docs/benchmarks.md, issue 16).
 //
 // Off without the addon (or liblz4), with TSFLOW_WRITER=js (the reader's JS twins), TSFLOW_LZ4=wasm (the
 // WebAssembly decoder), or TSFLOW_READAHEAD=0.

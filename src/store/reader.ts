@@ -503,7 +503,7 @@ export class FlowFileReader {
     return this.checkHead(this.buf, i, info.offset, info.length);
   }
 
-  /** `crc`: the header CRC when the read-ahead computed it. */
+  /** `crcDone`: the header CRC when the read-ahead computed it (-1: it did not). */
   private checkHead(
     buf: Uint8Array,
     i: number,
