@@ -65,6 +65,7 @@ function windowOf(s: FlowSelection): TimeWindow | undefined {
 /** Flows as batches: each with the rows that passed (`rows[0..count)`, indexes into the batch's columns). */
 export interface FlowBatch {
   readonly batch: RecordBatch;
+  /** the engine's own selection, reused for later batches: read it, never change it (copy it to sort or filter) */
   readonly rows: Uint32Array;
   readonly count: number;
 }
