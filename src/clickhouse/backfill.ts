@@ -703,7 +703,7 @@ function walk(dir: string): Map<string, string> {
 
 /** Shared all-zero arrays standing in for the columns a block does not store (never written). */
 const zeros = new Map<ArrayType, Uint8Array>();
-function zeroArray(type: ArrayType, length: number): ArrayBufferView {
+export function zeroArray(type: ArrayType, length: number): ArrayBufferView {
   let z = zeros.get(type);
   if (z === undefined || z.length < length) {
     z = newArray(type, Math.max(length, 16384 * 4)) as Uint8Array;
