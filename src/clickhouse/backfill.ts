@@ -106,7 +106,7 @@ export class BackfillWriter {
   private seq = 0;
   private fd = -1;
   private lines = 0;
-  /** segments on disk when last counted, and when (the bound is checked at most once a second when full) */
+  /** MAX_SEGMENTS were on disk when last counted, and when that was (counted again at most once a second) */
   private full = false;
   private fullCheckedAt = 0;
   /** paths of the open files referenced in this run (their rename at close is logged) */
