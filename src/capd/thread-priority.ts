@@ -49,4 +49,3 @@ export function lowerThreadPriority(delta: number = workerNice()): boolean {
     return false;
   }
 }
-

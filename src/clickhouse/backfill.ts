@@ -106,7 +106,7 @@ export class BackfillWriter {
   private seq = 0;
   private fd = -1;
   private lines = 0;
-  /** segments on disk when last counted, and when (the bound is checked at most once a second when full) */
+  /** MAX_SEGMENTS were on disk when last counted, and when that was (counted again at most once a second) */
   private full = false;
   private fullCheckedAt = 0;
   /** paths of the open files referenced in this run (their rename at close is logged) */
@@ -703,7 +703,7 @@ function walk(dir: string): Map<string, string> {
 
 /** Shared all-zero arrays standing in for the columns a block does not store (never written). */
 const zeros = new Map<ArrayType, Uint8Array>();
-function zeroArray(type: ArrayType, length: number): ArrayBufferView {
+export function zeroArray(type: ArrayType, length: number): ArrayBufferView {
   let z = zeros.get(type);
   if (z === undefined || z.length < length) {
     z = newArray(type, Math.max(length, 16384 * 4)) as Uint8Array;

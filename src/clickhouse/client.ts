@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // A small client for ClickHouse's HTTP interface (node:http, kept-alive connections): statements as POST
 // bodies, inserts as `INSERT INTO t (cols) FORMAT RowBinary|Native` with the rows as the body, written piece by
-// piece as they are (fetch copied a body twice on the way: hundreds of MB per second of load).
+// piece as they are (fetch copied a body twice on the way).
 //
 // The URL is the user's: `http://[user[:password]@]host:8123/?database=flows[&setting=value…]`. Credentials come
-// from the URL or from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD and travel as X-ClickHouse-User/-Key headers (fetch
-// refuses URLs with credentials, and they stay out of server logs). tsflow's own parameters are taken out of the
-// query string; every other parameter goes to the server as a setting.
+// from the URL or from CLICKHOUSE_USER / CLICKHOUSE_PASSWORD and travel as X-ClickHouse-User/-Key headers (taken
+// out of the URL, they stay out of the request line and the server's logs). tsflow's own parameters are taken out
+// of the query string; every other parameter goes to the server as a setting.
 //
 //   table=flows              the table (and the prefix of the consolidated tables)
 //   cluster=NAME             also create the Distributed tables <table>_all over that cluster
 //   rollups=0                no consolidated tables (flows_1m/5m/1h) and views
 //   ttl=DAYS ttl_1m= ttl_5m= ttl_1h=   retention of flows and of the consolidated tables (0 = forever)
 //   batch_rows=N batch_ms=MS           tscapd's batches: rows and age at which a batch is sent
-//   spool_mb=MB              tscapd's spool limit (batches beyond it are counted as failed)
+//   spool_mb=MB              tscapd's spool limit (batches beyond it are left to the back-fill, or failed)
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";

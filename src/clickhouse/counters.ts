@@ -8,7 +8,10 @@ export interface SinkCounters {
   sent: number;
   /** rows written to the spool */
   spooled: number;
-  /** rows given up: refused by the server, or beyond the spool limit */
+  /**
+   * rows given up: refused by the server, beyond the spool or back-fill log's bound without a reference, or in a
+   * block gone from the flow files
+   */
   failed: number;
   /** rows of batches found stored already (sent again after a lost answer or a restart) */
   duplicates: number;

@@ -386,6 +386,7 @@ export class ClickHouseSink {
           );
           this.counters.failed += b.rows + job.failedRows;
           this.backfill.commit(job);
+          this.counters.backfillPending = this.backfill.pending();
           return true;
         }
         // the same job (references, id, blocks read) is taken again when the server answers

@@ -8,8 +8,9 @@
 
 import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
 import { RecordBatch } from "../record/batch.js";
-import { PHYSICAL_COLUMNS, newArray, type ArrayType, type ColumnArrays } from "../record/schema.js";
+import { PHYSICAL_COLUMNS, type ColumnArrays } from "../record/schema.js";
 import { lowerThreadPriority } from "../capd/thread-priority.js";
+import { zeroArray } from "./backfill.js";
 import type { SinkCounters } from "./counters.js";
 import { ClickHouseSink } from "./sink.js";
 import {
@@ -36,17 +37,6 @@ const post = (m: StreamReply): void => {
 const sink = new ClickHouseSink(data.target, data.spoolDir, (level, message) => {
   post({ op: "log", level, message });
 });
-
-/** Shared all-zero arrays standing in for the columns a block did not carry (never written). */
-const zeros = new Map<ArrayType, ArrayBufferView & { length: number }>();
-function zeroArray(type: ArrayType, length: number): ArrayBufferView {
-  let z = zeros.get(type);
-  if (z === undefined || z.length < length) {
-    z = newArray(type, Math.max(length, 16384 * 4));
-    zeros.set(type, z);
-  }
-  return (z as Uint8Array).subarray(0, length);
-}
 
 /** The writer's shared counters (its first message). */
 let blocks: Int32Array | null = null;
