@@ -119,6 +119,8 @@ export class ClickHouseSink {
   private sending: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryMs = RETRY_MIN_MS;
+  /** refusals of the back-fill job now waiting (given up at MAX_REFUSALS, as a streamed batch is set aside) */
+  private backfillRefusals = 0;
   private readonly ageTimer: NodeJS.Timeout;
   private expiredAt = 0;
   private down = false;
@@ -365,42 +367,46 @@ export class ClickHouseSink {
       return true;
     }
     const b = encodeBatch(job.blocks, job.hi, job.lo);
-    for (let refusals = 0; ;) {
-      try {
-        const r = await this.inserter.insertOnce(b);
-        if (r === "inserted") this.counters.backfilled += b.rows;
-        else this.counters.duplicates += b.rows;
-        if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
-        this.down = false;
-        this.retryMs = RETRY_MIN_MS;
-        this.counters.failed += job.failedRows;
+    try {
+      const r = await this.inserter.insertOnce(b);
+      if (r === "inserted") this.counters.backfilled += b.rows;
+      else this.counters.duplicates += b.rows;
+      if (this.down) this.log("info", `clickhouse: ${this.target.display} answers again`);
+      this.down = false;
+      this.retryMs = RETRY_MIN_MS;
+      this.backfillRefusals = 0;
+      this.counters.failed += job.failedRows;
+      this.backfill.commit(job);
+      this.counters.backfillPending = this.backfill.pending();
+      return true;
+    } catch (err) {
+      const refused = err instanceof ClickHouseError;
+      if (refused && ++this.backfillRefusals >= MAX_REFUSALS) {
+        this.log(
+          "error",
+          `clickhouse: back-fill batch ${b.id} (${b.rows} rows) refused ${this.backfillRefusals} times, given up: ${err.message}`,
+        );
+        this.backfillRefusals = 0;
+        this.counters.failed += b.rows + job.failedRows;
         this.backfill.commit(job);
         this.counters.backfillPending = this.backfill.pending();
         return true;
-      } catch (err) {
-        if (err instanceof ClickHouseError && ++refusals < MAX_REFUSALS) continue;
-        if (err instanceof ClickHouseError) {
-          this.log(
-            "error",
-            `clickhouse: back-fill batch ${b.id} (${b.rows} rows) refused ${refusals} times, given up: ${err.message}`,
-          );
-          this.counters.failed += b.rows + job.failedRows;
-          this.backfill.commit(job);
-          this.counters.backfillPending = this.backfill.pending();
-          return true;
-        }
-        // the same job (references, id, blocks read) is taken again when the server answers
+      }
+      // the same job (references, id, blocks read) is taken again after the pause, as a streamed batch is: a
+      // refusal (e.g. too many parts) often passes, and the server away is waited for
+      if (refused) this.log("warn", `clickhouse: back-fill batch ${b.id} refused: ${err.message}; retried`);
+      else {
         if (!this.down) this.log("warn", `clickhouse: ${(err as Error).message}; back-fill waits`);
         this.down = true;
         this.inserter.features = null;
-        if (this.stopping) return false;
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = null;
-          this.kick();
-        }, this.retryMs);
-        this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
-        return false;
       }
+      if (this.stopping) return false;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.kick();
+      }, this.retryMs);
+      this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+      return false;
     }
   }
 
