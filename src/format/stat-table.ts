@@ -25,6 +25,7 @@ import {
   protoString,
   sumText,
   truncU64,
+  wrapped,
 } from "./text.js";
 import { exactOf, TWO53 } from "../record/u64.js";
 
@@ -101,11 +102,6 @@ function derive(r: StatRow, t: StatTotals): Derived {
     packetsP: percent(r.packets, r.packetsFix ?? 0, t.packets, t.packetsFix ?? 0),
     bytesP: percent(r.bytes, r.bytesFix ?? 0, t.bytes, t.bytesFix ?? 0),
   };
-}
-
-/** A sum as nfdump's uint64 holds it (exact, wrapped to 64 bits), as a double. */
-export function wrapped(v: number, fix: number): number {
-  return v < TWO53 && fix === 0 ? v : Number(exactOf(v, fix) % U64);
 }
 
 /**

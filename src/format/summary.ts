@@ -7,7 +7,7 @@
 // and the csv form (`Summary` / `flows,bytes,packets,avg_bps,avg_pps,avg_bpp` / values). The caller collects
 // the numbers; these functions only print them, with nfdump's scaling (`175.6 M`) unless -N.
 
-import { formatNumber, intString, localDateTime, sumText, truncU64 } from "./text.js";
+import { bits, formatNumber, intString, localDateTime, sumText, truncU64, wrapped } from "./text.js";
 
 /** Totals of the flows that passed the filter. Times in ms since the epoch (0 = no flows). */
 export interface SummaryTotals {
@@ -24,24 +24,15 @@ export interface SummaryTotals {
   readonly packetsFix?: number;
 }
 
-const TWO64 = 2 ** 64;
-
-/** A sum as nfdump holds it: the exact value wrapped to 64 bits, as a double (for rates and scaled text). */
-function wrapped(s: number, e: number | undefined): number {
-  return (e === undefined || e === 0) && s < TWO64 ? s : !Number.isFinite(s) ? s : Number(BigInt(sumText(s, e ?? 0)));
-}
-
 /** avg bps / pps / bpp as nfdump computes them (all 0 when the matched flows span no time). */
 export function summaryRates(t: SummaryTotals): { bps: number; pps: number; bpp: number } {
   const duration = t.lastMs ? (t.lastMs - t.firstMs) / 1000 : 0;
   if (duration > 0 && t.lastMs > 0) {
-    const bytes = wrapped(t.bytes, t.bytesFix);
-    const packets = wrapped(t.packets, t.packetsFix);
-    // nfdump shifts the uint64 byte sum left by 3: past 2^61 bytes that wraps too
-    let bits = bytes * 8;
-    if (bits >= 2 ** 64) bits = Number((BigInt(sumText(t.bytes, t.bytesFix ?? 0)) * 8n) % (1n << 64n));
+    const bytes = wrapped(t.bytes, t.bytesFix ?? 0);
+    const packets = wrapped(t.packets, t.packetsFix ?? 0);
     return {
-      bps: truncU64(bits / duration),
+      // nfdump shifts the uint64 byte sum left by 3: past 2^61 bytes that wraps too
+      bps: truncU64(bits(t.bytes, t.bytesFix ?? 0) / duration),
       pps: truncU64(packets / duration),
       bpp: packets ? Math.floor(bytes / packets) : 0,
     };
@@ -54,7 +45,7 @@ export function summaryLine(t: SummaryTotals, plain = false): string {
   const r = summaryRates(t);
   const f = (n: number): string => formatNumber(n, plain, false);
   // a sum from 2^53 up prints exactly under -N; scaled (`1.2 T`) its double, wrapped to 64 bits as nfdump's
-  const x = (n: number, e: number | undefined): string => (plain ? sumText(n, e ?? 0) : f(wrapped(n, e)));
+  const x = (n: number, e: number | undefined): string => (plain ? sumText(n, e ?? 0) : f(wrapped(n, e ?? 0)));
   return `Summary: total flows: ${sumText(t.flows, t.flowsFix ?? 0)}, total bytes: ${x(t.bytes, t.bytesFix)}, total packets: ${x(t.packets, t.packetsFix)}, avg bps: ${f(r.bps)}, avg pps: ${f(r.pps)}, avg bpp: ${f(r.bpp)}\n`;
 }
 

@@ -80,6 +80,11 @@ export function sumText(s: number, e: number): string {
   return e === 0 || !Number.isFinite(s) ? intString(s) : u64Text(exactOf(s, e));
 }
 
+/** A sum as nfdump's uint64 holds it (exact value with its fix, wrapped to 64 bits), as a double (non-finite kept). */
+export function wrapped(v: number, fix: number): number {
+  return (v < TWO53 && fix === 0) || !Number.isFinite(v) ? v : Number(exactOf(v, fix) % U64);
+}
+
 /** 8 × bytes as nfdump computes it for bps: in u64 arithmetic (exact value with its fix, wrapped to 64 bits). */
 export function bits(bytes: number, fix: number): number {
   return bytes < 2 ** 50 ? bytes * 8 : Number((exactOf(bytes, fix) * 8n) % U64);

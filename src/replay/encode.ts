@@ -573,14 +573,7 @@ export class FlowEncoder {
     const rec = t.recordLength;
     if (p.stagedCount > 0) {
       buf.set(p.staged.subarray(0, p.stagedCount * rec), o);
-      if (!ipfix) {
-        // the staged records' times, relative to this datagram's boot
-        const times = p.stagedTimes;
-        for (let r = 0, q = o; r < p.stagedCount; r++, q += rec) {
-          v.setUint32(q + t.firstAt, clampU32(times[2 * r]! - boot));
-          v.setUint32(q + t.lastAt, clampU32(times[2 * r + 1]! - boot));
-        }
-      }
+      if (!ipfix) rebaseStagedTimes(v, o, rec, t.firstAt, t.lastAt, p, boot);
       o += p.stagedCount * rec;
     }
     if (p.n > 0) t.writeRows(v, o, this.cols!, p.rows, p.n, boot);
@@ -610,11 +603,8 @@ export class FlowEncoder {
     let o = at + V5_HEADER;
     if (p.stagedCount > 0) {
       buf.set(p.staged.subarray(0, p.stagedCount * V5_RECORD), o);
-      const times = p.stagedTimes;
-      for (let r = 0; r < p.stagedCount; r++, o += V5_RECORD) {
-        v.setUint32(o + 24, clampU32(times[2 * r]! - boot));
-        v.setUint32(o + 28, clampU32(times[2 * r + 1]! - boot));
-      }
+      rebaseStagedTimes(v, o, V5_RECORD, 24, 28, p, boot);
+      o += p.stagedCount * V5_RECORD;
     }
     if (p.n > 0) writeV5Rows(v, o, this.cols!, p.rows, p.n, boot);
     src.sequence += count;
@@ -644,6 +634,26 @@ const V5_TEMPLATE: Template = {
   firstAt: 24,
   lastAt: 28,
 };
+
+/**
+ * The staged records' first/last times (at byte offsets firstAt/lastAt of each `rec`-byte record from `o`),
+ * relative to this datagram's boot (v5 and v9 uptime fields).
+ */
+function rebaseStagedTimes(
+  v: DataView,
+  o: number,
+  rec: number,
+  firstAt: number,
+  lastAt: number,
+  p: Pending,
+  boot: number,
+): void {
+  const times = p.stagedTimes;
+  for (let r = 0, q = o; r < p.stagedCount; r++, q += rec) {
+    v.setUint32(q + firstAt, clampU32(times[2 * r]! - boot));
+    v.setUint32(q + lastAt, clampU32(times[2 * r + 1]! - boot));
+  }
+}
 
 /** A datagram's worth of `records` data records being collected. */
 function newPending(template: Template, records: number): Pending {

@@ -73,29 +73,6 @@ export class RowStore {
   }
 
   /**
-   * Appends stored rows `ids[from .. from + k)` to `dst` (room for k more rows), column by column: the chunk and
-   * offset of each row are resolved once, then one loop per physical column, each loop specialised to its array
-   * type (a single loop over every column type makes V8's element access megamorphic).
-   */
-  gatherTo(ids: Uint32Array, from: number, k: number, dst: RecordBatch): void {
-    const at = dst.length;
-    const chunks = this.chunks;
-    const mask = ROW_CHUNK - 1;
-    const chunkOf = this.scratchChunk(k);
-    const rowOf = this.scratchRow(k);
-    for (let j = 0; j < k; j++) {
-      const i = ids[from + j]!;
-      chunkOf[j] = i >>> ROW_CHUNK_BITS;
-      rowOf[j] = i & mask;
-    }
-    for (const pc of PHYSICAL_COLUMNS) {
-      const name = pc.name as PhysicalName;
-      gatherColumn(pc, chunks, name, dst.cols[name], chunkOf, rowOf, k, at);
-    }
-    dst.length = at + k;
-  }
-
-  /**
    * Stored rows `ids[from .. from + k)` as a batch whose columns are gathered on first access: a sorted listing's
    * writer reads only the columns its format prints, so the others (most of them) are never copied.
    */
@@ -130,19 +107,6 @@ export class RowStore {
     return RecordBatch.lazyView(k, cols as unknown as ColumnArrays, []);
   }
 
-  private chunkScratch = new Uint32Array(0);
-  private rowScratch = new Uint32Array(0);
-
-  private scratchChunk(k: number): Uint32Array {
-    if (this.chunkScratch.length < k) this.chunkScratch = new Uint32Array(k);
-    return this.chunkScratch;
-  }
-
-  private scratchRow(k: number): Uint32Array {
-    if (this.rowScratch.length < k) this.rowScratch = new Uint32Array(k);
-    return this.rowScratch;
-  }
-
   /** Copies stored row `i` into row `to` of `dst` (all physical columns). */
   copyTo(i: number, dst: RecordBatch, to: number): void {
     const [b, r] = this.locate(i);
@@ -156,7 +120,10 @@ export class RowStore {
   }
 }
 
-/** d[at + j] = column `name` of row rowOf[j] of chunks[chunkOf[j]], j < k, through the loop for its array type. */
+/**
+ * d[at + j] = column `name` of row rowOf[j] of chunks[chunkOf[j]], j < k, through the loop for its array type (a
+ * single loop over every column type makes V8's element access megamorphic).
+ */
 function gatherColumn(
   pc: PhysicalColumn,
   chunks: readonly RecordBatch[],

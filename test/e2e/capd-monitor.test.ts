@@ -72,6 +72,17 @@ async function freeTcpPort(): Promise<number> {
   });
 }
 
+/** tscapd storing into `flows` with the monitors of `conf` and a metrics endpoint on a free port (extra arguments after). */
+async function startMonitoring(
+  flows: string,
+  conf: string,
+  extra: readonly string[] = [],
+): Promise<{ d: Awaited<ReturnType<typeof startTscapd>>; metricsPort: number }> {
+  const metricsPort = await freeTcpPort();
+  const d = await startTscapd(["-l", flows, "--monitor", conf, ...extra, "--metrics", `127.0.0.1:${metricsPort}`]);
+  return { d, metricsPort };
+}
+
 /** A NetFlow v5 datagram: one record per (dst, packets) with 100 bytes per packet. */
 function v5(records: readonly { dst: string; packets: number }[], seq: number): Buffer {
   const b = Buffer.alloc(24 + 48 * records.length);
@@ -154,17 +165,7 @@ describe("tscapd --monitor: moving average", () => {
       `monitors:\n  - name: ddos\n    filter: proto udp and dst port 53\n    key: [dstip]\n    value: pps\n    window: 2s\n` +
       `    over: ${over}\n    thresholds: limits.csv\n    back: 2s\n    exec: [${JSON.stringify(process.execPath)}, alert.mjs, ${JSON.stringify(runs)}]\n`;
     writeFileSync(join(dir, "m.yaml"), conf(2000));
-    const metricsPort = await freeTcpPort();
-    const d = await startTscapd([
-      "-l",
-      join(dir, "flows"),
-      "--monitor",
-      join(dir, "m.yaml"),
-      "--events",
-      events,
-      "--metrics",
-      `127.0.0.1:${metricsPort}`,
-    ]);
+    const { d, metricsPort } = await startMonitoring(join(dir, "flows"), join(dir, "m.yaml"), ["--events", events]);
     const sock = createSocket("udp4");
     try {
       // 192.0.2.1: 5000 pps (over 2000); 192.0.2.2: 1000 pps (under); 192.0.2.3: 500 pps (over its own 100)
@@ -307,15 +308,7 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
         `monitors:\n  - name: top_src\n    key: [srcip]\n    period: 2s\n    top: 20\n    size: 256\n    to: ${db.url}\n` +
           `  - name: dst_nets\n    key: [dstip/16, proto]\n    period: 2s\n    top: 5\n    to: ${join(dir, "dst.csv")}\n`,
       );
-      const metricsPort = await freeTcpPort();
-      const d = await startTscapd([
-        "-l",
-        flows,
-        "--monitor",
-        join(dir, "m.yaml"),
-        "--metrics",
-        `127.0.0.1:${metricsPort}`,
-      ]);
+      const { d, metricsPort } = await startMonitoring(flows, join(dir, "m.yaml"));
       try {
         const replayed = replay(d.port, 24000, 150);
         // the database goes away once a period is in, and comes back once a load has failed
@@ -365,9 +358,7 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
               .sort()
           : [];
       db.stop();
-      const metricsPort = await freeTcpPort();
-      const args = ["-l", flows, "--monitor", join(dir, "m.yaml"), "--metrics", `127.0.0.1:${metricsPort}`];
-      const d = await startTscapd(args);
+      const { d, metricsPort } = await startMonitoring(flows, join(dir, "m.yaml"));
       try {
         expect(await replay(d.port, 6000, 100)).toBe(0);
         await waitFor(
@@ -383,7 +374,7 @@ describe.skipIf(PG_MISSING !== undefined && process.env["CI"] !== "true")(
       const left = csvs();
       expect(left.length).toBeGreaterThanOrEqual(2);
       db.start();
-      const again = await startTscapd(args);
+      const { d: again } = await startMonitoring(flows, join(dir, "m.yaml"));
       try {
         await waitFor(() => csvs().length === 0, 60_000, "the spool to empty");
       } finally {
@@ -410,15 +401,7 @@ describe("tscapd --monitor: fixed window into an ndjson file", () => {
       join(dir, "m.yaml"),
       `monitors:\n  - name: top_pairs\n    key: [srcip, dstport]\n    period: 1s\n    top: 5\n    to: ${out}\n`,
     );
-    const metricsPort = await freeTcpPort();
-    const d = await startTscapd([
-      "-l",
-      flows,
-      "--monitor",
-      join(dir, "m.yaml"),
-      "--metrics",
-      `127.0.0.1:${metricsPort}`,
-    ]);
+    const { d, metricsPort } = await startMonitoring(flows, join(dir, "m.yaml"));
     try {
       expect(await replay(d.port, 5000, 100)).toBe(0);
       await waitFor(

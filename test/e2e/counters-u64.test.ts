@@ -36,8 +36,16 @@ function counters(text: string, key: string): string[] {
   return [...line.matchAll(/ (\d+)\(/g)].slice(1, 3).map((m) => m[1]!);
 }
 
-/** One datagram through nfcapd and through tscapd: [nfcapd's file, tscapd's file]. */
-async function bothFiles(key: string, datagram: Uint8Array): Promise<[string, string]> {
+const captured = new Map<string, Promise<[string, string]>>();
+
+/** One datagram through nfcapd and through tscapd: [nfcapd's file, tscapd's file] (once per key in this file). */
+function bothFiles(key: string, datagram: Uint8Array): Promise<[string, string]> {
+  let p = captured.get(key);
+  if (p === undefined) captured.set(key, (p = captureBoth(key, datagram)));
+  return p;
+}
+
+async function captureBoth(key: string, datagram: Uint8Array): Promise<[string, string]> {
   const theirs = await captureWithNfcapd(key, () => [datagram]);
   const dir = mkdtempSync(join(tmpdir(), `tsflow-${key}-`));
   const d = await startTscapd(["-w", dir]);

@@ -467,14 +467,13 @@ export class NfdumpFileReader implements FlowFileSource {
             n = 12;
             for (let j = 0; j < n; j++) tmp[j] = d[at + j]!;
           } else {
+            // the connection id, stored little-endian, kept in wire (big-endian) order
             n = 4;
-            for (let j = 0; j < n; j += 4) {
-              const x = v.getUint32(at + j, true);
-              tmp[j] = x >>> 24;
-              tmp[j + 1] = (x >>> 16) & 0xff;
-              tmp[j + 2] = (x >>> 8) & 0xff;
-              tmp[j + 3] = x & 0xff;
-            }
+            const x = v.getUint32(at, true);
+            tmp[0] = x >>> 24;
+            tmp[1] = (x >>> 16) & 0xff;
+            tmp[2] = (x >>> 8) & 0xff;
+            tmp[3] = x & 0xff;
           }
           batch.addExtraTo(r, 0, id, tmp, 0, n);
         }

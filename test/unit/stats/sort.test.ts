@@ -57,6 +57,8 @@ describe("RecordSorter (unbounded)", () => {
     for (const out of sorter.toBatches()) {
       // a lazily gathered batch: formatters read its columns directly (format/view.ts), so only those are copied
       expect(out.lazyColumns).toBe(true);
+      const gathered = (name: string): boolean => Object.getOwnPropertyDescriptor(out.cols, name)?.get === undefined;
+      expect(gathered("srcAs")).toBe(false);
       for (let i = 0; i < out.length; i++, next++) {
         const src = out.cols.srcAs[i]!;
         expect(out.cols.inPackets[i]).toBe(19999 - next); // largest first
@@ -66,6 +68,9 @@ describe("RecordSorter (unbounded)", () => {
         expect(out.cols.msecFirst[i]).toBe(1e12 + src);
         expect([...out.cols.dstAddr6.subarray(i * 4, i * 4 + 4)]).toEqual([src, src + 1, src + 2, src + 3]);
       }
+      // the columns read were gathered; one never read (dstAs) was not
+      expect(gathered("srcAs")).toBe(true);
+      expect(gathered("dstAs")).toBe(false);
     }
     expect(next).toBe(20000);
   });
