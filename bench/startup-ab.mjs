@@ -65,9 +65,15 @@ function run(build, argv) {
   });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   closeSync(fd);
-  if (r.status !== 0) throw new Error(`bench: ${build.cmd.join(" ")} ${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`bench: ${build.cmd.join(" ")} ${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
   const last = r.stderr.trim().split("\n").pop();
-  const cpu = perf ? Number(last.split(",")[0]) : last.split(" ").map(Number).reduce((a, b) => a + b, 0) * 1000;
+  const cpu = perf
+    ? Number(last.split(",")[0])
+    : last
+        .split(" ")
+        .map(Number)
+        .reduce((a, b) => a + b, 0) * 1000;
   return { wall, cpu };
 }
 
@@ -77,7 +83,9 @@ const q = (a, p) => {
 };
 const f = (a) => `${q(a, 0.5).toFixed(1)} (${q(a, 0.25).toFixed(1)}–${q(a, 0.75).toFixed(1)})`;
 console.log(`A = ${builds[0].cmd[1]}\nB = ${builds[1].cmd[1]}${envB ? ` with ${envB}` : ""}`);
-console.log(`NODE_EXTRA_CA_CERTS ${noCa ? "unset" : (env.NODE_EXTRA_CA_CERTS ?? "unset")}; ${samples} runs each; ms, median (quartiles)\n`);
+console.log(
+  `NODE_EXTRA_CA_CERTS ${noCa ? "unset" : (env.NODE_EXTRA_CA_CERTS ?? "unset")}; ${samples} runs each; ms, median (quartiles)\n`,
+);
 const cols = builds.map((b) => b.name);
 console.log(`| query | ${cols.map((c) => `${c} wall`).join(" | ")} | ${cols.map((c) => `${c} CPU`).join(" | ")} |`);
 console.log(`|---|${cols.map(() => "---:").join("|")}|${cols.map(() => "---:").join("|")}|`);
