@@ -118,11 +118,9 @@ for (const d of dirs) {
     // not there: the next place, else compile from source
   }
 }
-const source = readFileSync(file, "utf8");
-const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\${source}\\n})\`, {
-  filename: file,
-  cachedData: cached,
-});
+// ASCII (checked at build): read as latin1, a one-byte string without UTF-8 decoding; the file is the function
+const source = readFileSync(file, "latin1");
+const script = new Script(source, { filename: file, cachedData: cached });
 // written again when missing, rejected, or made by a run that compiled little of the bundle (tsdump -V): the
 // functions a run compiled are in the cache it writes, those it loaded from a cache included. A worker's
 // bundle is mostly code its thread never runs (a scan worker's full cache is under half its source): its
@@ -153,11 +151,26 @@ script.runInThisContext()(bundleModule.exports, createRequire(file), bundleModul
 `;
 }
 
+/**
+ * The bundle as the loader compiles it: wrapped in the CommonJS module function (the loader passes the file to V8
+ * as it is, no copy joined at run time), in ASCII so the loader reads it as latin1. esbuild escapes what is not
+ * ASCII in code; what is left is in comments, escaped here all the same (`\\uXXXX`, valid in comments, strings,
+ * templates and regular expressions alike).
+ */
+function wrapped(text) {
+  // a shebang kept from the entry module is not valid inside the function
+  const body = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+  const code = `(function (exports, require, module, __filename, __dirname) {${body}\n})`.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  if (!/^[\x00-\x7f]*$/.test(code)) throw new Error("bundle: not ASCII after escaping");
+  return code;
+}
+
 for (const name of Object.keys(entries)) {
-  // a shebang kept from the entry module is not valid inside the function the loader wraps the bundle in
   const bundle = new URL(`${name}.bundle.cjs`, outdir);
-  const text = readFileSync(bundle, "utf8");
-  const code = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+  const code = wrapped(readFileSync(bundle, "utf8"));
   writeFileSync(bundle, code);
   writeFileSync(
     new URL(`${name}.js`, outdir),

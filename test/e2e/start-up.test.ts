@@ -80,6 +80,22 @@ describe("start-up through V8's code cache", () => {
     expect(rewritten.subarray(0, 16).every((b) => b === 0x5a)).toBe(false);
   });
 
+  it("each bundle is ASCII and the module function itself (the loader reads it as latin1 and compiles it as it is)", async () => {
+    const bundles = fs.readdirSync(BIN).filter((f) => f.endsWith(".bundle.cjs"));
+    expect(bundles.length).toBeGreaterThan(10);
+    for (const name of bundles) {
+      const text = fs.readFileSync(join(BIN, name), "latin1");
+      expect(/^[\x00-\x7f]*$/.test(text), name).toBe(true);
+      expect(text.startsWith("(function (exports, require, module, __filename, __dirname) {"), name).toBe(true);
+      expect(text.endsWith("\n})"), name).toBe(true);
+    }
+    // text that is not ASCII in the source prints as before (escaped in the bundle)
+    const values = Array.from({ length: 18 }, (_, i) => i + 1).join(" ");
+    const run = await tsdump(["-r", file, "-X", `dst port in [${values}]`]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe("dstPort in [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 \u2026 (18)]");
+  });
+
   it("a query on one thread loads neither the worker code nor ClickHouse's, nor modules it does not use", async () => {
     // Node's list of the built-in modules it loaded, written when the run exits
     const dir = mkdtempSync(join(tmpdir(), "tsflow-startup-modules-"));
