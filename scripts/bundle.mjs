@@ -56,6 +56,7 @@ const entries = {
   "web-worker": "dist/web/web-worker.js",
 };
 const outdir = new URL("../dist/bin/", import.meta.url);
+const packageVersion = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 rmSync(new URL(".v8-cache", outdir), { recursive: true, force: true });
 
 await build({
@@ -70,7 +71,8 @@ await build({
   target: "node20",
   format: "cjs",
   external: ["lz4-napi"],
-  define: { "import.meta.url": "__tsflowModuleUrl" },
+  // the version as text: no read of package.json at each start (src/cli/common.ts)
+  define: { "import.meta.url": "__tsflowModuleUrl", TSFLOW_VERSION: JSON.stringify(packageVersion) },
   banner: { js: 'var __tsflowModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
   plugins: [lazyChildProcess],
