@@ -40,6 +40,23 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `import * as fs from "node:fs"` becomes, in a CommonJS bundle, a copy of the module's every export as a getter
+ * (esbuild's __toESM), made at each start for each importing module, and each call goes through a getter. The
+ * bundle takes the module object itself, which has the same members.
+ */
+const plainBuiltinNamespaces = {
+  name: "plain-builtin-namespaces",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      const re = /^import \* as (\w+) from "(node:[\w/]+)";$/gm;
+      if (!re.test(text)) return undefined;
+      return { contents: text.replace(re, 'const $1 = require("$2");'), loader: "js" };
+    });
+  },
+};
+
 const entries = {
   tsdump: "dist/dump/main.js",
   "scan-worker": "dist/dump/scan-worker.js",
@@ -75,7 +92,7 @@ await build({
   define: { "import.meta.url": "__tsflowModuleUrl", TSFLOW_VERSION: JSON.stringify(packageVersion) },
   banner: { js: 'var __tsflowModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, plainBuiltinNamespaces],
 });
 writeFileSync(new URL("package.json", outdir), `${JSON.stringify({ type: "commonjs" })}\n`);
 
