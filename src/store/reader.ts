@@ -425,9 +425,14 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.hits : 0;
   }
 
-  /** Of those, the blocks the read-ahead thread had not started when they were needed (read here instead). */
+  /** Of those, the blocks whose job ran on the reader's thread (the read-ahead thread had not started them). */
   get aheadByCaller(): number {
     return this.ahead ? this.ahead.byCaller : 0;
+  }
+
+  /** Jobs queued in the read-ahead now (tests). */
+  get aheadQueued(): number {
+    return this.ahead ? this.ahead.queued : 0;
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
