@@ -233,7 +233,8 @@ describe("read-ahead queue (the order of the blocks given, as a scan does)", () 
     fixCrcs(data, b3.offset, h);
     const f = withData("two-bad", data);
     for (const how of ["all", "lazy"] as const) {
-      const { errors } = expectSame(f, how, "order");
+      const { errors, hits } = expectSame(f, how, "order");
+      expect(hits, how).toBe(BLOCKS - 1);
       expect(
         errors.map((x) => [x.code, x.block]),
         how,
@@ -248,7 +249,7 @@ describe("read-ahead queue (the order of the blocks given, as a scan does)", () 
   it("a file truncated under the reader: before the first read, and mid-scan with jobs queued: the same reports", () => {
     const f = path.join(dir, "shrinking");
     /** Both ways, each on the whole file cut at `cut` before block `at` is read: the reports. */
-    const cutAt = (at: number, cut: number, how: "some" | "all"): StoreError[] => {
+    const cutAt = (at: number, cut: number, how: "some" | "all"): { errors: StoreError[]; hits: number } => {
       const runs = (["none", "order"] as const).map((mode) => {
         fs.writeFileSync(f, bytes);
         return readAll(f, mode, how, (_r, i) => {
@@ -259,12 +260,16 @@ describe("read-ahead queue (the order of the blocks given, as a scan does)", () 
       expect(ahead.batches.map((b) => b === undefined)).toEqual(plain.batches.map((b) => b === undefined));
       const report = (e: StoreError): unknown[] => [e.code, e.message, e.file, e.block, e.offset];
       expect(ahead.errors.map(report)).toEqual(plain.errors.map(report));
-      return ahead.errors;
+      return ahead;
     };
     // cut inside block 3 once the reader is open: the queued jobs of blocks 3–5 read short
-    expect(cutAt(0, offsets[3]!.offset + 100, "some").map((e) => e.block)).toEqual([3, 4, 5]);
+    const early = cutAt(0, offsets[3]!.offset + 100, "some");
+    expect(early.errors.map((e) => e.block)).toEqual([3, 4, 5]);
+    expect(early.hits).toBe(BLOCKS - 1); // blocks 3–5 taken short, read again by the reader to report them
     // cut inside block 5 after block 1 is read: block 5 is posted (reading block 2) after the cut
-    expect(cutAt(2, offsets[5]!.offset + 100, "all").map((e) => e.block)).toEqual([5]);
+    const late = cutAt(2, offsets[5]!.offset + 100, "all");
+    expect(late.errors.map((e) => e.block)).toEqual([5]);
+    expect(late.hits).toBe(BLOCKS - 1);
   });
 
   it("jobs posted for another column set are dropped: the reader reads the block itself", () => {
