@@ -6,8 +6,9 @@
 //
 //   node bench/read-blocks.mjs FILE [--columns all|srcAS,inBytes,...] [--passes 5] [--ahead]
 //
-// --ahead: each read posts the next block to the reader's read-ahead thread, as a scan does (store/read-ahead.ts):
-// on a machine with a free core the wall time falls below the CPU time (both threads count in the CPU time).
+// --ahead: each read gives the reader the order of the blocks, as a scan does: the next few are posted to its
+// read-ahead (store/read-ahead.ts; TSFLOW_READAHEAD=n sets the queue's depth); on a machine with a free core the
+// wall time falls below the CPU time (both threads count in the CPU time).
 //
 // A/B of the native paths in one build: TSFLOW_WRITER=js (codec.ts decoders, node:zlib's crc32) and
 // TSFLOW_LZ4=wasm (the WebAssembly LZ4 decoder instead of liblz4). Needs `npm run build` (reads dist/).
@@ -26,6 +27,7 @@ const columns = opt("--columns", "srcAS,inBytes,inPackets,outBytes,outPackets,fl
 const passes = Math.max(2, Number(opt("--passes", "5")));
 const sel = columns === "all" ? undefined : new Set(columns.split(","));
 const ahead = args.includes("--ahead");
+const order = { next: (b) => (b + 1 < reader.blockCount ? b + 1 : undefined) };
 
 const reader = FlowFileReader.open(file);
 const ms = [];
@@ -36,7 +38,7 @@ for (let p = 0; p < passes; p++) {
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   rows = 0;
-  for (let i = 0; i < n; i++) rows += reader.readBlock(i, sel, ahead && i + 1 < n ? i + 1 : undefined)?.length ?? 0;
+  for (let i = 0; i < n; i++) rows += reader.readBlock(i, sel, ahead ? order : undefined)?.length ?? 0;
   wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
   const c = process.cpuUsage(c0);
   ms.push((c.user + c.system) / 1000);
