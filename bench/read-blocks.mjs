@@ -45,10 +45,11 @@ for (let p = 0; p < passes; p++) {
 }
 const hits = reader.aheadHits ?? 0;
 const byCaller = reader.aheadByCaller ?? 0;
+const gaveUp = reader.aheadGaveUp ?? 0;
 reader.close();
 const median = (a) => a.slice(1).sort((x, y) => x - y)[(a.length - 2) >> 1];
 console.log(
-  `${n} blocks, ${rows} rows, columns ${columns}${ahead ? `, read ahead (${hits} blocks, ${hits - byCaller} of them on the thread)` : ""}: first pass ` +
+  `${n} blocks, ${rows} rows, columns ${columns}${ahead ? `, read ahead (${hits} blocks, ${hits - byCaller} of them on the thread, ${gaveUp} given up)` : ""}: first pass ` +
     `${ms[0].toFixed(0)} ms CPU ${wall[0].toFixed(0)} ms wall, then median ${median(ms).toFixed(0)} ms CPU ` +
     `${median(wall).toFixed(0)} ms wall`,
 );
