@@ -1238,10 +1238,13 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     its arena offset, [7 + 2j] bytes decoded, -1 when the LZ4 data does not decode, -2 when not inflated
 //     here (not asked for, uncompressed, no room in the arena, ...).
 //     The four arrays are kept alive until the slot's job is waited for.
-//   readaheadWait(h, k, use): returns when slot k's job is done (at once when the slot is idle) and frees the
-//     slot. use = 1: a job not started yet is run by the caller; while the thread runs it, the caller runs the
-//     oldest queued job of another slot, then waits (a short spin, then the condition variable). use = 0 (a job
-//     no longer wanted): a job not started is dropped unrun, a running one waited for.
+//   readaheadWait(h, k, use, waitUs) → true when slot k's job is done (at once when the slot is idle), the slot
+//     then free; false when the thread is still running it after waitUs µs of waiting (-1: no limit), the job
+//     left running in its slot (the thread was switched out: the caller reads the block itself rather than wait
+//     for a CPU to come back to the thread, and asks again later). use = 1: a job not started yet is run by the
+//     caller; while the thread runs it, the caller runs the oldest queued job of another slot before it waits
+//     (a short spin, then the condition variable). use = 0 (a job no longer wanted): a job not started is
+//     dropped unrun.
 //   readaheadClose(h): drops the queued jobs, waits for a running one, ends the thread.
 
 #include <errno.h>
@@ -1449,17 +1452,17 @@ static void ra_drop_refs(readahead *r, ra_job *j, int dropRefs) {
 }
 
 /**
- * Waits for slot k's job and frees the slot; drops its references unless the environment is going away. With
+ * Waits for slot k's job and frees the slot (1); drops its references unless the environment is going away. With
  * `use`, a job the thread has not started is run here (waiting would only add the thread's scheduling delay to
  * the caller's own read), and while the thread runs it the caller runs other queued jobs; without, a job not
- * started is dropped.
+ * started is dropped. A job still running after waitNs of waiting (-1: no limit) is left as it is (0).
  */
-static void ra_wait(readahead *r, int k, int use, int dropRefs) {
+static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
   ra_job *j = &r->jobs[k];
   pthread_mutex_lock(&r->mu);
   if (j->state == RA_IDLE) {
     pthread_mutex_unlock(&r->mu);
-    return;
+    return 1;
   }
   if (j->state == RA_QUEUED) {
     if (use) {
@@ -1469,6 +1472,7 @@ static void ra_wait(readahead *r, int k, int use, int dropRefs) {
       j->state = RA_DONE;
     }
   }
+  int64_t waited = 0;
   while (j->state == RA_RUNNING) {
     ra_job *other = use ? ra_oldest(r) : NULL;
     if (other != NULL) {
@@ -1476,24 +1480,45 @@ static void ra_wait(readahead *r, int k, int use, int dropRefs) {
       ra_claimed(r, other, 1);
       continue;
     }
+    if (waitNs >= 0 && waited >= waitNs) {
+      pthread_mutex_unlock(&r->mu);
+      return 0;
+    }
     pthread_mutex_unlock(&r->mu);
-    int64_t end = ra_now() + RA_SPIN_NS;
-    while (ra_state(j) == RA_RUNNING && ra_now() < end)
+    int64_t t0 = ra_now(), spin = waitNs >= 0 && waitNs - waited < RA_SPIN_NS ? waitNs - waited : RA_SPIN_NS;
+    int64_t now = t0;
+    while (ra_state(j) == RA_RUNNING && now - t0 < spin) {
       for (int i = 0; i < 64; i++) ra_pause();
+      now = ra_now();
+    }
     pthread_mutex_lock(&r->mu);
-    if (j->state != RA_RUNNING) break;
+    waited += now - t0;
+    if (j->state != RA_RUNNING || (waitNs >= 0 && waited >= waitNs)) continue;
     r->sleepers++;
-    pthread_cond_wait(&r->cv, &r->mu);
+    if (waitNs < 0) {
+      pthread_cond_wait(&r->cv, &r->mu);
+    } else {
+      // CLOCK_REALTIME: the condition variable's default clock
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      int64_t ns = until.tv_nsec + (waitNs - waited);
+      until.tv_sec += ns / 1000000000;
+      until.tv_nsec = ns % 1000000000;
+      int64_t s0 = ra_now();
+      pthread_cond_timedwait(&r->cv, &r->mu, &until);
+      waited += ra_now() - s0;
+    }
     r->sleepers--;
   }
   j->state = RA_IDLE;
   pthread_mutex_unlock(&r->mu);
   ra_drop_refs(r, j, dropRefs);
+  return 1;
 }
 
 static void ra_close(readahead *r, int dropRefs) {
   if (r->closed) return;
-  for (int k = 0; k < RA_SLOTS; k++) ra_wait(r, k, 0, dropRefs);
+  for (int k = 0; k < RA_SLOTS; k++) ra_wait(r, k, 0, -1, dropRefs);
   r->closed = 1;
   if (r->started) {
     pthread_mutex_lock(&r->mu);
@@ -1618,17 +1643,21 @@ static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   readahead *r = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 3) r = ra_handle(env, argv[0]);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 4) r = ra_handle(env, argv[0]);
   bool use;
-  if (r == NULL || napi_get_value_bool(env, argv[2], &use) != napi_ok)
-    return fail(env, "tsflow_encode: readaheadWait(h, k, use): h a read-ahead handle, use a boolean");
+  int32_t waitUs;
+  if (r == NULL || napi_get_value_bool(env, argv[2], &use) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &waitUs) != napi_ok)
+    return fail(env, "tsflow_encode: readaheadWait(h, k, use, waitUs): h a read-ahead handle, use a boolean");
   int k;
   if (ra_slot_arg(env, r, argv[1], &k) == NULL) return NULL;
-  if (!r->closed) ra_wait(r, k, use, 1);
-  return NULL;
+  int done = r->closed ? 1 : ra_wait(r, k, use, waitUs < 0 ? -1 : (int64_t)waitUs * 1000, 1);
+  napi_value out;
+  napi_get_boolean(env, done != 0, &out);
+  return out;
 }
 
 static napi_value js_readahead_close(napi_env env, napi_callback_info info) {

@@ -78,7 +78,7 @@ export interface NativeEncoder {
     mask: Uint8Array,
     res: Float64Array,
   ) => void;
-  readaheadWait?: (h: object, k: number, use: boolean) => void;
+  readaheadWait?: (h: object, k: number, use: boolean, waitUs: number) => boolean;
   readaheadClose?: (h: object) => void;
 }
 

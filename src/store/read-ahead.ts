@@ -31,9 +31,15 @@ export const RA = {
   first: 6,
 } as const;
 
-/** Jobs queued at most (the native side has 8 slots). */
+/** Jobs queued at most (the native side has 8 slots: the others for jobs left running, see `late`). */
 const MAX_DEPTH = 6;
 const DEFAULT_DEPTH = 3;
+/**
+ * How long the reader waits for a job the thread is running (µs, beyond the jobs it runs itself meanwhile): a
+ * job takes a fraction of that, so a job still running then is one whose thread was switched out (a busy
+ * machine), and the reader reads the block itself rather than wait for a CPU to come back to the thread.
+ */
+const WAIT_US = 400;
 
 /** The bytes of one block and what the read-ahead did with them. */
 export interface AheadSlot {
@@ -81,12 +87,16 @@ export class ReadAhead {
   private readonly free: AheadSlot[] = [];
   /** native slots not in use */
   private readonly ks: number[] = [];
+  /** jobs given up while the thread ran them: their slots come back when they end */
+  private readonly late: Job[] = [];
   /** the most arena bytes a block's masked columns took */
   private need = 0;
   /** blocks the reader took from here (tests, benchmarks) */
   hits = 0;
   /** of those, the blocks the reader's own thread ran (the read-ahead thread had not started them, or was busy) */
   byCaller = 0;
+  /** blocks the reader read itself after waiting WAIT_US for the thread (tests, benchmarks) */
+  gaveUp = 0;
 
   private constructor(native: Addon, columns: number, depth: number) {
     this.native = native;
@@ -128,7 +138,8 @@ export class ReadAhead {
    * file id has a non-zero `mask` entry inflated; false (nothing posted) when the queue is full.
    */
   post(fd: number, block: number, offset: number, length: number, mask: Uint8Array): boolean {
-    if (this.queue.length >= this.depth) return false;
+    if (this.late.length > 0) this.reap();
+    if (this.queue.length >= this.depth || this.ks.length === 0) return false;
     const s = this.free.pop() ?? ReadAhead.slot(this.columns);
     if (s.buf.length < length) s.buf = new Uint8Array(Math.max(length, 2 * s.buf.length));
     // room for the most a block took so far (before the first, four times its stored bytes): the columns that
@@ -144,8 +155,8 @@ export class ReadAhead {
   /**
    * The slot of block `block` when it is the next queued and was posted with `mask` (waited for); `mine`, the
    * caller's current slot, goes back to the free ones. Jobs of earlier blocks are dropped; jobs posted with
-   * another mask too (all of them). Undefined when the next queued job is of a later block (or none is): the
-   * caller reads the block itself.
+   * another mask too (all of them). Undefined when the next queued job is of a later block (or none is), or when
+   * the thread is still running it after WAIT_US: the caller reads the block itself.
    */
   take(block: number, mask: Uint8Array, mine: AheadSlot): AheadSlot | undefined {
     while (this.queue.length > 0 && this.queue[0]!.block < block) this.dropFrom(0, 1);
@@ -157,7 +168,11 @@ export class ReadAhead {
     }
     if (q.block !== block) return undefined;
     this.queue.shift();
-    this.native.readaheadWait(this.h, q.k, true);
+    if (!this.native.readaheadWait(this.h, q.k, true, WAIT_US)) {
+      this.late.push(q);
+      this.gaveUp++;
+      return undefined;
+    }
     this.ks.push(q.k);
     const got = q.slot;
     this.free.push(mine);
@@ -169,16 +184,27 @@ export class ReadAhead {
 
   /** Drops the queued jobs from the i-th on (`count` of them; all by default): not started ones unrun. */
   dropFrom(i: number, count = this.queue.length - i): void {
-    for (const q of this.queue.splice(i, count)) {
-      this.native.readaheadWait(this.h, q.k, false);
+    for (const q of this.queue.splice(i, count)) this.release(q);
+  }
+
+  /** Frees a job's slots, or keeps it in `late` while the thread still runs it (never waited for). */
+  private release(q: Job): void {
+    if (this.native.readaheadWait(this.h, q.k, false, 0)) {
       this.ks.push(q.k);
       this.free.push(q.slot);
-    }
+    } else this.late.push(q);
+  }
+
+  /** The late jobs that have ended since, freed. */
+  private reap(): void {
+    for (const q of this.late.splice(0)) this.release(q);
   }
 
   close(): void {
     this.native.readaheadClose(this.h);
     for (const q of this.queue) this.ks.push(q.k);
+    for (const q of this.late) this.ks.push(q.k);
     this.queue.length = 0;
+    this.late.length = 0;
   }
 }

@@ -430,6 +430,11 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.byCaller : 0;
   }
 
+  /** Blocks read here after the read-ahead thread, switched out, kept them too long (benchmarks). */
+  get aheadGaveUp(): number {
+    return this.ahead ? this.ahead.gaveUp : 0;
+  }
+
   /** Jobs queued in the read-ahead now (tests). */
   get aheadQueued(): number {
     return this.ahead ? this.ahead.queued : 0;
