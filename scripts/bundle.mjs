@@ -40,6 +40,23 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `import * as fs from "node:fs"` becomes, in a CommonJS bundle, a copy of the module's every export as a getter
+ * (esbuild's __toESM), made at each start for each importing module, and each call goes through a getter. The
+ * bundle takes the module object itself, which has the same members.
+ */
+const plainBuiltinNamespaces = {
+  name: "plain-builtin-namespaces",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      const re = /^import \* as (\w+) from "(node:[\w/]+)";$/gm;
+      if (!re.test(text)) return undefined;
+      return { contents: text.replace(re, 'const $1 = require("$2");'), loader: "js" };
+    });
+  },
+};
+
 const entries = {
   tsdump: "dist/dump/main.js",
   "scan-worker": "dist/dump/scan-worker.js",
@@ -56,6 +73,7 @@ const entries = {
   "web-worker": "dist/web/web-worker.js",
 };
 const outdir = new URL("../dist/bin/", import.meta.url);
+const packageVersion = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 rmSync(new URL(".v8-cache", outdir), { recursive: true, force: true });
 
 await build({
@@ -70,10 +88,11 @@ await build({
   target: "node20",
   format: "cjs",
   external: ["lz4-napi"],
-  define: { "import.meta.url": "__tsflowModuleUrl" },
+  // the version as text: no read of package.json at each start (src/cli/common.ts)
+  define: { "import.meta.url": "__tsflowModuleUrl", TSFLOW_VERSION: JSON.stringify(packageVersion) },
   banner: { js: 'var __tsflowModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, plainBuiltinNamespaces],
 });
 writeFileSync(new URL("package.json", outdir), `${JSON.stringify({ type: "commonjs" })}\n`);
 
