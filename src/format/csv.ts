@@ -192,6 +192,9 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
   ),
 ]);
 
+/** Every token csv:<fmt> takes. */
+export const CSV_TOKEN_NAMES: readonly string[] = [...CSV_TOKENS.keys()];
+
 type B = (b: BatchView, i: number, o: BufferedOutput) => void;
 
 const exactB =
