@@ -101,7 +101,8 @@ describe("formatters declare the columns they read", () => {
 
   it("every fmt: %token on its own, with and without -N and -6", () => {
     for (const t of FMT_TOKENS) {
-      for (const plain of [false, true]) for (const longV6 of [false, true]) check(`fmt:${t.token}`, { plain, longV6 }, FEW);
+      for (const plain of [false, true])
+        for (const longV6 of [false, true]) check(`fmt:${t.token}`, { plain, longV6 }, FEW);
     }
   });
 
