@@ -192,6 +192,9 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
   ),
 ]);
 
+/** Every token csv:<fmt> takes. */
+export const CSV_TOKEN_NAMES: readonly string[] = [...CSV_TOKENS.keys()];
+
 type B = (b: BatchView, i: number, o: BufferedOutput) => void;
 
 const exactB =
@@ -440,10 +443,10 @@ export class CsvLegacyFormatter {
     ...counterColumns("inBytes"),
     ...counterColumns("outPackets"),
     ...counterColumns("outBytes"),
-    ...["srcPort", "dstPort", "proto", "tcpFlags", "fwdStatus", "srcTos", "input", "output", "srcAs"] as const,
-    ...["dstAs", "srcMask", "dstMask", "dstTos", "direction", "srcVlan", "dstVlan", "inSrcMac"] as const,
-    ...["outDstMac", "inDstMac", "outSrcMac", "engineType", "engineId", "exporterId", "msecReceived"] as const,
-    ...["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const,
+    ...(["srcPort", "dstPort", "proto", "tcpFlags", "fwdStatus", "srcTos", "input", "output", "srcAs"] as const),
+    ...(["dstAs", "srcMask", "dstMask", "dstTos", "direction", "srcVlan", "dstVlan", "inSrcMac"] as const),
+    ...(["outDstMac", "inDstMac", "outSrcMac", "engineType", "engineId", "exporterId", "msecReceived"] as const),
+    ...(["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const),
   ]);
   private readonly quiet: boolean;
   constructor(quiet = false) {
@@ -486,7 +489,7 @@ export class PipeFormatter {
     ...addrColumns("dstAddr"),
     ...counterColumns("inPackets"),
     ...counterColumns("inBytes"),
-    ...["proto", "srcPort", "dstPort", "srcAs", "dstAs", "input", "output", "tcpFlags", "srcTos"] as const,
+    ...(["proto", "srcPort", "dstPort", "srcAs", "dstAs", "input", "output", "tcpFlags", "srcTos"] as const),
   ]);
 
   prolog(): void {

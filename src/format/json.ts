@@ -322,12 +322,12 @@ export const JSON_COLUMNS: ReadonlySet<PhysicalName> = new Set<PhysicalName>([
   ...addrColumns("xlateDstAddr"),
   ...EXACT_COUNTERS.flatMap((c) => counterColumns(c)),
   ...ICMP_COLUMNS,
-  ...["msecFirst", "msecLast", "msecReceived", "msecEvent", "srcPort", "tcpFlags", "srcTos", "dstTos"] as const,
-  ...["fwdStatus", "direction", "srcMask", "dstMask", "srcAs", "dstAs", "nextAs", "prevAs", "input"] as const,
-  ...["output", "srcVlan", "dstVlan", "inSrcMac", "outDstMac", "inDstMac", "outSrcMac", "elements"] as const,
-  ...["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const,
-  ...["exporterId", "nfVersion", "samplingInterval", "ingressVrf", "egressVrf", "natEvent", "fwEvent"] as const,
-  ...["fwXEvent", "xlateSrcPort", "xlateDstPort", "pbStart", "pbEnd", "pbStep", "pbSize"] as const,
+  ...(["msecFirst", "msecLast", "msecReceived", "msecEvent", "srcPort", "tcpFlags", "srcTos", "dstTos"] as const),
+  ...(["fwdStatus", "direction", "srcMask", "dstMask", "srcAs", "dstAs", "nextAs", "prevAs", "input"] as const),
+  ...(["output", "srcVlan", "dstVlan", "inSrcMac", "outDstMac", "inDstMac", "outSrcMac", "elements"] as const),
+  ...(["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const),
+  ...(["exporterId", "nfVersion", "samplingInterval", "ingressVrf", "egressVrf", "natEvent", "fwEvent"] as const),
+  ...(["fwXEvent", "xlateSrcPort", "xlateDstPort", "pbStart", "pbEnd", "pbStep", "pbSize"] as const),
 ]);
 
 function jsonString(s: string): string {
