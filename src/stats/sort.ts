@@ -50,7 +50,7 @@ export class RecordSorter {
   private readonly heapSeq: Float64Array;
   private size: number;
   // unbounded mode
-  private readonly store: RowStore | null;
+  private store: RowStore | null;
   private values: Float64Array;
   private valueBytes: number;
   /** a row's exact counter terms, for rowOrderValue's rare path */
@@ -86,6 +86,17 @@ export class RecordSorter {
       this.store = new RowStore(budget, "-O sort");
       this.values = new Float64Array(1024);
     }
+  }
+
+  /**
+   * Keeps only `columns` (physical names) of the rows of an unlimited sort: the columns the output reads (the
+   * order's value is taken as rows come in). Reading another column of the sorted batches throws. Before the
+   * first add; a limited sort (-n) keeps whole rows.
+   */
+  keepColumns(columns: ReadonlySet<string>): void {
+    if (this.store === null) return;
+    if (this.store.length > 0) throw new RangeError("RecordSorter.keepColumns after add");
+    this.store = new RowStore(this.budget, this.store.name, columns);
   }
 
   memoryBytes(): number {
