@@ -30,25 +30,42 @@ function stderrIsTty(): boolean {
 /** Set by a ClickHouse load: its sockets may still be closing when main returns. */
 let lingering = false;
 
+/** Whether this run wrote to process.stdout / process.stderr (their streams are built on first use). */
+const stdio = { out: false, err: false };
+
+function toOut(text: string): void {
+  stdio.out = true;
+  process.stdout.write(text);
+}
+
+function toErr(text: string): void {
+  stdio.err = true;
+  process.stderr.write(text);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   if (argv.length === 0) {
-    process.stdout.write(program.helpInformation());
+    toOut(program.helpInformation());
     return EXIT.OK; // nfdump prints its usage and exits 0 without arguments
   }
   let options: QueryOptions;
   try {
     options = parseQueryOptions(program, argv);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    process.stderr.write(`tsdump: ${(err as Error).message}\n`);
+    if (err instanceof CommanderError) {
+      // commander wrote the version, the help or the usage error itself
+      stdio.out = stdio.err = true;
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    toErr(`tsdump: ${(err as Error).message}\n`);
     return EXIT.USAGE;
   }
   const out = new BufferedOutput(1);
   try {
     // not process.stderr.isTTY: a run that writes nothing to stderr never builds its stream
     const progress = options.progress ?? stderrIsTty();
-    const io = { out, err: (t: string) => process.stderr.write(t), now: Date.now, progress };
+    const io = { out, err: toErr, now: Date.now, progress };
     lingering = options.clickhouse !== undefined;
     const code =
       options.clickhouse !== undefined
@@ -59,15 +76,15 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     out.flush();
     if (err instanceof FilterSyntaxError) {
-      process.stderr.write(`${err.format()}\n`);
+      toErr(`${err.format()}\n`);
       return EXIT.FILTER;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`tsdump: ${err.message}\n`);
+      toErr(`tsdump: ${err.message}\n`);
       return EXIT.USAGE;
     }
     if (err instanceof FlowError) {
-      process.stderr.write(`tsdump: ${err.message}\n`);
+      toErr(`tsdump: ${err.message}\n`);
       return err.code.startsWith("ERR_STORE") ? EXIT.DATA : EXIT.USAGE;
     }
     throw err;
@@ -75,14 +92,17 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * The exit once main is done. On Linux, Node writes process.stdout and process.stderr synchronously to files,
- * pipes and terminals, and tsdump writes its output with writeSync: nothing is pending when main returns, and
- * process.exit ends the process without tearing down the environment and the heap first (docs/benchmarks.md).
- * Elsewhere, and after a ClickHouse load, the process ends when its event loop is empty.
+ * The exit once main is done: process.exit, which ends the process without tearing down the environment and the
+ * heap first (docs/benchmarks.md). tsdump's output went out with writeSync; a write to process.stdout or
+ * process.stderr that Node could not complete at once (a pipe that was full) is still queued on its stream and
+ * would be lost: then, and after a ClickHouse load, the process ends when its event loop is empty.
  */
 function finish(code: number): void {
   process.exitCode = code;
-  if (process.platform === "linux" && !lingering) process.exit();
+  if (lingering) return;
+  if (stdio.out && process.stdout.writableLength > 0) return;
+  if (stdio.err && process.stderr.writableLength > 0) return;
+  process.exit();
 }
 
 main(process.argv.slice(2)).then(

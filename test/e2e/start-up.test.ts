@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RecordBatch } from "../../src/record/batch.js";
+import { FlowFileReader } from "../../src/store/reader.js";
 import { FlowFileWriter } from "../../src/store/writer.js";
 import { REPO_ROOT } from "../helpers/nfdump.js";
 import { TSDUMP, tsdump } from "../helpers/programs.js";
@@ -157,6 +159,49 @@ describe("start-up through V8's code cache", () => {
     // a run that fails keeps its exit status
     const bad = await tsdump(["-r", join(dir, "missing")]);
     expect(bad.code).not.toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every message of a run that reports much on stderr arrives through a pipe read late, with exit status 2", async () => {
+    // 3000 one-row blocks, each with a damaged data CRC: 3000 lines on stderr, more than a pipe holds
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-startup-stderr-"));
+    const damaged = join(dir, "damaged.tsf");
+    const w = FlowFileWriter.open(damaged, { fsync: false });
+    const b = new RecordBatch(1);
+    for (let i = 0; i < 3000; i++) {
+      b.reset();
+      b.cols.srcPort[b.addRow()] = i;
+      w.appendBatchSync(b);
+    }
+    w.closeSync();
+    const r = FlowFileReader.open(damaged);
+    const fd = fs.openSync(damaged, "r+");
+    const byte = Buffer.alloc(1);
+    for (let i = 0; i < r.blockCount; i++) {
+      const at = r.blockInfo(i).offset + r.blockInfo(i).length - 1;
+      fs.readSync(fd, byte, 0, 1, at);
+      byte[0] = byte[0]! ^ 0xff;
+      fs.writeSync(fd, byte, 0, 1, at);
+    }
+    fs.closeSync(fd);
+    r.close();
+    const child = spawn(process.execPath, [TSDUMP, "-r", damaged], {
+      env: { ...process.env, TZ: "UTC" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr.pause();
+    const closed = new Promise<number | null>((res) => child.on("close", res));
+    // not read until the process has exited (a write lost at exit is lost for good) or has waited long enough to
+    // be waiting for this reader
+    const exited = new Promise((res) => child.on("exit", res));
+    await Promise.race([exited, new Promise((res) => setTimeout(res, 2000))]);
+    const chunks: Buffer[] = [];
+    child.stderr.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr.resume();
+    expect(await closed).toBe(2);
+    const lines = Buffer.concat(chunks).toString("utf8").trimEnd().split("\n");
+    expect(lines.length).toBe(3000);
+    expect(lines[2999]).toMatch(/block 2999 offset \d+: data checksum/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
