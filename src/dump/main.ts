@@ -54,8 +54,9 @@ async function main(argv: readonly string[]): Promise<number> {
     options = parseQueryOptions(program, argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander wrote the version, the help or the usage error itself
-      stdio.out = stdio.err = true;
+      // commander wrote the version or the help (exit code 0) to stdout, a usage error to stderr
+      if (err.exitCode === 0) stdio.out = true;
+      else stdio.err = true;
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     toErr(`tsdump: ${(err as Error).message}\n`);
