@@ -1246,6 +1246,8 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     (a short spin, then the condition variable). use = 0 (a job no longer wanted): a job not started is
 //     dropped unrun.
 //   readaheadClose(h): drops the queued jobs, waits for a running one, ends the thread.
+//   readaheadStats(h, out): out (Float64Array ≥ 5) = [ns the caller waited for the thread, jobs the caller ran,
+//     ns it ran them, jobs the thread ran, ns it ran them] (benchmarks).
 
 #include <errno.h>
 #include <pthread.h>
@@ -1297,6 +1299,8 @@ typedef struct {
   // the thread or a caller sleeping on cv (a post or a finished job signals only then)
   int sleepers;
   uint64_t seq;
+  // what each side did (readaheadStats), under mu
+  double waitNs, callerJobs, callerNs, threadJobs, threadNs;
   napi_env env;
   ra_job jobs[RA_SLOTS];
 } readahead;
@@ -1381,12 +1385,23 @@ static ra_job *ra_oldest(readahead *r) {
   return best;
 }
 
+static int64_t ra_now(void);
+
 /** Runs job j, claimed (RUNNING) under mu, with mu released; returns with mu held and j DONE. */
 static void ra_claimed(readahead *r, ra_job *j, int byCaller) {
   pthread_mutex_unlock(&r->mu);
+  int64_t t0 = ra_now();
   ra_run(j);
+  double ns = (double)(ra_now() - t0);
   j->res[RA_BY_CALLER] = byCaller;
   pthread_mutex_lock(&r->mu);
+  if (byCaller) {
+    r->callerJobs++;
+    r->callerNs += ns;
+  } else {
+    r->threadJobs++;
+    r->threadNs += ns;
+  }
   __atomic_store_n(&j->state, RA_DONE, __ATOMIC_RELEASE);
   if (r->sleepers > 0) pthread_cond_broadcast(&r->cv);
 }
@@ -1493,8 +1508,10 @@ static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
     }
     pthread_mutex_lock(&r->mu);
     waited += now - t0;
+    r->waitNs += (double)(now - t0);
     if (j->state != RA_RUNNING || (waitNs >= 0 && waited >= waitNs)) continue;
     r->sleepers++;
+    int64_t s0 = ra_now();
     if (waitNs < 0) {
       pthread_cond_wait(&r->cv, &r->mu);
     } else {
@@ -1504,10 +1521,11 @@ static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
       int64_t ns = until.tv_nsec + (waitNs - waited);
       until.tv_sec += ns / 1000000000;
       until.tv_nsec = ns % 1000000000;
-      int64_t s0 = ra_now();
       pthread_cond_timedwait(&r->cv, &r->mu, &until);
-      waited += ra_now() - s0;
     }
+    int64_t slept = ra_now() - s0;
+    waited += slept;
+    r->waitNs += (double)slept;
     r->sleepers--;
   }
   j->state = RA_IDLE;
@@ -1660,6 +1678,27 @@ static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_readahead_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  readahead *r = NULL;
+  napi_typedarray_type type;
+  void *p;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 2) r = ra_handle(env, argv[0]);
+  if (r == NULL || !typed_array(env, argv[1], &type, &p, &len) || type != napi_float64_array || len < 5)
+    return fail(env, "tsflow_encode: readaheadStats(h, out): h a read-ahead handle, out a Float64Array(5)");
+  double *out = p;
+  pthread_mutex_lock(&r->mu);
+  out[0] = r->waitNs;
+  out[1] = r->callerJobs;
+  out[2] = r->callerNs;
+  out[3] = r->threadJobs;
+  out[4] = r->threadNs;
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
 static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1721,7 +1760,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "readaheadWait", NAPI_AUTO_LENGTH, js_readahead_wait, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "readaheadWait", fn) != napi_ok ||
       napi_create_function(env, "readaheadClose", NAPI_AUTO_LENGTH, js_readahead_close, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok)
+      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok ||
+      napi_create_function(env, "readaheadStats", NAPI_AUTO_LENGTH, js_readahead_stats, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadStats", fn) != napi_ok)
     return NULL;
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {

@@ -48,6 +48,15 @@ export interface AheadSlot {
   res: Float64Array;
 }
 
+/** The reader's wait for the thread, and the jobs each ran (ms: wall time). */
+export interface AheadStats {
+  waitMs: number;
+  callerJobs: number;
+  callerMs: number;
+  threadJobs: number;
+  threadMs: number;
+}
+
 /** The blocks a scan reads, in order: `next(b)` is the one read after block b (undefined: none, or not known). */
 export interface ReadOrder {
   next(b: number): number | undefined;
@@ -198,6 +207,15 @@ export class ReadAhead {
   /** The late jobs that have ended since, freed. */
   private reap(): void {
     for (const q of this.late.splice(0)) this.release(q);
+  }
+
+  /** What each thread did so far (benchmarks); undefined with an addon that does not count. */
+  stats(): AheadStats | undefined {
+    const f = (nativeDecoder() as NativeEncoder).readaheadStats;
+    if (f === undefined) return undefined;
+    const v = new Float64Array(5);
+    f(this.h, v);
+    return { waitMs: v[0]! / 1e6, callerJobs: v[1]!, callerMs: v[2]! / 1e6, threadJobs: v[3]!, threadMs: v[4]! / 1e6 };
   }
 
   close(): void {
