@@ -12,6 +12,8 @@
 //     --no-ca     run both without NODE_EXTRA_CA_CERTS (Node parses that whole root store before any JS runs)
 //     --env-b K=V run B with this environment variable as well (A/B in one build with --base .)
 //     --nfdump NFCAPD_FILE  a third column: nfdump -r on that file (scan, needle and srcas only)
+//     --runq      also the wall time less the main thread's run-queue wait (bench/runq.cjs, Linux): an estimate
+//                 of the wall time on a quiet machine, taken on a busy one
 
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
@@ -31,6 +33,8 @@ const samples = Number(opt("--samples", "31"));
 const envB = opt("--env-b", undefined);
 const nf = opt("--nfdump", undefined);
 const noCa = args.includes("--no-ca");
+const runq = args.includes("--runq");
+const pre = runq ? ["-r", join(root, "bench/runq.cjs")] : [];
 const QUERIES = {
   V: ["-V"],
   scan: ["-o", "null"],
@@ -42,16 +46,16 @@ const picked = opt("--queries", "V,scan,needle,srcas").split(",");
 const env = { ...process.env, TZ: "UTC" };
 if (noCa) delete env.NODE_EXTRA_CA_CERTS;
 const builds = [
-  { name: "A", cmd: ["node", join(resolve(base), "dist/bin/tsdump.js")], env, file },
+  { name: "A", cmd: ["node", ...pre, join(resolve(base), "dist/bin/tsdump.js")], env, file },
   {
     name: "B",
-    cmd: ["node", join(root, "dist/bin/tsdump.js")],
+    cmd: ["node", ...pre, join(root, "dist/bin/tsdump.js")],
     env: envB ? { ...env, ...Object.fromEntries([envB.split("=")]) } : env,
     file,
   },
 ];
 if (nf !== undefined) builds.push({ name: "nfdump", cmd: ["nfdump"], env, file: nf });
-for (const b of builds.slice(0, 2)) if (!existsSync(b.cmd[1])) throw new Error(`bench: ${b.cmd[1]} missing`);
+for (const b of builds.slice(0, 2)) if (!existsSync(b.cmd.at(-1))) throw new Error(`bench: ${b.cmd.at(-1)} missing`);
 const perf = spawnSync("perf", ["stat", "-x,", "-e", "task-clock", "true"], { encoding: "utf8" }).status === 0;
 
 function run(build, argv) {
@@ -67,14 +71,16 @@ function run(build, argv) {
   closeSync(fd);
   if (r.status !== 0)
     throw new Error(`bench: ${build.cmd.join(" ")} ${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
-  const last = r.stderr.trim().split("\n").pop();
+  const lines = r.stderr.trim().split("\n");
+  const last = lines.pop();
   const cpu = perf
     ? Number(last.split(",")[0])
     : last
         .split(" ")
         .map(Number)
         .reduce((a, b) => a + b, 0) * 1000;
-  return { wall, cpu };
+  const rq = lines.find((l) => l.startsWith("runq "));
+  return { wall, cpu, quiet: rq === undefined ? wall : wall - Number(rq.slice(5)) / 1e6 };
 }
 
 const q = (a, p) => {
@@ -82,19 +88,23 @@ const q = (a, p) => {
   return s[Math.min(s.length - 1, Math.round(p * (s.length - 1)))];
 };
 const f = (a) => `${q(a, 0.5).toFixed(1)} (${q(a, 0.25).toFixed(1)}–${q(a, 0.75).toFixed(1)})`;
-console.log(`A = ${builds[0].cmd[1]}\nB = ${builds[1].cmd[1]}${envB ? ` with ${envB}` : ""}`);
+console.log(`A = ${builds[0].cmd.at(-1)}\nB = ${builds[1].cmd.at(-1)}${envB ? ` with ${envB}` : ""}`);
 console.log(
   `NODE_EXTRA_CA_CERTS ${noCa ? "unset" : (env.NODE_EXTRA_CA_CERTS ?? "unset")}; ${samples} runs each; ms, median (quartiles)\n`,
 );
 const cols = builds.map((b) => b.name);
-console.log(`| query | ${cols.map((c) => `${c} wall`).join(" | ")} | ${cols.map((c) => `${c} CPU`).join(" | ")} |`);
-console.log(`|---|${cols.map(() => "---:").join("|")}|${cols.map(() => "---:").join("|")}|`);
+const quietCols = runq ? ` ${cols.map((c) => `${c} wall − runq`).join(" | ")} |` : "";
+console.log(
+  `| query | ${cols.map((c) => `${c} wall`).join(" | ")} |${quietCols} ${cols.map((c) => `${c} CPU`).join(" | ")} |`,
+);
+const dash = cols.map(() => "---:").join("|");
+console.log(`|---|${dash}|${runq ? `${dash}|` : ""}${dash}|`);
 for (const name of picked) {
   const argv = QUERIES[name];
   const use = builds.filter((b) => b.name !== "nfdump" || name !== "V");
   const argsOf = (b) => (name === "V" ? argv : ["-r", b.file, ...argv]);
   for (const b of use) run(b, argsOf(b)); // warm: page cache, V8 code cache
-  const res = use.map(() => ({ wall: [], cpu: [] }));
+  const res = use.map(() => ({ wall: [], cpu: [], quiet: [] }));
   for (let s = 0; s < samples; s++) {
     const order = use.map((_, i) => i);
     if (s % 2 === 1) order.reverse();
@@ -102,10 +112,13 @@ for (const name of picked) {
       const r = run(use[k], argsOf(use[k]));
       res[k].wall.push(r.wall);
       res[k].cpu.push(r.cpu);
+      res[k].quiet.push(r.quiet);
     }
   }
   const pad = builds.length - use.length;
   console.log(
-    `| ${name} | ${res.map((r) => f(r.wall)).join(" | ")}${" | –".repeat(pad)} | ${res.map((r) => f(r.cpu)).join(" | ")}${" | –".repeat(pad)} |`,
+    `| ${name} | ${res.map((r) => f(r.wall)).join(" | ")}${" | –".repeat(pad)} |${
+      runq ? ` ${res.map((r) => f(r.quiet)).join(" | ")}${" | –".repeat(pad)} |` : ""
+    } ${res.map((r) => f(r.cpu)).join(" | ")}${" | –".repeat(pad)} |`,
   );
 }
