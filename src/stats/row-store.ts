@@ -6,6 +6,7 @@
 import { RecordBatch } from "../record/batch.js";
 import {
   ARRAY_BYTES,
+  type ArrayType,
   type ColumnArrays,
   newArray,
   PHYSICAL_COLUMNS,
@@ -124,11 +125,12 @@ export class RowStore {
    * Stored rows `ids[from .. from + k)` as a batch whose columns are gathered on first access: a sorted listing's
    * writer reads only the columns its format prints, so the others (most of them) are never copied. Reading a
    * column the store does not keep is a programmer error (a formatter that reads a column it did not declare)
-   * and throws.
+   * and throws. With `scratch` the batch's arrays are those of the previous batch given the same scratch (the
+   * caller is done with it), grown when too small.
    */
-  lazyGather(ids: Uint32Array, from: number, k: number): RecordBatch {
-    const chunkOf = new Uint32Array(k);
-    const rowOf = new Uint32Array(k);
+  lazyGather(ids: Uint32Array, from: number, k: number, scratch: Map<string, unknown> | null = null): RecordBatch {
+    const chunkOf = reuse(scratch, " chunkOf", "u32", k) as Uint32Array;
+    const rowOf = reuse(scratch, " rowOf", "u32", k) as Uint32Array;
     const mask = ROW_CHUNK - 1;
     for (let j = 0; j < k; j++) {
       const i = ids[from + j]!;
@@ -146,7 +148,7 @@ export class RowStore {
         enumerable: true,
         get() {
           invariant(kept === null || kept.has(name), `${store}: column ${name} read but not kept`);
-          const d = newArray(pc.array, Math.max(1, k) * pc.width);
+          const d = reuse(scratch, name, pc.array, Math.max(1, k) * pc.width);
           gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
           Object.defineProperty(cols, name, { value: d, enumerable: true, writable: true });
           return d;
@@ -178,6 +180,15 @@ type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 /** Shared row ends of the chunks of a selection (they hold no raw elements). */
 const NO_EXTRA_END = new Uint32Array(ROW_CHUNK);
+
+/** An array of `type` with at least `n` elements: scratch's under `key` when long enough, else a new one. */
+function reuse(scratch: Map<string, unknown> | null, key: string, type: ArrayType, n: number): ColumnArray {
+  const old = scratch?.get(key) as ColumnArray | undefined;
+  if (old !== undefined && old.length >= n) return old;
+  const a = newArray(type, n);
+  scratch?.set(key, a);
+  return a;
+}
 
 /** Read-only zero columns of one chunk, per array type and width. */
 const ZEROS = new Map<string, ColumnArray>();
