@@ -31,7 +31,9 @@ export const RA = {
   first: 6,
 } as const;
 
-/** Jobs queued at most (the native side has 8 slots: the others for jobs left running, see `late`). */
+/** The native side's job slots (native/encode.c RA_SLOTS). */
+const SLOTS = 8;
+/** Jobs queued at most: the other slots for a job left running (one thread: one at a time, see `late`). */
 const MAX_DEPTH = 6;
 const DEFAULT_DEPTH = 3;
 /**
@@ -112,7 +114,7 @@ export class ReadAhead {
     this.h = native.readahead();
     this.columns = columns;
     this.depth = depth;
-    for (let k = depth - 1; k >= 0; k--) this.ks.push(k);
+    for (let k = SLOTS - 1; k >= 0; k--) this.ks.push(k);
   }
 
   /** A read-ahead for a file of `columns` columns, or undefined when it is off (see the head of the file). */
