@@ -42,8 +42,8 @@
 //     checksums: zlib's table-driven crc32 was a tenth of a scan's CPU).
 //   sums(inBytes, inPackets, flows, first, last, sel, k, state): the footer's sums over a block's passing rows
 //     (engine/sums.ts sumRows, the same additions in the same order; see the function).
-//   readahead(), readaheadStart(…), readaheadWait(h), readaheadClose(h): the flow-file reader's read-ahead thread
-//     (see its section below).
+//   readahead(), readaheadStart(…), readaheadWait(h, k, use), readaheadClose(h): the flow-file reader's
+//     read-ahead thread and its job slots (see its section below).
 // Arguments outside the arrays or of the wrong type: a TypeError/RangeError thrown, nothing read or written.
 
 #define NAPI_VERSION 8
@@ -1219,31 +1219,42 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 #endif
 
 // ── block read-ahead ────────────────────────────────────────────────────────────────────────────────────────
-// The flow-file reader's next block read, checked and inflated on a thread of its own while JS decodes the
-// current one (src/store/read-ahead.ts is the JS side; src/store/reader.ts checks and reports as without it).
+// The flow-file reader's next blocks read, checked and inflated while JS decodes the current one
+// (src/store/read-ahead.ts is the JS side; src/store/reader.ts checks and reports as without it). A handle holds
+// RA_SLOTS job slots; jobs are claimed in the order they were posted, by the handle's thread or by the caller:
+// a caller waiting for a job the thread is running runs the next queued job itself instead of sleeping, so both
+// cores do block work for the whole scan.
 //
 //   readahead() → a handle; its thread starts with the first job and ends with close (or the handle's
 //     finalizer, or the environment's teardown).
-//   readaheadStart(h, fd, offset, length, buf, arena, mask, res): posts one job — pread length bytes at offset
-//     into buf; the header and data CRCs over the ranges the header gives; for each column-table entry k whose
-//     file column id has mask[id] ≠ 0 and that holds size-prefixed LZ4 whose prefix is its raw length, its
-//     LZ4 block decoded into arena at an 8-aligned offset. Nothing is judged here: the reader checks every
-//     field as it does for a block it reads itself, and only takes the CRCs and inflated columns from res.
+//   readaheadStart(h, k, fd, offset, length, buf, arena, mask, res): posts one job in slot k (idle) — pread length
+//     bytes at offset into buf; the header and data CRCs over the ranges the header gives; for each column-table
+//     entry j whose file column id has mask[id] ≠ 0 and that holds size-prefixed LZ4 whose prefix is its raw
+//     length, its LZ4 block decoded into arena at an 8-aligned offset. Nothing is judged here: the reader checks
+//     every field as it does for a block it reads itself, and only takes the CRCs and inflated columns from res.
 //     res (Float64Array ≥ 6 + 2 × mask.length): [0] bytes read (< length: a short read; -errno: failed),
 //     [1] header CRC, [2] data CRC (-1: range outside the block), [3] arena bytes the masked columns need,
-//     [4] entries looked at, [5] 1 when the caller ran the job (see readaheadWait), else 0; entry k: [6 + 2k]
-//     its arena offset, [7 + 2k] bytes decoded, -1 when the LZ4 data does not decode, -2 when not inflated
+//     [4] entries looked at, [5] 1 when the caller ran the job (see readaheadWait), else 0; entry j: [6 + 2j]
+//     its arena offset, [7 + 2j] bytes decoded, -1 when the LZ4 data does not decode, -2 when not inflated
 //     here (not asked for, uncompressed, no room in the arena, ...).
-//     The four arrays are kept alive until readaheadWait; one job at a time per handle.
-//   readaheadWait(h): returns when the posted job is done (at once when none is); a job the thread has not started
-//     yet is run by the caller.
-//   readaheadClose(h): waits, ends the thread.
+//     The four arrays are kept alive until the slot's job is waited for.
+//   readaheadWait(h, k, use, waitUs) → true when slot k's job is done (at once when the slot is idle), the slot
+//     then free; false when the thread is still running it after waitUs µs of waiting (-1: no limit), the job
+//     left running in its slot (the thread was switched out: the caller reads the block itself rather than wait
+//     for a CPU to come back to the thread, and asks again later). use = 1: a job not started yet is run by the
+//     caller; while the thread runs it, the caller runs the oldest queued job of another slot before it waits
+//     (a short spin, then the condition variable). use = 0 (a job no longer wanted): a job not started is
+//     dropped unrun.
+//   readaheadClose(h): drops the queued jobs, waits for a running one, ends the thread.
+//   readaheadStats(h, out): out (Float64Array ≥ 5) = [ns the caller waited for the thread, jobs the caller ran,
+//     ns it ran them, jobs the thread ran, ns it ran them] (benchmarks).
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef int (*lz4_decompress_safe_fn)(const char *src, char *dst, int compressedSize, int dstCapacity);
@@ -1262,15 +1273,15 @@ enum { RA_READ = 0, RA_HDR_CRC = 1, RA_DATA_CRC = 2, RA_NEED = 3, RA_ENTRIES = 4
 #define RA_BLOCK_HEADER 32
 #define RA_ENTRY_BYTES 24
 #define RA_UNCOMPRESSED 1
+#define RA_SLOTS 8
+// how long a waiting caller, or the thread between jobs, polls before it sleeps (a futex wake-up of a sleeping
+// thread costs more than a short poll on a core that is free anyway)
+#define RA_SPIN_NS 20000
 
 typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  pthread_t thread;
-  int started, quit, closed, state;
-  napi_env env;
+  int state;
+  uint64_t seq;
   napi_ref refs[4];
-  // the job
   int fd;
   int64_t offset;
   size_t length;
@@ -1278,6 +1289,20 @@ typedef struct {
   const uint8_t *mask;
   size_t arenaCap, columns;
   double *res;
+} ra_job;
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  int started, quit, closed;
+  // the thread or a caller sleeping on cv (a post or a finished job signals only then)
+  int sleepers;
+  uint64_t seq;
+  // what each side did (readaheadStats), under mu
+  double waitNs, callerJobs, callerNs, threadJobs, threadNs;
+  napi_env env;
+  ra_job jobs[RA_SLOTS];
 } readahead;
 
 static inline uint32_t rd32(const uint8_t *p) {
@@ -1288,14 +1313,14 @@ static inline uint32_t rd32(const uint8_t *p) {
 
 static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
-static void ra_run(readahead *r) {
-  double *res = r->res;
-  size_t ncols = r->columns;
+static void ra_run(ra_job *j) {
+  double *res = j->res;
+  size_t ncols = j->columns;
   res[RA_HDR_CRC] = res[RA_DATA_CRC] = -1;
   res[RA_NEED] = res[RA_ENTRIES] = res[RA_BY_CALLER] = 0;
   size_t done = 0;
-  while (done < r->length) {
-    ssize_t n = pread(r->fd, r->buf + done, r->length - done, (off_t)(r->offset + (int64_t)done));
+  while (done < j->length) {
+    ssize_t n = pread(j->fd, j->buf + done, j->length - done, (off_t)(j->offset + (int64_t)done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       res[RA_READ] = -(double)errno;
@@ -1305,9 +1330,9 @@ static void ra_run(readahead *r) {
     done += (size_t)n;
   }
   res[RA_READ] = (double)done;
-  if (done < r->length || r->length < RA_BLOCK_HEADER) return;
-  const uint8_t *b = r->buf;
-  size_t len = r->length;
+  if (done < j->length || j->length < RA_BLOCK_HEADER) return;
+  const uint8_t *b = j->buf;
+  size_t len = j->length;
   uint64_t zone = rd32(b + 20), dataLen = rd32(b + 24);
   if (RA_BLOCK_HEADER + zone > len) return;
   uint32_t hdrCrc = block_crc(b + 8, RA_BLOCK_HEADER - 8 + zone);
@@ -1335,11 +1360,11 @@ static void ra_run(readahead *r) {
     res[RA_ENTRIES] = (double)(k + 1);
     res[RA_FIRST + 2 * k] = 0;
     res[RA_FIRST + 2 * k + 1] = -2;
-    if (r->mask[id] == 0 || (flags & RA_UNCOMPRESSED) != 0 || storedLength < 4 || rd32(b + at) != rawLength) continue;
+    if (j->mask[id] == 0 || (flags & RA_UNCOMPRESSED) != 0 || storedLength < 4 || rd32(b + at) != rawLength) continue;
     need += pad8(rawLength);
-    if (at_arena + rawLength > r->arenaCap || storedLength - 4 > INT32_MAX) continue;
-    size_t room = r->arenaCap - at_arena;
-    int got = lz4_decompress_safe((const char *)b + at + 4, (char *)r->arena + at_arena, (int)(storedLength - 4),
+    if (at_arena + rawLength > j->arenaCap || storedLength - 4 > INT32_MAX) continue;
+    size_t room = j->arenaCap - at_arena;
+    int got = lz4_decompress_safe((const char *)b + at + 4, (char *)j->arena + at_arena, (int)(storedLength - 4),
                                   room > INT32_MAX ? INT32_MAX : (int)room);
     res[RA_FIRST + 2 * k] = (double)at_arena;
     res[RA_FIRST + 2 * k + 1] = got < 0 ? -1 : got;
@@ -1348,9 +1373,66 @@ static void ra_run(readahead *r) {
   res[RA_NEED] = (double)need;
 }
 
+static inline int ra_state(ra_job *j) { return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE); }
+
+/** The queued job posted first (NULL: none); under mu. */
+static ra_job *ra_oldest(readahead *r) {
+  ra_job *best = NULL;
+  for (int k = 0; k < RA_SLOTS; k++) {
+    ra_job *j = &r->jobs[k];
+    if (j->state == RA_QUEUED && (best == NULL || j->seq < best->seq)) best = j;
+  }
+  return best;
+}
+
+static int64_t ra_now(void);
+
+/** Runs job j, claimed (RUNNING) under mu, with mu released; returns with mu held and j DONE. */
+static void ra_claimed(readahead *r, ra_job *j, int byCaller) {
+  pthread_mutex_unlock(&r->mu);
+  int64_t t0 = ra_now();
+  ra_run(j);
+  double ns = (double)(ra_now() - t0);
+  j->res[RA_BY_CALLER] = byCaller;
+  pthread_mutex_lock(&r->mu);
+  if (byCaller) {
+    r->callerJobs++;
+    r->callerNs += ns;
+  } else {
+    r->threadJobs++;
+    r->threadNs += ns;
+  }
+  __atomic_store_n(&j->state, RA_DONE, __ATOMIC_RELEASE);
+  if (r->sleepers > 0) pthread_cond_broadcast(&r->cv);
+}
+
+static int64_t ra_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline void ra_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/** Whether anything became queued (or quit was asked) within RA_SPIN_NS; polled with mu released. */
+static int ra_spin_for_work(readahead *r) {
+  int64_t end = ra_now() + RA_SPIN_NS;
+  do {
+    for (int i = 0; i < 64; i++) ra_pause();
+    if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE)) return 1;
+    for (int k = 0; k < RA_SLOTS; k++)
+      if (ra_state(&r->jobs[k]) == RA_QUEUED) return 1;
+  } while (ra_now() < end);
+  return 0;
+}
+
 static void *ra_thread(void *arg) {
   readahead *r = arg;
-  // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs a job not
+  // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs the jobs not
   // started yet itself, see ra_wait) nor from other programs; on an idle core it runs at once
 #ifdef SCHED_IDLE
   struct sched_param none = {0};
@@ -1358,53 +1440,107 @@ static void *ra_thread(void *arg) {
 #endif
   pthread_mutex_lock(&r->mu);
   for (;;) {
-    while (r->state != RA_QUEUED && !r->quit) pthread_cond_wait(&r->cv, &r->mu);
-    if (r->state != RA_QUEUED) break;
-    r->state = RA_RUNNING;
+    ra_job *j = ra_oldest(r);
+    if (j != NULL) {
+      __atomic_store_n(&j->state, RA_RUNNING, __ATOMIC_RELEASE);
+      ra_claimed(r, j, 0);
+      continue;
+    }
+    if (r->quit) break;
     pthread_mutex_unlock(&r->mu);
-    ra_run(r);
+    int more = ra_spin_for_work(r);
     pthread_mutex_lock(&r->mu);
-    r->state = RA_DONE;
-    pthread_cond_broadcast(&r->cv);
+    if (more || ra_oldest(r) != NULL || r->quit) continue;
+    r->sleepers++;
+    pthread_cond_wait(&r->cv, &r->mu);
+    r->sleepers--;
   }
   pthread_mutex_unlock(&r->mu);
   return NULL;
 }
 
-/**
- * Waits for the posted job; drops its references unless the environment is going away. A job the thread has not
- * started yet (it has not had a CPU since it was posted) is run here instead: waiting for it would only add the
- * thread's scheduling delay to the caller's own read.
- */
-static void ra_wait(readahead *r, int dropRefs) {
-  pthread_mutex_lock(&r->mu);
-  if (r->state == RA_QUEUED) {
-    r->state = RA_RUNNING;
-    pthread_mutex_unlock(&r->mu);
-    ra_run(r);
-    r->res[RA_BY_CALLER] = 1;
-    pthread_mutex_lock(&r->mu);
-    r->state = RA_DONE;
+static void ra_drop_refs(readahead *r, ra_job *j, int dropRefs) {
+  for (int i = 0; i < 4; i++) {
+    if (dropRefs && j->refs[i] != NULL) napi_delete_reference(r->env, j->refs[i]);
+    j->refs[i] = NULL;
   }
-  while (r->state == RA_RUNNING) pthread_cond_wait(&r->cv, &r->mu);
-  int had = r->state == RA_DONE;
-  r->state = RA_IDLE;
-  pthread_mutex_unlock(&r->mu);
-  if (had && dropRefs) {
-    for (int i = 0; i < 4; i++) {
-      if (r->refs[i] != NULL) napi_delete_reference(r->env, r->refs[i]);
-      r->refs[i] = NULL;
+}
+
+/**
+ * Waits for slot k's job and frees the slot (1); drops its references unless the environment is going away. With
+ * `use`, a job the thread has not started is run here (waiting would only add the thread's scheduling delay to
+ * the caller's own read), and while the thread runs it the caller runs other queued jobs; without, a job not
+ * started is dropped. A job still running after waitNs of waiting (-1: no limit) is left as it is (0).
+ */
+static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
+  ra_job *j = &r->jobs[k];
+  pthread_mutex_lock(&r->mu);
+  if (j->state == RA_IDLE) {
+    pthread_mutex_unlock(&r->mu);
+    return 1;
+  }
+  if (j->state == RA_QUEUED) {
+    if (use) {
+      __atomic_store_n(&j->state, RA_RUNNING, __ATOMIC_RELEASE);
+      ra_claimed(r, j, 1);
+    } else {
+      j->state = RA_DONE;
     }
   }
+  int64_t waited = 0;
+  while (j->state == RA_RUNNING) {
+    ra_job *other = use ? ra_oldest(r) : NULL;
+    if (other != NULL) {
+      __atomic_store_n(&other->state, RA_RUNNING, __ATOMIC_RELEASE);
+      ra_claimed(r, other, 1);
+      continue;
+    }
+    if (waitNs >= 0 && waited >= waitNs) {
+      pthread_mutex_unlock(&r->mu);
+      return 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    int64_t t0 = ra_now(), spin = waitNs >= 0 && waitNs - waited < RA_SPIN_NS ? waitNs - waited : RA_SPIN_NS;
+    int64_t now = t0;
+    while (ra_state(j) == RA_RUNNING && now - t0 < spin) {
+      for (int i = 0; i < 64; i++) ra_pause();
+      now = ra_now();
+    }
+    pthread_mutex_lock(&r->mu);
+    waited += now - t0;
+    r->waitNs += (double)(now - t0);
+    if (j->state != RA_RUNNING || (waitNs >= 0 && waited >= waitNs)) continue;
+    r->sleepers++;
+    int64_t s0 = ra_now();
+    if (waitNs < 0) {
+      pthread_cond_wait(&r->cv, &r->mu);
+    } else {
+      // CLOCK_REALTIME: the condition variable's default clock
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      int64_t ns = until.tv_nsec + (waitNs - waited);
+      until.tv_sec += ns / 1000000000;
+      until.tv_nsec = ns % 1000000000;
+      pthread_cond_timedwait(&r->cv, &r->mu, &until);
+    }
+    int64_t slept = ra_now() - s0;
+    waited += slept;
+    r->waitNs += (double)slept;
+    r->sleepers--;
+  }
+  j->state = RA_IDLE;
+  pthread_mutex_unlock(&r->mu);
+  ra_drop_refs(r, j, dropRefs);
+  return 1;
 }
 
 static void ra_close(readahead *r, int dropRefs) {
   if (r->closed) return;
-  ra_wait(r, dropRefs);
+  for (int k = 0; k < RA_SLOTS; k++) ra_wait(r, k, 0, -1, dropRefs);
   r->closed = 1;
   if (r->started) {
     pthread_mutex_lock(&r->mu);
-    r->quit = 1;
+    __atomic_store_n(&r->quit, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
@@ -1449,39 +1585,56 @@ static napi_value js_readahead(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/** Slot k of a read-ahead handle given as a call's first two arguments (NULL: thrown). */
+static ra_job *ra_slot_arg(napi_env env, readahead *r, napi_value v, int *k) {
+  int32_t s;
+  if (napi_get_value_int32(env, v, &s) != napi_ok || s < 0 || s >= RA_SLOTS) {
+    fail(env, "tsflow_encode: readahead: slot out of range");
+    return NULL;
+  }
+  *k = s;
+  return &r->jobs[s];
+}
+
 static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
-    return fail(env, "tsflow_encode: readaheadStart(h, fd, offset, length, buf, arena, mask, res)");
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 9)
+    return fail(env, "tsflow_encode: readaheadStart(h, k, fd, offset, length, buf, arena, mask, res)");
   readahead *r = ra_handle(env, argv[0]);
   if (r == NULL || r->closed) return fail(env, "tsflow_encode: readaheadStart: not an open handle");
-  if (r->state != RA_IDLE) return fail(env, "tsflow_encode: readaheadStart: a job is still posted");
+  int k;
+  ra_job *j = ra_slot_arg(env, r, argv[1], &k);
+  if (j == NULL) return NULL;
+  if (ra_state(j) != RA_IDLE) return fail(env, "tsflow_encode: readaheadStart: the slot's job is still posted");
   int32_t fd;
-  int64_t offset = index_arg(env, argv[2]), length = index_arg(env, argv[3]);
+  int64_t offset = index_arg(env, argv[3]), length = index_arg(env, argv[4]);
   uint8_t *buf, *arena, *mask;
   size_t bufLen, arenaLen, maskLen, resLen;
   napi_typedarray_type type;
   void *resp;
-  if (napi_get_value_int32(env, argv[1], &fd) != napi_ok || fd < 0 || offset < 0 || length < 0 ||
-      !u8_array(env, argv[4], &buf, &bufLen) || !u8_array(env, argv[5], &arena, &arenaLen) ||
-      !u8_array(env, argv[6], &mask, &maskLen) || !typed_array(env, argv[7], &type, &resp, &resLen) ||
+  if (napi_get_value_int32(env, argv[2], &fd) != napi_ok || fd < 0 || offset < 0 || length < 0 ||
+      !u8_array(env, argv[5], &buf, &bufLen) || !u8_array(env, argv[6], &arena, &arenaLen) ||
+      !u8_array(env, argv[7], &mask, &maskLen) || !typed_array(env, argv[8], &type, &resp, &resLen) ||
       type != napi_float64_array)
     return fail(env, "tsflow_encode: readaheadStart: bad arguments");
   if ((uint64_t)length > bufLen || resLen < RA_FIRST + 2 * maskLen)
     return fail(env, "tsflow_encode: readaheadStart: buf or res too small");
   for (int i = 0; i < 4; i++) {
-    if (napi_create_reference(env, argv[4 + i], 1, &r->refs[i]) != napi_ok) return NULL;
+    if (napi_create_reference(env, argv[5 + i], 1, &j->refs[i]) != napi_ok) {
+      ra_drop_refs(r, j, 1);
+      return NULL;
+    }
   }
-  r->fd = fd;
-  r->offset = offset;
-  r->length = (size_t)length;
-  r->buf = buf;
-  r->arena = arena;
-  r->arenaCap = arenaLen;
-  r->mask = mask;
-  r->columns = maskLen;
-  r->res = resp;
+  j->fd = fd;
+  j->offset = offset;
+  j->length = (size_t)length;
+  j->buf = buf;
+  j->arena = arena;
+  j->arenaCap = arenaLen;
+  j->mask = mask;
+  j->columns = maskLen;
+  j->res = resp;
   if (!r->started) {
     // the thread takes no signals: they stay with Node's own threads
     sigset_t all, old;
@@ -1494,40 +1647,65 @@ static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err != 0) {
-      for (int i = 0; i < 4; i++) {
-        napi_delete_reference(env, r->refs[i]);
-        r->refs[i] = NULL;
-      }
+      ra_drop_refs(r, j, 1);
       return fail(env, "tsflow_encode: readaheadStart: cannot start a thread");
     }
     r->started = 1;
   }
   pthread_mutex_lock(&r->mu);
-  r->state = RA_QUEUED;
-  pthread_cond_broadcast(&r->cv);
+  j->seq = ++r->seq;
+  __atomic_store_n(&j->state, RA_QUEUED, __ATOMIC_RELEASE);
+  if (r->sleepers > 0) pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
   return NULL;
 }
 
-/** The read-ahead handle that is a call's only argument; NULL, with `usage` thrown, when it is not one. */
-static readahead *ra_only_arg(napi_env env, napi_callback_info info, const char *usage) {
-  size_t argc = 1;
-  napi_value argv[1];
+static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
   readahead *r = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) r = ra_handle(env, argv[0]);
-  if (r == NULL) fail(env, usage);
-  return r;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 4) r = ra_handle(env, argv[0]);
+  bool use;
+  int32_t waitUs;
+  if (r == NULL || napi_get_value_bool(env, argv[2], &use) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &waitUs) != napi_ok)
+    return fail(env, "tsflow_encode: readaheadWait(h, k, use, waitUs): h a read-ahead handle, use a boolean");
+  int k;
+  if (ra_slot_arg(env, r, argv[1], &k) == NULL) return NULL;
+  int done = r->closed ? 1 : ra_wait(r, k, use, waitUs < 0 ? -1 : (int64_t)waitUs * 1000, 1);
+  napi_value out;
+  napi_get_boolean(env, done != 0, &out);
+  return out;
 }
 
-static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
-  readahead *r = ra_only_arg(env, info, "tsflow_encode: readaheadWait(h): h a read-ahead handle");
-  if (r != NULL) ra_wait(r, 1);
+static napi_value js_readahead_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  readahead *r = NULL;
+  napi_typedarray_type type;
+  void *p;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 2) r = ra_handle(env, argv[0]);
+  if (r == NULL || !typed_array(env, argv[1], &type, &p, &len) || type != napi_float64_array || len < 5)
+    return fail(env, "tsflow_encode: readaheadStats(h, out): h a read-ahead handle, out a Float64Array(5)");
+  double *out = p;
+  pthread_mutex_lock(&r->mu);
+  out[0] = r->waitNs;
+  out[1] = r->callerJobs;
+  out[2] = r->callerNs;
+  out[3] = r->threadJobs;
+  out[4] = r->threadNs;
+  pthread_mutex_unlock(&r->mu);
   return NULL;
 }
 
 static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
-  readahead *r = ra_only_arg(env, info, "tsflow_encode: readaheadClose(h): h a read-ahead handle");
-  if (r != NULL && !r->closed) {
+  size_t argc = 1;
+  napi_value argv[1];
+  readahead *r = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) r = ra_handle(env, argv[0]);
+  if (r == NULL) return fail(env, "tsflow_encode: readaheadClose(h): h a read-ahead handle");
+  if (!r->closed) {
     ra_close(r, 1);
     napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
   }
@@ -1582,7 +1760,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "readaheadWait", NAPI_AUTO_LENGTH, js_readahead_wait, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "readaheadWait", fn) != napi_ok ||
       napi_create_function(env, "readaheadClose", NAPI_AUTO_LENGTH, js_readahead_close, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok)
+      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok ||
+      napi_create_function(env, "readaheadStats", NAPI_AUTO_LENGTH, js_readahead_stats, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadStats", fn) != napi_ok)
     return NULL;
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {

@@ -14,6 +14,7 @@ import type { RecordBatch } from "../record/batch.js";
 import { EXACT_COUNTERS, fixName } from "../record/u64.js";
 import { UNKNOWN_ZONE } from "../record/zone.js";
 import type { FlowFileSource } from "../store/nffile/source.js";
+import type { ReadOrder } from "../store/read-ahead.js";
 import { FlowFileReader } from "../store/reader.js";
 import { addSum } from "./sums.js";
 import { applyWindow, blockInWindow, fileInWindow, type TimeWindow } from "./window.js";
@@ -154,7 +155,7 @@ export class BlockPipeline {
   /** The zone-map verdict of block `bi` (BLOCK_READ when the query has neither filter nor window). */
   verdict(reader: FlowFileSource, bi: number, ident: string): number {
     if (!this.usePred) return BLOCK_READ;
-    const z = reader.zoneMap(bi);
+    const z = reader.zoneMap(bi, true);
     if (z === undefined) return BLOCK_DAMAGED;
     if (this.window && !blockInWindow(z, this.window)) return BLOCK_SKIP;
     return this.filter.mayMatch(z, ident) ? BLOCK_READ : BLOCK_SKIP;
@@ -163,8 +164,8 @@ export class BlockPipeline {
   /**
    * Reads block `bi` and selects its passing rows into `this.sel`; returns the batch and their count, or
    * undefined when the block was skipped (counted), damaged (reported by the reader) or had no passing row.
-   * `verdict`: the plan's, when known (else the zone map is consulted here). `ahead`: the block the caller reads
-   * next, which a tsflow reader then reads ahead on another thread.
+   * `verdict`: the plan's, when known (else the zone map is consulted here). `ahead`: the order of the blocks the
+   * caller reads (or the next one), from which a tsflow reader reads the next few ahead (store/read-ahead.ts).
    */
   read(
     reader: FlowFileSource,
@@ -172,7 +173,7 @@ export class BlockPipeline {
     ident: string,
     counts: ScanCounts,
     verdict?: number,
-    ahead?: number,
+    ahead?: number | ReadOrder,
   ): { batch: RecordBatch; k: number } | undefined {
     const v = verdict ?? this.verdict(reader, bi, ident);
     if (v === BLOCK_SKIP) {

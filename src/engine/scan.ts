@@ -7,6 +7,7 @@
 //
 // Damaged files and blocks are reported through `onError` and counted; the scan goes on.
 
+import type { ReadOrder } from "../store/read-ahead.js";
 import { FlowFileReader } from "../store/reader.js";
 import { openAnyFlowFile, type FlowFileSource } from "../store/nffile/index.js";
 import type { RecordBatch } from "../record/batch.js";
@@ -78,14 +79,18 @@ export function planScan(
 }
 
 /**
- * The block after `bi` that the scan will read, when that is known (the plan's verdicts, or no filter and no
- * window: every block): the reader reads it ahead while this one is decoded. Undefined when there is none, or
- * when the zone maps are consulted block by block.
+ * The order of the blocks the scan reads in a file, when it is known (the plan's verdicts, or no filter and no
+ * window: every block): the reader reads the next few ahead while one is decoded. Undefined when the zone maps
+ * are consulted block by block.
  */
-function nextRead(mark: Uint8Array | undefined, bi: number, everyBlock: boolean): number | undefined {
-  if (mark === undefined) return everyBlock ? bi + 1 : undefined;
-  for (let j = bi + 1; j < mark.length; j++) if (mark[j] === BLOCK_READ) return j;
-  return undefined;
+function readOrder(mark: Uint8Array | undefined, blocks: number, everyBlock: boolean): ReadOrder | undefined {
+  if (mark === undefined) return everyBlock ? { next: (b) => (b + 1 < blocks ? b + 1 : undefined) } : undefined;
+  return {
+    next: (b) => {
+      for (let j = b + 1; j < mark.length; j++) if (mark[j] === BLOCK_READ) return j;
+      return undefined;
+    },
+  };
 }
 
 export interface ScanHooks {
@@ -136,6 +141,7 @@ export function* passingBlocks(
       const blocks = reader.blockCount;
       blocksTotal += blocks;
       const mark = plan.verdicts.get(file);
+      const order = readOrder(mark, blocks, pipeline.readsEveryBlock);
       for (let bi = 0; bi < blocks; bi++) {
         hooks.progress?.(blocksDone++, blocksTotal, counts.processed);
         const v = mark?.[bi];
@@ -146,8 +152,8 @@ export function* passingBlocks(
           ident,
           counts,
           v === BLOCK_DAMAGED ? undefined : v,
-          // a skipped block reads nothing: no search for the next one (a walk per skipped block of a long gap)
-          v === BLOCK_SKIP ? undefined : nextRead(mark, bi, pipeline.readsEveryBlock),
+          // a skipped block reads nothing: no search for the next ones (a walk per skipped block of a long gap)
+          v === BLOCK_SKIP ? undefined : order,
         );
         if (r === undefined) continue;
         let k = r.k;

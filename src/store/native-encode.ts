@@ -65,10 +65,11 @@ export interface NativeEncoder {
     k: number,
     state: Float64Array,
   ) => void;
-  /** The reader's read-ahead thread (read-ahead.ts): a handle, one job at a time. */
+  /** The reader's read-ahead (read-ahead.ts): a handle of 8 job slots, claimed in order by its thread or the caller. */
   readahead?: () => object;
   readaheadStart?: (
     h: object,
+    k: number,
     fd: number,
     offset: number,
     length: number,
@@ -77,8 +78,10 @@ export interface NativeEncoder {
     mask: Uint8Array,
     res: Float64Array,
   ) => void;
-  readaheadWait?: (h: object) => void;
+  readaheadWait?: (h: object, k: number, use: boolean, waitUs: number) => boolean;
   readaheadClose?: (h: object) => void;
+  /** [ns the caller waited, jobs the caller ran, ns it ran them, jobs the thread ran, ns it ran them] */
+  readaheadStats?: (h: object, out: Float64Array) => void;
 }
 
 /**

@@ -10,8 +10,9 @@
 // column into a reusable 8-byte aligned arena and returns a RecordBatch whose columns are zero-copy views of the
 // arena (raw columns) or of reusable scratch arrays (narrowed / delta / sparse columns, decoded in one pass).
 // The batch is valid until the next readBlock()/iteration step on the same reader: copy rows you keep.
-// Given the block the caller reads next (`ahead`), the reader posts it to its read-ahead thread (read-ahead.ts),
-// which reads it, computes its CRCs and inflates its wanted columns while JS decodes this one.
+// Given the block the caller reads next (`ahead`), or the order of the blocks it reads (a ReadOrder), the reader
+// posts the next ones to its read-ahead (read-ahead.ts), which reads them, computes their CRCs and inflates their
+// wanted columns while JS decodes this one.
 // Columns a block does not store (all zero) are shared zero arrays listed in `batch.absent`: never write to them.
 //
 // Errors inside a block never throw out of iteration: they become StoreErrors {file, block, offset} passed to the
@@ -77,7 +78,7 @@ import { loadBlockIndex } from "./block-index.js";
 import { COLUMN_TARGET, columnTable, columnTargets, type ColumnEntry } from "./column-table.js";
 import { LazyBlock, V6FLAGS_INDEX } from "./lazy-block.js";
 import { nativeDecoder, type NativeEncoder } from "./native-encode.js";
-import { RA, ReadAhead, type AheadSlot } from "./read-ahead.js";
+import { RA, ReadAhead, type AheadSlot, type AheadStats, type ReadOrder } from "./read-ahead.js";
 import { BlockZoneMap } from "./zone-map.js";
 import {
   LZ4_WASM_CAPACITY,
@@ -268,8 +269,11 @@ export class FlowFileReader {
     return b;
   }
 
-  /** The zone map of block i (reads only its header and zone section); undefined when the block is damaged. */
-  zoneMap(i: number): ZoneMap | undefined {
+  /**
+   * The zone map of block i (reads only its header and zone section); undefined when the block is damaged.
+   * `transient`: a view of this reader's buffer, valid until its next read (see FlowFileSource.zoneMap).
+   */
+  zoneMap(i: number, transient = false): ZoneMap | undefined {
     const info = this.blockInfo(i);
     const h = this.readBlockHead(i, info);
     if (h === undefined) return undefined;
@@ -278,6 +282,7 @@ export class FlowFileReader {
       this.hdr.columns.length,
       this.ids,
       this.buf.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + h.zoneLength),
+      !transient,
     );
   }
 
@@ -285,7 +290,7 @@ export class FlowFileReader {
   blocksThatMayMatch(pred: (z: ZoneMap) => boolean): number[] {
     const out: number[] = [];
     for (let i = 0; i < this.index.length; i++) {
-      const z = this.zoneMap(i);
+      const z = this.zoneMap(i, true);
       if (z === undefined) continue;
       if (pred(z)) out.push(i);
       else this.skippedBlocks++;
@@ -321,8 +326,11 @@ export class FlowFileReader {
    * address column is asked for; `extra` brings `extraEnd`). The others are NOT decoded: they read as zero and
    * are listed in `batch.absent` like stored-as-zero columns, so pass every column the query touches (filter,
    * statistics and output). CRCs are still checked over the whole block.
+   *
+   * `ahead`: the block read next (posted to the read-ahead), or the order of the blocks read (the next few
+   * posted; read-ahead.ts).
    */
-  readBlock(i: number, columns?: ColumnSelection, ahead?: number): RecordBatch | undefined {
+  readBlock(i: number, columns?: ColumnSelection, ahead?: number | ReadOrder): RecordBatch | undefined {
     return this.read(i, columns, false, ahead);
   }
 
@@ -332,7 +340,7 @@ export class FlowFileReader {
    * dozen columns of a few rows, so the block's other columns are never decompressed. Access is through getters
    * (slower per row than readBlock's arrays): use it when few rows are printed. Valid until the next call.
    */
-  readBlockLazy(i: number, eager: ColumnSelection, ahead?: number): RecordBatch | undefined {
+  readBlockLazy(i: number, eager: ColumnSelection, ahead?: number | ReadOrder): RecordBatch | undefined {
     return this.read(i, eager, true, ahead);
   }
 
@@ -340,7 +348,7 @@ export class FlowFileReader {
     i: number,
     columns: ColumnSelection | undefined,
     lazy: boolean,
-    ahead: number | undefined,
+    ahead: number | ReadOrder | undefined,
   ): RecordBatch | undefined {
     const info = this.blockInfo(i);
     if (info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) {
@@ -369,6 +377,8 @@ export class FlowFileReader {
         this.pre = got.res[RA.read] === info.length; // else (a read error, a short read) read again here to report it
       }
     }
+    // the next blocks posted before this one is read or decoded: the read-ahead works on them meanwhile
+    if (ahead !== undefined) this.postAhead(i, ahead, wanted, lazy);
     if (this.buf.length < info.length) this.buf = new Uint8Array(Math.max(info.length, this.buf.length * 2));
     const buf = this.buf;
     if (!this.pre) {
@@ -379,7 +389,6 @@ export class FlowFileReader {
         return undefined;
       }
     }
-    if (ahead !== undefined) this.postAhead(ahead, wanted, lazy);
     const res = this.pre ? this.res : undefined;
     const h = this.checkHead(buf, i, info.offset, info.length, res?.[RA.hdrCrc]);
     if (h === undefined) return undefined;
@@ -420,19 +429,57 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.hits : 0;
   }
 
-  /** Of those, the blocks the read-ahead thread had not started when they were needed (read here instead). */
+  /** Of those, the blocks whose job ran on the reader's thread (the read-ahead thread had not started them). */
   get aheadByCaller(): number {
     return this.ahead ? this.ahead.byCaller : 0;
   }
 
+  /** Blocks read here after the read-ahead thread, switched out, kept them too long (benchmarks). */
+  get aheadGaveUp(): number {
+    return this.ahead ? this.ahead.gaveUp : 0;
+  }
+
+  /** What the read-ahead's threads did so far (benchmarks). */
+  get aheadStats(): AheadStats | undefined {
+    return this.ahead ? this.ahead.stats() : undefined;
+  }
+
+  /** Jobs queued in the read-ahead now (tests). */
+  get aheadQueued(): number {
+    return this.ahead ? this.ahead.queued : 0;
+  }
+
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────────
 
-  /** Posts block `next` (when it lies within the file) to the read-ahead, started on first use. */
-  private postAhead(next: number, wanted: ReadonlySet<string> | undefined, lazy: boolean): void {
-    const info = this.index[next];
-    if (info === undefined || info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) return;
+  /**
+   * Brings the read-ahead's queue in step with the blocks read after block `i` (`ahead`: the next one only, or
+   * their order): queued jobs that are not the next blocks are dropped, and the next blocks (within the file)
+   * posted until the queue is full. The read-ahead is started on first use.
+   */
+  private postAhead(
+    i: number,
+    ahead: number | ReadOrder,
+    wanted: ReadonlySet<string> | undefined,
+    lazy: boolean,
+  ): void {
     if (this.ahead === undefined) this.ahead = ReadAhead.create(this.target.length) ?? null;
-    if (this.ahead) this.ahead.post(this.fd, next, info.offset, info.length, this.maskOf(wanted, lazy));
+    const a = this.ahead;
+    if (!a) return;
+    const order = typeof ahead === "number" ? undefined : ahead;
+    let next = typeof ahead === "number" ? ahead : ahead.next(i);
+    const mask = this.maskOf(wanted, lazy);
+    let q = 0;
+    for (; q < a.queued && next !== undefined; q++) {
+      if (a.blockAt(q) !== next || a.maskAt(q) !== mask) break;
+      next = order?.next(next);
+    }
+    if (q < a.queued) a.dropFrom(q);
+    while (next !== undefined && a.queued < a.depth) {
+      const info = this.index[next];
+      if (info === undefined || info.offset + info.length > this.size || info.length < BLOCK_HEADER_BYTES) return;
+      a.post(this.fd, next, info.offset, info.length, mask);
+      next = order?.next(next);
+    }
   }
 
   /** The file column ids read() decodes now for this selection (as decodeData's `eager`), for the read-ahead. */

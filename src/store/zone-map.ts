@@ -128,7 +128,11 @@ export class BlockZoneMap implements ZoneMap {
   private readonly blooms: Map<number, Bloom>;
   private readonly ids: ReadonlyMap<string, number>;
 
-  constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array) {
+  /**
+   * `copy` false: the address sets and Bloom filters are views of `section` itself (when it is 8-byte aligned), so
+   * the zone map is valid only while `section` is unchanged; a verdict taken at once needs no copy of it.
+   */
+  constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array, copy = true) {
     this.rows = rows;
     this.ids = ids;
     this.mins = new Float64Array(columnCount);
@@ -137,8 +141,9 @@ export class BlockZoneMap implements ZoneMap {
     this.sets = new Map();
     this.blooms = new Map();
     // one copy of the section (the reader reuses its buffer), the sets and filters views of it: one allocation
-    // per block instead of two per address set and one per filter
-    const own = LITTLE_ENDIAN && section.length >= 8 ? section.slice() : section;
+    // per block instead of two per address set and one per filter; none when the caller needs no copy
+    const own =
+      LITTLE_ENDIAN && section.length >= 8 && (copy || section.byteOffset % 8 !== 0) ? section.slice() : section;
     const v = new DataView(own.buffer, own.byteOffset, own.byteLength);
     // The caller has checked the CRC; lengths are still checked so a logic error cannot read out of bounds.
     if (section.length < 8) {
@@ -176,7 +181,8 @@ export class BlockZoneMap implements ZoneMap {
       let set4: Uint32Array;
       let set6: Uint32Array;
       if (LITTLE_ENDIAN) {
-        // views of the copy: p and start6 are multiples of 8 in a section of its own
+        // views of the section (its copy, or the caller's when aligned): p and start6 are multiples of 8 from
+        // its start
         set4 = new Uint32Array(own.buffer, own.byteOffset + p, n4);
         set6 = new Uint32Array(own.buffer, own.byteOffset + start6, n6 * 2);
       } else {

@@ -245,6 +245,31 @@ describe("zone maps", () => {
     fx.reader.close();
   });
 
+  it("a transient zone map answers as the copied one, and is a view of the reader's buffer (no copy)", () => {
+    const fx = writeFixture("transient", [11, 12, 13, 14], {});
+    const r = fx.reader;
+    const queries = fx.blocks.map((b) => b.cols.srcAddr[b.isV6("srcAddr", 0) ? 1 : 0]!);
+    const answers = (z: ZoneMap): boolean[] => [
+      ...queries.map((a) => z.mayContainV4("srcAddr", a, a)),
+      ...queries.map((a) => z.mayContainV4("dstAddr", a & 0xffffff00, a | 0xff)),
+      z.mayContainV6("srcAddr", [0x20010000, 0, 0, 0], 16),
+      z.hasV6("dstAddr"),
+    ];
+    const copied = Array.from({ length: r.blockCount }, (_, k) => answers(r.zoneMap(k)!));
+    for (let k = 0; k < r.blockCount; k++) expect(answers(r.zoneMap(k, true)!)).toEqual(copied[k]);
+    // block 0's transient map after block 1 was read: its address sets and filters are block 1's now
+    const z0 = r.zoneMap(0, true)!;
+    const host0 = queries[0]!;
+    expect(z0.mayContainV4("srcAddr", host0, host0)).toBe(true);
+    expect(r.zoneMap(1, true)!.mayContainV4("srcAddr", host0, host0)).toBe(false);
+    expect(z0.mayContainV4("srcAddr", host0, host0)).toBe(false);
+    // a copied one keeps its own
+    const c0 = r.zoneMap(0)!;
+    r.zoneMap(1, true);
+    expect(c0.mayContainV4("srcAddr", host0, host0)).toBe(true);
+    r.close();
+  });
+
   it("answers exactly for a hand-built block", () => {
     const b = new RecordBatch(4);
     const w6 = new Uint8Array(16);
