@@ -36,6 +36,8 @@ export class RowStore {
   readonly kept: readonly PhysicalColumn[] | null;
   /** Bytes of the chunks' column arrays (charged to the budget). */
   private bytes: number;
+  /** A selection's IPv6 words (width-4 columns) per chunk: only the rows whose address is not zero. */
+  private readonly wide: Map<string, SparseWords>[];
 
   /** @param columns the physical columns to keep (undefined: all, each chunk a whole RecordBatch) */
   constructor(budget: MemoryBudget, name: string, columns?: ReadonlySet<string>) {
@@ -45,6 +47,7 @@ export class RowStore {
     this.length = 0;
     this.kept = columns ? PHYSICAL_COLUMNS.filter((pc) => columns.has(pc.name)) : null;
     this.bytes = 0;
+    this.wide = [];
   }
 
   memoryBytes(): number {
@@ -61,6 +64,7 @@ export class RowStore {
     } else {
       // the columns come with their first value (appendKept); the row ends are shared, never written
       b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, NO_EXTRA_END);
+      this.wide.push(new Map());
     }
     this.chunks.push(b);
     return b;
@@ -104,6 +108,10 @@ export class RowStore {
     const cols = dst.cols as unknown as Record<string, ColumnArray | undefined>;
     for (const pc of this.kept!) {
       const name = pc.name as PhysicalName;
+      if (pc.width === 4) {
+        if (absent?.has(name) !== true) this.appendWide(name, src[name] as Uint32Array, rows, from, k, dst.length);
+        continue;
+      }
       let d = cols[name];
       if (d === undefined) {
         // a column not yet allocated in this chunk reads as zero: keep it so while the values are zero
@@ -113,6 +121,37 @@ export class RowStore {
         cols[name] = d;
       }
       gatherRows(pc, src[name], d, rows, from, k, dst.length);
+    }
+  }
+
+  /**
+   * Appends IPv6 words of rows `rows[from .. from + k)` at row `at` of the last chunk: a non-zero address goes
+   * to the chunk's word heap and its row gets the heap slot (1-based); a zero one keeps slot 0. Most rows of a
+   * typical file are IPv4: 16 bytes per row per address column become 2 plus 16 per IPv6 row.
+   */
+  private appendWide(name: string, s: Uint32Array, rows: Uint32Array, from: number, k: number, at: number): void {
+    const chunkWide = this.wide[this.wide.length - 1]!;
+    let sp = chunkWide.get(name);
+    for (let j = 0; j < k; j++) {
+      const so = rows[from + j]! * 4;
+      if ((s[so]! | s[so + 1]! | s[so + 2]! | s[so + 3]!) === 0) continue;
+      if (sp === undefined) {
+        this.charge(ROW_CHUNK * 2 + 64 * 16);
+        sp = { slots: new Uint16Array(ROW_CHUNK), words: new Uint32Array(64 * 4), used: 0 };
+        chunkWide.set(name, sp);
+      }
+      if ((sp.used + 1) * 4 > sp.words.length) {
+        const grown = new Uint32Array(Math.min(ROW_CHUNK * 4, sp.words.length * 2));
+        this.charge((grown.length - sp.words.length) * 4);
+        grown.set(sp.words);
+        sp.words = grown;
+      }
+      const w = sp.used++ * 4;
+      sp.words[w] = s[so]!;
+      sp.words[w + 1] = s[so + 1]!;
+      sp.words[w + 2] = s[so + 2]!;
+      sp.words[w + 3] = s[so + 3]!;
+      sp.slots[at + j] = sp.used;
     }
   }
 
@@ -138,6 +177,7 @@ export class RowStore {
       rowOf[j] = i & mask;
     }
     const chunks = this.chunks.slice();
+    const wide = this.kept === null ? null : this.wide.slice();
     const kept = this.kept === null ? null : new Set(this.kept.map((pc) => pc.name));
     const store = this.name;
     const cols = {} as Record<string, unknown>;
@@ -149,7 +189,8 @@ export class RowStore {
         get() {
           invariant(kept === null || kept.has(name), `${store}: column ${name} read but not kept`);
           const d = reuse(scratch, name, pc.array, Math.max(1, k) * pc.width);
-          gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
+          if (wide !== null && pc.width === 4) gatherSparse(wide, name, d as Uint32Array, chunkOf, rowOf, k);
+          else gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
           Object.defineProperty(cols, name, { value: d, enumerable: true, writable: true });
           return d;
         },
@@ -172,11 +213,49 @@ export class RowStore {
     this.budget.charge(-this.bytes, this.name, this.length);
     this.bytes = 0;
     this.chunks.length = 0;
+    this.wide.length = 0;
     this.length = 0;
   }
 }
 
 type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+/** A chunk's non-zero IPv6 addresses of one column: `slots[row]` is 0 (zero) or the 1-based entry in `words`. */
+interface SparseWords {
+  readonly slots: Uint16Array;
+  words: Uint32Array;
+  used: number;
+}
+
+/** d[4j .. 4j + 4) = the IPv6 words `name` of row rowOf[j] of chunk chunkOf[j] (zero when none), j < k. */
+function gatherSparse(
+  wide: readonly Map<string, SparseWords>[],
+  name: string,
+  d: Uint32Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+): void {
+  const per = wide.map((m) => m.get(name) ?? null);
+  for (let j = 0; j < k; j++) {
+    const sp = per[chunkOf[j]!]!;
+    const slot = sp === null ? 0 : sp.slots[rowOf[j]!]!;
+    const o = j * 4;
+    if (slot === 0) {
+      d[o] = 0;
+      d[o + 1] = 0;
+      d[o + 2] = 0;
+      d[o + 3] = 0;
+    } else {
+      const w = (slot - 1) * 4;
+      const words = sp.words;
+      d[o] = words[w]!;
+      d[o + 1] = words[w + 1]!;
+      d[o + 2] = words[w + 2]!;
+      d[o + 3] = words[w + 3]!;
+    }
+  }
+}
 
 /** Shared row ends of the chunks of a selection (they hold no raw elements). */
 const NO_EXTRA_END = new Uint32Array(ROW_CHUNK);
