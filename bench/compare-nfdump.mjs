@@ -8,6 +8,9 @@
 //     [--queries 1,2,4]   run these queries (1-based, as listed below)
 //     [--cpu]             also report the median CPU time (user + sys) of each tool: on a shared machine wall
 //                         times swing with the neighbours' load, CPU seconds much less
+//     [--no-extra-ca]     run both tools without NODE_EXTRA_CA_CERTS: when it is set, Node parses its whole root
+//                         certificate store at process start, before any JS runs (docs/benchmarks.md, start-up);
+//                         the table's header says which environment the figures are from
 //   --ts may name the nfcapd directory too: tsdump then reads the nfdump files (docs/benchmarks.md,
 //   "tsdump on nfcapd files vs nfdump").
 //
@@ -36,6 +39,8 @@ const samples = Number(opt("--samples", "3"));
 const only = opt("--only", undefined);
 const queries = opt("--queries", undefined)?.split(",");
 const withCpu = args.includes("--cpu");
+const env = { ...process.env, TZ: "UTC" };
+if (args.includes("--no-extra-ca")) delete env.NODE_EXTRA_CA_CERTS;
 const tsdump = join(root, "dist/bin/tsdump.js");
 const TIME = "/usr/bin/time";
 if (!existsSync(TIME)) throw new Error("bench: /usr/bin/time missing (apt-get install -y time)");
@@ -46,15 +51,18 @@ const OUT = join(tmpdir(), `tsflow-bench-${process.pid}.out`);
 /** One timed run; stdout goes to a file (as `> file` would), the tail is read back for the Summary line. */
 function runOnce(cmd, argv) {
   const fd = openSync(OUT, "w");
+  // wall time measured here (time(1)'s %e has 10 ms steps, a tenth of a small query); the same spawn cost for both
+  const t0 = process.hrtime.bigint();
   const r = spawnSync(TIME, ["-f", "%e %M %U %S", cmd, ...argv], {
-    env: { ...process.env, TZ: "UTC" },
+    env,
     stdio: ["ignore", fd, "pipe"],
     encoding: "utf8",
   });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   closeSync(fd);
   if (r.status !== 0) throw new Error(`bench: ${cmd} ${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-500)}`);
   const lines = r.stderr.trim().split("\n");
-  const [wall, rssKb, user, sys] = lines[lines.length - 1].split(" ").map(Number);
+  const [, rssKb, user, sys] = lines[lines.length - 1].split(" ").map(Number);
   const size = statSync(OUT).size;
   const tail = Buffer.alloc(Math.min(size, 4096));
   const tfd = openSync(OUT, "r");
@@ -105,7 +113,7 @@ for (const [i, [label, q]] of QUERIES.entries()) {
   };
   rows.push(row);
   process.stderr.write(
-    `${label}: nfdump ${row.nf}s tsdump ${row.ts}s ratio ${(row.ts / row.nf).toFixed(2)}` +
+    `${label}: nfdump ${row.nf.toFixed(3)}s tsdump ${row.ts.toFixed(3)}s ratio ${(row.ts / row.nf).toFixed(2)}` +
       `${withCpu ? ` cpu nfdump ${row.nfCpu.toFixed(2)}s tsdump ${row.tsCpu.toFixed(2)}s` : ""} ${check}\n`,
   );
 }
@@ -115,7 +123,8 @@ const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut
 }).trim();
 console.log(
   `Machine: ${cpu}, ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; Node ${process.version}; ` +
-    `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time.\n`,
+    `nfdump ${execFileSync("nfdump", ["-V"], { encoding: "utf8" }).trim()}; ${samples} samples each, median wall time; ` +
+    `NODE_EXTRA_CA_CERTS ${env.NODE_EXTRA_CA_CERTS === undefined ? "unset" : "set"}.\n`,
 );
 const cpuHead = withCpu ? " nfdump CPU s | tsdump CPU s | CPU ratio |" : "";
 console.log(`| query | nfdump s | tsdump s | ratio |${cpuHead} nfdump RSS MB | tsdump RSS MB | same summary |`);
@@ -123,6 +132,6 @@ console.log(`|---|---:|---:|---:|${withCpu ? "---:|---:|---:|" : ""}---:|---:|--
 for (const r of rows) {
   const cpu = withCpu ? ` ${r.nfCpu.toFixed(2)} | ${r.tsCpu.toFixed(2)} | ${(r.tsCpu / r.nfCpu).toFixed(2)} |` : "";
   console.log(
-    `| ${r.label} | ${r.nf.toFixed(2)} | ${r.ts.toFixed(2)} | ${(r.ts / r.nf).toFixed(2)} |${cpu} ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`,
+    `| ${r.label} | ${r.nf.toFixed(3)} | ${r.ts.toFixed(3)} | ${(r.ts / r.nf).toFixed(2)} |${cpu} ${r.nfRss.toFixed(0)} | ${r.tsRss.toFixed(0)} | ${r.check} |`,
   );
 }

@@ -40,6 +40,23 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `import * as fs from "node:fs"` becomes, in a CommonJS bundle, a copy of the module's every export as a getter
+ * (esbuild's __toESM), made at each start for each importing module, and each call goes through a getter. The
+ * bundle takes the module object itself, which has the same members.
+ */
+const plainBuiltinNamespaces = {
+  name: "plain-builtin-namespaces",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      const re = /^import \* as (\w+) from "(node:[\w/]+)";$/gm;
+      if (!re.test(text)) return undefined;
+      return { contents: text.replace(re, 'const $1 = require("$2");'), loader: "js" };
+    });
+  },
+};
+
 const entries = {
   tsdump: "dist/dump/main.js",
   "scan-worker": "dist/dump/scan-worker.js",
@@ -56,6 +73,7 @@ const entries = {
   "web-worker": "dist/web/web-worker.js",
 };
 const outdir = new URL("../dist/bin/", import.meta.url);
+const packageVersion = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 rmSync(new URL(".v8-cache", outdir), { recursive: true, force: true });
 
 await build({
@@ -70,10 +88,11 @@ await build({
   target: "node20",
   format: "cjs",
   external: ["lz4-napi"],
-  define: { "import.meta.url": "__tsflowModuleUrl" },
+  // the version as text: no read of package.json at each start (src/cli/common.ts)
+  define: { "import.meta.url": "__tsflowModuleUrl", TSFLOW_VERSION: JSON.stringify(packageVersion) },
   banner: { js: 'var __tsflowModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, plainBuiltinNamespaces],
 });
 writeFileSync(new URL("package.json", outdir), `${JSON.stringify({ type: "commonjs" })}\n`);
 
@@ -91,8 +110,32 @@ await build({
   logLevel: "warning",
 });
 
+/**
+ * The kind of tsdump run, from its arguments: each kind keeps a code cache of its own. A cache holds the functions
+ * the runs that wrote it compiled; a run that needs others compiles them from source at every start (a needle's
+ * listing code, when the cache is a scan's), and a cache of every kind is larger to read (docs/benchmarks.md).
+ * A wrong guess costs only time. Embedded in the loader by its source text: no closure, no module.
+ */
+function tsdumpMode(argv) {
+  const valued =
+    /^(-[rRMtTcnsAOPovEwJfW]|--(read|range|multi-dir|time-window|last|count|top|stat|aggregate|order|post-filter|output|verify|exporters|write|recompress|filter-file|workers|clickhouse))$/;
+  let kind = "list";
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-V" || a === "--version" || a === "-h" || a === "--help") return "info";
+    if (a.startsWith("-s") || a === "--stat") kind = "stat";
+    else if (kind !== "stat" && (a.startsWith("-A") || a === "--aggregate" || /^-[abB]$/.test(a))) kind = "aggr";
+    else if (kind === "list" && (a === "-o" || a === "--output") && argv[i + 1] === "null") kind = "null";
+    else if (kind === "list" && a === "-onull") kind = "null";
+    if (valued.test(a)) i++;
+  }
+  return argv.length === 0 ? "info" : kind;
+}
+const modes = { tsdump: tsdumpMode };
+
 /** The CommonJS script that starts bundle `name` (content hash `id`) with V8's code cache (see above). */
 function loader(name, id) {
+  const mode = modes[name];
   // a run of tsdump -V compiles under 30 % of its bundle, -o null (no formatter loaded) under 50 %, a listing more
   const minShare = name.endsWith("-worker") ? 4 : 3;
   return `#!/usr/bin/env node
@@ -107,7 +150,7 @@ const { Script } = require("node:vm");
 
 const file = join(__dirname, "${name}.bundle.cjs");
 // V8 checks a cache against the source's length only: the bundle's content hash (taken at build) names the cache
-const key = \`${name}-\${process.version}-\${process.arch}-${id}.bin\`;
+${mode ? `// one cache per kind of run\nconst mode = (${mode.toString()})(process.argv.slice(2));\n` : ""}const key = \`${name}-${mode ? "${mode}-" : ""}\${process.version}-\${process.arch}-${id}.bin\`;
 const dirs = [join(dirname(file), ".v8-cache"), join(tmpdir(), \`tsflow-v8-cache-\${process.getuid?.() ?? 0}\`)];
 let cached;
 for (const d of dirs) {
@@ -118,16 +161,15 @@ for (const d of dirs) {
     // not there: the next place, else compile from source
   }
 }
-const source = readFileSync(file, "utf8");
-const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\${source}\\n})\`, {
-  filename: file,
-  cachedData: cached,
-});
-// written again when missing, rejected, or made by a run that compiled little of the bundle (tsdump -V): the
+// ASCII (checked at build): read as latin1, a one-byte string without UTF-8 decoding; the file is the function
+const source = readFileSync(file, "latin1");
+const script = new Script(source, { filename: file, cachedData: cached });
+// written again when missing, rejected, or made by a run that compiled little of the bundle (a run stopped
+// early; tsdump -V keeps a small cache of its own): the
 // functions a run compiled are in the cache it writes, those it loaded from a cache included. A worker's
 // bundle is mostly code its thread never runs (a scan worker's full cache is under half its source): its
 // threshold is lower, else every run would write it again, in the middle of its work
-if (cached === undefined || script.cachedDataRejected || cached.length < source.length / ${minShare}) {
+if (cached === undefined || script.cachedDataRejected || ${mode ? 'mode !== "info" && ' : ""}cached.length < source.length / ${minShare}) {
   // after the run; a worker is terminated without an exit event, often as soon as it has replied: 100 ms after it
   // starts (its hot code is compiled by then)
   const { isMainThread, threadId } = require("node:worker_threads");
@@ -153,11 +195,26 @@ script.runInThisContext()(bundleModule.exports, createRequire(file), bundleModul
 `;
 }
 
+/**
+ * The bundle as the loader compiles it: wrapped in the CommonJS module function (the loader passes the file to V8
+ * as it is, no copy joined at run time), in ASCII so the loader reads it as latin1. esbuild escapes what is not
+ * ASCII in code; what is left is in comments, escaped here all the same (`\\uXXXX`, valid in comments, strings,
+ * templates and regular expressions alike).
+ */
+function wrapped(text) {
+  // a shebang kept from the entry module is not valid inside the function
+  const body = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+  const code = `(function (exports, require, module, __filename, __dirname) {${body}\n})`.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  if (!/^[\x00-\x7f]*$/.test(code)) throw new Error("bundle: not ASCII after escaping");
+  return code;
+}
+
 for (const name of Object.keys(entries)) {
-  // a shebang kept from the entry module is not valid inside the function the loader wraps the bundle in
   const bundle = new URL(`${name}.bundle.cjs`, outdir);
-  const text = readFileSync(bundle, "utf8");
-  const code = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+  const code = wrapped(readFileSync(bundle, "utf8"));
   writeFileSync(bundle, code);
   writeFileSync(
     new URL(`${name}.js`, outdir),

@@ -8,9 +8,14 @@ import { InvalidArgumentError } from "commander";
 /** Exit codes: 0 ok, 1 usage, 2 unreadable/corrupt data, 254 filter syntax (as nfdump). */
 export const EXIT = { OK: 0, USAGE: 1, DATA: 2, FILTER: 254 } as const;
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+/** package.json's version, written into the bundles by scripts/bundle.mjs (esbuild `define`). */
+declare const TSFLOW_VERSION: string | undefined;
+
+/** The version of package.json: the bundles have it as text; the modules of dist/ read the file. */
+export const VERSION: string =
+  typeof TSFLOW_VERSION === "string"
+    ? TSFLOW_VERSION
+    : (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** Parses a decimal integer within [min, max]. */
 export function parseIntOption(min: number, max: number): (value: string) => number {

@@ -27,6 +27,9 @@ function stderrIsTty(): boolean {
   return process.getBuiltinModule("node:tty").isatty(2);
 }
 
+/** Set by a ClickHouse load: its sockets may still be closing when main returns. */
+let lingering = false;
+
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   if (argv.length === 0) {
@@ -46,6 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
     // not process.stderr.isTTY: a run that writes nothing to stderr never builds its stream
     const progress = options.progress ?? stderrIsTty();
     const io = { out, err: (t: string) => process.stderr.write(t), now: Date.now, progress };
+    lingering = options.clickhouse !== undefined;
     const code =
       options.clickhouse !== undefined
         ? await (await import("./clickhouse.js")).runClickHouseLoad(options, options.clickhouse, io)
@@ -70,9 +74,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * The exit once main is done. On Linux, Node writes process.stdout and process.stderr synchronously to files,
+ * pipes and terminals, and tsdump writes its output with writeSync: nothing is pending when main returns, and
+ * process.exit ends the process without tearing down the environment and the heap first (docs/benchmarks.md).
+ * Elsewhere, and after a ClickHouse load, the process ends when its event loop is empty.
+ */
+function finish(code: number): void {
+  process.exitCode = code;
+  if (process.platform === "linux" && !lingering) process.exit();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    finish(code);
   },
   (err: unknown) => {
     process.stderr.write(`tsdump: ${String((err as Error).stack ?? err)}\n`);

@@ -436,8 +436,10 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   if (q.sorter) {
     // -o null prints no records: nothing to keep or sort, only the summary's counts
     const isNull = fmt instanceof NullFormatter;
+    // each row keeps only the columns the format prints (its order value is taken as it comes in)
+    if (fmt.columns !== undefined) q.sorter.keepColumns(fmt.columns);
     counts = scanSequential(plan, pipeline, limit, isNull ? () => undefined : add, io);
-    if (!isNull) printBatches(q.records(), fmt, out);
+    if (!isNull) printBatches(q.records(true), fmt, out);
   } else if (plan.parallel && (o.format === "null" || window !== undefined ? nffileInput(files) : true)) {
     // docs/benchmarks.md: workers pay off for a scan of everything (filtering, formatting); -o null on
     // tsflow files only sums (per-block messages cost more than the second thread gains), but on nfdump files

@@ -155,7 +155,7 @@ export class BlockPipeline {
   /** The zone-map verdict of block `bi` (BLOCK_READ when the query has neither filter nor window). */
   verdict(reader: FlowFileSource, bi: number, ident: string): number {
     if (!this.usePred) return BLOCK_READ;
-    const z = reader.zoneMap(bi);
+    const z = reader.zoneMap(bi, true);
     if (z === undefined) return BLOCK_DAMAGED;
     if (this.window && !blockInWindow(z, this.window)) return BLOCK_SKIP;
     return this.filter.mayMatch(z, ident) ? BLOCK_READ : BLOCK_SKIP;

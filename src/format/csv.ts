@@ -22,9 +22,10 @@ function stringify(rows: unknown[][]): string {
   return stringifyFn(rows);
 }
 import type { RecordBatch } from "../record/batch.js";
-import { V6_BIT, type AddrColumnName } from "../record/schema.js";
+import { V6_BIT, type AddrColumnName, type PhysicalName } from "../record/schema.js";
+import { addrColumns, counterColumns, DURATION_COLUMNS } from "./columns.js";
 import { FormatError } from "./errors.js";
-import { icmpCodeOf, icmpTypeOf } from "./fmt.js";
+import { icmpCodeOf, icmpTypeOf, tokenColumns } from "./fmt.js";
 import { BufferedOutput, OUTPUT_RECORD_MAX, writeAsciiTo, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
 import { putAscii, putCounterRight, putIPv4Right, putUIntRight, putUIntZero } from "./bytes.js";
@@ -191,6 +192,9 @@ const CSV_TOKENS: ReadonlyMap<string, readonly [string, W]> = new Map<string, re
   ),
 ]);
 
+/** Every token csv:<fmt> takes. */
+export const CSV_TOKEN_NAMES: readonly string[] = [...CSV_TOKENS.keys()];
+
 type B = (b: BatchView, i: number, o: BufferedOutput) => void;
 
 const exactB =
@@ -292,6 +296,13 @@ const CSV_CODE: ReadonlyMap<string, (slow: B) => RowCode> = new Map<string, (slo
   ["%das", (slow) => uintCode("dstAs", 0, slow)],
 ]);
 
+/** The physical columns of a csv token: fmt's, but `%dp` prints the port as is and `%sr` is csv's own. */
+function csvTokenColumns(token: string): readonly PhysicalName[] {
+  if (token === "%dp") return ["dstPort"];
+  if (token === "%sr") return ["samplingInterval"];
+  return tokenColumns(token);
+}
+
 /** Composite tokens nfdump master rejects in csv:<fmt>. */
 const CSV_REJECTED = new Set([
   "%sap",
@@ -334,6 +345,8 @@ export class CsvFormatter {
   /** the row layout of the generated writer (direct engine) */
   private readonly parts: RowPart[];
   private rows: RowsWriter | null = null;
+  /** The physical columns the rows read. */
+  readonly columns: ReadonlySet<PhysicalName>;
 
   /** @throws FormatError ERR_FORMAT_CSV_TOKEN for unknown or composite tokens. */
   constructor(format: string = CSV_DEFAULT_FORMAT, engine: CsvEngine = "direct") {
@@ -342,12 +355,14 @@ export class CsvFormatter {
     this.bytes = [];
     this.parts = [];
     const names: string[] = [];
+    const columns = new Set<PhysicalName>();
     for (const t of tokens) {
       if (CSV_REJECTED.has(t))
         throw new FormatError("ERR_FORMAT_CSV_TOKEN", `csv format: token ${t} is not allowed in csv output`);
       const def = CSV_TOKENS.get(t);
       if (!def) throw new FormatError("ERR_FORMAT_CSV_TOKEN", `csv format: unknown token '${t}'`);
       names.push(def[0]);
+      for (const name of csvTokenColumns(t)) columns.add(name);
       const sw = def[1];
       this.writers.push(sw);
       const bw: B =
@@ -360,6 +375,7 @@ export class CsvFormatter {
       this.parts.push(CSV_CODE.get(t)?.(bw) ?? bw);
     }
     this.header = names.join(",");
+    this.columns = columns;
     this.engine = engine;
     this.row = new Array<string>(this.writers.length).fill("");
   }
@@ -416,6 +432,22 @@ const RA = fullAddr("exporterAddr");
 
 /** nfdump 1.7.1 `-o csv` rows; the trailing `Summary` block comes from summary.ts (csvLegacySummary). */
 export class CsvLegacyFormatter {
+  readonly columns: ReadonlySet<PhysicalName> = new Set<PhysicalName>([
+    ...DURATION_COLUMNS,
+    ...addrColumns("srcAddr"),
+    ...addrColumns("dstAddr"),
+    ...addrColumns("nextHop"),
+    ...addrColumns("bgpNextHop"),
+    ...addrColumns("exporterAddr"),
+    ...counterColumns("inPackets"),
+    ...counterColumns("inBytes"),
+    ...counterColumns("outPackets"),
+    ...counterColumns("outBytes"),
+    ...(["srcPort", "dstPort", "proto", "tcpFlags", "fwdStatus", "srcTos", "input", "output", "srcAs"] as const),
+    ...(["dstAs", "srcMask", "dstMask", "dstTos", "direction", "srcVlan", "dstVlan", "inSrcMac"] as const),
+    ...(["outDstMac", "inDstMac", "outSrcMac", "engineType", "engineId", "exporterId", "msecReceived"] as const),
+    ...(["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const),
+  ]);
   private readonly quiet: boolean;
   constructor(quiet = false) {
     this.quiet = quiet;
@@ -451,6 +483,15 @@ export class CsvLegacyFormatter {
 
 /** nfdump 1.7.1 `-o pipe`. */
 export class PipeFormatter {
+  readonly columns: ReadonlySet<PhysicalName> = new Set<PhysicalName>([
+    ...DURATION_COLUMNS,
+    ...addrColumns("srcAddr"),
+    ...addrColumns("dstAddr"),
+    ...counterColumns("inPackets"),
+    ...counterColumns("inBytes"),
+    ...(["proto", "srcPort", "dstPort", "srcAs", "dstAs", "input", "output", "tcpFlags", "srcTos"] as const),
+  ]);
+
   prolog(): void {
     // no header
   }

@@ -32,7 +32,8 @@ import {
   putUIntZero,
 } from "./bytes.js";
 import { fixName, TWO53, type ExactCounter } from "../record/u64.js";
-import { V6_BIT, type AddrColumnName } from "../record/schema.js";
+import { V6_BIT, type AddrColumnName, type PhysicalName } from "../record/schema.js";
+import { addrColumns, counterColumns, DURATION_COLUMNS, ICMP_COLUMNS } from "./columns.js";
 import { FormatError } from "./errors.js";
 import { userText } from "./json.js";
 import {
@@ -605,6 +606,103 @@ export const FMT_TOKENS: readonly TokenDef[] = [
   T("%al", false, "A latency", lit("    0.000")),
 ];
 
+/**
+ * The physical columns each token reads (its string writer, byte writer and generated code alike). Tokens of
+ * raw elements (%nfc, %iacl, %eacl, %uname) and fixed texts read none.
+ */
+const TOKEN_COLUMNS: ReadonlyMap<string, readonly PhysicalName[]> = new Map<string, readonly PhysicalName[]>([
+  ["%nfv", ["nfVersion"]],
+  ["%tfs", ["msecFirst"]],
+  ["%ts", ["msecFirst"]],
+  ["%tsr", ["msecFirst"]],
+  ["%te", ["msecLast"]],
+  ["%ter", ["msecLast"]],
+  ["%tr", ["msecReceived"]],
+  ["%trr", ["msecReceived"]],
+  ["%td", DURATION_COLUMNS],
+  ["%tds", DURATION_COLUMNS],
+  ["%exp", ["exporterId"]],
+  ["%pr", ["proto"]],
+  ["%sa", addrColumns("srcAddr")],
+  ["%da", addrColumns("dstAddr")],
+  ["%sn", [...addrColumns("srcAddr"), "srcMask"]],
+  ["%dn", [...addrColumns("dstAddr"), "dstMask"]],
+  ["%nh", addrColumns("nextHop")],
+  ["%nhb", addrColumns("bgpNextHop")],
+  ["%ra", addrColumns("exporterAddr")],
+  ["%sap", [...addrColumns("srcAddr"), "srcPort"]],
+  ["%dap", [...addrColumns("dstAddr"), ...ICMP_COLUMNS]],
+  ["%sp", ["srcPort"]],
+  ["%dp", ICMP_COLUMNS],
+  ["%it", ICMP_COLUMNS],
+  ["%ic", ICMP_COLUMNS],
+  ["%sas", ["srcAs"]],
+  ["%das", ["dstAs"]],
+  ["%nas", ["nextAs"]],
+  ["%pas", ["prevAs"]],
+  ["%in", ["input"]],
+  ["%out", ["output"]],
+  ["%pkt", counterColumns("inPackets")],
+  ["%ipkt", counterColumns("inPackets")],
+  ["%opkt", counterColumns("outPackets")],
+  ["%byt", counterColumns("inBytes")],
+  ["%ibyt", counterColumns("inBytes")],
+  ["%obyt", counterColumns("outBytes")],
+  ["%fl", ["flows"]],
+  ["%flg", ["proto", "tcpFlags"]],
+  ["%tos", ["srcTos"]],
+  ["%stos", ["srcTos"]],
+  ["%dtos", ["dstTos"]],
+  ["%dir", ["direction"]],
+  ["%smk", ["srcMask"]],
+  ["%dmk", ["dstMask"]],
+  ["%fwd", ["fwdStatus"]],
+  ["%bfd", ["biflowDirection"]],
+  ["%end", ["flowEndReason"]],
+  ["%svln", ["srcVlan"]],
+  ["%dvln", ["dstVlan"]],
+  ["%ismc", ["inSrcMac"]],
+  ["%odmc", ["outDstMac"]],
+  ["%idmc", ["inDstMac"]],
+  ["%osmc", ["outSrcMac"]],
+  ...([1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const).map((k) => [`%mpls${k}`, [`mpls${k}`]] as const),
+  ["%mpls", ["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"]],
+  ["%bps", [...DURATION_COLUMNS, ...counterColumns("inBytes")]],
+  ["%pps", [...DURATION_COLUMNS, "inPackets"]],
+  ["%bpp", [...counterColumns("inBytes"), ...counterColumns("inPackets")]],
+  ["%eng", ["engineType", "engineId"]],
+  ["%odid", ["observationDomain"]],
+  ["%vrf", ["ingressVrf"]],
+  ["%ivrf", ["ingressVrf"]],
+  ["%evrf", ["egressVrf"]],
+  ["%tevt", ["msecEvent"]],
+  ["%evt", ["fwXEvent", "fwEvent", "natEvent"]],
+  ["%nevt", ["fwXEvent", "fwEvent", "natEvent"]],
+  ["%xevt", ["fwXEvent"]],
+  ["%msec", ["msecEvent"]],
+  ["%xsa", addrColumns("xlateSrcAddr")],
+  ["%nsa", addrColumns("xlateSrcAddr")],
+  ["%xda", addrColumns("xlateDstAddr")],
+  ["%nda", addrColumns("xlateDstAddr")],
+  ["%xsp", ["xlateSrcPort"]],
+  ["%nsp", ["xlateSrcPort"]],
+  ["%xdp", ["xlateDstPort"]],
+  ["%ndp", ["xlateDstPort"]],
+  ["%xsap", [...addrColumns("xlateSrcAddr"), "xlateSrcPort"]],
+  ["%nsap", [...addrColumns("xlateSrcAddr"), "xlateSrcPort"]],
+  ["%xdap", [...addrColumns("xlateDstAddr"), "xlateDstPort"]],
+  ["%ndap", [...addrColumns("xlateDstAddr"), "xlateDstPort"]],
+  ["%pbstart", ["pbStart"]],
+  ["%pbend", ["pbEnd"]],
+  ["%pbstep", ["pbStep"]],
+  ["%pbsize", ["pbSize"]],
+]);
+
+/** The physical columns a token reads (none for the tokens absent from TOKEN_COLUMNS). */
+export function tokenColumns(token: string): readonly PhysicalName[] {
+  return TOKEN_COLUMNS.get(token) ?? [];
+}
+
 // ── byte writers for the hot tokens (everything else goes through its string writer) ─────────────────
 
 function timeBytes(col: "msecFirst" | "msecLast" | "msecReceived" | "msecEvent") {
@@ -893,6 +991,8 @@ export interface CompiledFmt {
   readonly columns: readonly string[];
   /** The fields of row `i`, one per %token, as line() prints them without padding (literal text left out). */
   cells(b: RecordBatch | BatchView, i: number): string[];
+  /** The physical columns the format reads. */
+  readonly physical: ReadonlySet<PhysicalName>;
 }
 
 /**
@@ -908,6 +1008,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   // lits[k] is printed before writers[k]; lits[writers.length] after the last one
   const lits: string[] = [""];
   const columns: string[] = [];
+  const physical = new Set<PhysicalName>();
   let header = "";
   let c = 0;
   while (c < f.length) {
@@ -923,6 +1024,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
       if (!found) throw new FormatError("ERR_FORMAT_TOKEN", `output format parse error at: ${f.slice(c)}`);
       const sw = found.make(ctx);
       writers.push(sw);
+      for (const name of tokenColumns(found.token)) physical.add(name);
       const bw = BYTE_TOKENS.get(found.token);
       const slow: ByteWriter = bw
         ? bw(ctx)
@@ -976,7 +1078,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     ): void => {
       for (let j = 0; j < count && !o.stopped; j++) wide(batch, sel === null ? j : sel[j]!, o);
     };
-    return { header, line, emit: wide, emitRows: wideRows, columns, cells };
+    return { header, line, emit: wide, emitRows: wideRows, columns, cells, physical };
   }
   // compiled on first use: -A and -s tables compile formats only for their headers and cells
   let rows: RowsWriter | null = null;
@@ -994,5 +1096,5 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
     one[0] = i;
     emitRows(batch, one, 1, o);
   };
-  return { header, line, emit, emitRows, columns, cells };
+  return { header, line, emit, emitRows, columns, cells, physical };
 }

@@ -41,6 +41,11 @@ export interface Formatter {
   readonly runSeparator?: string;
   /** Starts a run: the next record is formatted as the first of a piece (no leading separator). */
   newRun?(): void;
+  /**
+   * The physical columns record() and records() read (format/columns.ts), or undefined for any: a sorted
+   * listing keeps only these of each row.
+   */
+  readonly columns?: ReadonlySet<string> | undefined;
 }
 
 export interface FormatterOptions {
@@ -75,10 +80,12 @@ export const FORMAT_NAMES: readonly string[] = [
 
 class FmtFormatter implements Formatter {
   readonly summary = "text" as const;
+  readonly columns: ReadonlySet<string>;
   private readonly fmt: CompiledFmt;
   private readonly quiet: boolean;
   constructor(format: string, opts: FormatterOptions) {
     this.fmt = compileFmt(format, { plain: opts.plain ?? false, longV6: opts.longV6 ?? false });
+    this.columns = this.fmt.physical;
     this.quiet = opts.quiet ?? false;
   }
   prolog(out: Output): void {
@@ -110,11 +117,13 @@ function wrap(
     epilog(out: Output): void;
     readonly runSeparator?: string;
     newRun?(): void;
+    readonly columns?: ReadonlySet<string>;
   },
   summary: Formatter["summary"],
 ): Formatter {
   return {
     summary,
+    ...(f.columns !== undefined ? { columns: f.columns } : {}),
     ...(f.runSeparator !== undefined ? { runSeparator: f.runSeparator } : {}),
     ...(f.newRun
       ? {

@@ -9,7 +9,9 @@
 // when one of the group's values is non-zero (out counters, VLAN, next hops, MPLS, MAC, adjacent AS, NAT).
 
 import { rawElementOf, type RecordBatch } from "../record/batch.js";
-import { V6_BIT } from "../record/schema.js";
+import { V6_BIT, type PhysicalName } from "../record/schema.js";
+import { EXACT_COUNTERS } from "../record/u64.js";
+import { addrColumns, counterColumns, ICMP_COLUMNS } from "./columns.js";
 import { BufferedOutput, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
 import {
@@ -309,6 +311,25 @@ function emitRecord(
   if (!legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
 }
 
+/** The physical columns emitRecord reads. */
+export const JSON_COLUMNS: ReadonlySet<PhysicalName> = new Set<PhysicalName>([
+  ...addrColumns("srcAddr"),
+  ...addrColumns("dstAddr"),
+  ...addrColumns("nextHop"),
+  ...addrColumns("bgpNextHop"),
+  ...addrColumns("exporterAddr"),
+  ...addrColumns("xlateSrcAddr"),
+  ...addrColumns("xlateDstAddr"),
+  ...EXACT_COUNTERS.flatMap((c) => counterColumns(c)),
+  ...ICMP_COLUMNS,
+  ...(["msecFirst", "msecLast", "msecReceived", "msecEvent", "srcPort", "tcpFlags", "srcTos", "dstTos"] as const),
+  ...(["fwdStatus", "direction", "srcMask", "dstMask", "srcAs", "dstAs", "nextAs", "prevAs", "input"] as const),
+  ...(["output", "srcVlan", "dstVlan", "inSrcMac", "outDstMac", "inDstMac", "outSrcMac", "elements"] as const),
+  ...(["mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9", "mpls10"] as const),
+  ...(["exporterId", "nfVersion", "samplingInterval", "ingressVrf", "egressVrf", "natEvent", "fwEvent"] as const),
+  ...(["fwXEvent", "xlateSrcPort", "xlateDstPort", "pbStart", "pbEnd", "pbStep", "pbSize"] as const),
+]);
+
 function jsonString(s: string): string {
   // every quoted value is produced here from numbers (addresses, dates, flags, MACs, labels): never a quote,
   // backslash or control character, so no escaping pass per value
@@ -321,6 +342,7 @@ export const JSON_RUN_SEPARATOR = ",\n";
 /** nfdump 1.7.1 `-o json`: `[`, tab-indented objects separated by `,\n`, `]`. */
 export class JsonFormatter {
   readonly runSeparator = JSON_RUN_SEPARATOR;
+  readonly columns = JSON_COLUMNS;
   /** records formatted since newRun (the first of a run gets no separator) */
   private inRun = 0;
   private acc = "";
@@ -358,6 +380,7 @@ export class JsonFormatter {
 
 /** `-o ndjson`: one compact object per line. */
 export class NdjsonFormatter {
+  readonly columns = JSON_COLUMNS;
   private acc = "";
   private readonly views = new ViewCache();
   private readonly kv: (key: string, value: string, quoted: boolean) => void;

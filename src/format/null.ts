@@ -4,6 +4,8 @@
 
 export class NullFormatter {
   readonly summary = "text" as const;
+  /** reads no column */
+  readonly columns: ReadonlySet<string> = new Set<string>();
   prolog(): void {
     // -o null prints only the summary
   }

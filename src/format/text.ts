@@ -46,7 +46,9 @@ export function formatNumber(n: number, plain: boolean, fixed: boolean): string 
   return fixed && s.length < 4 ? s.padStart(4) : s;
 }
 
-const SMALL_INT: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
+// The tables of this module are built on first use: every tsdump run evaluates the module (the summary), most
+// print no row.
+let SMALL_INT: readonly string[] | undefined;
 
 /** 2^53: from here on String() of a double may round its digits (and from 1e21 print an exponent). */
 const EXACT_MAX = 2 ** 53;
@@ -58,7 +60,7 @@ const U64 = 1n << 64n;
  */
 export function intString(n: number): string {
   return n < 1024 && n >= 0 && Number.isInteger(n)
-    ? SMALL_INT[n]!
+    ? (SMALL_INT ??= Array.from({ length: 1024 }, (_, i) => String(i)))[n]!
     : Math.abs(n) >= EXACT_MAX && Number.isFinite(n)
       ? bigIntString(n)
       : Number.isInteger(n)
@@ -229,11 +231,12 @@ export function secOf(msec: number): number {
   return Math.floor(msec / 1000);
 }
 
-const MS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+let MS3: readonly string[] | undefined;
+const ms3 = (): readonly string[] => (MS3 ??= Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0")));
 
 /** Three-digit millisecond part `msec % 1000`. */
 export function msPart(msec: number): string {
-  return MS3[((msec % 1000) + 1000) % 1000]!;
+  return ms3()[((msec % 1000) + 1000) % 1000]!;
 }
 
 /** `YYYY-MM-DD hh:mm:ss.mmm` in local time (nfdump %ts / %te / %tr). */
@@ -258,24 +261,27 @@ export const PROTO_NAMES: readonly string[] = [
   "UDP-L", "MPLS",
 ];
 
-const PROTO_PLAIN: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i).padEnd(5));
-const PROTO_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => PROTO_NAMES[i] ?? PROTO_PLAIN[i]!);
+let PROTO_PLAIN: readonly string[] | undefined;
+let PROTO_TEXT: readonly string[] | undefined;
 
 /** nfdump's ProtoString(): the name, or the number as `%-5i` for numbers ≥ 138 and with -N. */
 export function protoString(proto: number, plain: boolean): string {
-  return plain ? PROTO_PLAIN[proto & 0xff]! : PROTO_TEXT[proto & 0xff]!;
+  const num = (PROTO_PLAIN ??= Array.from({ length: 256 }, (_, i) => String(i).padEnd(5)));
+  return plain ? num[proto & 0xff]! : (PROTO_TEXT ??= num.map((t, i) => PROTO_NAMES[i] ?? t))[proto & 0xff]!;
 }
 
-const FLAGS: readonly string[] = Array.from({ length: 256 }, (_, f) => {
-  const chars = "CEUAPRSF";
-  let s = "";
-  for (let b = 0; b < 8; b++) s += f & (128 >> b) ? chars[b]! : ".";
-  return s;
-});
+let FLAGS: readonly string[] | undefined;
+const flagTable = (): readonly string[] =>
+  Array.from({ length: 256 }, (_, f) => {
+    const chars = "CEUAPRSF";
+    let s = "";
+    for (let b = 0; b < 8; b++) s += f & (128 >> b) ? chars[b]! : ".";
+    return s;
+  });
 
 /** TCP flags as nfdump prints them: `CEUAPRSF` positions, `.` when clear (e.g. `...AP.SF`). */
 export function flagsString(flags: number): string {
-  return FLAGS[flags & 0xff]!;
+  return (FLAGS ??= flagTable())[flags & 0xff]!;
 }
 
 // ── addresses ────────────────────────────────────────────────────────────────────────────────────────
@@ -362,12 +368,13 @@ export function condenseV6(s: string): string {
   return s.length <= 16 ? s : `${s.slice(0, 7)}..${s.slice(s.length - 7)}`;
 }
 
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+let HEX2: readonly string[] = [];
 
 /** A 48-bit MAC held in a double as `aa:bb:cc:dd:ee:ff`. */
 export function macString(v: number): string {
   const hi = Math.floor(v / 4294967296) & 0xffff;
   const lo = v >>> 0;
+  if (HEX2.length === 0) HEX2 = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
   return `${HEX2[hi >>> 8]!}:${HEX2[hi & 0xff]!}:${HEX2[lo >>> 24]!}:${HEX2[(lo >>> 16) & 0xff]!}:${HEX2[(lo >>> 8) & 0xff]!}:${HEX2[lo & 0xff]!}`;
 }
 
@@ -431,34 +438,37 @@ export function padNum(n: number, width: number): string {
   return intString(n).padStart(width);
 }
 
-const LEFT5: string[] = new Array<string>(PAD_CACHE_SIZE).fill("");
+let LEFT5: string[] | undefined;
 
 /** A port left-aligned in 5 (printf "%-5i"), cached. */
 export function port5(p: number): string {
-  const s = LEFT5[p]!;
+  const cache = (LEFT5 ??= new Array<string>(PAD_CACHE_SIZE).fill(""));
+  const s = cache[p]!;
   if (s !== "") return s;
-  return (LEFT5[p] = String(p).padEnd(5));
+  return (cache[p] = String(p).padEnd(5));
 }
 
-const COUNT8: string[] = new Array<string>(PAD_CACHE_SIZE).fill("");
+let COUNT8: string[] | undefined;
 
 /** formatNumber(n, plain, FIXED_WIDTH) right-aligned in 8 (the %pkt/%byt/%bps columns); cached for n < 65536. */
 export function counter8(n: number, plain: boolean): string {
   if (n < PAD_CACHE_SIZE && n >= 0 && (n | 0) === n) {
-    const s = COUNT8[n]!;
+    const cache = (COUNT8 ??= new Array<string>(PAD_CACHE_SIZE).fill(""));
+    const s = cache[n]!;
     if (s !== "") return s;
-    return (COUNT8[n] = String(n).padStart(8));
+    return (cache[n] = String(n).padStart(8));
   }
   return formatNumber(n, plain, true).padStart(8);
 }
 
-const D2: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
+let D2t: readonly string[] | undefined;
 
 /** durationString() with an integer fast path for 0 ≤ ms < 1 day. */
 export function durationFast(ms: number): string {
   if (ms >= 0 && ms < 86_400_000 && (ms | 0) === ms) {
     const sec = (ms / 1000) | 0;
-    return `    ${D2[(sec / 3600) | 0]!}:${D2[((sec / 60) | 0) % 60]!}:${D2[sec % 60]!}.${MS3[ms % 1000]!}`;
+    const D2 = (D2t ??= Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0")));
+    return `    ${D2[(sec / 3600) | 0]!}:${D2[((sec / 60) | 0) % 60]!}:${D2[sec % 60]!}.${ms3()[ms % 1000]!}`;
   }
   return durationString(ms);
 }

@@ -6,12 +6,14 @@
 import { RecordBatch } from "../record/batch.js";
 import {
   ARRAY_BYTES,
+  type ArrayType,
   type ColumnArrays,
   newArray,
   PHYSICAL_COLUMNS,
   type PhysicalColumn,
   type PhysicalName,
 } from "../record/schema.js";
+import { invariant } from "../util/assert.js";
 import type { MemoryBudget } from "./key-table.js";
 
 /** Rows per chunk (a power of two: row r lives in chunk r >> CHUNK_BITS). */
@@ -26,40 +28,67 @@ export class RowStore {
   readonly budget: MemoryBudget;
   readonly name: string;
   length: number;
+  /**
+   * The columns kept, or null for all of them. With a selection (a sorted listing keeps what its format
+   * prints) a chunk allocates a column on the first appended value that is not zero: columns absent from the
+   * input (IPv6 words of IPv4 traffic, NAT, MPLS, …) take no memory.
+   */
+  readonly kept: readonly PhysicalColumn[] | null;
+  /** Bytes of the chunks' column arrays (charged to the budget). */
+  private bytes: number;
+  /** A selection's IPv6 words (width-4 columns) per chunk: only the rows whose address is not zero. */
+  private readonly wide: Map<string, SparseWords>[];
 
-  constructor(budget: MemoryBudget, name: string) {
+  /** @param columns the physical columns to keep (undefined: all, each chunk a whole RecordBatch) */
+  constructor(budget: MemoryBudget, name: string, columns?: ReadonlySet<string>) {
     this.chunks = [];
     this.budget = budget;
     this.name = name;
     this.length = 0;
+    this.kept = columns ? PHYSICAL_COLUMNS.filter((pc) => columns.has(pc.name)) : null;
+    this.bytes = 0;
+    this.wide = [];
   }
 
   memoryBytes(): number {
-    return this.chunks.length * ROW_CHUNK * ROW_BYTES;
+    return this.bytes;
   }
 
   private tail(): RecordBatch {
     const last = this.chunks[this.chunks.length - 1];
     if (last && !last.full) return last;
-    this.budget.charge(ROW_CHUNK * ROW_BYTES, this.name, this.length);
-    const b = new RecordBatch(ROW_CHUNK);
+    let b: RecordBatch;
+    if (this.kept === null) {
+      this.charge(ROW_CHUNK * ROW_BYTES);
+      b = new RecordBatch(ROW_CHUNK);
+    } else {
+      // the columns come with their first value (appendKept); the row ends are shared, never written
+      b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, NO_EXTRA_END);
+      this.wide.push(new Map());
+    }
     this.chunks.push(b);
     return b;
   }
 
-  /** Appends rows `rows[0..m)` of `src`; returns the index of the first appended row. */
-  append(src: RecordBatch, rows: Uint32Array, m: number): number {
-    return this.appendCols(src.cols, rows, m);
+  private charge(n: number): void {
+    this.budget.charge(n, this.name, this.length);
+    this.bytes += n;
   }
 
-  /** As append, from bare column arrays (e.g. a posted state). */
-  appendCols(src: ColumnArrays, rows: Uint32Array, m: number): number {
+  /** Appends rows `rows[0..m)` of `src`; returns the index of the first appended row. */
+  append(src: RecordBatch, rows: Uint32Array, m: number): number {
+    return this.appendCols(src.cols, rows, m, src.absent);
+  }
+
+  /** As append, from bare column arrays (e.g. a posted state); `absent`: columns known to be all zero. */
+  appendCols(src: ColumnArrays, rows: Uint32Array, m: number, absent?: ReadonlySet<string>): number {
     const start = this.length;
     let done = 0;
     while (done < m) {
       const dst = this.tail();
       const k = Math.min(m - done, dst.capacity - dst.length);
-      gather(src, dst.cols, rows, done, k, dst.length);
+      if (this.kept === null) gather(src, dst.cols, rows, done, k, dst.length);
+      else this.appendKept(src, dst, rows, done, k, absent);
       dst.length += k;
       done += k;
       this.length += k;
@@ -67,18 +96,80 @@ export class RowStore {
     return start;
   }
 
-  /** The chunk and row of stored row `i`. */
+  /** appendCols' step for a selection: the kept columns only, allocated on their first non-zero value. */
+  private appendKept(
+    src: ColumnArrays,
+    dst: RecordBatch,
+    rows: Uint32Array,
+    from: number,
+    k: number,
+    absent: ReadonlySet<string> | undefined,
+  ): void {
+    const cols = dst.cols as unknown as Record<string, ColumnArray | undefined>;
+    for (const pc of this.kept!) {
+      const name = pc.name as PhysicalName;
+      if (pc.width === 4) {
+        if (absent?.has(name) !== true) this.appendWide(name, src[name] as Uint32Array, rows, from, k, dst.length);
+        continue;
+      }
+      let d = cols[name];
+      if (d === undefined) {
+        // a column not yet allocated in this chunk reads as zero: keep it so while the values are zero
+        if (absent?.has(name) === true || allZero(src[name], rows, from, k, pc.width)) continue;
+        this.charge(ROW_CHUNK * pc.width * ARRAY_BYTES[pc.array]);
+        d = newArray(pc.array, ROW_CHUNK * pc.width);
+        cols[name] = d;
+      }
+      gatherRows(pc, src[name], d, rows, from, k, dst.length);
+    }
+  }
+
+  /**
+   * Appends IPv6 words of rows `rows[from .. from + k)` at row `at` of the last chunk: a non-zero address goes
+   * to the chunk's word heap and its row gets the heap slot (1-based); a zero one keeps slot 0. Most rows of a
+   * typical file are IPv4: 16 bytes per row per address column become 2 plus 16 per IPv6 row.
+   */
+  private appendWide(name: string, s: Uint32Array, rows: Uint32Array, from: number, k: number, at: number): void {
+    const chunkWide = this.wide[this.wide.length - 1]!;
+    let sp = chunkWide.get(name);
+    for (let j = 0; j < k; j++) {
+      const so = rows[from + j]! * 4;
+      if ((s[so]! | s[so + 1]! | s[so + 2]! | s[so + 3]!) === 0) continue;
+      if (sp === undefined) {
+        this.charge(ROW_CHUNK * 2 + 64 * 16);
+        sp = { slots: new Uint16Array(ROW_CHUNK), words: new Uint32Array(64 * 4), used: 0 };
+        chunkWide.set(name, sp);
+      }
+      if ((sp.used + 1) * 4 > sp.words.length) {
+        const grown = new Uint32Array(Math.min(ROW_CHUNK * 4, sp.words.length * 2));
+        this.charge((grown.length - sp.words.length) * 4);
+        grown.set(sp.words);
+        sp.words = grown;
+      }
+      const w = sp.used++ * 4;
+      sp.words[w] = s[so]!;
+      sp.words[w + 1] = s[so + 1]!;
+      sp.words[w + 2] = s[so + 2]!;
+      sp.words[w + 3] = s[so + 3]!;
+      sp.slots[at + j] = sp.used;
+    }
+  }
+
+  /** The chunk and row of stored row `i` (all columns kept). */
   locate(i: number): [RecordBatch, number] {
     return [this.chunks[i >>> ROW_CHUNK_BITS]!, i & (ROW_CHUNK - 1)];
   }
 
   /**
    * Stored rows `ids[from .. from + k)` as a batch whose columns are gathered on first access: a sorted listing's
-   * writer reads only the columns its format prints, so the others (most of them) are never copied.
+   * writer reads only the columns its format prints, so the others (most of them) are never copied. Reading a
+   * column the store does not keep is a programmer error (a formatter that reads a column it did not declare)
+   * and throws. With `scratch` the batch's arrays are those of the previous batch given the same scratch (the
+   * caller is done with it), grown when too small.
    */
-  lazyGather(ids: Uint32Array, from: number, k: number): RecordBatch {
-    const chunkOf = new Uint32Array(k);
-    const rowOf = new Uint32Array(k);
+  lazyGather(ids: Uint32Array, from: number, k: number, scratch: Map<string, unknown> | null = null): RecordBatch {
+    const chunkOf = reuse(scratch, " chunkOf", "u32", k) as Uint32Array;
+    const rowOf = reuse(scratch, " rowOf", "u32", k) as Uint32Array;
     const mask = ROW_CHUNK - 1;
     for (let j = 0; j < k; j++) {
       const i = ids[from + j]!;
@@ -86,6 +177,9 @@ export class RowStore {
       rowOf[j] = i & mask;
     }
     const chunks = this.chunks.slice();
+    const wide = this.kept === null ? null : this.wide.slice();
+    const kept = this.kept === null ? null : new Set(this.kept.map((pc) => pc.name));
+    const store = this.name;
     const cols = {} as Record<string, unknown>;
     for (const pc of PHYSICAL_COLUMNS) {
       const name = pc.name as PhysicalName;
@@ -93,8 +187,10 @@ export class RowStore {
         configurable: true,
         enumerable: true,
         get() {
-          const d = newArray(pc.array, Math.max(1, k) * pc.width);
-          gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
+          invariant(kept === null || kept.has(name), `${store}: column ${name} read but not kept`);
+          const d = reuse(scratch, name, pc.array, Math.max(1, k) * pc.width);
+          if (wide !== null && pc.width === 4) gatherSparse(wide, name, d as Uint32Array, chunkOf, rowOf, k);
+          else gatherColumn(pc, chunks, name, d, chunkOf, rowOf, k, 0);
           Object.defineProperty(cols, name, { value: d, enumerable: true, writable: true });
           return d;
         },
@@ -107,16 +203,135 @@ export class RowStore {
     return RecordBatch.lazyView(k, cols as unknown as ColumnArrays, []);
   }
 
-  /** Copies stored row `i` into row `to` of `dst` (all physical columns). */
+  /** Copies stored row `i` into row `to` of `dst` (all columns kept). */
   copyTo(i: number, dst: RecordBatch, to: number): void {
     const [b, r] = this.locate(i);
     copyRow(b.cols, r, dst.cols, to);
   }
 
   dispose(): void {
-    this.budget.charge(-this.memoryBytes(), this.name, this.length);
+    this.budget.charge(-this.bytes, this.name, this.length);
+    this.bytes = 0;
     this.chunks.length = 0;
+    this.wide.length = 0;
     this.length = 0;
+  }
+}
+
+type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+/** A chunk's non-zero IPv6 addresses of one column: `slots[row]` is 0 (zero) or the 1-based entry in `words`. */
+interface SparseWords {
+  readonly slots: Uint16Array;
+  words: Uint32Array;
+  used: number;
+}
+
+/** d[4j .. 4j + 4) = the IPv6 words `name` of row rowOf[j] of chunk chunkOf[j] (zero when none), j < k. */
+function gatherSparse(
+  wide: readonly Map<string, SparseWords>[],
+  name: string,
+  d: Uint32Array,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+): void {
+  const per = wide.map((m) => m.get(name) ?? null);
+  for (let j = 0; j < k; j++) {
+    const sp = per[chunkOf[j]!]!;
+    const slot = sp === null ? 0 : sp.slots[rowOf[j]!]!;
+    const o = j * 4;
+    if (slot === 0) {
+      d[o] = 0;
+      d[o + 1] = 0;
+      d[o + 2] = 0;
+      d[o + 3] = 0;
+    } else {
+      const w = (slot - 1) * 4;
+      const words = sp.words;
+      d[o] = words[w]!;
+      d[o + 1] = words[w + 1]!;
+      d[o + 2] = words[w + 2]!;
+      d[o + 3] = words[w + 3]!;
+    }
+  }
+}
+
+/** Shared row ends of the chunks of a selection (they hold no raw elements). */
+const NO_EXTRA_END = new Uint32Array(ROW_CHUNK);
+
+/** An array of `type` with at least `n` elements: scratch's under `key` when long enough, else a new one. */
+function reuse(scratch: Map<string, unknown> | null, key: string, type: ArrayType, n: number): ColumnArray {
+  const old = scratch?.get(key) as ColumnArray | undefined;
+  if (old !== undefined && old.length >= n) return old;
+  const a = newArray(type, n);
+  scratch?.set(key, a);
+  return a;
+}
+
+/** Read-only zero columns of one chunk, per array type and width. */
+const ZEROS = new Map<string, ColumnArray>();
+function zerosOf(pc: PhysicalColumn): ColumnArray {
+  const key = `${pc.array}x${pc.width}`;
+  let z = ZEROS.get(key);
+  if (z === undefined) {
+    z = newArray(pc.array, ROW_CHUNK * pc.width);
+    ZEROS.set(key, z);
+  }
+  return z;
+}
+
+/** Whether rows `rows[from .. from + k)` of `s` are all zero. */
+function allZero(s: ArrayLike<number>, rows: Uint32Array, from: number, k: number, width: number): boolean {
+  if (width === 1) {
+    for (let j = 0; j < k; j++) if (s[rows[from + j]!] !== 0) return false;
+    return true;
+  }
+  for (let j = 0; j < k; j++) {
+    const so = rows[from + j]! * 4;
+    if ((s[so]! | s[so + 1]! | s[so + 2]! | s[so + 3]!) !== 0) return false;
+  }
+  return true;
+}
+
+/** d[at + j] = s[rows[from + j]], j < k, through the loop for the column's array type. */
+function gatherRows(
+  pc: PhysicalColumn,
+  s: ArrayLike<number>,
+  d: ColumnArray,
+  rows: Uint32Array,
+  from: number,
+  k: number,
+  at: number,
+): void {
+  if (pc.width === 4) putWide(s as Uint32Array, d as Uint32Array, rows, from, k, at);
+  else if (pc.array === "f64") putF64(s as Float64Array, d as Float64Array, rows, from, k, at);
+  else if (pc.array === "u32") putU32(s as Uint32Array, d as Uint32Array, rows, from, k, at);
+  else if (pc.array === "u16") putU16(s as Uint16Array, d as Uint16Array, rows, from, k, at);
+  else putU8(s as Uint8Array, d as Uint8Array, rows, from, k, at);
+}
+
+// One copy per array type, each seeing a single element kind: d[at + j] = s[rows[from + j]].
+function putF64(s: Float64Array, d: Float64Array, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (let j = 0; j < k; j++) d[at + j] = s[rows[from + j]!]!;
+}
+function putU32(s: Uint32Array, d: Uint32Array, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (let j = 0; j < k; j++) d[at + j] = s[rows[from + j]!]!;
+}
+function putU16(s: Uint16Array, d: Uint16Array, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (let j = 0; j < k; j++) d[at + j] = s[rows[from + j]!]!;
+}
+function putU8(s: Uint8Array, d: Uint8Array, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (let j = 0; j < k; j++) d[at + j] = s[rows[from + j]!]!;
+}
+function putWide(s: Uint32Array, d: Uint32Array, rows: Uint32Array, from: number, k: number, at: number): void {
+  for (let j = 0; j < k; j++) {
+    const so = rows[from + j]! * 4;
+    const dO = (at + j) * 4;
+    d[dO] = s[so]!;
+    d[dO + 1] = s[so + 1]!;
+    d[dO + 2] = s[so + 2]!;
+    d[dO + 3] = s[so + 3]!;
   }
 }
 
@@ -134,7 +349,8 @@ function gatherColumn(
   k: number,
   at: number,
 ): void {
-  const srcs = chunks.map((c) => c.cols[name]);
+  // a chunk of a selection without the column (all its values zero) reads from shared zeros
+  const srcs = chunks.map((c) => (c.cols[name] as ColumnArray | undefined) ?? zerosOf(pc));
   if (pc.width === 4) gatherWide(srcs as Uint32Array[], d as Uint32Array, chunkOf, rowOf, k, at);
   else if (pc.array === "f64") gatherF64(srcs as Float64Array[], d as Float64Array, chunkOf, rowOf, k, at);
   else if (pc.array === "u32") gatherU32(srcs as Uint32Array[], d as Uint32Array, chunkOf, rowOf, k, at);

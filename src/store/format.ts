@@ -229,9 +229,16 @@ export class ByteSource {
   str(): string {
     const n = this.u16();
     this.need(n);
-    const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, n).toString("utf8");
+    const b = this.bytes;
+    const at = this.pos;
     this.pos += n;
-    return s;
+    // a short ASCII string (the header's column names) without a Buffer made for it; UTF-8 otherwise
+    if (n <= 64) {
+      let ascii = true;
+      for (let i = at; i < at + n; i++) if (b[i]! > 0x7f) ascii = false;
+      if (ascii) return String.fromCharCode.apply(null, b.subarray(at, at + n) as unknown as number[]);
+    }
+    return Buffer.from(b.buffer, b.byteOffset + at, n).toString("utf8");
   }
   align8(): void {
     this.pos = pad8(this.pos);

@@ -269,8 +269,11 @@ export class FlowFileReader {
     return b;
   }
 
-  /** The zone map of block i (reads only its header and zone section); undefined when the block is damaged. */
-  zoneMap(i: number): ZoneMap | undefined {
+  /**
+   * The zone map of block i (reads only its header and zone section); undefined when the block is damaged.
+   * `transient`: a view of this reader's buffer, valid until its next read (see FlowFileSource.zoneMap).
+   */
+  zoneMap(i: number, transient = false): ZoneMap | undefined {
     const info = this.blockInfo(i);
     const h = this.readBlockHead(i, info);
     if (h === undefined) return undefined;
@@ -279,6 +282,7 @@ export class FlowFileReader {
       this.hdr.columns.length,
       this.ids,
       this.buf.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + h.zoneLength),
+      !transient,
     );
   }
 
@@ -286,7 +290,7 @@ export class FlowFileReader {
   blocksThatMayMatch(pred: (z: ZoneMap) => boolean): number[] {
     const out: number[] = [];
     for (let i = 0; i < this.index.length; i++) {
-      const z = this.zoneMap(i);
+      const z = this.zoneMap(i, true);
       if (z === undefined) continue;
       if (pred(z)) out.push(i);
       else this.skippedBlocks++;

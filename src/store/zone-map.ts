@@ -115,51 +115,61 @@ interface Bloom {
 }
 
 /** One block's parsed zone section, with the file's column directory to resolve names. */
+/**
+ * Per file (its column directory): the entry at which each column id's range was last found, -1 unknown. Blocks of
+ * a file list their ranges in the same order, so a lookup usually reads one entry instead of parsing them all.
+ */
+const RANGE_HINTS = new WeakMap<ReadonlyMap<string, number>, Int32Array>();
+
 export class BlockZoneMap implements ZoneMap {
   readonly rows: number;
-  /** min/max by file column id; NaN when the column is absent (all zero) or has no range */
-  private readonly mins: Float64Array;
-  private readonly maxs: Float64Array;
-  /** 0 absent (all zero), 1 range known, 2 stored but no range */
-  private readonly state: Uint8Array;
+  /** the section: the range entries (24 bytes each from byte 8: u16 column id, u8 flags, f64 min at +8, max at +16) */
+  private readonly view: DataView;
+  /** range entries inside the section */
+  private readonly nRanges: number;
+  private readonly columnCount: number;
+  private readonly hints: Int32Array;
   private readonly v4Mask: number;
   private readonly v6Mask: number;
   private readonly sets: Map<number, AddrSet>;
   private readonly blooms: Map<number, Bloom>;
   private readonly ids: ReadonlyMap<string, number>;
 
-  constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array) {
+  /**
+   * `copy` false: the ranges, address sets and Bloom filters are read from `section` itself (when it is 8-byte
+   * aligned), so the zone map is valid only while `section` is unchanged; a verdict taken at once needs no copy.
+   */
+  constructor(rows: number, columnCount: number, ids: ReadonlyMap<string, number>, section: Uint8Array, copy = true) {
     this.rows = rows;
     this.ids = ids;
-    this.mins = new Float64Array(columnCount);
-    this.maxs = new Float64Array(columnCount);
-    this.state = new Uint8Array(columnCount);
+    this.columnCount = columnCount;
+    let hints = RANGE_HINTS.get(ids);
+    if (hints === undefined || hints.length !== columnCount) {
+      hints = new Int32Array(columnCount).fill(-1);
+      RANGE_HINTS.set(ids, hints);
+    }
+    this.hints = hints;
     this.sets = new Map();
     this.blooms = new Map();
-    // one copy of the section (the reader reuses its buffer), the sets and filters views of it: one allocation
-    // per block instead of two per address set and one per filter
-    const own = LITTLE_ENDIAN && section.length >= 8 ? section.slice() : section;
+    // one copy of the section (the reader reuses its buffer), the ranges read from it and the sets and filters
+    // views of it: one allocation per block instead of two per address set and one per filter; none when the
+    // caller needs no copy
+    const own = section.length >= 8 && (copy || section.byteOffset % 8 !== 0) ? section.slice() : section;
     const v = new DataView(own.buffer, own.byteOffset, own.byteLength);
+    this.view = v;
     // The caller has checked the CRC; lengths are still checked so a logic error cannot read out of bounds.
     if (section.length < 8) {
+      this.nRanges = 0;
       this.v4Mask = 0xff;
       this.v6Mask = 0xff;
       return;
     }
-    const nRanges = v.getUint16(0, true);
+    this.nRanges = Math.min(v.getUint16(0, true), Math.floor((section.length - 8) / 24));
     this.v4Mask = v.getUint8(2);
     this.v6Mask = v.getUint8(3);
     const nSets = v.getUint16(4, true);
     const nBlooms = v.getUint16(6, true);
-    let p = 8;
-    for (let i = 0; i < nRanges && p + 24 <= section.length; i++, p += 24) {
-      const id = v.getUint16(p, true);
-      if (id >= columnCount) continue;
-      const flags = v.getUint8(p + 2);
-      this.state[id] = (flags & ZONE_NO_RANGE) !== 0 ? 2 : 1;
-      this.mins[id] = v.getFloat64(p + 8, true);
-      this.maxs[id] = v.getFloat64(p + 16, true);
-    }
+    let p = 8 + 24 * this.nRanges;
     for (let i = 0; i < nSets && p + 32 <= section.length; i++) {
       const id = v.getUint16(p, true);
       const v4State = v.getUint8(p + 2);
@@ -176,7 +186,8 @@ export class BlockZoneMap implements ZoneMap {
       let set4: Uint32Array;
       let set6: Uint32Array;
       if (LITTLE_ENDIAN) {
-        // views of the copy: p and start6 are multiples of 8 in a section of its own
+        // views of the section (its copy, or the caller's when aligned): p and start6 are multiples of 8 from
+        // its start
         set4 = new Uint32Array(own.buffer, own.byteOffset + p, n4);
         set6 = new Uint32Array(own.buffer, own.byteOffset + start6, n6 * 2);
       } else {
@@ -212,22 +223,37 @@ export class BlockZoneMap implements ZoneMap {
   }
 
   min(column: PhysicalName): number | undefined {
-    return this.bound(column, this.mins);
+    return this.bound(column, 8);
   }
 
   max(column: PhysicalName): number | undefined {
-    return this.bound(column, this.maxs);
+    return this.bound(column, 16);
   }
 
-  private bound(column: PhysicalName, arr: Float64Array): number | undefined {
+  /** The min (at = 8) or max (16) of a column; 0 when absent (all zero), undefined when stored without a range. */
+  private bound(column: PhysicalName, at: number): number | undefined {
     const isAddr = (COLUMN as Record<string, { type: string } | undefined>)[column]?.type === "addr";
     if (isAddr && !this.hasV4(column as AddrColumnName)) return undefined;
     const id = this.ids.get(column);
-    if (id === undefined) return 0; // column unknown to the file: all zero
-    const st = this.state[id]!;
-    if (st === 0) return 0;
-    if (st === 2) return undefined;
-    return arr[id]!;
+    if (id === undefined || id >= this.columnCount) return 0; // column unknown to the file: all zero
+    const p = this.entry(id);
+    if (p < 0) return 0;
+    if ((this.view.getUint8(p + 2) & ZONE_NO_RANGE) !== 0) return undefined;
+    return this.view.getFloat64(p + at, true);
+  }
+
+  /** Offset of column `id`'s range entry, -1 when the block lists none (absent: all zero). */
+  private entry(id: number): number {
+    const v = this.view;
+    const h = this.hints[id]!;
+    if (h >= 0 && h < this.nRanges && v.getUint16(8 + 24 * h, true) === id) return 8 + 24 * h;
+    for (let i = this.nRanges - 1; i >= 0; i--) {
+      if (v.getUint16(8 + 24 * i, true) === id) {
+        this.hints[id] = i;
+        return 8 + 24 * i;
+      }
+    }
+    return -1;
   }
 
   hasV4(column: AddrColumnName): boolean {

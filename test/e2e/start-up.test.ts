@@ -6,22 +6,27 @@ import * as fs from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlowFileWriter } from "../../src/store/writer.js";
 import { REPO_ROOT } from "../helpers/nfdump.js";
-import { tsdump } from "../helpers/programs.js";
+import { TSDUMP, tsdump } from "../helpers/programs.js";
 import { randomBatch } from "../unit/store/helpers.js";
 
 const BIN = join(REPO_ROOT, "dist/bin");
 
-/** The cache file the loader of bundle `name` uses: named after the hash of the bundle's content. */
-function cacheOf(name: string): string {
+/**
+ * The cache file the loader of bundle `name` uses: named after the hash of the bundle's content, and for tsdump
+ * after the kind of run (`mode`: list, null, stat, aggr, info).
+ */
+function cacheOf(name: string, mode?: string): string {
   const id = createHash("sha256")
     .update(fs.readFileSync(join(BIN, `${name}.bundle.cjs`)))
     .digest("hex")
     .slice(0, 20);
   expect(fs.readFileSync(join(BIN, `${name}.js`), "utf8")).toContain(`${id}.bin`);
-  return join(BIN, ".v8-cache", `${name}-${process.version}-${process.arch}-${id}.bin`);
+  const kind = mode !== undefined ? `${mode}-` : "";
+  return join(BIN, ".v8-cache", `${name}-${kind}${process.version}-${process.arch}-${id}.bin`);
 }
 
 const stable = (text: string): string =>
@@ -41,7 +46,7 @@ describe("start-up through V8's code cache", () => {
 
   it("a run leaves the cache of its bundle; the next run prints the same", async () => {
     const args = ["-r", file, "-s", "srcip/bytes", "-n", "5"];
-    const cache = cacheOf("tsdump");
+    const cache = cacheOf("tsdump", "stat");
     fs.rmSync(cache, { force: true }); // the cache of an earlier run may be kept (a third of the bundle is enough)
     const first = await tsdump(args);
     expect(first.code).toBe(0);
@@ -56,7 +61,7 @@ describe("start-up through V8's code cache", () => {
 
   it("a run of -o null keeps the cache an -o null run left (it is not written again at every exit)", async () => {
     const args = ["-r", file, "-o", "null"];
-    const cache = cacheOf("tsdump");
+    const cache = cacheOf("tsdump", "null");
     fs.rmSync(cache, { force: true });
     expect((await tsdump(args)).code).toBe(0);
     const first = fs.statSync(cache);
@@ -67,10 +72,28 @@ describe("start-up through V8's code cache", () => {
     expect([second.mtimeMs, second.ino]).toEqual([first.mtimeMs, first.ino]);
   });
 
+  it("each kind of run keeps a cache of its own: a listing, -s, -o null and -V do not replace each other's", async () => {
+    const kinds: [string, string[]][] = [
+      ["list", ["-r", file, "-c", "5", "src net 0.0.0.0/1"]],
+      ["stat", ["-r", file, "-s", "dstport/bytes"]],
+      ["null", ["-r", file, "-o", "null"]],
+      ["aggr", ["-r", file, "-A", "srcip"]],
+      ["info", ["-V"]],
+    ];
+    for (const [kind] of kinds) fs.rmSync(cacheOf("tsdump", kind), { force: true });
+    for (const [, args] of kinds) expect((await tsdump(args)).code).toBe(0);
+    const first = kinds.map(([kind]) => fs.statSync(cacheOf("tsdump", kind)));
+    // -V compiles little: its cache is small, and kept (its own kind)
+    expect(first[4]!.size).toBeLessThan(first[0]!.size);
+    for (const [, args] of kinds) expect((await tsdump(args)).code).toBe(0);
+    const second = kinds.map(([kind]) => fs.statSync(cacheOf("tsdump", kind)));
+    expect(second.map((s) => [s.mtimeMs, s.ino])).toEqual(first.map((s) => [s.mtimeMs, s.ino]));
+  });
+
   it("a damaged cache is rejected, the run is the same, and the cache is written again", async () => {
     const args = ["-r", file, "-o", "csv"];
     const good = await tsdump(args);
-    const cache = cacheOf("tsdump");
+    const cache = cacheOf("tsdump", "list");
     fs.writeFileSync(cache, Buffer.alloc(4096, 0x5a));
     const run = await tsdump(args);
     expect(run.code).toBe(0);
@@ -78,6 +101,63 @@ describe("start-up through V8's code cache", () => {
     const rewritten = fs.readFileSync(cache);
     expect(rewritten.length).toBeGreaterThan(4096);
     expect(rewritten.subarray(0, 16).every((b) => b === 0x5a)).toBe(false);
+  });
+
+  it("each bundle is ASCII and the module function itself (the loader reads it as latin1 and compiles it as it is)", async () => {
+    const bundles = fs.readdirSync(BIN).filter((f) => f.endsWith(".bundle.cjs"));
+    expect(bundles.length).toBeGreaterThan(10);
+    for (const name of bundles) {
+      const text = fs.readFileSync(join(BIN, name), "latin1");
+      expect(/^[\x00-\x7f]*$/.test(text), name).toBe(true);
+      expect(text.startsWith("(function (exports, require, module, __filename, __dirname) {"), name).toBe(true);
+      expect(text.endsWith("\n})"), name).toBe(true);
+      // node's modules as they are: no copy of each export as a getter at each start (`import * as fs`)
+      expect(text.includes('__toESM(require("node:'), name).toBe(false);
+    }
+    // text that is not ASCII in the source prints as before (escaped in the bundle)
+    const values = Array.from({ length: 18 }, (_, i) => i + 1).join(" ");
+    const run = await tsdump(["-r", file, "-X", `dst port in [${values}]`]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe("dstPort in [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 \u2026 (18)]");
+  });
+
+  it("tsdump exits as soon as its output is written, none of it lost through a pipe read slowly", async () => {
+    // more than a pipe holds (64 KiB): tsdump's writes wait for the reader
+    const big = join(mkdtempSync(join(tmpdir(), "tsflow-startup-exit-")), "flows.tsf");
+    const w = FlowFileWriter.open(big, { fsync: false });
+    w.appendBatchSync(randomBatch(5, 6000, { v6: 0.2 }));
+    w.closeSync();
+    const dir = mkdtempSync(join(tmpdir(), "tsflow-startup-exit-"));
+    const preload = join(dir, "before-exit.cjs");
+    const marker = join(dir, "before-exit");
+    // Node emits beforeExit when its event loop runs empty, never on process.exit
+    fs.writeFileSync(
+      preload,
+      `process.on("beforeExit", () => require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x"));\n`,
+    );
+    const fast = await tsdump(["-r", big, "-o", "extended"]);
+    expect(fast.code).toBe(0);
+    expect(fast.stdout.length).toBeGreaterThan(256 * 1024);
+    const child = spawn(process.execPath, [TSDUMP, "-r", big, "-o", "extended", "not src port 1"], {
+      env: { ...process.env, TZ: "UTC", NODE_OPTIONS: `--require ${preload}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(code).toBe(0);
+    const slow = Buffer.concat(chunks).toString("utf8");
+    // the same rows (the filter passes all of them) and summary but its Sys/Wall line
+    expect(stable(slow).split("\n").length).toBe(stable(fast.stdout).split("\n").length);
+    expect(slow.split("\n").slice(0, 6001)).toEqual(fast.stdout.split("\n").slice(0, 6001));
+    if (process.platform === "linux") expect(fs.existsSync(marker)).toBe(false);
+    // a run that fails keeps its exit status
+    const bad = await tsdump(["-r", join(dir, "missing")]);
+    expect(bad.code).not.toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("a query on one thread loads neither the worker code nor ClickHouse's, nor modules it does not use", async () => {

@@ -48,8 +48,11 @@ export interface FlowFileSource {
   header(): FlowSourceHeader;
   stats(): FileStats;
   blockInfo(i: number): BlockInfo;
-  /** zone map of block i; undefined when the block is damaged */
-  zoneMap(i: number): ZoneMap | undefined;
+  /**
+   * zone map of block i; undefined when the block is damaged. `transient`: it may be a view of the reader's
+   * buffer, valid until the next read of this reader (a verdict taken at once: no copy of the zone section)
+   */
+  zoneMap(i: number, transient?: boolean): ZoneMap | undefined;
   /** block i as a batch valid until the next call; undefined (after reporting) when damaged */
   readBlock(i: number, columns?: ReadonlySet<string>): RecordBatch | undefined;
   /** readable blocks in file order; with a zone-map predicate, blocks that cannot match are skipped */

@@ -66,6 +66,24 @@ describe("store round trip", () => {
     });
   }
 
+  it("the header's strings read back as written: ASCII, UTF-8, empty, and longer than the short-string path", () => {
+    for (const [ident, creator] of [
+      ["Zürich-edge-1", "tscapd \u{1F680} 0.1"],
+      ["", "c".repeat(64)],
+      ["x".repeat(65), "ascii then é"],
+      ["é".repeat(40), "a".repeat(300)],
+    ] as const) {
+      const file = path.join(dir, "strings");
+      const w = FlowFileWriter.open(file, { ident, creator });
+      w.appendBatchSync(randomBatch(5, 10, {}));
+      w.closeSync();
+      const r = FlowFileReader.open(file);
+      expect([r.header().ident, r.header().creator]).toEqual([ident, creator]);
+      expect(r.header().columns.map((c) => c.name)).toContain("srcAddr");
+      r.close();
+    }
+  });
+
   it("blocks appended with compress: false (the collector's writer when behind) mix with LZ4 blocks and read the same", () => {
     const file = path.join(dir, "mixed-compress");
     const w = FlowFileWriter.open(file, { codec: "lz4" });

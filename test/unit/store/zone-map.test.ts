@@ -245,6 +245,94 @@ describe("zone maps", () => {
     fx.reader.close();
   });
 
+  it("a transient zone map answers as the copied one, and is a view of the reader's buffer (no copy)", () => {
+    const fx = writeFixture("transient", [11, 12, 13, 14], {});
+    const r = fx.reader;
+    const queries = fx.blocks.map((b) => b.cols.srcAddr[b.isV6("srcAddr", 0) ? 1 : 0]!);
+    const answers = (z: ZoneMap): boolean[] => [
+      ...queries.map((a) => z.mayContainV4("srcAddr", a, a)),
+      ...queries.map((a) => z.mayContainV4("dstAddr", a & 0xffffff00, a | 0xff)),
+      z.mayContainV6("srcAddr", [0x20010000, 0, 0, 0], 16),
+      z.hasV6("dstAddr"),
+    ];
+    const copied = Array.from({ length: r.blockCount }, (_, k) => answers(r.zoneMap(k)!));
+    for (let k = 0; k < r.blockCount; k++) expect(answers(r.zoneMap(k, true)!)).toEqual(copied[k]);
+    // block 0's transient map after block 1 was read: its address sets and filters are block 1's now
+    const z0 = r.zoneMap(0, true)!;
+    const host0 = queries[0]!;
+    expect(z0.mayContainV4("srcAddr", host0, host0)).toBe(true);
+    expect(r.zoneMap(1, true)!.mayContainV4("srcAddr", host0, host0)).toBe(false);
+    expect(z0.mayContainV4("srcAddr", host0, host0)).toBe(false);
+    // a copied one keeps its own
+    const c0 = r.zoneMap(0)!;
+    r.zoneMap(1, true);
+    expect(c0.mayContainV4("srcAddr", host0, host0)).toBe(true);
+    r.close();
+  });
+
+  it("blocks of one file listing their ranges in other orders, or not at all, answer each with its own", async () => {
+    const { BlockZoneMap, ZONE_NO_RANGE } = await import("../../../src/store/zone-map.js");
+    const ids = new Map<string, number>([
+      ["srcPort", 3],
+      ["dstPort", 5],
+      ["proto", 7],
+    ]);
+    /** A zone section of range entries only: [column id, min, max, no range]. */
+    const section = (entries: [number, number, number, boolean?][]): Uint8Array => {
+      const out = new Uint8Array(8 + 24 * entries.length + 8); // 8-aligned, as a reader's buffer
+      const v = new DataView(out.buffer);
+      v.setUint16(0, entries.length, true);
+      entries.forEach(([id, min, max, noRange], i) => {
+        v.setUint16(8 + 24 * i, id, true);
+        v.setUint8(8 + 24 * i + 2, noRange === true ? ZONE_NO_RANGE : 0);
+        v.setFloat64(8 + 24 * i + 8, min, true);
+        v.setFloat64(8 + 24 * i + 16, max, true);
+      });
+      return out.subarray(0, 8 + 24 * entries.length);
+    };
+    const blocks: [Uint8Array, (number | undefined)[]][] = [
+      [
+        section([
+          [3, 10, 20],
+          [5, 80, 443],
+          [7, 6, 17],
+        ]),
+        [10, 20, 80, 443, 6, 17],
+      ],
+      [
+        section([
+          [7, 1, 1],
+          [5, 53, 53],
+          [3, 1000, 2000],
+        ]),
+        [1000, 2000, 53, 53, 1, 1],
+      ],
+      [section([[5, 22, 22, true]]), [0, 0, undefined, undefined, 0, 0]], // srcPort, proto all zero
+      [
+        section([
+          [3, 10, 20],
+          [5, 80, 443],
+          [7, 6, 17],
+        ]),
+        [10, 20, 80, 443, 6, 17],
+      ],
+    ];
+    for (const copy of [true, false]) {
+      for (const [sec, want] of blocks) {
+        const z = new BlockZoneMap(100, 8, ids, sec, copy);
+        expect([
+          z.min("srcPort"),
+          z.max("srcPort"),
+          z.min("dstPort"),
+          z.max("dstPort"),
+          z.min("proto"),
+          z.max("proto"),
+        ]).toEqual(want);
+        expect(z.min("tcpFlags")).toBe(0); // not in the file
+      }
+    }
+  });
+
   it("answers exactly for a hand-built block", () => {
     const b = new RecordBatch(4);
     const w6 = new Uint8Array(16);
