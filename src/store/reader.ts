@@ -429,7 +429,7 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.hits : 0;
   }
 
-  /** Of those, the blocks whose job ran on the reader's thread (the read-ahead thread had not started them). */
+  /** Of those, the blocks whose job ran on the reader's thread (not started by the read-ahead thread in time). */
   get aheadByCaller(): number {
     return this.ahead ? this.ahead.byCaller : 0;
   }
