@@ -24,7 +24,7 @@ import { type ElementStatSpec, parseStatSpecs, type RecordStatSpec } from "./ele
 import { StatsError } from "./errors.js";
 import { MemoryBudget } from "./key-table.js";
 import { type OrderDef, parseRecordOrder } from "./orders.js";
-import { RecordSorter } from "./sort.js";
+import { RecordSorter, TRANSIENT_BATCH_ROWS } from "./sort.js";
 import { StatAccumulator, type StatState, type StatTable } from "./topn.js";
 
 export interface StatsQueryOptions {
@@ -221,7 +221,7 @@ export class StatsQuery {
     if (this.aggregator) {
       yield* this.aggregator.toBatches(this.order?.order, this.order?.ascending, this.listLimit);
     } else if (this.sorter) {
-      yield* this.sorter.toBatches(undefined, transient);
+      yield* this.sorter.toBatches(transient ? TRANSIENT_BATCH_ROWS : undefined, transient);
     }
   }
 

@@ -36,6 +36,12 @@ function rowOrderValue(o: OrderDef, c: ColumnArrays, r: number, fx: Float64Array
   return orderValue(o, flows, inP, inB, outP, outB, c.msecFirst[r]!, c.msecLast[r]!, fix, 0);
 }
 
+/**
+ * Rows per batch of a printed sorted listing: the records a batch gathers stay in the CPU caches while its
+ * columns are gathered one after the other.
+ */
+export const TRANSIENT_BATCH_ROWS = 2048;
+
 export class RecordSorter {
   readonly order: OrderDef;
   readonly ascending: boolean;
