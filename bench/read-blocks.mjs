@@ -59,6 +59,7 @@ for (let p = 0; p < passes; p++) {
 const hits = reader.aheadHits ?? 0;
 const byCaller = reader.aheadByCaller ?? 0;
 const gaveUp = reader.aheadGaveUp ?? 0;
+const st = reader.aheadStats;
 reader.close();
 const median = (a) => a.slice(1).sort((x, y) => x - y)[(a.length - 2) >> 1];
 console.log(
@@ -66,3 +67,9 @@ console.log(
     `${ms[0].toFixed(0)} ms CPU ${wall[0].toFixed(0)} ms wall (${quiet[0].toFixed(0)} without the run-queue wait), ` +
     `then median ${median(ms).toFixed(0)} ms CPU ${median(wall).toFixed(0)} ms wall (${median(quiet).toFixed(0)})`,
 );
+if (st !== undefined)
+  console.log(
+    `  per pass: the reader waited ${(st.waitMs / passes).toFixed(1)} ms for the thread, ran ` +
+      `${(st.callerJobs / passes).toFixed(0)} jobs in ${(st.callerMs / passes).toFixed(1)} ms; the thread ran ` +
+      `${(st.threadJobs / passes).toFixed(0)} in ${(st.threadMs / passes).toFixed(1)} ms`,
+  );

@@ -1243,15 +1243,20 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
 //     left running in its slot (the thread was switched out: the caller reads the block itself rather than wait
 //     for a CPU to come back to the thread, and asks again later). use = 1: a job not started yet is run by the
 //     caller; while the thread runs it, the caller runs the oldest queued job of another slot before it waits
-//     (a short spin, then the condition variable). use = 0 (a job no longer wanted): a job not started is
+//     (a short spin, then a futex). use = 0 (a job no longer wanted): a job not started is
 //     dropped unrun.
-//   readaheadClose(h): drops the queued jobs, waits for a running one, ends the thread.
+//   readaheadClose(h): drops the queued jobs, tells the thread to end; neither it nor a job it still runs is waited
+//     for (the job's arrays stay referenced until the handle is collected or the environment torn down).
+//   readaheadStats(h, out): out (Float64Array ≥ 5) = [ns the caller waited for the thread, jobs the caller ran,
+//     ns it ran them, jobs the thread ran, ns it ran them] (benchmarks).
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1290,13 +1295,19 @@ typedef struct {
 } ra_job;
 
 typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
   pthread_t thread;
-  int started, quit, closed;
-  // the thread or a caller sleeping on cv (a post or a finished job signals only then)
-  int sleepers;
+  int started, closed;
+  // the environment's cleanup hook is registered (until close leaves no job running, the finalizer, or teardown)
+  int hooked;
+  // owners of this struct: the handle, and the thread while it lives (it is never joined: see ra_close)
+  int rc;
+  // futex words and flags (atomics): quit asked; `work` changes with every post and with quit; the thread sleeps
+  // on `work` (idle), the caller on a job's state (waiting)
+  int quit, work, idle, waiting;
+  // the caller's
   uint64_t seq;
+  // what each side did (readaheadStats)
+  double waitNs, callerJobs, callerNs, threadJobs, threadNs;
   napi_env env;
   ra_job jobs[RA_SLOTS];
 } readahead;
@@ -1369,26 +1380,39 @@ static void ra_run(ra_job *j) {
   res[RA_NEED] = (double)need;
 }
 
-static inline int ra_state(ra_job *j) { return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE); }
+static inline int ra_state(ra_job *j) { return __atomic_load_n(&j->state, __ATOMIC_SEQ_CST); }
 
-/** The queued job posted first (NULL: none); under mu. */
-static ra_job *ra_oldest(readahead *r) {
-  ra_job *best = NULL;
-  for (int k = 0; k < RA_SLOTS; k++) {
-    ra_job *j = &r->jobs[k];
-    if (j->state == RA_QUEUED && (best == NULL || j->seq < best->seq)) best = j;
-  }
-  return best;
+static long ra_futex(int *word, int op, int val, const struct timespec *timeout) {
+  return syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
-/** Runs job j, claimed (RUNNING) under mu, with mu released; returns with mu held and j DONE. */
-static void ra_claimed(readahead *r, ra_job *j, int byCaller) {
-  pthread_mutex_unlock(&r->mu);
-  ra_run(j);
-  j->res[RA_BY_CALLER] = byCaller;
-  pthread_mutex_lock(&r->mu);
-  __atomic_store_n(&j->state, RA_DONE, __ATOMIC_RELEASE);
-  if (r->sleepers > 0) pthread_cond_broadcast(&r->cv);
+static inline void ra_add(double *x, double v) {
+  // one writer per counter; relaxed: read only by readaheadStats
+  double now;
+  __atomic_load(x, &now, __ATOMIC_RELAXED);
+  now += v;
+  __atomic_store(x, &now, __ATOMIC_RELAXED);
+}
+
+/** Claims the queued job posted first (RUNNING, for the claimer alone); NULL when none is queued. */
+static ra_job *ra_claim(readahead *r) {
+  for (;;) {
+    ra_job *best = NULL;
+    uint64_t bestSeq = 0;
+    for (int k = 0; k < RA_SLOTS; k++) {
+      ra_job *j = &r->jobs[k];
+      if (ra_state(j) != RA_QUEUED) continue;
+      uint64_t seq = __atomic_load_n(&j->seq, __ATOMIC_RELAXED);
+      if (best == NULL || seq < bestSeq) {
+        best = j;
+        bestSeq = seq;
+      }
+    }
+    if (best == NULL) return NULL;
+    int queued = RA_QUEUED;
+    if (__atomic_compare_exchange_n(&best->state, &queued, RA_RUNNING, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      return best;
+  }
 }
 
 static int64_t ra_now(void) {
@@ -1397,24 +1421,52 @@ static int64_t ra_now(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/** Runs job j, claimed; then DONE, the caller woken when it sleeps on it. */
+static void ra_claimed(readahead *r, ra_job *j, int byCaller) {
+  int64_t t0 = ra_now();
+  ra_run(j);
+  double ns = (double)(ra_now() - t0);
+  j->res[RA_BY_CALLER] = byCaller;
+  if (byCaller) {
+    ra_add(&r->callerJobs, 1);
+    ra_add(&r->callerNs, ns);
+  } else {
+    ra_add(&r->threadJobs, 1);
+    ra_add(&r->threadNs, ns);
+  }
+  __atomic_store_n(&j->state, RA_DONE, __ATOMIC_SEQ_CST);
+  if (!byCaller && __atomic_load_n(&r->waiting, __ATOMIC_SEQ_CST)) ra_futex(&j->state, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
 static inline void ra_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
 }
 
-/** Whether anything became queued (or quit was asked) within RA_SPIN_NS; polled with mu released. */
+static int ra_any_queued(readahead *r) {
+  for (int k = 0; k < RA_SLOTS; k++)
+    if (ra_state(&r->jobs[k]) == RA_QUEUED) return 1;
+  return 0;
+}
+
+/** Whether anything became queued (or quit was asked) within RA_SPIN_NS. */
 static int ra_spin_for_work(readahead *r) {
   int64_t end = ra_now() + RA_SPIN_NS;
   do {
     for (int i = 0; i < 64; i++) ra_pause();
-    if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE)) return 1;
-    for (int k = 0; k < RA_SLOTS; k++)
-      if (ra_state(&r->jobs[k]) == RA_QUEUED) return 1;
+    if (__atomic_load_n(&r->quit, __ATOMIC_SEQ_CST) || ra_any_queued(r)) return 1;
   } while (ra_now() < end);
   return 0;
 }
 
+static void ra_unref(readahead *r) {
+  if (__atomic_sub_fetch(&r->rc, 1, __ATOMIC_ACQ_REL) == 0) free(r);
+}
+
+// No lock is shared with the caller: job states change by compare-and-swap, and each side sleeps on a futex word
+// the other wakes only when it sleeps. The thread runs at SCHED_IDLE, so on a busy machine it can be switched out
+// for a long time anywhere: a lock it held then would stop the caller too.
 static void *ra_thread(void *arg) {
   readahead *r = arg;
   // on spare CPU time only: on a busy machine it never takes a CPU from the caller (which then runs the jobs not
@@ -1423,25 +1475,29 @@ static void *ra_thread(void *arg) {
   struct sched_param none = {0};
   pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
 #endif
-  pthread_mutex_lock(&r->mu);
   for (;;) {
-    ra_job *j = ra_oldest(r);
+    ra_job *j = ra_claim(r);
     if (j != NULL) {
-      __atomic_store_n(&j->state, RA_RUNNING, __ATOMIC_RELEASE);
       ra_claimed(r, j, 0);
       continue;
     }
-    if (r->quit) break;
-    pthread_mutex_unlock(&r->mu);
-    int more = ra_spin_for_work(r);
-    pthread_mutex_lock(&r->mu);
-    if (more || ra_oldest(r) != NULL || r->quit) continue;
-    r->sleepers++;
-    pthread_cond_wait(&r->cv, &r->mu);
-    r->sleepers--;
+    if (__atomic_load_n(&r->quit, __ATOMIC_SEQ_CST)) break;
+    if (ra_spin_for_work(r)) continue;
+    int seen = __atomic_load_n(&r->work, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&r->idle, 1, __ATOMIC_SEQ_CST);
+    // a post between the spin and the flag is seen here; one after it wakes the futex (or changes `work`)
+    if (!ra_any_queued(r) && !__atomic_load_n(&r->quit, __ATOMIC_SEQ_CST))
+      ra_futex(&r->work, FUTEX_WAIT_PRIVATE, seen, NULL);
+    __atomic_store_n(&r->idle, 0, __ATOMIC_SEQ_CST);
   }
-  pthread_mutex_unlock(&r->mu);
+  ra_unref(r);
   return NULL;
+}
+
+/** Tells the thread there is a job or quit to see. */
+static void ra_kick(readahead *r) {
+  __atomic_add_fetch(&r->work, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&r->idle, __ATOMIC_SEQ_CST)) ra_futex(&r->work, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 static void ra_drop_refs(readahead *r, ra_job *j, int dropRefs) {
@@ -1459,88 +1515,86 @@ static void ra_drop_refs(readahead *r, ra_job *j, int dropRefs) {
  */
 static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
   ra_job *j = &r->jobs[k];
-  pthread_mutex_lock(&r->mu);
-  if (j->state == RA_IDLE) {
-    pthread_mutex_unlock(&r->mu);
-    return 1;
-  }
-  if (j->state == RA_QUEUED) {
-    if (use) {
-      __atomic_store_n(&j->state, RA_RUNNING, __ATOMIC_RELEASE);
+  int st = ra_state(j);
+  if (st == RA_IDLE) return 1;
+  if (st == RA_QUEUED) {
+    int queued = RA_QUEUED;
+    if (__atomic_compare_exchange_n(&j->state, &queued, use ? RA_RUNNING : RA_DONE, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST) &&
+        use)
       ra_claimed(r, j, 1);
-    } else {
-      j->state = RA_DONE;
-    }
   }
   int64_t waited = 0;
-  while (j->state == RA_RUNNING) {
-    ra_job *other = use ? ra_oldest(r) : NULL;
+  while (ra_state(j) == RA_RUNNING) {
+    ra_job *other = use ? ra_claim(r) : NULL;
     if (other != NULL) {
-      __atomic_store_n(&other->state, RA_RUNNING, __ATOMIC_RELEASE);
       ra_claimed(r, other, 1);
       continue;
     }
-    if (waitNs >= 0 && waited >= waitNs) {
-      pthread_mutex_unlock(&r->mu);
-      return 0;
-    }
-    pthread_mutex_unlock(&r->mu);
+    if (waitNs >= 0 && waited >= waitNs) return 0;
     int64_t t0 = ra_now(), spin = waitNs >= 0 && waitNs - waited < RA_SPIN_NS ? waitNs - waited : RA_SPIN_NS;
     int64_t now = t0;
     while (ra_state(j) == RA_RUNNING && now - t0 < spin) {
       for (int i = 0; i < 64; i++) ra_pause();
       now = ra_now();
     }
-    pthread_mutex_lock(&r->mu);
     waited += now - t0;
-    if (j->state != RA_RUNNING || (waitNs >= 0 && waited >= waitNs)) continue;
-    r->sleepers++;
+    ra_add(&r->waitNs, (double)(now - t0));
+    if (ra_state(j) != RA_RUNNING || (waitNs >= 0 && waited >= waitNs)) continue;
+    __atomic_store_n(&r->waiting, 1, __ATOMIC_SEQ_CST);
+    int64_t s0 = ra_now();
     if (waitNs < 0) {
-      pthread_cond_wait(&r->cv, &r->mu);
+      ra_futex(&j->state, FUTEX_WAIT_PRIVATE, RA_RUNNING, NULL);
     } else {
-      // CLOCK_REALTIME: the condition variable's default clock
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
-      int64_t ns = until.tv_nsec + (waitNs - waited);
-      until.tv_sec += ns / 1000000000;
-      until.tv_nsec = ns % 1000000000;
-      int64_t s0 = ra_now();
-      pthread_cond_timedwait(&r->cv, &r->mu, &until);
-      waited += ra_now() - s0;
+      int64_t left = waitNs - waited;
+      struct timespec t = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+      ra_futex(&j->state, FUTEX_WAIT_PRIVATE, RA_RUNNING, &t);
     }
-    r->sleepers--;
+    __atomic_store_n(&r->waiting, 0, __ATOMIC_SEQ_CST);
+    int64_t slept = ra_now() - s0;
+    waited += slept;
+    ra_add(&r->waitNs, (double)slept);
   }
-  j->state = RA_IDLE;
-  pthread_mutex_unlock(&r->mu);
+  __atomic_store_n(&j->state, RA_IDLE, __ATOMIC_SEQ_CST);
   ra_drop_refs(r, j, dropRefs);
   return 1;
 }
 
-static void ra_close(readahead *r, int dropRefs) {
-  if (r->closed) return;
-  for (int k = 0; k < RA_SLOTS; k++) ra_wait(r, k, 0, -1, dropRefs);
+/**
+ * Drops the queued jobs and tells the thread to end. A job still running is waited for with `waitRunning`; else
+ * it is left to end on its own, its buffers kept referenced until the handle's finalizer or the environment's
+ * teardown waits for it (at SCHED_IDLE on a busy machine the thread may wait long for a CPU: the caller does
+ * not wait with it). The thread is detached, not joined, for the same reason: nothing of the caller's is left to
+ * it, and it frees the struct if it is the last owner. Returns whether a job was left running.
+ */
+static int ra_close(readahead *r, int dropRefs, int waitRunning) {
+  int left = 0;
+  for (int k = 0; k < RA_SLOTS; k++) left |= !ra_wait(r, k, 0, waitRunning ? -1 : 0, dropRefs);
+  if (r->closed) return left;
   r->closed = 1;
   if (r->started) {
-    pthread_mutex_lock(&r->mu);
-    __atomic_store_n(&r->quit, 1, __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
+    __atomic_store_n(&r->quit, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&r->work, 1, __ATOMIC_SEQ_CST);
+    ra_futex(&r->work, FUTEX_WAKE_PRIVATE, 1, NULL);
+    pthread_detach(r->thread);
   }
+  return left;
 }
 
-static void ra_cleanup_hook(void *arg) { ra_close(arg, 0); }
+/** At the environment's teardown: the buffers of a job still running are about to be freed, so it is waited for. */
+static void ra_cleanup_hook(void *arg) {
+  readahead *r = arg;
+  r->hooked = 0;
+  ra_close(r, 0, 1);
+}
 
 static void ra_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   readahead *r = data;
-  if (!r->closed) {
-    ra_close(r, 1);
-    napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
-  }
-  pthread_mutex_destroy(&r->mu);
-  pthread_cond_destroy(&r->cv);
-  free(r);
+  ra_close(r, 1, 1);
+  if (r->hooked) napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
+  r->hooked = 0;
+  ra_unref(r);
 }
 
 static readahead *ra_handle(napi_env env, napi_value v) {
@@ -1555,15 +1609,15 @@ static napi_value js_readahead(napi_env env, napi_callback_info info) {
   (void)info;
   readahead *r = calloc(1, sizeof *r);
   if (r == NULL) return fail(env, "tsflow_encode: readahead: out of memory");
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
   r->env = env;
+  r->rc = 1;
   napi_value out;
   if (napi_create_external(env, r, ra_finalize, NULL, &out) != napi_ok) {
     free(r);
     return NULL;
   }
   napi_add_env_cleanup_hook(env, ra_cleanup_hook, r);
+  r->hooked = 1;
   return out;
 }
 
@@ -1625,20 +1679,20 @@ static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    __atomic_add_fetch(&r->rc, 1, __ATOMIC_ACQ_REL);
     int err = pthread_create(&r->thread, &attr, ra_thread, r);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err != 0) {
+      __atomic_sub_fetch(&r->rc, 1, __ATOMIC_ACQ_REL);
       ra_drop_refs(r, j, 1);
       return fail(env, "tsflow_encode: readaheadStart: cannot start a thread");
     }
     r->started = 1;
   }
-  pthread_mutex_lock(&r->mu);
-  j->seq = ++r->seq;
-  __atomic_store_n(&j->state, RA_QUEUED, __ATOMIC_RELEASE);
-  if (r->sleepers > 0) pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
+  __atomic_store_n(&j->seq, ++r->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&j->state, RA_QUEUED, __ATOMIC_SEQ_CST);
+  ra_kick(r);
   return NULL;
 }
 
@@ -1660,15 +1714,34 @@ static napi_value js_readahead_wait(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_readahead_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  readahead *r = NULL;
+  napi_typedarray_type type;
+  void *p;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 2) r = ra_handle(env, argv[0]);
+  if (r == NULL || !typed_array(env, argv[1], &type, &p, &len) || type != napi_float64_array || len < 5)
+    return fail(env, "tsflow_encode: readaheadStats(h, out): h a read-ahead handle, out a Float64Array(5)");
+  double *out = p;
+  __atomic_load(&r->waitNs, &out[0], __ATOMIC_RELAXED);
+  __atomic_load(&r->callerJobs, &out[1], __ATOMIC_RELAXED);
+  __atomic_load(&r->callerNs, &out[2], __ATOMIC_RELAXED);
+  __atomic_load(&r->threadJobs, &out[3], __ATOMIC_RELAXED);
+  __atomic_load(&r->threadNs, &out[4], __ATOMIC_RELAXED);
+  return NULL;
+}
+
 static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   readahead *r = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) r = ra_handle(env, argv[0]);
   if (r == NULL) return fail(env, "tsflow_encode: readaheadClose(h): h a read-ahead handle");
-  if (!r->closed) {
-    ra_close(r, 1);
+  if (!r->closed && !ra_close(r, 1, 0) && r->hooked) {
     napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
+    r->hooked = 0;
   }
   return NULL;
 }
@@ -1721,7 +1794,9 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "readaheadWait", NAPI_AUTO_LENGTH, js_readahead_wait, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "readaheadWait", fn) != napi_ok ||
       napi_create_function(env, "readaheadClose", NAPI_AUTO_LENGTH, js_readahead_close, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok)
+      napi_set_named_property(env, exports, "readaheadClose", fn) != napi_ok ||
+      napi_create_function(env, "readaheadStats", NAPI_AUTO_LENGTH, js_readahead_stats, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "readaheadStats", fn) != napi_ok)
     return NULL;
   // without liblz4 the encoders are still exported; the writer keeps lz4-napi for LZ4
   if (lz4_compress_default != NULL) {

@@ -334,7 +334,10 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
 
   const isListing = q.isListing;
-  const columns = isListing && o.format === "null" ? new Set<string>() : q.columns();
+  // a sorted listing decodes and keeps only the columns its format prints (and the pipeline adds the filter's
+  // and the summary's, which hold the order's values)
+  const sortedFmt = q.sorter ? await formatterFor(o, o.format, "line") : undefined;
+  const columns = isListing && o.format === "null" ? new Set<string>() : (sortedFmt?.columns ?? q.columns());
   const pipeline = new BlockPipeline(filter, window, columns);
   const plan = planScan(files, pipeline, { workers: o.workers, limit });
   const add: AddRows = (b, s, n) => {
@@ -430,7 +433,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
   }
 
   // ── plain listing, possibly sorted ──
-  const fmt = await formatterFor(o, o.format, "line");
+  const fmt = sortedFmt ?? (await formatterFor(o, o.format, "line"));
   fmt.prolog(out);
   let counts: ScanCounts;
   if (q.sorter) {
@@ -439,7 +442,7 @@ export async function runQuery(o: QueryOptions, io: QueryIO): Promise<number> {
     // each row keeps only the columns the format prints (its order value is taken as it comes in)
     if (fmt.columns !== undefined) q.sorter.keepColumns(fmt.columns);
     counts = scanSequential(plan, pipeline, limit, isNull ? () => undefined : add, io);
-    if (!isNull) printBatches(q.records(), fmt, out);
+    if (!isNull) printBatches(q.records(true), fmt, out);
   } else if (plan.parallel && (o.format === "null" || window !== undefined ? nffileInput(files) : true)) {
     // docs/benchmarks.md: workers pay off for a scan of everything (filtering, formatting); -o null on
     // tsflow files only sums (per-block messages cost more than the second thread gains), but on nfdump files

@@ -24,7 +24,7 @@ import { type ElementStatSpec, parseStatSpecs, type RecordStatSpec } from "./ele
 import { StatsError } from "./errors.js";
 import { MemoryBudget } from "./key-table.js";
 import { type OrderDef, parseRecordOrder } from "./orders.js";
-import { RecordSorter } from "./sort.js";
+import { RecordSorter, TRANSIENT_BATCH_ROWS } from "./sort.js";
 import { StatAccumulator, type StatState, type StatTable } from "./topn.js";
 
 export interface StatsQueryOptions {
@@ -212,13 +212,16 @@ export class StatsQuery {
     return this.recordSorters.map((s) => ({ order: s.order, batches: s.toBatches() }));
   }
 
-  /** Aggregated (-A/-a/-b/-B, ordered by -O) or sorted (-O) records, limited by -n. */
-  *records(): Generator<RecordBatch> {
+  /**
+   * Aggregated (-A/-a/-b/-B, ordered by -O) or sorted (-O) records, limited by -n. `transient`: each batch is
+   * done with before the next is asked for (a listing printing them), so a sort's batches may share arrays.
+   */
+  *records(transient = false): Generator<RecordBatch> {
     if (!this.hasRecords) return;
     if (this.aggregator) {
       yield* this.aggregator.toBatches(this.order?.order, this.order?.ascending, this.listLimit);
     } else if (this.sorter) {
-      yield* this.sorter.toBatches();
+      yield* this.sorter.toBatches(transient ? TRANSIENT_BATCH_ROWS : undefined, transient);
     }
   }
 

@@ -36,6 +36,12 @@ function rowOrderValue(o: OrderDef, c: ColumnArrays, r: number, fx: Float64Array
   return orderValue(o, flows, inP, inB, outP, outB, c.msecFirst[r]!, c.msecLast[r]!, fix, 0);
 }
 
+/**
+ * Rows per batch of a printed sorted listing: the records a batch gathers stay in the CPU caches while its
+ * columns are gathered one after the other.
+ */
+export const TRANSIENT_BATCH_ROWS = 2048;
+
 export class RecordSorter {
   readonly order: OrderDef;
   readonly ascending: boolean;
@@ -183,8 +189,11 @@ export class RecordSorter {
     hs[i] = seq;
   }
 
-  /** The sorted rows (best first) as RecordBatches of up to OUTPUT_BATCH_ROWS rows. */
-  *toBatches(batchRows = OUTPUT_BATCH_ROWS): Generator<RecordBatch> {
+  /**
+   * The sorted rows (best first) as RecordBatches of up to OUTPUT_BATCH_ROWS rows; `transient`: a batch is not
+   * used after the next is asked for, so they share their column arrays.
+   */
+  *toBatches(batchRows = OUTPUT_BATCH_ROWS, transient = false): Generator<RecordBatch> {
     if (this.slots) {
       const k = this.size;
       const order = Array.from({ length: k }, (_, i) => i);
@@ -205,18 +214,12 @@ export class RecordSorter {
     }
     const store = this.store!;
     const total = store.length;
-    const ids = identity(total);
-    const v = this.values;
-    const asc = this.ascending;
-    ids.sort((a, b) => {
-      const va = v[a]!;
-      const vb = v[b]!;
-      if (va !== vb) return asc ? va - vb : vb - va;
-      return a - b;
-    });
+    const ids = sortedOrder(this.values, total, this.ascending);
+    // transient batches: the next one gathers into the arrays of the last (no garbage per batch)
+    const scratch = transient ? new Map<string, unknown>() : null;
     for (let i = 0; i < total;) {
       const k = Math.min(batchRows, total - i);
-      const out = store.lazyGather(ids, i, k);
+      const out = store.lazyGather(ids, i, k, scratch);
       i += k;
       yield out;
     }
@@ -230,6 +233,66 @@ export class RecordSorter {
       this.valueBytes = 0;
     }
   }
+}
+
+/**
+ * Row numbers 0..n-1 ordered by `v` (ascending or descending), ties in row order: a stable LSD radix sort on the
+ * values' IEEE bits (mapped so that unsigned order is the wanted order), four 16-bit digits, a digit every row
+ * shares skipped. No comparator calls and no copy of the rows into the JS heap (Uint32Array.sort with a
+ * comparator does both). Values with a NaN are sorted by comparator as before.
+ */
+export function sortedOrder(v: Float64Array, n: number, ascending: boolean): Uint32Array {
+  if (n < 2) return identity(n);
+  const keyHi = new Uint32Array(n);
+  const keyLo = new Uint32Array(n);
+  const words = new Uint32Array(v.buffer, v.byteOffset, n * 2);
+  const flip = ascending ? 0 : 0xffffffff;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (x !== x) return comparatorOrder(v, n, ascending);
+    // -0 and 0 are one value; negative numbers: all bits flipped, others: the sign bit set
+    const lo = x === 0 ? 0 : words[2 * i]!;
+    const hi = x === 0 ? 0 : words[2 * i + 1]!;
+    const neg = hi >>> 31 === 1;
+    keyHi[i] = ((neg ? ~hi : hi | 0x80000000) ^ flip) >>> 0;
+    keyLo[i] = ((neg ? ~lo : lo) ^ flip) >>> 0;
+  }
+  let ids: Uint32Array = identity(n);
+  let tmp: Uint32Array = new Uint32Array(n);
+  const count = new Uint32Array(65536);
+  for (let pass = 0; pass < 4; pass++) {
+    const key = pass < 2 ? keyLo : keyHi;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let j = 0; j < n; j++) count[(key[ids[j]!]! >>> shift) & 0xffff]!++;
+    // a digit every row shares does not reorder anything
+    if (count[(key[ids[0]!]! >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < n; j++) {
+      const id = ids[j]!;
+      tmp[count[(key[id]! >>> shift) & 0xffff]!++] = id;
+    }
+    const t = ids;
+    ids = tmp;
+    tmp = t;
+  }
+  return ids;
+}
+
+function comparatorOrder(v: Float64Array, n: number, asc: boolean): Uint32Array {
+  const ids = identity(n);
+  ids.sort((a, b) => {
+    const va = v[a]!;
+    const vb = v[b]!;
+    if (va !== vb) return asc ? va - vb : vb - va;
+    return a - b;
+  });
+  return ids;
 }
 
 function identity(n: number): Uint32Array {

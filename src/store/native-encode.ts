@@ -80,6 +80,8 @@ export interface NativeEncoder {
   ) => void;
   readaheadWait?: (h: object, k: number, use: boolean, waitUs: number) => boolean;
   readaheadClose?: (h: object) => void;
+  /** [ns the caller waited, jobs the caller ran, ns it ran them, jobs the thread ran, ns it ran them] */
+  readaheadStats?: (h: object, out: Float64Array) => void;
 }
 
 /**

@@ -31,7 +31,9 @@ export const RA = {
   first: 6,
 } as const;
 
-/** Jobs queued at most (the native side has 8 slots: the others for jobs left running, see `late`). */
+/** The native side's job slots (native/encode.c RA_SLOTS). */
+const SLOTS = 8;
+/** Jobs queued at most: the other slots for a job left running (one thread: one at a time, see `late`). */
 const MAX_DEPTH = 6;
 const DEFAULT_DEPTH = 3;
 /**
@@ -46,6 +48,15 @@ export interface AheadSlot {
   buf: Uint8Array<ArrayBuffer>;
   arena: Uint8Array<ArrayBuffer>;
   res: Float64Array;
+}
+
+/** The reader's wait for the thread, and the jobs each ran (ms: wall time). */
+export interface AheadStats {
+  waitMs: number;
+  callerJobs: number;
+  callerMs: number;
+  threadJobs: number;
+  threadMs: number;
 }
 
 /** The blocks a scan reads, in order: `next(b)` is the one read after block b (undefined: none, or not known). */
@@ -103,7 +114,7 @@ export class ReadAhead {
     this.h = native.readahead();
     this.columns = columns;
     this.depth = depth;
-    for (let k = depth - 1; k >= 0; k--) this.ks.push(k);
+    for (let k = SLOTS - 1; k >= 0; k--) this.ks.push(k);
   }
 
   /** A read-ahead for a file of `columns` columns, or undefined when it is off (see the head of the file). */
@@ -198,6 +209,15 @@ export class ReadAhead {
   /** The late jobs that have ended since, freed. */
   private reap(): void {
     for (const q of this.late.splice(0)) this.release(q);
+  }
+
+  /** What each thread did so far (benchmarks); undefined with an addon that does not count. */
+  stats(): AheadStats | undefined {
+    const f = (nativeDecoder() as NativeEncoder).readaheadStats;
+    if (f === undefined) return undefined;
+    const v = new Float64Array(5);
+    f(this.h, v);
+    return { waitMs: v[0]! / 1e6, callerJobs: v[1]!, callerMs: v[2]! / 1e6, threadJobs: v[3]!, threadMs: v[4]! / 1e6 };
   }
 
   close(): void {

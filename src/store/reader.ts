@@ -78,7 +78,7 @@ import { loadBlockIndex } from "./block-index.js";
 import { COLUMN_TARGET, columnTable, columnTargets, type ColumnEntry } from "./column-table.js";
 import { LazyBlock, V6FLAGS_INDEX } from "./lazy-block.js";
 import { nativeDecoder, type NativeEncoder } from "./native-encode.js";
-import { RA, ReadAhead, type AheadSlot, type ReadOrder } from "./read-ahead.js";
+import { RA, ReadAhead, type AheadSlot, type AheadStats, type ReadOrder } from "./read-ahead.js";
 import { BlockZoneMap } from "./zone-map.js";
 import {
   LZ4_WASM_CAPACITY,
@@ -429,7 +429,7 @@ export class FlowFileReader {
     return this.ahead ? this.ahead.hits : 0;
   }
 
-  /** Of those, the blocks whose job ran on the reader's thread (the read-ahead thread had not started them). */
+  /** Of those, the blocks whose job ran on the reader's thread (not started by the read-ahead thread in time). */
   get aheadByCaller(): number {
     return this.ahead ? this.ahead.byCaller : 0;
   }
@@ -437,6 +437,11 @@ export class FlowFileReader {
   /** Blocks read here after the read-ahead thread, switched out, kept them too long (benchmarks). */
   get aheadGaveUp(): number {
     return this.ahead ? this.ahead.gaveUp : 0;
+  }
+
+  /** What the read-ahead's threads did so far (benchmarks). */
+  get aheadStats(): AheadStats | undefined {
+    return this.ahead ? this.ahead.stats() : undefined;
   }
 
   /** Jobs queued in the read-ahead now (tests). */

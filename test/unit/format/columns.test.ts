@@ -48,6 +48,14 @@ function richBatch(n = 2000): RecordBatch {
     }
     for (const mac of ["inSrcMac", "outDstMac", "inDstMac", "outSrcMac"] as const) c[mac][r] = int(2 ** 48);
     if (r % 9 === 0) c.elements[r] = 0;
+    // every other column zero in the first 100 rows (a sort's chunk packs only the columns its first rows hold)
+    if (r < 100)
+      PHYSICAL_COLUMNS.forEach(
+        (pc, k) => k % 2 === 1 && c[pc.name as PhysicalName].fill(0, r * pc.width, (r + 1) * pc.width),
+      );
+    // IPv6 words zero in a third of the rows (a sort keeps only the non-zero ones)
+    if (r % 3 === 1)
+      for (const pc of PHYSICAL_COLUMNS) if (pc.width === 4) c[pc.name as PhysicalName].fill(0, r * 4, r * 4 + 4);
   }
   return b;
 }
@@ -71,7 +79,10 @@ class TextOutput implements Output {
 function sortedText(batch: RecordBatch, fmt: Formatter, columns: ReadonlySet<string> | undefined, text: boolean) {
   const sorter = new RecordSorter(findOrder("bytes", false));
   if (columns !== undefined) sorter.keepColumns(columns);
-  sorter.add(batch, null, batch.length);
+  // the first 100 rows, then the others
+  const rows = Uint32Array.from({ length: batch.length }, (_, i) => i);
+  sorter.add(batch, rows.subarray(0, 100), 100);
+  sorter.add(batch, rows.subarray(100), batch.length - 100);
   const out = text ? new TextOutput() : new StringOutput();
   for (const b of sorter.toBatches(700)) fmt.records(b, null, b.length, out);
   return out instanceof TextOutput ? out.text : out.text();
@@ -97,6 +108,11 @@ describe("formatters declare the columns they read", () => {
 
   it.each(["json", "ndjson"])("-o %s from the declared columns only", (spec) => {
     check(spec);
+  });
+
+  it("rows of several chunks (16,384 rows each), some with IPv6 words and some without", () => {
+    const big = richBatch(20000);
+    for (const spec of ["line", "ndjson"]) check(spec, { longV6: true }, big);
   });
 
   it("every fmt: %token on its own, with and without -N and -6", () => {

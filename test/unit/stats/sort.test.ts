@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
 import { findOrder } from "../../../src/stats/orders.js";
-import { RecordSorter } from "../../../src/stats/sort.js";
+import { RecordSorter, sortedOrder } from "../../../src/stats/sort.js";
 
 describe("RecordSorter (unbounded)", () => {
   it("40,000 rows in 3 input batches come out sorted by bytes, ties in input order, every column carried", () => {
@@ -73,5 +73,45 @@ describe("RecordSorter (unbounded)", () => {
       expect(gathered("dstAs")).toBe(false);
     }
     expect(next).toBe(20000);
+  });
+});
+
+describe("sortedOrder (the unlimited sort's permutation)", () => {
+  /** The order Uint32Array.sort with the comparator gave before. */
+  function byComparator(v: Float64Array, asc: boolean): number[] {
+    const ids = Uint32Array.from({ length: v.length }, (_, i) => i);
+    ids.sort((a, b) => {
+      if (v[a] !== v[b]) return asc ? v[a]! - v[b]! : v[b]! - v[a]!;
+      return a - b;
+    });
+    return [...ids];
+  }
+
+  it.each([true, false])(
+    "ascending=%s: as the comparator sort for ties, -0, negatives, fractions, huge values and infinities",
+    (asc) => {
+      let seed = 99;
+      const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      const pick = [0, -0, 1, -1, 0.5, -2.25, 2 ** 53, 2 ** 64, 1.7e12, Infinity, -Infinity, 5e-324, 40, 40];
+      const v = new Float64Array(70000);
+      for (let i = 0; i < v.length; i++) {
+        const k = i % 3;
+        v[i] =
+          k === 0 ? pick[Math.floor(rnd() * pick.length)]! : k === 1 ? Math.floor(rnd() * 1000) : rnd() * 1e15 - 5e14;
+      }
+      expect([...sortedOrder(v, v.length, asc)]).toEqual(byComparator(v, asc));
+    },
+  );
+
+  it("values with a NaN keep the comparator's order", () => {
+    const v = new Float64Array([3, NaN, 1, 2, NaN, 0]);
+    expect([...sortedOrder(v, 6, true)]).toEqual(byComparator(v, true));
+  });
+
+  it("sorts only the first n values; 0 and 1 rows", () => {
+    const v = new Float64Array([5, 1, 9, 7]);
+    expect([...sortedOrder(v, 3, false)]).toEqual([2, 0, 1]);
+    expect([...sortedOrder(v, 1, true)]).toEqual([0]);
+    expect([...sortedOrder(v, 0, true)]).toEqual([]);
   });
 });
