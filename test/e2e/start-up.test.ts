@@ -53,8 +53,9 @@ describe("start-up through V8's code cache", () => {
     const first = await tsdump(args);
     expect(first.code).toBe(0);
     expect(fs.existsSync(cache)).toBe(true);
-    // a run that compiled most of what a query needs (not only `-V`)
-    expect(fs.statSync(cache).size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 2);
+    // a run that compiled what a query needs (not only `-V`): above the third of the bundle below which the
+    // loader writes the cache again
+    expect(fs.statSync(cache).size).toBeGreaterThan(fs.statSync(join(BIN, "tsdump.bundle.cjs")).size / 3);
     const second = await tsdump(args);
     expect(second.code).toBe(0);
     expect(stable(second.stdout)).toBe(stable(first.stdout));
