@@ -1296,11 +1296,10 @@ typedef struct {
 
 typedef struct {
   pthread_t thread;
-  int started, closed;
-  // the environment's cleanup hook is registered (until close leaves no job running, the finalizer, or teardown)
+  // joined: the thread has ended and was joined (by the finalizer or the environment's teardown, see ra_close)
+  int started, closed, joined;
+  // the environment's cleanup hook is registered (until the finalizer, or the teardown itself)
   int hooked;
-  // owners of this struct: the handle, and the thread while it lives (it is never joined: see ra_close)
-  int rc;
   // futex words and flags (atomics): quit asked; `work` changes with every post and with quit; the thread sleeps
   // on `work` (idle), the caller on a job's state (waiting)
   int quit, work, idle, waiting;
@@ -1460,10 +1459,6 @@ static int ra_spin_for_work(readahead *r) {
   return 0;
 }
 
-static void ra_unref(readahead *r) {
-  if (__atomic_sub_fetch(&r->rc, 1, __ATOMIC_ACQ_REL) == 0) free(r);
-}
-
 // No lock is shared with the caller: job states change by compare-and-swap, and each side sleeps on a futex word
 // the other wakes only when it sleeps. The thread runs at SCHED_IDLE, so on a busy machine it can be switched out
 // for a long time anywhere: a lock it held then would stop the caller too.
@@ -1490,7 +1485,6 @@ static void *ra_thread(void *arg) {
       ra_futex(&r->work, FUTEX_WAIT_PRIVATE, seen, NULL);
     __atomic_store_n(&r->idle, 0, __ATOMIC_SEQ_CST);
   }
-  ra_unref(r);
   return NULL;
 }
 
@@ -1564,8 +1558,9 @@ static int ra_wait(readahead *r, int k, int use, int64_t waitNs, int dropRefs) {
  * Drops the queued jobs and tells the thread to end. A job still running is waited for with `waitRunning`; else
  * it is left to end on its own, its buffers kept referenced until the handle's finalizer or the environment's
  * teardown waits for it (at SCHED_IDLE on a busy machine the thread may wait long for a CPU: the caller does
- * not wait with it). The thread is detached, not joined, for the same reason: nothing of the caller's is left to
- * it, and it frees the struct if it is the last owner. Returns whether a job was left running.
+ * not wait with it). The thread is told to end but joined only by ra_join, from the handle's finalizer or the
+ * environment's teardown: a worker's teardown unloads this addon, and a thread still running its code then
+ * would crash the process. Returns whether a job was left running.
  */
 static int ra_close(readahead *r, int dropRefs, int waitRunning) {
   int left = 0;
@@ -1576,9 +1571,15 @@ static int ra_close(readahead *r, int dropRefs, int waitRunning) {
     __atomic_store_n(&r->quit, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&r->work, 1, __ATOMIC_SEQ_CST);
     ra_futex(&r->work, FUTEX_WAKE_PRIVATE, 1, NULL);
-    pthread_detach(r->thread);
   }
   return left;
+}
+
+/** After ra_close: waits for the thread to end (it was told to), so nothing runs this addon's code any more. */
+static void ra_join(readahead *r) {
+  if (!r->started || r->joined) return;
+  pthread_join(r->thread, NULL);
+  r->joined = 1;
 }
 
 /** At the environment's teardown: the buffers of a job still running are about to be freed, so it is waited for. */
@@ -1586,15 +1587,16 @@ static void ra_cleanup_hook(void *arg) {
   readahead *r = arg;
   r->hooked = 0;
   ra_close(r, 0, 1);
+  ra_join(r);
 }
 
 static void ra_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   readahead *r = data;
   ra_close(r, 1, 1);
+  ra_join(r);
   if (r->hooked) napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
-  r->hooked = 0;
-  ra_unref(r);
+  free(r);
 }
 
 static readahead *ra_handle(napi_env env, napi_value v) {
@@ -1610,7 +1612,6 @@ static napi_value js_readahead(napi_env env, napi_callback_info info) {
   readahead *r = calloc(1, sizeof *r);
   if (r == NULL) return fail(env, "tsflow_encode: readahead: out of memory");
   r->env = env;
-  r->rc = 1;
   napi_value out;
   if (napi_create_external(env, r, ra_finalize, NULL, &out) != napi_ok) {
     free(r);
@@ -1679,12 +1680,10 @@ static napi_value js_readahead_start(napi_env env, napi_callback_info info) {
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    __atomic_add_fetch(&r->rc, 1, __ATOMIC_ACQ_REL);
     int err = pthread_create(&r->thread, &attr, ra_thread, r);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err != 0) {
-      __atomic_sub_fetch(&r->rc, 1, __ATOMIC_ACQ_REL);
       ra_drop_refs(r, j, 1);
       return fail(env, "tsflow_encode: readaheadStart: cannot start a thread");
     }
@@ -1739,10 +1738,8 @@ static napi_value js_readahead_close(napi_env env, napi_callback_info info) {
   readahead *r = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) r = ra_handle(env, argv[0]);
   if (r == NULL) return fail(env, "tsflow_encode: readaheadClose(h): h a read-ahead handle");
-  if (!r->closed && !ra_close(r, 1, 0) && r->hooked) {
-    napi_remove_env_cleanup_hook(env, ra_cleanup_hook, r);
-    r->hooked = 0;
-  }
+  // the cleanup hook stays until the finalizer: the thread, told to end, is joined there or at the teardown
+  if (!r->closed) ra_close(r, 1, 0);
   return NULL;
 }
 

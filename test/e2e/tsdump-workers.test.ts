@@ -1,11 +1,15 @@
 // tsdump -W n formats a listing in pieces (one per work item, on n threads) and joins them in order: every
 // output format must come out byte-equal to the single-threaded run (-W 1), json included (one array, `,`
 // between objects where two pieces meet) and raw (its RecordCount numbers run on over the whole listing).
+import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FlowFileWriter } from "../../src/store/writer.js";
+import { REPO_ROOT } from "../helpers/nfdump.js";
 import { tsdump } from "../helpers/programs.js";
 import { randomBatch } from "../unit/store/helpers.js";
 
@@ -67,4 +71,40 @@ describe("tsdump -W 1..4: every output format byte-equal", () => {
       expect(same).toBe(true);
     }
   });
+});
+
+describe("a worker that read with the read-ahead", () => {
+  // Node unloads an addon that only a worker loaded at the worker's teardown: the read-ahead thread, told to end
+  // at close, must be joined first, else it can still be running the addon's code (SIGSEGV, ~1 run in 15 when its
+  // thread was detached). Sixty workers one after the other, each reading every block with the queue on.
+  it("ends without crashing the process when its addon is unloaded", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "tsdump-ahead-")), "flows.tsf");
+    const w = FlowFileWriter.open(file, { codec: "lz4", creator: "test" });
+    for (let b = 0; b < 8; b++) w.appendBatchSync(randomBatch(300 + b, 2000, { t0: 1_795_435_500_000 + b * 10_000 }));
+    w.closeSync();
+    const reader = pathToFileURL(join(REPO_ROOT, "dist/store/reader.js")).href;
+    const script = `
+      const { Worker } = require("node:worker_threads");
+      const body = \`
+        const { workerData } = require("node:worker_threads");
+        import(workerData.reader).then(({ FlowFileReader }) => {
+          const r = FlowFileReader.open(workerData.file);
+          let rows = 0;
+          for (let i = 0; i < r.blockCount; i++) rows += r.readBlock(i, undefined, i + 1 < r.blockCount ? i + 1 : undefined)?.length ?? 0;
+          const hits = r.aheadHits;
+          r.close();
+          if (rows !== 16000 || hits === 0) process.exit(3);
+        });\`;
+      (async () => {
+        for (let k = 0; k < 60; k++) {
+          const code = await new Promise((ok) => new Worker(body, { eval: true, workerData: ${JSON.stringify({ reader, file })} }).on("exit", ok));
+          if (code !== 0) process.exit(code);
+        }
+      })();`;
+    const r = await promisify(execFile)(process.execPath, ["-e", script]).then(
+      () => ({ code: 0, signal: null }),
+      (e: unknown) => ({ code: (e as { code?: number }).code, signal: (e as { signal?: string }).signal }),
+    );
+    expect(r).toEqual({ code: 0, signal: null });
+  }, 60_000);
 });
