@@ -89,7 +89,8 @@ export class RecordSorter {
       this.heap = new Int32Array(0);
       this.heapValue = new Float64Array(0);
       this.heapSeq = new Float64Array(0);
-      this.store = new RowStore(budget, "-O sort");
+      // every column and the raw elements until keepColumns narrows them
+      this.store = new RowStore(budget, "-O sort", undefined, true);
       this.values = new Float64Array(1024);
     }
   }
