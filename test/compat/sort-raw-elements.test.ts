@@ -1,7 +1,7 @@
 // A sorted plain listing (-O) prints each record's raw elements — the values kept in a batch's `extra` heap: Cisco
 // ASA NSEL connection id, ingress/egress ACL ids, user name (json's NSEL keys, fmt's %nfc %iacl %eacl %uname) and
 // `-o raw`'s extra lines — as the unsorted listing does: the sorted records are the unsorted ones in sorted order
-// (ties in input order), with one and two threads, and equal nfdump 1.7.1's `-O tstart` output. Data: nfcapd's
+// (ties in input order), with one and two threads and with -n, and equal nfdump 1.7.1's `-O tstart` output. Data: nfcapd's
 // files of the ASA capture in test/fixtures/packets and of the crafted NSEL/NEL exporter (user names, egress ACLs).
 import { describe, expect, it } from "vitest";
 import { captureWithNfcapd, nfdump, NFDUMP_MISSING } from "../helpers/nfdump.js";
@@ -40,7 +40,7 @@ async function listing(file: string, args: readonly string[]): Promise<string> {
 describe.skipIf(NFDUMP_MISSING !== undefined)("-O sorted listing: raw elements printed as unsorted", () => {
   for (const [rel, payloads] of CAPTURES) {
     const key = `sort-raw-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
-    it(`${rel}: -O bytes / -O tstart, -W 1 and -W 2, json, raw and the NSEL fmt tokens`, async () => {
+    it(`${rel}: -O bytes / -O tstart, -W 1 and -W 2, -n, json, raw and the NSEL fmt tokens`, async () => {
       const file = await captureWithNfcapd(key, payloads);
       // each record's order values, in input order (pipe: first ms | … | bytes)
       const pipe = records("pipe", await listing(file, ["-o", "pipe", "-N"])).map((l) => l.split("|").map(Number));
@@ -59,6 +59,11 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("-O sorted listing: raw elements p
           for (const w of ["1", "2"]) {
             const got = records(spec, await listing(file, ["-o", spec, "-O", order, "-W", w]));
             expect(got, `${rel} -o ${spec} -O ${order} -W ${w}`).toEqual(want);
+          }
+          // -n: the best N kept in a bounded heap of rows, not the row store
+          for (const n of [3, 20]) {
+            const got = records(spec, await listing(file, ["-o", spec, "-O", order, "-n", String(n)]));
+            expect(got, `${rel} -o ${spec} -O ${order} -n ${n}`).toEqual(want.slice(0, n));
           }
         }
         // nfdump's own sorted listing (nfdump's raw has no record numbers under -O): byte-equal when no two
