@@ -2,7 +2,11 @@
 // ASA NSEL connection id, ingress/egress ACL ids, user name (json's NSEL keys, fmt's %nfc %iacl %eacl %uname) and
 // `-o raw`'s extra lines — as the unsorted listing does: the sorted records are the unsorted ones in sorted order
 // (ties in input order), with one and two threads and with -n, and equal nfdump 1.7.1's `-O tstart` output. Data: nfcapd's
-// files of the ASA capture in test/fixtures/packets and of the crafted NSEL/NEL exporter (user names, egress ACLs).
+// files of the ASA capture in test/fixtures/packets and of the crafted NSEL/NEL exporter (user names, egress ACLs),
+// and the same flows written to a tsflow file (`tsdump -w`).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { captureWithNfcapd, nfdump, NFDUMP_MISSING } from "../helpers/nfdump.js";
 import { craftedNselNel } from "../helpers/crafted.js";
@@ -42,6 +46,8 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("-O sorted listing: raw elements p
     const key = `sort-raw-${rel.replace(/[^a-z0-9]+/gi, "-")}`;
     it(`${rel}: -O bytes / -O tstart, -W 1 and -W 2, -n, json, raw and the NSEL fmt tokens`, async () => {
       const file = await captureWithNfcapd(key, payloads);
+      const tsf = join(mkdtempSync(join(tmpdir(), "sort-raw-")), "flows.tsf");
+      expect((await tsdump(["-r", file, "-w", tsf])).code).toBe(0);
       // each record's order values, in input order (pipe: first ms | … | bytes)
       const pipe = records("pipe", await listing(file, ["-o", "pipe", "-N"])).map((l) => l.split("|").map(Number));
       const value = { tstart: pipe.map((p) => p[1]!), bytes: pipe.map((p) => p[21]!) };
@@ -60,6 +66,9 @@ describe.skipIf(NFDUMP_MISSING !== undefined)("-O sorted listing: raw elements p
             const got = records(spec, await listing(file, ["-o", spec, "-O", order, "-W", w]));
             expect(got, `${rel} -o ${spec} -O ${order} -W ${w}`).toEqual(want);
           }
+          // the same flows in a tsflow file (its reader decodes the raw elements only when the format asks)
+          const fromTsf = records(spec, await listing(tsf, ["-o", spec, "-O", order]));
+          expect(fromTsf, `${rel} tsflow file -o ${spec} -O ${order}`).toEqual(want);
           // -n: the best N kept in a bounded heap of rows, not the row store
           for (const n of [3, 20]) {
             const got = records(spec, await listing(file, ["-o", spec, "-O", order, "-n", String(n)]));
