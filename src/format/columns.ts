@@ -5,6 +5,13 @@
 
 import { fixName, type ExactCounter } from "../record/u64.js";
 import type { AddrColumnName, PhysicalName } from "../record/schema.js";
+import { RAW_ELEMENTS } from "../record/batch.js";
+
+/** The raw elements of a row: NSEL connection id, ACL ids, user name and `-o raw`'s other elements. */
+export { RAW_ELEMENTS };
+
+/** What a format reads: physical columns and the raw elements. */
+export type FormatColumn = PhysicalName | typeof RAW_ELEMENTS;
 
 /** An address: its IPv4 word, IPv6 words and the flag telling which. */
 export function addrColumns(col: AddrColumnName): PhysicalName[] {

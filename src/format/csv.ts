@@ -23,7 +23,7 @@ function stringify(rows: unknown[][]): string {
 }
 import type { RecordBatch } from "../record/batch.js";
 import { V6_BIT, type AddrColumnName, type PhysicalName } from "../record/schema.js";
-import { addrColumns, counterColumns, DURATION_COLUMNS } from "./columns.js";
+import { addrColumns, counterColumns, DURATION_COLUMNS, type FormatColumn } from "./columns.js";
 import { FormatError } from "./errors.js";
 import { icmpCodeOf, icmpTypeOf, tokenColumns } from "./fmt.js";
 import { BufferedOutput, OUTPUT_RECORD_MAX, writeAsciiTo, type Output } from "./out.js";
@@ -297,7 +297,7 @@ const CSV_CODE: ReadonlyMap<string, (slow: B) => RowCode> = new Map<string, (slo
 ]);
 
 /** The physical columns of a csv token: fmt's, but `%dp` prints the port as is and `%sr` is csv's own. */
-function csvTokenColumns(token: string): readonly PhysicalName[] {
+function csvTokenColumns(token: string): readonly FormatColumn[] {
   if (token === "%dp") return ["dstPort"];
   if (token === "%sr") return ["samplingInterval"];
   return tokenColumns(token);
@@ -346,7 +346,7 @@ export class CsvFormatter {
   private readonly parts: RowPart[];
   private rows: RowsWriter | null = null;
   /** The physical columns the rows read. */
-  readonly columns: ReadonlySet<PhysicalName>;
+  readonly columns: ReadonlySet<FormatColumn>;
 
   /** @throws FormatError ERR_FORMAT_CSV_TOKEN for unknown or composite tokens. */
   constructor(format: string = CSV_DEFAULT_FORMAT, engine: CsvEngine = "direct") {
@@ -355,7 +355,7 @@ export class CsvFormatter {
     this.bytes = [];
     this.parts = [];
     const names: string[] = [];
-    const columns = new Set<PhysicalName>();
+    const columns = new Set<FormatColumn>();
     for (const t of tokens) {
       if (CSV_REJECTED.has(t))
         throw new FormatError("ERR_FORMAT_CSV_TOKEN", `csv format: token ${t} is not allowed in csv output`);

@@ -32,8 +32,15 @@ import {
   putUIntZero,
 } from "./bytes.js";
 import { fixName, TWO53, type ExactCounter } from "../record/u64.js";
-import { V6_BIT, type AddrColumnName, type PhysicalName } from "../record/schema.js";
-import { addrColumns, counterColumns, DURATION_COLUMNS, ICMP_COLUMNS } from "./columns.js";
+import { V6_BIT, type AddrColumnName } from "../record/schema.js";
+import {
+  addrColumns,
+  counterColumns,
+  DURATION_COLUMNS,
+  type FormatColumn,
+  ICMP_COLUMNS,
+  RAW_ELEMENTS,
+} from "./columns.js";
 import { FormatError } from "./errors.js";
 import { userText } from "./json.js";
 import {
@@ -607,10 +614,14 @@ export const FMT_TOKENS: readonly TokenDef[] = [
 ];
 
 /**
- * The physical columns each token reads (its string writer, byte writer and generated code alike). Tokens of
- * raw elements (%nfc, %iacl, %eacl, %uname) and fixed texts read none.
+ * The physical columns each token reads (its string writer, byte writer and generated code alike), and the raw
+ * elements for the tokens printing them (%nfc, %iacl, %eacl, %uname). Fixed texts read none.
  */
-const TOKEN_COLUMNS: ReadonlyMap<string, readonly PhysicalName[]> = new Map<string, readonly PhysicalName[]>([
+const TOKEN_COLUMNS: ReadonlyMap<string, readonly FormatColumn[]> = new Map<string, readonly FormatColumn[]>([
+  ["%nfc", [RAW_ELEMENTS]],
+  ["%iacl", [RAW_ELEMENTS]],
+  ["%eacl", [RAW_ELEMENTS]],
+  ["%uname", [RAW_ELEMENTS]],
   ["%nfv", ["nfVersion"]],
   ["%tfs", ["msecFirst"]],
   ["%ts", ["msecFirst"]],
@@ -699,7 +710,7 @@ const TOKEN_COLUMNS: ReadonlyMap<string, readonly PhysicalName[]> = new Map<stri
 ]);
 
 /** The physical columns a token reads (none for the tokens absent from TOKEN_COLUMNS). */
-export function tokenColumns(token: string): readonly PhysicalName[] {
+export function tokenColumns(token: string): readonly FormatColumn[] {
   return TOKEN_COLUMNS.get(token) ?? [];
 }
 
@@ -992,7 +1003,7 @@ export interface CompiledFmt {
   /** The fields of row `i`, one per %token, as line() prints them without padding (literal text left out). */
   cells(b: RecordBatch | BatchView, i: number): string[];
   /** The physical columns the format reads. */
-  readonly physical: ReadonlySet<PhysicalName>;
+  readonly physical: ReadonlySet<FormatColumn>;
 }
 
 /**
@@ -1008,7 +1019,7 @@ export function compileFmt(format: string, opts: FmtOptions = {}): CompiledFmt {
   // lits[k] is printed before writers[k]; lits[writers.length] after the last one
   const lits: string[] = [""];
   const columns: string[] = [];
-  const physical = new Set<PhysicalName>();
+  const physical = new Set<FormatColumn>();
   let header = "";
   let c = 0;
   while (c < f.length) {

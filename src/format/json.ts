@@ -9,9 +9,9 @@
 // when one of the group's values is non-zero (out counters, VLAN, next hops, MPLS, MAC, adjacent AS, NAT).
 
 import { rawElementOf, type RecordBatch } from "../record/batch.js";
-import { V6_BIT, type PhysicalName } from "../record/schema.js";
+import { V6_BIT } from "../record/schema.js";
 import { EXACT_COUNTERS } from "../record/u64.js";
-import { addrColumns, counterColumns, ICMP_COLUMNS } from "./columns.js";
+import { addrColumns, counterColumns, type FormatColumn, ICMP_COLUMNS, RAW_ELEMENTS } from "./columns.js";
 import { BufferedOutput, type Output } from "./out.js";
 import { ViewCache, type BatchView } from "./view.js";
 import {
@@ -311,8 +311,9 @@ function emitRecord(
   if (!legacy) kv("sampled", c.samplingInterval[i]! > 1 ? "1" : "0", false);
 }
 
-/** The physical columns emitRecord reads. */
-export const JSON_COLUMNS: ReadonlySet<PhysicalName> = new Set<PhysicalName>([
+/** The physical columns emitRecord reads, and the raw elements (NSEL connection id, ACL ids, user name). */
+export const JSON_COLUMNS: ReadonlySet<FormatColumn> = new Set<FormatColumn>([
+  RAW_ELEMENTS,
   ...addrColumns("srcAddr"),
   ...addrColumns("dstAddr"),
   ...addrColumns("nextHop"),

@@ -23,6 +23,12 @@ import {
 /** Default rows per batch; one batch becomes one file block. */
 export const DEFAULT_BATCH_ROWS = 16384;
 
+/**
+ * The raw elements (`extra` and `extraEnd`) as a column selection names them (a reader's, store/format.ts
+ * EXTRA_COLUMN; a format's, format/columns.ts).
+ */
+export const RAW_ELEMENTS = "extra";
+
 /** Upper bound of the raw-element heap per batch (untrusted exporters must not grow memory without bound). */
 export const MAX_EXTRA_BYTES = 4 * 1024 * 1024;
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // RowStore: an append-only copy of flow rows in RecordBatch chunks (for -O sorting of plain listings and the
 // representative record of each -a group). Rows are gathered column by column (one tight loop per physical
-// column), never through an object per row; every chunk is charged to the MemoryBudget.
+// column), never through an object per row; every chunk is charged to the MemoryBudget. A store that keeps the
+// raw elements (record/batch.ts) copies each row's bytes into its chunk's heap (`extra`, append-only) and sets the
+// chunk's `extraEnd`, as a decoder fills a batch.
 
-import { RecordBatch } from "../record/batch.js";
+import { RAW_ELEMENTS, RecordBatch } from "../record/batch.js";
 import {
   ARRAY_BYTES,
   type ArrayType,
@@ -40,9 +42,19 @@ export class RowStore {
   private readonly wide: Map<string, SparseWords>[];
   /** A selection's row-major records per chunk (null until the chunk's first rows). */
   private readonly packs: (Pack | null)[];
+  /** Whether the rows' raw elements are kept. */
+  readonly raw: boolean;
 
-  /** @param columns the physical columns to keep (undefined: all, each chunk a whole RecordBatch) */
-  constructor(budget: MemoryBudget, name: string, columns?: ReadonlySet<string>) {
+  /**
+   * @param columns the physical columns to keep (undefined: all, each chunk a whole RecordBatch)
+   * @param raw keep the raw elements too (by default when `columns` names them: format/columns.ts RAW_ELEMENTS)
+   */
+  constructor(
+    budget: MemoryBudget,
+    name: string,
+    columns?: ReadonlySet<string>,
+    raw = columns?.has(RAW_ELEMENTS) ?? false,
+  ) {
     this.chunks = [];
     this.budget = budget;
     this.name = name;
@@ -51,6 +63,7 @@ export class RowStore {
     this.bytes = 0;
     this.wide = [];
     this.packs = [];
+    this.raw = raw;
   }
 
   memoryBytes(): number {
@@ -62,11 +75,13 @@ export class RowStore {
     if (last && !last.full) return last;
     let b: RecordBatch;
     if (this.kept === null) {
-      this.charge(ROW_CHUNK * ROW_BYTES);
+      this.charge(ROW_CHUNK * ROW_BYTES + (this.raw ? ROW_CHUNK * 4 : 0));
       b = new RecordBatch(ROW_CHUNK);
     } else {
-      // the columns come with their first value (appendKept); the row ends are shared, never written
-      b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, NO_EXTRA_END);
+      // the columns come with their first value (appendKept); without raw elements the row ends are shared,
+      // never written
+      if (this.raw) this.charge(ROW_CHUNK * 4);
+      b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, this.raw ? new Uint32Array(ROW_CHUNK) : NO_EXTRA_END);
       this.wide.push(new Map());
       this.packs.push(null);
     }
@@ -81,11 +96,20 @@ export class RowStore {
 
   /** Appends rows `rows[0..m)` of `src`; returns the index of the first appended row. */
   append(src: RecordBatch, rows: Uint32Array, m: number): number {
-    return this.appendCols(src.cols, rows, m, src.absent);
+    return this.appendCols(src.cols, rows, m, src.absent, src);
   }
 
-  /** As append, from bare column arrays (e.g. a posted state); `absent`: columns known to be all zero. */
-  appendCols(src: ColumnArrays, rows: Uint32Array, m: number, absent?: ReadonlySet<string>): number {
+  /**
+   * As append, from bare column arrays (e.g. a posted state); `absent`: columns known to be all zero; `rawFrom`:
+   * the batch holding the rows' raw elements (none: the rows have none).
+   */
+  appendCols(
+    src: ColumnArrays,
+    rows: Uint32Array,
+    m: number,
+    absent?: ReadonlySet<string>,
+    rawFrom?: RecordBatch,
+  ): number {
     const start = this.length;
     let done = 0;
     while (done < m) {
@@ -93,11 +117,44 @@ export class RowStore {
       const k = Math.min(m - done, dst.capacity - dst.length);
       if (this.kept === null) gather(src, dst.cols, rows, done, k, dst.length);
       else this.appendKept(src, dst, rows, done, k, absent);
+      if (this.raw) this.appendRaw(rawFrom, dst, rows, done, k);
       dst.length += k;
       done += k;
       this.length += k;
     }
     return start;
+  }
+
+  /** Appends the raw elements of rows `rows[from .. from + k)` of `src` at row `dst.length` of chunk `dst`. */
+  private appendRaw(src: RecordBatch | undefined, dst: RecordBatch, rows: Uint32Array, from: number, k: number): void {
+    const ends = dst.extraEnd;
+    const at = dst.length;
+    let o = dst.extraLength;
+    if (src === undefined || src.extraLength === 0) {
+      ends.fill(o, at, at + k);
+      return;
+    }
+    const se = src.extraEnd;
+    let need = o;
+    for (let j = 0; j < k; j++) {
+      const r = rows[from + j]!;
+      need += se[r]! - (r === 0 ? 0 : se[r - 1]!);
+    }
+    if (need > dst.extra.length) {
+      const grown = new Uint8Array(Math.max(need, dst.extra.length * 2, 4096));
+      this.charge(grown.length - dst.extra.length);
+      grown.set(dst.extra.subarray(0, o));
+      dst.extra = grown;
+    }
+    const h = dst.extra;
+    const s = src.extra;
+    for (let j = 0; j < k; j++) {
+      const r = rows[from + j]!;
+      const end = se[r]!;
+      for (let p = r === 0 ? 0 : se[r - 1]!; p < end; p++) h[o++] = s[p]!;
+      ends[at + j] = o;
+    }
+    dst.extraLength = o;
   }
 
   /** appendCols' step for a selection: the kept columns only, allocated on their first non-zero value. */
@@ -257,7 +314,14 @@ export class RowStore {
         },
       });
     }
-    return RecordBatch.lazyView(k, cols as unknown as ColumnArrays, []);
+    const out = RecordBatch.lazyView(
+      k,
+      cols as unknown as ColumnArrays,
+      [],
+      this.raw ? (reuse(scratch, " extraEnd", "u32", k) as Uint32Array) : undefined,
+    );
+    if (this.raw) gatherRaw(chunks, out, chunkOf, rowOf, k, scratch);
+    return out;
   }
 
   /** Copies stored row `i` into row `to` of `dst` (all columns kept). */
@@ -484,6 +548,40 @@ function gatherSparse(
       d[o + 3] = words[w + 3]!;
     }
   }
+}
+
+/**
+ * The raw elements of row rowOf[j] of chunk chunkOf[j] into row j of `out` (its heap and row ends), j < k; the
+ * heap is scratch's when long enough.
+ */
+function gatherRaw(
+  chunks: readonly RecordBatch[],
+  out: RecordBatch,
+  chunkOf: Uint32Array,
+  rowOf: Uint32Array,
+  k: number,
+  scratch: Map<string, unknown> | null,
+): void {
+  let need = 0;
+  for (let j = 0; j < k; j++) {
+    const ends = chunks[chunkOf[j]!]!.extraEnd;
+    const r = rowOf[j]!;
+    need += ends[r]! - (r === 0 ? 0 : ends[r - 1]!);
+  }
+  const h = reuse(scratch, " extra", "u8", need) as Uint8Array;
+  const outEnds = out.extraEnd;
+  let o = 0;
+  for (let j = 0; j < k; j++) {
+    const chunk = chunks[chunkOf[j]!]!;
+    const ends = chunk.extraEnd;
+    const s = chunk.extra;
+    const r = rowOf[j]!;
+    const end = ends[r]!;
+    for (let p = r === 0 ? 0 : ends[r - 1]!; p < end; p++) h[o++] = s[p]!;
+    outEnds[j] = o;
+  }
+  out.extra = h;
+  out.extraLength = o;
 }
 
 /** Shared row ends of the chunks of a selection (they hold no raw elements). */

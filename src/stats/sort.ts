@@ -36,6 +36,9 @@ function rowOrderValue(o: OrderDef, c: ColumnArrays, r: number, fx: Float64Array
   return orderValue(o, flows, inP, inB, outP, outB, c.msecFirst[r]!, c.msecLast[r]!, fix, 0);
 }
 
+/** Bytes per slot of a top-N sort besides its row: heap index, value, sequence, raw elements' start and length. */
+const SLOT_BYTES = 28;
+
 /**
  * Rows per batch of a printed sorted listing: the records a batch gathers stay in the CPU caches while its
  * columns are gathered one after the other.
@@ -55,6 +58,12 @@ export class RecordSorter {
   private readonly heapValue: Float64Array;
   private readonly heapSeq: Float64Array;
   private size: number;
+  /** each slot's raw elements: rawLen[slot] bytes at rawStart[slot] of rawHeap (rawUsed bytes written, rawLive kept) */
+  private readonly rawStart: Uint32Array;
+  private readonly rawLen: Uint32Array;
+  private rawHeap: Uint8Array;
+  private rawUsed = 0;
+  private rawLive = 0;
   // unbounded mode
   private store: RowStore | null;
   private values: Float64Array;
@@ -76,12 +85,15 @@ export class RecordSorter {
     this.size = 0;
     this.valueBytes = 0;
     if (this.limit > 0) {
-      budget.charge(this.limit * (ROW_BYTES + 20), "-O top-N", 0);
+      budget.charge(this.limit * (ROW_BYTES + SLOT_BYTES), "-O top-N", 0);
       this.slots = new RecordBatch(this.limit);
       this.slots.length = this.limit;
       this.heap = new Int32Array(this.limit);
       this.heapValue = new Float64Array(this.limit);
       this.heapSeq = new Float64Array(this.limit);
+      this.rawStart = new Uint32Array(this.limit);
+      this.rawLen = new Uint32Array(this.limit);
+      this.rawHeap = new Uint8Array(0);
       this.store = null;
       this.values = new Float64Array(0);
     } else {
@@ -89,7 +101,11 @@ export class RecordSorter {
       this.heap = new Int32Array(0);
       this.heapValue = new Float64Array(0);
       this.heapSeq = new Float64Array(0);
-      this.store = new RowStore(budget, "-O sort");
+      this.rawStart = new Uint32Array(0);
+      this.rawLen = new Uint32Array(0);
+      this.rawHeap = new Uint8Array(0);
+      // every column and the raw elements until keepColumns narrows them
+      this.store = new RowStore(budget, "-O sort", undefined, true);
       this.values = new Float64Array(1024);
     }
   }
@@ -106,14 +122,16 @@ export class RecordSorter {
   }
 
   memoryBytes(): number {
-    return this.slots ? this.limit * (ROW_BYTES + 20) : this.store!.memoryBytes() + this.values.byteLength;
+    return this.slots
+      ? this.limit * (ROW_BYTES + SLOT_BYTES) + this.rawHeap.length
+      : this.store!.memoryBytes() + this.values.byteLength;
   }
 
   /** Adds rows `sel[0..n)` of `batch` (all rows 0..n-1 when `sel` is null). */
   add(batch: RecordBatch, sel: Uint32Array | null, n: number): void {
     const c = batch.cols;
     if (this.slots) {
-      for (let j = 0; j < n; j++) this.offer(c, sel ? sel[j]! : j);
+      for (let j = 0; j < n; j++) this.offer(batch, sel ? sel[j]! : j);
       return;
     }
     const store = this.store!;
@@ -141,7 +159,8 @@ export class RecordSorter {
     return sa < sb;
   }
 
-  private offer(c: ColumnArrays, r: number): void {
+  private offer(batch: RecordBatch, r: number): void {
+    const c = batch.cols;
     const seq = this.seen++;
     const v = rowOrderValue(this.order, c, r, this.fix);
     const heap = this.heap;
@@ -152,6 +171,7 @@ export class RecordSorter {
       // push: slot = size; sift up (worst at the root)
       const slot = this.size;
       copyRow(c, r, slots.cols, slot);
+      this.keepRaw(batch, r, slot);
       let i = this.size++;
       while (i > 0) {
         const p = (i - 1) >> 1;
@@ -169,6 +189,7 @@ export class RecordSorter {
     if (!this.before(v, seq, hv[0]!, hs[0]!)) return;
     const slot = heap[0]!;
     copyRow(c, r, slots.cols, slot);
+    this.keepRaw(batch, r, slot);
     // sift down from the root
     let i = 0;
     const size = this.size;
@@ -190,6 +211,58 @@ export class RecordSorter {
   }
 
   /**
+   * Keeps the raw elements of row r of `batch` for `slot` (replacing the slot's): appended to rawHeap, which is
+   * compacted to the live slots' bytes when full (at least 8 bytes per slot of room, so compacting is amortized).
+   */
+  private keepRaw(batch: RecordBatch, r: number, slot: number): void {
+    this.rawLive -= this.rawLen[slot]!;
+    this.rawLen[slot] = 0;
+    if (batch.extraLength === 0) return;
+    const ends = batch.extraEnd;
+    const from = r === 0 ? 0 : ends[r - 1]!;
+    const len = ends[r]! - from;
+    if (len === 0) return;
+    if (this.rawUsed + len > this.rawHeap.length) {
+      const size = Math.max(4096, 2 * (this.rawLive + len), this.limit * 8);
+      const h = new Uint8Array(size);
+      let o = 0;
+      for (let k = 0; k < this.limit; k++) {
+        const n = this.rawLen[k]!;
+        if (n === 0) continue;
+        h.set(this.rawHeap.subarray(this.rawStart[k], this.rawStart[k]! + n), o);
+        this.rawStart[k] = o;
+        o += n;
+      }
+      this.budget.charge(size - this.rawHeap.length, "-O top-N", this.seen);
+      this.rawHeap = h;
+      this.rawUsed = o;
+    }
+    const h = this.rawHeap;
+    const s = batch.extra;
+    let o = this.rawUsed;
+    this.rawStart[slot] = o;
+    for (let p = from; p < from + len; p++) h[o++] = s[p]!;
+    this.rawUsed = o;
+    this.rawLen[slot] = len;
+    this.rawLive += len;
+  }
+
+  /** Appends the raw elements of `slot` to row `row`, the last row, of `out`. */
+  private putRaw(slot: number, out: RecordBatch, row: number): void {
+    const len = this.rawLen[slot]!;
+    if (len === 0) return;
+    const need = out.extraLength + len;
+    if (need > out.extra.length) {
+      const grown = new Uint8Array(Math.max(need, out.extra.length * 2, 4096));
+      grown.set(out.extra.subarray(0, out.extraLength));
+      out.extra = grown;
+    }
+    out.extra.set(this.rawHeap.subarray(this.rawStart[slot], this.rawStart[slot]! + len), out.extraLength);
+    out.extraLength = need;
+    out.extraEnd[row] = need;
+  }
+
+  /**
    * The sorted rows (best first) as RecordBatches of up to OUTPUT_BATCH_ROWS rows; `transient`: a batch is not
    * used after the next is asked for, so they share their column arrays.
    */
@@ -207,7 +280,9 @@ export class RecordSorter {
           out = new RecordBatch(Math.max(1, Math.min(batchRows, k - i)));
         }
         const row = out.addRow();
-        copyRow(this.slots.cols, this.heap[order[i]!]!, out.cols, row);
+        const slot = this.heap[order[i]!]!;
+        copyRow(this.slots.cols, slot, out.cols, row);
+        this.putRaw(slot, out, row);
       }
       if (out.length > 0) yield out;
       return;
@@ -226,7 +301,10 @@ export class RecordSorter {
   }
 
   dispose(): void {
-    if (this.slots) this.budget.charge(-this.limit * (ROW_BYTES + 20), "-O top-N", this.seen);
+    if (this.slots) {
+      this.budget.charge(-this.limit * (ROW_BYTES + SLOT_BYTES) - this.rawHeap.length, "-O top-N", this.seen);
+      this.rawHeap = new Uint8Array(0);
+    }
     if (this.store) {
       this.store.dispose();
       this.budget.charge(-this.valueBytes, "-O sort", this.seen);

@@ -3,7 +3,7 @@
 // those of each row (stats/row-store.ts: reading a column it did not keep throws). Here every output mode and
 // every single %token is formatted from a sort that kept only the declared columns and compared with the same
 // sort keeping every column, on rows whose every column holds a value (IPv6 and IPv4 addresses in every address
-// column, ICMP with and without type/code columns, counters past 2^53, NSEL/NAT, MPLS, MACs): a formatter that
+// column, ICMP with and without type/code columns, counters past 2^53, NSEL/NAT and its raw elements, MPLS, MACs): a formatter that
 // reads a column it did not declare throws or prints differently.
 import { describe, expect, it } from "vitest";
 import { RecordBatch } from "../../../src/record/batch.js";
@@ -48,6 +48,14 @@ function richBatch(n = 2000): RecordBatch {
     }
     for (const mac of ["inSrcMac", "outDstMac", "inDstMac", "outSrcMac"] as const) c[mac][r] = int(2 ** 48);
     if (r % 9 === 0) c.elements[r] = 0;
+    // NSEL values kept as raw elements (connection id, ACL ids, user name) in most rows
+    if (r % 4 !== 3) {
+      const bytes = Uint8Array.from({ length: 12 }, () => int(256));
+      b.addExtra(0, 148, bytes, 0, 4);
+      b.addExtra(0, 33000, bytes, 0, 12);
+      b.addExtra(0, 33001, bytes.reverse(), 0, 12);
+      b.addExtra(0, 40000, new TextEncoder().encode(`user${r}`), 0, 4 + String(r).length);
+    }
     // every other column zero in the first 100 rows (a sort's chunk packs only the columns its first rows hold)
     if (r < 100)
       PHYSICAL_COLUMNS.forEach(

@@ -2,7 +2,8 @@
 // RecordSorter without a limit: every row comes out once, ordered by the order's value with ties in input order,
 // across the RowStore's chunks and the output batches (more rows than one chunk or batch holds).
 import { describe, expect, it } from "vitest";
-import { RecordBatch } from "../../../src/record/batch.js";
+import { RAW_ELEMENTS, rawElementOf, RecordBatch } from "../../../src/record/batch.js";
+import { MemoryBudget } from "../../../src/stats/key-table.js";
 import { findOrder } from "../../../src/stats/orders.js";
 import { RecordSorter, sortedOrder } from "../../../src/stats/sort.js";
 
@@ -73,6 +74,88 @@ describe("RecordSorter (unbounded)", () => {
       expect(gathered("dstAs")).toBe(false);
     }
     expect(next).toBe(20000);
+  });
+});
+
+describe("RecordSorter: raw elements (the extra heap) follow their rows", () => {
+  /**
+   * `n` rows in batches of 5,000: bytes = a seeded value with ties; srcAddr = sequence; every third row has raw
+   * element (0, 148) holding its sequence number in 1..12 bytes, every fifth also (0, 40000), the rest none.
+   */
+  function rawBatches(n: number): RecordBatch[] {
+    let seed = 11;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const out: RecordBatch[] = [];
+    for (let seq = 0; seq < n; ) {
+      const b = new RecordBatch(5000);
+      for (let i = 0; i < 5000 && seq < n; i++, seq++) {
+        const r = b.addRow();
+        b.cols.inBytes[r] = Math.floor(rnd() * 300);
+        b.cols.srcAddr[r] = seq;
+        if (seq % 3 === 0) b.addExtra(0, 148, valueOf(seq), 0, 1 + (seq % 12));
+        if (seq % 5 === 0) b.addExtra(0, 40000, valueOf(seq + 1), 0, 4);
+      }
+      out.push(b);
+    }
+    return out;
+  }
+  const valueOf = (seq: number): Uint8Array => Uint8Array.from({ length: 12 }, (_, k) => (seq >>> (k % 4) * 8) & 0xff);
+
+  /** Checks every row of `batches` carries its own raw elements; returns the sequence numbers in output order. */
+  function check(batches: Iterable<RecordBatch>): number[] {
+    const seqs: number[] = [];
+    for (const out of batches) {
+      for (let i = 0; i < out.length; i++) {
+        const seq = out.cols.srcAddr[i]!;
+        seqs.push(seq);
+        const id = rawElementOf(out, i, 0, 148);
+        const user = rawElementOf(out, i, 0, 40000);
+        expect(id && [...id], `row ${seq}`).toEqual(seq % 3 === 0 ? [...valueOf(seq).subarray(0, 1 + (seq % 12))] : undefined);
+        expect(user && [...user], `row ${seq}`).toEqual(seq % 5 === 0 ? [...valueOf(seq + 1).subarray(0, 4)] : undefined);
+      }
+    }
+    return seqs;
+  }
+
+  function wanted(batches: RecordBatch[]): number[] {
+    const rows = batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => [b.cols.inBytes[i]!, b.cols.srcAddr[i]!]));
+    rows.sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!);
+    return rows.map((r) => r[1]!);
+  }
+
+  const N = 40000; // more than two of the store's chunks
+  const BATCHES = rawBatches(N);
+  const WANT = wanted(BATCHES);
+
+  it.each([
+    ["every column", undefined],
+    ["a selection naming the raw elements", new Set(["inBytes", "srcAddr", RAW_ELEMENTS])],
+  ])("unlimited, keeping %s: each row's raw elements, through shared (transient) output batches", (_, columns) => {
+    const budget = new MemoryBudget();
+    const sorter = new RecordSorter(findOrder("bytes", false), false, 0, budget);
+    if (columns !== undefined) sorter.keepColumns(columns);
+    for (const b of BATCHES) sorter.add(b, null, b.length);
+    expect(check(sorter.toBatches(2048, true))).toEqual(WANT);
+    expect(check(sorter.toBatches(7000))).toEqual(WANT);
+    sorter.dispose();
+    expect(budget.used).toBe(0);
+  });
+
+  it("a selection without the raw elements keeps none (the rows read as having none)", () => {
+    const sorter = new RecordSorter(findOrder("bytes", false));
+    sorter.keepColumns(new Set(["inBytes", "srcAddr"]));
+    for (const b of BATCHES) sorter.add(b, null, b.length);
+    for (const out of sorter.toBatches()) expect(out.extraLength).toBe(0);
+  });
+
+  it.each([1, 7, 1000, 30000])("-n %i: the best rows with their raw elements (slots replaced, heap compacted)", (n) => {
+    const budget = new MemoryBudget();
+    const sorter = new RecordSorter(findOrder("bytes", false), false, n, budget);
+    // random values: slots are replaced all along the input
+    for (const b of BATCHES) sorter.add(b, null, b.length);
+    expect(check(sorter.toBatches(500))).toEqual(WANT.slice(0, n));
+    sorter.dispose();
+    expect(budget.used).toBe(0);
   });
 });
 
