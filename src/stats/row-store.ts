@@ -78,10 +78,9 @@ export class RowStore {
       this.charge(ROW_CHUNK * ROW_BYTES + (this.raw ? ROW_CHUNK * 4 : 0));
       b = new RecordBatch(ROW_CHUNK);
     } else {
-      // the columns come with their first value (appendKept); without raw elements the row ends are shared,
-      // never written
-      if (this.raw) this.charge(ROW_CHUNK * 4);
-      b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, this.raw ? new Uint32Array(ROW_CHUNK) : NO_EXTRA_END);
+      // the columns come with their first value (appendKept); the row ends are shared zeros, never written,
+      // until the chunk's first raw element (appendRaw)
+      b = new RecordBatch(ROW_CHUNK, {} as ColumnArrays, true, NO_EXTRA_END);
       this.wide.push(new Map());
       this.packs.push(null);
     }
@@ -127,12 +126,17 @@ export class RowStore {
 
   /** Appends the raw elements of rows `rows[from .. from + k)` of `src` at row `dst.length` of chunk `dst`. */
   private appendRaw(src: RecordBatch | undefined, dst: RecordBatch, rows: Uint32Array, from: number, k: number): void {
-    const ends = dst.extraEnd;
+    let ends = dst.extraEnd;
     const at = dst.length;
     let o = dst.extraLength;
     if (src === undefined || src.extraLength === 0) {
-      ends.fill(o, at, at + k);
+      if (ends !== NO_EXTRA_END) ends.fill(o, at, at + k);
       return;
+    }
+    if (ends === NO_EXTRA_END) {
+      // the chunk's first rows had none: their ends stay 0
+      this.charge(ROW_CHUNK * 4);
+      ends = dst.extraEnd = new Uint32Array(ROW_CHUNK);
     }
     const se = src.extraEnd;
     let need = o;
@@ -562,6 +566,12 @@ function gatherRaw(
   k: number,
   scratch: Map<string, unknown> | null,
 ): void {
+  // most files hold no raw elements: no row to visit
+  if (chunks.every((c) => c.extraLength === 0)) {
+    out.extraEnd.fill(0, 0, k);
+    out.extraLength = 0;
+    return;
+  }
   let need = 0;
   for (let j = 0; j < k; j++) {
     const ends = chunks[chunkOf[j]!]!.extraEnd;

@@ -79,8 +79,9 @@ describe("RecordSorter (unbounded)", () => {
 
 describe("RecordSorter: raw elements (the extra heap) follow their rows", () => {
   /**
-   * `n` rows in batches of 5,000: bytes = a seeded value with ties; srcAddr = sequence; every third row has raw
-   * element (0, 148) holding its sequence number in 1..12 bytes, every fifth also (0, 40000), the rest none.
+   * `n` rows in batches of 5,000: bytes = a seeded value with ties; srcAddr = sequence; past the first batch (a
+   * store's chunk starts without raw elements), every third row has raw element (0, 148) holding its sequence
+   * number in 1..12 bytes, every fifth also (0, 40000), the rest none.
    */
   function rawBatches(n: number): RecordBatch[] {
     let seed = 11;
@@ -92,13 +93,15 @@ describe("RecordSorter: raw elements (the extra heap) follow their rows", () => 
         const r = b.addRow();
         b.cols.inBytes[r] = Math.floor(rnd() * 300);
         b.cols.srcAddr[r] = seq;
-        if (seq % 3 === 0) b.addExtra(0, 148, valueOf(seq), 0, 1 + (seq % 12));
-        if (seq % 5 === 0) b.addExtra(0, 40000, valueOf(seq + 1), 0, 4);
+        if (hasId(seq)) b.addExtra(0, 148, valueOf(seq), 0, 1 + (seq % 12));
+        if (hasUser(seq)) b.addExtra(0, 40000, valueOf(seq + 1), 0, 4);
       }
       out.push(b);
     }
     return out;
   }
+  const hasId = (seq: number): boolean => seq >= 5000 && seq % 3 === 0;
+  const hasUser = (seq: number): boolean => seq >= 5000 && seq % 5 === 0;
   const valueOf = (seq: number): Uint8Array => Uint8Array.from({ length: 12 }, (_, k) => (seq >>> (k % 4) * 8) & 0xff);
 
   /** Checks every row of `batches` carries its own raw elements; returns the sequence numbers in output order. */
@@ -110,8 +113,8 @@ describe("RecordSorter: raw elements (the extra heap) follow their rows", () => 
         seqs.push(seq);
         const id = rawElementOf(out, i, 0, 148);
         const user = rawElementOf(out, i, 0, 40000);
-        expect(id && [...id], `row ${seq}`).toEqual(seq % 3 === 0 ? [...valueOf(seq).subarray(0, 1 + (seq % 12))] : undefined);
-        expect(user && [...user], `row ${seq}`).toEqual(seq % 5 === 0 ? [...valueOf(seq + 1).subarray(0, 4)] : undefined);
+        expect(id && [...id], `row ${seq}`).toEqual(hasId(seq) ? [...valueOf(seq).subarray(0, 1 + (seq % 12))] : undefined);
+        expect(user && [...user], `row ${seq}`).toEqual(hasUser(seq) ? [...valueOf(seq + 1).subarray(0, 4)] : undefined);
       }
     }
     return seqs;
