@@ -110,7 +110,9 @@ describe("native sender (tsreplay, bench/replay.mjs)", () => {
       const first = stats[1]!;
       expect(stats[0]).toBe(200);
       expect(first).toBeGreaterThanOrEqual(before - 1e6);
-      expect(stats[2]).toBeGreaterThanOrEqual(first);
+      // CLOCK_REALTIME, stamped by the kernel: a clock step of the VM can put the last one a little before the
+      // first (seen: 0.14 ms), as the 1 ms allowance on `first` above allows for
+      expect(stats[2]).toBeGreaterThanOrEqual(first - 1e6);
       // counting goes on from the stats given: the first arrival stays
       expect(s.send(tx, data, offsets, lengths, 200, 100)).toBe(100);
       expect(s.count(rx, stats, 100)).toBe(100);
