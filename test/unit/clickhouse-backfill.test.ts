@@ -68,6 +68,22 @@ function writeFile(
 
 const bytesOf = (b: RecordBatch): number[] => Array.from(b.cols.inBytes.subarray(0, b.length));
 
+/** Appends `b` as a block of `w` and logs its reference as posted to the stream (as the writer thread does). */
+function appendPosted(log: BackfillWriter, w: FlowFileWriter, b: RecordBatch): RefPos | null {
+  w.appendBatchSync(b);
+  const at = w.lastBlock!;
+  const { dev, ino } = w.identity();
+  return log.addPosted({
+    path: w.path,
+    dev,
+    ino,
+    offset: at.offset,
+    rows: b.length,
+    msecFirst: at.msecFirst,
+    msecLast: at.msecLast,
+  });
+}
+
 describe("ClickHouse back-fill log", () => {
   it("reads the referenced blocks back from a file still open for writing, then from its final name", () => {
     const flows = tmp();
@@ -191,18 +207,7 @@ describe("ClickHouse back-fill log", () => {
     const w = FlowFileWriter.open(join(flows, "tscapd.current.9.0"), { fsync: false });
     const pos: RefPos[] = [];
     for (let k = 0; k < 4; k++) {
-      w.appendBatchSync(block(100, k * 1000));
-      const at = w.lastBlock!;
-      const { dev, ino } = w.identity();
-      const p = log.addPosted({
-        path: w.path,
-        dev,
-        ino,
-        offset: at.offset,
-        rows: 100,
-        msecFirst: at.msecFirst,
-        msecLast: at.msecLast,
-      });
+      const p = appendPosted(log, w, block(100, k * 1000));
       expect(p).not.toBeNull();
       pos.push(p!);
     }
@@ -242,18 +247,7 @@ describe("ClickHouse back-fill log", () => {
     const spool = tmp();
     const log = new BackfillWriter(spool);
     const w = FlowFileWriter.open(join(flows, "tscapd.current.10.0"), { fsync: false });
-    w.appendBatchSync(block(50, 0));
-    const at = w.lastBlock!;
-    const { dev, ino } = w.identity();
-    const p = log.addPosted({
-      path: w.path,
-      dev,
-      ino,
-      offset: at.offset,
-      rows: 50,
-      msecFirst: at.msecFirst,
-      msecLast: at.msecLast,
-    })!;
+    const p = appendPosted(log, w, block(50, 0))!;
     const reader = new BackfillReader(spool, () => undefined);
     reader.streamRun = log.run;
     const id = batchId([p.text]);
